@@ -1,0 +1,60 @@
+import { Command, CommanderError } from 'commander';
+import { register as registerDemo } from './commands/demo';
+import { register as registerEstimate } from './commands/estimate';
+import { register as registerPolicies } from './commands/policies';
+import { register as registerRun } from './commands/run';
+import { register as registerStart } from './commands/start';
+import { EXIT, UsageError } from './errors';
+import { type CliIo, processIo } from './io';
+
+/** Builds the s3xcopy program; each command lives in cli/commands/<name>.ts. */
+export function buildProgram(io: CliIo): Command {
+  const program = new Command('s3xcopy')
+    .description('Copy S3 objects across buckets and accounts, server-side, with Step Functions.')
+    .showHelpAfterError('(run s3xcopy --help for usage)')
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .exitOverride();
+  for (const register of [registerRun, registerDemo, registerStart, registerPolicies, registerEstimate]) {
+    register(program, io);
+  }
+  for (const command of program.commands) {
+    command.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+  }
+  return program;
+}
+
+/**
+ * Runs the CLI and returns its exit code: 0 success, 1 some objects failed (set by the command),
+ * 2 bad usage or input.
+ */
+export async function run(argv: string[], io: CliIo = processIo): Promise<number> {
+  process.exitCode = undefined;
+  try {
+    await buildProgram(io).parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; every parse error is bad usage.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (error instanceof UsageError || (error instanceof Error && error.name === 'InvalidJobError')) {
+      io.stderr(`s3xcopy: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    io.stderr(`s3xcopy: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return EXIT.failed;
+  }
+}
+
+/** Entry point for bin/s3xcopy.js. */
+export function main(argv: string[]): void {
+  run(argv).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`s3xcopy: ${String(error)}\n`);
+      process.exitCode = EXIT.failed;
+    },
+  );
+}

@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { describeIssues, type JobDefaults, JobInputSchema } from './job';
+
+/**
+ * The deployment's settings, read from the Lambda environment once per cold start. A bad value fails
+ * the cold start with a message naming the variable, rather than every job later.
+ */
+export interface DeploymentConfig {
+  defaults: JobDefaults;
+  /** Bucket for manifests and results (list writes, the Distributed Map reads and writes). */
+  stateBucket?: string;
+  topicArn?: string;
+  notifyOnSuccess: boolean;
+}
+
+export const ENV = {
+  sourceBucket: 'S3XCOPY_SOURCE_BUCKET',
+  sourcePrefix: 'S3XCOPY_SOURCE_PREFIX',
+  targetBucket: 'S3XCOPY_TARGET_BUCKET',
+  targetPrefix: 'S3XCOPY_TARGET_PREFIX',
+  targetRoleArn: 'S3XCOPY_TARGET_ROLE_ARN',
+  externalId: 'S3XCOPY_EXTERNAL_ID',
+  defaultOptions: 'S3XCOPY_DEFAULT_OPTIONS',
+  stateBucket: 'S3XCOPY_STATE_BUCKET',
+  topicArn: 'S3XCOPY_TOPIC_ARN',
+  notifyOnSuccess: 'S3XCOPY_NOTIFY_ON_SUCCESS',
+} as const;
+
+/** Reads the deployment configuration from an environment (process.env by default). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): DeploymentConfig {
+  const get = (name: string) => {
+    const value = env[name];
+    return value === undefined || value === '' ? undefined : value;
+  };
+  let options: unknown = {};
+  const rawOptions = get(ENV.defaultOptions);
+  if (rawOptions) {
+    try {
+      options = JSON.parse(rawOptions);
+    } catch {
+      throw new Error(`${ENV.defaultOptions} is not valid JSON: set it to a JSON object of job options, or unset it`);
+    }
+  }
+  const defaults = {
+    source: omitUndefined({ bucket: get(ENV.sourceBucket), prefix: get(ENV.sourcePrefix) }),
+    target: omitUndefined({
+      bucket: get(ENV.targetBucket),
+      prefix: get(ENV.targetPrefix),
+      roleArn: get(ENV.targetRoleArn),
+      externalId: get(ENV.externalId),
+    }),
+    options,
+  };
+  const parsed = JobInputSchema.safeParse(defaults);
+  if (!parsed.success) {
+    throw new Error(`Invalid deployment defaults in the S3XCOPY_* environment: ${describeIssues(parsed.error)}`);
+  }
+  const notify = z.enum(['true', 'false']).optional().safeParse(get(ENV.notifyOnSuccess));
+  if (!notify.success) {
+    throw new Error(`${ENV.notifyOnSuccess} must be "true" or "false"`);
+  }
+  return {
+    defaults: parsed.data as JobDefaults,
+    ...omitUndefined({ stateBucket: get(ENV.stateBucket), topicArn: get(ENV.topicArn) }),
+    notifyOnSuccess: notify.data !== 'false',
+  };
+}
+
+function omitUndefined<T extends Record<string, unknown>>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

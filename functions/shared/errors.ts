@@ -1,0 +1,87 @@
+/**
+ * Error classes shared by the functions. Each sets `name` explicitly: Step Functions Retry/Catch match on
+ * it (Lambda reports it as errorType), and so does the local runner.
+ */
+
+/** The job (or an option) is invalid; nothing was listed or written. Never retried. */
+export class InvalidJobError extends Error {
+  constructor(detail: string) {
+    super(`Invalid job: ${detail}`);
+    this.name = 'InvalidJobError';
+  }
+}
+
+/** The target-account role could not be assumed. Never retried: trust or permissions must change first. */
+export class AssumeRoleError extends Error {
+  readonly roleArn: string;
+  readonly code: string;
+  constructor(roleArn: string, code: string, detail: string) {
+    super(
+      `Cannot assume target role ${roleArn}: ${code}: ${detail}. Check the role's trust policy names this ` +
+        'function role (aws:PrincipalArn), the ExternalId matches, and this role may call sts:AssumeRole on it ' +
+        '(`s3xcopy policies` prints the statements).',
+    );
+    this.name = 'AssumeRoleError';
+    this.roleArn = roleArn;
+    this.code = code;
+  }
+}
+
+/** Some objects of a batch failed after retries; the rest of the batch was copied. Retried by the state machine. */
+export class CopyBatchError extends Error {
+  readonly failures: ReadonlyArray<{ key: string; code: string; message: string }>;
+  constructor(batchId: string, total: number, failures: ReadonlyArray<{ key: string; code: string; message: string }>) {
+    const first = failures
+      .slice(0, 5)
+      .map((f) => `${f.key} (${f.code})`)
+      .join(', ');
+    const more = failures.length > 5 ? ` and ${failures.length - 5} more` : '';
+    super(`${failures.length} of ${total} objects in batch ${batchId} failed: ${first}${more}`);
+    this.name = 'CopyBatchError';
+    this.failures = failures;
+  }
+}
+
+/** The invocation ran short of time; no new copies were started and open uploads were aborted. Retried. */
+export class CopyTimeBudgetError extends Error {
+  constructor(batchId: string, done: number, total: number) {
+    super(
+      `Batch ${batchId} stopped after ${done} of ${total} objects: the Lambda's remaining time fell under the ` +
+        'safety margin. The retry copies the rest (sync mode skips what is already there).',
+    );
+    this.name = 'CopyTimeBudgetError';
+  }
+}
+
+/** A bucket named in the job does not exist or is not reachable with these credentials. Never retried. */
+export class BucketAccessError extends Error {
+  constructor(bucket: string, role: 'source' | 'target' | 'state', code: string, detail: string) {
+    super(
+      `Cannot use ${role} bucket ${bucket}: ${code}: ${detail}. Check the bucket name and that its policy ` +
+        'grants this role access.',
+    );
+    this.name = 'BucketAccessError';
+  }
+}
+
+/** Reads the AWS error code from an SDK v3 error (`name`, or `Code` for some XML errors). */
+export function awsErrorCode(error: unknown): string {
+  if (error && typeof error === 'object') {
+    const candidate = error as { name?: unknown; Code?: unknown; code?: unknown };
+    for (const value of [candidate.Code, candidate.name, candidate.code]) {
+      if (typeof value === 'string' && value !== '' && value !== 'Error') return value;
+    }
+  }
+  return 'UnknownError';
+}
+
+/** The HTTP status of an SDK v3 error, when the service answered at all. */
+export function httpStatusOf(error: unknown): number | undefined {
+  const meta = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata;
+  return meta?.httpStatusCode;
+}
+
+/** The message of anything thrown. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,285 @@
+import { z } from 'zod';
+import { InvalidJobError } from './errors';
+
+/** Sizes in bytes, named once so limits and defaults read the same everywhere. */
+export const MiB = 1024 * 1024;
+export const GiB = 1024 * MiB;
+export const TiB = 1024 * GiB;
+
+/** S3's own limits that the copy engine plans around. */
+export const S3_LIMITS = {
+  /** CopyObject copies at most 5 GiB; above that only multipart copy works. */
+  maxCopyObjectBytes: 5 * GiB,
+  minPartBytes: 5 * MiB,
+  maxPartBytes: 5 * GiB,
+  maxParts: 10_000,
+  /** S3's maximum object size (about 48.8 TiB since December 2025). */
+  maxObjectBytes: 50_000 * GiB,
+} as const;
+
+const bucketName = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+    'must be an S3 bucket name: 3-63 characters, lowercase letters, digits, dots and hyphens',
+  );
+
+/** A key prefix: "" (the whole bucket) or a path that ends in "/" (one is added if missing). */
+const prefix = z
+  .string()
+  .max(1024, 'must be at most 1024 bytes, the S3 key limit')
+  .default('')
+  .transform((value) => (value === '' || value.endsWith('/') ? value : `${value}/`));
+
+const roleArn = z
+  .string()
+  .regex(
+    /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/,
+    'must be an IAM role ARN like arn:aws:iam::222222222222:role/s3xcopy-target',
+  );
+
+const externalId = z
+  .string()
+  .regex(/^[\w+=,.@:/-]{2,1224}$/, 'must be 2-1224 characters of letters, digits and +=,.@:/-');
+
+const isoDate = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time like 2026-01-01T00:00:00Z' });
+
+const nonNegativeInt = z.number().int().nonnegative();
+
+export const STORAGE_CLASSES = [
+  'STANDARD',
+  'REDUCED_REDUNDANCY',
+  'STANDARD_IA',
+  'ONEZONE_IA',
+  'INTELLIGENT_TIERING',
+  'GLACIER',
+  'DEEP_ARCHIVE',
+  'GLACIER_IR',
+] as const;
+
+/** Defaults for every option; the deployment may override them (S3XCOPY_DEFAULT_OPTIONS). */
+export const DEFAULT_OPTIONS = {
+  mode: 'copy',
+  dryRun: false,
+  tags: 'copy',
+  multipartThreshold: 64 * MiB,
+  partSize: 64 * MiB,
+  concurrency: 32,
+  toleratedFailurePercentage: 0,
+  maxObjectsPerBatch: 1000,
+  /** Chosen so one copy invocation (15 minutes) finishes even at a pessimistic 50 MiB/s of server-side copy. */
+  maxBytesPerBatch: 32 * GiB,
+  sliceMaxObjects: 100_000,
+  notifyOnSuccess: true,
+} as const;
+
+const optionsShape = z.object({
+  mode: z.enum(['copy', 'sync']),
+  dryRun: z.boolean(),
+  storageClass: z.enum(STORAGE_CLASSES).optional(),
+  kmsKeyId: z
+    .string()
+    .regex(
+      /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/.+|alias\/.+|[0-9a-f-]{36})$/,
+      'must be a KMS key ARN, key ID or alias',
+    )
+    .optional(),
+  acl: z.literal('bucket-owner-full-control').optional(),
+  tags: z.enum(['copy', 'none']),
+  multipartThreshold: z
+    .number()
+    .int()
+    .min(S3_LIMITS.minPartBytes, 'must be at least 5 MiB (5242880)')
+    .max(S3_LIMITS.maxCopyObjectBytes, 'must be at most 5 GiB: CopyObject cannot copy more'),
+  partSize: z
+    .number()
+    .int()
+    .min(S3_LIMITS.minPartBytes, 'must be at least 5 MiB (5242880), the S3 minimum part size')
+    .max(S3_LIMITS.maxPartBytes, 'must be at most 5 GiB, the S3 maximum part size'),
+  concurrency: z.number().int().min(1).max(1000),
+  toleratedFailurePercentage: z.number().min(0).max(100),
+  maxObjectsPerBatch: z.number().int().min(1).max(10_000),
+  maxBytesPerBatch: z.number().int().min(S3_LIMITS.minPartBytes),
+  sliceMaxObjects: z.number().int().min(1).max(1_000_000),
+  notifyOnSuccess: z.boolean(),
+});
+
+export type JobOptions = z.infer<typeof optionsShape>;
+
+const filterShape = z.object({
+  include: z.array(z.string().min(1)).default([]),
+  exclude: z.array(z.string().min(1)).default([]),
+  minSize: nonNegativeInt.optional(),
+  maxSize: nonNegativeInt.optional(),
+  modifiedAfter: isoDate.optional(),
+  modifiedBefore: isoDate.optional(),
+});
+
+/** A job as people and triggers write it: every field optional where the deployment has a default. */
+export const JobInputSchema = z
+  .object({
+    source: z.object({ bucket: bucketName.optional(), prefix: z.string().optional() }).strict().optional(),
+    target: z
+      .object({
+        bucket: bucketName.optional(),
+        prefix: z.string().optional(),
+        roleArn: roleArn.optional(),
+        externalId: externalId.optional(),
+      })
+      .strict()
+      .optional(),
+    filter: filterShape.partial().strict().optional(),
+    options: optionsShape.partial().strict().optional(),
+  })
+  .strict();
+
+export type JobInput = z.input<typeof JobInputSchema>;
+
+/** A complete job, after deployment defaults are merged in: what every handler works with. */
+export const JobSchema = z
+  .object({
+    source: z.object({ bucket: bucketName, prefix }).strict(),
+    target: z
+      .object({ bucket: bucketName, prefix, roleArn: roleArn.optional(), externalId: externalId.optional() })
+      .strict(),
+    filter: filterShape.strict().default({ include: [], exclude: [] }),
+    options: optionsShape.strict(),
+  })
+  .strict()
+  .superRefine((job, ctx) => {
+    const { filter, source, target } = job;
+    if (filter.minSize !== undefined && filter.maxSize !== undefined && filter.minSize > filter.maxSize) {
+      ctx.addIssue({ code: 'custom', path: ['filter', 'minSize'], message: 'must not exceed filter.maxSize' });
+    }
+    if (filter.modifiedAfter && filter.modifiedBefore && filter.modifiedAfter >= filter.modifiedBefore) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['filter', 'modifiedAfter'],
+        message: 'must be earlier than filter.modifiedBefore',
+      });
+    }
+    if (job.target.externalId && !job.target.roleArn) {
+      ctx.addIssue({ code: 'custom', path: ['target', 'externalId'], message: 'needs target.roleArn to go with it' });
+    }
+    const overlaps =
+      source.bucket === target.bucket &&
+      (target.prefix.startsWith(source.prefix) || source.prefix.startsWith(target.prefix));
+    if (overlaps) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['target', 'prefix'],
+        message: `must not overlap the source (s3://${source.bucket}/${source.prefix}): a copy into its own source would list its own output; pick a disjoint prefix or another bucket`,
+      });
+    }
+  });
+
+export type Job = z.output<typeof JobSchema>;
+
+/** Defaults the deployment supplies (from the Lambda environment or CLI flags). */
+export interface JobDefaults {
+  source?: { bucket?: string; prefix?: string };
+  target?: { bucket?: string; prefix?: string; roleArn?: string; externalId?: string };
+  options?: Partial<JobOptions>;
+}
+
+/** Turns zod issues into one message naming every bad field and what it expects. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const path = issue.path.length > 0 ? issue.path.join('.') : '(job)';
+      if (issue.code === 'unrecognized_keys') {
+        return `${path === '(job)' ? '' : `${path}: `}unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+      }
+      if (issue.code === 'invalid_type' && issue.input === undefined) {
+        return `${path} is required (set it in the job or in the deployment defaults)`;
+      }
+      return `${path} ${issue.message}`;
+    })
+    .join('; ');
+}
+
+/**
+ * Merges a job over the deployment defaults and validates the result.
+ * @throws InvalidJobError naming every bad field, before anything is listed or written.
+ */
+export function resolveJob(input: unknown, defaults: JobDefaults = {}): Job {
+  const parsedInput = JobInputSchema.safeParse(input ?? {});
+  if (!parsedInput.success) {
+    throw new InvalidJobError(describeIssues(parsedInput.error));
+  }
+  const job = parsedInput.data;
+  const merged = {
+    source: { ...defaults.source, ...job.source },
+    target: { ...defaults.target, ...job.target },
+    filter: { include: [], exclude: [], ...job.filter },
+    options: { ...DEFAULT_OPTIONS, ...defaults.options, ...job.options },
+  };
+  return parseJob(merged);
+}
+
+/**
+ * Validates an already-resolved job (as handlers receive it from the state machine).
+ * @throws InvalidJobError naming every bad field.
+ */
+export function parseJob(value: unknown): Job {
+  const parsed = JobSchema.safeParse(value);
+  if (!parsed.success) {
+    throw new InvalidJobError(describeIssues(parsed.error));
+  }
+  return parsed.data;
+}
+
+/** Maps a source key onto the target, as `aws s3 cp --recursive` does. */
+export function targetKeyFor(job: Job, sourceKey: string): string {
+  return job.target.prefix + sourceKey.slice(job.source.prefix.length);
+}
+
+/** One object as listed: what the copy worker needs to copy it and to check it afterwards. */
+export const ManifestObjectSchema = z
+  .object({
+    key: z.string().min(1),
+    size: nonNegativeInt,
+    etag: z.string(),
+    lastModified: isoDate,
+  })
+  .strict();
+export type ManifestObject = z.infer<typeof ManifestObjectSchema>;
+
+/** One batch of the manifest: one Distributed Map item, copied by one copy invocation. */
+export const BatchSchema = z
+  .object({
+    id: z.string().min(1),
+    objects: z.array(ManifestObjectSchema),
+    bytes: nonNegativeInt,
+  })
+  .strict();
+export type Batch = z.infer<typeof BatchSchema>;
+
+/** The copy worker's input: one manifest item plus the job (DESIGN.md). */
+export const CopyInputSchema = z.object({
+  job: JobSchema,
+  jobId: z.string().min(1),
+  batch: BatchSchema,
+});
+export type CopyInput = z.infer<typeof CopyInputSchema>;
+
+/** Why an object was not copied although it was selected. */
+export type SkipReason = 'unchanged' | 'vanished';
+
+export interface CopyFailure {
+  key: string;
+  code: string;
+  message: string;
+}
+
+/** The copy worker's output (DESIGN.md); kept small for a 1,000-object batch. */
+export interface CopyResult {
+  batchId: string;
+  copied: number;
+  skipped: number;
+  failed: number;
+  bytesCopied: number;
+  /** Skips by reason, so reports can tell "already there" from "deleted since listing". */
+  skippedByReason: Partial<Record<SkipReason, number>>;
+  failures: CopyFailure[];
+}

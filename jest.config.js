@@ -1,0 +1,23 @@
+// Jest runs on the Node 24 that `npm install` puts in node_modules/.bin (see README).
+// TypeScript and the ESM-only dependencies (middy, p-limit, ...) are compiled to CommonJS by SWC.
+const esmOnly = ['@middy', 'p-limit', 'yocto-queue'];
+
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    '^.+\\.(t|j|mj)s$': [
+      '@swc/jest',
+      {
+        jsc: { parser: { syntax: 'typescript' }, target: 'es2023', keepClassNames: true },
+        module: { type: 'commonjs' },
+      },
+    ],
+  },
+  transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
+  moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
+  testTimeout: 60_000,
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
+};
