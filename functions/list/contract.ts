@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import type { Job } from '../shared/job';
+
+/** Cumulative counts across the slices of one execution. */
+export const ListTotalsSchema = z
+  .object({
+    /** Source objects examined (listed, or HEADed in keys mode). */
+    listed: z.number().int().nonnegative(),
+    /** Objects that passed the job's filter (include/exclude, size, dates): copied or skipped. */
+    selected: z.number().int().nonnegative(),
+    /** Selected objects left out of the manifest: the target already has them (sync), or they vanished. */
+    skipped: z.number().int().nonnegative(),
+    /** Bytes of the objects in the manifests (to copy). */
+    bytes: z.number().int().nonnegative(),
+  })
+  .strict();
+export type ListTotals = z.infer<typeof ListTotalsSchema>;
+
+export const ZERO_TOTALS: ListTotals = { listed: 0, selected: 0, skipped: 0, bytes: 0 };
+
+/**
+ * Where the next slice resumes. Opaque to the state machine: it passes the previous output's
+ * `continuation` back unchanged.
+ */
+export const ContinuationSchema = z
+  .object({
+    /** The last key the previous slice took; the next slice lists strictly after it (S3's StartAfter). */
+    startAfter: z.string().min(1),
+    /** The next slice's number (the first slice is 0); also its manifest part number. */
+    slice: z.number().int().positive(),
+    totals: ListTotalsSchema,
+  })
+  .strict();
+export type Continuation = z.infer<typeof ContinuationSchema>;
+
+/**
+ * An execution name ($$.Execution.Name: 1-80 of [A-Za-z0-9_-]) or a local run's id: it becomes part of
+ * S3 keys and of the target role's session name, so only safe characters.
+ */
+export const JobIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][\w.-]{0,127}$/, 'must be 1-128 letters, digits, "_", "-" or "." (the execution name)');
+
+/** The list function's event, as the state machine builds it. */
+export const ListEventSchema = z.object({
+  /** The execution's original input ($$.Execution.Input): a (partial) job, or a batch of S3 events. */
+  request: z.unknown(),
+  jobId: JobIdSchema,
+  /** Absent or null on the first slice; the previous output's continuation afterwards. */
+  continuation: ContinuationSchema.nullish(),
+});
+export type ListEvent = z.input<typeof ListEventSchema>;
+
+/** Where a slice's manifest lives in the state bucket. */
+export interface ManifestLocation {
+  bucket: string;
+  key: string;
+}
+
+/** The list function's output (DESIGN.md), always well under 200 KiB. */
+export interface ListOutput {
+  job: Job;
+  jobId: string;
+  /** The slice's manifest (JSON array of batches); null when the slice has nothing to copy. */
+  manifest: ManifestLocation | null;
+  slice: { number: number; objects: number; bytes: number; batches: number };
+  totals: ListTotals;
+  /** Null when the listing is complete; else pass it to the next List call. */
+  continuation: Continuation | null;
+  /** The job is a dry run: the manifest reports what would be copied and nothing is copied. */
+  dryRun: boolean;
+}
+
+/** The manifest of slice n: `manifests/<jobId>/part-<n>.json`, n counting from 0. */
+export function manifestKey(jobId: string, slice: number): string {
+  return `manifests/${jobId}/part-${slice}.json`;
+}

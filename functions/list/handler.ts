@@ -1,0 +1,131 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { S3Client } from '@aws-sdk/client-s3';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { createS3Client, createStsClient, s3ClientFactory } from '../shared/clients';
+import { type DeploymentConfig, ENV, loadConfig } from '../shared/config';
+import { InvalidJobError } from '../shared/errors';
+import { describeIssues, type Job, type JobDefaults, resolveJob } from '../shared/job';
+import { createObservability, type Observability } from '../shared/observability';
+import { TargetClients } from '../shared/target-role';
+import { ListEventSchema, type ListOutput, ZERO_TOTALS } from './contract';
+import { DEFAULT_TIME_MARGIN_MS, listSlice } from './list-slice';
+import { isEventsRequest, type ObjectRef, parseObjectCreatedEvents } from './s3-events';
+
+export interface ListHandlerDeps {
+  config: DeploymentConfig;
+  /** Lists and HEADs the source bucket (the function's own role). */
+  sourceS3: S3Client;
+  /** Writes manifests to the state bucket (the function's own role). */
+  stateS3: S3Client;
+  /** Lists the target in sync mode, acting as the target role. */
+  targetClients: TargetClients;
+  observability?: Observability;
+  /** Stop a slice when the Lambda has less than this left (default 60 s). */
+  marginMs?: number;
+}
+
+/** What the execution's original input asks for: a job, or the keys of a batch of S3 events. */
+export interface ListRequest {
+  job: Job;
+  /** Keys mode only. */
+  refs?: ObjectRef[];
+  /** Keys mode: event batch items that named no created object, with why. */
+  ignored: string[];
+}
+
+/**
+ * Resolves the execution's original input into the job (deployment defaults merged in): a job as
+ * given, or, for a batch of S3 events, the deployment's job restricted to the events' keys. Every slice
+ * calls this again with the same input and gets the same result.
+ * @throws InvalidJobError naming every bad field
+ */
+export function resolveListRequest(request: unknown, defaults: JobDefaults): ListRequest {
+  if (isEventsRequest(request)) {
+    const { refs, ignored } = parseObjectCreatedEvents(request);
+    return { job: resolveJob({}, defaults), refs, ignored };
+  }
+  return { job: resolveJob(request, defaults), ignored: [] };
+}
+
+/**
+ * The list function: one slice per invocation (see listSlice). Event:
+ * `{ request, jobId, continuation? }`; output: ListOutput (DESIGN.md).
+ */
+export function createListHandler(deps: ListHandlerDeps) {
+  const { logger, metrics } = deps.observability ?? createObservability('s3xcopy-list');
+  const marginMs = deps.marginMs ?? DEFAULT_TIME_MARGIN_MS;
+
+  const list = async (event: unknown, context: Partial<Context> | undefined): Promise<ListOutput> => {
+    const parsed = ListEventSchema.safeParse(event);
+    if (!parsed.success) {
+      throw new InvalidJobError(
+        `the list function expects { request, jobId, continuation? } from the state machine: ${describeIssues(parsed.error)}`,
+      );
+    }
+    const { request, jobId } = parsed.data;
+    const continuation = parsed.data.continuation ?? null;
+    logger.appendKeys({ jobId, slice: continuation?.slice ?? 0 });
+    const stateBucket = deps.config.stateBucket;
+    if (!stateBucket) {
+      throw new Error(`${ENV.stateBucket} is not set: the list function needs the state bucket to write manifests to`);
+    }
+
+    const { job, refs, ignored } = resolveListRequest(request, deps.config.defaults);
+    if (ignored.length > 0) {
+      logger.warn('Ignored event batch items that name no created object', {
+        count: ignored.length,
+        first: ignored.slice(0, 20),
+      });
+    }
+    const remaining = context?.getRemainingTimeInMillis;
+    const output = await listSlice({
+      job,
+      jobId,
+      continuation,
+      ...(refs ? { refs } : {}),
+      clients: {
+        source: deps.sourceS3,
+        state: deps.stateS3,
+        target: () => deps.targetClients.forTarget(job.target, jobId),
+      },
+      stateBucket,
+      ...(remaining ? { timeLeftMs: () => remaining.call(context) } : {}),
+      marginMs,
+    });
+
+    const before = continuation?.totals ?? ZERO_TOTALS;
+    metrics.addMetric('ObjectsListed', MetricUnit.Count, output.totals.listed - before.listed);
+    metrics.addMetric('ObjectsSelected', MetricUnit.Count, output.totals.selected - before.selected);
+    metrics.addMetric('ObjectsSkipped', MetricUnit.Count, output.totals.skipped - before.skipped);
+    logger.info('Slice listed', {
+      mode: refs ? 'keys' : job.options.mode,
+      source: `s3://${job.source.bucket}/${job.source.prefix}`,
+      slice: output.slice,
+      totals: output.totals,
+      manifest: output.manifest,
+      more: output.continuation !== null,
+      dryRun: output.dryRun,
+    });
+    return output;
+  };
+
+  return middy(list)
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics));
+}
+
+function defaultDeps(): ListHandlerDeps {
+  const s3 = createS3Client({});
+  return {
+    config: loadConfig(),
+    sourceS3: s3,
+    stateS3: s3,
+    targetClients: new TargetClients(createStsClient(), s3ClientFactory({})),
+  };
+}
+
+/** The Lambda entry point, with clients and configuration built once per cold start. */
+export const handler = createListHandler(defaultDeps());

@@ -1,0 +1,313 @@
+import {
+  HeadObjectCommand,
+  type HeadObjectCommandOutput,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { awsErrorCode, BucketAccessError, errorMessage, httpStatusOf } from '../shared/errors';
+import { type Job, type ManifestObject, targetKeyFor } from '../shared/job';
+import {
+  type Continuation,
+  type ListOutput,
+  type ListTotals,
+  type ManifestLocation,
+  manifestKey,
+  ZERO_TOTALS,
+} from './contract';
+import { compareKeys } from './key-order';
+import { createObjectFilter } from './object-filter';
+import { planBatches } from './planner';
+import type { ObjectRef } from './s3-events';
+import { listPages, toManifestObject } from './s3-listing';
+import { TargetCursor, targetIsCurrent } from './sync-merge';
+
+/** Leave this much of the Lambda's time for planning, writing the manifest and returning. */
+export const DEFAULT_TIME_MARGIN_MS = 60_000;
+/** HEAD requests in flight at once in keys mode. */
+const HEAD_CONCURRENCY = 16;
+
+export interface SliceClients {
+  /** Lists (and in keys mode HEADs) the source bucket. */
+  source: S3Client;
+  /** Lists the target bucket, acting as the target role; only called in sync mode. */
+  target: () => Promise<S3Client>;
+  /** Writes manifests to the state bucket. */
+  state: S3Client;
+}
+
+export interface ListSliceParams {
+  job: Job;
+  jobId: string;
+  continuation?: Continuation | null;
+  /** Keys mode: the objects named by S3 events. Undefined: list the source prefix. */
+  refs?: readonly ObjectRef[];
+  clients: SliceClients;
+  stateBucket: string;
+  /** The invocation's remaining time (Lambda context); default: no limit. */
+  timeLeftMs?: () => number;
+  /** Stop taking more objects once the remaining time falls below this (default 60 s). */
+  marginMs?: number;
+}
+
+/** What a slice took from the source, before planning. */
+interface SliceSelection {
+  selected: ManifestObject[];
+  counts: Omit<ListTotals, 'bytes'>;
+  /** The last key taken; the next slice starts after it. */
+  lastTaken: string | undefined;
+  /** Nothing is left after lastTaken. */
+  exhausted: boolean;
+}
+
+/**
+ * Lists one bounded slice of the job's source (or of the event batch's keys), selects objects with the
+ * job's filter, drops those the target already has in sync mode, plans balanced batches, writes the
+ * slice's manifest to the state bucket and returns the list function's output.
+ *
+ * A slice ends when `sliceMaxObjects` objects are in its manifest or the remaining time falls below the
+ * margin (checked before each page; at least one page is always taken, so every slice makes progress).
+ * The continuation names the last key taken, so the next slice starts exactly after it: no key is lost or
+ * listed twice, whatever the page boundaries. A retried slice rewrites the same manifest part.
+ */
+export async function listSlice(params: ListSliceParams): Promise<ListOutput> {
+  const { job, jobId, stateBucket } = params;
+  const continuation = params.continuation ?? null;
+  const sliceNumber = continuation?.slice ?? 0;
+  const before = continuation?.totals ?? ZERO_TOTALS;
+  const timeLeftMs = params.timeLeftMs ?? (() => Number.POSITIVE_INFINITY);
+  const marginMs = params.marginMs ?? DEFAULT_TIME_MARGIN_MS;
+  const outOfTime = () => timeLeftMs() < marginMs;
+
+  const selection = params.refs
+    ? await selectFromKeys(params, params.refs, continuation?.startAfter, outOfTime)
+    : await selectFromListing(params, continuation?.startAfter, outOfTime);
+
+  const batches = planBatches(
+    selection.selected,
+    { maxObjectsPerBatch: job.options.maxObjectsPerBatch, maxBytesPerBatch: job.options.maxBytesPerBatch },
+    `s${sliceNumber}-b`,
+  );
+  const bytes = batches.reduce((sum, batch) => sum + batch.bytes, 0);
+  let manifest: ManifestLocation | null = null;
+  if (batches.length > 0) {
+    manifest = { bucket: stateBucket, key: manifestKey(jobId, sliceNumber) };
+    await writeManifest(params.clients.state, manifest, JSON.stringify(batches));
+  }
+
+  const totals: ListTotals = {
+    listed: before.listed + selection.counts.listed,
+    selected: before.selected + selection.counts.selected,
+    skipped: before.skipped + selection.counts.skipped,
+    bytes: before.bytes + bytes,
+  };
+  const startAfter = selection.lastTaken ?? continuation?.startAfter;
+  return {
+    job,
+    jobId,
+    manifest,
+    slice: { number: sliceNumber, objects: selection.selected.length, bytes, batches: batches.length },
+    totals,
+    continuation:
+      selection.exhausted || startAfter === undefined ? null : { startAfter, slice: sliceNumber + 1, totals },
+    dryRun: job.options.dryRun,
+  };
+}
+
+async function writeManifest(state: S3Client, location: ManifestLocation, body: string): Promise<void> {
+  try {
+    await state.send(
+      new PutObjectCommand({ Bucket: location.bucket, Key: location.key, Body: body, ContentType: 'application/json' }),
+    );
+  } catch (error) {
+    const code = awsErrorCode(error);
+    if (code === 'NoSuchBucket' || code === 'AccessDenied') {
+      throw new BucketAccessError(
+        location.bucket,
+        'state',
+        code,
+        `writing the manifest ${location.key} failed: ${errorMessage(error)}`,
+      );
+    }
+    throw error;
+  }
+}
+
+/** Bucket mode: the source prefix's listing, merged with the target's in sync mode. */
+async function selectFromListing(
+  params: ListSliceParams,
+  startAfter: string | undefined,
+  outOfTime: () => boolean,
+): Promise<SliceSelection> {
+  const { job } = params;
+  const cap = job.options.sliceMaxObjects;
+  const filter = createObjectFilter(job);
+  const cursor =
+    job.options.mode === 'sync'
+      ? new TargetCursor(
+          listPages(await params.clients.target(), {
+            bucket: job.target.bucket,
+            prefix: job.target.prefix,
+            ...(startAfter === undefined ? {} : { startAfter: targetKeyFor(job, startAfter) }),
+            role: 'target',
+          }),
+        )
+      : undefined;
+  const pages = listPages(params.clients.source, {
+    bucket: job.source.bucket,
+    prefix: job.source.prefix,
+    ...(startAfter === undefined ? {} : { startAfter }),
+    role: 'source',
+  });
+
+  const selected: ManifestObject[] = [];
+  const counts = { listed: 0, selected: 0, skipped: 0 };
+  let lastTaken: string | undefined;
+  let pagesTaken = 0;
+  for (;;) {
+    if (pagesTaken > 0 && outOfTime()) return { selected, counts, lastTaken, exhausted: false };
+    const next = await pages.next();
+    if (next.done) return { selected, counts, lastTaken, exhausted: true };
+    pagesTaken++;
+    const { objects, more } = next.value;
+    for (let i = 0; i < objects.length; i++) {
+      const object = objects[i] as ManifestObject;
+      counts.listed++;
+      lastTaken = object.key;
+      if (!filter(object)) continue;
+      counts.selected++;
+      const target = cursor ? await cursor.find(targetKeyFor(job, object.key)) : undefined;
+      if (target && targetIsCurrent(object, target)) {
+        counts.skipped++;
+        continue;
+      }
+      selected.push(object);
+      if (selected.length >= cap) {
+        const exhausted = i === objects.length - 1 && !more;
+        await pages.return(undefined);
+        return { selected, counts, lastTaken, exhausted };
+      }
+    }
+    if (!more) return { selected, counts, lastTaken, exhausted: true };
+  }
+}
+
+/** Keys mode: HEAD each event's key (in S3 order, after startAfter), filter, and in sync mode check the target. */
+async function selectFromKeys(
+  params: ListSliceParams,
+  refs: readonly ObjectRef[],
+  startAfter: string | undefined,
+  outOfTime: () => boolean,
+): Promise<SliceSelection> {
+  const { job } = params;
+  const cap = job.options.sliceMaxObjects;
+  const filter = createObjectFilter(job);
+  const keys = [
+    ...new Set(
+      refs
+        .filter((ref) => ref.bucket === job.source.bucket && ref.key.startsWith(job.source.prefix))
+        .map((ref) => ref.key),
+    ),
+  ]
+    .sort(compareKeys)
+    .filter((key) => startAfter === undefined || compareKeys(key, startAfter) > 0);
+  const target = job.options.mode === 'sync' ? await params.clients.target() : undefined;
+
+  type Outcome =
+    | { kind: 'vanished' }
+    | { kind: 'filtered' }
+    | { kind: 'current' }
+    | { kind: 'copy'; object: ManifestObject };
+  const examine = async (key: string): Promise<Outcome> => {
+    const head = await headSource(params.clients.source, job.source.bucket, key);
+    if (!head) return { kind: 'vanished' };
+    const object = toManifestObject({
+      Key: key,
+      Size: head.ContentLength ?? 0,
+      ...(head.ETag ? { ETag: head.ETag } : {}),
+      ...(head.LastModified ? { LastModified: head.LastModified } : {}),
+    });
+    if (!filter(object)) return { kind: 'filtered' };
+    if (target) {
+      const existing = await findTargetObject(target, job.target.bucket, targetKeyFor(job, key));
+      if (existing && targetIsCurrent(object, existing)) return { kind: 'current' };
+    }
+    return { kind: 'copy', object };
+  };
+
+  const selected: ManifestObject[] = [];
+  const counts = { listed: 0, selected: 0, skipped: 0 };
+  let lastTaken: string | undefined;
+  const chunkSize = HEAD_CONCURRENCY * 4;
+  for (let start = 0; start < keys.length; start += chunkSize) {
+    if (start > 0 && outOfTime()) return { selected, counts, lastTaken, exhausted: false };
+    const chunk = keys.slice(start, start + chunkSize);
+    const outcomes = await mapWithConcurrency(chunk, HEAD_CONCURRENCY, examine);
+    for (let i = 0; i < chunk.length; i++) {
+      const outcome = outcomes[i] as Outcome;
+      counts.listed++;
+      lastTaken = chunk[i];
+      if (outcome.kind === 'filtered') continue;
+      counts.selected++;
+      if (outcome.kind !== 'copy') {
+        counts.skipped++;
+        continue;
+      }
+      selected.push(outcome.object);
+      if (selected.length >= cap) {
+        return { selected, counts, lastTaken, exhausted: start + i === keys.length - 1 };
+      }
+    }
+  }
+  return { selected, counts, lastTaken, exhausted: true };
+}
+
+/** HEADs a source object; undefined when it no longer exists (deleted after its event). */
+async function headSource(s3: S3Client, bucket: string, key: string): Promise<HeadObjectCommandOutput | undefined> {
+  try {
+    return await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+  } catch (error) {
+    const code = awsErrorCode(error);
+    if (code === 'NotFound' || code === 'NoSuchKey' || httpStatusOf(error) === 404) return undefined;
+    if (code === 'Forbidden' || code === 'AccessDenied' || httpStatusOf(error) === 403) {
+      throw new BucketAccessError(bucket, 'source', code, `HeadObject on ${key} was refused: ${errorMessage(error)}`);
+    }
+    throw error;
+  }
+}
+
+/**
+ * Finds one target object with ListObjectsV2 (Prefix = the key, MaxKeys = 1: the key itself sorts first
+ * among keys it prefixes), so the list function needs only s3:ListBucket on the target, as in bucket mode.
+ */
+async function findTargetObject(s3: S3Client, bucket: string, key: string): Promise<ManifestObject | undefined> {
+  try {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1 }));
+    const first = page.Contents?.[0];
+    return first?.Key === key ? toManifestObject(first) : undefined;
+  } catch (error) {
+    const code = awsErrorCode(error);
+    if (code === 'NoSuchBucket' || code === 'AccessDenied') {
+      throw new BucketAccessError(bucket, 'target', code, `ListObjectsV2 on ${key} failed: ${errorMessage(error)}`);
+    }
+    throw error;
+  }
+}
+
+/** Maps items with at most `limit` calls in flight, keeping the results in the items' order. */
+async function mapWithConcurrency<T, R>(
+  items: readonly T[],
+  limit: number,
+  map: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await map(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

@@ -1,0 +1,156 @@
+import type { Batch, ManifestObject } from '../shared/job';
+import { compareKeys } from './key-order';
+
+/** Every batch (one Distributed Map item, passed to one copy invocation with the job) stays under this. */
+export const MAX_BATCH_JSON_BYTES = 200 * 1024;
+
+export interface PlanLimits {
+  /** At most this many objects per batch. */
+  maxObjectsPerBatch: number;
+  /** At most this many bytes per batch; a larger object gets a batch of its own. */
+  maxBytesPerBatch: number;
+  /** At most this many bytes of JSON per batch (default MAX_BATCH_JSON_BYTES). */
+  maxBatchJsonBytes?: number;
+}
+
+/** The JSON a batch costs besides its objects: `{"id":"...","objects":[],"bytes":N}` with a generous id and N. */
+const BATCH_OVERHEAD_JSON_BYTES = 128;
+
+function jsonBytes(object: ManifestObject): number {
+  // +1 for the comma between array items.
+  return Buffer.byteLength(JSON.stringify(object)) + 1;
+}
+
+interface Bin {
+  objects: ManifestObject[];
+  bytes: number;
+  json: number;
+}
+
+/** A binary min-heap of bins by bytes (ties: fewer objects first), so each object goes to the lightest bin. */
+class BinHeap {
+  private readonly items: Bin[] = [];
+  get size(): number {
+    return this.items.length;
+  }
+  peek(): Bin | undefined {
+    return this.items[0];
+  }
+  push(bin: Bin): void {
+    const items = this.items;
+    items.push(bin);
+    let i = items.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.less(items[i] as Bin, items[parent] as Bin)) break;
+      [items[i], items[parent]] = [items[parent] as Bin, items[i] as Bin];
+      i = parent;
+    }
+  }
+  pop(): Bin | undefined {
+    const items = this.items;
+    const top = items[0];
+    const last = items.pop();
+    if (items.length > 0 && last) {
+      items[0] = last;
+      let i = 0;
+      for (;;) {
+        const left = 2 * i + 1;
+        const right = left + 1;
+        let smallest = i;
+        if (left < items.length && this.less(items[left] as Bin, items[smallest] as Bin)) smallest = left;
+        if (right < items.length && this.less(items[right] as Bin, items[smallest] as Bin)) smallest = right;
+        if (smallest === i) break;
+        [items[i], items[smallest]] = [items[smallest] as Bin, items[i] as Bin];
+        i = smallest;
+      }
+    }
+    return top;
+  }
+  private less(a: Bin, b: Bin): boolean {
+    return a.bytes < b.bytes || (a.bytes === b.bytes && a.objects.length < b.objects.length);
+  }
+}
+
+/**
+ * Splits a slice's selected objects into batches balanced by bytes and by count, so the copy
+ * invocations of one Distributed Map finish at about the same time.
+ *
+ * - Every object lands in exactly one batch.
+ * - A batch holds at most `maxObjectsPerBatch` objects, `maxBytesPerBatch` bytes and
+ *   `maxBatchJsonBytes` of JSON, except an object larger than `maxBytesPerBatch`, which gets a batch of
+ *   its own.
+ * - Balance: the batches start as the fewest that the three limits allow (n); objects go largest first
+ *   to the lightest batch that still has room (greedy list scheduling). Each batch then holds about
+ *   count/n objects (never more than ceil(count/n)), and no batch exceeds the mean by more than the
+ *   largest object it holds (see the property tests).
+ * - Objects inside a batch are in S3 key order; batch ids are `<idPrefix><index>`.
+ */
+export function planBatches(objects: readonly ManifestObject[], limits: PlanLimits, idPrefix = 'b'): Batch[] {
+  const maxJson = (limits.maxBatchJsonBytes ?? MAX_BATCH_JSON_BYTES) - BATCH_OVERHEAD_JSON_BYTES;
+  const oversized: ManifestObject[] = [];
+  const regular: Array<{ object: ManifestObject; json: number }> = [];
+  let regularBytes = 0;
+  let regularJson = 0;
+  let largestJson = 0;
+  for (const object of objects) {
+    if (object.size > limits.maxBytesPerBatch) {
+      oversized.push(object);
+      continue;
+    }
+    const json = jsonBytes(object);
+    if (json > maxJson) {
+      throw new Error(
+        `Object ${object.key} needs ${json} bytes of JSON, more than a batch may hold (${maxJson}); S3 keys are at most 1,024 bytes, so this cannot be an S3 listing`,
+      );
+    }
+    regular.push({ object, json });
+    regularBytes += object.size;
+    regularJson += json;
+    largestJson = Math.max(largestJson, json);
+  }
+
+  const bins: Bin[] = [];
+  if (regular.length > 0) {
+    // A bin closes for good once it cannot take the largest object's JSON: it keeps the heap free of bins
+    // that only some objects fit. It wastes at most one key's JSON (about 6 KiB) of the 200 KiB.
+    const usableJson = Math.max(maxJson - largestJson, largestJson);
+    const initial = Math.max(
+      Math.ceil(regular.length / limits.maxObjectsPerBatch),
+      Math.ceil(regularBytes / limits.maxBytesPerBatch),
+      Math.ceil(regularJson / usableJson),
+      1,
+    );
+    const countCap = Math.min(limits.maxObjectsPerBatch, Math.ceil(regular.length / initial));
+    const open = new BinHeap();
+    const newBin = (): Bin => {
+      const bin: Bin = { objects: [], bytes: 0, json: 0 };
+      bins.push(bin);
+      return bin;
+    };
+    for (let i = 0; i < initial; i++) open.push(newBin());
+
+    regular.sort((a, b) => b.object.size - a.object.size || compareKeys(a.object.key, b.object.key));
+    for (const { object, json } of regular) {
+      const lightest = open.peek();
+      // The lightest open bin has the most byte room: if it cannot take the object, none can.
+      const bin = lightest && lightest.bytes + object.size <= limits.maxBytesPerBatch ? (open.pop() as Bin) : newBin();
+      bin.objects.push(object);
+      bin.bytes += object.size;
+      bin.json += json;
+      const full = bin.objects.length >= countCap || bin.json + largestJson > maxJson;
+      if (!full) open.push(bin);
+    }
+  }
+
+  const batches: Batch[] = [];
+  for (const bin of bins) {
+    if (bin.objects.length === 0) continue;
+    bin.objects.sort((a, b) => compareKeys(a.key, b.key));
+    batches.push({ id: `${idPrefix}${batches.length}`, objects: bin.objects, bytes: bin.bytes });
+  }
+  for (const object of oversized.sort((a, b) => compareKeys(a.key, b.key))) {
+    batches.push({ id: `${idPrefix}${batches.length}`, objects: [object], bytes: object.size });
+  }
+  return batches;
+}
