@@ -1,0 +1,489 @@
+/**
+ * Scenario builders: turn a planned job (objects, average size, mode, batching and multipart settings)
+ * into the counts each design would bill, then price them with ./model.ts. Pure arithmetic.
+ *
+ * Designs compared (docs/cost.md explains each assumption):
+ * - `s3xcopy-standard`: s3xcopy as deployed; Standard parent, Distributed Map with Standard children,
+ *   one child (one copy Lambda invocation) per batch of up to 1,000 objects.
+ * - `s3xcopy-express`: the same with Express children (ExecutionType EXPRESS).
+ * - `per-object-executions`: the same state machine without batching: one child execution and one
+ *   Lambda invocation per object (what a naive "one execution per object" design pays).
+ * - `sequential-lambda`: the original hand-written Lambda: lists, then one CopyObject per object in a loop,
+ *   re-invoking itself every 15 minutes with a continuation.
+ * - `s3-batch-operations`: one S3 Batch Operations Copy job over a manifest of the same objects.
+ *
+ * Every object is assumed to have the average size: a mix of sizes changes the multipart share and so
+ * the request count; price a mix as the sum of one scenario per size class.
+ */
+import { choosePartSize } from '../../functions/copy/part-plan';
+import { DEFAULT_OPTIONS, GiB } from '../../functions/shared/job';
+import { type CostBreakdown, priceUsage, type S3RequestType, type UsageCounts } from './model';
+
+/** ListObjectsV2 returns at most 1,000 keys a page. */
+const KEYS_PER_LIST_PAGE = 1000;
+/** CopyObject copies at most 5 GB (S3 limit); larger objects need a multipart copy. */
+const COPY_OBJECT_MAX_BYTES = 5 * GiB;
+/** Express workflows stop after 5 minutes. */
+const EXPRESS_MAX_DURATION_MS = 5 * 60 * 1000;
+/** S3 accepts about 3,500 PUT/COPY/POST requests a second per prefix; the wall clock assumes one prefix. */
+const S3_WRITE_REQUESTS_PER_SECOND = 3500;
+/** Lambda's maximum invocation time: the sequential Lambda runs in invocations of this length. */
+const LAMBDA_MAX_DURATION_MS = 15 * 60 * 1000;
+
+/** A job to estimate, in the terms the job options use (defaults: functions/shared/job.ts DEFAULT_OPTIONS). */
+export interface PlannedJob {
+  /** Objects selected for the job (listed and matched by the filters). */
+  objects: number;
+  averageSizeBytes: number;
+  mode: 'copy' | 'sync';
+  /** Sync only: the share of objects whose target differs (0..1) and so gets copied. Default 1, a first sync. */
+  changedFraction?: number;
+  maxObjectsPerBatch?: number;
+  maxBytesPerBatch?: number;
+  multipartThreshold?: number;
+  partSize?: number;
+  /** Requests in flight in one copy invocation. */
+  concurrency?: number;
+  sliceMaxObjects?: number;
+  /** Whether multipart copies carry the source's tags over (one GetObjectTagging each). Default 'copy'. */
+  tags?: 'copy' | 'none';
+}
+
+/**
+ * Timing and deployment assumptions. The S3 figures are typical same-region latencies and server-side copy
+ * rates, not guarantees; they only move the Lambda and Express duration charges, which are a small part of
+ * the total (docs/cost.md shows how little).
+ */
+export interface ScenarioAssumptions {
+  /** One S3 request that moves no data (HEAD, CreateMultipartUpload, Complete, a tiny COPY). */
+  requestLatencyMs: number;
+  /** One ListObjectsV2 page of 1,000 keys. */
+  listPageMs: number;
+  /** Server-side copy rate of one CopyObject or UploadPartCopy request. */
+  copyBytesPerSecond: number;
+  /** Per invocation: runtime start amortised, STS AssumeRole, parsing the input. */
+  invocationOverheadMs: number;
+  lambdaMemoryMb: { list: number; copy: number; notify: number };
+  architecture: 'arm64' | 'x86_64';
+  /** Child executions running at once (infra's mapMaxConcurrency). */
+  mapMaxConcurrency: number;
+  /** Memory an Express child uses: a one-state workflow with a < 256 KiB payload fits the first 64 MB chunk. */
+  expressChildMemoryMb: number;
+  /** Express child time beyond its Lambda invocation (starting, invoking, returning). */
+  expressChildOverheadMs: number;
+}
+
+export const DEFAULT_ASSUMPTIONS: ScenarioAssumptions = {
+  requestLatencyMs: 60,
+  listPageMs: 150,
+  copyBytesPerSecond: 100 * 1e6,
+  invocationOverheadMs: 100,
+  lambdaMemoryMb: { list: 1024, copy: 1024, notify: 256 },
+  architecture: 'arm64',
+  mapMaxConcurrency: 40,
+  expressChildMemoryMb: 64,
+  expressChildOverheadMs: 100,
+};
+
+export const DESIGNS = [
+  's3xcopy-standard',
+  's3xcopy-express',
+  'per-object-executions',
+  'sequential-lambda',
+  's3-batch-operations',
+] as const;
+export type Design = (typeof DESIGNS)[number];
+
+export const DESIGN_TITLES: Record<Design, string> = {
+  's3xcopy-standard': 's3xcopy (Standard parent, Standard children)',
+  's3xcopy-express': 's3xcopy (Standard parent, Express children)',
+  'per-object-executions': 'one execution per object',
+  'sequential-lambda': 'original sequential Lambda',
+  's3-batch-operations': 'S3 Batch Operations',
+};
+
+/** One design's counts and price for a planned job. */
+export interface Scenario {
+  design: Design;
+  title: string;
+  counts: UsageCounts;
+  cost: CostBreakdown;
+  /**
+   * Rough wall-clock time of the whole job under the assumptions (S3 request rate limits ignored); null
+   * where AWS sets the pace (Batch Operations).
+   */
+  estimatedWallClockSeconds: number | null;
+  /** False when the design cannot do this job (objects over 5 GB, Express batches over 5 minutes). */
+  feasible: boolean;
+  notes: string[];
+}
+
+/** The planned job with every default filled in and derived quantities computed once. */
+interface Plan {
+  job: Required<PlannedJob>;
+  toCopy: number;
+  multipart: boolean;
+  partsPerObject: number;
+  objectsPerBatch: number;
+  batches: number;
+  slices: number;
+  /** Slices with at least one batch: each writes a manifest and runs the Distributed Map. */
+  copySlices: number;
+  sourceListPages: number;
+  targetListPages: number;
+}
+
+function requirePositiveInteger(value: number, name: string): void {
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new RangeError(`${name} must be a whole number >= 1, got ${value}`);
+}
+
+function plan(input: PlannedJob): Plan {
+  const job: Required<PlannedJob> = {
+    changedFraction: 1,
+    maxObjectsPerBatch: DEFAULT_OPTIONS.maxObjectsPerBatch,
+    maxBytesPerBatch: DEFAULT_OPTIONS.maxBytesPerBatch,
+    multipartThreshold: DEFAULT_OPTIONS.multipartThreshold,
+    partSize: DEFAULT_OPTIONS.partSize,
+    concurrency: DEFAULT_OPTIONS.concurrency,
+    sliceMaxObjects: DEFAULT_OPTIONS.sliceMaxObjects,
+    tags: DEFAULT_OPTIONS.tags,
+    ...input,
+  };
+  requirePositiveInteger(job.objects, 'objects');
+  if (!Number.isSafeInteger(job.averageSizeBytes) || job.averageSizeBytes < 0) {
+    throw new RangeError(`averageSizeBytes must be a whole number >= 0, got ${job.averageSizeBytes}`);
+  }
+  if (!(job.changedFraction >= 0 && job.changedFraction <= 1)) {
+    throw new RangeError(`changedFraction must be between 0 and 1, got ${job.changedFraction}`);
+  }
+  for (const name of [
+    'maxObjectsPerBatch',
+    'maxBytesPerBatch',
+    'partSize',
+    'concurrency',
+    'sliceMaxObjects',
+  ] as const) {
+    requirePositiveInteger(job[name], name);
+  }
+  const toCopy = job.mode === 'sync' ? Math.round(job.objects * job.changedFraction) : job.objects;
+  const multipart = job.averageSizeBytes > job.multipartThreshold;
+  const partsPerObject = multipart
+    ? Math.ceil(job.averageSizeBytes / choosePartSize(job.averageSizeBytes, job.partSize))
+    : 0;
+  // The planner closes a batch at maxObjectsPerBatch objects or maxBytesPerBatch bytes; an object larger
+  // than the byte cap gets a batch of its own.
+  const objectsPerBatch = Math.max(
+    1,
+    Math.min(job.maxObjectsPerBatch, Math.floor(job.maxBytesPerBatch / Math.max(1, job.averageSizeBytes))),
+  );
+  const batches = Math.ceil(toCopy / objectsPerBatch);
+  const slices = Math.ceil(job.objects / job.sliceMaxObjects);
+  const pages = (objects: number) => Math.max(slices, Math.ceil(objects / KEYS_PER_LIST_PAGE));
+  return {
+    job,
+    toCopy,
+    multipart,
+    partsPerObject,
+    objectsPerBatch,
+    batches,
+    slices,
+    copySlices: Math.min(slices, batches),
+    sourceListPages: pages(job.objects),
+    // Sync lists the target prefix alongside the source; assume the target holds about as many objects.
+    targetListPages: job.mode === 'sync' ? pages(job.objects) : 0,
+  };
+}
+
+type Requests = Partial<Record<S3RequestType, number>>;
+
+function addRequests(into: Requests, add: Requests, times = 1): Requests {
+  for (const [type, count] of Object.entries(add) as Array<[S3RequestType, number]>) {
+    into[type] = (into[type] ?? 0) + count * times;
+  }
+  return into;
+}
+
+/**
+ * The S3 requests the copy engine (functions/copy/copy-engine.ts) makes for one object it copies:
+ * sync mode first HEADs the target (the listing may be minutes old); up to the multipart threshold one
+ * CopyObject; above it HEAD source (metadata), GetObjectTagging (when tags are copied),
+ * CreateMultipartUpload, one UploadPartCopy per part and CompleteMultipartUpload.
+ */
+export function s3xcopyRequestsPerObject(p: {
+  multipart: boolean;
+  partsPerObject: number;
+  mode: 'copy' | 'sync';
+  tags: 'copy' | 'none';
+}): Requests {
+  const requests: Requests = p.mode === 'sync' ? { HEAD: 1 } : {};
+  if (!p.multipart) return addRequests(requests, { COPY: 1 });
+  return addRequests(requests, {
+    HEAD: 1,
+    ...(p.tags === 'copy' ? { GetObjectTagging: 1 } : {}),
+    CreateMultipartUpload: 1,
+    UploadPartCopy: p.partsPerObject,
+    CompleteMultipartUpload: 1,
+  });
+}
+
+/** Milliseconds of S3 request time one copied object takes, summed over its requests (its share of a batch). */
+function objectWorkMs(p: Plan, a: ScenarioAssumptions): number {
+  const syncHead = p.job.mode === 'sync' ? a.requestLatencyMs : 0;
+  const transfer = (bytes: number) => a.requestLatencyMs + (bytes / a.copyBytesPerSecond) * 1000;
+  if (!p.multipart) return syncHead + transfer(p.job.averageSizeBytes);
+  const control = (p.job.tags === 'copy' ? 4 : 3) * a.requestLatencyMs;
+  return syncHead + control + p.partsPerObject * transfer(p.job.averageSizeBytes / p.partsPerObject);
+}
+
+/** Wall time of one copied object when it has the invocation to itself (its parts run in parallel). */
+function objectWallMs(p: Plan, a: ScenarioAssumptions): number {
+  if (!p.multipart) return objectWorkMs(p, a);
+  const syncHead = p.job.mode === 'sync' ? a.requestLatencyMs : 0;
+  const control = (p.job.tags === 'copy' ? 4 : 3) * a.requestLatencyMs;
+  const rounds = Math.ceil(p.partsPerObject / p.job.concurrency);
+  return (
+    syncHead +
+    control +
+    rounds * (a.requestLatencyMs + (p.job.averageSizeBytes / p.partsPerObject / a.copyBytesPerSecond) * 1000)
+  );
+}
+
+/** Duration of one copy invocation over `objects` objects at the job's concurrency. */
+function copyInvocationMs(p: Plan, a: ScenarioAssumptions, objects: number): number {
+  const parallel = (objects * objectWorkMs(p, a)) / p.job.concurrency;
+  return a.invocationOverheadMs + Math.max(objectWallMs(p, a), parallel);
+}
+
+/** The list function's invocations (one per slice) and their total duration. */
+function listUsage(p: Plan, a: ScenarioAssumptions): { invocations: number; totalDurationMs: number } {
+  const pages = p.sourceListPages + p.targetListPages;
+  return {
+    invocations: p.slices,
+    // Each slice also writes its manifest part (one PUT).
+    totalDurationMs: p.slices * a.invocationOverheadMs + pages * a.listPageMs + p.copySlices * a.requestLatencyMs,
+  };
+}
+
+/**
+ * Standard transitions of the parent (statemachine/copy.asl.json, success path): Init; per slice List,
+ * AnythingToCopy, MoreSlices; per slice with batches PrepareCopy and CopyBatches; then NotifyOnSuccess,
+ * NotifySuccess and Done. Every state entered is one transition.
+ */
+export function parentTransitions(slices: number, copySlices: number): Record<string, number> {
+  return {
+    Init: 1,
+    List: slices,
+    AnythingToCopy: slices,
+    PrepareCopy: copySlices,
+    CopyBatches: copySlices,
+    MoreSlices: slices,
+    NotifyOnSuccess: 1,
+    NotifySuccess: 1,
+    Done: 1,
+  };
+}
+
+/**
+ * S3 requests on the state bucket: the list function PUTs one manifest part per slice with batches, the
+ * Distributed Map's ItemReader GETs it, and its ResultWriter PUTs a manifest.json and a SUCCEEDED_0.json
+ * (2 PUTs a Map Run; a run with failures adds FAILED files, not counted).
+ */
+function stateBucketRequests(copySlices: number): Requests {
+  return { PUT: copySlices * 3, GET: copySlices };
+}
+
+function listingRequests(p: Plan): Requests {
+  return { LIST: p.sourceListPages + p.targetListPages };
+}
+
+function scenario(
+  design: Design,
+  counts: UsageCounts,
+  estimatedWallClockSeconds: number | null,
+  feasible: boolean,
+  notes: string[],
+): Scenario {
+  return {
+    design,
+    title: DESIGN_TITLES[design],
+    counts,
+    cost: priceUsage(counts),
+    estimatedWallClockSeconds,
+    feasible,
+    notes,
+  };
+}
+
+/**
+ * Wall clock of a Distributed Map design: listing, then waves of `mapMaxConcurrency` children, but no
+ * faster than S3's write request rate for one prefix allows.
+ */
+function mapWallClockSeconds(
+  p: Plan,
+  a: ScenarioAssumptions,
+  children: number,
+  childMs: number,
+  requests: Requests,
+): number {
+  const list = listUsage(p, a).totalDurationMs / 1000;
+  const writes =
+    (requests.COPY ?? 0) +
+    (requests.UploadPartCopy ?? 0) +
+    (requests.CreateMultipartUpload ?? 0) +
+    (requests.CompleteMultipartUpload ?? 0);
+  const copy = Math.max(
+    (Math.ceil(children / a.mapMaxConcurrency) * childMs) / 1000,
+    writes / S3_WRITE_REQUESTS_PER_SECOND,
+  );
+  return list + copy;
+}
+
+function s3xcopy(p: Plan, a: ScenarioAssumptions, children: 'standard' | 'express' | 'per-object'): Scenario {
+  const objectsPerChild = children === 'per-object' ? 1 : p.objectsPerBatch;
+  const childCount = children === 'per-object' ? p.toCopy : p.batches;
+  // Children are full batches except the last; price them all at the average batch's duration.
+  const averageObjects = childCount > 0 ? p.toCopy / childCount : 0;
+  const childMs = childCount > 0 ? copyInvocationMs(p, a, averageObjects) : 0;
+  const list = listUsage(p, a);
+  const notifyMs = a.invocationOverheadMs + a.requestLatencyMs;
+  const requests = addRequests(
+    addRequests(listingRequests(p), stateBucketRequests(p.copySlices)),
+    s3xcopyRequestsPerObject({ ...p, ...p.job }),
+    p.toCopy,
+  );
+  const transitions: Record<string, number> = {
+    ...parentTransitions(p.slices, p.copySlices),
+    // A Distributed Map is charged one transition for each child execution it starts.
+    MapChildStart: childCount,
+    ...(children === 'express' ? {} : { Copy: childCount }),
+  };
+  const counts: UsageCounts = {
+    objects: p.job.objects,
+    stateTransitions: transitions,
+    lambda: [
+      { name: 'list', ...list, memoryMb: a.lambdaMemoryMb.list, architecture: a.architecture },
+      {
+        name: 'copy',
+        invocations: childCount,
+        totalDurationMs: childCount * childMs,
+        memoryMb: a.lambdaMemoryMb.copy,
+        architecture: a.architecture,
+      },
+      {
+        name: 'notify',
+        invocations: 1,
+        totalDurationMs: notifyMs,
+        memoryMb: a.lambdaMemoryMb.notify,
+        architecture: a.architecture,
+      },
+    ],
+    s3Requests: requests,
+    // Worst case: every list and copy invocation assumes the target role (a warm container reuses it).
+    stsCalls: list.invocations + childCount,
+    snsPublishes: 1,
+    ...(children === 'express'
+      ? {
+          expressExecutions: {
+            executions: childCount,
+            averageDurationMs: childMs + a.expressChildOverheadMs,
+            memoryMb: a.expressChildMemoryMb,
+          },
+        }
+      : {}),
+  };
+  const notes: string[] = [];
+  let feasible = true;
+  if (children === 'express' && childMs + a.expressChildOverheadMs > EXPRESS_MAX_DURATION_MS) {
+    feasible = false;
+    notes.push(
+      `an Express child must finish within 5 minutes; a batch of ${round(averageObjects)} objects takes about ${Math.round(childMs / 1000)} s: use Standard children or smaller batches (maxBytesPerBatch)`,
+    );
+  }
+  if (children !== 'per-object') notes.push(`${childCount} batches of up to ${objectsPerChild} objects`);
+  return scenario(
+    children === 'standard' ? 's3xcopy-standard' : children === 'express' ? 's3xcopy-express' : 'per-object-executions',
+    counts,
+    mapWallClockSeconds(p, a, childCount, childMs, requests),
+    feasible,
+    notes,
+  );
+}
+
+function round(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
+function sequentialLambda(p: Plan, a: ScenarioAssumptions): Scenario {
+  const feasible = p.job.averageSizeBytes <= COPY_OBJECT_MAX_BYTES;
+  // One CopyObject per object, one at a time, whatever the size (it has no multipart path).
+  const perObjectMs =
+    (p.job.mode === 'sync' ? a.requestLatencyMs : 0) +
+    a.requestLatencyMs +
+    (p.job.averageSizeBytes / a.copyBytesPerSecond) * 1000;
+  const workMs = (p.sourceListPages + p.targetListPages) * a.listPageMs + p.toCopy * perObjectMs;
+  const invocations = Math.max(1, Math.ceil(workMs / (LAMBDA_MAX_DURATION_MS - a.invocationOverheadMs)));
+  const counts: UsageCounts = {
+    objects: p.job.objects,
+    lambda: [
+      {
+        name: 'sequential-copy',
+        invocations,
+        totalDurationMs: workMs + invocations * a.invocationOverheadMs,
+        memoryMb: a.lambdaMemoryMb.copy,
+        architecture: a.architecture,
+      },
+    ],
+    s3Requests: addRequests(listingRequests(p), p.job.mode === 'sync' ? { HEAD: 1, COPY: 1 } : { COPY: 1 }, p.toCopy),
+    stsCalls: invocations,
+  };
+  const notes = [`${invocations} invocations of up to 15 minutes, one after another`];
+  if (!feasible) notes.push('CopyObject cannot copy objects over 5 GB, and this design has no multipart path');
+  return scenario('sequential-lambda', counts, (workMs + invocations * a.invocationOverheadMs) / 1000, feasible, notes);
+}
+
+function batchOperations(p: Plan): Scenario {
+  const feasible = p.job.averageSizeBytes <= COPY_OBJECT_MAX_BYTES;
+  const counts: UsageCounts = {
+    objects: p.job.objects,
+    // Building the manifest needs the same listing (both sides for a sync); the job then reads the
+    // manifest (GET) and writes a completion report (PUT). Its Copy operation is one CopyObject per object.
+    s3Requests: addRequests({ LIST: p.sourceListPages + p.targetListPages, PUT: 2, GET: 1 }, { COPY: 1 }, p.toCopy),
+    batchOperations: { jobs: 1, objects: p.toCopy },
+  };
+  const notes = [
+    'the job is billed per object in its manifest; it has no sync mode, so the manifest must hold only changed objects',
+  ];
+  if (!feasible) notes.push('its Copy operation uses CopyObject, which cannot copy objects over 5 GB');
+  // No wall clock: AWS runs Batch Operations jobs at its own pace (they often take minutes to start).
+  return scenario('s3-batch-operations', counts, null, feasible, notes);
+}
+
+/** Prices one design for a planned job. */
+export function buildScenario(
+  design: Design,
+  job: PlannedJob,
+  assumptions: ScenarioAssumptions = DEFAULT_ASSUMPTIONS,
+): Scenario {
+  const p = plan(job);
+  switch (design) {
+    case 's3xcopy-standard':
+      return s3xcopy(p, assumptions, 'standard');
+    case 's3xcopy-express':
+      return s3xcopy(p, assumptions, 'express');
+    case 'per-object-executions':
+      return s3xcopy(p, assumptions, 'per-object');
+    case 'sequential-lambda':
+      return sequentialLambda(p, assumptions);
+    case 's3-batch-operations':
+      return batchOperations(p);
+  }
+}
+
+/**
+ * Prices every design for a planned job, in DESIGNS order.
+ * @throws RangeError naming the field when the job is not a job (0 objects, a negative size, ...).
+ */
+export function buildScenarios(job: PlannedJob, assumptions: ScenarioAssumptions = DEFAULT_ASSUMPTIONS): Scenario[] {
+  return DESIGNS.map((design) => buildScenario(design, job, assumptions));
+}
