@@ -1,0 +1,219 @@
+import { z } from 'zod';
+import { describeIssues, JobInputSchema } from '../functions/shared/job';
+
+/** The context key in cdk.json (and `-c s3xcopy.<path>=<value>` overrides) that holds the deployment. */
+export const CONTEXT_KEY = 's3xcopy';
+
+const account = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account ID');
+const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region like eu-west-1');
+const bucketName = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+    'must be an S3 bucket name: 3-63 characters, lowercase letters, digits, dots and hyphens',
+  );
+/** "" (the whole bucket) or a path ending in "/" (added if missing), as the job schema normalises it. */
+const prefix = z
+  .string()
+  .max(1024)
+  .refine((value) => !value.startsWith('/'), 'must not start with "/": S3 keys have no leading slash')
+  .default('')
+  .transform((value) => (value === '' || value.endsWith('/') ? value : `${value}/`));
+const kmsKeyArn = z
+  .string()
+  .regex(
+    /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/,
+    'must be a KMS key ARN like arn:aws:kms:eu-west-1:222222222222:key/<uuid> (IAM cannot scope to an alias)',
+  );
+
+/** CloudWatch Logs accepts only these retention periods. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+const scheduleExpression = z
+  .string()
+  .regex(
+    /^(cron\([^)]+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$/,
+    'must be an EventBridge Scheduler expression: cron(0 2 * * ? *) or rate(1 day)',
+  );
+
+/** A partial job, validated with the same schema the functions use, so a bad schedule fails at synth. */
+const jobInput = z.unknown().transform((value, ctx) => {
+  const parsed = JobInputSchema.safeParse(value ?? {});
+  if (!parsed.success) {
+    ctx.addIssue({ code: 'custom', message: `is not a valid job: ${describeIssues(parsed.error)}` });
+    return z.NEVER;
+  }
+  return parsed.data;
+});
+
+/** Everything a deployment decides; validated once at synth with messages that name each bad field. */
+export const InfraConfigSchema = z
+  .object({
+    /** Prefix of every fixed resource name (roles, functions, state machine, topic, buckets). */
+    namePrefix: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{1,30}$/, 'must be 2-31 lowercase letters, digits or hyphens, starting with a letter')
+      .default('s3xcopy'),
+    partition: z.enum(['aws', 'aws-cn', 'aws-us-gov']).default('aws'),
+    source: z
+      .object({
+        account,
+        region,
+        bucket: bucketName,
+        prefix,
+        /** true: SourceStack creates the bucket (and its policy); false: an existing bucket, policies by hand. */
+        createBucket: z.boolean().default(false),
+        /** The key that encrypts existing source objects with SSE-KMS, if any (the target role needs kms:Decrypt). */
+        kmsKeyArn: kmsKeyArn.optional(),
+      })
+      .strict(),
+    target: z
+      .object({
+        account,
+        region,
+        bucket: bucketName,
+        prefix,
+        createBucket: z.boolean().default(false),
+        kmsKeyArn: kmsKeyArn.optional(),
+        externalId: z
+          .string()
+          .regex(/^[\w+=,.@:/-]{2,1224}$/, 'must be 2-1224 characters of letters, digits and +=,.@:/-')
+          .optional(),
+      })
+      .strict(),
+    /**
+     * Jobs may use `mode: sync`: the list function then lists the target through the target role, so the
+     * role trusts the list function's role too. false: only the copy role is trusted.
+     */
+    allowSync: z.boolean().default(true),
+    /** Job options every execution starts from (S3XCOPY_DEFAULT_OPTIONS). */
+    defaultOptions: z.record(z.string(), z.unknown()).default({}),
+    alarmEmails: z.array(z.email('must be an email address')).default([]),
+    notifyOnSuccess: z.boolean().default(true),
+    schedule: z.object({ expression: scheduleExpression, timezone: z.string().optional(), job: jobInput }).optional(),
+    s3Events: z
+      .object({
+        enabled: z.boolean().default(false),
+        /** Only objects created under this prefix (within the source prefix) start copies. */
+        prefix: z.string().optional(),
+        /**
+         * Events per execution. Each SQS record carrying an event is ~1.5-2.5 KiB of execution input;
+         * at most 100 keeps a batch under Step Functions' 256 KiB input limit.
+         */
+        batchSize: z.number().int().min(1).max(100).default(50),
+        batchWindowSeconds: z.number().int().min(0).max(300).default(60),
+      })
+      .strict()
+      .default({ enabled: false, batchSize: 50, batchWindowSeconds: 60 }),
+    mapMaxConcurrency: z.number().int().min(1).max(10_000).default(40),
+    logRetentionDays: z
+      .number()
+      .refine(
+        (days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days),
+        `must be one of CloudWatch's retention periods: ${LOG_RETENTION_DAYS.join(', ')}`,
+      )
+      .default(30),
+    /** Days before manifests and results in the state bucket expire. */
+    stateRetentionDays: z.number().int().min(1).max(3650).default(14),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    const options = JobInputSchema.safeParse({ options: config.defaultOptions });
+    if (!options.success) {
+      ctx.addIssue({ code: 'custom', path: ['defaultOptions'], message: describeIssues(options.error) });
+    }
+    const eventPrefix = config.s3Events.prefix;
+    if (eventPrefix !== undefined && !eventPrefix.startsWith(config.source.prefix)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['s3Events', 'prefix'],
+        message: `must lie within source.prefix "${config.source.prefix}": events outside it would start copies the roles cannot read`,
+      });
+    }
+    if (config.source.bucket === config.target.bucket && config.source.account !== config.target.account) {
+      ctx.addIssue({ code: 'custom', path: ['target', 'bucket'], message: 'a bucket lives in one account only' });
+    }
+  });
+
+export type InfraConfig = z.output<typeof InfraConfigSchema>;
+export type InfraConfigInput = z.input<typeof InfraConfigSchema>;
+
+/** Raised when the deployment configuration is invalid; the message names every bad field. */
+export class InfraConfigError extends Error {
+  constructor(detail: string) {
+    super(`Invalid s3xcopy deployment configuration (cdk.json context "${CONTEXT_KEY}"): ${detail}`);
+    this.name = 'InfraConfigError';
+  }
+}
+
+/** Validates a configuration object. @throws InfraConfigError naming every bad field. */
+export function parseInfraConfig(value: unknown): InfraConfig {
+  const parsed = InfraConfigSchema.safeParse(value);
+  if (!parsed.success) {
+    throw new InfraConfigError(
+      parsed.error.issues
+        .map((issue) => {
+          const path = issue.path.length > 0 ? issue.path.join('.') : '(config)';
+          if (issue.code === 'unrecognized_keys') return `${path}: unknown field(s) ${issue.keys.join(', ')}`;
+          if (issue.code === 'invalid_type' && issue.input === undefined) return `${path} is required`;
+          return `${path} ${issue.message}`;
+        })
+        .join('; '),
+    );
+  }
+  return parsed.data;
+}
+
+/**
+ * Builds the configuration from CDK context: the `s3xcopy` object (from cdk.json, or a JSON string from
+ * `-c s3xcopy='{...}'`), then every `s3xcopy.<dotted.path>` key as an override of one field
+ * (`-c s3xcopy.source.bucket=my-bucket`, `-c s3xcopy.alarmEmails='["ops@example.com"]'`).
+ * Values that parse as JSON are used as JSON, anything else as a string.
+ * @throws InfraConfigError
+ */
+export function configFromContext(context: Record<string, unknown>): InfraConfig {
+  const base = parseMaybeJson(context[CONTEXT_KEY]);
+  if (base !== undefined && (typeof base !== 'object' || base === null || Array.isArray(base))) {
+    throw new InfraConfigError(`context "${CONTEXT_KEY}" must be an object`);
+  }
+  const config: Record<string, unknown> = structuredClone((base as Record<string, unknown> | undefined) ?? {});
+  const overrides = Object.keys(context)
+    .filter((key) => key.startsWith(`${CONTEXT_KEY}.`))
+    .sort();
+  for (const key of overrides) {
+    setPath(config, key.slice(CONTEXT_KEY.length + 1).split('.'), parseMaybeJson(context[key]));
+  }
+  return parseInfraConfig(config);
+}
+
+function parseMaybeJson(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  const [head, ...rest] = path;
+  if (head === undefined || head === '' || ['__proto__', 'constructor', 'prototype'].includes(head)) {
+    throw new InfraConfigError(`override "${CONTEXT_KEY}.${path.join('.')}" is not a field path`);
+  }
+  if (rest.length === 0) {
+    target[head] = value;
+    return;
+  }
+  const next = target[head];
+  const child =
+    typeof next === 'object' && next !== null && !Array.isArray(next) ? (next as Record<string, unknown>) : {};
+  target[head] = child;
+  setPath(child, rest, value);
+}
+
+/** True when the target bucket lives in the account that runs the workflow: no target role is needed. */
+export function isSameAccount(config: InfraConfig): boolean {
+  return config.source.account === config.target.account;
+}

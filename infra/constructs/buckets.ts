@@ -1,0 +1,81 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import type { InfraConfig } from '../config';
+import { acknowledge } from '../nag';
+import { resourceNames } from '../names';
+import { sourceBucketPolicyStatements } from '../policies';
+
+/** Settings every s3xcopy bucket shares: encrypted, SSL-only, private, ACLs off. */
+const PRIVATE_BUCKET: s3.BucketProps = {
+  encryption: s3.BucketEncryption.S3_MANAGED,
+  enforceSSL: true,
+  blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+  objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+};
+
+/**
+ * Manifests (written by list, read by the Distributed Map) and Map results. Both are working files:
+ * they expire, and so do multipart uploads a failed ResultWriter left behind.
+ */
+export class StateBucket extends Construct {
+  readonly bucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: { config: InfraConfig }) {
+    super(scope, id);
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      ...PRIVATE_BUCKET,
+      bucketName: resourceNames(props.config).stateBucket,
+      lifecycleRules: [
+        {
+          id: 'expire-working-files',
+          expiration: Duration.days(props.config.stateRetentionDays),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+      // Kept on stack deletion so a report still being read is not lost; docs/deploy.md says how to empty it.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    acknowledge(
+      this.bucket,
+      'AwsSolutions-S1',
+      'The state bucket holds only working files (manifests, Map results) that expire; every write comes from ' +
+        "this stack's own roles, and Step Functions execution history plus CloudTrail already record who ran what.",
+    );
+  }
+}
+
+/**
+ * A source bucket the stack owns: the same private settings, EventBridge notifications when the S3
+ * event trigger is on, and the policy statements that let the target role read the source prefix.
+ */
+export class ManagedSourceBucket extends Construct {
+  readonly bucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: { config: InfraConfig }) {
+    super(scope, id);
+    const { config } = props;
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      ...PRIVATE_BUCKET,
+      bucketName: config.source.bucket,
+      versioned: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    acknowledge(
+      this.bucket,
+      'AwsSolutions-S1',
+      'Server access logs for the data bucket go to a log bucket the account already runs; name it with ' +
+        '`serverAccessLogsBucket` if this stack should set it. Not created here to keep one log bucket per account.',
+    );
+    if (config.s3Events.enabled) {
+      // Set on the bucket resource itself: the L2 `eventBridgeEnabled` adds a custom-resource Lambda with
+      // s3:PutBucketNotification on every bucket for the same result.
+      const cfn = this.bucket.node.defaultChild as s3.CfnBucket;
+      cfn.addPropertyOverride('NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled', true);
+    }
+    for (const statement of sourceBucketPolicyStatements(config)) {
+      this.bucket.addToResourcePolicy(iam.PolicyStatement.fromJson(statement));
+    }
+  }
+}

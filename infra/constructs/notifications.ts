@@ -1,0 +1,105 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { InfraConfig } from '../config';
+import { acknowledge } from '../nag';
+import { resourceNames } from '../names';
+
+/**
+ * The SNS topic that job reports and alarms go to: encrypted with a customer-managed key (CloudWatch
+ * alarms cannot publish to a topic under the AWS-managed SNS key), SSL-only, with the configured emails.
+ */
+export class Notifications extends Construct {
+  readonly topic: sns.Topic;
+  readonly key: kms.Key;
+
+  constructor(scope: Construct, id: string, props: { config: InfraConfig }) {
+    super(scope, id);
+    this.key = new kms.Key(this, 'TopicKey', {
+      description: 's3xcopy notifications topic',
+      enableKeyRotation: true,
+    });
+    // Alarms publish through CloudWatch, which must be able to use the key.
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+      }),
+    );
+    this.topic = new sns.Topic(this, 'Topic', {
+      topicName: resourceNames(props.config).topic,
+      displayName: 's3xcopy',
+      masterKey: this.key,
+      enforceSSL: true,
+    });
+    for (const email of props.config.alarmEmails) {
+      const subscription = this.topic.addSubscription(new subscriptions.EmailSubscription(email));
+      acknowledge(
+        subscription,
+        'Serverless-SNSRedrivePolicy',
+        `Email subscription ${email}: SNS retries email delivery itself, and a failed report is still in the ` +
+          'execution history and logs; a DLQ of undelivered emails would have no consumer.',
+      );
+    }
+  }
+}
+
+export interface AlarmsProps {
+  topic: sns.ITopic;
+  functions: Record<string, lambda.IFunction>;
+  stateMachine: sfn.IStateMachine;
+}
+
+/**
+ * Alarms to the topic: any function error (the original setup's alarm), and any execution that failed,
+ * timed out or was aborted. Missing data means nothing ran, which is not an alarm.
+ */
+export class Alarms extends Construct {
+  readonly alarms: cloudwatch.Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: AlarmsProps) {
+    super(scope, id);
+    const action = new actions.SnsAction(props.topic);
+    const add = (alarmId: string, metric: cloudwatch.IMetric, description: string) => {
+      const alarm = new cloudwatch.Alarm(this, alarmId, {
+        metric,
+        alarmDescription: description,
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      alarm.addAlarmAction(action);
+      this.alarms.push(alarm);
+    };
+    const period = Duration.minutes(1);
+    for (const [kind, fn] of Object.entries(props.functions)) {
+      add(
+        `${kind}Errors`,
+        fn.metricErrors({ period, statistic: cloudwatch.Stats.SUM }),
+        `s3xcopy ${kind} function reported errors: see its log group`,
+      );
+    }
+    const sm = props.stateMachine;
+    add('ExecutionsFailed', sm.metricFailed({ period, statistic: cloudwatch.Stats.SUM }), 's3xcopy executions failed');
+    add(
+      'ExecutionsTimedOut',
+      sm.metricTimedOut({ period, statistic: cloudwatch.Stats.SUM }),
+      's3xcopy executions timed out',
+    );
+    add(
+      'ExecutionsAborted',
+      sm.metricAborted({ period, statistic: cloudwatch.Stats.SUM }),
+      's3xcopy executions aborted',
+    );
+  }
+}

@@ -1,0 +1,82 @@
+import type { InfraConfig } from './config';
+
+/**
+ * Fixed names for everything another account or policy refers to. Fixed names let the target account
+ * trust the source roles before either stack is deployed, keep ARNs out of cross-stack exports, and let
+ * tests resolve every ARN in a synthesized template.
+ */
+export interface ResourceNames {
+  listRole: string;
+  copyRole: string;
+  notifyRole: string;
+  targetRole: string;
+  listFunction: string;
+  copyFunction: string;
+  notifyFunction: string;
+  stateMachine: string;
+  topic: string;
+  stateBucket: string;
+}
+
+/** The fixed names of a deployment. */
+export function resourceNames(config: InfraConfig): ResourceNames {
+  const p = config.namePrefix;
+  return {
+    listRole: `${p}-list`,
+    copyRole: `${p}-copy`,
+    notifyRole: `${p}-notify`,
+    targetRole: `${p}-target`,
+    listFunction: `${p}-list`,
+    copyFunction: `${p}-copy`,
+    notifyFunction: `${p}-notify`,
+    stateMachine: `${p}-copy`,
+    topic: `${p}-notifications`,
+    // Bucket names are global: the account and region make the name unique without a random suffix.
+    stateBucket: `${p}-state-${config.source.account}-${config.source.region}`,
+  };
+}
+
+/** ARNs derived from the fixed names. */
+export interface ResourceArns {
+  listRole: string;
+  copyRole: string;
+  notifyRole: string;
+  targetRole: string;
+  sourceAccountRoot: string;
+  listFunction: string;
+  copyFunction: string;
+  notifyFunction: string;
+  stateMachine: string;
+  /** Executions of the state machine, including the Distributed Map's child executions. */
+  stateMachineExecutions: string;
+  topic: string;
+  stateBucket: string;
+  sourceBucket: string;
+  targetBucket: string;
+}
+
+/** The ARNs of a deployment, built from its configuration alone (no lookups, no tokens). */
+export function resourceArns(config: InfraConfig): ResourceArns {
+  const names = resourceNames(config);
+  const { partition } = config;
+  const { account, region } = config.source;
+  const role = (acct: string, name: string) => `arn:${partition}:iam::${acct}:role/${name}`;
+  const fn = (name: string) => `arn:${partition}:lambda:${region}:${account}:function:${name}`;
+  return {
+    listRole: role(account, names.listRole),
+    copyRole: role(account, names.copyRole),
+    notifyRole: role(account, names.notifyRole),
+    targetRole: role(config.target.account, names.targetRole),
+    sourceAccountRoot: `arn:${partition}:iam::${account}:root`,
+    listFunction: fn(names.listFunction),
+    copyFunction: fn(names.copyFunction),
+    notifyFunction: fn(names.notifyFunction),
+    stateMachine: `arn:${partition}:states:${region}:${account}:stateMachine:${names.stateMachine}`,
+    // Distributed Map children run as executions of "<state machine>/<map run id>".
+    stateMachineExecutions: `arn:${partition}:states:${region}:${account}:execution:${names.stateMachine}/*`,
+    topic: `arn:${partition}:sns:${region}:${account}:${names.topic}`,
+    stateBucket: `arn:${partition}:s3:::${names.stateBucket}`,
+    sourceBucket: `arn:${partition}:s3:::${config.source.bucket}`,
+    targetBucket: `arn:${partition}:s3:::${config.target.bucket}`,
+  };
+}

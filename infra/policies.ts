@@ -1,0 +1,273 @@
+import { type InfraConfig, isSameAccount } from './config';
+import { type ResourceArns, resourceArns } from './names';
+
+/**
+ * The one source of truth for every IAM policy s3xcopy needs. The stacks turn these into CloudFormation
+ * and `s3xcopy policies` prints them for buckets and roles managed by hand, so both always agree.
+ * Everything here is plain JSON built from the configuration; nothing depends on CDK.
+ */
+
+/** One IAM policy statement as JSON. */
+export interface PolicyStatementJson {
+  Sid?: string;
+  Effect: 'Allow' | 'Deny';
+  Principal?: { AWS: string | string[] } | { Service: string | string[] };
+  Action: string | string[];
+  Resource?: string | string[];
+  Condition?: Record<string, Record<string, string | string[] | boolean>>;
+}
+
+/** An IAM policy document as JSON. */
+export interface PolicyDocumentJson {
+  Version: '2012-10-17';
+  Statement: PolicyStatementJson[];
+}
+
+/**
+ * What the copy reads on the source: the object (HeadObject, CopyObject and UploadPartCopy all need
+ * s3:GetObject) and its tags (carried over with `tags: copy`).
+ */
+export const SOURCE_OBJECT_ACTIONS = ['s3:GetObject', 's3:GetObjectTagging'] as const;
+
+/**
+ * What the copy writes on the target: objects (CopyObject, CreateMultipartUpload, UploadPartCopy and
+ * CompleteMultipartUpload are all s3:PutObject), their tags, and aborting a failed multipart upload.
+ * HeadObject on the target (the sync check before a copy) is s3:GetObject, so reads stay within the
+ * target prefix too.
+ */
+export const TARGET_OBJECT_ACTIONS = [
+  's3:PutObject',
+  's3:PutObjectTagging',
+  's3:AbortMultipartUpload',
+  's3:GetObject',
+] as const;
+
+/** `arn:...:bucket/prefix*`: the objects under a prefix ("" = the whole bucket). */
+function objectsUnder(bucketArn: string, prefix: string): string {
+  return `${bucketArn}/${prefix}*`;
+}
+
+/** ListBucket on a bucket, limited to listings under the prefix when there is one. */
+function listUnder(sid: string, bucketArn: string, prefix: string, principal?: string): PolicyStatementJson {
+  return {
+    Sid: sid,
+    Effect: 'Allow',
+    ...(principal ? { Principal: { AWS: principal } } : {}),
+    Action: 's3:ListBucket',
+    Resource: bucketArn,
+    ...(prefix === '' ? {} : { Condition: { StringLike: { 's3:prefix': [`${prefix}*`] } } }),
+  };
+}
+
+/** KMS use through S3 only: the keys cannot be used directly with these permissions. */
+function kmsStatements(config: InfraConfig): PolicyStatementJson[] {
+  const statements: PolicyStatementJson[] = [];
+  const viaS3 = (region: string) => ({ StringEquals: { 'kms:ViaService': `s3.${region}.amazonaws.com` } });
+  if (config.source.kmsKeyArn) {
+    statements.push({
+      Sid: 'DecryptSourceObjects',
+      Effect: 'Allow',
+      Action: 'kms:Decrypt',
+      Resource: config.source.kmsKeyArn,
+      Condition: viaS3(config.source.region),
+    });
+  }
+  if (config.target.kmsKeyArn) {
+    statements.push({
+      Sid: 'EncryptTargetObjects',
+      Effect: 'Allow',
+      // Multipart uploads with SSE-KMS need Decrypt as well as GenerateDataKey.
+      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      Resource: config.target.kmsKeyArn,
+      Condition: viaS3(config.target.region),
+    });
+  }
+  return statements;
+}
+
+/**
+ * The S3 (and KMS) access one copy needs: read the source prefix, write the target prefix, list both.
+ * Cross-account it belongs to the target role; same-account to the copy function's role.
+ */
+export function copyAccessStatements(
+  config: InfraConfig,
+  arns: ResourceArns = resourceArns(config),
+): PolicyStatementJson[] {
+  return [
+    {
+      Sid: 'ReadSourcePrefix',
+      Effect: 'Allow',
+      Action: [...SOURCE_OBJECT_ACTIONS],
+      Resource: objectsUnder(arns.sourceBucket, config.source.prefix),
+    },
+    listUnder('ListSourcePrefix', arns.sourceBucket, config.source.prefix),
+    {
+      Sid: 'WriteTargetPrefix',
+      Effect: 'Allow',
+      Action: [...TARGET_OBJECT_ACTIONS],
+      Resource: objectsUnder(arns.targetBucket, config.target.prefix),
+    },
+    listUnder('ListTargetPrefix', arns.targetBucket, config.target.prefix),
+    ...kmsStatements(config),
+  ];
+}
+
+/** The target role's trust: the source account, limited to the copy (and, with sync, list) roles. */
+export function targetRoleTrustPolicy(config: InfraConfig): PolicyDocumentJson {
+  const arns = resourceArns(config);
+  const trusted = config.allowSync ? [arns.copyRole, arns.listRole] : [arns.copyRole];
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'TrustS3xcopyFunctionRoles',
+        Effect: 'Allow',
+        // The account principal plus aws:PrincipalArn, not the role ARNs as principals: IAM rejects a
+        // principal that does not exist yet, and the target stack deploys before the source stack.
+        Principal: { AWS: arns.sourceAccountRoot },
+        Action: 'sts:AssumeRole',
+        Condition: {
+          ArnEquals: { 'aws:PrincipalArn': trusted },
+          ...(config.target.externalId ? { StringEquals: { 'sts:ExternalId': config.target.externalId } } : {}),
+        },
+      },
+    ],
+  };
+}
+
+/** The target role's permissions (cross-account deployments). */
+export function targetRolePermissionsPolicy(config: InfraConfig): PolicyDocumentJson {
+  return { Version: '2012-10-17', Statement: copyAccessStatements(config) };
+}
+
+/**
+ * Statements for the source bucket's policy: the target role may read the source prefix. Needed only
+ * cross-account (a same-account role is allowed by its identity policy alone).
+ */
+export function sourceBucketPolicyStatements(config: InfraConfig): PolicyStatementJson[] {
+  if (isSameAccount(config)) return [];
+  const arns = resourceArns(config);
+  return [
+    {
+      Sid: 'S3xcopyTargetRoleReadsSourcePrefix',
+      Effect: 'Allow',
+      Principal: { AWS: arns.targetRole },
+      Action: [...SOURCE_OBJECT_ACTIONS],
+      Resource: objectsUnder(arns.sourceBucket, config.source.prefix),
+    },
+    listUnder('S3xcopyTargetRoleListsSourcePrefix', arns.sourceBucket, config.source.prefix, arns.targetRole),
+  ];
+}
+
+/** The statement a function role needs to assume the target role. */
+export function assumeTargetRoleStatement(config: InfraConfig): PolicyStatementJson {
+  return {
+    Sid: 'AssumeTargetRole',
+    Effect: 'Allow',
+    Action: 'sts:AssumeRole',
+    Resource: resourceArns(config).targetRole,
+  };
+}
+
+/** The list function: list the source prefix, write manifests, and (for sync) see the target. */
+export function listRoleStatements(config: InfraConfig): PolicyStatementJson[] {
+  const arns = resourceArns(config);
+  const statements: PolicyStatementJson[] = [
+    listUnder('ListSourcePrefix', arns.sourceBucket, config.source.prefix),
+    {
+      Sid: 'WriteManifests',
+      Effect: 'Allow',
+      Action: 's3:PutObject',
+      Resource: `${arns.stateBucket}/manifests/*`,
+    },
+  ];
+  if (config.allowSync) {
+    statements.push(
+      isSameAccount(config)
+        ? listUnder('ListTargetPrefix', arns.targetBucket, config.target.prefix)
+        : assumeTargetRoleStatement(config),
+    );
+  }
+  return statements;
+}
+
+/** The copy function: assume the target role (cross-account), or copy directly (same account). */
+export function copyRoleStatements(config: InfraConfig): PolicyStatementJson[] {
+  return isSameAccount(config) ? copyAccessStatements(config) : [assumeTargetRoleStatement(config)];
+}
+
+/**
+ * The notify function: read the Map results it summarises, and publish to its topic through the
+ * topic's KMS key.
+ */
+export function notifyRoleStatements(config: InfraConfig, topicKeyArn: string): PolicyStatementJson[] {
+  const arns = resourceArns(config);
+  return [
+    listUnder('ListResults', arns.stateBucket, 'results/'),
+    { Sid: 'ReadResults', Effect: 'Allow', Action: 's3:GetObject', Resource: `${arns.stateBucket}/results/*` },
+    { Sid: 'PublishNotifications', Effect: 'Allow', Action: 'sns:Publish', Resource: arns.topic },
+    {
+      Sid: 'EncryptNotifications',
+      Effect: 'Allow',
+      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      Resource: topicKeyArn,
+    },
+  ];
+}
+
+/**
+ * The state machine: invoke its three functions, read manifests and write results (the Distributed
+ * Map's ItemReader and ResultWriter), and run its own Map child executions.
+ */
+export function stateMachineStatements(config: InfraConfig): PolicyStatementJson[] {
+  const arns = resourceArns(config);
+  return [
+    {
+      Sid: 'InvokeFunctions',
+      Effect: 'Allow',
+      Action: 'lambda:InvokeFunction',
+      Resource: [arns.listFunction, arns.copyFunction, arns.notifyFunction],
+    },
+    { Sid: 'ReadManifests', Effect: 'Allow', Action: 's3:GetObject', Resource: `${arns.stateBucket}/manifests/*` },
+    {
+      Sid: 'WriteResults',
+      Effect: 'Allow',
+      // ResultWriter uploads results with multipart uploads.
+      Action: ['s3:PutObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
+      Resource: `${arns.stateBucket}/results/*`,
+    },
+    { Sid: 'StartMapChildren', Effect: 'Allow', Action: 'states:StartExecution', Resource: arns.stateMachine },
+    {
+      Sid: 'ManageMapChildren',
+      Effect: 'Allow',
+      Action: ['states:DescribeExecution', 'states:StopExecution'],
+      Resource: arns.stateMachineExecutions,
+    },
+  ];
+}
+
+/** What to apply by hand for existing resources, as `s3xcopy policies` prints it. */
+export interface HandAppliedPolicies {
+  sourceBucketPolicyStatements: PolicyStatementJson[];
+  targetRole: { name: string; arn: string; trustPolicy: PolicyDocumentJson; permissionsPolicy: PolicyDocumentJson };
+  functionRoleStatements: { copy: PolicyStatementJson[]; list: PolicyStatementJson[] };
+  sourceBucketEventBridge?: { notificationConfiguration: { EventBridgeConfiguration: Record<string, never> } };
+}
+
+/** Every statement a person applies by hand for an existing source bucket and a hand-made target role. */
+export function handAppliedPolicies(config: InfraConfig): HandAppliedPolicies {
+  const arns = resourceArns(config);
+  return {
+    sourceBucketPolicyStatements: sourceBucketPolicyStatements(config),
+    targetRole: {
+      name: arns.targetRole.slice(arns.targetRole.lastIndexOf('/') + 1),
+      arn: arns.targetRole,
+      trustPolicy: targetRoleTrustPolicy(config),
+      permissionsPolicy: targetRolePermissionsPolicy(config),
+    },
+    functionRoleStatements: { copy: copyRoleStatements(config), list: listRoleStatements(config) },
+    ...(config.s3Events.enabled && !config.source.createBucket
+      ? { sourceBucketEventBridge: { notificationConfiguration: { EventBridgeConfiguration: {} } } }
+      : {}),
+  };
+}

@@ -1,0 +1,65 @@
+import { Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { InfraConfig } from './config';
+import { ManagedSourceBucket, StateBucket } from './constructs/buckets';
+import { CopyFunctions } from './constructs/copy-functions';
+import { CopyStateMachine } from './constructs/copy-state-machine';
+import { Alarms, Notifications } from './constructs/notifications';
+import { CopySchedule, ObjectCreatedTrigger } from './constructs/triggers';
+import { notifyRoleStatements } from './policies';
+
+export interface SourceStackProps extends StackProps {
+  config: InfraConfig;
+  /** Where `<kind>/handler.ts` live (tests use a fixture); functions/ by default. */
+  functionsDir?: string;
+  /** The ASL file; statemachine/copy.asl.json by default. */
+  definitionPath?: string;
+}
+
+/**
+ * The account that runs the workflow: functions, state bucket, state machine, topic, alarms, triggers,
+ * and (when the stack owns it) the source bucket with its policy for the target role.
+ */
+export class SourceStack extends Stack {
+  readonly functions: CopyFunctions;
+  readonly stateBucket: StateBucket;
+  readonly notifications: Notifications;
+  readonly copyStateMachine: CopyStateMachine;
+  readonly sourceBucket?: ManagedSourceBucket;
+  readonly schedule?: CopySchedule;
+  readonly objectCreated?: ObjectCreatedTrigger;
+
+  constructor(scope: Construct, id: string, props: SourceStackProps) {
+    super(scope, id, {
+      ...props,
+      env: { account: props.config.source.account, region: props.config.source.region },
+      description: 's3xcopy: copies S3 objects across accounts with Step Functions (source account)',
+    });
+    const { config } = props;
+    if (config.source.createBucket) {
+      this.sourceBucket = new ManagedSourceBucket(this, 'SourceBucket', { config });
+    }
+    this.stateBucket = new StateBucket(this, 'State', { config });
+    this.notifications = new Notifications(this, 'Notifications', { config });
+    this.functions = new CopyFunctions(this, 'Functions', {
+      config,
+      ...(props.functionsDir ? { functionsDir: props.functionsDir } : {}),
+      notifyStatements: notifyRoleStatements(config, this.notifications.key.keyArn),
+    });
+    this.copyStateMachine = new CopyStateMachine(this, 'Workflow', {
+      config,
+      ...(props.definitionPath ? { definitionPath: props.definitionPath } : {}),
+    });
+    // The definition names the functions by their fixed ARNs; create them first so no execution can start
+    // against a function that does not exist yet.
+    this.copyStateMachine.node.addDependency(this.functions);
+    const stateMachine = this.copyStateMachine.stateMachine;
+    new Alarms(this, 'Alarms', { topic: this.notifications.topic, functions: this.functions.all, stateMachine });
+    if (config.schedule) {
+      this.schedule = new CopySchedule(this, 'Schedule', { schedule: config.schedule, stateMachine });
+    }
+    if (config.s3Events.enabled) {
+      this.objectCreated = new ObjectCreatedTrigger(this, 'ObjectCreated', { config, stateMachine });
+    }
+  }
+}
