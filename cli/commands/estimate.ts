@@ -1,0 +1,170 @@
+/**
+ * `s3xcopy estimate`: prices a planned job for every design the cost model knows (s3xcopy with Standard
+ * or Express children, one execution per object, the original sequential Lambda, S3 Batch Operations),
+ * split into S3 requests and orchestration, in total and per million objects. Nothing is listed or
+ * copied; the figures come from cli/cost/ and the list prices dated there.
+ */
+import type { Command } from 'commander';
+import { formatUsd } from '../cost/model';
+import { PRICES_AS_OF, PRICES_REGION } from '../cost/prices';
+import { buildScenarios, type PlannedJob, type Scenario } from '../cost/scenarios';
+import { UsageError } from '../errors';
+import type { CliIo } from '../io';
+import { formatBytes, parseSize } from '../size';
+
+interface EstimateFlags {
+  objects: string;
+  avgSize: string;
+  mode: string;
+  changed?: string;
+  batchSize?: string;
+  multipartThreshold?: string;
+  partSize?: string;
+  json?: boolean;
+}
+
+function parseWholeNumber(text: string, option: string, minimum: number): number {
+  const value = /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < minimum) {
+    throw new UsageError(`${option}: "${text}" is not a whole number >= ${minimum}. Example: ${option} 1000000`);
+  }
+  return value;
+}
+
+/** Turns the flags into a planned job, or throws UsageError naming the flag and the fix. */
+export function plannedJobFromFlags(flags: EstimateFlags): PlannedJob {
+  const objects = parseWholeNumber(flags.objects, '--objects', 1);
+  const averageSizeBytes = parseSize(flags.avgSize, '--avg-size');
+  if (flags.mode !== 'copy' && flags.mode !== 'sync') {
+    throw new UsageError(`--mode: "${flags.mode}" is not a mode. Use --mode copy or --mode sync.`);
+  }
+  const job: PlannedJob = { objects, averageSizeBytes, mode: flags.mode };
+  if (flags.changed !== undefined) {
+    if (flags.mode !== 'sync') {
+      throw new UsageError(
+        '--changed applies to --mode sync only (a copy copies every object): drop it or add --mode sync.',
+      );
+    }
+    const match = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(flags.changed);
+    const percent = match ? Number(match[1]) : Number.NaN;
+    if (!(percent >= 0 && percent <= 100)) {
+      throw new UsageError(`--changed: "${flags.changed}" is not a percentage from 0 to 100. Example: --changed 10%`);
+    }
+    job.changedFraction = percent / 100;
+  }
+  if (flags.batchSize !== undefined) {
+    job.maxObjectsPerBatch = parseWholeNumber(flags.batchSize, '--batch-size', 1);
+    if (job.maxObjectsPerBatch > 10_000) {
+      throw new UsageError(`--batch-size: ${job.maxObjectsPerBatch} is above the maximum of 10000 objects a batch.`);
+    }
+  }
+  if (flags.multipartThreshold !== undefined) {
+    job.multipartThreshold = parseSize(flags.multipartThreshold, '--multipart-threshold');
+    if (job.multipartThreshold > 5 * 2 ** 30) {
+      throw new UsageError(
+        `--multipart-threshold: "${flags.multipartThreshold}" is above 5GiB, the most one CopyObject can copy.`,
+      );
+    }
+  }
+  if (flags.partSize !== undefined) {
+    job.partSize = parseSize(flags.partSize, '--part-size');
+    if (job.partSize < 5 * 2 ** 20 || job.partSize > 5 * 2 ** 30) {
+      throw new UsageError(`--part-size: "${flags.partSize}" is outside S3's 5MiB..5GiB part sizes.`);
+    }
+  }
+  return job;
+}
+
+/** The JSON `--json` prints: the job, where the prices come from, and one entry per design. */
+export function estimateJson(job: PlannedJob, scenarios: Scenario[]) {
+  return {
+    job,
+    prices: { region: PRICES_REGION, asOf: PRICES_AS_OF },
+    designs: scenarios.map((scenario) => ({
+      design: scenario.design,
+      title: scenario.title,
+      feasible: scenario.feasible,
+      cost: {
+        s3Requests: scenario.cost.s3Requests.total,
+        orchestration: scenario.cost.orchestration.total,
+        total: scenario.cost.total,
+      },
+      perMillionObjects: scenario.cost.perMillionObjects,
+      breakdown: { s3Requests: scenario.cost.s3Requests.byType, orchestration: scenario.cost.orchestration },
+      counts: scenario.counts,
+      estimatedWallClockSeconds: scenario.estimatedWallClockSeconds,
+      notes: scenario.notes,
+    })),
+  };
+}
+
+function formatDuration(seconds: number | null): string {
+  if (seconds === null) return 'set by AWS';
+  if (seconds < 120) return `${Math.round(seconds)} s`;
+  if (seconds < 2 * 3600) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
+/** The human-readable table: one line per design, then the notes. */
+export function estimateText(job: PlannedJob, scenarios: Scenario[]): string {
+  const header = ['design', 'S3 requests', 'orchestration', 'total', 'per 1M objects', 'wall clock'];
+  const rows = scenarios.map((scenario) => [
+    scenario.feasible ? scenario.title : `${scenario.title} (cannot)`,
+    formatUsd(scenario.cost.s3Requests.total),
+    formatUsd(scenario.cost.orchestration.total),
+    formatUsd(scenario.cost.total),
+    formatUsd(scenario.cost.perMillionObjects.total),
+    formatDuration(scenario.estimatedWallClockSeconds),
+  ]);
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0)))
+      .join('  ');
+  const changed = job.mode === 'sync' ? `, ${Math.round((job.changedFraction ?? 1) * 100)}% changed` : '';
+  const notes = scenarios.flatMap((scenario) => scenario.notes.map((note) => `  ${scenario.title}: ${note}`));
+  return [
+    `Estimate for ${job.objects} objects of ${formatBytes(job.averageSizeBytes)} on average, ${job.mode} mode${changed}`,
+    `(list prices, ${PRICES_REGION}, as of ${PRICES_AS_OF}; wall clock is a rough guide; see docs/cost.md)`,
+    '',
+    line(header),
+    ...rows.map(line),
+    '',
+    'Notes:',
+    ...notes,
+    '',
+  ].join('\n');
+}
+
+/** Registers `s3xcopy estimate`. */
+export function register(program: Command, io: CliIo): void {
+  program
+    .command('estimate')
+    .description(
+      'Estimate what a job costs (S3 requests vs orchestration, per million objects) for s3xcopy and the alternatives.',
+    )
+    .requiredOption('--objects <n>', 'number of objects to copy (whole number >= 1)')
+    .requiredOption('--avg-size <size>', 'average object size: bytes or a unit (256KiB, 8MiB, 1.5GB)')
+    .option('--mode <mode>', 'copy (every object) or sync (only objects that differ)', 'copy')
+    .option('--changed <percent>', 'sync only: share of objects that differ from the target (default 100%)')
+    .option('--batch-size <n>', 'objects per copy batch (default 1000)')
+    .option('--multipart-threshold <size>', 'copy larger objects with a multipart copy (default 64MiB)')
+    .option('--part-size <size>', 'multipart part size (default 64MiB)')
+    .option('--json', 'print one JSON object instead of the table')
+    .action((flags: EstimateFlags) => {
+      const job = plannedJobFromFlags(flags);
+      let scenarios: Scenario[];
+      try {
+        scenarios = buildScenarios(job);
+      } catch (error) {
+        // The model rejects what S3 cannot hold (an average size above ~48.8 TiB, ...): bad input, exit 2.
+        if (error instanceof RangeError) throw new UsageError(`--avg-size/--objects: ${error.message}`);
+        throw error;
+      }
+      io.stdout(
+        flags.json ? `${JSON.stringify(estimateJson(job, scenarios), null, 2)}\n` : estimateText(job, scenarios),
+      );
+    });
+}
