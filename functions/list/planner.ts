@@ -13,6 +13,13 @@ export interface PlanLimits {
   maxBatchJsonBytes?: number;
 }
 
+/**
+ * What one object costs a copy invocation besides its bytes, in bytes: a CopyObject round trip takes
+ * about as long as server-side copying 1 MiB. Balancing bytes plus this per object balances both
+ * what matters for thousands of small objects (their count) and for large ones (their bytes).
+ */
+export const OBJECT_OVERHEAD_BYTES = 1024 * 1024;
+
 /** The JSON a batch costs besides its objects: `{"id":"...","objects":[],"bytes":N}` with a generous id and N. */
 const BATCH_OVERHEAD_JSON_BYTES = 128;
 
@@ -24,10 +31,12 @@ function jsonBytes(object: ManifestObject): number {
 interface Bin {
   objects: ManifestObject[];
   bytes: number;
+  /** bytes + OBJECT_OVERHEAD_BYTES per object: the estimated copy time the heap balances. */
+  weight: number;
   json: number;
 }
 
-/** A binary min-heap of bins by bytes (ties: fewer objects first), so each object goes to the lightest bin. */
+/** A binary min-heap of bins by weight (ties: fewer bytes first), so each object goes to the lightest bin. */
 class BinHeap {
   private readonly items: Bin[] = [];
   get size(): number {
@@ -68,7 +77,7 @@ class BinHeap {
     return top;
   }
   private less(a: Bin, b: Bin): boolean {
-    return a.bytes < b.bytes || (a.bytes === b.bytes && a.objects.length < b.objects.length);
+    return a.weight < b.weight || (a.weight === b.weight && a.bytes < b.bytes);
   }
 }
 
@@ -81,9 +90,9 @@ class BinHeap {
  *   `maxBatchJsonBytes` of JSON, except an object larger than `maxBytesPerBatch`, which gets a batch of
  *   its own.
  * - Balance: the batches start as the fewest that the three limits allow (n); objects go largest first
- *   to the lightest batch that still has room (greedy list scheduling). Each batch then holds about
- *   count/n objects (never more than ceil(count/n)), and no batch exceeds the mean by more than the
- *   largest object it holds (see the property tests).
+ *   to the open batch of least weight (bytes + OBJECT_OVERHEAD_BYTES per object: greedy list
+ *   scheduling of the estimated copy time). A batch holds at most ceil(count/n) objects, and no batch's
+ *   weight exceeds the mean weight by more than the heaviest object's (see the property tests).
  * - Objects inside a batch are in S3 key order; batch ids are `<idPrefix><index>`.
  */
 export function planBatches(objects: readonly ManifestObject[], limits: PlanLimits, idPrefix = 'b'): Batch[] {
@@ -124,7 +133,7 @@ export function planBatches(objects: readonly ManifestObject[], limits: PlanLimi
     const countCap = Math.min(limits.maxObjectsPerBatch, Math.ceil(regular.length / initial));
     const open = new BinHeap();
     const newBin = (): Bin => {
-      const bin: Bin = { objects: [], bytes: 0, json: 0 };
+      const bin: Bin = { objects: [], bytes: 0, weight: 0, json: 0 };
       bins.push(bin);
       return bin;
     };
@@ -133,10 +142,12 @@ export function planBatches(objects: readonly ManifestObject[], limits: PlanLimi
     regular.sort((a, b) => b.object.size - a.object.size || compareKeys(a.object.key, b.object.key));
     for (const { object, json } of regular) {
       const lightest = open.peek();
-      // The lightest open bin has the most byte room: if it cannot take the object, none can.
+      // Taking the lightest open bin or a new one keeps the balance bound; a lighter-in-bytes bin that
+      // could take the object would only matter with objects near the byte cap.
       const bin = lightest && lightest.bytes + object.size <= limits.maxBytesPerBatch ? (open.pop() as Bin) : newBin();
       bin.objects.push(object);
       bin.bytes += object.size;
+      bin.weight += object.size + OBJECT_OVERHEAD_BYTES;
       bin.json += json;
       const full = bin.objects.length >= countCap || bin.json + largestJson > maxJson;
       if (!full) open.push(bin);
