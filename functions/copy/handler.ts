@@ -1,0 +1,90 @@
+/**
+ * The copy function: validates one Distributed Map item `{ job, jobId, batch }`, gets an S3 client acting
+ * as the target role, and copies the batch with the copy engine. Everything else lives in copy-engine.ts.
+ *
+ * Outside Lambda (the local runner), pass `observability` whose logger and metrics write where you want,
+ * or set, before this module is imported: POWERTOOLS_METRICS_DISABLED=true (no EMF lines on stdout) and
+ * POWERTOOLS_LOG_LEVEL=WARN or SILENT (Logger writes INFO to stdout, WARN/ERROR to stderr).
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { createStsClient, s3ClientFactory } from '../shared/clients';
+import { loadConfig } from '../shared/config';
+import { InvalidJobError } from '../shared/errors';
+import { CopyInputSchema, type CopyResult, DEFAULT_OPTIONS, describeIssues } from '../shared/job';
+import { createObservability, type Observability } from '../shared/observability';
+import { TargetClients } from '../shared/target-role';
+import { type CopyEngineDeps, copyBatch } from './copy-engine';
+
+export interface CopyHandlerDeps {
+  /** Hands out the S3 client for a job's target (assumed role, or the function's own credentials). */
+  targetClients: TargetClients;
+  observability?: Observability;
+  /** Engine settings to override (retry policy, safety margin, clock); s3 and logger come from above. */
+  engine?: Partial<Omit<CopyEngineDeps, 's3' | 'logger'>>;
+}
+
+/** Publishes the batch's counts; called for successful and failed batches alike. */
+function recordMetrics(metrics: Observability['metrics'], result: CopyResult): void {
+  metrics.addMetric('ObjectsCopied', MetricUnit.Count, result.copied);
+  metrics.addMetric('BytesCopied', MetricUnit.Bytes, result.bytesCopied);
+  metrics.addMetric('ObjectsSkipped', MetricUnit.Count, result.skipped);
+  metrics.addMetric('ObjectsFailed', MetricUnit.Count, result.failed);
+}
+
+/**
+ * Builds the copy handler: middy with Powertools Logger (jobId, batchId, execution on every line) and
+ * Metrics (ObjectsCopied, BytesCopied, ObjectsSkipped, ObjectsFailed).
+ * The handler throws InvalidJobError on a bad event, AssumeRoleError before touching any object when the
+ * target role cannot be assumed, and CopyBatchError / CopyTimeBudgetError from the engine.
+ */
+export function createCopyHandler(deps: CopyHandlerDeps) {
+  const { logger, metrics } = deps.observability ?? createObservability('s3xcopy-copy');
+
+  const copy = async (event: unknown, context: Context): Promise<CopyResult> => {
+    const parsed = CopyInputSchema.safeParse(event);
+    if (!parsed.success) {
+      throw new InvalidJobError(
+        `the copy function expects { job, jobId, batch } from the state machine: ${describeIssues(parsed.error)}`,
+      );
+    }
+    const input = parsed.data;
+    // jobId is the parent execution's name ($$.Execution.Name); an explicit `execution` wins when sent.
+    const execution = (event as { execution?: unknown }).execution;
+    logger.appendKeys({
+      jobId: input.jobId,
+      batchId: input.batch.id,
+      execution: typeof execution === 'string' ? execution : input.jobId,
+    });
+    const s3 = await deps.targetClients.forTarget(input.job.target, input.jobId);
+    const { onSettled, ...engine } = deps.engine ?? {};
+    return copyBatch(input, {
+      remainingTimeMs: () => context.getRemainingTimeInMillis(),
+      ...engine,
+      s3,
+      logger,
+      onSettled: (result) => {
+        recordMetrics(metrics, result);
+        onSettled?.(result);
+      },
+    });
+  };
+
+  return middy(copy)
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics));
+}
+
+/** Deployed entry point: clients built once per cold start, sockets sized to the default concurrency. */
+function defaultDeps(): CopyHandlerDeps {
+  const config = loadConfig();
+  const concurrency = config.defaults.options?.concurrency ?? DEFAULT_OPTIONS.concurrency;
+  // Parts have their own limiter beside objects' (copy-engine.ts), so up to twice the concurrency is in flight.
+  const makeS3 = s3ClientFactory({}, Math.max(64, concurrency * 2));
+  return { targetClients: new TargetClients(createStsClient(), makeS3) };
+}
+
+export const handler = createCopyHandler(defaultDeps());

@@ -1,0 +1,210 @@
+import { Console } from 'node:console';
+import { PassThrough } from 'node:stream';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import type { Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createCopyHandler } from '../../functions/copy/handler';
+import type { S3ClientFactory } from '../../functions/shared/clients';
+import { AssumeRoleError, InvalidJobError } from '../../functions/shared/errors';
+import { DEFAULT_OPTIONS } from '../../functions/shared/job';
+import type { Observability } from '../../functions/shared/observability';
+import { TargetClients } from '../../functions/shared/target-role';
+import { startTestS3, type TestS3 } from '../support/s3';
+
+// @middy/core 7 and @middy/util export only an "import" condition, which Jest's CommonJS resolver cannot
+// see; load their ESM entries (SWC transforms them) until jest.config.js maps them (issue #2 report).
+jest.mock('@middy/core', () => jest.requireActual('../../node_modules/@middy/core/index.js'), { virtual: true });
+jest.mock('@middy/util', () => jest.requireActual('../../node_modules/@middy/util/index.js'), { virtual: true });
+
+const ROLE_ARN = 'arn:aws:iam::222222222222:role/s3xcopy-target';
+
+/** A Lambda context as the local runner fakes it. */
+function fakeContext(): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: 's3xcopy-copy',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:111111111111:function:s3xcopy-copy',
+    memoryLimitInMB: '1024',
+    awsRequestId: 'request-1',
+    logGroupName: '/aws/lambda/s3xcopy-copy',
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => 900_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** Logger and metrics that write JSON lines into memory instead of stdout. */
+function capturedObservability(): { observability: Observability; lines: () => Array<Record<string, unknown>> } {
+  const stream = new PassThrough();
+  const chunks: string[] = [];
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
+  const sink = new Console({ stdout: stream, stderr: stream });
+  const logger = new Logger({ serviceName: 's3xcopy-copy' });
+  (logger as unknown as { console: Console }).console = sink;
+  const metrics = new Metrics({ namespace: 's3xcopy', serviceName: 's3xcopy-copy', logger: sink });
+  (metrics as unknown as { console: Console }).console = sink;
+  return {
+    observability: { logger, metrics },
+    lines: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+  };
+}
+
+describe('copy handler', () => {
+  let s3: TestS3;
+  const sts = new STSClient({ region: 'us-east-1' });
+  const stsMock = mockClient(sts);
+
+  beforeAll(async () => {
+    s3 = await startTestS3();
+    await s3.createBucket('handler-src');
+    await s3.createBucket('handler-dst');
+    await s3.put('handler-src', 'in/a.txt', 'alpha');
+    await s3.put('handler-src', 'in/b.txt', 'bravo!');
+  });
+  afterAll(() => s3.stop());
+  beforeEach(() => {
+    stsMock.reset();
+    // The embedded server checks signatures against its fixed pair, so the "assumed" credentials are that pair.
+    stsMock.on(AssumeRoleCommand).resolves({
+      Credentials: {
+        AccessKeyId: 'S3RVER',
+        SecretAccessKey: 'S3RVER',
+        SessionToken: 'session-token',
+        Expiration: new Date(Date.now() + 3_600_000),
+      },
+    });
+  });
+
+  function event(overrides: Record<string, unknown> = {}) {
+    return {
+      job: {
+        source: { bucket: 'handler-src', prefix: 'in/' },
+        target: { bucket: 'handler-dst', prefix: 'out/', roleArn: ROLE_ARN, externalId: 'ext-123' },
+        filter: { include: [], exclude: [] },
+        options: { ...DEFAULT_OPTIONS },
+      },
+      jobId: 'exec-42',
+      batch: {
+        id: 'b-0001',
+        bytes: 11,
+        objects: [
+          { key: 'in/a.txt', size: 5, etag: '"x"', lastModified: '2026-01-01T00:00:00Z' },
+          { key: 'in/b.txt', size: 6, etag: '"y"', lastModified: '2026-01-01T00:00:00Z' },
+        ],
+      },
+      ...overrides,
+    };
+  }
+
+  it('copies the batch through the assumed target role and returns the counts', async () => {
+    // Arrange
+    const { observability } = capturedObservability();
+    const handler = createCopyHandler({ targetClients: new TargetClients(sts, s3.makeS3), observability });
+    // Act
+    const result = await handler(event(), fakeContext());
+    // Assert
+    expect(result).toEqual({
+      batchId: 'b-0001',
+      copied: 2,
+      skipped: 0,
+      failed: 0,
+      bytesCopied: 11,
+      skippedByReason: {},
+      failures: [],
+    });
+    expect((await s3.getBody('handler-dst', 'out/b.txt')).toString()).toBe('bravo!');
+    expect(stsMock.commandCalls(AssumeRoleCommand)[0]?.args[0].input).toMatchObject({
+      RoleArn: ROLE_ARN,
+      ExternalId: 'ext-123',
+      RoleSessionName: 's3xcopy-exec-42',
+    });
+  });
+
+  it('logs one summary line carrying jobId, batchId and execution and publishes the four metrics', async () => {
+    // Arrange
+    const { observability, lines } = capturedObservability();
+    const handler = createCopyHandler({ targetClients: new TargetClients(sts, s3.makeS3), observability });
+    // Act
+    await handler(event({ jobId: 'exec-43' }), fakeContext());
+    // Assert
+    const logs = lines().filter((line) => line.message !== undefined);
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatchObject({
+      message: 'Copy batch finished',
+      jobId: 'exec-43',
+      batchId: 'b-0001',
+      execution: 'exec-43',
+      copied: 2,
+      function_request_id: 'request-1',
+    });
+    const emf = lines().find((line) => line._aws !== undefined);
+    expect(emf).toMatchObject({ ObjectsCopied: 2, BytesCopied: 11, ObjectsSkipped: 0, ObjectsFailed: 0 });
+  });
+
+  it('throws AssumeRoleError naming the role and code before touching any object when the role cannot be assumed', async () => {
+    // Arrange
+    stsMock.on(AssumeRoleCommand).rejects(Object.assign(new Error('not authorized'), { name: 'AccessDenied' }));
+    const made: unknown[] = [];
+    const makeS3: S3ClientFactory = (credentials) => {
+      made.push(credentials);
+      return s3.makeS3(credentials);
+    };
+    const handler = createCopyHandler({
+      targetClients: new TargetClients(sts, makeS3),
+      observability: capturedObservability().observability,
+    });
+    // Act
+    const error = await handler(event({ jobId: 'exec-44' }), fakeContext()).catch((caught: unknown) => caught);
+    // Assert
+    expect(error).toBeInstanceOf(AssumeRoleError);
+    expect((error as Error).name).toBe('AssumeRoleError');
+    expect((error as Error).message).toContain(ROLE_ARN);
+    expect((error as Error).message).toContain('AccessDenied');
+    expect(made).toEqual([]);
+    expect(await s3.listKeys('handler-dst', 'never/')).toEqual([]);
+  });
+
+  it('throws InvalidJobError naming each bad field when the event is malformed', async () => {
+    // Arrange
+    const handler = createCopyHandler({
+      targetClients: new TargetClients(sts, s3.makeS3),
+      observability: capturedObservability().observability,
+    });
+    const bad = event({ batch: { id: 'b', bytes: 0, objects: [{ key: 'k', size: -1, etag: '', lastModified: 'x' }] } });
+    (bad.job.options as Record<string, unknown>).concurrency = 0;
+    // Act
+    const error = await handler(bad, fakeContext()).catch((caught: unknown) => caught);
+    // Assert
+    expect(error).toBeInstanceOf(InvalidJobError);
+    expect((error as Error).message).toContain('job.options.concurrency');
+    expect((error as Error).message).toContain('batch.objects.0.size');
+    expect((error as Error).message).toContain('batch.objects.0.lastModified');
+    expect(stsMock.commandCalls(AssumeRoleCommand)).toHaveLength(0);
+  });
+
+  it('uses its own credentials without calling STS when the job has no target role', async () => {
+    // Arrange
+    const handler = createCopyHandler({
+      targetClients: new TargetClients(sts, s3.makeS3),
+      observability: capturedObservability().observability,
+    });
+    const input = event({ jobId: 'exec-45' });
+    input.job.target = { bucket: 'handler-dst', prefix: 'own/' } as typeof input.job.target;
+    // Act
+    const result = await handler(input, fakeContext());
+    // Assert
+    expect(result.copied).toBe(2);
+    expect(stsMock.commandCalls(AssumeRoleCommand)).toHaveLength(0);
+    expect(await s3.listKeys('handler-dst', 'own/')).toEqual(['own/a.txt', 'own/b.txt']);
+  });
+});
