@@ -1,0 +1,340 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import type { Continuation, ListOutput } from '../../functions/list/contract';
+import { type ListSliceParams, listSlice } from '../../functions/list/list-slice';
+import { parseObjectCreatedEvents } from '../../functions/list/s3-events';
+import { type Batch, BatchSchema, type JobInput, resolveJob } from '../../functions/shared/job';
+import { startTestS3, type TestS3 } from '../support/s3';
+import { seedObjects } from './list-seed';
+
+const SRC = 'list-src';
+const DST = 'list-dst';
+const STATE = 'list-state';
+
+let s3: TestS3;
+
+const keysOf = (prefix: string, count: number, dirs = 1) =>
+  Array.from(
+    { length: count },
+    (_, i) => `${prefix}d${String(i % dirs).padStart(2, '0')}/k${String(i).padStart(6, '0')}.txt`,
+  );
+
+const job = (input: JobInput) =>
+  resolveJob({ ...input, source: { bucket: SRC, ...input.source }, target: { bucket: DST, ...input.target } });
+
+const params = (jobInput: JobInput, extra: Partial<ListSliceParams> = {}): ListSliceParams => ({
+  job: job(jobInput),
+  jobId: 'exec-1',
+  clients: { source: s3.s3, target: async () => s3.s3, state: s3.s3 },
+  stateBucket: STATE,
+  ...extra,
+});
+
+async function readManifest(output: ListOutput): Promise<Batch[]> {
+  if (!output.manifest) return [];
+  const response = await s3.s3.send(new GetObjectCommand({ Bucket: output.manifest.bucket, Key: output.manifest.key }));
+  const batches = JSON.parse(await (response.Body as { transformToString(): Promise<string> }).transformToString());
+  return (batches as unknown[]).map((batch) => BatchSchema.parse(batch));
+}
+
+const manifestKeys = async (output: ListOutput) =>
+  (await readManifest(output)).flatMap((b) => b.objects.map((o) => o.key));
+
+/** Runs slices until the continuation is null, as the state machine does. */
+async function runAllSlices(first: ListSliceParams): Promise<ListOutput[]> {
+  const outputs: ListOutput[] = [];
+  let continuation: Continuation | null = null;
+  do {
+    const output = await listSlice({ ...first, continuation });
+    outputs.push(output);
+    continuation = output.continuation;
+    if (outputs.length > 100) throw new Error('runaway slicing');
+  } while (continuation);
+  return outputs;
+}
+
+beforeAll(async () => {
+  s3 = await startTestS3();
+  for (const bucket of [SRC, DST, STATE, 'events-src']) await s3.createBucket(bucket);
+  await seedObjects(
+    s3.server.directory,
+    SRC,
+    keysOf('paged/', 2600).map((key) => ({ key, body: 'x' })),
+  );
+  await seedObjects(
+    s3.server.directory,
+    SRC,
+    keysOf('big/', 25_000, 40).map((key) => ({ key, body: 'y' })),
+  );
+});
+afterAll(() => s3.stop());
+
+describe('listSlice on the embedded S3 server', () => {
+  it('lists and HEADs a seeded object exactly as one PUT with the same body', async () => {
+    // Arrange
+    await s3.put(SRC, 'fidelity/put.txt', 'same body');
+    await seedObjects(s3.server.directory, SRC, [{ key: 'fidelity/seeded.txt', body: 'same body' }]);
+    // Act
+    const page = await s3.s3.send(new ListObjectsV2Command({ Bucket: SRC, Prefix: 'fidelity/' }));
+    const heads = await Promise.all(
+      ['fidelity/put.txt', 'fidelity/seeded.txt'].map((Key) => s3.s3.send(new HeadObjectCommand({ Bucket: SRC, Key }))),
+    );
+    // Assert
+    const [put, seeded] = page.Contents ?? [];
+    expect(seeded).toMatchObject({ ETag: put?.ETag, Size: put?.Size, StorageClass: put?.StorageClass });
+    expect(heads[1]).toMatchObject({ ETag: heads[0]?.ETag, ContentLength: 9, ContentType: heads[0]?.ContentType });
+  });
+
+  it('lists 2,600 keys across three server pages into one slice with every key once', async () => {
+    // Act
+    const output = await listSlice(params({ source: { prefix: 'paged/' }, target: { prefix: 'copy/' } }));
+    // Assert
+    expect(await manifestKeys(output)).toEqual(expect.arrayContaining(keysOf('paged/', 2600)));
+    expect((await manifestKeys(output)).length).toBe(2600);
+    expect(output).toMatchObject({
+      manifest: { bucket: STATE, key: 'manifests/exec-1/part-0.json' },
+      slice: { number: 0, objects: 2600, bytes: 2600, batches: 3 },
+      totals: { listed: 2600, selected: 2600, skipped: 0, bytes: 2600 },
+      continuation: null,
+      dryRun: false,
+    });
+  });
+
+  it('covers 25,000 keys in three slices of at most 10,000, every key exactly once', async () => {
+    // Act
+    const outputs = await runAllSlices(
+      params({ source: { prefix: 'big/' }, target: { prefix: 'copy/' }, options: { sliceMaxObjects: 10_000 } }),
+    );
+    // Assert
+    expect(outputs.map((o) => o.slice.objects)).toEqual([10_000, 10_000, 5_000]);
+    expect(outputs.map((o) => o.manifest?.key)).toEqual([0, 1, 2].map((n) => `manifests/exec-1/part-${n}.json`));
+    const keys = (await Promise.all(outputs.map(manifestKeys))).flat();
+    expect(keys).toHaveLength(25_000);
+    expect(new Set(keys)).toEqual(new Set(keysOf('big/', 25_000, 40)));
+    expect(outputs.at(-1)?.totals).toEqual({ listed: 25_000, selected: 25_000, skipped: 0, bytes: 25_000 });
+  });
+
+  it('resumes exactly after the last key taken when a slice ends in the middle of a page', async () => {
+    // Act
+    const outputs = await runAllSlices(params({ source: { prefix: 'paged/' }, options: { sliceMaxObjects: 700 } }));
+    // Assert
+    expect(outputs.map((o) => o.slice.objects)).toEqual([700, 700, 700, 500]);
+    expect(outputs.map((o) => o.continuation?.startAfter)).toEqual([
+      keysOf('paged/', 2600)[699],
+      keysOf('paged/', 2600)[1399],
+      keysOf('paged/', 2600)[2099],
+      undefined,
+    ]);
+    const keys = (await Promise.all(outputs.map(manifestKeys))).flat();
+    expect(keys.sort()).toEqual(keysOf('paged/', 2600).sort());
+  });
+
+  it('ends the listing without an empty last slice when the cap falls on the last key', async () => {
+    // Act
+    const outputs = await runAllSlices(params({ source: { prefix: 'paged/' }, options: { sliceMaxObjects: 1300 } }));
+    // Assert
+    expect(outputs.map((o) => o.slice.objects)).toEqual([1300, 1300]);
+    expect(outputs[1]?.continuation).toBeNull();
+  });
+
+  it('selects by globs relative to the prefix, size bounds and modification dates', async () => {
+    // Arrange
+    const at = (iso: string) => new Date(iso);
+    await seedObjects(s3.server.directory, SRC, [
+      { key: 'filtered/a.parquet', body: '12345', lastModified: at('2026-02-10T00:00:00Z') },
+      { key: 'filtered/deep/b.parquet', body: '1234567890', lastModified: at('2026-02-10T00:00:00Z') },
+      { key: 'filtered/tmp/c.parquet', body: '12345', lastModified: at('2026-02-10T00:00:00Z') },
+      { key: 'filtered/d.csv', body: '12345', lastModified: at('2026-02-10T00:00:00Z') },
+      { key: 'filtered/e.parquet', body: '1', lastModified: at('2026-02-10T00:00:00Z') },
+      { key: 'filtered/old.parquet', body: '12345', lastModified: at('2026-01-01T00:00:00Z') },
+    ]);
+    // Act
+    const output = await listSlice(
+      params({
+        source: { prefix: 'filtered/' },
+        filter: {
+          include: ['**/*.parquet'],
+          exclude: ['tmp/**'],
+          minSize: 2,
+          modifiedAfter: '2026-02-01T00:00:00Z',
+        },
+      }),
+    );
+    // Assert
+    expect((await manifestKeys(output)).sort()).toEqual(['filtered/a.parquet', 'filtered/deep/b.parquet']);
+    expect(output.totals).toEqual({ listed: 6, selected: 2, skipped: 0, bytes: 15 });
+  });
+
+  it('writes the manifest of a dry run and says nothing is to be copied', async () => {
+    // Act
+    const output = await listSlice(params({ source: { prefix: 'filtered/' }, options: { dryRun: true } }));
+    // Assert
+    expect(output.dryRun).toBe(true);
+    expect(await manifestKeys(output)).toHaveLength(6);
+  });
+
+  it('returns no manifest when nothing under the prefix is selected', async () => {
+    // Act
+    const output = await listSlice(params({ source: { prefix: 'nothing-here/' } }));
+    // Assert
+    expect(output).toMatchObject({ manifest: null, slice: { objects: 0, batches: 0 }, continuation: null });
+  });
+
+  it('fails with the bucket named when the source bucket does not exist', async () => {
+    // Act
+    const attempt = listSlice(params({ source: { bucket: 'no-such-bucket', prefix: 'x/' } }));
+    // Assert
+    await expect(attempt).rejects.toMatchObject({
+      name: 'BucketAccessError',
+      message: expect.stringContaining('no-such-bucket'),
+    });
+  });
+});
+
+describe('listSlice in sync mode', () => {
+  const older = new Date('2026-03-01T00:00:00Z');
+  const newer = new Date('2026-03-02T00:00:00Z');
+
+  beforeAll(async () => {
+    await seedObjects(s3.server.directory, SRC, [
+      { key: 'sync/same.txt', body: 'same', lastModified: newer },
+      { key: 'sync/resized.txt', body: 'source body', lastModified: older },
+      { key: 'sync/target-newer.txt', body: 'aaaa', lastModified: older },
+      { key: 'sync/target-older.txt', body: 'bbbb', lastModified: newer },
+      { key: 'sync/missing.txt', body: 'new', lastModified: older },
+      // S3 order: U+FFFD, then the target-only key, then the emoji; JavaScript puts the emoji first.
+      { key: 'sync/\uFFFD.txt', body: 'repl', lastModified: older },
+      { key: 'sync/\u{1F600}.txt', body: 'smile', lastModified: older },
+    ]);
+    await seedObjects(s3.server.directory, DST, [
+      { key: 'mirror/same.txt', body: 'same', lastModified: older },
+      { key: 'mirror/resized.txt', body: 'target', lastModified: newer },
+      { key: 'mirror/target-newer.txt', body: 'AAAA', lastModified: newer },
+      { key: 'mirror/target-older.txt', body: 'BBBB', lastModified: older },
+      { key: 'mirror/only-in-target.txt', body: 'extra', lastModified: older },
+      { key: 'mirror/\uFFFD.txt', body: 'repl', lastModified: older },
+      { key: 'mirror/\uFFFE-only-in-target.txt', body: 'x', lastModified: older },
+      { key: 'mirror/\u{1F600}.txt', body: 'smile', lastModified: older },
+    ]);
+  });
+
+  it('copies only what the target lacks or holds older, comparing keys in UTF-8 order', async () => {
+    // Act
+    const output = await listSlice(
+      params({ source: { prefix: 'sync/' }, target: { prefix: 'mirror/' }, options: { mode: 'sync' } }),
+    );
+    // Assert
+    expect((await manifestKeys(output)).sort()).toEqual([
+      'sync/missing.txt',
+      'sync/resized.txt',
+      'sync/target-older.txt',
+    ]);
+    expect(output.totals).toEqual({ listed: 7, selected: 7, skipped: 4, bytes: 11 + 4 + 3 });
+  });
+
+  it('gives the same diff over slices of one object each', async () => {
+    // Act
+    const outputs = await runAllSlices(
+      params({
+        source: { prefix: 'sync/' },
+        target: { prefix: 'mirror/' },
+        options: { mode: 'sync', sliceMaxObjects: 1 },
+      }),
+    );
+    // Assert
+    const keys = (await Promise.all(outputs.map(manifestKeys))).flat();
+    expect(keys.sort()).toEqual(['sync/missing.txt', 'sync/resized.txt', 'sync/target-older.txt']);
+    expect(outputs.at(-1)?.totals).toEqual({ listed: 7, selected: 7, skipped: 4, bytes: 18 });
+  });
+
+  it('lists the target only through the target client', async () => {
+    // Arrange
+    const target = jest.fn(async () => s3.s3);
+    // Act
+    await listSlice(
+      params(
+        { source: { prefix: 'sync/' }, target: { prefix: 'mirror/' }, options: { mode: 'sync' } },
+        { clients: { source: s3.s3, state: s3.s3, target } },
+      ),
+    );
+    await listSlice(
+      params(
+        { source: { prefix: 'sync/' }, target: { prefix: 'mirror/' } },
+        { clients: { source: s3.s3, state: s3.s3, target } },
+      ),
+    );
+    // Assert: once for the sync job, never for the copy job
+    expect(target).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('listSlice in keys mode', () => {
+  const fixture = (name: string): unknown =>
+    JSON.parse(readFileSync(path.join(__dirname, '../fixtures/events', name), 'utf8'));
+
+  beforeAll(async () => {
+    for (const key of [
+      'incoming/red flower.jpg',
+      'incoming/a+b=c:d;e,f$g@h&i.csv',
+      'incoming/ü/日本語 ファイル.txt',
+      'outside/not-in-prefix.txt',
+      ...[0, 1, 2, 3, 4].map((n) => `incoming/pipe/00${n} report.json`),
+    ]) {
+      await s3.put('events-src', key, 'event body!');
+    }
+  });
+
+  const keysJob = (extra: JobInput = {}) =>
+    resolveJob({
+      ...extra,
+      source: { bucket: 'events-src', prefix: 'incoming/' },
+      target: { bucket: DST, prefix: 'events/' },
+    });
+
+  it('HEADs the keys of EventBridge events, once each, skipping the deleted one and foreign ones', async () => {
+    // Arrange
+    const { refs } = parseObjectCreatedEvents(fixture('eventbridge-batch.json'));
+    // Act
+    const output = await listSlice({ ...params({}), job: keysJob(), refs });
+    // Assert
+    const [batch] = await readManifest(output);
+    expect(batch?.objects.map((o) => o.key)).toEqual([
+      'incoming/a+b=c:d;e,f$g@h&i.csv',
+      'incoming/red flower.jpg',
+      'incoming/ü/日本語 ファイル.txt',
+    ]);
+    expect(batch?.objects[0]).toMatchObject({ size: 11, etag: expect.stringMatching(/^"[0-9a-f]{32}"$/) });
+    expect(output.totals).toEqual({ listed: 4, selected: 4, skipped: 1, bytes: 33 });
+  });
+
+  it('takes the keys of SQS-wrapped events, a redelivered message once', async () => {
+    // Arrange
+    const { refs } = parseObjectCreatedEvents(fixture('sqs-pipe-eventbridge.json'));
+    // Act
+    const output = await listSlice({ ...params({}), job: keysJob(), refs });
+    // Assert
+    expect(await manifestKeys(output)).toEqual([0, 1, 2, 3, 4].map((n) => `incoming/pipe/00${n} report.json`));
+  });
+
+  it('resumes after the last key taken when the keys span slices', async () => {
+    // Arrange
+    const { refs } = parseObjectCreatedEvents(fixture('sqs-pipe-eventbridge.json'));
+    // Act
+    const outputs = await runAllSlices({ ...params({}), job: keysJob({ options: { sliceMaxObjects: 2 } }), refs });
+    // Assert
+    expect(outputs.map((o) => o.slice.objects)).toEqual([2, 2, 1]);
+    expect((await Promise.all(outputs.map(manifestKeys))).flat()).toEqual(
+      [0, 1, 2, 3, 4].map((n) => `incoming/pipe/00${n} report.json`),
+    );
+  });
+
+  it('applies the job filter to the HEADed objects', async () => {
+    // Arrange
+    const { refs } = parseObjectCreatedEvents(fixture('eventbridge-batch.json'));
+    // Act
+    const output = await listSlice({ ...params({}), job: keysJob({ filter: { include: ['*.jpg'] } }), refs });
+    // Assert
+    expect(await manifestKeys(output)).toEqual(['incoming/red flower.jpg']);
+  });
+});
