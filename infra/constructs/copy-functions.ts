@@ -63,6 +63,8 @@ export class CopyFunctions extends Construct {
       [ENV.topicArn]: arns.topic,
       [ENV.notifyOnSuccess]: String(config.notifyOnSuccess),
       POWERTOOLS_METRICS_NAMESPACE: 's3xcopy',
+      // Stack traces point at the TypeScript sources through the bundled source maps.
+      NODE_OPTIONS: '--enable-source-maps',
     };
     const statements: Record<FunctionKind, PolicyStatementJson[]> = {
       list: listRoleStatements(config),

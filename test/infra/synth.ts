@@ -40,10 +40,17 @@ export interface Synthesized extends S3xcopyApp {
  */
 export function synthesize(
   patch: unknown = {},
-  options: { nag?: boolean; validation?: boolean; bundle?: boolean } = {},
+  options: {
+    nag?: boolean;
+    validation?: boolean;
+    bundle?: boolean;
+    definitionPath?: string;
+    functionsDir?: string;
+  } = {},
 ): Synthesized {
   const built = buildApp({
-    functionsDir: FIXTURE_FUNCTIONS,
+    functionsDir: options.functionsDir ?? FIXTURE_FUNCTIONS,
+    ...(options.definitionPath ? { definitionPath: options.definitionPath } : {}),
     nag: options.nag ?? true,
     appProps: {
       builtinCloudFormationValidation: options.validation ?? false,

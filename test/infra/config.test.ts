@@ -1,0 +1,76 @@
+import { configFromContext, parseInfraConfig } from '../../infra/config';
+import { exampleConfig, merge } from './synth';
+
+describe('infra configuration', () => {
+  it('fills defaults and normalises prefixes', () => {
+    // Act
+    const config = parseInfraConfig({
+      source: { account: '111111111111', region: 'eu-west-1', bucket: 'src-bucket', prefix: 'data' },
+      target: { account: '222222222222', region: 'eu-west-1', bucket: 'dst-bucket' },
+    });
+    // Assert
+    expect(config).toMatchObject({
+      namePrefix: 's3xcopy',
+      source: { prefix: 'data/', createBucket: false },
+      target: { prefix: '', createBucket: false },
+      allowSync: true,
+      mapMaxConcurrency: 40,
+      logRetentionDays: 30,
+      s3Events: { enabled: false, batchSize: 50, batchWindowSeconds: 60 },
+    });
+  });
+
+  it('names every bad field in one message', () => {
+    // Arrange
+    const bad = merge(exampleConfig(), {
+      source: { account: '1234' },
+      logRetentionDays: 10,
+      alarmEmails: ['not-an-email'],
+      surprise: true,
+    });
+    // Act + Assert
+    expect(() => parseInfraConfig(bad)).toThrow(
+      /source\.account must be a 12-digit AWS account ID.*alarmEmails\.0 must be an email address.*logRetentionDays must be one of CloudWatch's retention periods.*unknown field\(s\) surprise/,
+    );
+  });
+
+  it("validates the schedule's job with the job schema", () => {
+    const bad = merge(exampleConfig(), { schedule: { job: { options: { mode: 'mirror' } } } });
+    expect(() => parseInfraConfig(bad)).toThrow(/schedule\.job is not a valid job: options\.mode/);
+  });
+
+  it('rejects a schedule expression Scheduler would not accept', () => {
+    const bad = merge(exampleConfig(), { schedule: { expression: 'every day' } });
+    expect(() => parseInfraConfig(bad)).toThrow(/schedule\.expression must be an EventBridge Scheduler expression/);
+  });
+
+  it('rejects default options the job schema rejects', () => {
+    const bad = merge(exampleConfig(), { defaultOptions: { concurrency: 0 } });
+    expect(() => parseInfraConfig(bad)).toThrow(/defaultOptions options\.concurrency/);
+  });
+
+  it('rejects an event prefix outside the source prefix', () => {
+    const bad = merge(exampleConfig(), { s3Events: { prefix: 'elsewhere/' } });
+    expect(() => parseInfraConfig(bad)).toThrow(/s3Events\.prefix must lie within source\.prefix "data\/"/);
+  });
+
+  it('applies -c s3xcopy.<path>=<value> overrides over the cdk.json object', () => {
+    // Act
+    const config = configFromContext({
+      s3xcopy: exampleConfig(),
+      's3xcopy.source.bucket': 'other-source-bucket',
+      's3xcopy.mapMaxConcurrency': '10',
+      's3xcopy.alarmEmails': '["a@example.com","b@example.com"]',
+    });
+    // Assert
+    expect(config.source.bucket).toBe('other-source-bucket');
+    expect(config.source.account).toBe('111111111111');
+    expect(config.mapMaxConcurrency).toBe(10);
+    expect(config.alarmEmails).toEqual(['a@example.com', 'b@example.com']);
+  });
+
+  it('accepts the whole configuration as a JSON string from -c s3xcopy=...', () => {
+    const config = configFromContext({ s3xcopy: JSON.stringify(exampleConfig()) });
+    expect(config.target.bucket).toBe('example-target-bucket');
+  });
+});

@@ -1,0 +1,285 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { Match } from 'aws-cdk-lib/assertions';
+import { parseInfraConfig } from '../../infra/config';
+import {
+  DEFAULT_DEFINITION_PATH,
+  definitionSubstitutions,
+  placeholdersIn,
+} from '../../infra/constructs/copy-state-machine';
+import { resourceArns, resourceNames } from '../../infra/names';
+import { exampleConfig, synthesize } from './synth';
+
+describe('SourceStack', () => {
+  const { sourceTemplate: template, config } = synthesize();
+  const names = resourceNames(config);
+  const arns = resourceArns(config);
+
+  describe('functions', () => {
+    it.each(['list', 'copy', 'notify'])('runs %s on Node.js 24, arm64, traced, with a fixed name', (kind) => {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        FunctionName: `s3xcopy-${kind}`,
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        Handler: 'index.handler',
+        LoggingConfig: {
+          LogGroup: { Ref: Match.stringLikeRegexp(`^Functions${kind[0]?.toUpperCase()}${kind.slice(1)}Logs`) },
+        },
+      });
+    });
+
+    it('gives every function the deployment defaults and Powertools settings in its environment', () => {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        FunctionName: 's3xcopy-copy',
+        Environment: {
+          Variables: {
+            S3XCOPY_SOURCE_BUCKET: 'example-source-bucket',
+            S3XCOPY_SOURCE_PREFIX: 'data/',
+            S3XCOPY_TARGET_BUCKET: 'example-target-bucket',
+            S3XCOPY_TARGET_PREFIX: 'mirror/',
+            S3XCOPY_TARGET_ROLE_ARN: 'arn:aws:iam::222222222222:role/s3xcopy-target',
+            S3XCOPY_EXTERNAL_ID: 's3xcopy-example',
+            S3XCOPY_DEFAULT_OPTIONS: JSON.stringify({ mode: 'copy', concurrency: 32 }),
+            S3XCOPY_STATE_BUCKET: names.stateBucket,
+            S3XCOPY_TOPIC_ARN: arns.topic,
+            S3XCOPY_NOTIFY_ON_SUCCESS: 'true',
+            POWERTOOLS_SERVICE_NAME: 's3xcopy-copy',
+            POWERTOOLS_METRICS_NAMESPACE: 's3xcopy',
+            NODE_OPTIONS: '--enable-source-maps',
+          },
+        },
+      });
+    });
+
+    it('gives copy the full 15 minutes and notify a short timeout', () => {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        FunctionName: 's3xcopy-copy',
+        Timeout: 900,
+        MemorySize: 1024,
+      });
+      template.hasResourceProperties('AWS::Lambda::Function', { FunctionName: 's3xcopy-notify', Timeout: 30 });
+    });
+
+    it('keeps function logs for the configured retention', () => {
+      template.hasResourceProperties('AWS::Logs::LogGroup', {
+        LogGroupName: '/aws/lambda/s3xcopy-copy',
+        RetentionInDays: 30,
+      });
+    });
+
+    it('names the function roles so the target account can trust them before deployment', () => {
+      for (const role of ['s3xcopy-list', 's3xcopy-copy', 's3xcopy-notify']) {
+        template.hasResourceProperties('AWS::IAM::Role', { RoleName: role });
+      }
+    });
+
+    it('attaches no managed policies to any role', () => {
+      for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
+        expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      }
+    });
+  });
+
+  describe('state bucket', () => {
+    it('is encrypted, private, SSL-only and expires its working files', () => {
+      template.hasResourceProperties('AWS::S3::Bucket', {
+        BucketName: names.stateBucket,
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        LifecycleConfiguration: {
+          Rules: [
+            Match.objectLike({ ExpirationInDays: 14, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }),
+          ],
+        },
+      });
+      template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    });
+  });
+
+  describe('state machine', () => {
+    it('is a Standard state machine with ALL logging and tracing', () => {
+      template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+        StateMachineName: names.stateMachine,
+        StateMachineType: 'STANDARD',
+        TracingConfiguration: { Enabled: true },
+        LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: true }),
+      });
+      template.hasResourceProperties('AWS::Logs::LogGroup', {
+        LogGroupName: '/aws/vendedlogs/states/s3xcopy-copy',
+        RetentionInDays: 30,
+      });
+    });
+
+    it('supplies a value for every placeholder in the ASL file', () => {
+      // Arrange
+      const asl = readFileSync(DEFAULT_DEFINITION_PATH, 'utf8');
+      const substitutions = definitionSubstitutions(config);
+      // Act
+      const placeholders = placeholdersIn(asl);
+      // Assert
+      expect(placeholders.length).toBeGreaterThan(0);
+      for (const name of placeholders) expect(substitutions[name]).toEqual(expect.any(String));
+      const [stateMachine] = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
+      expect(Object.keys(stateMachine?.Properties.DefinitionSubstitutions).sort()).toEqual(
+        Object.keys(substitutions).sort(),
+      );
+      expect(stateMachine?.Properties.DefinitionSubstitutions).toMatchObject({
+        ListFunctionArn: arns.listFunction,
+        StateBucket: names.stateBucket,
+        MapMaxConcurrency: '40',
+      });
+    });
+
+    it('refuses an ASL file with a placeholder the deployment does not supply', () => {
+      // Arrange
+      const fixture = path.join(__dirname, '..', 'fixtures', 'infra', 'unknown-placeholder.asl.json');
+      // Act + Assert
+      expect(() => synthesize({}, { definitionPath: fixture })).toThrow(/\$\{SomethingNew\}/);
+    });
+  });
+
+  describe('notifications and alarms', () => {
+    it('encrypts the topic with a rotating customer key that CloudWatch may use, and subscribes the emails', () => {
+      template.hasResourceProperties('AWS::SNS::Topic', { TopicName: names.topic, KmsMasterKeyId: Match.anyValue() });
+      template.hasResourceProperties('AWS::KMS::Key', {
+        EnableKeyRotation: true,
+        KeyPolicy: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Principal: { Service: 'cloudwatch.amazonaws.com' },
+              Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            }),
+          ]),
+        },
+      });
+      template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+      template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    });
+
+    it.each(['list', 'copy', 'notify'])('alarms on any %s function error', (kind) => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'Errors',
+        Namespace: 'AWS/Lambda',
+        Dimensions: [
+          {
+            Name: 'FunctionName',
+            Value: { Ref: Match.stringLikeRegexp(`^Functions${kind[0]?.toUpperCase()}${kind.slice(1)}[A-F0-9]{8}$`) },
+          },
+        ],
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: Match.stringLikeRegexp('^NotificationsTopic') }],
+      });
+    });
+
+    it.each(['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted'])('alarms on %s', (metric) => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: metric,
+        Namespace: 'AWS/States',
+        Threshold: 0,
+        AlarmActions: [{ Ref: Match.stringLikeRegexp('^NotificationsTopic') }],
+      });
+    });
+  });
+
+  describe('triggers', () => {
+    it('starts the configured job on the schedule', () => {
+      template.hasResourceProperties('AWS::Scheduler::Schedule', {
+        ScheduleExpression: 'cron(0 2 * * ? *)',
+        ScheduleExpressionTimezone: 'Europe/Paris',
+        Target: Match.objectLike({
+          Arn: { Ref: Match.stringLikeRegexp('^WorkflowStateMachine') },
+          Input: JSON.stringify({ options: { mode: 'sync' } }),
+          DeadLetterConfig: { Arn: Match.anyValue() },
+        }),
+      });
+    });
+
+    it('routes Object Created events under the prefix to a queue with a dead-letter queue', () => {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: {
+          source: ['aws.s3'],
+          'detail-type': ['Object Created'],
+          detail: { bucket: { name: ['example-source-bucket'] }, object: { key: [{ prefix: 'data/incoming/' }] } },
+        },
+        Targets: [Match.objectLike({ DeadLetterConfig: { Arn: Match.anyValue() } })],
+      });
+      template.hasResourceProperties('AWS::SQS::Queue', {
+        RedrivePolicy: { maxReceiveCount: 5, deadLetterTargetArn: Match.anyValue() },
+        SqsManagedSseEnabled: true,
+      });
+    });
+
+    it('batches events through a pipe into one execution per batch', () => {
+      template.hasResourceProperties('AWS::Pipes::Pipe', {
+        SourceParameters: { SqsQueueParameters: { BatchSize: 50, MaximumBatchingWindowInSeconds: 60 } },
+        Target: { Ref: Match.stringLikeRegexp('^WorkflowStateMachine') },
+        TargetParameters: { StepFunctionStateMachineParameters: { InvocationType: 'FIRE_AND_FORGET' } },
+      });
+    });
+
+    it('creates neither schedule nor event pipeline when the configuration turns them off', () => {
+      const { sourceTemplate } = synthesize({ schedule: undefined, s3Events: { enabled: false } });
+      sourceTemplate.resourceCountIs('AWS::Scheduler::Schedule', 0);
+      sourceTemplate.resourceCountIs('AWS::Pipes::Pipe', 0);
+      sourceTemplate.resourceCountIs('AWS::Events::Rule', 0);
+    });
+  });
+
+  describe('a source bucket the stack owns', () => {
+    const owned = synthesize({ source: { createBucket: true } }).sourceTemplate;
+
+    it('turns on EventBridge notifications without a custom resource', () => {
+      owned.hasResourceProperties('AWS::S3::Bucket', {
+        BucketName: 'example-source-bucket',
+        NotificationConfiguration: { EventBridgeConfiguration: { EventBridgeEnabled: true } },
+      });
+      owned.resourceCountIs('Custom::S3BucketNotifications', 0);
+    });
+
+    it('lets the target role read the source prefix through the bucket policy', () => {
+      owned.hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: { Ref: Match.stringLikeRegexp('^SourceBucket') },
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Principal: { AWS: 'arn:aws:iam::222222222222:role/s3xcopy-target' },
+              Action: ['s3:GetObject', 's3:GetObjectTagging'],
+              Resource: 'arn:aws:s3:::example-source-bucket/data/*',
+            }),
+            Match.objectLike({
+              Principal: { AWS: 'arn:aws:iam::222222222222:role/s3xcopy-target' },
+              Action: 's3:ListBucket',
+              Condition: { StringLike: { 's3:prefix': ['data/*'] } },
+            }),
+          ]),
+        },
+      });
+    });
+  });
+
+  it('is what the example configuration parses to', () => {
+    expect(config).toEqual(parseInfraConfig(exampleConfig()));
+  });
+});
