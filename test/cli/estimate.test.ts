@@ -1,0 +1,108 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+
+const root = path.resolve(__dirname, '../..');
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node bin/s3xcopy.js ...args` with node_modules/.bin first on PATH, so Node 24 runs it as npm would. */
+function runCli(args: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      'node',
+      ['bin/s3xcopy.js', ...args],
+      {
+        cwd: root,
+        env: { ...process.env, PATH: `${path.join(root, 'node_modules/.bin')}${path.delimiter}${process.env.PATH ?? ''}` },
+        timeout: 30_000,
+      },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+describe('s3xcopy estimate', () => {
+  it('prints one line per design with costs when the job is valid', async () => {
+    // Act
+    const result = await runCli(['estimate', '--objects', '1000000', '--avg-size', '256KiB']);
+    // Assert
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    for (const title of ['s3xcopy (Standard parent, Standard children)', 'S3 Batch Operations', 'original sequential Lambda']) {
+      expect(result.stdout).toContain(title);
+    }
+    // 1,000,000 COPY requests alone are $5.00: every design's S3 column starts at $5.
+    expect(result.stdout).toMatch(/S3 Batch Operations\s+\$5\.01\s+\$1\.25\s+\$6\.26/);
+  });
+
+  it('prints one JSON object with every design priced per million objects when --json is given', async () => {
+    // Act
+    const result = await runCli(['estimate', '--objects', '2000', '--avg-size', '8MiB', '--mode', 'sync', '--json']);
+    // Assert
+    expect(result.code).toBe(0);
+    const output = JSON.parse(result.stdout) as {
+      job: { objects: number; averageSizeBytes: number; mode: string };
+      prices: { region: string; asOf: string };
+      designs: Array<{
+        design: string;
+        feasible: boolean;
+        cost: { s3Requests: number; orchestration: number; total: number };
+        perMillionObjects: { total: number };
+      }>;
+    };
+    expect(output.job).toEqual({ objects: 2000, averageSizeBytes: 8 * 2 ** 20, mode: 'sync' });
+    expect(output.prices.region).toBe('us-east-1');
+    expect(output.designs.map((design) => design.design)).toEqual([
+      's3xcopy-standard',
+      's3xcopy-express',
+      'per-object-executions',
+      'sequential-lambda',
+      's3-batch-operations',
+    ]);
+    const batchOperations = output.designs.find((design) => design.design === 's3-batch-operations');
+    // $0.25 a job + 2000 x $0.000001 = $0.252 of orchestration.
+    expect(batchOperations?.cost.orchestration).toBeCloseTo(0.252, 9);
+    for (const design of output.designs) {
+      expect(design.cost.total).toBeCloseTo(design.cost.s3Requests + design.cost.orchestration, 12);
+      expect(design.perMillionObjects.total).toBeCloseTo((design.cost.total / 2000) * 1e6, 6);
+    }
+  });
+
+  it('exits 2 naming --objects when the job has zero objects', async () => {
+    const result = await runCli(['estimate', '--objects', '0', '--avg-size', '1MiB']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--objects: "0" is not a whole number >= 1/);
+    expect(result.stdout).toBe('');
+  });
+
+  it('exits 2 naming --objects when the count is negative', async () => {
+    const result = await runCli(['estimate', '--objects=-5', '--avg-size', '1MiB']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--objects: "-5"/);
+  });
+
+  it('exits 2 naming --avg-size and the accepted units when the size is not a size', async () => {
+    const result = await runCli(['estimate', '--objects', '10', '--avg-size', '12parsecs']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--avg-size: "12parsecs" is not a size.*MiB/);
+  });
+
+  it('exits 2 when --avg-size is missing', async () => {
+    const result = await runCli(['estimate', '--objects', '10']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--avg-size/);
+  });
+
+  it('exits 2 when --changed is given without --mode sync', async () => {
+    const result = await runCli(['estimate', '--objects', '10', '--avg-size', '1KiB', '--changed', '10%']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--changed applies to --mode sync only/);
+  });
+});
