@@ -1,0 +1,276 @@
+/**
+ * `s3xcopy run`: executes statemachine/copy.asl.json in-process with the real handlers (cli/runner),
+ * against AWS with the caller's credentials, or against any S3-compatible server with --endpoint.
+ * Everything is checked before anything is written: bad flags, URIs and sizes, an invalid job, a bucket
+ * that does not exist (exit 2).
+ */
+import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { Command } from 'commander';
+import { createS3Client, type S3Endpoint } from '../../functions/shared/clients';
+import { awsErrorCode, errorMessage, httpStatusOf } from '../../functions/shared/errors';
+import { type Job, type JobInput, resolveJob } from '../../functions/shared/job';
+import { embeddedEndpoint } from '../embedded-s3';
+import { EXIT, UsageError } from '../errors';
+import type { CliIo } from '../io';
+import { createProgressReporter } from '../progress';
+import { type LocalRunOptions, type LocalRunResult, runLocal } from '../runner/runner';
+import { formatBytes, parseSize } from '../size';
+
+/**
+ * Set to 1 when --endpoint is the embedded S3 server (`s3xcopy demo`'s, or one a test started): the CLI
+ * then uses that server's fixed credentials and applies its client-side signing fix. Never needed for AWS
+ * or a real S3-compatible server.
+ */
+export const EMBEDDED_ENV = 'S3XCOPY_EMBEDDED';
+
+/** The job flags `run` (and `start`) share. */
+export interface JobFlags {
+  source: string;
+  target: string;
+  targetRoleArn?: string;
+  externalId?: string;
+  include: string[];
+  exclude: string[];
+  mode: string;
+  dryRun?: boolean;
+  concurrency?: string;
+  multipartThreshold?: string;
+  partSize?: string;
+}
+
+interface RunFlags extends JobFlags {
+  endpoint?: string;
+  region?: string;
+  stateBucket?: string;
+  json?: boolean;
+}
+
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/**
+ * Parses `s3://BUCKET[/PREFIX]`.
+ * @throws UsageError naming the flag and showing the expected form
+ */
+export function parseS3Uri(text: string, option: string): { bucket: string; prefix: string } {
+  const match = /^s3:\/\/([^/]*)(?:\/(.*))?$/s.exec(text);
+  if (!match) {
+    throw new UsageError(`${option}: "${text}" is not an S3 URI. Use s3://BUCKET or s3://BUCKET/PREFIX/.`);
+  }
+  const bucket = match[1] ?? '';
+  if (bucket === '')
+    throw new UsageError(`${option}: "${text}" names no bucket. Use s3://BUCKET or s3://BUCKET/PREFIX/.`);
+  if (!BUCKET.test(bucket)) {
+    throw new UsageError(
+      `${option}: "${bucket}" is not a valid bucket name (3-63 lowercase letters, digits, dots and hyphens).`,
+    );
+  }
+  return { bucket, prefix: match[2] ?? '' };
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Adds the job flags (source, target, role, filters, options) to a command. */
+export function addJobOptions(command: Command): Command {
+  return command
+    .requiredOption('--source <uri>', 'source, s3://BUCKET[/PREFIX]')
+    .requiredOption('--target <uri>', 'target, s3://BUCKET[/PREFIX]')
+    .option('--target-role-arn <arn>', 'role in the target account to assume for the copy')
+    .option('--external-id <id>', 'ExternalId the target role requires')
+    .option('--include <glob>', 'copy only keys matching GLOB (relative to the source prefix; repeatable)', collect, [])
+    .option('--exclude <glob>', 'skip keys matching GLOB (repeatable)', collect, [])
+    .option('--mode <mode>', 'copy (every object) or sync (skip objects the target already has)', 'copy')
+    .option('--dry-run', 'list and plan, copy nothing')
+    .option('--concurrency <n>', 'parallel copies per batch')
+    .option('--multipart-threshold <size>', 'copy objects at least this big in parts (e.g. 64MiB)')
+    .option('--part-size <size>', 'part size for multipart copies (e.g. 64MiB)');
+}
+
+/**
+ * Turns the job flags into a validated job input.
+ * @throws UsageError / InvalidJobError (exit 2) naming the flag or field
+ */
+export function jobFromFlags(flags: JobFlags): JobInput {
+  const source = parseS3Uri(flags.source, '--source');
+  const target = parseS3Uri(flags.target, '--target');
+  if (flags.mode !== 'copy' && flags.mode !== 'sync') {
+    throw new UsageError(`--mode: "${flags.mode}" is not a mode. Use --mode copy or --mode sync.`);
+  }
+  const options: NonNullable<JobInput['options']> = { mode: flags.mode };
+  if (flags.dryRun) options.dryRun = true;
+  if (flags.concurrency !== undefined) {
+    const value = /^\d+$/.test(flags.concurrency.trim()) ? Number(flags.concurrency) : Number.NaN;
+    if (!(value >= 1 && value <= 1000)) {
+      throw new UsageError(`--concurrency: "${flags.concurrency}" is not a whole number from 1 to 1000.`);
+    }
+    options.concurrency = value;
+  }
+  if (flags.multipartThreshold !== undefined) {
+    options.multipartThreshold = parseSize(flags.multipartThreshold, '--multipart-threshold');
+  }
+  if (flags.partSize !== undefined) options.partSize = parseSize(flags.partSize, '--part-size');
+  const job: JobInput = {
+    source,
+    target: {
+      ...target,
+      ...(flags.targetRoleArn ? { roleArn: flags.targetRoleArn } : {}),
+      ...(flags.externalId ? { externalId: flags.externalId } : {}),
+    },
+    filter: { include: flags.include, exclude: flags.exclude },
+    options,
+  };
+  resolveJob(job);
+  return job;
+}
+
+/** The S3 endpoint for the flags: AWS (default chain) without --endpoint; the embedded server's settings with S3XCOPY_EMBEDDED=1. */
+export function endpointFromFlags(flags: { endpoint?: string; region?: string }, env = process.env): S3Endpoint {
+  if (!flags.endpoint) return flags.region ? { region: flags.region } : {};
+  let url: URL;
+  try {
+    url = new URL(flags.endpoint);
+  } catch {
+    throw new UsageError(`--endpoint: "${flags.endpoint}" is not a URL. Example: --endpoint http://127.0.0.1:9000`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`--endpoint: "${flags.endpoint}" must be an http:// or https:// URL.`);
+  }
+  if (env[EMBEDDED_ENV] === '1') {
+    return { ...embeddedEndpoint(flags.endpoint), ...(flags.region ? { region: flags.region } : {}) };
+  }
+  return { endpoint: flags.endpoint, ...(flags.region ? { region: flags.region } : {}) };
+}
+
+async function checkBucket(s3: S3Client, bucket: string, role: string): Promise<void> {
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+  } catch (error) {
+    const status = httpStatusOf(error);
+    if (status === 404) throw new UsageError(`${role} bucket ${bucket} does not exist. Check the name in --${role}.`);
+    if (status === 403) {
+      throw new UsageError(
+        `${role} bucket ${bucket}: access denied (403) with these credentials. Check the bucket policy and your AWS credentials.`,
+      );
+    }
+    throw new UsageError(`Cannot reach ${role} bucket ${bucket}: ${awsErrorCode(error)}: ${errorMessage(error)}`);
+  }
+}
+
+/**
+ * Checks that the buckets exist before anything runs: the source (and the state bucket) with the
+ * caller's credentials, the target too unless a role is assumed for it (the run then reports a bad role).
+ */
+export async function preflight(endpoint: S3Endpoint, job: Job, stateBucket?: string): Promise<void> {
+  const s3 = createS3Client(endpoint);
+  try {
+    await checkBucket(s3, job.source.bucket, 'source');
+    if (!job.target.roleArn) await checkBucket(s3, job.target.bucket, 'target');
+    if (stateBucket) await checkBucket(s3, stateBucket, 'state');
+  } finally {
+    s3.destroy();
+  }
+}
+
+/** The `--json` document (DESIGN.md), with the job id, dry-run flag and error as extras. */
+export function runSummaryJson(result: LocalRunResult, durationMs: number) {
+  return {
+    status: result.status,
+    jobId: result.jobId,
+    dryRun: result.list?.dryRun ?? false,
+    objects: result.objects,
+    bytes: { copied: result.bytes.copied, selected: result.bytes.selected },
+    failures: result.failures,
+    ...(result.error ? { error: result.error } : {}),
+    durationMs,
+    results: result.results ?? null,
+    outputDir: result.outputDir,
+  };
+}
+
+/** One line for people: outcome, counts, bytes, time, where the results are. */
+export function summaryLine(result: LocalRunResult, durationMs: number): string {
+  const o = result.objects;
+  const count = (value: number) => value.toLocaleString('en-US');
+  const seconds = (durationMs / 1000).toFixed(1);
+  if (result.list?.dryRun) {
+    return `DRY RUN: ${count(o.selected)} of ${count(o.listed)} objects (${formatBytes(result.bytes.selected)}) would be copied, ${count(o.skipped)} skipped; nothing was copied (${seconds} s)`;
+  }
+  const head = `${result.status}: ${count(o.copied)} copied, ${count(o.skipped)} skipped, ${count(o.failed)} failed of ${count(o.selected)} selected (${formatBytes(result.bytes.copied)}) in ${seconds} s`;
+  const error = result.error ? `; ${result.error.error}: ${result.error.cause}` : '';
+  return `${head}${error}`;
+}
+
+/** Exit code for a finished run: 0 all selected objects copied or skipped; 1 otherwise. */
+export function exitCodeFor(result: LocalRunResult): number {
+  return result.status === 'SUCCEEDED' && result.objects.failed === 0 ? EXIT.ok : EXIT.failed;
+}
+
+/**
+ * Runs one job with progress on stderr and the notification echoed to stderr; returns the result.
+ * Shared by `run` and `demo`.
+ */
+export async function runWithProgress(
+  io: CliIo,
+  label: string,
+  options: LocalRunOptions,
+): Promise<{ result: LocalRunResult; durationMs: number }> {
+  const progress = createProgressReporter(io, label);
+  const started = Date.now();
+  const result = await runLocal({
+    ...options,
+    onProgress: (event) => progress.onProgress(event),
+    onNotification: (notification) => {
+      progress.stop();
+      io.stderr(`\n[notification] ${notification.subject}\n${notification.body.replace(/^/gm, '  ')}\n`);
+    },
+  }).finally(() => progress.stop());
+  return { result, durationMs: Date.now() - started };
+}
+
+/** Registers `s3xcopy run`. */
+export function register(program: Command, io: CliIo): void {
+  const command = program
+    .command('run')
+    .description(
+      'Run the copy workflow (statemachine/copy.asl.json) on this machine with the real handlers: against AWS with your credentials, or any S3-compatible server with --endpoint.',
+    );
+  addJobOptions(command)
+    .option('--endpoint <url>', 'an S3-compatible server (path-style requests; credentials from the AWS_* variables)')
+    .option('--region <region>', 'AWS region of the buckets')
+    .option(
+      '--state-bucket <bucket>',
+      'bucket for manifests and results (default: an in-process store; the results are saved to the run directory)',
+    )
+    .option('--json', 'print one JSON summary on stdout')
+    .action(async (flags: RunFlags) => {
+      const input = jobFromFlags(flags);
+      const endpoint = endpointFromFlags(flags);
+      if (flags.stateBucket !== undefined && !BUCKET.test(flags.stateBucket)) {
+        throw new UsageError(`--state-bucket: "${flags.stateBucket}" is not a valid bucket name.`);
+      }
+      await preflight(endpoint, resolveJob(input), flags.stateBucket);
+      const { result, durationMs } = await runWithProgress(io, input.options?.mode ?? 'copy', {
+        input,
+        endpoint,
+        ...(flags.stateBucket ? { stateBucket: flags.stateBucket } : {}),
+      });
+      if (flags.json) {
+        io.stdout(`${JSON.stringify(runSummaryJson(result, durationMs))}\n`);
+      } else {
+        io.stdout(`${summaryLine(result, durationMs)}\n`);
+        if (result.failures.length > 0) {
+          io.stderr(
+            `First failed keys:\n${result.failures
+              .slice(0, 10)
+              .map((f) => `  ${f.key} (${f.code})`)
+              .join('\n')}\n`,
+          );
+        }
+        io.stderr(
+          `Results: ${result.results ?? 'none (nothing was copied)'}; logs and notifications: ${result.outputDir}\n`,
+        );
+      }
+      process.exitCode = exitCodeFor(result);
+    });
+}

@@ -1,0 +1,208 @@
+/**
+ * A local Map Run: what Step Functions does for a Distributed Map, for the fields our ASL uses.
+ * Reads the items (ItemReader s3:getObject, JSON), shapes each with ItemSelector, runs one child
+ * execution per item at MaxConcurrency, stops starting children once the tolerated failures are
+ * exceeded, and writes the ResultWriter files in AWS's layout (`<Prefix>/<mapRunId>/manifest.json`,
+ * `SUCCEEDED_0.json`, `FAILED_0.json`, `PENDING_0.json`).
+ */
+import { randomUUID } from 'node:crypto';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import pLimit from 'p-limit';
+import type { ResultWriterEntry, ResultWriterManifest } from '../../functions/notify/results';
+import type { AslState } from './definition';
+import { applyTemplate, queryPath } from './paths';
+
+/** Concurrency when the Map sets none (0 means "as many as possible" in AWS; a local run needs a bound). */
+export const LOCAL_DEFAULT_MAX_CONCURRENCY = 40;
+
+/** One child execution's outcome. */
+export type ChildOutcome =
+  | { status: 'SUCCEEDED'; output: unknown }
+  | { status: 'FAILED'; error: string; cause: string };
+
+export interface MapRunDeps {
+  /** Reads the ItemReader object and writes the ResultWriter files. */
+  stateS3: S3Client;
+  /** Runs one child execution (the ItemProcessor) and reports how it ended; never rejects for a child failure. */
+  runChild(input: unknown, child: { name: string; arn: string; index: number }): Promise<ChildOutcome>;
+  /** The parent's context object ($$), for paths in the Map's fields. */
+  context: Record<string, unknown>;
+  /** Names the Map Run ARN and child ARNs after the parent execution, as AWS does. */
+  stateMachineArn: string;
+}
+
+/** An error a Map Run ends with; `name` is what Retry/Catch match (States.ExceedToleratedFailureThreshold, ...). */
+export class MapRunError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+function numberField(state: AslState, field: string, input: unknown, context: unknown): number | undefined {
+  if (typeof state[field] === 'number') return state[field];
+  const pathField = `${field}Path`;
+  if (typeof state[pathField] === 'string') {
+    const value = queryPath(state[pathField], input, context);
+    if (typeof value !== 'number' || value < 0) {
+      throw new MapRunError('States.Runtime', `${pathField} ${state[pathField]} must select a non-negative number`);
+    }
+    return value;
+  }
+  return undefined;
+}
+
+async function readItems(state: AslState, input: unknown, deps: MapRunDeps): Promise<unknown[]> {
+  if (!state.ItemReader) {
+    const items = state.ItemsPath ? queryPath(state.ItemsPath, input, deps.context) : input;
+    if (!Array.isArray(items)) throw new MapRunError('States.Runtime', 'The Map input is not an array');
+    return items;
+  }
+  const reader = state.ItemReader as { Resource: string; ReaderConfig?: { InputType?: string }; Parameters: unknown };
+  if (reader.Resource !== 'arn:aws:states:::s3:getObject' || reader.ReaderConfig?.InputType !== 'JSON') {
+    throw new MapRunError(
+      'States.ItemReaderFailed',
+      `The local runner reads items only from s3:getObject with InputType JSON, not ${reader.Resource} ${reader.ReaderConfig?.InputType ?? ''}`,
+    );
+  }
+  const { Bucket, Key } = applyTemplate(reader.Parameters, input, deps.context) as { Bucket: string; Key: string };
+  let text: string;
+  try {
+    const response = await deps.stateS3.send(new GetObjectCommand({ Bucket, Key }));
+    text = await (response.Body as { transformToString(): Promise<string> }).transformToString();
+  } catch (error) {
+    throw new MapRunError('States.ItemReaderFailed', `Cannot read items from s3://${Bucket}/${Key}: ${String(error)}`);
+  }
+  let items: unknown;
+  try {
+    items = JSON.parse(text);
+  } catch {
+    throw new MapRunError('States.ItemReaderFailed', `s3://${Bucket}/${Key} is not JSON`);
+  }
+  if (!Array.isArray(items))
+    throw new MapRunError('States.ItemReaderFailed', `s3://${Bucket}/${Key} is not a JSON array`);
+  return items;
+}
+
+async function putJson(s3: S3Client, bucket: string, key: string, value: unknown): Promise<number> {
+  const body = JSON.stringify(value);
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }));
+  return Buffer.byteLength(body);
+}
+
+/**
+ * Runs one Map Run of a Distributed Map state on `input`.
+ * @returns with a ResultWriter, `{ MapRunArn, ResultWriterDetails: { Bucket, Key } }` (AWS's output);
+ *   without one, the children's outputs in item order
+ * @throws MapRunError named States.ExceedToleratedFailureThreshold when more children failed than tolerated
+ */
+export async function runDistributedMap(state: AslState, input: unknown, deps: MapRunDeps): Promise<unknown> {
+  const items = await readItems(state, input, deps);
+  const maxConcurrency = numberField(state, 'MaxConcurrency', input, deps.context) || LOCAL_DEFAULT_MAX_CONCURRENCY;
+  const toleratedPercentage = numberField(state, 'ToleratedFailurePercentage', input, deps.context);
+  const toleratedCount = numberField(state, 'ToleratedFailureCount', input, deps.context);
+  const mapRunId = randomUUID();
+  const stateMachineName = deps.stateMachineArn.split(':').pop() ?? 'local';
+  const mapRunArn = `${deps.stateMachineArn.replace(':stateMachine:', ':mapRun:')}/${mapRunId}:${mapRunId}`;
+
+  const entries: Array<ResultWriterEntry | undefined> = new Array(items.length);
+  let failed = 0;
+  let exceeded = false;
+  // Without either field no failure is tolerated; with one or both, crossing any of them fails the Map Run.
+  const exceeds = () => {
+    if (toleratedCount === undefined && toleratedPercentage === undefined) return failed > 0;
+    if (toleratedCount !== undefined && failed > toleratedCount) return true;
+    return toleratedPercentage !== undefined && (failed / items.length) * 100 > toleratedPercentage;
+  };
+
+  const limit = pLimit(maxConcurrency);
+  await Promise.all(
+    items.map((item, index) =>
+      limit(async () => {
+        // AWS stops starting children once the threshold is crossed; the rest stay PENDING.
+        if (exceeded) return;
+        const childInput = state.ItemSelector
+          ? applyTemplate(state.ItemSelector, input, { ...deps.context, Map: { Item: { Index: index, Value: item } } })
+          : item;
+        const name = `${mapRunId.slice(0, 8)}-${index}`;
+        const arn = `arn:aws:states:local:111111111111:execution:${stateMachineName}/${mapRunId}:${name}`;
+        const startDate = new Date().toISOString();
+        const outcome = await deps.runChild(childInput, { name, arn, index });
+        const base = {
+          ExecutionArn: arn,
+          Name: name,
+          Input: JSON.stringify(childInput),
+          InputDetails: { Included: true },
+          StartDate: startDate,
+          StopDate: new Date().toISOString(),
+          StateMachineArn: deps.stateMachineArn,
+        };
+        if (outcome.status === 'SUCCEEDED') {
+          entries[index] = {
+            ...base,
+            Status: 'SUCCEEDED',
+            Output: JSON.stringify(outcome.output),
+            OutputDetails: { Included: true },
+          };
+        } else {
+          failed++;
+          entries[index] = { ...base, Status: 'FAILED', Error: outcome.error, Cause: outcome.cause };
+          if (exceeds()) exceeded = true;
+        }
+      }),
+    ),
+  );
+
+  const succeededEntries = entries.filter((e): e is ResultWriterEntry => e?.Status === 'SUCCEEDED');
+  const failedEntries = entries.filter((e): e is ResultWriterEntry => e !== undefined && e.Status !== 'SUCCEEDED');
+  const pendingEntries: ResultWriterEntry[] = items.flatMap((item, index) =>
+    entries[index] === undefined
+      ? [
+          {
+            ExecutionArn: '',
+            Status: 'PENDING' as const,
+            Input: JSON.stringify(item),
+            InputDetails: { Included: true },
+          },
+        ]
+      : [],
+  );
+
+  let output: unknown = entries.map((entry) => (entry?.Output ? JSON.parse(entry.Output) : null));
+  if (state.ResultWriter) {
+    const writer = state.ResultWriter as { Resource: string; Parameters: unknown };
+    const { Bucket, Prefix = '' } = applyTemplate(writer.Parameters, input, deps.context) as {
+      Bucket: string;
+      Prefix?: string;
+    };
+    const base = `${Prefix === '' || Prefix.endsWith('/') ? Prefix : `${Prefix}/`}${mapRunId}/`;
+    const manifest: ResultWriterManifest = { DestinationBucket: Bucket, MapRunArn: mapRunArn, ResultFiles: {} };
+    try {
+      for (const [status, list] of [
+        ['SUCCEEDED', succeededEntries],
+        ['FAILED', failedEntries],
+        ['PENDING', pendingEntries],
+      ] as const) {
+        manifest.ResultFiles[status] = [];
+        if (list.length === 0) continue;
+        const key = `${base}${status}_0.json`;
+        const size = await putJson(deps.stateS3, Bucket, key, list);
+        manifest.ResultFiles[status].push({ Key: key, Size: size });
+      }
+      await putJson(deps.stateS3, Bucket, `${base}manifest.json`, manifest);
+    } catch (error) {
+      throw new MapRunError(
+        'States.ResultWriterFailed',
+        `Cannot write the Map Run results to s3://${Bucket}/${base}: ${String(error)}`,
+      );
+    }
+    output = { MapRunArn: mapRunArn, ResultWriterDetails: { Bucket, Key: `${base}manifest.json` } };
+  }
+  if (exceeded || (failed > 0 && exceeds())) {
+    throw new MapRunError(
+      'States.ExceedToleratedFailureThreshold',
+      `The specified tolerated failure threshold was exceeded: ${failed} of ${items.length} items failed (Map Run ${mapRunArn})`,
+    );
+  }
+  return output;
+}

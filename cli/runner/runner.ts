@@ -1,0 +1,519 @@
+/**
+ * The local runner: executes statemachine/copy.asl.json in-process with aws-local-stepfunctions and the
+ * real list, copy and notify handlers, against any S3 endpoint (the embedded server, an S3-compatible
+ * server, or AWS itself with the caller's credentials). `s3xcopy run`, `s3xcopy demo`, the state machine
+ * tests and the benchmarks all go through `runLocal`.
+ */
+// First: the handlers import ESM-only packages, which require() resolves only with this hook.
+import './esm-interop';
+import { Console } from 'node:console';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { STSClient } from '@aws-sdk/client-sts';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { createCopyHandler } from '../../functions/copy/handler';
+import type { ListOutput } from '../../functions/list/contract';
+import { createListHandler } from '../../functions/list/handler';
+import { createNotifyHandler, type NotifyOutput, resultsPrefix } from '../../functions/notify/handler';
+import type { Notification } from '../../functions/notify/message';
+import type { NotificationPublisher } from '../../functions/notify/publisher';
+import { decodeCause } from '../../functions/notify/results';
+import { createS3Client, createStsClient, type S3Endpoint } from '../../functions/shared/clients';
+import type { DeploymentConfig } from '../../functions/shared/config';
+import type { Batch, CopyFailure, CopyResult } from '../../functions/shared/job';
+import type { Observability } from '../../functions/shared/observability';
+import { TargetClients } from '../../functions/shared/target-role';
+import { startEmbeddedS3 } from '../embedded-s3';
+import {
+  type AslDefinition,
+  type AslState,
+  adaptForLocal,
+  lambdaTaskStates,
+  loadDefinition,
+  type Placeholder,
+  retryingStates,
+} from './definition';
+import { type ChildOutcome, runDistributedMap } from './distributed-map';
+import { invokeLocal, type LocalFunction, type LocalHandler } from './lambda';
+import { countRequests, emptyStats, increment, type RunStats } from './stats';
+
+/** aws-local-stepfunctions needs Promise.withResolvers (Node 22+); on older Node every Task fails silently. */
+export const MIN_NODE_MAJOR = 22;
+
+/** Lambda settings the local run mimics (infra deploys the same; the cost model prices the memory). */
+export const LOCAL_FUNCTIONS = {
+  list: { timeoutSeconds: 900, memoryMB: 1024 },
+  copy: { timeoutSeconds: 900, memoryMB: 1024 },
+  notify: { timeoutSeconds: 60, memoryMB: 256 },
+} as const;
+type FunctionName = keyof typeof LOCAL_FUNCTIONS;
+
+/** The state bucket of the in-process store used when the run is given none. */
+export const LOCAL_STATE_BUCKET = 's3xcopy-local-state';
+
+/** What the runner reports while it runs. */
+export type ProgressEvent =
+  | {
+      type: 'slice';
+      number: number;
+      objects: number;
+      bytes: number;
+      batches: number;
+      totals: ListOutput['totals'];
+      dryRun: boolean;
+      more: boolean;
+    }
+  | { type: 'batch'; batchId: string; objects: number; bytes: number; result: CopyResult }
+  | { type: 'batch-error'; batchId: string; error: string; message: string }
+  | { type: 'retry'; state: string; attempt: number };
+
+export interface LocalRunOptions {
+  /** The execution input: a (partial) job, or a batch of S3 events (keys mode). */
+  input: unknown;
+  /** Where the source and target buckets are. */
+  endpoint: S3Endpoint;
+  /**
+   * A bucket on `endpoint` for manifests and ResultWriter files. Without it, an in-process S3 store
+   * holds them and the results are saved under `outputDir/results/`.
+   */
+  stateBucket?: string;
+  /** Notifications, Lambda logs, results and stats.json go here (default: <tmpdir>/s3xcopy/<execution name>). */
+  outputDir?: string;
+  /** The execution name, which is also the job id (default: s3xcopy-<UTC time>-<random>). */
+  executionName?: string;
+  /** The Distributed Map's MaxConcurrency (${MapMaxConcurrency}; infra's default is the same). */
+  mapMaxConcurrency?: number;
+  /** STS client for the target role (default: one for the endpoint's region); tests pass a mocked one. */
+  sts?: STSClient;
+  /** Where notifications go (default: the notifications file and `onNotification`). */
+  publisher?: NotificationPublisher;
+  onNotification?: (notification: Notification) => void;
+  onProgress?: (event: ProgressEvent) => void;
+  /** Wait this long before every retry instead of the ASL's backoff (tests use 0). */
+  retryIntervalMs?: number;
+  /** Extra setup for every S3 client the run makes (tests add fault injection here). */
+  configureS3?: (client: S3Client, role: 'source' | 'target' | 'state') => void;
+  /** Where Powertools logs of the handlers go (default: outputDir/lambda.log); never stdout. */
+  logStream?: NodeJS.WritableStream;
+  /** The ASL file (default statemachine/copy.asl.json). */
+  definitionFile?: string;
+}
+
+/** Per-batch outcome as the runner saw it (the last attempt counts). */
+interface BatchOutcome {
+  objects: number;
+  bytes: number;
+  result?: CopyResult;
+  failures?: CopyFailure[];
+}
+
+export interface LocalRunResult {
+  status: 'SUCCEEDED' | 'FAILED';
+  executionArn: string;
+  jobId: string;
+  /** The Fail state's error and (decoded) cause. */
+  error?: { error: string; cause: string };
+  /** The last List output: the resolved job and the listing totals. */
+  list?: ListOutput;
+  objects: { listed: number; selected: number; copied: number; skipped: number; failed: number };
+  bytes: { selected: number; copied: number };
+  batches: { succeeded: number; failed: number };
+  /** Every failed key of every batch that failed in its last attempt (or a whole batch's keys when it failed as a whole). */
+  failures: CopyFailure[];
+  /** What Notify sent, when it ran. */
+  notification?: NotifyOutput;
+  /** Where the ResultWriter files are: s3://STATE_BUCKET/results/<jobId>/, or a local directory. */
+  results?: string;
+  outputDir: string;
+  stats: RunStats;
+}
+
+/** @throws when Node is older than 22 (aws-local-stepfunctions would fail every Task, hidden by catchers). */
+export function assertNodeVersion(version = process.versions.node): void {
+  const major = Number(version.split('.')[0]);
+  if (!(major >= MIN_NODE_MAJOR)) {
+    throw new Error(
+      `The local runner needs Node.js ${MIN_NODE_MAJOR} or later (this is ${version}): aws-local-stepfunctions uses ` +
+        'Promise.withResolvers. Run it through npm (`npm start`, `npx s3xcopy`), which uses the Node 24 `npm install` brings.',
+    );
+  }
+}
+
+/** A new execution name: unique, sortable, and valid as an execution name and a jobId. */
+export function newExecutionName(now = new Date()): string {
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return `s3xcopy-${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * Powertools Logger and Metrics for a handler run locally: same JSON lines and EMF documents as in
+ * Lambda, written to `stream` (a log file) so stdout stays clean for --json.
+ */
+export function localObservability(serviceName: string, stream: NodeJS.WritableStream): Observability {
+  const sink = new Console({ stdout: stream, stderr: stream });
+  const logger = new Logger({ serviceName });
+  (logger as unknown as { console: Console }).console = sink;
+  const metrics = new Metrics({ namespace: 's3xcopy', serviceName, logger: sink });
+  (metrics as unknown as { console: Console }).console = sink;
+  return { logger, metrics };
+}
+
+function placeholderValues(stateBucket: string, mapMaxConcurrency: number): Record<Placeholder, string> {
+  const fn = (name: string) => `arn:aws:lambda:local:111111111111:function:s3xcopy-${name}`;
+  return {
+    ListFunctionArn: fn('list'),
+    CopyFunctionArn: fn('copy'),
+    NotifyFunctionArn: fn('notify'),
+    StateBucket: stateBucket,
+    MapMaxConcurrency: String(mapMaxConcurrency),
+  };
+}
+
+const definitionCache = new Map<string, AslDefinition>();
+
+function loadCached(values: Record<Placeholder, string>, file?: string): AslDefinition {
+  const cacheKey = JSON.stringify([values, file]);
+  let definition = definitionCache.get(cacheKey);
+  if (!definition) {
+    definition = loadDefinition(values, file);
+    definitionCache.set(cacheKey, definition);
+  }
+  return structuredClone(definition);
+}
+
+async function drain(
+  events: AsyncGenerator<{ type: string; state?: { name: string } }>,
+  counts: Record<string, number>,
+) {
+  for await (const event of events) {
+    if ((event.type === 'StateEntered' || event.type === 'StateRetried') && event.state) {
+      increment(counts, event.state.name);
+    }
+  }
+}
+
+function errorOf(error: unknown): { name: string; message: string } {
+  let current = error as { name?: string; message?: string; cause?: unknown } | undefined;
+  // aws-local-stepfunctions wraps the state's error in an ExecutionError (error.cause).
+  while (current && current.name === 'ExecutionError' && current.cause) {
+    current = current.cause as typeof current;
+  }
+  return { name: current?.name ?? 'Error', message: current?.message ?? String(error) };
+}
+
+async function saveResults(s3: S3Client, bucket: string, prefix: string, directory: string): Promise<number> {
+  let token: string | undefined;
+  let saved = 0;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const item of page.Contents ?? []) {
+      if (!item.Key) continue;
+      const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: item.Key }));
+      const file = path.join(directory, ...item.Key.slice(prefix.length).split('/'));
+      await mkdir(path.dirname(file), { recursive: true });
+      await writeFile(file, await (response.Body as { transformToString(): Promise<string> }).transformToString());
+      saved++;
+    }
+    token = page.NextContinuationToken;
+  } while (token);
+  return saved;
+}
+
+/**
+ * Runs the state machine once, locally, with the real handlers.
+ * @returns how the execution ended, the counts, the failures and the run's statistics; a FAILED
+ *   execution resolves (with `error`), only a broken setup rejects
+ */
+export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
+  assertNodeVersion();
+  const startedAt = Date.now();
+  const executionName = options.executionName ?? newExecutionName();
+  const outputDir = options.outputDir ?? path.join(tmpdir(), 's3xcopy', executionName);
+  await mkdir(outputDir, { recursive: true });
+  const stats = emptyStats(
+    Object.fromEntries(Object.entries(LOCAL_FUNCTIONS).map(([name, settings]) => [name, settings.memoryMB])),
+  );
+
+  const ownedLog: WriteStream | undefined = options.logStream
+    ? undefined
+    : createWriteStream(path.join(outputDir, 'lambda.log'), { flags: 'a' });
+  const logStream = options.logStream ?? (ownedLog as WriteStream);
+
+  // The state store: a bucket the caller named on the endpoint, or a private in-process server.
+  const localState = options.stateBucket ? undefined : await startEmbeddedS3();
+  const stateBucket = options.stateBucket ?? LOCAL_STATE_BUCKET;
+  const withCounting = (role: 'source' | 'target' | 'state', endpoint: S3Endpoint): S3Endpoint => ({
+    ...endpoint,
+    configure: (client) => {
+      endpoint.configure?.(client);
+      countRequests(client, stats.s3[role]);
+      options.configureS3?.(client, role);
+    },
+  });
+  const stateS3 = createS3Client(withCounting('state', localState?.endpoint ?? options.endpoint));
+  const sourceS3 = createS3Client(withCounting('source', options.endpoint));
+  const targetEndpoint = withCounting('target', options.endpoint);
+  const sts = options.sts ?? createStsClient(options.endpoint.region);
+  countRequests(sts, stats.sts);
+  const targetClients = new TargetClients(sts, (credentials) =>
+    createS3Client(targetEndpoint, credentials ? { credentials } : {}),
+  );
+
+  try {
+    if (localState) await stateS3.send(new CreateBucketCommand({ Bucket: stateBucket }));
+
+    const config: DeploymentConfig = { defaults: {}, stateBucket, notifyOnSuccess: true };
+    const notificationsFile = path.join(outputDir, 'notifications.txt');
+    const publisher: NotificationPublisher = options.publisher ?? {
+      async publish(notification) {
+        const attributes = Object.entries(notification.attributes)
+          .map(([name, value]) => `${name}=${value.StringValue}`)
+          .join(' ');
+        await appendFile(
+          notificationsFile,
+          `Subject: ${notification.subject}\nAttributes: ${attributes}\n\n${notification.body}\n---\n`,
+        );
+        options.onNotification?.(notification);
+        return { messageId: `local-${executionName}` };
+      },
+    };
+    const countingPublisher: NotificationPublisher = {
+      async publish(notification) {
+        stats.sns.publish++;
+        return publisher.publish(notification);
+      },
+    };
+
+    const observability = (name: string) => localObservability(`s3xcopy-${name}`, logStream);
+    const batches = new Map<string, BatchOutcome>();
+    let lastList: ListOutput | undefined;
+    let notification: NotifyOutput | undefined;
+
+    const functions: Record<FunctionName, LocalFunction> = {
+      list: {
+        name: 's3xcopy-list',
+        ...LOCAL_FUNCTIONS.list,
+        stats: stats.lambda.list,
+        handler: createListHandler({
+          config,
+          sourceS3,
+          stateS3,
+          targetClients,
+          observability: observability('list'),
+        }) as LocalHandler,
+        onResult: (result) => {
+          const output = result as ListOutput;
+          lastList = output;
+          options.onProgress?.({
+            type: 'slice',
+            ...output.slice,
+            totals: output.totals,
+            dryRun: output.dryRun,
+            more: output.continuation !== null,
+          });
+        },
+      },
+      copy: {
+        name: 's3xcopy-copy',
+        ...LOCAL_FUNCTIONS.copy,
+        stats: stats.lambda.copy,
+        handler: createCopyHandler({ targetClients, observability: observability('copy') }) as LocalHandler,
+        onResult: (result, event) => {
+          const batch = (event as { batch: Batch }).batch;
+          const copyResult = result as CopyResult;
+          batches.set(batch.id, { objects: batch.objects.length, bytes: batch.bytes, result: copyResult });
+          options.onProgress?.({
+            type: 'batch',
+            batchId: batch.id,
+            objects: batch.objects.length,
+            bytes: batch.bytes,
+            result: copyResult,
+          });
+        },
+        onError: (error, event) => {
+          const batch = (event as { batch?: Batch }).batch;
+          if (!batch) return;
+          const name = error instanceof Error ? error.name : 'Error';
+          const message = error instanceof Error ? error.message : String(error);
+          const listed = (error as { failures?: CopyFailure[] }).failures;
+          // Errors without a per-key list (a role that cannot be assumed, a bad job) leave the whole batch uncopied.
+          const failures = listed ?? batch.objects.map((object) => ({ key: object.key, code: name, message }));
+          batches.set(batch.id, { objects: batch.objects.length, bytes: batch.bytes, failures });
+          options.onProgress?.({ type: 'batch-error', batchId: batch.id, error: name, message });
+        },
+      },
+      notify: {
+        name: 's3xcopy-notify',
+        ...LOCAL_FUNCTIONS.notify,
+        stats: stats.lambda.notify,
+        handler: createNotifyHandler({
+          config,
+          publisher: countingPublisher,
+          stateS3,
+          observability: observability('notify'),
+        }) as LocalHandler,
+        onResult: (result) => {
+          notification = result as NotifyOutput;
+        },
+      },
+    };
+
+    const values = placeholderValues(stateBucket, options.mapMaxConcurrency ?? 40);
+    const byArn = new Map<string, LocalFunction>([
+      [values.ListFunctionArn, functions.list],
+      [values.CopyFunctionArn, functions.copy],
+      [values.NotifyFunctionArn, functions.notify],
+    ]);
+    const invoke = async (request: unknown) => {
+      const { FunctionName, Payload } = (request ?? {}) as { FunctionName?: string; Payload?: unknown };
+      const fn = FunctionName ? byArn.get(FunctionName) : undefined;
+      if (!fn) throw new Error(`The local runner has no function ${String(FunctionName)}`);
+      return invokeLocal(fn, Payload);
+    };
+
+    const filled = loadCached(values, options.definitionFile);
+    const { definition, maps } = adaptForLocal(filled);
+    const stateMachineArn = 'arn:aws:states:local:111111111111:stateMachine:s3xcopy';
+    const executionArn = `arn:aws:states:local:111111111111:execution:s3xcopy:${executionName}`;
+    const context = {
+      Execution: { Id: executionArn, Name: executionName, RoleArn: 'arn:aws:iam::111111111111:role/s3xcopy-local' },
+      StateMachine: { Id: stateMachineArn, Name: 's3xcopy' },
+    };
+
+    const allStates: Record<string, AslState> = { ...filled.States };
+    const taskHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+    for (const name of lambdaTaskStates(allStates)) taskHandlers[name] = invoke;
+    const retryOverrides: Record<string, number> = {};
+    if (options.retryIntervalMs !== undefined) {
+      for (const name of retryingStates(allStates)) retryOverrides[name] = options.retryIntervalMs;
+    }
+    const runOverrides = {
+      // biome-ignore lint/suspicious/noExplicitAny: the library's handler type is its own JSONValue.
+      taskResourceLocalHandlers: taskHandlers as any,
+      ...(options.retryIntervalMs !== undefined ? { retryIntervalOverrides: retryOverrides } : {}),
+    };
+
+    for (const [mapName, mapState] of Object.entries(maps)) {
+      const processor = mapState.ItemProcessor ?? mapState.Iterator;
+      const { ProcessorConfig: _ignored, ...childDefinition } = processor;
+      const child = new StateMachine(childDefinition, { validationOptions: { noValidate: true } });
+      taskHandlers[mapName] = async (input) => {
+        stats.executions.mapRuns++;
+        const parentInput = structuredClone(input);
+        return runDistributedMap(mapState, parentInput, {
+          stateS3,
+          stateMachineArn,
+          context: { ...context, Execution: { ...context.Execution, Input: options.input } },
+          runChild: async (childInput, info): Promise<ChildOutcome> => {
+            stats.executions.children++;
+            const execution = child.run(childInput as never, {
+              overrides: runOverrides,
+              context: { Execution: { Id: info.arn, Name: info.name }, StateMachine: context.StateMachine },
+            });
+            const drained = drain(execution.eventLogs, stats.transitions.children);
+            try {
+              const output = await execution.result;
+              return { status: 'SUCCEEDED', output };
+            } catch (error) {
+              const { name, message } = errorOf(error);
+              return { status: 'FAILED', error: name, cause: message };
+            } finally {
+              await drained;
+            }
+          },
+        });
+      };
+    }
+
+    const machine = new StateMachine(definition as never, { validationOptions: { noValidate: true } });
+    const execution = machine.run(options.input as never, { overrides: runOverrides, context });
+    const drained = (async () => {
+      for await (const event of execution.eventLogs) {
+        if ((event.type === 'StateEntered' || event.type === 'StateRetried') && 'state' in event) {
+          increment(stats.transitions.parent, event.state.name);
+          if (event.type === 'StateRetried') {
+            options.onProgress?.({ type: 'retry', state: event.state.name, attempt: event.retry.attempt });
+          }
+        }
+      }
+    })();
+
+    let status: LocalRunResult['status'] = 'SUCCEEDED';
+    let error: LocalRunResult['error'];
+    try {
+      await execution.result;
+    } catch (caught) {
+      status = 'FAILED';
+      const { name, message } = errorOf(caught);
+      error = { error: name, cause: decodeCause(message).message };
+    }
+    await drained;
+
+    let results: string | undefined;
+    const jobId = lastList?.jobId ?? executionName;
+    if (stats.executions.mapRuns > 0) {
+      if (localState) {
+        const directory = path.join(outputDir, 'results');
+        await saveResults(stateS3, stateBucket, resultsPrefix(jobId), directory);
+        results = directory;
+      } else {
+        results = `s3://${stateBucket}/${resultsPrefix(jobId)}`;
+      }
+    }
+
+    const objects = { listed: 0, selected: 0, copied: 0, skipped: 0, failed: 0 };
+    const failures: CopyFailure[] = [];
+    let bytesCopied = 0;
+    const batchCounts = { succeeded: 0, failed: 0 };
+    for (const outcome of batches.values()) {
+      if (outcome.result) {
+        batchCounts.succeeded++;
+        objects.copied += outcome.result.copied;
+        objects.skipped += outcome.result.skipped;
+        objects.failed += outcome.result.failed;
+        bytesCopied += outcome.result.bytesCopied;
+        failures.push(...outcome.result.failures);
+      } else {
+        batchCounts.failed++;
+        objects.failed += outcome.failures?.length ?? outcome.objects;
+        failures.push(...(outcome.failures ?? []));
+      }
+    }
+    if (lastList) {
+      objects.listed = lastList.totals.listed;
+      objects.selected = lastList.totals.selected;
+      objects.skipped += lastList.totals.skipped;
+    }
+    stats.durationMs = Date.now() - startedAt;
+    await writeFile(path.join(outputDir, 'stats.json'), `${JSON.stringify(stats, null, 2)}\n`);
+    return {
+      status,
+      executionArn,
+      jobId,
+      ...(error ? { error } : {}),
+      ...(lastList ? { list: lastList } : {}),
+      objects,
+      bytes: { selected: lastList?.totals.bytes ?? 0, copied: bytesCopied },
+      batches: batchCounts,
+      failures,
+      ...(notification ? { notification } : {}),
+      ...(results ? { results } : {}),
+      outputDir,
+      stats,
+    };
+  } finally {
+    sourceS3.destroy();
+    stateS3.destroy();
+    if (localState) await localState.stop();
+    if (ownedLog) await new Promise<void>((resolve) => ownedLog.end(resolve));
+  }
+}

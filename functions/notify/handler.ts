@@ -1,0 +1,110 @@
+/**
+ * The notify function: one message per execution outcome. It adds up the Distributed Map's
+ * ResultWriter files, formats the message (message.ts) and publishes it (SNS when deployed).
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { z } from 'zod';
+import { createS3Client } from '../shared/clients';
+import { type DeploymentConfig, ENV, loadConfig } from '../shared/config';
+import { createObservability, type Observability } from '../shared/observability';
+import { formatNotification, type NotificationSummary, type NotifyInput, summarize } from './message';
+import { type NotificationPublisher, snsPublisher } from './publisher';
+import { type AggregatedResults, aggregateResults } from './results';
+
+export interface NotifyDeps {
+  config: DeploymentConfig;
+  publisher: NotificationPublisher;
+  /** Reads the ResultWriter files in the state bucket. */
+  stateS3: S3Client;
+  observability?: Observability;
+}
+
+/** What Notify returns: the summary it sent, and whether it was published. */
+export interface NotifyOutput extends NotificationSummary {
+  published: boolean;
+  subject: string;
+  messageId?: string;
+}
+
+const NotifyInputSchema = z.object({
+  status: z.enum(['SUCCEEDED', 'FAILED']),
+  execution: z.object({ id: z.string().min(1), name: z.string().min(1), startTime: z.string().optional() }),
+  request: z.unknown().optional(),
+  state: z.record(z.string(), z.unknown()),
+});
+
+/** The ResultWriter prefix of a job in the state bucket (the ASL's PrepareCopy state builds the same). */
+export function resultsPrefix(jobId: string): string {
+  return `results/${jobId}/`;
+}
+
+/**
+ * Creates the notify handler. A success is not published when the deployment turned success
+ * notifications off (S3XCOPY_NOTIFY_ON_SUCCESS=false); failures always are.
+ */
+export function createNotifyHandler(deps: NotifyDeps) {
+  const observability = deps.observability ?? createObservability('s3xcopy-notify');
+  const { logger, metrics } = observability;
+
+  const notify = async (event: unknown, _context: Context): Promise<NotifyOutput> => {
+    const parsed = NotifyInputSchema.safeParse(event);
+    if (!parsed.success) {
+      throw new Error(
+        `Notify input is not what the state machine sends: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`,
+      );
+    }
+    const input = parsed.data as NotifyInput;
+    const jobId = input.state.jobId ?? input.execution.name;
+    const bucket = deps.config.stateBucket;
+    let results: AggregatedResults | undefined;
+    if (bucket) {
+      try {
+        results = await aggregateResults(deps.stateS3, bucket, resultsPrefix(jobId));
+      } catch (error) {
+        // The message must still go out (a failure alert matters more than its counts); say why counts are missing.
+        logger.error('Cannot read the ResultWriter files; the notification goes out without copy counts', {
+          bucket,
+          prefix: resultsPrefix(jobId),
+          error,
+        });
+      }
+    }
+    const resultsUrl = bucket ? `s3://${bucket}/${resultsPrefix(jobId)}` : undefined;
+    const summary = summarize(input, results, resultsUrl);
+    const notification = formatNotification(summary, input, results);
+    const publish = input.status === 'FAILED' || deps.config.notifyOnSuccess;
+    let messageId: string | undefined;
+    if (publish) {
+      ({ messageId } = await deps.publisher.publish(notification));
+      metrics.addMetric('NotificationsPublished', MetricUnit.Count, 1);
+    }
+    logger.info('Execution outcome', { jobId, status: input.status, published: publish, objects: summary.objects });
+    return { ...summary, published: publish, subject: notification.subject, ...(messageId ? { messageId } : {}) };
+  };
+
+  return middy(notify).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+}
+
+let defaultHandler: ReturnType<typeof createNotifyHandler> | undefined;
+
+/** The Lambda entry point: SNS topic and state bucket from the environment, clients made once per cold start. */
+export const handler = (event: unknown, context: Context) => {
+  if (!defaultHandler) {
+    const config = loadConfig();
+    if (!config.topicArn) {
+      throw new Error(`${ENV.topicArn} is not set: the notify function needs the SNS topic ARN to publish to`);
+    }
+    defaultHandler = createNotifyHandler({
+      config,
+      publisher: snsPublisher(new SNSClient({}), config.topicArn),
+      stateS3: createS3Client({}),
+    });
+  }
+  return defaultHandler(event, context);
+};

@@ -1,0 +1,181 @@
+/**
+ * Formats the one notification an execution sends: an SNS subject under 100 characters, a plain-text
+ * body people can act on, and message attributes subscribers can filter on.
+ */
+import type { CopyFailure } from '../shared/job';
+import { type AggregatedResults, decodeCause } from './results';
+
+/** What the state machine passes to Notify (statemachine/copy.asl.json, NotifySuccess and NotifyFailure). */
+export interface NotifyInput {
+  status: 'SUCCEEDED' | 'FAILED';
+  execution: { id: string; name: string; startTime?: string };
+  /** The execution's input (a partial job, or S3 events in keys mode). */
+  request?: unknown;
+  /** The state when Notify ran: the last List output (job, jobId, totals), the Map Run, and the caught error. */
+  state: {
+    job?: {
+      source?: { bucket?: string; prefix?: string };
+      target?: { bucket?: string; prefix?: string; roleArn?: string };
+      options?: { mode?: string; dryRun?: boolean };
+    };
+    jobId?: string;
+    dryRun?: boolean;
+    totals?: { listed?: number; selected?: number; skipped?: number; bytes?: number };
+    error?: { Error?: string; Cause?: string };
+  };
+}
+
+/** What gets published. */
+export interface Notification {
+  subject: string;
+  body: string;
+  /** SNS message attributes (status, jobId, dryRun, failedObjects), so subscriptions can filter. */
+  attributes: Record<string, { DataType: 'String' | 'Number'; StringValue: string }>;
+}
+
+/** The summary Notify returns (and the local runner prints): the same figures the message shows. */
+export interface NotificationSummary {
+  status: 'SUCCEEDED' | 'FAILED';
+  dryRun: boolean;
+  jobId: string;
+  source: string;
+  target: string;
+  objects: { listed: number; selected: number; copied: number; skipped: number; failed: number };
+  bytes: { selected: number; copied: number };
+  failures: CopyFailure[];
+  error?: { error: string; cause: string };
+  results?: string;
+  consoleUrl?: string;
+}
+
+/** SNS: subjects are ASCII, start with a letter/digit/punctuation, have no line breaks, and are under 100 characters. */
+export const MAX_SUBJECT_LENGTH = 99;
+export const MAX_FAILED_KEYS = 20;
+
+const count = (value: number) => value.toLocaleString('en-US');
+
+function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** Makes any text a valid SNS subject: printable ASCII only, one line, at most 99 characters. */
+export function toSubject(text: string): string {
+  const ascii = text.replace(/[^\x20-\x7e]/g, '?').trim();
+  return ascii.length <= MAX_SUBJECT_LENGTH ? ascii : `${ascii.slice(0, MAX_SUBJECT_LENGTH - 3)}...`;
+}
+
+/** The AWS console page of an execution, or undefined for a local run (region "local"). */
+export function consoleUrl(executionArn: string): string | undefined {
+  const region = executionArn.split(':')[3];
+  if (!region || region === 'local' || !executionArn.startsWith('arn:aws:states:')) return undefined;
+  return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`;
+}
+
+function location(part: { bucket?: string; prefix?: string } | undefined): string {
+  if (!part?.bucket) return '?';
+  return `${part.bucket}/${part.prefix ?? ''}`;
+}
+
+function requestedPart(request: unknown, which: 'source' | 'target') {
+  const part = (request as Record<string, unknown> | undefined)?.[which];
+  return part && typeof part === 'object' ? (part as { bucket?: string; prefix?: string }) : undefined;
+}
+
+/**
+ * Builds the summary from the Notify input and the aggregated ResultWriter files (undefined when no
+ * Map ran: a dry run, nothing to copy, or a failure before copying).
+ */
+export function summarize(input: NotifyInput, results: AggregatedResults | undefined, resultsUrl?: string) {
+  const { state } = input;
+  const totals = state.totals ?? {};
+  const dryRun = state.dryRun ?? state.job?.options?.dryRun ?? false;
+  const error = state.error
+    ? { error: state.error.Error ?? 'Error', cause: decodeCause(state.error.Cause).message }
+    : undefined;
+  const summary: NotificationSummary = {
+    status: input.status,
+    dryRun,
+    jobId: state.jobId ?? input.execution.name,
+    source: location(state.job?.source ?? requestedPart(input.request, 'source')),
+    target: location(state.job?.target ?? requestedPart(input.request, 'target')),
+    objects: {
+      listed: totals.listed ?? 0,
+      selected: totals.selected ?? 0,
+      copied: results?.objects.copied ?? 0,
+      skipped: (totals.skipped ?? 0) + (results?.objects.skipped ?? 0),
+      failed: results?.objects.failed ?? 0,
+    },
+    bytes: { selected: totals.bytes ?? 0, copied: results?.bytesCopied ?? 0 },
+    failures: (results?.failures ?? []).slice(0, MAX_FAILED_KEYS),
+    ...(error ? { error } : {}),
+    ...(resultsUrl && results && results.mapRuns > 0 ? { results: resultsUrl } : {}),
+    ...(consoleUrl(input.execution.id) ? { consoleUrl: consoleUrl(input.execution.id) } : {}),
+  };
+  return summary;
+}
+
+function subjectFor(summary: NotificationSummary): string {
+  const route = `${summary.source} -> ${summary.target}`;
+  const { objects } = summary;
+  if (summary.status === 'FAILED') {
+    const what =
+      objects.failed > 0
+        ? `${count(objects.failed)} of ${count(objects.selected)} objects failed`
+        : (summary.error?.error ?? 'failed');
+    return toSubject(`s3xcopy FAILED: ${route}, ${what}`);
+  }
+  if (summary.dryRun) return toSubject(`s3xcopy DRY RUN: ${route}, ${count(objects.selected)} objects to copy`);
+  return toSubject(`s3xcopy SUCCEEDED: ${route}, ${count(objects.copied)} copied, ${count(objects.skipped)} skipped`);
+}
+
+/** Formats the notification for a summary (and the batch errors behind it, when a Map ran). */
+export function formatNotification(
+  summary: NotificationSummary,
+  input: NotifyInput,
+  results: AggregatedResults | undefined,
+): Notification {
+  const { objects, bytes } = summary;
+  const lines = [
+    `s3xcopy execution ${input.execution.name} ${summary.dryRun ? 'finished a dry run' : summary.status}.`,
+    '',
+    `Execution: ${input.execution.id}`,
+    ...(summary.consoleUrl ? [`Console:   ${summary.consoleUrl}`] : []),
+    ...(input.execution.startTime ? [`Started:   ${input.execution.startTime}`] : []),
+    `Job id:    ${summary.jobId}`,
+    `Source:    s3://${summary.source}`,
+    `Target:    s3://${summary.target}`,
+    '',
+    `Objects:   ${count(objects.listed)} listed, ${count(objects.selected)} selected, ${count(objects.copied)} copied, ${count(objects.skipped)} skipped, ${count(objects.failed)} failed`,
+    `Bytes:     ${formatBytes(bytes.copied)} copied of ${formatBytes(bytes.selected)} selected`,
+  ];
+  if (summary.failures.length > 0) {
+    lines.push('', `First ${summary.failures.length} failed keys:`);
+    for (const failure of summary.failures) lines.push(`  ${failure.key}  (${failure.code})`);
+  }
+  if (results && results.batchErrors.length > 0) {
+    lines.push('', 'Failed batches:');
+    for (const batch of results.batchErrors.slice(0, 5))
+      lines.push(`  ${batch.batchId}: ${batch.error}: ${batch.message}`);
+  }
+  if (summary.error) {
+    lines.push('', `Error: ${summary.error.error}`, `Cause: ${summary.error.cause}`);
+  }
+  if (summary.results) lines.push('', `Full results: ${summary.results}`);
+  return {
+    subject: subjectFor(summary),
+    body: `${lines.join('\n')}\n`,
+    attributes: {
+      status: { DataType: 'String', StringValue: summary.status },
+      jobId: { DataType: 'String', StringValue: summary.jobId },
+      dryRun: { DataType: 'String', StringValue: String(summary.dryRun) },
+      failedObjects: { DataType: 'Number', StringValue: String(objects.failed) },
+    },
+  };
+}
