@@ -1,0 +1,125 @@
+/**
+ * `s3xcopy policies`: prints, as JSON, the policies to apply by hand when the deployment does not own a
+ * resource: the source bucket policy statements, the target role's trust and permissions, and the
+ * function roles' statements. The JSON comes from infra/policies.ts, the same code the stacks deploy.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import { CONTEXT_KEY, type InfraConfig, InfraConfigError, parseInfraConfig } from '../../infra/config';
+import { handAppliedPolicies } from '../../infra/policies';
+import { UsageError } from '../errors';
+import type { CliIo } from '../io';
+
+interface PolicyFlags {
+  config?: string;
+  sourceAccount?: string;
+  sourceRegion?: string;
+  sourceBucket?: string;
+  sourcePrefix?: string;
+  sourceKmsKeyArn?: string;
+  targetAccount?: string;
+  targetRegion?: string;
+  targetBucket?: string;
+  targetPrefix?: string;
+  targetKmsKeyArn?: string;
+  externalId?: string;
+  namePrefix?: string;
+  partition?: string;
+  sync: boolean;
+  only?: string;
+}
+
+/** The pieces `--only` can select, each ready for the AWS CLI or the console. */
+export const POLICY_PARTS = ['source-bucket', 'target-trust', 'target-permissions', 'function-roles'] as const;
+
+/**
+ * The deployment configuration: the `s3xcopy` context of a cdk.json (given, or ./cdk.json when present),
+ * with the flags on top.
+ * @throws UsageError for an unreadable file or an invalid configuration, naming the field or flag
+ */
+export function configFromFlags(flags: PolicyFlags, cwd = process.cwd()): InfraConfig {
+  const file = flags.config ?? (existsSync(path.join(cwd, 'cdk.json')) ? path.join(cwd, 'cdk.json') : undefined);
+  let base: Record<string, unknown> = {};
+  if (file) {
+    try {
+      const cdkJson = JSON.parse(readFileSync(path.resolve(cwd, file), 'utf8')) as {
+        context?: Record<string, unknown>;
+      };
+      base = structuredClone((cdkJson.context?.[CONTEXT_KEY] as Record<string, unknown> | undefined) ?? {});
+    } catch (error) {
+      throw new UsageError(`--config: cannot read ${file} as a cdk.json: ${(error as Error).message}`);
+    }
+  }
+  const section = (name: 'source' | 'target') => (base[name] ?? {}) as Record<string, unknown>;
+  const set = (target: Record<string, unknown>, key: string, value: unknown) => {
+    if (value !== undefined) target[key] = value;
+  };
+  const source = { ...section('source') };
+  const target = { ...section('target') };
+  set(source, 'account', flags.sourceAccount);
+  set(source, 'region', flags.sourceRegion);
+  set(source, 'bucket', flags.sourceBucket);
+  set(source, 'prefix', flags.sourcePrefix);
+  set(source, 'kmsKeyArn', flags.sourceKmsKeyArn);
+  set(target, 'account', flags.targetAccount);
+  set(target, 'region', flags.targetRegion ?? (target.region === undefined ? source.region : undefined));
+  set(target, 'bucket', flags.targetBucket);
+  set(target, 'prefix', flags.targetPrefix);
+  set(target, 'kmsKeyArn', flags.targetKmsKeyArn);
+  set(target, 'externalId', flags.externalId);
+  const config: Record<string, unknown> = { ...base, source, target };
+  set(config, 'namePrefix', flags.namePrefix);
+  set(config, 'partition', flags.partition);
+  if (!flags.sync) config.allowSync = false;
+  try {
+    return parseInfraConfig(config);
+  } catch (error) {
+    if (error instanceof InfraConfigError) {
+      throw new UsageError(
+        `${error.message}. Pass the deployment with --config cdk.json or flags (--source-account, --source-bucket, ...).`,
+      );
+    }
+    throw error;
+  }
+}
+
+/** Registers `s3xcopy policies`. */
+export function register(program: Command, io: CliIo): void {
+  program
+    .command('policies')
+    .description(
+      "Print the IAM policies to apply by hand (existing source bucket, hand-made target role) as JSON, from the same code the stacks deploy. Defaults come from ./cdk.json's s3xcopy context.",
+    )
+    .option('--config <file>', 'a cdk.json with an s3xcopy context (default: ./cdk.json if present)')
+    .option('--source-account <id>', 'account that runs the workflow')
+    .option('--source-region <region>', 'region of the workflow and the source bucket')
+    .option('--source-bucket <bucket>', 'source bucket')
+    .option('--source-prefix <prefix>', 'source prefix ("" for the whole bucket)')
+    .option('--source-kms-key-arn <arn>', 'KMS key of SSE-KMS source objects')
+    .option('--target-account <id>', 'account that owns the target bucket')
+    .option('--target-region <region>', 'region of the target bucket (default: the source region)')
+    .option('--target-bucket <bucket>', 'target bucket')
+    .option('--target-prefix <prefix>', 'target prefix')
+    .option('--target-kms-key-arn <arn>', 'KMS key for SSE-KMS target objects')
+    .option('--external-id <id>', 'ExternalId the target role requires')
+    .option('--name-prefix <prefix>', 'prefix of the fixed role names (default s3xcopy)')
+    .option('--partition <partition>', 'aws, aws-cn or aws-us-gov')
+    .option('--no-sync', 'jobs never use sync mode: the target role trusts the copy role only')
+    .option('--only <part>', `print one part: ${POLICY_PARTS.join(', ')}`)
+    .action((flags: PolicyFlags) => {
+      if (flags.only !== undefined && !(POLICY_PARTS as readonly string[]).includes(flags.only)) {
+        throw new UsageError(`--only: "${flags.only}" is not one of ${POLICY_PARTS.join(', ')}.`);
+      }
+      const config = configFromFlags(flags);
+      const policies = handAppliedPolicies(config);
+      const parts: Record<(typeof POLICY_PARTS)[number], unknown> = {
+        'source-bucket': { Version: '2012-10-17', Statement: policies.sourceBucketPolicyStatements },
+        'target-trust': policies.targetRole.trustPolicy,
+        'target-permissions': policies.targetRole.permissionsPolicy,
+        'function-roles': policies.functionRoleStatements,
+      };
+      const output = flags.only ? parts[flags.only as (typeof POLICY_PARTS)[number]] : policies;
+      io.stdout(`${JSON.stringify(output, null, 2)}\n`);
+    });
+}

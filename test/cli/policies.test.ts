@@ -1,0 +1,116 @@
+import * as path from 'node:path';
+import { Command } from 'commander';
+import { register } from '../../cli/commands/policies';
+import { UsageError } from '../../cli/errors';
+import { parseInfraConfig } from '../../infra/config';
+import { targetRolePermissionsPolicy, targetRoleTrustPolicy } from '../../infra/policies';
+import { exampleConfig, synthesize } from '../infra/synth';
+
+const CDK_JSON = path.resolve(__dirname, '..', '..', 'cdk.json');
+const EMPTY_CDK_JSON = path.join(__dirname, '..', 'fixtures', 'infra', 'empty-cdk.json');
+
+async function runPolicies(args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const program = new Command('s3xcopy').exitOverride();
+  register(program, { stdout: (s) => out.push(s), stderr: (s) => err.push(s), isTTY: false });
+  for (const command of program.commands) command.exitOverride();
+  await program.parseAsync(['node', 's3xcopy', 'policies', ...args]);
+  return { stdout: out.join(''), stderr: err.join('') };
+}
+
+describe('s3xcopy policies', () => {
+  it('prints the policies of the cdk.json deployment, the same JSON the stacks deploy', async () => {
+    // Act
+    const { stdout } = await runPolicies(['--config', CDK_JSON]);
+    // Assert
+    const printed = JSON.parse(stdout);
+    const config = parseInfraConfig(exampleConfig());
+    expect(printed.targetRole.trustPolicy).toEqual(targetRoleTrustPolicy(config));
+    expect(printed.targetRole.permissionsPolicy).toEqual(targetRolePermissionsPolicy(config));
+    expect(printed.targetRole.arn).toBe('arn:aws:iam::222222222222:role/s3xcopy-target');
+    expect(printed.functionRoleStatements.copy).toEqual([
+      { Sid: 'AssumeTargetRole', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: printed.targetRole.arn },
+    ]);
+    // Existing source bucket with the S3 event trigger on: it says to turn EventBridge notifications on.
+    expect(printed.sourceBucketEventBridge).toEqual({ notificationConfiguration: { EventBridgeConfiguration: {} } });
+  });
+
+  it('prints exactly what the synthesized target role holds', async () => {
+    // Arrange
+    const { targetTemplate } = synthesize();
+    const [role] = Object.values(targetTemplate?.findResources('AWS::IAM::Role') ?? {});
+    // Act
+    const trust = JSON.parse((await runPolicies(['--config', CDK_JSON, '--only', 'target-trust'])).stdout);
+    const permissions = JSON.parse((await runPolicies(['--config', CDK_JSON, '--only', 'target-permissions'])).stdout);
+    // Assert
+    expect(role?.Properties.AssumeRolePolicyDocument).toEqual(trust);
+    expect(role?.Properties.Policies[0].PolicyDocument).toEqual(permissions);
+  });
+
+  it('applies flags over the config file', async () => {
+    // Act
+    const { stdout } = await runPolicies([
+      '--config',
+      CDK_JSON,
+      '--source-bucket',
+      'other-source',
+      '--source-prefix',
+      'data/incoming',
+      '--no-sync',
+      '--only',
+      'source-bucket',
+    ]);
+    // Assert
+    const policy = JSON.parse(stdout);
+    expect(policy.Statement[0]).toEqual({
+      Sid: 'S3xcopyTargetRoleReadsSourcePrefix',
+      Effect: 'Allow',
+      Principal: { AWS: 'arn:aws:iam::222222222222:role/s3xcopy-target' },
+      Action: ['s3:GetObject', 's3:GetObjectTagging'],
+      Resource: 'arn:aws:s3:::other-source/data/incoming/*',
+    });
+    const trust = JSON.parse((await runPolicies(['--config', CDK_JSON, '--no-sync', '--only', 'target-trust'])).stdout);
+    expect(trust.Statement[0].Condition.ArnEquals['aws:PrincipalArn']).toEqual([
+      'arn:aws:iam::111111111111:role/s3xcopy-copy',
+    ]);
+  });
+
+  it('works from flags alone', async () => {
+    const { stdout } = await runPolicies([
+      '--config',
+      EMPTY_CDK_JSON,
+      '--source-account',
+      '111111111111',
+      '--source-region',
+      'us-east-1',
+      '--source-bucket',
+      'src-bucket',
+      '--target-account',
+      '222222222222',
+      '--target-bucket',
+      'dst-bucket',
+      '--only',
+      'target-permissions',
+    ]);
+    expect(JSON.parse(stdout).Statement.map((s: { Sid: string }) => s.Sid)).toEqual([
+      'ReadSourcePrefix',
+      'ListSourcePrefix',
+      'WriteTargetPrefix',
+      'ListTargetPrefix',
+    ]);
+  });
+
+  it('names the missing fields as bad usage when the deployment is incomplete', async () => {
+    await expect(runPolicies(['--config', EMPTY_CDK_JSON])).rejects.toThrow(
+      /source\.account is required.*target\.bucket is required/,
+    );
+    await expect(runPolicies(['--config', EMPTY_CDK_JSON])).rejects.toBeInstanceOf(UsageError);
+  });
+
+  it('rejects an unknown --only part', async () => {
+    await expect(runPolicies(['--config', CDK_JSON, '--only', 'everything'])).rejects.toThrow(
+      /--only: "everything" is not one of source-bucket/,
+    );
+  });
+});
