@@ -34,6 +34,7 @@ export function createProgressReporter(io: CliIo, label: string, now: () => numb
   let dryRun = false;
   let bar: SingleBar | undefined;
   let lastLine = 0;
+  let stopped = false;
 
   const bytesText = () => `${formatBytes(bytesDone)}/${formatBytes(bytesTotal)}`;
 
@@ -48,6 +49,7 @@ export function createProgressReporter(io: CliIo, label: string, now: () => numb
 
   return {
     onProgress(event) {
+      if (stopped) return;
       switch (event.type) {
         case 'slice': {
           slices++;
@@ -96,6 +98,8 @@ export function createProgressReporter(io: CliIo, label: string, now: () => numb
       }
     },
     stop() {
+      if (stopped) return;
+      stopped = true;
       if (bar) {
         bar.update(done, { bytes: bytesText() });
         bar.stop();

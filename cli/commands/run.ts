@@ -4,6 +4,7 @@
  * Everything is checked before anything is written: bad flags, URIs and sizes, an invalid job, a bucket
  * that does not exist (exit 2).
  */
+import '../runner/esm-interop';
 import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Command } from 'commander';
 import { createS3Client, type S3Endpoint } from '../../functions/shared/clients';

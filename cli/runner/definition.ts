@@ -41,7 +41,7 @@ interface ValidationResult {
 /** Validates an ASL definition with asl-validator (on a copy: the validator adds fields to its input). */
 export function validateDefinition(definition: unknown): string[] {
   const validate = require('asl-validator') as (definition: unknown, options?: object) => ValidationResult;
-  const result = validate(structuredClone(definition), { checkPaths: true, checkArn: true });
+  const result = validate(JSON.parse(JSON.stringify(definition)), { checkPaths: true, checkArn: true });
   if (result.isValid) return [];
   return result.errorsText ? result.errorsText('\n').split('\n') : result.errors.map((e) => JSON.stringify(e));
 }

@@ -20,7 +20,8 @@ let registered = false;
 
 /** Registers the hook once (no-op on a Node without module.registerHooks: the runner refuses those anyway). */
 export function allowRequireOfEsmOnlyPackages(): void {
-  if (registered || !registerHooks) return;
+  // Jest has its own module system (and refuses registerHooks): it resolves these packages itself.
+  if (registered || !registerHooks || process.env.JEST_WORKER_ID !== undefined) return;
   registered = true;
   registerHooks({
     resolve(specifier, context, next) {

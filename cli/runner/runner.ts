@@ -178,6 +178,14 @@ function placeholderValues(stateBucket: string, mapMaxConcurrency: number): Reco
   };
 }
 
+/**
+ * A deep copy made in this realm. Not structuredClone: under Jest its objects come from another realm,
+ * and aws-local-stepfunctions then stops treating nested payload templates as plain objects.
+ */
+function copyJson<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
 const definitionCache = new Map<string, AslDefinition>();
 
 function loadCached(values: Record<Placeholder, string>, file?: string): AslDefinition {
@@ -187,7 +195,7 @@ function loadCached(values: Record<Placeholder, string>, file?: string): AslDefi
     definition = loadDefinition(values, file);
     definitionCache.set(cacheKey, definition);
   }
-  return structuredClone(definition);
+  return copyJson(definition);
 }
 
 async function drain(
@@ -408,7 +416,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       const child = new StateMachine(childDefinition, { validationOptions: { noValidate: true } });
       taskHandlers[mapName] = async (input) => {
         stats.executions.mapRuns++;
-        const parentInput = structuredClone(input);
+        const parentInput = copyJson(input);
         return runDistributedMap(mapState, parentInput, {
           stateS3,
           stateMachineArn,

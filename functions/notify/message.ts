@@ -132,7 +132,10 @@ function subjectFor(summary: NotificationSummary): string {
     return toSubject(`s3xcopy FAILED: ${route}, ${what}`);
   }
   if (summary.dryRun) return toSubject(`s3xcopy DRY RUN: ${route}, ${count(objects.selected)} objects to copy`);
-  return toSubject(`s3xcopy SUCCEEDED: ${route}, ${count(objects.copied)} copied, ${count(objects.skipped)} skipped`);
+  const failed = objects.failed > 0 ? `, ${count(objects.failed)} failed (tolerated)` : '';
+  return toSubject(
+    `s3xcopy SUCCEEDED: ${route}, ${count(objects.copied)} copied, ${count(objects.skipped)} skipped${failed}`,
+  );
 }
 
 /** Formats the notification for a summary (and the batch errors behind it, when a Map ran). */

@@ -1,0 +1,144 @@
+import { readFileSync } from 'node:fs';
+import {
+  adaptForLocal,
+  DEFINITION_PATH,
+  fillPlaceholders,
+  LOCAL_MAP_RESOURCE,
+  loadDefinition,
+  PLACEHOLDERS,
+  validateDefinition,
+} from '../../cli/runner/definition';
+
+const text = readFileSync(DEFINITION_PATH, 'utf8');
+const values = {
+  ListFunctionArn: 'arn:aws:lambda:us-east-1:111111111111:function:s3xcopy-list',
+  CopyFunctionArn: 'arn:aws:lambda:us-east-1:111111111111:function:s3xcopy-copy',
+  NotifyFunctionArn: 'arn:aws:lambda:us-east-1:111111111111:function:s3xcopy-notify',
+  StateBucket: 's3xcopy-state-111111111111',
+  MapMaxConcurrency: '40',
+};
+
+describe('statemachine/copy.asl.json', () => {
+  it('is valid ASL as written and with its placeholders filled', () => {
+    // Prepare
+    const raw = JSON.parse(text);
+    const filled = JSON.parse(fillPlaceholders(text, values));
+
+    // Act
+    const errors = [...validateDefinition(raw), ...validateDefinition(filled)];
+
+    // Assess
+    expect(errors).toEqual([]);
+  });
+
+  it('uses exactly the placeholders the runner and infra supply', () => {
+    // Act
+    const used = new Set([...text.matchAll(/\$\{(\w+)\}/g)].map((match) => match[1]));
+
+    // Assess
+    expect([...used].sort()).toEqual([...PLACEHOLDERS].sort());
+  });
+
+  it('reports a transition to a state that does not exist', () => {
+    // Prepare
+    const broken = JSON.parse(text);
+    broken.States.PrepareCopy.Next = 'NoSuchState';
+
+    // Act
+    const errors = validateDefinition(broken);
+
+    // Assess
+    expect(errors.join('\n')).toMatch(/NoSuchState/);
+  });
+
+  it('refuses to fill a placeholder it has no value for', () => {
+    // Act / Assess
+    const { StateBucket: _missing, ...partial } = values;
+    expect(() => fillPlaceholders(text, partial)).toThrow(/\$\{StateBucket\}/);
+  });
+
+  it('stays on JSONPath and invokes Lambda through lambda:invoke in every Task', () => {
+    // Prepare
+    const definition = JSON.parse(text);
+    const tasks = [
+      definition.States.List,
+      definition.States.NotifySuccess,
+      definition.States.NotifyFailure,
+      definition.States.CopyBatches.ItemProcessor.States.Copy,
+    ];
+
+    // Assess
+    expect(text).not.toMatch(/QueryLanguage|JSONata|"Assign"/);
+    for (const task of tasks) {
+      expect(task.Resource).toBe('arn:aws:states:::lambda:invoke');
+      expect(task.Retry[0].ErrorEquals).toEqual([
+        'Lambda.ServiceException',
+        'Lambda.AWSLambdaException',
+        'Lambda.SdkClientException',
+        'Lambda.TooManyRequestsException',
+      ]);
+      expect(task.Retry[0]).toMatchObject({ JitterStrategy: 'FULL', BackoffRate: 2 });
+    }
+  });
+
+  it('retries copy batch and time budget errors but never a role or job error', () => {
+    // Prepare
+    const copy = JSON.parse(text).States.CopyBatches.ItemProcessor.States.Copy;
+    const retried = copy.Retry.flatMap((retrier: { ErrorEquals: string[] }) => retrier.ErrorEquals);
+
+    // Assess
+    expect(retried).toEqual(expect.arrayContaining(['CopyBatchError', 'CopyTimeBudgetError']));
+    expect(retried).not.toEqual(expect.arrayContaining(['AssumeRoleError']));
+    expect(retried).not.toContain('InvalidJobError');
+    expect(retried).not.toContain('States.ALL');
+  });
+
+  it('runs the copy as a Distributed Map over the manifest, writing results per job', () => {
+    // Prepare
+    const map = JSON.parse(text).States.CopyBatches;
+
+    // Assess
+    expect(map.ItemProcessor.ProcessorConfig).toEqual({ Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' });
+    expect(map.ItemReader).toMatchObject({
+      Resource: 'arn:aws:states:::s3:getObject',
+      ReaderConfig: { InputType: 'JSON' },
+    });
+    expect(map.ItemSelector).toEqual({ 'job.$': '$.job', 'jobId.$': '$.jobId', 'batch.$': '$$.Map.Item.Value' });
+    expect(map.ToleratedFailurePercentagePath).toBe('$.job.options.toleratedFailurePercentage');
+    expect(map.ResultWriter.Resource).toBe('arn:aws:states:::s3:putObject');
+    expect(map.ResultPath).toBe('$.mapRun');
+  });
+
+  it('ends every failure in a Fail state that keeps the caught Error and Cause', () => {
+    // Prepare
+    const states = JSON.parse(text).States;
+
+    // Assess
+    for (const name of ['List', 'CopyBatches']) {
+      expect(states[name].Catch).toEqual([
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'NotifyFailure' },
+      ]);
+    }
+    expect(states.NotifyFailure.Next).toBe('Failed');
+    expect(states.Failed).toMatchObject({ Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' });
+  });
+
+  it('turns the Distributed Map into a Task the runner binds, keeping its Catch and ResultPath', () => {
+    // Prepare
+    const filled = loadDefinition(values);
+
+    // Act
+    const { definition, maps } = adaptForLocal(filled);
+
+    // Assess
+    expect(Object.keys(maps)).toEqual(['CopyBatches']);
+    expect(definition.States.CopyBatches).toMatchObject({
+      Type: 'Task',
+      Resource: LOCAL_MAP_RESOURCE,
+      ResultPath: '$.mapRun',
+      Next: 'MoreSlices',
+      Catch: filled.States.CopyBatches?.Catch,
+    });
+    expect(definition.States.List).toEqual(filled.States.List);
+  });
+});

@@ -1,0 +1,313 @@
+/**
+ * The real statemachine/copy.asl.json, run by the local runner with the real list, copy and notify
+ * handlers against the embedded S3 server. Only STS is mocked; faults are injected at the S3 client.
+ */
+import { Writable } from 'node:stream';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { mockClient } from 'aws-sdk-client-mock';
+import { type LocalRunOptions, runLocal } from '../../cli/runner/runner';
+import type { ResultWriterEntry, ResultWriterManifest } from '../../functions/notify/results';
+import { startTestS3, type TestS3 } from '../support/s3';
+
+// @middy/core 7 and @middy/util export only an "import" condition, which Jest's CommonJS resolver cannot
+// see; load their ESM entries (SWC transforms them) until jest.config.js maps them.
+jest.mock('@middy/core', () => jest.requireActual('../../node_modules/@middy/core/index.js'), { virtual: true });
+jest.mock('@middy/util', () => jest.requireActual('../../node_modules/@middy/util/index.js'), { virtual: true });
+
+const STATE = 'sm-state';
+let s3: TestS3;
+let runs = 0;
+
+/** A fresh source/target pair per test, so tests never see each other's objects. */
+async function buckets() {
+  runs++;
+  const source = `sm-src-${runs}`;
+  const target = `sm-dst-${runs}`;
+  await s3.createBucket(source);
+  await s3.createBucket(target);
+  return { source, target };
+}
+
+function body(key: string, size = 64): Buffer {
+  const pattern = Buffer.from(`${key}|`);
+  const data = Buffer.alloc(size);
+  for (let i = 0; i < size; i += pattern.length) pattern.copy(data, i);
+  return data;
+}
+
+/** Makes CopyObject (or UploadPartCopy) of one target key fail with AccessDenied, `times` times (Infinity: always). */
+function failCopiesOf(
+  targetKey: string,
+  times: number,
+): Pick<LocalRunOptions, 'configureS3'> & { failed: () => number } {
+  let failed = 0;
+  return {
+    failed: () => failed,
+    configureS3: (client: S3Client, role) => {
+      if (role !== 'target') return;
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          const input = args.input as { Key?: string };
+          if (context.commandName === 'CopyObjectCommand' && input.Key === targetKey && failed < times) {
+            failed++;
+            throw Object.assign(new Error('Access Denied'), {
+              name: 'AccessDenied',
+              $metadata: { httpStatusCode: 403 },
+            });
+          }
+          return next(args);
+        },
+        { step: 'initialize', name: 'testFaultInjection' },
+      );
+    },
+  };
+}
+
+function run(input: unknown, extra: Partial<LocalRunOptions> = {}) {
+  return runLocal({
+    input,
+    endpoint: s3.server.endpoint,
+    stateBucket: STATE,
+    retryIntervalMs: 0,
+    logStream: new Writable({ write: (_chunk, _encoding, done) => done() }),
+    ...extra,
+  });
+}
+
+async function readJson<T>(bucket: string, key: string): Promise<T> {
+  const response = await s3.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return JSON.parse(await (response.Body as { transformToString(): Promise<string> }).transformToString()) as T;
+}
+
+beforeAll(async () => {
+  s3 = await startTestS3();
+  await s3.createBucket(STATE);
+});
+
+afterAll(async () => {
+  await s3?.stop();
+});
+
+describe('the copy state machine, run locally', () => {
+  it('copies every object byte for byte, multipart ones included, and reports success', async () => {
+    // Prepare
+    const { source, target } = await buckets();
+    const keys = ['a.txt', 'dir/with space.txt', 'dir/plus+and=equals.txt', 'unicode/café/ファイル.txt', 'big.bin'];
+    const sizes: Record<string, number> = { 'big.bin': 6 * 1024 * 1024 + 17 };
+    for (const key of keys) await s3.put(source, `in/${key}`, body(key, sizes[key]));
+
+    // Act
+    const result = await run({
+      source: { bucket: source, prefix: 'in/' },
+      target: { bucket: target, prefix: 'out/' },
+      options: { multipartThreshold: 5 * 1024 * 1024, partSize: 5 * 1024 * 1024 },
+    });
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.objects).toMatchObject({ listed: 5, selected: 5, copied: 5, failed: 0 });
+    for (const key of keys) {
+      expect((await s3.getBody(target, `out/${key}`)).equals(body(key, sizes[key]))).toBe(true);
+    }
+    expect(result.stats.s3.target.UploadPartCopyCommand).toBeGreaterThanOrEqual(2);
+    expect(result.notification).toMatchObject({ status: 'SUCCEEDED', published: true });
+    expect(result.notification?.objects.copied).toBe(5);
+    expect(result.stats.transitions.parent).toMatchObject({ List: 1, CopyBatches: 1, NotifySuccess: 1, Done: 1 });
+  });
+
+  it('writes the Map results in the ResultWriter layout under results/<jobId>/', async () => {
+    // Prepare
+    const { source, target } = await buckets();
+    await s3.putMany(
+      source,
+      Array.from({ length: 6 }, (_, i) => ({ key: `k${i}`, body: `v${i}` })),
+    );
+
+    // Act
+    const result = await run({
+      source: { bucket: source },
+      target: { bucket: target },
+      options: { maxObjectsPerBatch: 2 },
+    });
+
+    // Assess
+    const manifestKeys = (await s3.listKeys(STATE, `results/${result.jobId}/`)).filter((k) =>
+      k.endsWith('/manifest.json'),
+    );
+    expect(manifestKeys).toHaveLength(1);
+    const manifest = await readJson<ResultWriterManifest>(STATE, manifestKeys[0] as string);
+    expect(manifest.DestinationBucket).toBe(STATE);
+    const succeeded = manifest.ResultFiles.SUCCEEDED ?? [];
+    expect(succeeded).toHaveLength(1);
+    const entries = await readJson<ResultWriterEntry[]>(STATE, succeeded[0]?.Key as string);
+    expect(entries).toHaveLength(3);
+    expect(entries.map((e) => JSON.parse(e.Output as string).copied)).toEqual([2, 2, 2]);
+    expect(JSON.parse(entries[0]?.Input as string).batch.objects).toHaveLength(2);
+    expect(result.results).toBe(`s3://${STATE}/results/${result.jobId}/`);
+  });
+
+  it('lists in several slices, one Map Run each, and copies every key exactly once', async () => {
+    // Prepare
+    const { source, target } = await buckets();
+    const keys = Array.from({ length: 25 }, (_, i) => `p/${String(i).padStart(3, '0')}`);
+    await s3.putMany(
+      source,
+      keys.map((key) => ({ key, body: key })),
+    );
+
+    // Act
+    const result = await run({
+      source: { bucket: source },
+      target: { bucket: target },
+      options: { sliceMaxObjects: 10, maxObjectsPerBatch: 4 },
+    });
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.stats.lambda.list?.invocations).toBe(3);
+    expect(result.stats.executions.mapRuns).toBe(3);
+    expect(result.objects).toMatchObject({ selected: 25, copied: 25 });
+    expect((await s3.listKeys(target)).sort()).toEqual(keys);
+    expect(result.notification?.objects.copied).toBe(25);
+  });
+
+  it('copies nothing on a dry run and still reports what it would copy', async () => {
+    // Prepare
+    const { source, target } = await buckets();
+    await s3.putMany(source, [
+      { key: 'x/1', body: 'one' },
+      { key: 'x/2', body: 'two' },
+    ]);
+
+    // Act
+    const result = await run({ source: { bucket: source }, target: { bucket: target }, options: { dryRun: true } });
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(await s3.listKeys(target)).toEqual([]);
+    expect(result.stats.transitions.parent.CopyBatches).toBeUndefined();
+    expect(result.stats.lambda.copy?.invocations).toBe(0);
+    expect(result.objects).toMatchObject({ selected: 2, copied: 0 });
+    expect(result.notification?.subject).toMatch(/^s3xcopy DRY RUN: .*, 2 objects to copy$/);
+  });
+
+  it('retries a batch whose copy failed once and then succeeds', async () => {
+    // Prepare
+    const { source, target } = await buckets();
+    await s3.putMany(source, [
+      { key: 'r/ok', body: 'fine' },
+      { key: 'r/flaky', body: 'eventually' },
+    ]);
+    const fault = failCopiesOf('r/flaky', 1);
+
+    // Act
+    const result = await run({ source: { bucket: source }, target: { bucket: target } }, fault);
+
+    // Assess
+    expect(fault.failed()).toBe(1);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.stats.lambda.copy).toMatchObject({ invocations: 2, errors: 1 });
+    expect(result.objects).toMatchObject({ copied: 2, failed: 0 });
+    expect((await s3.getBody(target, 'r/flaky')).toString()).toBe('eventually');
+  });
+
+  it('reports a permanently failing key to Notify and fails with the Map error after the retries', async () => {
+    // Prepare
+    const { source, target } = await buckets();
+    await s3.putMany(source, [
+      { key: 'f/good', body: 'fine' },
+      { key: 'f/denied', body: 'never' },
+    ]);
+    const fault = failCopiesOf('f/denied', Number.POSITIVE_INFINITY);
+
+    // Act
+    const result = await run({ source: { bucket: source }, target: { bucket: target } }, fault);
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(result.error?.error).toBe('States.ExceedToleratedFailureThreshold');
+    // One try and three retries (the ASL's MaxAttempts for CopyBatchError).
+    expect(result.stats.lambda.copy?.invocations).toBe(4);
+    expect(result.failures).toEqual([expect.objectContaining({ key: 'f/denied', code: 'AccessDenied' })]);
+    expect(result.notification).toMatchObject({ status: 'FAILED', published: true });
+    expect(result.notification?.failures).toEqual([expect.objectContaining({ key: 'f/denied', code: 'AccessDenied' })]);
+    expect(result.notification?.subject).toMatch(/^s3xcopy FAILED: .*, 1 of 2 objects failed$/);
+    expect(result.stats.transitions.parent).toMatchObject({ NotifyFailure: 1, Failed: 1 });
+  });
+
+  it('ends in Fail with the List error when the source bucket does not exist', async () => {
+    // Prepare
+    const { target } = await buckets();
+
+    // Act
+    const result = await run({ source: { bucket: 'sm-no-such-bucket' }, target: { bucket: target } });
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(result.error?.error).not.toMatch(/^States\./);
+    expect(result.error?.cause).toMatch(/sm-no-such-bucket/);
+    expect(result.notification?.error?.error).toBe(result.error?.error);
+    expect(result.stats.lambda.copy?.invocations).toBe(0);
+  });
+
+  it('succeeds when the failed batches stay within the tolerated percentage', async () => {
+    // Prepare
+    const { source, target } = await buckets();
+    await s3.putMany(
+      source,
+      ['t/1', 't/2', 't/3', 't/4'].map((key) => ({ key, body: key })),
+    );
+    const fault = failCopiesOf('t/2', Number.POSITIVE_INFINITY);
+
+    // Act
+    const result = await run(
+      {
+        source: { bucket: source },
+        target: { bucket: target },
+        options: { maxObjectsPerBatch: 1, toleratedFailurePercentage: 30 },
+      },
+      fault,
+    );
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.objects).toMatchObject({ copied: 3, failed: 1 });
+    expect(result.failures.map((f) => f.key)).toEqual(['t/2']);
+    expect(result.notification?.objects.failed).toBe(1);
+    expect(result.notification?.subject).toMatch(/1 failed \(tolerated\)$/);
+    expect((await s3.listKeys(target)).sort()).toEqual(['t/1', 't/3', 't/4']);
+  });
+
+  it('does not retry a batch whose target role cannot be assumed', async () => {
+    // Prepare
+    const { source, target } = await buckets();
+    await s3.putMany(source, [
+      { key: 'role/1', body: '1' },
+      { key: 'role/2', body: '2' },
+    ]);
+    const sts = mockClient(STSClient);
+    sts
+      .on(AssumeRoleCommand)
+      .rejects(Object.assign(new Error('User is not authorized to perform: sts:AssumeRole'), { name: 'AccessDenied' }));
+
+    // Act
+    const result = await run(
+      {
+        source: { bucket: source },
+        target: { bucket: target, roleArn: 'arn:aws:iam::222222222222:role/s3xcopy-target' },
+        options: { maxObjectsPerBatch: 1 },
+      },
+      { sts: new STSClient({ region: 'us-east-1' }) },
+    );
+    const assumeCalls = sts.commandCalls(AssumeRoleCommand).length;
+    sts.restore();
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(result.stats.lambda.copy).toMatchObject({ invocations: 2, errors: 2 });
+    expect(assumeCalls).toBe(2);
+    expect(result.failures.map((f) => f.code)).toEqual(['AssumeRoleError', 'AssumeRoleError']);
+    expect(await s3.listKeys(target)).toEqual([]);
+  });
+});
