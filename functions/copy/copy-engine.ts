@@ -95,6 +95,7 @@ const TRANSIENT_CODES = new Set([
   'TooManyRequestsException',
   'RequestLimitExceeded',
   'BandwidthLimitExceeded',
+  'KMS.ThrottlingException',
   'TimeoutError',
   'NetworkingError',
   'ECONNRESET',
