@@ -23,6 +23,8 @@ export interface BenchSection {
    * (for example objects/s). Sections without it are not charted.
    */
   chart?: { unit: string; bars: Array<{ label: string; value: number }> };
+  /** Optional one-sentence result for the Headlines list at the top of docs/BENCHMARKS.md. */
+  headline?: string;
 }
 
 /** The function every bench file exports. */

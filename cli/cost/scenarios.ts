@@ -199,6 +199,8 @@ type Requests = Partial<Record<S3RequestType, number>>;
 
 function addRequests(into: Requests, add: Requests, times = 1): Requests {
   for (const [type, count] of Object.entries(add) as Array<[S3RequestType, number]>) {
+    // Leave out request types that did not happen, so counts read as what a job sends.
+    if (count * times === 0) continue;
     into[type] = (into[type] ?? 0) + count * times;
   }
   return into;
@@ -287,14 +289,18 @@ export function parentTransitions(slices: number, copySlices: number): Record<st
 /**
  * S3 requests on the state bucket: the list function PUTs one manifest part per slice with batches, the
  * Distributed Map's ItemReader GETs it, and its ResultWriter PUTs a manifest.json and a SUCCEEDED_0.json
- * (2 PUTs a Map Run; a run with failures adds FAILED files, not counted).
+ * (2 PUTs a Map Run; a run with failures adds FAILED files, not counted). The notify function then lists
+ * the job's results prefix (one page per 1,000 files) and GETs both files of every Map Run to total them.
  */
 function stateBucketRequests(copySlices: number): Requests {
-  return { PUT: copySlices * 3, GET: copySlices };
+  return addRequests(
+    {},
+    { PUT: copySlices * 3, GET: copySlices * 3, LIST: Math.max(1, Math.ceil((copySlices * 2) / 1000)) },
+  );
 }
 
 function listingRequests(p: Plan): Requests {
-  return { LIST: p.sourceListPages + p.targetListPages };
+  return addRequests({}, { LIST: p.sourceListPages + p.targetListPages });
 }
 
 function scenario(
@@ -448,7 +454,7 @@ function batchOperations(p: Plan): Scenario {
     objects: p.job.objects,
     // Building the manifest needs the same listing (both sides for a sync); the job then reads the
     // manifest (GET) and writes a completion report (PUT). Its Copy operation is one CopyObject per object.
-    s3Requests: addRequests({ LIST: p.sourceListPages + p.targetListPages, PUT: 2, GET: 1 }, { COPY: 1 }, p.toCopy),
+    s3Requests: addRequests(addRequests(listingRequests(p), { PUT: 2, GET: 1 }), { COPY: 1 }, p.toCopy),
     batchOperations: { jobs: 1, objects: p.toCopy },
   };
   const notes = [

@@ -115,14 +115,14 @@ describe('buildScenario', () => {
 
   it('counts s3xcopy requests and transitions for a million small objects', () => {
     // Arrange: 1,000,000 objects of 1 KiB, defaults (1000 per batch, 100,000 per slice).
-    // -> 1000 batches, 10 slices, 1000 LIST pages, 1,000,000 COPY; state bucket 10 x (PUT manifest +
-    // 2 ResultWriter PUTs) = 30 PUT and 10 GET.
+    // -> 1000 batches, 10 slices, 1000 LIST pages, 1,000,000 COPY; state bucket: 10 Map Runs x (PUT manifest
+    // + 2 ResultWriter PUTs) = 30 PUT, 10 x (ItemReader GET + notify's 2 GETs) = 30 GET, notify's 1 LIST.
     // Act
     const scenario = buildScenario('s3xcopy-standard', million);
     // Assert
-    expect(scenario.counts.s3Requests).toEqual({ LIST: 1000, COPY: 1_000_000, PUT: 30, GET: 10 });
-    // S3: (1000 + 1,000,000 + 30) x 0.000005 + 10 x 0.0000004 = 5.00515 + 0.000004 = 5.005154.
-    expect(scenario.cost.s3Requests.total).toBeCloseTo(5.005154, 9);
+    expect(scenario.counts.s3Requests).toEqual({ LIST: 1001, COPY: 1_000_000, PUT: 30, GET: 30 });
+    // S3: (1001 + 1,000,000 + 30) x 0.000005 + 30 x 0.0000004 = 5.005155 + 0.000012 = 5.005167.
+    expect(scenario.cost.s3Requests.total).toBeCloseTo(5.005167, 9);
     // Parent: Init 1 + 10 slices x (List, AnythingToCopy, MoreSlices) + 10 x (PrepareCopy, CopyBatches)
     // + NotifyOnSuccess, NotifySuccess, Done = 1 + 30 + 20 + 3 = 54; children 1000 x (start + Copy) = 2000.
     // 2054 x 0.000025 = 0.05135.
@@ -172,15 +172,15 @@ describe('buildScenario', () => {
   });
 
   it('lists both sides and HEADs the target of each changed object in sync mode', () => {
-    // 10,000 objects, 10% changed: 1000 copied. LIST 10 source + 10 target pages; HEAD 1000 targets;
-    // COPY 1000; one slice: 3 PUT + 1 GET on the state bucket.
+    // 10,000 objects, 10% changed: 1000 copied. LIST 10 source + 10 target pages + notify's 1; HEAD 1000
+    // targets; COPY 1000; one Map Run: 3 PUT + 3 GET on the state bucket.
     const scenario = buildScenario('s3xcopy-standard', {
       objects: 10_000,
       averageSizeBytes: MiB,
       mode: 'sync',
       changedFraction: 0.1,
     });
-    expect(scenario.counts.s3Requests).toEqual({ LIST: 20, HEAD: 1000, COPY: 1000, PUT: 3, GET: 1 });
+    expect(scenario.counts.s3Requests).toEqual({ LIST: 21, HEAD: 1000, COPY: 1000, PUT: 3, GET: 3 });
   });
 
   it('marks designs limited to CopyObject as unable to copy objects over 5 GB', () => {
