@@ -9,15 +9,20 @@ interface CliResult {
   stderr: string;
 }
 
-/** Runs `node bin/s3xcopy.js ...args` with node_modules/.bin first on PATH, so Node 24 runs it as npm would. */
+/**
+ * Runs `node bin/s3xcopy.js ...args` with node_modules/.bin first on PATH, so Node 24 runs it as npm would.
+ * JEST_WORKER_ID is dropped: the child is a plain CLI process, and cli/runner/esm-interop.ts skips its
+ * resolve hook when it sees that variable.
+ */
 function runCli(args: string[]): Promise<CliResult> {
+  const { JEST_WORKER_ID: _jestWorker, ...env } = process.env;
   return new Promise((resolve) => {
     execFile(
       'node',
       ['bin/s3xcopy.js', ...args],
       {
         cwd: root,
-        env: { ...process.env, PATH: `${path.join(root, 'node_modules/.bin')}${path.delimiter}${process.env.PATH ?? ''}` },
+        env: { ...env, PATH: `${path.join(root, 'node_modules/.bin')}${path.delimiter}${env.PATH ?? ''}` },
         timeout: 30_000,
       },
       (error, stdout, stderr) => {
@@ -35,7 +40,11 @@ describe('s3xcopy estimate', () => {
     // Assert
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    for (const title of ['s3xcopy (Standard parent, Standard children)', 'S3 Batch Operations', 'original sequential Lambda']) {
+    for (const title of [
+      's3xcopy (Standard parent, Standard children)',
+      'S3 Batch Operations',
+      'original sequential Lambda',
+    ]) {
       expect(result.stdout).toContain(title);
     }
     // 1,000,000 COPY requests alone are $5.00: every design's S3 column starts at $5.
