@@ -169,7 +169,10 @@ export function assumeTargetRoleStatement(config: InfraConfig): PolicyStatementJ
   };
 }
 
-/** The list function: list the source prefix, write manifests, and (for sync) see the target. */
+/**
+ * The list function: list the source prefix, write manifests, HEAD event-named objects (S3 event
+ * trigger), and (for sync) see the target.
+ */
 export function listRoleStatements(config: InfraConfig): PolicyStatementJson[] {
   const arns = resourceArns(config);
   const statements: PolicyStatementJson[] = [
@@ -181,6 +184,16 @@ export function listRoleStatements(config: InfraConfig): PolicyStatementJson[] {
       Resource: `${arns.stateBucket}/manifests/*`,
     },
   ];
+  if (config.s3Events.enabled) {
+    // Keys mode: list HEADs each object named by an event (size, ETag, date) before planning it, and
+    // HeadObject is authorised as s3:GetObject. Without the trigger, listing needs no object access.
+    statements.push({
+      Sid: 'HeadSourceObjects',
+      Effect: 'Allow',
+      Action: 's3:GetObject',
+      Resource: objectsUnder(arns.sourceBucket, config.source.prefix),
+    });
+  }
   if (config.allowSync) {
     statements.push(
       isSameAccount(config)
