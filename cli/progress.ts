@@ -35,6 +35,7 @@ export function createProgressReporter(io: CliIo, label: string, now: () => numb
   let bar: SingleBar | undefined;
   let lastLine = 0;
   let stopped = false;
+  const startedAt = now();
 
   const bytesText = () => `${formatBytes(bytesDone)}/${formatBytes(bytesTotal)}`;
 
@@ -61,13 +62,13 @@ export function createProgressReporter(io: CliIo, label: string, now: () => numb
           done = skipped + batchObjects;
           if (io.isTTY && !bar && !dryRun) {
             bar = new SingleBar({
-              format: `${label} [{bar}] {percentage}% | {value}/{total} objects | {bytes} | {rate} obj/s | ETA {eta_formatted}`,
+              format: `${label} [{bar}] {percentage}% | {value}/{total} objects | {bytes} | {rate} obj/s | ETA {etaText}`,
               stream: process.stderr,
               hideCursor: true,
               etaBuffer: 50,
               fps: 5,
             });
-            bar.start(selected, done, { bytes: bytesText(), rate: '0' });
+            bar.start(selected, done, { bytes: bytesText(), rate: '0', etaText: '-' });
           }
           if (bar) bar.setTotal(selected);
           else {
@@ -92,16 +93,21 @@ export function createProgressReporter(io: CliIo, label: string, now: () => numb
           break;
       }
       if (bar) {
-        const elapsed = (bar as unknown as { startTime?: number }).startTime;
-        const seconds = elapsed ? (now() - elapsed) / 1000 : 0;
-        bar.update(done, { bytes: bytesText(), rate: seconds > 0 ? Math.round(done / seconds).toString() : '0' });
+        const seconds = (now() - startedAt) / 1000;
+        const rate = seconds > 0 ? batchObjects / seconds : 0;
+        const eta = rate > 0 ? Math.ceil((selected - done) / rate) : undefined;
+        bar.update(done, {
+          bytes: bytesText(),
+          rate: Math.round(rate).toString(),
+          etaText: eta === undefined ? '-' : `${eta}s`,
+        });
       }
     },
     stop() {
       if (stopped) return;
       stopped = true;
       if (bar) {
-        bar.update(done, { bytes: bytesText() });
+        bar.update(done, { bytes: bytesText(), etaText: '0s' });
         bar.stop();
         bar = undefined;
       } else if (slices > 0 && !dryRun) {

@@ -124,7 +124,8 @@ export function register(program: Command, io: CliIo): void {
       if (!(count >= 20 && count <= 100_000)) {
         throw new UsageError(`--objects: "${flags.objects}" is not a whole number from 20 to 100000.`);
       }
-      const say = (text: string) => io.stderr(`${text}\n`);
+      // The story is the demo's output; with --json it moves to stderr so stdout holds only the document.
+      const say = (text: string) => (flags.json ? io.stderr : io.stdout)(`${text}\n`);
       const server = await startEmbeddedS3();
       const s3 = createS3Client(server.endpoint);
       try {
@@ -143,7 +144,7 @@ export function register(program: Command, io: CliIo): void {
           source: { bucket: DEMO_BUCKETS.source },
           target: { bucket: DEMO_BUCKETS.target, prefix: targetPrefix },
           // 5 MiB, S3's smallest part: the demo's larger objects take the multipart path.
-          options: { mode, multipartThreshold: 5 * MiB, partSize: 5 * MiB, maxObjectsPerBatch: 250 },
+          options: { mode, multipartThreshold: 5 * MiB, partSize: 5 * MiB, maxObjectsPerBatch: 100 },
         });
         const runs: Array<{ name: string; result: LocalRunResult; durationMs: number }> = [];
         for (const mode of ['copy', 'sync'] as const) {

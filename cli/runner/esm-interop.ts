@@ -20,19 +20,23 @@ let registered = false;
 
 /** Registers the hook once (no-op on a Node without module.registerHooks: the runner refuses those anyway). */
 export function allowRequireOfEsmOnlyPackages(): void {
-  // Jest has its own module system (and refuses registerHooks): it resolves these packages itself.
-  if (registered || !registerHooks || process.env.JEST_WORKER_ID !== undefined) return;
+  if (registered || !registerHooks) return;
   registered = true;
-  registerHooks({
-    resolve(specifier, context, next) {
-      try {
-        return next(specifier, context);
-      } catch (error) {
-        if ((error as { code?: string }).code !== 'ERR_PACKAGE_PATH_NOT_EXPORTED') throw error;
-        return next(specifier, { ...context, conditions: [...(context.conditions ?? []), 'import'] });
-      }
-    },
-  });
+  try {
+    registerHooks({
+      resolve(specifier, context, next) {
+        try {
+          return next(specifier, context);
+        } catch (error) {
+          if ((error as { code?: string }).code !== 'ERR_PACKAGE_PATH_NOT_EXPORTED') throw error;
+          return next(specifier, { ...context, conditions: [...(context.conditions ?? []), 'import'] });
+        }
+      },
+    });
+  } catch (error) {
+    // Jest refuses registerHooks (it has its own module system, which resolves these packages itself).
+    if (!String(error).includes('Jest')) throw error;
+  }
 }
 
 allowRequireOfEsmOnlyPackages();

@@ -1,0 +1,192 @@
+/**
+ * `s3xcopy run` as a user runs it: a child process (`node bin/s3xcopy.js run ...`) against an embedded
+ * S3 server started here (S3XCOPY_EMBEDDED=1 tells the CLI it is that server).
+ */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { startTestS3, type TestS3 } from '../support/s3';
+
+const ROOT = path.join(__dirname, '..', '..');
+let s3: TestS3;
+
+interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return new Promise((resolve) => {
+    execFile(
+      'node',
+      ['bin/s3xcopy.js', ...args],
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          PATH: `${path.join(ROOT, 'node_modules', '.bin')}${path.delimiter}${process.env.PATH ?? ''}`,
+          AWS_ACCESS_KEY_ID: 'S3RVER',
+          AWS_SECRET_ACCESS_KEY: 'S3RVER',
+          AWS_REGION: 'us-east-1',
+          S3XCOPY_EMBEDDED: '1',
+          ...env,
+        },
+        timeout: 60_000,
+      },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+beforeAll(async () => {
+  s3 = await startTestS3();
+  await s3.createBucket('cli-src');
+  await s3.createBucket('cli-dst');
+  await s3.createBucket('cli-untouched');
+  await s3.putMany(
+    'cli-src',
+    Array.from({ length: 12 }, (_, i) => ({ key: `data/file ${i}.txt`, body: `content ${i}` })),
+  );
+});
+
+afterAll(async () => {
+  await s3?.stop();
+});
+
+describe('s3xcopy run', () => {
+  it('copies and prints one JSON summary on stdout with --json, exit 0', async () => {
+    // Act
+    const run = await cli([
+      'run',
+      '--source',
+      's3://cli-src/data/',
+      '--target',
+      's3://cli-dst/copy/',
+      '--endpoint',
+      s3.server.url,
+      '--json',
+    ]);
+
+    // Assess
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim().split('\n')).toHaveLength(1);
+    const summary = JSON.parse(run.stdout);
+    expect(summary).toMatchObject({
+      status: 'SUCCEEDED',
+      objects: { listed: 12, selected: 12, copied: 12, skipped: 0, failed: 0 },
+      failures: [],
+    });
+    expect(summary.bytes.copied).toBeGreaterThan(0);
+    expect(typeof summary.durationMs).toBe('number');
+    expect(summary.results).toEqual(expect.any(String));
+    expect((await s3.getBody('cli-dst', 'copy/file 3.txt')).toString()).toBe('content 3');
+  });
+
+  it('plans but copies nothing with --dry-run', async () => {
+    // Act
+    const run = await cli([
+      'run',
+      '--source',
+      's3://cli-src/data/',
+      '--target',
+      's3://cli-untouched/dry/',
+      '--endpoint',
+      s3.server.url,
+      '--dry-run',
+      '--json',
+    ]);
+
+    // Assess
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      status: 'SUCCEEDED',
+      dryRun: true,
+      objects: { selected: 12, copied: 0 },
+    });
+    expect(await s3.listKeys('cli-untouched')).toEqual([]);
+  });
+
+  it('skips what the target already has in sync mode and prints a one-line summary', async () => {
+    // Prepare
+    await cli(['run', '--source', 's3://cli-src/data/', '--target', 's3://cli-dst/sync/', '--endpoint', s3.server.url]);
+
+    // Act
+    const run = await cli([
+      'run',
+      '--source',
+      's3://cli-src/data/',
+      '--target',
+      's3://cli-dst/sync/',
+      '--endpoint',
+      s3.server.url,
+      '--mode',
+      'sync',
+    ]);
+
+    // Assess
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^SUCCEEDED: 0 copied, 12 skipped, 0 failed of 12 selected/);
+    expect(run.stdout.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('exits 1 with the failed keys when the target role cannot be assumed', async () => {
+    // Act: STS is unreachable (a closed port), so the role cannot be assumed for any batch.
+    const run = await cli(
+      [
+        'run',
+        '--source',
+        's3://cli-src/data/',
+        '--target',
+        's3://cli-untouched/role/',
+        '--target-role-arn',
+        'arn:aws:iam::222222222222:role/s3xcopy-target',
+        '--endpoint',
+        s3.server.url,
+        '--json',
+      ],
+      { AWS_ENDPOINT_URL_STS: 'http://127.0.0.1:9', AWS_MAX_ATTEMPTS: '1' },
+    );
+
+    // Assess
+    expect(run.code).toBe(1);
+    const summary = JSON.parse(run.stdout);
+    expect(summary.status).toBe('FAILED');
+    expect(summary.objects.failed).toBe(12);
+    expect(summary.failures[0]).toMatchObject({ code: 'AssumeRoleError' });
+    expect(summary.failures[0].message).toMatch(/arn:aws:iam::222222222222:role\/s3xcopy-target/);
+    expect(await s3.listKeys('cli-untouched')).toEqual([]);
+  });
+
+  it.each([
+    [['--source', 'cli-src/data/', '--target', 's3://cli-dst/x/'], /--source: "cli-src\/data\/" is not an S3 URI/],
+    [['--source', 's3://', '--target', 's3://cli-dst/x/'], /--source: "s3:\/\/" names no bucket/],
+    [['--source', 's3://Bad_Bucket/', '--target', 's3://cli-dst/x/'], /"Bad_Bucket" is not a valid bucket name/],
+    [['--source', 's3://cli-src/', '--target', 's3://cli-dst/x/', '--frobnicate'], /unknown option '--frobnicate'/],
+    [
+      ['--source', 's3://cli-src/', '--target', 's3://no-such-bucket-here/'],
+      /target bucket no-such-bucket-here does not exist/,
+    ],
+    [
+      ['--source', 's3://cli-src/', '--target', 's3://cli-dst/x/', '--part-size', '8XB'],
+      /--part-size: "8XB" is not a size/,
+    ],
+    [
+      ['--source', 's3://cli-src/', '--target', 's3://cli-dst/x/', '--mode', 'mirror'],
+      /--mode: "mirror" is not a mode/,
+    ],
+    [['--source', 's3://cli-src/a/', '--target', 's3://cli-src/a/b/'], /target\.prefix must not overlap the source/],
+    [['--target', 's3://cli-dst/x/'], /required option '--source <uri>' not specified/],
+  ])('exits 2 with one clear message and writes nothing for %j', async (args, message) => {
+    // Act
+    const run = await cli(['run', ...args, '--endpoint', s3.server.url]);
+
+    // Assess
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(message);
+    expect(run.stdout).toBe('');
+    expect(await s3.listKeys('cli-dst', 'x/')).toEqual([]);
+  });
+});
