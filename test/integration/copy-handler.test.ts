@@ -7,7 +7,7 @@ import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createCopyHandler } from '../../functions/copy/handler';
 import type { S3ClientFactory } from '../../functions/shared/clients';
-import { AssumeRoleError, InvalidJobError } from '../../functions/shared/errors';
+import { AssumeRoleError, CopyBatchError, InvalidJobError } from '../../functions/shared/errors';
 import { DEFAULT_OPTIONS } from '../../functions/shared/job';
 import type { Observability } from '../../functions/shared/observability';
 import { TargetClients } from '../../functions/shared/target-role';
@@ -149,6 +149,25 @@ describe('copy handler', () => {
     });
     const emf = lines().find((line) => line._aws !== undefined);
     expect(emf).toMatchObject({ ObjectsCopied: 2, BytesCopied: 11, ObjectsSkipped: 0, ObjectsFailed: 0 });
+  });
+
+  it('publishes ObjectsFailed and throws CopyBatchError when objects fail', async () => {
+    // Arrange
+    const { observability, lines } = capturedObservability();
+    const handler = createCopyHandler({ targetClients: new TargetClients(sts, s3.makeS3), observability });
+    const input = event({ jobId: 'exec-46' });
+    input.job.target = { ...input.job.target, bucket: 'handler-missing' };
+    // Act
+    const error = await handler(input, fakeContext()).catch((caught: unknown) => caught);
+    // Assert
+    expect(error).toBeInstanceOf(CopyBatchError);
+    const emf = lines().find((line) => line._aws !== undefined);
+    expect(emf).toMatchObject({ ObjectsCopied: 0, ObjectsFailed: 2 });
+    const failureLogs = lines().filter((line) => line.message === 'Object copy failed');
+    expect(failureLogs.map((line) => [line.key, line.code, line.batchId])).toEqual([
+      ['in/a.txt', 'NoSuchBucket', 'b-0001'],
+      ['in/b.txt', 'NoSuchBucket', 'b-0001'],
+    ]);
   });
 
   it('throws AssumeRoleError naming the role and code before touching any object when the role cannot be assumed', async () => {
