@@ -219,17 +219,11 @@ async function selectFromKeys(
     | { kind: 'current' }
     | { kind: 'copy'; object: ManifestObject };
   const examine = async (key: string): Promise<Outcome> => {
-    const head = await headSource(params.clients.source, job.source.bucket, key);
-    if (!head) return { kind: 'vanished' };
-    const object = toManifestObject({
-      Key: key,
-      Size: head.ContentLength ?? 0,
-      ...(head.ETag ? { ETag: head.ETag } : {}),
-      ...(head.LastModified ? { LastModified: head.LastModified } : {}),
-    });
+    const object = await headSource(params.clients.source, job.source.bucket, key);
+    if (!object) return { kind: 'vanished' };
     if (!filter(object)) return { kind: 'filtered' };
     if (target) {
-      const existing = await findTargetObject(target, job.target.bucket, targetKeyFor(job, key));
+      const existing = await findByListing(target, job.target.bucket, targetKeyFor(job, key), 'target');
       if (existing && targetIsCurrent(object, existing)) return { kind: 'current' };
     }
     return { kind: 'copy', object };
@@ -262,25 +256,47 @@ async function selectFromKeys(
   return { selected, counts, lastTaken, exhausted: true };
 }
 
-/** HEADs a source object; undefined when it no longer exists (deleted after its event). */
-async function headSource(s3: S3Client, bucket: string, key: string): Promise<HeadObjectCommandOutput | undefined> {
+/**
+ * HEADs a source object; undefined when it no longer exists (deleted after its event). S3 answers 403
+ * instead of 404 for a missing key when the caller's s3:ListBucket does not cover the request (e.g. a
+ * prefix-conditioned grant), so a 403 is settled by listing the key, which the role may always do.
+ */
+async function headSource(s3: S3Client, bucket: string, key: string): Promise<ManifestObject | undefined> {
+  let head: HeadObjectCommandOutput;
   try {
-    return await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
   } catch (error) {
     const code = awsErrorCode(error);
     if (code === 'NotFound' || code === 'NoSuchKey' || httpStatusOf(error) === 404) return undefined;
     if (code === 'Forbidden' || code === 'AccessDenied' || httpStatusOf(error) === 403) {
-      throw new BucketAccessError(bucket, 'source', code, `HeadObject on ${key} was refused: ${errorMessage(error)}`);
+      if (!(await findByListing(s3, bucket, key, 'source'))) return undefined;
+      throw new BucketAccessError(
+        bucket,
+        'source',
+        code,
+        `HeadObject on ${key} was refused although the key exists: the list function's role needs s3:GetObject on the source prefix for S3 event batches`,
+      );
     }
     throw error;
   }
+  return toManifestObject({
+    Key: key,
+    Size: head.ContentLength ?? 0,
+    ...(head.ETag ? { ETag: head.ETag } : {}),
+    ...(head.LastModified ? { LastModified: head.LastModified } : {}),
+  });
 }
 
 /**
- * Finds one target object with ListObjectsV2 (Prefix = the key, MaxKeys = 1: the key itself sorts first
- * among keys it prefixes), so the list function needs only s3:ListBucket on the target, as in bucket mode.
+ * Finds one object with ListObjectsV2 (Prefix = the key, MaxKeys = 1: the key itself sorts first among
+ * the keys it prefixes), so checking the target needs only s3:ListBucket, as in bucket mode.
  */
-async function findTargetObject(s3: S3Client, bucket: string, key: string): Promise<ManifestObject | undefined> {
+async function findByListing(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  role: 'source' | 'target',
+): Promise<ManifestObject | undefined> {
   try {
     const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1 }));
     const first = page.Contents?.[0];
@@ -288,7 +304,7 @@ async function findTargetObject(s3: S3Client, bucket: string, key: string): Prom
   } catch (error) {
     const code = awsErrorCode(error);
     if (code === 'NoSuchBucket' || code === 'AccessDenied') {
-      throw new BucketAccessError(bucket, 'target', code, `ListObjectsV2 on ${key} failed: ${errorMessage(error)}`);
+      throw new BucketAccessError(bucket, role, code, `ListObjectsV2 on ${key} failed: ${errorMessage(error)}`);
     }
     throw error;
   }

@@ -329,6 +329,55 @@ describe('listSlice in keys mode', () => {
     );
   });
 
+  /** A client for the same server whose HeadObject answers 403 for some keys, as S3 does without s3:ListBucket. */
+  const forbiddingHeadOf = (keys: string[]) => {
+    const client = s3.makeS3();
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { Key?: string };
+        if (context.commandName === 'HeadObjectCommand' && keys.includes(input.Key ?? '')) {
+          throw Object.assign(new Error('Forbidden'), { name: 'Forbidden', $metadata: { httpStatusCode: 403 } });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'forbidHead' },
+    );
+    return client;
+  };
+
+  it('counts a deleted key as skipped when HEAD answers 403 instead of 404', async () => {
+    // Arrange
+    const { refs } = parseObjectCreatedEvents(fixture('eventbridge-batch.json'));
+    const source = forbiddingHeadOf(['incoming/deleted-before-listing.txt']);
+    // Act
+    const output = await listSlice({
+      ...params({}),
+      job: keysJob(),
+      refs,
+      clients: { source, target: async () => s3.s3, state: s3.s3 },
+    });
+    // Assert
+    expect(output.totals).toEqual({ listed: 4, selected: 4, skipped: 1, bytes: 33 });
+  });
+
+  it('fails naming s3:GetObject when HEAD is refused for a key that exists', async () => {
+    // Arrange
+    const { refs } = parseObjectCreatedEvents(fixture('eventbridge-batch.json'));
+    const source = forbiddingHeadOf(['incoming/red flower.jpg']);
+    // Act
+    const attempt = listSlice({
+      ...params({}),
+      job: keysJob(),
+      refs,
+      clients: { source, target: async () => s3.s3, state: s3.s3 },
+    });
+    // Assert
+    await expect(attempt).rejects.toMatchObject({
+      name: 'BucketAccessError',
+      message: expect.stringMatching(/red flower\.jpg.*s3:GetObject/),
+    });
+  });
+
   it('applies the job filter to the HEADed objects', async () => {
     // Arrange
     const { refs } = parseObjectCreatedEvents(fixture('eventbridge-batch.json'));

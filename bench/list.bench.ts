@@ -1,0 +1,210 @@
+/**
+ * The list step's throughput: a 50,000-key prefix on the embedded S3 server, listed, filtered, planned
+ * and written as a manifest by listSlice (functions/list/list-slice.ts) in copy mode and in sync mode
+ * (against a target holding half the keys), beside a bare ListObjectsV2 loop over the same prefix: the
+ * server's ceiling for listing on this machine. `npm run bench:list`.
+ *
+ * The fixture is written straight into the server's directory (test/integration/list-seed.ts): 50,000
+ * PUTs would take minutes. The server runs in-process, so peak RSS includes it.
+ */
+import { type _Object, CreateBucketCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { startEmbeddedS3 } from '../cli/embedded-s3';
+import { compareKeys } from '../functions/list/key-order';
+import { listSlice } from '../functions/list/list-slice';
+import { planBatches } from '../functions/list/planner';
+import { createS3Client } from '../functions/shared/clients';
+import { type Job, type ManifestObject, resolveJob } from '../functions/shared/job';
+import { seedObjects } from '../test/integration/list-seed';
+import { type BenchOptions, type BenchSection, measure, mib, perSecond, printSection, ratio, round } from './harness';
+
+const SOURCE = 'list-bench-src';
+const TARGET = 'list-bench-dst';
+const STATE = 'list-bench-state';
+/** Keys per directory of the fixture: S3 keys with "folders", as real prefixes have. */
+const KEYS_PER_FOLDER = 1000;
+
+const keyOf = (i: number) =>
+  `data/f${String(Math.floor(i / KEYS_PER_FOLDER)).padStart(3, '0')}/part-${String(i).padStart(6, '0')}.bin`;
+
+/** The bare loop: ListObjectsV2 page after page, counting keys and nothing else. */
+async function bareListing(s3: S3Client): Promise<number> {
+  let count = 0;
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: SOURCE, Prefix: 'data/', ContinuationToken: token }));
+    count += page.Contents?.length ?? 0;
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return count;
+}
+
+/**
+ * An S3 client that answers ListObjectsV2 from sorted in-memory listings and accepts PutObject: the list
+ * step's own cost per object, with no server in the way (S3's round trips are not simulated).
+ */
+function inMemoryS3(buckets: Record<string, _Object[]>): S3Client {
+  const send = async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+    const { input } = command;
+    if (command.constructor.name === 'PutObjectCommand') return { ETag: '"manifest"' };
+    if (command.constructor.name !== 'ListObjectsV2Command')
+      throw new Error(`in-memory S3: ${command.constructor.name}`);
+    const all = buckets[input.Bucket as string] ?? [];
+    const prefix = (input.Prefix as string | undefined) ?? '';
+    const after = (input.ContinuationToken as string | undefined) ?? (input.StartAfter as string | undefined) ?? '';
+    let low = 0;
+    let high = all.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (compareKeys((all[mid] as _Object).Key as string, after) <= 0) low = mid + 1;
+      else high = mid;
+    }
+    const contents: _Object[] = [];
+    let i = low;
+    for (; i < all.length && contents.length < ((input.MaxKeys as number | undefined) ?? 1000); i++) {
+      const item = all[i] as _Object;
+      if (!(item.Key as string).startsWith(prefix)) break;
+      contents.push(item);
+    }
+    const more = i < all.length && ((all[i] as _Object).Key as string).startsWith(prefix);
+    return { Contents: contents, IsTruncated: more, NextContinuationToken: more ? contents.at(-1)?.Key : undefined };
+  };
+  return { send } as unknown as S3Client;
+}
+
+/** Runs the list step's slice function over the whole prefix (one slice: the default cap is 100,000). */
+async function listStep(s3: S3Client, job: Job, jobId: string): Promise<number> {
+  const output = await listSlice({
+    job,
+    jobId,
+    clients: { source: s3, target: async () => s3, state: s3 },
+    stateBucket: STATE,
+  });
+  if (output.continuation !== null) throw new Error('list bench: expected the prefix to fit one slice');
+  return output.totals.listed;
+}
+
+/** Lists, plans and writes manifests for a 50,000-key prefix (5,000 with quick), three runs each (one with quick). */
+export async function run(options: BenchOptions = {}): Promise<BenchSection> {
+  const count = options.quick ? 5_000 : 50_000;
+  const runs = options.quick ? 1 : 3;
+  const server = await startEmbeddedS3();
+  const s3 = createS3Client(server.endpoint);
+  try {
+    for (const bucket of [SOURCE, TARGET, STATE]) await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const modified = new Date('2026-11-01T00:00:00Z');
+    await seedObjects(
+      server.directory,
+      SOURCE,
+      Array.from({ length: count }, (_, i) => ({
+        key: keyOf(i),
+        body: 'x'.repeat(1 + (i % 97)),
+        lastModified: modified,
+      })),
+    );
+    // The target already holds every other object, unchanged: sync copies the other half.
+    await seedObjects(
+      server.directory,
+      TARGET,
+      Array.from({ length: count / 2 }, (_, j) => ({
+        key: `mirror/${keyOf(2 * j).slice('data/'.length)}`,
+        body: 'x'.repeat(1 + ((2 * j) % 97)),
+        lastModified: modified,
+      })),
+    );
+    const base = { source: { bucket: SOURCE, prefix: 'data/' }, target: { bucket: TARGET, prefix: 'mirror/' } };
+    const copyJob = resolveJob(base);
+    const syncJob = resolveJob({ ...base, options: { mode: 'sync' } });
+
+    // Warm-up: the first listing reads every .md5 file the server keeps beside the objects.
+    if ((await bareListing(s3)) !== count) throw new Error('list bench: the fixture did not list completely');
+
+    const ceiling = await measure(runs, async () => {
+      await bareListing(s3);
+    });
+    const copy = await measure(runs, async (i) => {
+      await listStep(s3, copyJob, `bench-copy-${i}`);
+    });
+    const sync = await measure(runs, async (i) => {
+      await listStep(s3, syncJob, `bench-sync-${i}`);
+    });
+    const objects: ManifestObject[] = Array.from({ length: count }, (_, i) => ({
+      key: keyOf(i),
+      size: 1 + (i % 97) * 1_048_576,
+      etag: '"0123456789abcdef0123456789abcdef"',
+      lastModified: modified.toISOString(),
+    }));
+    const listingOf = (prefix: string, indexes: number[]): _Object[] =>
+      indexes
+        .map((i) => ({
+          Key: `${prefix}${keyOf(i).slice('data/'.length)}`,
+          Size: 1 + (i % 97),
+          ETag: `"${String(i % 97).padStart(32, '0')}"`,
+          LastModified: modified,
+        }))
+        .sort((a, b) => compareKeys(a.Key, b.Key));
+    const memory = inMemoryS3({
+      [SOURCE]: listingOf(
+        'data/',
+        Array.from({ length: count }, (_, i) => i),
+      ),
+      [TARGET]: listingOf(
+        'mirror/',
+        Array.from({ length: count / 2 }, (_, j) => 2 * j),
+      ),
+    });
+    const memoryCopy = await measure(runs, async (i) => {
+      await listStep(memory, copyJob, `bench-memory-copy-${i}`);
+    });
+    const memorySync = await measure(runs, async (i) => {
+      await listStep(memory, syncJob, `bench-memory-sync-${i}`);
+    });
+    const planner = await measure(runs, async () => {
+      planBatches(objects, {
+        maxObjectsPerBatch: copyJob.options.maxObjectsPerBatch,
+        maxBytesPerBatch: copyJob.options.maxBytesPerBatch,
+      });
+    });
+
+    const ceilingRate = perSecond(count, ceiling.medianMs);
+    const row = (method: string, m: typeof ceiling, extra = '') => ({
+      method,
+      objects: count,
+      'median ms': round(m.medianMs),
+      'objects/s': round(perSecond(count, m.medianMs)),
+      'vs bare ListObjectsV2': ratio(perSecond(count, m.medianMs), ceilingRate),
+      'peak RSS MiB': mib(m.peakRssBytes),
+      notes: extra,
+    });
+    const rows = [
+      row('bare ListObjectsV2 loop (ceiling)', ceiling, 'pages of 1,000, nothing else'),
+      row('list step, copy mode', copy, 'list + filter + plan + manifest PUT'),
+      row('list step, sync mode', sync, `also lists the target (${count / 2} keys) and merges`),
+      row('list step, copy mode, in-memory S3', memoryCopy, "the step's own cost: no server, no round trips"),
+      row('list step, sync mode, in-memory S3', memorySync, 'the same, with the target merge'),
+      row('planner alone (planBatches)', planner, 'CPU only, sizes up to 96 MiB'),
+    ];
+    return {
+      title: `List step: ${count.toLocaleString('en-US')} keys on the embedded S3 server`,
+      rows,
+      notes: [
+        `Median of ${runs} run(s) after a warm-up listing; one slice per run (the default cap is 100,000 objects).`,
+        'The embedded server stats every file of a folder for each page it lists, so its ceiling is far below S3 (about 1,000 keys per ~20-50 ms request there); the ratio says how much the step adds on top of listing.',
+        'Peak RSS is the whole process, embedded server included.',
+      ],
+      chart: {
+        unit: 'objects/s',
+        bars: rows.map((r) => ({ label: r.method, value: Number(r['objects/s']) })),
+      },
+    };
+  } finally {
+    s3.destroy();
+    await server.stop();
+  }
+}
+
+if (require.main === module) {
+  run({ quick: process.env.BENCH_QUICK === '1' }).then(printSection, (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  });
+}
