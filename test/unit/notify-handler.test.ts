@@ -1,0 +1,201 @@
+/**
+ * The notify handler with SNS mocked and the ResultWriter files in the embedded S3 server, written in
+ * the layout Step Functions uses.
+ */
+import { Writable } from 'node:stream';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import type { Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { localObservability } from '../../cli/runner/runner';
+import { createNotifyHandler } from '../../functions/notify/handler';
+import type { NotifyInput } from '../../functions/notify/message';
+import { snsPublisher } from '../../functions/notify/publisher';
+import type { ResultWriterEntry, ResultWriterManifest } from '../../functions/notify/results';
+import { CopyBatchError } from '../../functions/shared/errors';
+import { startTestS3, type TestS3 } from '../support/s3';
+
+// @middy/core 7 and @middy/util export only an "import" condition, which Jest's CommonJS resolver cannot
+// see; load their ESM entries (SWC transforms them) until jest.config.js maps them.
+jest.mock('@middy/core', () => jest.requireActual('../../node_modules/@middy/core/index.js'), { virtual: true });
+jest.mock('@middy/util', () => jest.requireActual('../../node_modules/@middy/util/index.js'), { virtual: true });
+
+const STATE = 'notify-state';
+const TOPIC = 'arn:aws:sns:us-east-1:111111111111:s3xcopy';
+const sns = mockClient(SNSClient);
+let s3: TestS3;
+
+const context = {
+  functionName: 's3xcopy-notify',
+  awsRequestId: 'req-1',
+  getRemainingTimeInMillis: () => 60_000,
+} as unknown as Context;
+
+const silent = () => localObservability('test-notify', new Writable({ write: (_c, _e, done) => done() }));
+
+function lambdaCause(error: Error): string {
+  return JSON.stringify({ errorType: error.name, errorMessage: error.message, trace: [] });
+}
+
+/** Writes one Map Run's ResultWriter files the way Step Functions does. */
+async function writeMapRun(jobId: string, mapRunId: string, entries: ResultWriterEntry[]): Promise<void> {
+  const base = `results/${jobId}/${mapRunId}/`;
+  const manifest: ResultWriterManifest = {
+    DestinationBucket: STATE,
+    MapRunArn: `arn:aws:states:us-east-1:111111111111:mapRun:s3xcopy/CopyBatches:${mapRunId}`,
+    ResultFiles: { SUCCEEDED: [], FAILED: [], PENDING: [] },
+  };
+  for (const status of ['SUCCEEDED', 'FAILED'] as const) {
+    const list = entries.filter((e) => (status === 'SUCCEEDED' ? e.Status === 'SUCCEEDED' : e.Status !== 'SUCCEEDED'));
+    if (list.length === 0) continue;
+    const key = `${base}${status}_0.json`;
+    await s3.put(STATE, key, JSON.stringify(list));
+    manifest.ResultFiles[status]?.push({ Key: key, Size: 1 });
+  }
+  await s3.put(STATE, `${base}manifest.json`, JSON.stringify(manifest));
+}
+
+function succeeded(batchId: string, copied: number, bytes: number): ResultWriterEntry {
+  return {
+    ExecutionArn: `arn:aws:states:us-east-1:111111111111:execution:s3xcopy/x:${batchId}`,
+    Status: 'SUCCEEDED',
+    Input: JSON.stringify({ batch: { id: batchId, objects: [] } }),
+    Output: JSON.stringify({ batchId, copied, skipped: 1, failed: 0, bytesCopied: bytes, failures: [] }),
+  };
+}
+
+function failed(batchId: string, keys: string[], error: Error): ResultWriterEntry {
+  return {
+    ExecutionArn: `arn:aws:states:us-east-1:111111111111:execution:s3xcopy/x:${batchId}`,
+    Status: 'FAILED',
+    Input: JSON.stringify({ batch: { id: batchId, objects: keys.map((key) => ({ key })) } }),
+    Error: error.name,
+    Cause: lambdaCause(error),
+  };
+}
+
+function input(jobId: string, status: 'SUCCEEDED' | 'FAILED', error?: NotifyInput['state']['error']): NotifyInput {
+  return {
+    status,
+    execution: { id: `arn:aws:states:us-east-1:111111111111:execution:s3xcopy:${jobId}`, name: jobId },
+    request: {},
+    state: {
+      job: { source: { bucket: 'src', prefix: 'data/' }, target: { bucket: 'dst', prefix: '' } },
+      jobId,
+      totals: { listed: 12, selected: 10, skipped: 2, bytes: 900 },
+      ...(error ? { error } : {}),
+    },
+  };
+}
+
+function handler(notifyOnSuccess = true, stateBucket = STATE) {
+  return createNotifyHandler({
+    config: { defaults: {}, stateBucket, topicArn: TOPIC, notifyOnSuccess },
+    publisher: snsPublisher(new SNSClient({ region: 'us-east-1' }), TOPIC),
+    stateS3: s3.s3,
+    observability: silent(),
+  });
+}
+
+beforeAll(async () => {
+  s3 = await startTestS3();
+  await s3.createBucket(STATE);
+});
+
+afterAll(async () => {
+  sns.restore();
+  await s3?.stop();
+});
+
+beforeEach(() => {
+  sns.reset();
+  sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+});
+
+describe('the notify handler', () => {
+  it('publishes one failure message with the counts of every Map Run and the failed keys', async () => {
+    // Prepare
+    const jobId = 'job-failed';
+    await writeMapRun(jobId, 'run-a', [succeeded('s0-b0', 4, 400)]);
+    await writeMapRun(jobId, 'run-b', [
+      succeeded('s1-b0', 2, 200),
+      failed(
+        's1-b1',
+        ['data/x', 'data/y'],
+        new CopyBatchError('s1-b1', 2, [{ key: 'data/y', code: 'AccessDenied', message: 'denied' }]),
+      ),
+    ]);
+    const event = input(jobId, 'FAILED', {
+      Error: 'States.ExceedToleratedFailureThreshold',
+      Cause: 'The specified tolerated failure threshold was exceeded',
+    });
+
+    // Act
+    const output = await handler()(event, context);
+
+    // Assess
+    const calls = sns.commandCalls(PublishCommand);
+    expect(calls).toHaveLength(1);
+    const sent = calls[0]?.args[0].input;
+    expect(sent?.TopicArn).toBe(TOPIC);
+    expect(sent?.Subject).toBe('s3xcopy FAILED: src/data/ -> dst/, 1 of 10 objects failed');
+    expect(sent?.MessageAttributes?.status).toEqual({ DataType: 'String', StringValue: 'FAILED' });
+    expect(sent?.Message).toContain('data/y  (AccessDenied)');
+    expect(sent?.Message).toContain('Error: States.ExceedToleratedFailureThreshold');
+    expect(output).toMatchObject({
+      published: true,
+      messageId: 'm-1',
+      objects: { listed: 12, selected: 10, copied: 6, skipped: 4, failed: 1 },
+      bytes: { copied: 600 },
+      results: `s3://${STATE}/results/${jobId}/`,
+    });
+  });
+
+  it('counts every key of a batch that failed as a whole (a role that cannot be assumed)', async () => {
+    // Prepare
+    const jobId = 'job-role';
+    const roleError = Object.assign(new Error('Cannot assume target role'), { name: 'AssumeRoleError' });
+    await writeMapRun(jobId, 'run-a', [failed('s0-b0', ['data/1', 'data/2', 'data/3'], roleError)]);
+
+    // Act
+    const output = await handler()(
+      input(jobId, 'FAILED', { Error: 'States.ExceedToleratedFailureThreshold' }),
+      context,
+    );
+
+    // Assess
+    expect(output.objects.failed).toBe(3);
+    expect(output.failures).toEqual([
+      { key: 'data/1', code: 'AssumeRoleError', message: 'Cannot assume target role' },
+      { key: 'data/2', code: 'AssumeRoleError', message: 'Cannot assume target role' },
+      { key: 'data/3', code: 'AssumeRoleError', message: 'Cannot assume target role' },
+    ]);
+  });
+
+  it('does not publish a success when the deployment turned success notifications off', async () => {
+    // Act
+    const output = await handler(false)(input('job-quiet', 'SUCCEEDED'), context);
+
+    // Assess
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
+    expect(output).toMatchObject({ published: false, status: 'SUCCEEDED' });
+  });
+
+  it('still publishes a failure, without copy counts, when the results cannot be read', async () => {
+    // Act
+    const output = await handler(true, 'no-such-state-bucket')(
+      input('job-x', 'FAILED', { Error: 'InvalidJobError', Cause: 'Invalid job' }),
+      context,
+    );
+
+    // Assess
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(1);
+    expect(output.objects.copied).toBe(0);
+    expect(output.error).toEqual({ error: 'InvalidJobError', cause: 'Invalid job' });
+  });
+
+  it('rejects an event the state machine would not send, naming the field', async () => {
+    // Act / Assess
+    await expect(handler()({ status: 'DONE', execution: {} }, context)).rejects.toThrow(/status/);
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
+  });
+});
