@@ -283,6 +283,53 @@ describe('copyBatch against the embedded S3 server', () => {
     expect(await s3.listKeys(target)).toEqual([]);
   });
 
+  it('fails with PreconditionFailed and aborts when the source changes during a multipart copy', async () => {
+    // Arrange: the server ignores x-amz-copy-source-if-match, so S3's answer to a changed source is injected.
+    const { source, target } = await buckets();
+    await s3.put(source, 'changing.bin', randomBytes(11 * MiB));
+    const client = s3.makeS3();
+    failNthCall(
+      client,
+      'UploadPartCopyCommand',
+      2,
+      awsError('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold'),
+    );
+    // Act
+    const error = await copyBatch(
+      copyInput(source, target, [await manifestEntry(source, 'changing.bin')], {
+        multipartThreshold: 5 * MiB,
+        partSize: 5 * MiB,
+        concurrency: 1,
+      }),
+      engineDeps(client),
+    ).catch((caught: unknown) => caught);
+    // Assert
+    const failure = (error as CopyBatchError).failures[0];
+    expect(failure?.code).toBe('PreconditionFailed');
+    expect(failure?.message).toContain('changed since it was listed');
+    expect(await s3.openUploads(target)).toBe(0);
+  });
+
+  it('skips as vanished and aborts the upload when the source disappears between parts', async () => {
+    // Arrange
+    const { source, target } = await buckets();
+    await s3.put(source, 'deleted-midway.bin', randomBytes(11 * MiB));
+    const client = s3.makeS3();
+    failNthCall(client, 'UploadPartCopyCommand', 2, awsError('NoSuchKey', 404, 'The specified key does not exist.'));
+    // Act
+    const result = await copyBatch(
+      copyInput(source, target, [await manifestEntry(source, 'deleted-midway.bin')], {
+        multipartThreshold: 5 * MiB,
+        partSize: 5 * MiB,
+        concurrency: 1,
+      }),
+      engineDeps(client),
+    );
+    // Assert
+    expect(result).toMatchObject({ copied: 0, skipped: 1, skippedByReason: { vanished: 1 } });
+    expect(await s3.openUploads(target)).toBe(0);
+  });
+
   it('skips an object as vanished when it was deleted since it was listed', async () => {
     // Arrange
     const { source, target } = await buckets();
