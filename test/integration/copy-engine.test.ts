@@ -13,7 +13,6 @@ import {
   parseJob,
 } from '../../functions/shared/job';
 import { startTestS3, type TestS3 } from '../support/s3';
-import { applyMultipartUploadRoutesFix } from './copy-server-multipart-fix';
 
 const logger = new Logger({ serviceName: 'copy-engine-test', logLevel: 'SILENT' });
 const FAST_RETRY = { attempts: 4, baseDelayMs: 1, maxDelayMs: 5 };
@@ -53,7 +52,6 @@ describe('copyBatch against the embedded S3 server', () => {
   let bucketCounter = 0;
 
   beforeAll(async () => {
-    applyMultipartUploadRoutesFix();
     s3 = await startTestS3();
   });
   afterAll(() => s3.stop());
