@@ -46,7 +46,8 @@ export function createS3Client(endpoint: S3Endpoint, options: { credentials?: Cr
       httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
       httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
       connectionTimeout: 5_000,
-      requestTimeout: 120_000,
+      // A server-side CopyObject near the 5 GiB limit answers only when the copy is done: minutes, not seconds.
+      requestTimeout: 600_000,
     }),
   });
   endpoint.configure?.(client);
