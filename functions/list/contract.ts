@@ -34,12 +34,15 @@ export const ContinuationSchema = z
 export type Continuation = z.infer<typeof ContinuationSchema>;
 
 /**
- * An execution name ($$.Execution.Name: 1-80 of [A-Za-z0-9_-]) or a local run's id: it becomes part of
- * S3 keys and of the target role's session name, so only safe characters.
+ * An execution name ($$.Execution.Name, which Step Functions already keeps free of whitespace and
+ * special characters) or a local run's id. It becomes a path segment of S3 keys, so no "/", no control
+ * characters, and not "." or "..".
  */
-export const JobIdSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9][\w.-]{0,127}$/, 'must be 1-128 letters, digits, "_", "-" or "." (the execution name)');
+export const JobIdSchema = z.string().regex(
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects.
+  /^(?!\.{1,2}$)[^/\u0000-\u001f\u007f]{1,128}$/,
+  'must be 1-128 characters without "/" or control characters (the execution name)',
+);
 
 /** The list function's event, as the state machine builds it. */
 export const ListEventSchema = z.object({

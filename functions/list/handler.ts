@@ -27,6 +27,12 @@ export interface ListHandlerDeps {
   marginMs?: number;
 }
 
+/**
+ * A resolved job may be at most this much JSON: every copy invocation gets the job beside its batch
+ * (up to 200 KiB), and Step Functions passes at most 256 KiB.
+ */
+export const MAX_JOB_JSON_BYTES = 32 * 1024;
+
 /** What the execution's original input asks for: a job, or the keys of a batch of S3 events. */
 export interface ListRequest {
   job: Job;
@@ -43,11 +49,17 @@ export interface ListRequest {
  * @throws InvalidJobError naming every bad field
  */
 export function resolveListRequest(request: unknown, defaults: JobDefaults): ListRequest {
-  if (isEventsRequest(request)) {
-    const { refs, ignored } = parseObjectCreatedEvents(request);
-    return { job: resolveJob({}, defaults), refs, ignored };
+  const resolved: ListRequest = isEventsRequest(request)
+    ? { job: resolveJob({}, defaults), ...parseObjectCreatedEvents(request) }
+    : { job: resolveJob(request, defaults), ignored: [] };
+  const jobBytes = Buffer.byteLength(JSON.stringify(resolved.job));
+  if (jobBytes > MAX_JOB_JSON_BYTES) {
+    throw new InvalidJobError(
+      `the job is ${jobBytes} bytes of JSON; at most ${MAX_JOB_JSON_BYTES} fit beside a batch (200 KiB) in a copy ` +
+        "invocation's 256 KiB payload: shorten the filter's include/exclude lists",
+    );
   }
-  return { job: resolveJob(request, defaults), ignored: [] };
+  return resolved;
 }
 
 /**

@@ -117,6 +117,21 @@ describe('list handler', () => {
     expect(await stateKeys('manifests/exec-bad/')).toEqual([]);
   });
 
+  it('rejects a job too large to travel beside its batches', async () => {
+    // Arrange: 2,000 include globs of 20 characters are about 46 KiB of JSON
+    const handler = createListHandler(deps());
+    const include = Array.from({ length: 2000 }, (_, i) => `dir-${String(i).padStart(5, '0')}/**/*.txt`);
+    const request = { source: { prefix: 'many/' }, target: { prefix: 'x/' }, filter: { include } };
+    // Act
+    const attempt = handler({ request, jobId: 'exec-huge' }, contextWithRemaining(900_000));
+    // Assert
+    await expect(attempt).rejects.toMatchObject({
+      name: 'InvalidJobError',
+      message: expect.stringContaining('include/exclude'),
+    });
+    expect(await stateKeys('manifests/exec-huge/')).toEqual([]);
+  });
+
   it('rejects an event without a usable jobId', async () => {
     // Arrange
     const handler = createListHandler(deps());
