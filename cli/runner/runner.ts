@@ -50,7 +50,7 @@ export const MIN_NODE_MAJOR = 22;
 export const LOCAL_FUNCTIONS = {
   list: { timeoutSeconds: 900, memoryMB: 1024 },
   copy: { timeoutSeconds: 900, memoryMB: 1024 },
-  notify: { timeoutSeconds: 60, memoryMB: 256 },
+  notify: { timeoutSeconds: 30, memoryMB: 256 },
 } as const;
 type FunctionName = keyof typeof LOCAL_FUNCTIONS;
 
@@ -277,7 +277,11 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   );
 
   try {
-    if (localState) await stateS3.send(new CreateBucketCommand({ Bucket: stateBucket }));
+    if (localState) {
+      await stateS3.send(new CreateBucketCommand({ Bucket: stateBucket }));
+      // The private store's setup is not part of what a deployed execution does (or is billed for).
+      delete stats.s3.state.CreateBucketCommand;
+    }
 
     const config: DeploymentConfig = { defaults: {}, stateBucket, notifyOnSuccess: true };
     const notificationsFile = path.join(outputDir, 'notifications.txt');
