@@ -26,7 +26,7 @@ import type { NotificationPublisher } from '../../functions/notify/publisher';
 import { decodeCause } from '../../functions/notify/results';
 import { createS3Client, createStsClient, type S3Endpoint } from '../../functions/shared/clients';
 import type { DeploymentConfig } from '../../functions/shared/config';
-import type { Batch, CopyFailure, CopyResult } from '../../functions/shared/job';
+import type { Batch, CopyFailure, CopyResult, JobDefaults } from '../../functions/shared/job';
 import type { Observability } from '../../functions/shared/observability';
 import { TargetClients } from '../../functions/shared/target-role';
 import { startEmbeddedS3 } from '../embedded-s3';
@@ -78,6 +78,11 @@ export interface LocalRunOptions {
   input: unknown;
   /** Where the source and target buckets are. */
   endpoint: S3Endpoint;
+  /**
+   * The deployment defaults the functions would read from their environment (S3XCOPY_*): source,
+   * target, role and options. Keys mode (S3 events as input) takes its job from these.
+   */
+  defaults?: JobDefaults;
   /**
    * A bucket on `endpoint` for manifests and ResultWriter files. Without it, an in-process S3 store
    * holds them and the results are saved under `outputDir/results/`.
@@ -283,7 +288,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       delete stats.s3.state.CreateBucketCommand;
     }
 
-    const config: DeploymentConfig = { defaults: {}, stateBucket, notifyOnSuccess: true };
+    const config: DeploymentConfig = { defaults: options.defaults ?? {}, stateBucket, notifyOnSuccess: true };
     const notificationsFile = path.join(outputDir, 'notifications.txt');
     const publisher: NotificationPublisher = options.publisher ?? {
       async publish(notification) {

@@ -2,6 +2,8 @@
  * The real statemachine/copy.asl.json, run by the local runner with the real list, copy and notify
  * handlers against the embedded S3 server. Only STS is mocked; faults are injected at the S3 client.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
@@ -309,5 +311,53 @@ describe('the copy state machine, run locally', () => {
     expect(assumeCalls).toBe(2);
     expect(result.failures.map((f) => f.code)).toEqual(['AssumeRoleError', 'AssumeRoleError']);
     expect(await s3.listKeys(target)).toEqual([]);
+  });
+
+  it('skips the success notification when the job turns it off', async () => {
+    // Prepare
+    const { source, target } = await buckets();
+    await s3.put(source, 'n/1', 'one');
+
+    // Act
+    const result = await run({
+      source: { bucket: source },
+      target: { bucket: target },
+      options: { notifyOnSuccess: false },
+    });
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.notification).toBeUndefined();
+    expect(result.stats.transitions.parent.NotifySuccess).toBeUndefined();
+    expect(result.stats.transitions.parent.Done).toBe(1);
+  });
+
+  it('copies exactly the keys of a batch of S3 events (keys mode), with the job from the deployment defaults', async () => {
+    // Prepare
+    const events = JSON.parse(
+      readFileSync(path.join(__dirname, '..', 'fixtures', 'events', 'eventbridge-batch.json'), 'utf8'),
+    );
+    await s3.createBucket('events-src');
+    await s3.createBucket('events-dst');
+    const present = ['incoming/red flower.jpg', 'incoming/a+b=c:d;e,f$g@h&i.csv', 'incoming/ü/日本語 ファイル.txt'];
+    for (const key of [...present, 'incoming/not-in-any-event.txt', 'outside/not-in-prefix.txt']) {
+      await s3.put('events-src', key, `body of ${key}`);
+    }
+
+    // Act
+    const result = await run(events, {
+      defaults: {
+        source: { bucket: 'events-src', prefix: 'incoming/' },
+        target: { bucket: 'events-dst', prefix: 'copied/' },
+      },
+    });
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    // Listings of the embedded server escape "&" twice (NOTES.md), so count them and read each key back.
+    expect(await s3.listKeys('events-dst')).toHaveLength(present.length);
+    for (const key of present) {
+      expect((await s3.getBody('events-dst', key.replace('incoming/', 'copied/'))).toString()).toBe(`body of ${key}`);
+    }
   });
 });
