@@ -113,7 +113,9 @@ export function createListHandler(deps: ListHandlerDeps) {
     metrics.addMetric('ObjectsSelected', MetricUnit.Count, output.totals.selected - before.selected);
     metrics.addMetric('ObjectsSkipped', MetricUnit.Count, output.totals.skipped - before.skipped);
     logger.info('Slice listed', {
-      mode: refs ? 'keys' : job.options.mode,
+      mode: job.options.mode,
+      // Keys mode: keys named by the events, before those of other buckets or outside the prefix are dropped.
+      ...(refs ? { eventKeys: refs.length } : {}),
       source: `s3://${job.source.bucket}/${job.source.prefix}`,
       slice: output.slice,
       totals: output.totals,
