@@ -14,7 +14,7 @@ import pLimit from 'p-limit';
 import { formatUsd, priceUsage, type UsageCounts } from '../cli/cost/model';
 import { PRICES_AS_OF } from '../cli/cost/prices';
 import { usageFromRunStats } from '../cli/cost/run-stats';
-import { buildScenario, buildScenarios, type PlannedJob } from '../cli/cost/scenarios';
+import { buildScenario, buildScenarios, type Design, type PlannedJob } from '../cli/cost/scenarios';
 import { startEmbeddedS3 } from '../cli/embedded-s3';
 import { runLocal } from '../cli/runner/runner';
 import { createS3Client } from '../functions/shared/clients';
@@ -29,6 +29,14 @@ const TARGET = 'cost-dst';
  */
 const STATE = 'cost-state';
 const OBJECT_BYTES = 4096;
+
+const CHART_LABELS: Record<Design, string> = {
+  's3xcopy-standard': 's3xcopy, Standard children',
+  's3xcopy-express': 's3xcopy, Express children',
+  'per-object-executions': 'one execution per object',
+  'sequential-lambda': 'sequential Lambda',
+  's3-batch-operations': 'S3 Batch Operations',
+};
 
 async function seed(s3: S3Client, count: number): Promise<void> {
   const limit = pLimit(16);
@@ -167,7 +175,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchSection> {
       chart: {
         unit: '$ per million objects',
         bars: million.map((scenario) => ({
-          label: `cost: ${scenario.title}`,
+          label: CHART_LABELS[scenario.design],
           value: scenario.cost.perMillionObjects.total,
         })),
       },

@@ -182,7 +182,7 @@ export function renderBarChartSvg(title: string, groups: readonly ChartGroup[]):
       const barWidth = max > 0 ? Math.max(1, (bar.value / max) * barArea) : 0;
       const colour = palette[index % palette.length];
       parts.push(
-        `<text x="${labelWidth - 8}" y="${y + barHeight - 5}" font-size="12" text-anchor="end">${escapeXml(bar.label)}</text>`,
+        `<text x="${labelWidth - 8}" y="${y + barHeight - 5}" font-size="12" text-anchor="end">${escapeXml(fitLabel(bar.label))}</text>`,
         `<rect x="${labelWidth}" y="${y}" width="${barWidth.toFixed(1)}" height="${barHeight}" fill="${colour}"/>`,
         `<text x="${(labelWidth + barWidth + 6).toFixed(1)}" y="${y + barHeight - 5}" font-size="12">${escapeXml(formatChartValue(bar.value))}</text>`,
       );
@@ -198,6 +198,11 @@ export function renderBarChartSvg(title: string, groups: readonly ChartGroup[]):
     '</svg>',
     '',
   ].join('\n');
+}
+
+/** About 45 characters of 12 px sans-serif fit the label column; longer labels end in an ellipsis. */
+function fitLabel(label: string, max = 45): string {
+  return label.length <= max ? label : `${label.slice(0, max - 1)}…`;
 }
 
 function formatChartValue(value: number): string {
