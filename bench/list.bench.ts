@@ -214,6 +214,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchSection> {
         `Median of ${runs} run(s) after a warm-up listing, the three server rows interleaved; one slice per run (the default cap is 100,000 objects).`,
         'The embedded server stats every file of a folder for each page it lists, so its ceiling is far below S3 (about 1,000 keys per ~20-50 ms request there); the ratio says how much the step adds on top of listing.',
         'Peak RSS is the whole process, embedded server included, and only grows from row to row: read it as an upper bound for a 50,000-object slice.',
+        'Measured once with node --expose-gc (heap sampled at every S3 call, in-memory listing): a 100,000-object slice with 70-character keys peaks at about 68 MiB of heap above its start and writes a 15.3 MiB manifest of 147 batches; the list function has 1 GiB.',
       ],
       chart: {
         unit: 'objects/s',
