@@ -8,6 +8,8 @@ import {
   PLACEHOLDERS,
   validateDefinition,
 } from '../../cli/runner/definition';
+import { parseInfraConfig } from '../../infra/config';
+import { definitionSubstitutions } from '../../infra/constructs/copy-state-machine';
 
 const text = readFileSync(DEFINITION_PATH, 'utf8');
 const values = {
@@ -37,6 +39,21 @@ describe('statemachine/copy.asl.json', () => {
 
     // Assess
     expect([...used].sort()).toEqual([...PLACEHOLDERS].sort());
+  });
+
+  it('gets a value for every placeholder from infra, the same names the local runner fills', () => {
+    // Prepare
+    const config = parseInfraConfig({
+      source: { account: '111111111111', region: 'us-east-1', bucket: 'src-bucket' },
+      target: { account: '222222222222', region: 'us-east-1', bucket: 'dst-bucket' },
+    });
+
+    // Act
+    const supplied = Object.keys(definitionSubstitutions(config));
+
+    // Assess
+    expect(supplied.sort()).toEqual([...PLACEHOLDERS].sort());
+    expect(validateDefinition(JSON.parse(fillPlaceholders(text, definitionSubstitutions(config))))).toEqual([]);
   });
 
   it('reports a transition to a state that does not exist', () => {
