@@ -4,10 +4,12 @@
  *
  * A section that is missing or throws does not stop the others: its error goes into the document.
  * `npm run bench -- --quick` (or BENCH_QUICK=1) runs smaller inputs, for a smoke test; its figures are
- * not for publishing. `npm run bench -- --only large,cost` runs some sections only.
+ * not for publishing. `npm run bench -- --only large,cost` runs some sections only. Both write to a
+ * temporary directory instead of docs/ (so a partial run never replaces the published figures), unless
+ * `--out DIR` says where.
  */
-import { writeFile } from 'node:fs/promises';
-import { cpus, totalmem } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import {
   type BenchOptions,
@@ -115,8 +117,8 @@ export function renderDocument(outcomes: SectionOutcome[], options: BenchOptions
   ].join('\n');
 }
 
-/** Runs the sections and writes the document and chart; returns the outcomes. */
-export async function runAll(options: BenchOptions, only?: string[]): Promise<SectionOutcome[]> {
+/** Runs the sections and writes the document and chart into `outDir`; returns the outcomes. */
+export async function runAll(options: BenchOptions, only?: string[], outDir = DOCS): Promise<SectionOutcome[]> {
   const started = Date.now();
   const outcomes: SectionOutcome[] = [];
   for (const entry of SECTIONS) {
@@ -135,12 +137,15 @@ export async function runAll(options: BenchOptions, only?: string[]): Promise<Se
       ? [{ title: outcome.section.title, unit: outcome.section.chart.unit, bars: outcome.section.chart.bars }]
       : [],
   );
-  await writeFile(path.join(DOCS, 'BENCHMARKS.md'), renderDocument(outcomes, options, totalSeconds));
+  await mkdir(outDir, { recursive: true });
+  await writeFile(path.join(outDir, 'BENCHMARKS.md'), renderDocument(outcomes, options, totalSeconds));
   await writeFile(
-    path.join(DOCS, 'benchmarks.svg'),
+    path.join(outDir, 'benchmarks.svg'),
     renderBarChartSvg('s3xcopy benchmarks (one run, one machine; bars compare within a panel)', groups),
   );
-  process.stderr.write(`bench: wrote docs/BENCHMARKS.md and docs/benchmarks.svg in ${Math.round(totalSeconds)} s\n`);
+  process.stderr.write(
+    `bench: wrote ${path.join(outDir, 'BENCHMARKS.md')} and benchmarks.svg; the sections took ${Math.round(totalSeconds)} s\n`,
+  );
   return outcomes;
 }
 
@@ -148,7 +153,14 @@ if (require.main === module) {
   const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
   const onlyIndex = process.argv.indexOf('--only');
   const only = onlyIndex >= 0 ? (process.argv[onlyIndex + 1] ?? '').split(',').filter(Boolean) : undefined;
-  runAll({ quick }, only).then(
+  const outIndex = process.argv.indexOf('--out');
+  const outDir =
+    outIndex >= 0
+      ? path.resolve(process.argv[outIndex + 1] ?? '.')
+      : quick || only
+        ? path.join(tmpdir(), 's3xcopy-bench')
+        : DOCS;
+  runAll({ quick }, only, outDir).then(
     // The servers' sockets may linger; the document is written, so end the process.
     () => process.exit(0),
     (error: unknown) => {
