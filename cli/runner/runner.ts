@@ -530,6 +530,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   } finally {
     sourceS3.destroy();
     stateS3.destroy();
+    if (!options.sts) sts.destroy();
     if (localState) await localState.stop();
     if (ownedLog) await new Promise<void>((resolve) => ownedLog.end(resolve));
   }
