@@ -5,6 +5,7 @@
  * the AWS-correct behaviour.
  */
 import crypto from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -69,6 +70,7 @@ function patchServerOnce(): void {
     };
   }
   addMultipartUploadRoutes();
+  listInS3Order();
 }
 
 interface RouterLayer {
@@ -211,4 +213,72 @@ export async function startEmbeddedS3(options: { directory?: string; port?: numb
 /** Endpoint settings for an embedded server already running at `url` (e.g. started by another process). */
 export function embeddedEndpoint(url: string): S3Endpoint {
   return { endpoint: url, region: 'us-east-1', credentials: EMBEDDED_CREDENTIALS, configure: applyEmbeddedClientFix };
+}
+
+/** Every object key stored under `dir` (the store keeps `<key>._S3rver_object` files in a directory tree). */
+function* storedKeys(dir: string, relative: string, prefix: string): Generator<string> {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const name = relative === '' ? entry.name : `${relative}/${entry.name}`;
+    if (entry.isDirectory()) {
+      // Only descend where a key under the prefix can be.
+      if (name.startsWith(prefix) || prefix.startsWith(`${name}/`))
+        yield* storedKeys(`${dir}/${entry.name}`, name, prefix);
+    } else if (name.endsWith(OBJECT_SUFFIX)) {
+      yield name.slice(0, -OBJECT_SUFFIX.length);
+    }
+  }
+}
+
+const OBJECT_SUFFIX = '._S3rver_object';
+
+/**
+ * Defect 5: the store lists keys in directory-walk order (`p/a/b` before `p/a-b` before `p/a`) and
+ * compares StartAfter in JavaScript string order, so a listing resumed after a key can skip keys.
+ * Replace its listObjects with one that sorts every matching key by UTF-8 bytes, as S3 does, and
+ * compares StartAfter the same way. Delimiter handling keeps the store's own (simplified) semantics.
+ */
+function listInS3Order(): void {
+  const FilesystemStore = require('@20minutes/s3rver/lib/stores/filesystem');
+  const S3Object = require('@20minutes/s3rver/lib/models/object');
+  FilesystemStore.prototype.listObjects = async function listObjects(
+    this: { getBucketPath(bucket: string): string; getMetadata(bucket: string, key: string): Promise<unknown> },
+    bucket: string,
+    options: { delimiter?: string; startAfter?: string; prefix?: string; maxKeys?: number },
+  ) {
+    const { delimiter = '', startAfter = '', prefix = '', maxKeys = Number.POSITIVE_INFINITY } = options;
+    const after = Buffer.from(startAfter);
+    const sorted = [...storedKeys(this.getBucketPath(bucket), '', prefix)]
+      .filter((key) => key.startsWith(prefix))
+      .map((key) => ({ key, bytes: Buffer.from(key) }))
+      .filter(({ bytes }) => Buffer.compare(bytes, after) > 0)
+      .sort((a, b) => Buffer.compare(a.bytes, b.bytes));
+    const commonPrefixes = new Set<string>();
+    const keys: string[] = [];
+    let isTruncated = false;
+    for (const { key } of sorted) {
+      const cut = delimiter ? key.indexOf(delimiter, prefix.length) : -1;
+      if (cut !== -1) {
+        commonPrefixes.add(key.slice(0, cut + delimiter.length));
+      } else if (keys.length < maxKeys) {
+        keys.push(key);
+      } else {
+        isTruncated = true;
+        break;
+      }
+    }
+    const objects = await Promise.all(
+      keys.map(async (key) => {
+        const metadata = await this.getMetadata(bucket, key).catch((error: { code?: string }) => {
+          if (error.code === 'ENOENT') return undefined;
+          throw error;
+        });
+        return metadata === undefined ? undefined : new S3Object(bucket, key, null, metadata);
+      }),
+    );
+    return {
+      objects: objects.filter((object) => object !== undefined),
+      commonPrefixes: [...commonPrefixes].sort(),
+      isTruncated,
+    };
+  };
 }

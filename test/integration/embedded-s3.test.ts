@@ -45,4 +45,23 @@ describe('embedded S3 server with its fixes', () => {
     // Assert
     await expect(attempt).rejects.toMatchObject({ name: 'SignatureDoesNotMatch' });
   });
+
+  it('lists keys in UTF-8 byte order and resumes exactly after StartAfter, as S3 does', async () => {
+    // Arrange: directory-walk order would give p/a/b, p/a-b, p/a; UTF-16 order differs from UTF-8 for U+1F600 vs U+FF5E.
+    const keys = ['order/a', 'order/a-b', 'order/a/b', 'order/\u{1F600}', 'order/\uFF5E', 'order/z'];
+    await s3.putMany(
+      'fixes-src',
+      keys.map((key) => ({ key, body: 'k' })),
+    );
+    const byBytes = [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    // Act
+    const all = await s3.listKeys('fixes-src', 'order/');
+    const { ListObjectsV2Command } = await import('@aws-sdk/client-s3');
+    const resumed = await s3.s3.send(
+      new ListObjectsV2Command({ Bucket: 'fixes-src', Prefix: 'order/', StartAfter: 'order/a-b' }),
+    );
+    // Assert
+    expect(all).toEqual(byBytes);
+    expect(resumed.Contents?.map((item) => item.Key)).toEqual(byBytes.slice(byBytes.indexOf('order/a-b') + 1));
+  });
 });
