@@ -9,4 +9,6 @@ if (major < 22) {
   process.exit(2);
 }
 require('tsx/cjs');
+// Lets tsx's CommonJS require the ESM-only packages the handlers use (middy exports only "import").
+require('../cli/runner/esm-interop.ts');
 require('../cli/main.ts').main(process.argv);

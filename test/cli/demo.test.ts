@@ -5,11 +5,6 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { sampleBody, sampleTree } from '../../cli/commands/demo';
 
-// @middy/core 7 and @middy/util export only an "import" condition, which Jest's CommonJS resolver cannot
-// see; load their ESM entries (SWC transforms them) until jest.config.js maps them.
-jest.mock('@middy/core', () => jest.requireActual('../../node_modules/@middy/core/index.js'), { virtual: true });
-jest.mock('@middy/util', () => jest.requireActual('../../node_modules/@middy/util/index.js'), { virtual: true });
-
 const ROOT = path.join(__dirname, '..', '..');
 
 function demo(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

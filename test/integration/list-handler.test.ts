@@ -13,11 +13,6 @@ import { TargetClients } from '../../functions/shared/target-role';
 import { startTestS3, type TestS3 } from '../support/s3';
 import { seedObjects } from './list-seed';
 
-// @middy/core 7 and @middy/util export only an "import" condition, which Jest's CommonJS resolver cannot
-// see; load their ESM entries (SWC transforms them) until jest.config.js maps them.
-jest.mock('@middy/core', () => jest.requireActual('../../node_modules/@middy/core/index.js'), { virtual: true });
-jest.mock('@middy/util', () => jest.requireActual('../../node_modules/@middy/util/index.js'), { virtual: true });
-
 const ROLE_ARN = 'arn:aws:iam::222222222222:role/s3xcopy-target';
 const stsMock = mockClient(STSClient);
 

@@ -8,11 +8,6 @@ import { assertNodeVersion } from '../../cli/runner/runner';
 import type { ResultWriterEntry, ResultWriterManifest } from '../../functions/notify/results';
 import { startTestS3, type TestS3 } from '../support/s3';
 
-// @middy/core 7 and @middy/util export only an "import" condition, which Jest's CommonJS resolver cannot
-// see; load their ESM entries (SWC transforms them) until jest.config.js maps them.
-jest.mock('@middy/core', () => jest.requireActual('../../node_modules/@middy/core/index.js'), { virtual: true });
-jest.mock('@middy/util', () => jest.requireActual('../../node_modules/@middy/util/index.js'), { virtual: true });
-
 const BUCKET = 'map-state';
 let s3: TestS3;
 

@@ -14,11 +14,6 @@ import type { ResultWriterEntry, ResultWriterManifest } from '../../functions/no
 import { CopyBatchError } from '../../functions/shared/errors';
 import { startTestS3, type TestS3 } from '../support/s3';
 
-// @middy/core 7 and @middy/util export only an "import" condition, which Jest's CommonJS resolver cannot
-// see; load their ESM entries (SWC transforms them) until jest.config.js maps them.
-jest.mock('@middy/core', () => jest.requireActual('../../node_modules/@middy/core/index.js'), { virtual: true });
-jest.mock('@middy/util', () => jest.requireActual('../../node_modules/@middy/util/index.js'), { virtual: true });
-
 const STATE = 'notify-state';
 const TOPIC = 'arn:aws:sns:us-east-1:111111111111:s3xcopy';
 const sns = mockClient(SNSClient);
