@@ -5,7 +5,7 @@
  * the AWS-correct behaviour.
  */
 import crypto from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -188,7 +188,7 @@ export async function startEmbeddedS3(options: { directory?: string; port?: numb
   patchServerOnce();
   const S3rver = require('@20minutes/s3rver');
   const ownsDirectory = options.directory === undefined;
-  const directory = options.directory ?? (await mkdtemp(path.join(tmpdir(), 's3xcopy-s3-')));
+  const directory = options.directory ?? (await mkdtemp(path.join(scratchBase(), 's3xcopy-s3-')));
   const server: S3rverInstance = new S3rver({
     address: '127.0.0.1',
     port: options.port ?? 0,
@@ -208,6 +208,15 @@ export async function startEmbeddedS3(options: { directory?: string; port?: numb
       if (ownsDirectory) await rm(directory, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Where a throw-away server keeps its files: memory-backed /dev/shm when the machine has it (the server
+ * writes three files per object, and creating files on a disk-backed /tmp was measured ~65x slower here),
+ * else the OS temp directory.
+ */
+function scratchBase(): string {
+  return process.platform === 'linux' && existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
 }
 
 /** Endpoint settings for an embedded server already running at `url` (e.g. started by another process). */
