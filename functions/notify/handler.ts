@@ -30,6 +30,23 @@ export interface NotifyOutput extends NotificationSummary {
   published: boolean;
   subject: string;
   messageId?: string;
+  /** On failure, the error the execution fails with (the ASL's Fail state reads it). */
+  rootCause?: { Error: string; Cause: string };
+}
+
+/**
+ * The error an execution should fail with. A Distributed Map over its tolerated failures reports only
+ * States.ExceedToleratedFailureThreshold; the first failed batch's own error (CopyBatchError naming the
+ * keys, AssumeRoleError naming the role) says what to fix, so it takes that one's place.
+ */
+export function rootCause(
+  caught: { Error?: string; Cause?: string } | undefined,
+  results: AggregatedResults | undefined,
+): { Error: string; Cause: string } {
+  if (caught?.Error === 'States.ExceedToleratedFailureThreshold' && results?.firstBatchFailure) {
+    return results.firstBatchFailure;
+  }
+  return { Error: caught?.Error ?? 'UnknownError', Cause: caught?.Cause ?? '' };
 }
 
 const NotifyInputSchema = z.object({
@@ -85,7 +102,13 @@ export function createNotifyHandler(deps: NotifyDeps) {
       metrics.addMetric('NotificationsPublished', MetricUnit.Count, 1);
     }
     logger.info('Execution outcome', { jobId, status: input.status, published: publish, objects: summary.objects });
-    return { ...summary, published: publish, subject: notification.subject, ...(messageId ? { messageId } : {}) };
+    return {
+      ...summary,
+      published: publish,
+      subject: notification.subject,
+      ...(messageId ? { messageId } : {}),
+      ...(input.status === 'FAILED' ? { rootCause: rootCause(input.state.error, results) } : {}),
+    };
   };
 
   return middy(notify).use(injectLambdaContext(logger)).use(logMetrics(metrics));

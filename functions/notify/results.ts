@@ -39,6 +39,8 @@ export interface AggregatedResults {
   failures: CopyFailure[];
   /** One line per failed batch (error name and decoded message), the first `maxFailures`. */
   batchErrors: Array<{ batchId: string; error: string; message: string }>;
+  /** The first failed batch's Error and Cause exactly as Step Functions recorded them. */
+  firstBatchFailure?: { Error: string; Cause: string };
 }
 
 /** An error Cause decoded: Lambda reports `{"errorType","errorMessage","trace"}` as a JSON string. */
@@ -140,6 +142,7 @@ function addEntry(totals: AggregatedResults, entry: ResultWriterEntry, maxFailur
   const error = entry.Error ?? decoded.errorType ?? entry.Status;
   const batchId = input.batch?.id ?? entry.Name ?? entry.ExecutionArn;
   if (totals.batchErrors.length < maxFailures) totals.batchErrors.push({ batchId, error, message: decoded.message });
+  totals.firstBatchFailure ??= { Error: error, Cause: entry.Cause ?? decoded.message };
   const parsed = error === 'CopyBatchError' ? parseCopyBatchMessage(decoded.message) : undefined;
   if (parsed) {
     totals.objects.failed += parsed.failed;

@@ -110,6 +110,18 @@ describe('statemachine/copy.asl.json', () => {
     expect(retried).not.toContain('States.ALL');
   });
 
+  it('lists a slice again after S3 throttling or server errors, but not after a job error', () => {
+    // Prepare
+    const list = JSON.parse(text).States.List;
+    const retried = list.Retry.flatMap((retrier: { ErrorEquals: string[] }) => retrier.ErrorEquals);
+
+    // Assess
+    expect(retried).toEqual(expect.arrayContaining(['SlowDown', 'InternalError', 'ServiceUnavailable']));
+    expect(retried).not.toContain('InvalidJobError');
+    expect(retried).not.toContain('AssumeRoleError');
+    expect(retried).not.toContain('States.ALL');
+  });
+
   it('runs the copy as a Distributed Map over the manifest, writing results per job', () => {
     // Prepare
     const map = JSON.parse(text).States.CopyBatches;

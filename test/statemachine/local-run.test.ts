@@ -209,7 +209,7 @@ describe('the copy state machine, run locally', () => {
     expect((await s3.getBody(target, 'r/flaky')).toString()).toBe('eventually');
   });
 
-  it('reports a permanently failing key to Notify and fails with the Map error after the retries', async () => {
+  it('reports a permanently failing key to Notify and fails with the batch error after the retries', async () => {
     // Prepare
     const { source, target } = await buckets();
     await s3.putMany(source, [
@@ -223,7 +223,9 @@ describe('the copy state machine, run locally', () => {
 
     // Assess
     expect(result.status).toBe('FAILED');
-    expect(result.error?.error).toBe('States.ExceedToleratedFailureThreshold');
+    // The Map itself fails with States.ExceedToleratedFailureThreshold; the execution fails with the batch's own error.
+    expect(result.error?.error).toBe('CopyBatchError');
+    expect(result.error?.cause).toMatch(/^1 of 2 objects in batch s0-b0 failed: f\/denied \(AccessDenied\)$/);
     // One try and three retries (the ASL's MaxAttempts for CopyBatchError).
     expect(result.stats.lambda.copy?.invocations).toBe(4);
     expect(result.failures).toEqual([expect.objectContaining({ key: 'f/denied', code: 'AccessDenied' })]);

@@ -7,7 +7,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { localObservability } from '../../cli/runner/runner';
-import { createNotifyHandler } from '../../functions/notify/handler';
+import { createNotifyHandler, rootCause } from '../../functions/notify/handler';
 import type { NotifyInput } from '../../functions/notify/message';
 import { snsPublisher } from '../../functions/notify/publisher';
 import type { ResultWriterEntry, ResultWriterManifest } from '../../functions/notify/results';
@@ -192,5 +192,38 @@ describe('the notify handler', () => {
     // Act / Assess
     await expect(handler()({ status: 'DONE', execution: {} }, context)).rejects.toThrow(/status/);
     expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
+  });
+});
+
+describe('rootCause', () => {
+  const batchFailure = { Error: 'AssumeRoleError', Cause: lambdaCause(new Error('Cannot assume target role')) };
+  const results = {
+    mapRuns: 1,
+    batches: { succeeded: 0, failed: 1 },
+    objects: { copied: 0, skipped: 0, failed: 3 },
+    bytesCopied: 0,
+    failures: [],
+    batchErrors: [],
+    firstBatchFailure: batchFailure,
+  };
+
+  it('fails with the first failed batch’s own error when the Map only says the threshold was passed', () => {
+    expect(rootCause({ Error: 'States.ExceedToleratedFailureThreshold', Cause: 'threshold' }, results)).toEqual(
+      batchFailure,
+    );
+  });
+
+  it('keeps the caught error when it came from anywhere but the Map threshold', () => {
+    expect(rootCause({ Error: 'InvalidJobError', Cause: 'bad job' }, results)).toEqual({
+      Error: 'InvalidJobError',
+      Cause: 'bad job',
+    });
+  });
+
+  it('keeps the threshold error when no ResultWriter file says more', () => {
+    expect(rootCause({ Error: 'States.ExceedToleratedFailureThreshold', Cause: 'threshold' }, undefined)).toEqual({
+      Error: 'States.ExceedToleratedFailureThreshold',
+      Cause: 'threshold',
+    });
   });
 });
