@@ -9,13 +9,14 @@ import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Command } from 'commander';
 import { createS3Client, type S3Endpoint } from '../../functions/shared/clients';
 import { awsErrorCode, errorMessage, httpStatusOf } from '../../functions/shared/errors';
+import { formatBytes, formatCount } from '../../functions/shared/format';
 import { type Job, type JobInput, resolveJob } from '../../functions/shared/job';
 import { embeddedEndpoint } from '../embedded-s3';
 import { EXIT, UsageError } from '../errors';
 import type { CliIo } from '../io';
+import { checkBucketName, collect, jobOptionsFromFlags, parseS3Uri } from '../job-flags';
 import { createProgressReporter } from '../progress';
 import { type LocalRunOptions, type LocalRunResult, runLocal } from '../runner/runner';
-import { formatBytes, parseSize } from '../size';
 
 /**
  * Set to 1 when --endpoint is the embedded S3 server (`s3xcopy demo`'s, or one a test started): the CLI
@@ -46,32 +47,6 @@ interface RunFlags extends JobFlags {
   json?: boolean;
 }
 
-const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-
-/**
- * Parses `s3://BUCKET[/PREFIX]`.
- * @throws UsageError naming the flag and showing the expected form
- */
-export function parseS3Uri(text: string, option: string): { bucket: string; prefix: string } {
-  const match = /^s3:\/\/([^/]*)(?:\/(.*))?$/s.exec(text);
-  if (!match) {
-    throw new UsageError(`${option}: "${text}" is not an S3 URI. Use s3://BUCKET or s3://BUCKET/PREFIX/.`);
-  }
-  const bucket = match[1] ?? '';
-  if (bucket === '')
-    throw new UsageError(`${option}: "${text}" names no bucket. Use s3://BUCKET or s3://BUCKET/PREFIX/.`);
-  if (!BUCKET.test(bucket)) {
-    throw new UsageError(
-      `${option}: "${bucket}" is not a valid bucket name (3-63 lowercase letters, digits, dots and hyphens).`,
-    );
-  }
-  return { bucket, prefix: match[2] ?? '' };
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
 /** Adds the job flags (source, target, role, filters, options) to a command. */
 export function addJobOptions(command: Command): Command {
   return command
@@ -95,22 +70,7 @@ export function addJobOptions(command: Command): Command {
 export function jobFromFlags(flags: JobFlags): JobInput {
   const source = parseS3Uri(flags.source, '--source');
   const target = parseS3Uri(flags.target, '--target');
-  if (flags.mode !== 'copy' && flags.mode !== 'sync') {
-    throw new UsageError(`--mode: "${flags.mode}" is not a mode. Use --mode copy or --mode sync.`);
-  }
-  const options: NonNullable<JobInput['options']> = { mode: flags.mode };
-  if (flags.dryRun) options.dryRun = true;
-  if (flags.concurrency !== undefined) {
-    const value = /^\d+$/.test(flags.concurrency.trim()) ? Number(flags.concurrency) : Number.NaN;
-    if (!(value >= 1 && value <= 1000)) {
-      throw new UsageError(`--concurrency: "${flags.concurrency}" is not a whole number from 1 to 1000.`);
-    }
-    options.concurrency = value;
-  }
-  if (flags.multipartThreshold !== undefined) {
-    options.multipartThreshold = parseSize(flags.multipartThreshold, '--multipart-threshold');
-  }
-  if (flags.partSize !== undefined) options.partSize = parseSize(flags.partSize, '--part-size');
+  const options = jobOptionsFromFlags(flags);
   const job: JobInput = {
     source,
     target: {
@@ -192,7 +152,7 @@ export function runSummaryJson(result: LocalRunResult, durationMs: number) {
 /** One line for people: outcome, counts, bytes, time, where the results are. */
 export function summaryLine(result: LocalRunResult, durationMs: number): string {
   const o = result.objects;
-  const count = (value: number) => value.toLocaleString('en-US');
+  const count = formatCount;
   const seconds = (durationMs / 1000).toFixed(1);
   if (result.list?.dryRun) {
     return `DRY RUN: ${count(o.selected)} of ${count(o.listed)} objects (${formatBytes(result.bytes.selected)}) would be copied, ${count(o.skipped)} skipped; nothing was copied (${seconds} s)`;
@@ -247,9 +207,7 @@ export function register(program: Command, io: CliIo): void {
     .action(async (flags: RunFlags) => {
       const input = jobFromFlags(flags);
       const endpoint = endpointFromFlags(flags);
-      if (flags.stateBucket !== undefined && !BUCKET.test(flags.stateBucket)) {
-        throw new UsageError(`--state-bucket: "${flags.stateBucket}" is not a valid bucket name.`);
-      }
+      if (flags.stateBucket !== undefined) checkBucketName(flags.stateBucket, '--state-bucket');
       await preflight(endpoint, resolveJob(input), flags.stateBucket);
       const { result, durationMs } = await runWithProgress(io, input.options?.mode ?? 'copy', {
         input,

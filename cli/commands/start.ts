@@ -16,11 +16,11 @@ import type { Command } from 'commander';
 import { describeIssues, type JobInput, JobInputSchema } from '../../functions/shared/job';
 import { EXIT, UsageError } from '../errors';
 import type { CliIo } from '../io';
-import { formatBytes, parseSize } from '../size';
+import { collect, jobOptionsFromFlags, parseS3Uri } from '../job-flags';
+import { formatBytes } from '../size';
 
 const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):\d{12}:stateMachine:[\w-]{1,80}$/;
 const EXECUTION_NAME = /^[A-Za-z0-9_-]{1,80}$/;
-const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 interface StartFlags {
   stateMachineArn: string;
@@ -61,21 +61,6 @@ export interface Progress {
   totals?: { listed: number; selected: number; skipped: number; bytes: number };
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
-function parseS3Uri(text: string, option: string): { bucket: string; prefix?: string } {
-  const match = /^s3:\/\/([^/]+)(?:\/(.*))?$/s.exec(text);
-  const bucket = match?.[1];
-  if (!bucket || !BUCKET.test(bucket)) {
-    throw new UsageError(
-      `${option}: "${text}" is not an S3 URI with a valid bucket. Use s3://BUCKET or s3://BUCKET/PREFIX/.`,
-    );
-  }
-  return { bucket, ...(match?.[2] ? { prefix: match[2] } : {}) };
-}
-
 /**
  * Builds the execution input from the flags: only what was given, so the deployment's defaults
  * (S3XCOPY_* environment) supply the rest, exactly as a console start with `{}` does.
@@ -94,25 +79,7 @@ export function jobInputFromFlags(flags: Omit<StartFlags, 'stateMachineArn' | 'p
       ...(flags.exclude.length > 0 ? { exclude: flags.exclude } : {}),
     };
   }
-  const options: Record<string, unknown> = {};
-  if (flags.mode !== undefined) {
-    if (flags.mode !== 'copy' && flags.mode !== 'sync') {
-      throw new UsageError(`--mode: "${flags.mode}" is not a mode. Use --mode copy or --mode sync.`);
-    }
-    options.mode = flags.mode;
-  }
-  if (flags.dryRun) options.dryRun = true;
-  if (flags.concurrency !== undefined) {
-    const value = /^\d+$/.test(flags.concurrency.trim()) ? Number(flags.concurrency) : Number.NaN;
-    if (!(value >= 1 && value <= 1000)) {
-      throw new UsageError(`--concurrency: "${flags.concurrency}" is not a whole number from 1 to 1000.`);
-    }
-    options.concurrency = value;
-  }
-  if (flags.multipartThreshold !== undefined) {
-    options.multipartThreshold = parseSize(flags.multipartThreshold, '--multipart-threshold');
-  }
-  if (flags.partSize !== undefined) options.partSize = parseSize(flags.partSize, '--part-size');
+  const options = jobOptionsFromFlags(flags);
   if (Object.keys(options).length > 0) job.options = options;
   const parsed = JobInputSchema.safeParse(job);
   if (!parsed.success) throw new UsageError(`Invalid job: ${describeIssues(parsed.error)}`);

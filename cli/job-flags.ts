@@ -1,0 +1,79 @@
+/**
+ * The job flags `run` and `start` share: S3 URIs, repeatable globs and the copy options, each parsed
+ * with an error that names the flag and the accepted form (exit 2).
+ */
+import type { JobInput } from '../functions/shared/job';
+import { UsageError } from './errors';
+import { parseSize } from './size';
+
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** Commander's collector for repeatable flags (--include A --include B). */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/**
+ * Parses `s3://BUCKET[/PREFIX]`.
+ * @throws UsageError naming the flag and showing the expected form
+ */
+export function parseS3Uri(text: string, option: string): { bucket: string; prefix: string } {
+  const match = /^s3:\/\/([^/]*)(?:\/(.*))?$/s.exec(text);
+  if (!match) {
+    throw new UsageError(`${option}: "${text}" is not an S3 URI. Use s3://BUCKET or s3://BUCKET/PREFIX/.`);
+  }
+  const bucket = match[1] ?? '';
+  if (bucket === '') {
+    throw new UsageError(`${option}: "${text}" names no bucket. Use s3://BUCKET or s3://BUCKET/PREFIX/.`);
+  }
+  return { bucket: checkBucketName(bucket, option), prefix: match[2] ?? '' };
+}
+
+/**
+ * Checks an S3 bucket name given on the command line.
+ * @throws UsageError naming the flag and the rule
+ */
+export function checkBucketName(bucket: string, option: string): string {
+  if (!BUCKET.test(bucket)) {
+    throw new UsageError(
+      `${option}: "${bucket}" is not a valid bucket name (3-63 lowercase letters, digits, dots and hyphens).`,
+    );
+  }
+  return bucket;
+}
+
+/** The copy-option flags, as commander hands them over (strings). */
+export interface OptionFlags {
+  mode?: string;
+  dryRun?: boolean;
+  concurrency?: string;
+  multipartThreshold?: string;
+  partSize?: string;
+}
+
+/**
+ * Turns the option flags into job options; a flag not given stays unset, so defaults apply.
+ * @throws UsageError naming the flag
+ */
+export function jobOptionsFromFlags(flags: OptionFlags): NonNullable<JobInput['options']> {
+  const options: NonNullable<JobInput['options']> = {};
+  if (flags.mode !== undefined) {
+    if (flags.mode !== 'copy' && flags.mode !== 'sync') {
+      throw new UsageError(`--mode: "${flags.mode}" is not a mode. Use --mode copy or --mode sync.`);
+    }
+    options.mode = flags.mode;
+  }
+  if (flags.dryRun) options.dryRun = true;
+  if (flags.concurrency !== undefined) {
+    const value = /^\d+$/.test(flags.concurrency.trim()) ? Number(flags.concurrency) : Number.NaN;
+    if (!(value >= 1 && value <= 1000)) {
+      throw new UsageError(`--concurrency: "${flags.concurrency}" is not a whole number from 1 to 1000.`);
+    }
+    options.concurrency = value;
+  }
+  if (flags.multipartThreshold !== undefined) {
+    options.multipartThreshold = parseSize(flags.multipartThreshold, '--multipart-threshold');
+  }
+  if (flags.partSize !== undefined) options.partSize = parseSize(flags.partSize, '--part-size');
+  return options;
+}
