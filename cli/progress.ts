@@ -3,9 +3,9 @@
  * otherwise (CI logs, pipes). Always on stderr, so stdout carries only the summary or the --json document.
  */
 import { SingleBar } from 'cli-progress';
+import { formatBytes, formatCount } from '../functions/shared/format';
 import type { CliIo } from './io';
 import type { ProgressEvent } from './runner/runner';
-import { formatBytes } from './size';
 
 export interface ProgressReporter {
   onProgress(event: ProgressEvent): void;
@@ -13,7 +13,7 @@ export interface ProgressReporter {
   stop(): void;
 }
 
-const count = (value: number) => value.toLocaleString('en-US');
+const count = formatCount;
 
 /** Plain progress lines arrive at most this often, plus one per slice and a last one. */
 const LINE_INTERVAL_MS = 2000;

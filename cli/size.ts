@@ -34,14 +34,4 @@ export function parseSize(text: string, option = 'size'): number {
   return Math.round(bytes);
 }
 
-/** Formats bytes for people: 1.5 GiB, 12.0 MiB, 512 B. */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
+export { formatBytes } from '../functions/shared/format';

@@ -2,6 +2,7 @@
  * Formats the one notification an execution sends: an SNS subject under 100 characters, a plain-text
  * body people can act on, and message attributes subscribers can filter on.
  */
+import { formatBytes, formatCount } from '../shared/format';
 import type { CopyFailure } from '../shared/job';
 import { type AggregatedResults, decodeCause } from './results';
 
@@ -52,18 +53,7 @@ export interface NotificationSummary {
 export const MAX_SUBJECT_LENGTH = 99;
 export const MAX_FAILED_KEYS = 20;
 
-const count = (value: number) => value.toLocaleString('en-US');
-
-function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
+const count = formatCount;
 
 /** Makes any text a valid SNS subject: printable ASCII only, one line, at most 99 characters. */
 export function toSubject(text: string): string {
