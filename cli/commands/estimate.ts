@@ -5,6 +5,7 @@
  * copied; the figures come from cli/cost/ and the list prices dated there.
  */
 import type { Command } from 'commander';
+import { S3_LIMITS } from '../../functions/shared/job';
 import { formatUsd } from '../cost/model';
 import { PRICES_AS_OF, PRICES_REGION } from '../cost/prices';
 import { buildScenarios, type PlannedJob, type Scenario } from '../cost/scenarios';
@@ -35,6 +36,11 @@ function parseWholeNumber(text: string, option: string, minimum: number): number
 export function plannedJobFromFlags(flags: EstimateFlags): PlannedJob {
   const objects = parseWholeNumber(flags.objects, '--objects', 1);
   const averageSizeBytes = parseSize(flags.avgSize, '--avg-size');
+  if (averageSizeBytes > S3_LIMITS.maxObjectBytes) {
+    throw new UsageError(
+      `--avg-size: "${flags.avgSize}" is above S3's largest object (${formatBytes(S3_LIMITS.maxObjectBytes)}). Give the average size of the objects to copy.`,
+    );
+  }
   if (flags.mode !== 'copy' && flags.mode !== 'sync') {
     throw new UsageError(`--mode: "${flags.mode}" is not a mode. Use --mode copy or --mode sync.`);
   }
