@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { formatUsd, priceUsage, s3RequestTypeOfCommand } from '../../cli/cost/model';
 import { buildScenario, buildScenarios, DEFAULT_ASSUMPTIONS, DESIGNS } from '../../cli/cost/scenarios';
 
@@ -219,5 +220,42 @@ describe('buildScenario', () => {
 
   it('prices every design in the documented order', () => {
     expect(buildScenarios(million).map((scenario) => scenario.design)).toEqual([...DESIGNS]);
+  });
+});
+
+describe('buildScenarios (properties)', () => {
+  const plannedJobs = fc.record({
+    objects: fc.integer({ min: 1, max: 5_000_000 }),
+    averageSizeBytes: fc.integer({ min: 0, max: 6 * GiB }),
+    mode: fc.constantFrom('copy' as const, 'sync' as const),
+    changedFraction: fc.double({ min: 0, max: 1, noNaN: true }),
+    maxObjectsPerBatch: fc.integer({ min: 1, max: 10_000 }),
+  });
+
+  it('splits every total exactly into S3 requests and orchestration, all finite and >= 0', () => {
+    fc.assert(
+      fc.property(plannedJobs, (job) => {
+        for (const scenario of buildScenarios(job)) {
+          const { s3Requests, orchestration, total } = scenario.cost;
+          expect(Number.isFinite(total) && total >= 0).toBe(true);
+          expect(total).toBeCloseTo(s3Requests.total + orchestration.total, 9);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('sends at least one copy request for every object it copies, in every design', () => {
+    fc.assert(
+      fc.property(plannedJobs, (job) => {
+        const toCopy = job.mode === 'sync' ? Math.round(job.objects * job.changedFraction) : job.objects;
+        for (const scenario of buildScenarios(job)) {
+          const requests = scenario.counts.s3Requests ?? {};
+          const copies = (requests.COPY ?? 0) + (requests.CompleteMultipartUpload ?? 0);
+          expect(copies).toBe(toCopy);
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });
