@@ -16,14 +16,20 @@ export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
 export type FunctionKind = 'list' | 'copy' | 'notify';
 
-/** Memory and timeout per function: why each value, next to it. */
-const SIZING: Record<FunctionKind, { memorySize: number; timeout: Duration; description: string }> = {
+/**
+ * Memory and timeout per function: why each value, next to it. The state machine's Task for each
+ * function must allow longer than the function's timeout (checked at synth, see copy-state-machine.ts).
+ */
+export const FUNCTION_SIZING: Record<FunctionKind, { memorySize: number; timeout: Duration; description: string }> = {
   // Listing is I/O bound; the handler stops a slice well before the timeout and hands back a continuation.
   list: { memorySize: 1024, timeout: Duration.minutes(15), description: 's3xcopy: lists one slice of the source' },
   // Server-side copies need network, not bytes in memory; 1 GiB buys enough CPU for 32 parallel copies.
   // 15 minutes is Lambda's limit: the batch planner sizes batches to finish well inside it.
   copy: { memorySize: 1024, timeout: Duration.minutes(15), description: 's3xcopy: copies one batch server-side' },
-  notify: { memorySize: 256, timeout: Duration.seconds(30), description: 's3xcopy: publishes the job summary' },
+  // Notify reads every ResultWriter file of the job (a Map Run per slice, each with its SUCCEEDED/FAILED
+  // files) to count and name the failures: a long job's results are many files and megabytes of JSON.
+  // 1 GiB holds them and buys the CPU to parse them; 5 minutes covers the reads with S3 retries.
+  notify: { memorySize: 1024, timeout: Duration.minutes(5), description: 's3xcopy: publishes the job summary' },
 };
 
 export interface CopyFunctionsProps {
@@ -108,15 +114,15 @@ export class CopyFunctions extends Construct {
       });
       const fn = new nodejs.NodejsFunction(this, capitalize(kind), {
         functionName: functionNames[kind],
-        description: SIZING[kind].description,
+        description: FUNCTION_SIZING[kind].description,
         entry: path.join(functionsDir, kind, 'handler.ts'),
         handler: 'handler',
         projectRoot: PROJECT_ROOT,
         depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
         runtime: lambda.Runtime.NODEJS_24_X,
         architecture: lambda.Architecture.ARM_64,
-        memorySize: SIZING[kind].memorySize,
-        timeout: SIZING[kind].timeout,
+        memorySize: FUNCTION_SIZING[kind].memorySize,
+        timeout: FUNCTION_SIZING[kind].timeout,
         tracing: lambda.Tracing.ACTIVE,
         role,
         logGroup,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -9,7 +9,7 @@ import type { InfraConfig } from '../config';
 import { acknowledge, acknowledgePrefixWildcards } from '../nag';
 import { resourceArns, resourceNames } from '../names';
 import { stateMachineStatements } from '../policies';
-import { PROJECT_ROOT } from './copy-functions';
+import { FUNCTION_SIZING, type FunctionKind, PROJECT_ROOT } from './copy-functions';
 
 /** The ASL file the deployment runs (and `s3xcopy run` runs locally). */
 export const DEFAULT_DEFINITION_PATH = path.join(PROJECT_ROOT, 'statemachine', 'copy.asl.json');
@@ -29,6 +29,61 @@ export function definitionSubstitutions(config: InfraConfig): Record<string, str
     StateBucket: resourceNames(config).stateBucket,
     MapMaxConcurrency: String(config.mapMaxConcurrency),
   };
+}
+
+/** Which function each ARN placeholder names. */
+const FUNCTION_PLACEHOLDERS: Record<string, FunctionKind> = {
+  '${ListFunctionArn}': 'list',
+  '${CopyFunctionArn}': 'copy',
+  '${NotifyFunctionArn}': 'notify',
+};
+
+/** A Lambda Task of an ASL definition whose timeout does not outlast its function's. */
+export interface TaskTimeoutProblem {
+  state: string;
+  kind: FunctionKind;
+  taskTimeoutSeconds: number | undefined;
+  functionTimeoutSeconds: number;
+}
+
+interface AslStates {
+  States?: Record<string, AslState>;
+}
+interface AslState {
+  Type?: string;
+  Resource?: string;
+  TimeoutSeconds?: number;
+  Parameters?: { FunctionName?: unknown };
+  ItemProcessor?: AslStates;
+  Iterator?: AslStates;
+  Branches?: AslStates[];
+}
+
+/**
+ * The Lambda Tasks (in Maps and Parallels too) whose TimeoutSeconds is missing or not longer than the
+ * deployed function's timeout. A Task that gives up first ends the step with States.Timeout while the
+ * function still runs: a notify reading many result files would be cut off, and its work lost.
+ */
+export function taskTimeoutProblems(
+  asl: string,
+  sizing: Record<FunctionKind, { timeout: { toSeconds(): number } }> = FUNCTION_SIZING,
+): TaskTimeoutProblem[] {
+  const problems: TaskTimeoutProblem[] = [];
+  const visit = (machine: AslStates | undefined) => {
+    for (const [name, state] of Object.entries(machine?.States ?? {})) {
+      visit(state.ItemProcessor ?? state.Iterator);
+      for (const branch of state.Branches ?? []) visit(branch);
+      const functionName = state.Parameters?.FunctionName;
+      const kind = typeof functionName === 'string' ? FUNCTION_PLACEHOLDERS[functionName] : undefined;
+      if (state.Type !== 'Task' || !state.Resource?.startsWith('arn:aws:states:::lambda:invoke') || !kind) continue;
+      const functionTimeoutSeconds = sizing[kind].timeout.toSeconds();
+      if (state.TimeoutSeconds === undefined || state.TimeoutSeconds <= functionTimeoutSeconds) {
+        problems.push({ state: name, kind, taskTimeoutSeconds: state.TimeoutSeconds, functionTimeoutSeconds });
+      }
+    }
+  };
+  visit(JSON.parse(asl) as AslStates);
+  return problems;
 }
 
 export interface CopyStateMachineProps {
@@ -56,6 +111,16 @@ export class CopyStateMachine extends Construct {
       throw new Error(
         `${definitionPath} uses placeholder(s) ${missing.map((name) => `\${${name}}`).join(', ')} that the ` +
           'deployment does not supply: add them to definitionSubstitutions in infra/constructs/copy-state-machine.ts',
+      );
+    }
+    // A warning, not an error: the ASL and the sizing are changed by different people, and an existing
+    // deployment keeps working (with a shorter effective timeout) until both agree again.
+    for (const problem of taskTimeoutProblems(asl)) {
+      Annotations.of(this).addWarningV2(
+        `s3xcopy:taskTimeout:${problem.state}`,
+        `${definitionPath}: Task "${problem.state}" ${problem.taskTimeoutSeconds === undefined ? 'has no TimeoutSeconds' : `times out after ${problem.taskTimeoutSeconds} s`}, ` +
+          `but the ${problem.kind} function may run ${problem.functionTimeoutSeconds} s: set its TimeoutSeconds to ` +
+          `${problem.functionTimeoutSeconds + 60} (the function's timeout plus a minute, as List and Copy do).`,
       );
     }
     const names = resourceNames(config);

@@ -1,11 +1,15 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Match } from 'aws-cdk-lib/assertions';
+import { Duration } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { parseInfraConfig } from '../../infra/config';
+import { FUNCTION_SIZING } from '../../infra/constructs/copy-functions';
 import {
   DEFAULT_DEFINITION_PATH,
   definitionSubstitutions,
   placeholdersIn,
+  taskTimeoutProblems,
 } from '../../infra/constructs/copy-state-machine';
 import { resourceArns, resourceNames } from '../../infra/names';
 import { exampleConfig, synthesize } from './synth';
@@ -52,13 +56,19 @@ describe('SourceStack', () => {
       });
     });
 
-    it('gives copy the full 15 minutes and notify a short timeout', () => {
+    it('gives list and copy the full 15 minutes, and notify 5 minutes and 1 GiB to read every result file', () => {
+      for (const kind of ['list', 'copy']) {
+        template.hasResourceProperties('AWS::Lambda::Function', {
+          FunctionName: `s3xcopy-${kind}`,
+          Timeout: 900,
+          MemorySize: 1024,
+        });
+      }
       template.hasResourceProperties('AWS::Lambda::Function', {
-        FunctionName: 's3xcopy-copy',
-        Timeout: 900,
+        FunctionName: 's3xcopy-notify',
+        Timeout: 300,
         MemorySize: 1024,
       });
-      template.hasResourceProperties('AWS::Lambda::Function', { FunctionName: 's3xcopy-notify', Timeout: 30 });
     });
 
     it('keeps function logs for the configured retention', () => {
@@ -141,6 +151,68 @@ describe('SourceStack', () => {
         ListFunctionArn: arns.listFunction,
         StateBucket: names.stateBucket,
         MapMaxConcurrency: '40',
+      });
+    });
+
+    describe('Task timeouts against function timeouts', () => {
+      /** The real ASL with the two notify Tasks' TimeoutSeconds set, written to a temp file. */
+      const withNotifyTimeout = (seconds: number) => {
+        const definition = JSON.parse(readFileSync(DEFAULT_DEFINITION_PATH, 'utf8'));
+        for (const state of ['NotifySuccess', 'NotifyFailure']) definition.States[state].TimeoutSeconds = seconds;
+        const file = path.join(tempDir, `notify-${seconds}.asl.json`);
+        writeFileSync(file, JSON.stringify(definition));
+        return file;
+      };
+      let tempDir: string;
+      beforeAll(() => {
+        tempDir = mkdtempSync(path.join(tmpdir(), 's3xcopy-asl-'));
+      });
+      afterAll(() => rmSync(tempDir, { recursive: true, force: true }));
+
+      it('checks every Lambda Task, the Distributed Map child included', () => {
+        // Arrange: functions that may run for 15 minutes each
+        const long = { timeout: Duration.minutes(15) };
+        // Act
+        const problems = taskTimeoutProblems(readFileSync(DEFAULT_DEFINITION_PATH, 'utf8'), {
+          list: long,
+          copy: long,
+          notify: long,
+        });
+        // Assert: List and Copy (960 s) outlast 15 minutes; the notify Tasks are shorter
+        expect(
+          problems.map(({ state, kind, functionTimeoutSeconds }) => [state, kind, functionTimeoutSeconds]),
+        ).toEqual([
+          ['NotifySuccess', 'notify', 900],
+          ['NotifyFailure', 'notify', 900],
+        ]);
+        expect(
+          taskTimeoutProblems(readFileSync(DEFAULT_DEFINITION_PATH, 'utf8'), {
+            list: { timeout: Duration.seconds(960) },
+            copy: { timeout: Duration.seconds(960) },
+            notify: { timeout: Duration.seconds(1) },
+          }).map((problem) => problem.state),
+        ).toEqual(['List', 'Copy']);
+      });
+
+      it('warns at synth, naming the state and the fix, when a notify Task gives up before the function', () => {
+        // Act
+        const built = synthesize({}, { definitionPath: withNotifyTimeout(120), nag: false });
+        // Assert
+        const warnings = Annotations.fromStack(built.source).findWarning('*', Match.stringLikeRegexp('NotifySuccess'));
+        expect(warnings).toHaveLength(1);
+        expect(warnings[0]?.entry.data).toMatch(
+          /Task "NotifySuccess" times out after 120 s, but the notify function may run 300 s: set its TimeoutSeconds to 360/,
+        );
+      });
+
+      it('is silent when every Task outlasts its function', () => {
+        // Act
+        const built = synthesize({}, { definitionPath: withNotifyTimeout(360), nag: false });
+        // Assert
+        expect(Annotations.fromStack(built.source).findWarning('*', Match.stringLikeRegexp('TimeoutSeconds'))).toEqual(
+          [],
+        );
+        expect(FUNCTION_SIZING.notify.timeout.toSeconds()).toBeLessThan(360);
       });
     });
 
