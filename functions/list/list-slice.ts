@@ -192,7 +192,11 @@ async function selectFromListing(
   }
 }
 
-/** Keys mode: HEAD each event's key (in S3 order, after startAfter), filter, and in sync mode check the target. */
+/**
+ * Keys mode: HEAD each event's object (in S3 order of its primary key, after startAfter), filter, and
+ * in sync mode check the target. An object's candidate keys (s3-events.ts) are HEADed in order, the
+ * next only while the earlier ones are missing.
+ */
 async function selectFromKeys(
   params: ListSliceParams,
   refs: readonly ObjectRef[],
@@ -202,35 +206,45 @@ async function selectFromKeys(
   const { job } = params;
   const cap = job.options.sliceMaxObjects;
   const filter = createObjectFilter(job);
-  const keys = [
-    ...new Set(
-      refs
-        .filter((ref) => ref.bucket === job.source.bucket && ref.key.startsWith(job.source.prefix))
-        .map((ref) => ref.key),
-    ),
-  ]
+  const candidatesByPrimary = new Map<string, string[]>();
+  for (const ref of refs) {
+    if (ref.bucket !== job.source.bucket) continue;
+    const inPrefix = [ref.key, ...(ref.fallbackKeys ?? [])].filter((key) => key.startsWith(job.source.prefix));
+    const [primary] = inPrefix;
+    if (primary === undefined) continue;
+    const known = candidatesByPrimary.get(primary) ?? [];
+    candidatesByPrimary.set(primary, [...new Set([...known, ...inPrefix])]);
+  }
+  const keys = [...candidatesByPrimary.keys()]
     .sort(compareKeys)
     .filter((key) => startAfter === undefined || compareKeys(key, startAfter) > 0);
   const target = job.options.mode === 'sync' ? await params.clients.target() : undefined;
 
   type Outcome =
     | { kind: 'vanished' }
-    | { kind: 'filtered' }
-    | { kind: 'current' }
+    | { kind: 'filtered'; key: string }
+    | { kind: 'current'; key: string }
     | { kind: 'copy'; object: ManifestObject };
-  const examine = async (key: string): Promise<Outcome> => {
-    const object = await headSource(params.clients.source, job.source.bucket, key);
+  const examine = async (primary: string): Promise<Outcome> => {
+    let object: ManifestObject | undefined;
+    for (const candidate of candidatesByPrimary.get(primary) ?? [primary]) {
+      object = await headSource(params.clients.source, job.source.bucket, candidate);
+      if (object) break;
+    }
     if (!object) return { kind: 'vanished' };
-    if (!filter(object)) return { kind: 'filtered' };
+    if (!filter(object)) return { kind: 'filtered', key: object.key };
     if (target) {
-      const existing = await findByListing(target, job.target.bucket, targetKeyFor(job, key), 'target');
-      if (existing && targetIsCurrent(object, existing)) return { kind: 'current' };
+      const existing = await findByListing(target, job.target.bucket, targetKeyFor(job, object.key), 'target');
+      if (existing && targetIsCurrent(object, existing)) return { kind: 'current', key: object.key };
     }
     return { kind: 'copy', object };
   };
 
   const selected: ManifestObject[] = [];
   const counts = { listed: 0, selected: 0, skipped: 0 };
+  // Stored keys this slice has examined: two events can resolve to one object ("a+b" falling back to
+  // the raw key, "a%2Bb" decoding to it), which must not be copied or counted twice.
+  const resolved = new Set<string>();
   let lastTaken: string | undefined;
   const chunkSize = HEAD_CONCURRENCY * 4;
   for (let start = 0; start < keys.length; start += chunkSize) {
@@ -239,8 +253,14 @@ async function selectFromKeys(
     const outcomes = await mapWithConcurrency(chunk, HEAD_CONCURRENCY, examine);
     for (let i = 0; i < chunk.length; i++) {
       const outcome = outcomes[i] as Outcome;
-      counts.listed++;
       lastTaken = chunk[i];
+      const storedKey =
+        outcome.kind === 'copy' ? outcome.object.key : outcome.kind === 'vanished' ? undefined : outcome.key;
+      if (storedKey !== undefined) {
+        if (resolved.has(storedKey)) continue;
+        resolved.add(storedKey);
+      }
+      counts.listed++;
       if (outcome.kind === 'filtered') continue;
       counts.selected++;
       if (outcome.kind !== 'copy') {

@@ -8,20 +8,32 @@
  *   (`{"Records":[...]}`, when S3 notifies the queue directly);
  * - `{ "events": [...] }` holding any of the above.
  *
- * Key encoding: EventBridge puts the key into `detail.object.key` as is (a JSON string, no URL encoding:
- * AWS's own sample events show `:` and other reserved characters unescaped), while classic S3
- * notifications (`Records[].s3.object.key`) URL-encode it form-style ("red flower.jpg" arrives as
- * "red+flower.jpg", "+" as "%2B"). Each is decoded according to its own format.
+ * Key encoding. Classic S3 notifications (`Records[].s3.object.key`) URL-encode the key form-style
+ * ("red flower.jpg" arrives as "red+flower.jpg", "+" as "%2B"), as AWS documents; they are decoded.
+ * For EventBridge (`detail.object.key`) AWS's documentation does not settle it: its sample events show
+ * reserved characters such as ":" unescaped, yet Powertools for Python decodes EventBridge keys with
+ * unquote_plus and users report encoded keys. Guessing wrong either way loses objects (a key that
+ * really holds "+" or "%41" would be decoded away; an encoded one would never be found), so an
+ * EventBridge key yields two candidates: its form-decoded form first, then the key as sent (one
+ * candidate when both agree or the key is no valid encoding). The list step HEADs them in that order
+ * and takes the first that exists; the object has vanished only when every candidate is missing.
+ * Events are deduplicated, sorted and resumed by the first (primary) candidate. When both candidates
+ * exist (both "a b" and "a+b" are stored), the decoded one is copied.
  */
+
+import { decodeFormUrl } from './s3-url-encoding';
 
 /** One object named by an event. */
 export interface ObjectRef {
   bucket: string;
+  /** The primary candidate key: the key to deduplicate, sort and resume by, and to HEAD first. */
   key: string;
+  /** Further candidates, HEADed in this order only while the earlier ones are missing (EventBridge). */
+  fallbackKeys?: string[];
 }
 
 export interface ParsedEvents {
-  /** Object Created events' objects, deduplicated, in arrival order. */
+  /** Object Created events' objects, deduplicated by bucket and primary key, in arrival order. */
   refs: ObjectRef[];
   /** Items that named no created object (other event types, S3 test events, unreadable bodies), with why. */
   ignored: string[];
@@ -40,9 +52,26 @@ export function isEventsRequest(request: unknown): boolean {
   return 'detail-type' in request || 'Records' in request || 'events' in request || 'body' in request;
 }
 
-/** Decodes a classic S3 notification key: form URL encoding, where "+" is a space. */
+/**
+ * Decodes a classic S3 notification key: form URL encoding, where "+" is a space.
+ * @throws URIError when the key is no valid encoding (a "%" not followed by two hex digits of UTF-8)
+ */
 export function decodeNotificationKey(encoded: string): string {
-  return decodeURIComponent(encoded.replace(/\+/g, ' '));
+  return decodeFormUrl(encoded);
+}
+
+/**
+ * The keys an EventBridge event's `detail.object.key` may stand for, most likely first: the
+ * form-decoded key, then the key as sent; one key when both agree or the key does not decode.
+ */
+export function eventBridgeKeyCandidates(key: string): [string, ...string[]] {
+  let decoded: string;
+  try {
+    decoded = decodeFormUrl(key);
+  } catch {
+    return [key];
+  }
+  return decoded === key ? [key] : [decoded, key];
 }
 
 /**
@@ -53,12 +82,16 @@ export function decodeNotificationKey(encoded: string): string {
 export function parseObjectCreatedEvents(request: unknown): ParsedEvents {
   const refs: ObjectRef[] = [];
   const ignored: string[] = [];
-  const seen = new Set<string>();
-  const add = (bucket: string, key: string) => {
+  const byId = new Map<string, ObjectRef>();
+  const add = (bucket: string, [key, ...fallbacks]: [string, ...string[]]) => {
     const id = `${bucket}\u0000${key}`;
-    if (seen.has(id)) return;
-    seen.add(id);
-    refs.push({ bucket, key });
+    const known = byId.get(id);
+    const ref: ObjectRef = known ?? { bucket, key };
+    const added = fallbacks.filter((fallback) => fallback !== key && !ref.fallbackKeys?.includes(fallback));
+    if (added.length > 0) ref.fallbackKeys = [...(ref.fallbackKeys ?? []), ...added];
+    if (known) return;
+    byId.set(id, ref);
+    refs.push(ref);
   };
 
   const visit = (item: unknown, where: string): void => {
@@ -97,7 +130,7 @@ export function parseObjectCreatedEvents(request: unknown): ParsedEvents {
       } else if (typeof bucket !== 'string' || typeof key !== 'string' || key === '') {
         ignored.push(`${where}: no detail.bucket.name or detail.object.key`);
       } else {
-        add(bucket, key);
+        add(bucket, eventBridgeKeyCandidates(key));
       }
       return;
     }
@@ -131,7 +164,7 @@ export function parseObjectCreatedEvents(request: unknown): ParsedEvents {
       return;
     }
     try {
-      add(bucket, decodeNotificationKey(encodedKey));
+      add(bucket, [decodeNotificationKey(encodedKey)]);
     } catch {
       ignored.push(`${where}: key "${encodedKey}" is not valid URL encoding`);
     }

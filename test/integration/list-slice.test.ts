@@ -378,6 +378,62 @@ describe('listSlice in keys mode', () => {
     });
   });
 
+  describe('with EventBridge keys that may be form-encoded', () => {
+    const stored = [
+      'incoming/enc/space as plus.txt',
+      'incoming/enc/space as pct.txt',
+      'incoming/enc/real+plus.txt',
+      'incoming/enc/real%41.txt',
+      'incoming/enc/100%.csv',
+    ];
+    beforeAll(async () => {
+      for (const key of stored) await s3.put('events-src', key, 'event body!');
+    });
+
+    it('copies the decoded key when it exists and the raw key when only that exists', async () => {
+      // Arrange
+      const { refs } = parseObjectCreatedEvents(fixture('eventbridge-encoded-keys.json'));
+      // Act
+      const output = await listSlice({ ...params({}), job: keysJob(), refs });
+      // Assert: "never+existed.txt" exists under neither candidate and counts as skipped
+      expect((await manifestKeys(output)).sort()).toEqual([...stored].sort());
+      expect(output.totals).toEqual({ listed: 6, selected: 6, skipped: 1, bytes: 55 });
+    });
+
+    it('falls back to the raw key when HEAD of the decoded key answers 403 and a listing finds no such key', async () => {
+      // Arrange
+      const { refs } = parseObjectCreatedEvents(fixture('eventbridge-encoded-keys.json'));
+      const source = forbiddingHeadOf(['incoming/enc/real plus.txt']);
+      // Act
+      const output = await listSlice({
+        ...params({}),
+        job: keysJob(),
+        refs,
+        clients: { source, target: async () => s3.s3, state: s3.s3 },
+      });
+      // Assert
+      expect(await manifestKeys(output)).toContain('incoming/enc/real+plus.txt');
+      expect(output.totals).toEqual({ listed: 6, selected: 6, skipped: 1, bytes: 55 });
+    });
+
+    it('takes an object once when two events resolve to the same stored key', async () => {
+      // Arrange: "real+plus.txt" decodes to a missing key and falls back; "real%2Bplus.txt" decodes to it
+      const event = (key: string) => ({
+        'detail-type': 'Object Created',
+        detail: { bucket: { name: 'events-src' }, object: { key } },
+      });
+      const { refs } = parseObjectCreatedEvents([
+        event('incoming/enc/real+plus.txt'),
+        event('incoming/enc/real%2Bplus.txt'),
+      ]);
+      // Act
+      const output = await listSlice({ ...params({}), job: keysJob(), refs });
+      // Assert
+      expect(await manifestKeys(output)).toEqual(['incoming/enc/real+plus.txt']);
+      expect(output.totals).toMatchObject({ selected: 1, bytes: 11 });
+    });
+  });
+
   it('applies the job filter to the HEADed objects', async () => {
     // Arrange
     const { refs } = parseObjectCreatedEvents(fixture('eventbridge-batch.json'));

@@ -6,7 +6,7 @@ const fixture = (name: string): unknown =>
   JSON.parse(readFileSync(path.join(__dirname, '../fixtures/events', name), 'utf8'));
 
 describe('parseObjectCreatedEvents', () => {
-  it('takes an EventBridge key as is, reserved characters included', () => {
+  it('keeps an EventBridge key without encoding characters as its only candidate', () => {
     // Act
     const { refs, ignored } = parseObjectCreatedEvents(fixture('eventbridge-object-created.json'));
     // Assert
@@ -20,13 +20,47 @@ describe('parseObjectCreatedEvents', () => {
     // Assert
     expect(refs.map((r) => `${r.bucket}/${r.key}`)).toEqual([
       'events-src/incoming/red flower.jpg',
-      'events-src/incoming/a+b=c:d;e,f$g@h&i.csv',
+      'events-src/incoming/a b=c:d;e,f$g@h&i.csv',
       'events-src/incoming/ü/日本語 ファイル.txt',
       'some-other-bucket/incoming/elsewhere.txt',
       'events-src/outside/not-in-prefix.txt',
       'events-src/incoming/deleted-before-listing.txt',
     ]);
     expect(ignored).toEqual(['request[7]: detail-type "Object Deleted" is not "Object Created"']);
+  });
+
+  it('gives an EventBridge key its form-decoded form first and the raw key as the fallback', () => {
+    // Act
+    const { refs, ignored } = parseObjectCreatedEvents(fixture('eventbridge-encoded-keys.json'));
+    // Assert
+    expect(refs).toEqual([
+      { bucket: 'events-src', key: 'incoming/enc/space as plus.txt', fallbackKeys: ['incoming/enc/space+as+plus.txt'] },
+      {
+        bucket: 'events-src',
+        key: 'incoming/enc/space as pct.txt',
+        fallbackKeys: ['incoming/enc/space%20as%20pct.txt'],
+      },
+      { bucket: 'events-src', key: 'incoming/enc/real plus.txt', fallbackKeys: ['incoming/enc/real+plus.txt'] },
+      { bucket: 'events-src', key: 'incoming/enc/realA.txt', fallbackKeys: ['incoming/enc/real%41.txt'] },
+      // "%.c" is no valid escape: only the raw key is a candidate.
+      { bucket: 'events-src', key: 'incoming/enc/100%.csv' },
+      { bucket: 'events-src', key: 'incoming/enc/never existed.txt', fallbackKeys: ['incoming/enc/never+existed.txt'] },
+    ]);
+    expect(ignored).toEqual([]);
+  });
+
+  it('merges the fallbacks of events whose keys decode to the same primary key', () => {
+    // Arrange: "a+b" and "a%20b" both decode to "a b"
+    const event = (key: string) => ({
+      'detail-type': 'Object Created',
+      detail: { bucket: { name: 'events-src' }, object: { key } },
+    });
+    // Act
+    const { refs } = parseObjectCreatedEvents([event('incoming/a+b'), event('incoming/a%20b'), event('incoming/a b')]);
+    // Assert
+    expect(refs).toEqual([
+      { bucket: 'events-src', key: 'incoming/a b', fallbackKeys: ['incoming/a+b', 'incoming/a%20b'] },
+    ]);
   });
 
   it('reads EventBridge events from the JSON bodies of SQS records, once per key', () => {
