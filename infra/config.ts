@@ -99,10 +99,21 @@ export const InfraConfigSchema = z
         /** Only objects created under this prefix (within the source prefix) start copies. */
         prefix: z.string().optional(),
         /**
-         * Events per execution. Each SQS record carrying an event is ~1.5-2.5 KiB of execution input;
-         * at most 100 keeps a batch under Step Functions' 256 KiB input limit.
+         * Events per execution. The Pipe passes the whole SQS batch as the execution input, which Step
+         * Functions limits to 256 KiB; each record is ~1.5-2.5 KiB, and up to ~3.5 KiB with 1,024-byte
+         * keys, so 50 records (at most ~175 KiB) always fit, with room for SQS attributes.
          */
-        batchSize: z.number().int().min(1).max(100).default(50),
+        batchSize: z
+          .number()
+          .int()
+          .min(1)
+          .max(
+            50,
+            'must be at most 50: the pipe passes the whole batch of SQS records as the execution input, which Step ' +
+              'Functions limits to 256 KiB, and each record is 1.5-2.5 KiB (more with long keys); a larger batch ' +
+              'would fail to start and land in the dead-letter queue',
+          )
+          .default(50),
         batchWindowSeconds: z.number().int().min(0).max(300).default(60),
       })
       .strict()

@@ -4,7 +4,7 @@ import type { InfraConfig } from './config';
 import { ManagedSourceBucket, StateBucket } from './constructs/buckets';
 import { CopyFunctions } from './constructs/copy-functions';
 import { CopyStateMachine } from './constructs/copy-state-machine';
-import { Alarms, Notifications } from './constructs/notifications';
+import { Alarms, Notifications, type WatchedDeadLetterQueue } from './constructs/notifications';
 import { CopySchedule, ObjectCreatedTrigger } from './constructs/triggers';
 import { notifyRoleStatements } from './policies';
 
@@ -54,12 +54,30 @@ export class SourceStack extends Stack {
     // against a function that does not exist yet.
     this.copyStateMachine.node.addDependency(this.functions);
     const stateMachine = this.copyStateMachine.stateMachine;
-    new Alarms(this, 'Alarms', { topic: this.notifications.topic, functions: this.functions.all, stateMachine });
+    const deadLetterQueues: Record<string, WatchedDeadLetterQueue> = {};
     if (config.schedule) {
       this.schedule = new CopySchedule(this, 'Schedule', { schedule: config.schedule, stateMachine });
+      deadLetterQueues.Schedule = {
+        queue: this.schedule.deadLetters,
+        meaning: 'scheduled runs that EventBridge Scheduler could not start (see the message for the error)',
+      };
     }
     if (config.s3Events.enabled) {
       this.objectCreated = new ObjectCreatedTrigger(this, 'ObjectCreated', { config, stateMachine });
+      // The one failure path of the event trigger: the rule's delivery failures and, through the queue's
+      // redrive policy, batches the pipe could not start an execution with (a pipe with an SQS source has
+      // no dead-letter queue of its own).
+      deadLetterQueues.ObjectCreated = {
+        queue: this.objectCreated.deadLetters,
+        meaning:
+          'object-created events that never started an execution; copy those keys with s3xcopy start, then redrive or purge the queue',
+      };
     }
+    new Alarms(this, 'Alarms', {
+      topic: this.notifications.topic,
+      functions: this.functions.all,
+      stateMachine,
+      deadLetterQueues,
+    });
   }
 }

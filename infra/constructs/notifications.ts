@@ -6,6 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { InfraConfig } from '../config';
@@ -53,15 +54,24 @@ export class Notifications extends Construct {
   }
 }
 
+/** A dead-letter queue to watch, and what a message in it means (the alarm's description). */
+export interface WatchedDeadLetterQueue {
+  queue: sqs.IQueue;
+  meaning: string;
+}
+
 export interface AlarmsProps {
   topic: sns.ITopic;
   functions: Record<string, lambda.IFunction>;
   stateMachine: sfn.IStateMachine;
+  /** Dead-letter queues by a short name: a message in any of them is something that never ran. */
+  deadLetterQueues?: Record<string, WatchedDeadLetterQueue>;
 }
 
 /**
- * Alarms to the topic: any function error (the original setup's alarm), and any execution that failed,
- * timed out or was aborted. Missing data means nothing ran, which is not an alarm.
+ * Alarms to the topic: any function error (the original setup's alarm), any execution that failed,
+ * timed out or was aborted, and any message in a dead-letter queue (an event or a schedule run that never
+ * started an execution raises no other alarm). Missing data means nothing ran, which is not an alarm.
  */
 export class Alarms extends Construct {
   readonly alarms: cloudwatch.Alarm[] = [];
@@ -101,5 +111,16 @@ export class Alarms extends Construct {
       sm.metricAborted({ period, statistic: cloudwatch.Stats.SUM }),
       's3xcopy executions aborted',
     );
+    for (const [name, { queue, meaning }] of Object.entries(props.deadLetterQueues ?? {})) {
+      // SQS publishes queue metrics every 5 minutes; Maximum catches a message that is redriven quickly.
+      add(
+        `${name}DeadLetters`,
+        queue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(5),
+          statistic: cloudwatch.Stats.MAXIMUM,
+        }),
+        `s3xcopy ${name} dead-letter queue has messages: ${meaning}`,
+      );
+    }
   }
 }

@@ -34,6 +34,7 @@ function deadLetterQueue(scope: Construct, id: string): sqs.Queue {
  */
 export class CopySchedule extends Construct {
   readonly schedule: scheduler.Schedule;
+  readonly deadLetters: sqs.Queue;
 
   constructor(
     scope: Construct,
@@ -43,6 +44,7 @@ export class CopySchedule extends Construct {
     super(scope, id);
     const { expression, timezone, job } = props.schedule;
     const deadLetters = deadLetterQueue(this, 'DeadLetters');
+    this.deadLetters = deadLetters;
     acknowledge(
       deadLetters,
       'AwsSolutions-SQS3',

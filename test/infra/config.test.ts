@@ -54,6 +54,16 @@ describe('infra configuration', () => {
     expect(() => parseInfraConfig(bad)).toThrow(/s3Events\.prefix must lie within source\.prefix "data\/"/);
   });
 
+  it('caps the event batch at 50 and says why, since the batch is the execution input', () => {
+    // Arrange
+    const tooBig = merge(exampleConfig(), { s3Events: { batchSize: 51 } });
+    // Act + Assert
+    expect(() => parseInfraConfig(tooBig)).toThrow(
+      /s3Events\.batchSize must be at most 50: the pipe passes the whole batch of SQS records as the execution input, which Step Functions limits to 256 KiB/,
+    );
+    expect(parseInfraConfig(merge(exampleConfig(), { s3Events: { batchSize: 50 } })).s3Events.batchSize).toBe(50);
+  });
+
   it('applies -c s3xcopy.<path>=<value> overrides over the cdk.json object', () => {
     // Act
     const config = configFromContext({

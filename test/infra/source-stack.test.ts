@@ -275,6 +275,53 @@ describe('SourceStack', () => {
     });
   });
 
+  describe('dead-letter queue alarms', () => {
+    /** The alarm on a queue's ApproximateNumberOfMessagesVisible, by the queue's logical ID prefix. */
+    const dlqAlarm = (queueIdPrefix: string) =>
+      Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter(
+        (alarm) =>
+          alarm.Properties.MetricName === 'ApproximateNumberOfMessagesVisible' &&
+          JSON.stringify(alarm.Properties.Dimensions).includes(`"${queueIdPrefix}`),
+      );
+
+    it.each([
+      ['the event trigger', 'ObjectCreatedDeadLetters', /never started an execution/],
+      ['the schedule', 'ScheduleDeadLetters', /could not start/],
+    ])('alarms to the topic as soon as a message sits in the dead-letter queue of %s', (_name, queueId, meaning) => {
+      // Act
+      const alarms = dlqAlarm(queueId);
+      // Assert
+      expect(alarms).toHaveLength(1);
+      expect(alarms[0]?.Properties).toMatchObject({
+        Namespace: 'AWS/SQS',
+        Statistic: 'Maximum',
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+        Dimensions: [
+          { Name: 'QueueName', Value: { 'Fn::GetAtt': [expect.stringMatching(`^${queueId}`), 'QueueName'] } },
+        ],
+        AlarmActions: [{ Ref: expect.stringMatching(/^NotificationsTopic/) }],
+      });
+      expect(alarms[0]?.Properties.AlarmDescription).toMatch(meaning);
+    });
+
+    it('watches only dead-letter queues, not the event queue itself', () => {
+      // Act
+      const watched = Object.values(template.findResources('AWS::CloudWatch::Alarm'))
+        .filter((alarm) => alarm.Properties.Namespace === 'AWS/SQS')
+        .map((alarm) => alarm.Properties.Dimensions[0].Value['Fn::GetAtt'][0] as string);
+      // Assert: the event queue holds events while the pipe batches them, which is normal
+      expect(watched).toHaveLength(2);
+      for (const id of watched) expect(id).toMatch(/DeadLetters/);
+    });
+
+    it('has no dead-letter alarms when neither trigger is configured', () => {
+      const { sourceTemplate } = synthesize({ schedule: undefined, s3Events: { enabled: false } }, { nag: false });
+      sourceTemplate.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { Namespace: 'AWS/SQS' }, 0);
+    });
+  });
+
   describe('triggers', () => {
     it('starts the configured job on the schedule', () => {
       template.hasResourceProperties('AWS::Scheduler::Schedule', {
