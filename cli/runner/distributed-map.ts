@@ -3,7 +3,7 @@
  * Reads the items (ItemReader s3:getObject, JSON), shapes each with ItemSelector, runs one child
  * execution per item at MaxConcurrency, stops starting children once the tolerated failures are
  * exceeded, and writes the ResultWriter files in AWS's layout (`<Prefix>/<mapRunId>/manifest.json`,
- * `SUCCEEDED_0.json`, `FAILED_0.json`, `PENDING_0.json`).
+ * `SUCCEEDED_0.json`, `FAILED_0.json`, `PENDING_0.json`), shaped as its WriterConfig asks.
  */
 import { randomUUID } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -84,8 +84,58 @@ async function readItems(state: AslState, input: unknown, deps: MapRunDeps): Pro
   return items;
 }
 
-async function putJson(s3: S3Client, bucket: string, key: string, value: unknown): Promise<number> {
-  const body = JSON.stringify(value);
+/** ResultWriter.WriterConfig: how each result file is shaped (AWS's defaults when absent). */
+export interface WriterConfig {
+  /** NONE: execution records; COMPACT: each child's output; FLATTEN: COMPACT with array outputs spliced in. */
+  Transformation: 'NONE' | 'COMPACT' | 'FLATTEN';
+  /** JSON: one array per file; JSONL: one value per line. */
+  OutputType: 'JSON' | 'JSONL';
+}
+
+/**
+ * Reads a ResultWriter's WriterConfig. Without one, AWS exports execution records (NONE) as a JSON array.
+ * @throws MapRunError naming a value AWS would reject (asl-validator 4 does not check WriterConfig)
+ */
+export function writerConfigOf(resultWriter: AslState): WriterConfig {
+  const config = (resultWriter.WriterConfig ?? {}) as { Transformation?: unknown; OutputType?: unknown };
+  const transformation = config.Transformation ?? 'NONE';
+  const outputType = config.OutputType ?? 'JSON';
+  if (transformation !== 'NONE' && transformation !== 'COMPACT' && transformation !== 'FLATTEN') {
+    throw new MapRunError(
+      'States.Runtime',
+      `ResultWriter.WriterConfig.Transformation must be NONE, COMPACT or FLATTEN, not ${JSON.stringify(transformation)}`,
+    );
+  }
+  if (outputType !== 'JSON' && outputType !== 'JSONL') {
+    throw new MapRunError(
+      'States.Runtime',
+      `ResultWriter.WriterConfig.OutputType must be JSON or JSONL, not ${JSON.stringify(outputType)}`,
+    );
+  }
+  return { Transformation: transformation, OutputType: outputType };
+}
+
+/**
+ * The values a SUCCEEDED file holds. Failed and pending children keep the full record whatever the
+ * Transformation (AWS: a failed child's result is returned unchanged, as with NONE).
+ */
+function succeededValues(entries: ResultWriterEntry[], transformation: WriterConfig['Transformation']): unknown[] {
+  if (transformation === 'NONE') return entries;
+  const outputs = entries.map((entry) => (entry.Output === undefined ? null : JSON.parse(entry.Output)));
+  return transformation === 'FLATTEN'
+    ? outputs.flatMap((output) => (Array.isArray(output) ? output : [output]))
+    : outputs;
+}
+
+async function putResultFile(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  values: unknown[],
+  outputType: WriterConfig['OutputType'],
+): Promise<number> {
+  const body =
+    outputType === 'JSONL' ? `${values.map((value) => JSON.stringify(value)).join('\n')}\n` : JSON.stringify(values);
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }));
   return Buffer.byteLength(body);
 }
@@ -97,6 +147,8 @@ async function putJson(s3: S3Client, bucket: string, key: string, value: unknown
  * @throws MapRunError named States.ExceedToleratedFailureThreshold when more children failed than tolerated
  */
 export async function runDistributedMap(state: AslState, input: unknown, deps: MapRunDeps): Promise<unknown> {
+  // A bad WriterConfig fails the Map Run before any child runs, as AWS rejects it when the definition is created.
+  const writerConfig = writerConfigOf(state.ResultWriter ?? {});
   const items = await readItems(state, input, deps);
   const maxConcurrency = numberField(state, 'MaxConcurrency', input, deps.context) || LOCAL_DEFAULT_MAX_CONCURRENCY;
   const toleratedPercentage = numberField(state, 'ToleratedFailurePercentage', input, deps.context);
@@ -186,10 +238,19 @@ export async function runDistributedMap(state: AslState, input: unknown, deps: M
         manifest.ResultFiles[status] = [];
         if (list.length === 0) continue;
         const key = `${base}${status}_0.json`;
-        const size = await putJson(deps.stateS3, Bucket, key, list);
+        const values = status === 'SUCCEEDED' ? succeededValues(list, writerConfig.Transformation) : list;
+        const size = await putResultFile(deps.stateS3, Bucket, key, values, writerConfig.OutputType);
         manifest.ResultFiles[status].push({ Key: key, Size: size });
       }
-      await putJson(deps.stateS3, Bucket, `${base}manifest.json`, manifest);
+      const manifestBody = JSON.stringify(manifest);
+      await deps.stateS3.send(
+        new PutObjectCommand({
+          Bucket,
+          Key: `${base}manifest.json`,
+          Body: manifestBody,
+          ContentType: 'application/json',
+        }),
+      );
     } catch (error) {
       throw new MapRunError(
         'States.ResultWriterFailed',

@@ -52,7 +52,6 @@ export function rootCause(
 const NotifyInputSchema = z.object({
   status: z.enum(['SUCCEEDED', 'FAILED']),
   execution: z.object({ id: z.string().min(1), name: z.string().min(1), startTime: z.string().optional() }),
-  request: z.unknown().optional(),
   state: z.record(z.string(), z.unknown()),
 });
 
@@ -93,7 +92,7 @@ export function createNotifyHandler(deps: NotifyDeps) {
       }
     }
     const resultsUrl = bucket ? `s3://${bucket}/${resultsPrefix(jobId)}` : undefined;
-    const summary = summarize(input, results, resultsUrl);
+    const summary = summarize(input, results, resultsUrl, deps.config.defaults);
     const notification = formatNotification(summary, input, results);
     const publish = input.status === 'FAILED' || deps.config.notifyOnSuccess;
     let messageId: string | undefined;

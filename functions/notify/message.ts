@@ -3,15 +3,13 @@
  * body people can act on, and message attributes subscribers can filter on.
  */
 import { formatBytes, formatCount } from '../shared/format';
-import type { CopyFailure } from '../shared/job';
+import type { CopyFailure, JobDefaults } from '../shared/job';
 import { type AggregatedResults, decodeCause } from './results';
 
 /** What the state machine passes to Notify (statemachine/copy.asl.json, NotifySuccess and NotifyFailure). */
 export interface NotifyInput {
   status: 'SUCCEEDED' | 'FAILED';
   execution: { id: string; name: string; startTime?: string };
-  /** The execution's input (a partial job, or S3 events in keys mode). */
-  request?: unknown;
   /** The state when Notify ran: the last List output (job, jobId, totals), the Map Run, and the caught error. */
   state: {
     job?: {
@@ -47,6 +45,8 @@ export interface NotificationSummary {
   error?: { error: string; cause: string };
   results?: string;
   consoleUrl?: string;
+  /** False when the execution failed before List resolved the job: source and target are then the deployment defaults. */
+  jobResolved: boolean;
 }
 
 /** SNS: subjects are ASCII, start with a letter/digit/punctuation, have no line breaks, and are under 100 characters. */
@@ -73,16 +73,18 @@ function location(part: { bucket?: string; prefix?: string } | undefined): strin
   return `${part.bucket}/${part.prefix ?? ''}`;
 }
 
-function requestedPart(request: unknown, which: 'source' | 'target') {
-  const part = (request as Record<string, unknown> | undefined)?.[which];
-  return part && typeof part === 'object' ? (part as { bucket?: string; prefix?: string }) : undefined;
-}
-
 /**
  * Builds the summary from the Notify input and the aggregated ResultWriter files (undefined when no
  * Map ran: a dry run, nothing to copy, or a failure before copying).
+ * @param defaults the deployment's source and target, named when the first List failed before it
+ *   resolved the job (the state machine does not pass the execution input: it can be ~256 KiB of S3 events)
  */
-export function summarize(input: NotifyInput, results: AggregatedResults | undefined, resultsUrl?: string) {
+export function summarize(
+  input: NotifyInput,
+  results: AggregatedResults | undefined,
+  resultsUrl?: string,
+  defaults: JobDefaults = {},
+) {
   const { state } = input;
   const totals = state.totals ?? {};
   const dryRun = state.dryRun ?? state.job?.options?.dryRun ?? false;
@@ -93,8 +95,9 @@ export function summarize(input: NotifyInput, results: AggregatedResults | undef
     status: input.status,
     dryRun,
     jobId: state.jobId ?? input.execution.name,
-    source: location(state.job?.source ?? requestedPart(input.request, 'source')),
-    target: location(state.job?.target ?? requestedPart(input.request, 'target')),
+    source: location(state.job ? state.job.source : defaults.source),
+    target: location(state.job ? state.job.target : defaults.target),
+    jobResolved: state.job !== undefined,
     objects: {
       listed: totals.listed ?? 0,
       selected: totals.selected ?? 0,
@@ -144,6 +147,11 @@ export function formatNotification(
     `Job id:    ${summary.jobId}`,
     `Source:    s3://${summary.source}`,
     `Target:    s3://${summary.target}`,
+    ...(summary.jobResolved
+      ? []
+      : [
+          '           (the deployment defaults: the execution failed before the job was resolved; see the error below)',
+        ]),
     '',
     `Objects:   ${count(objects.listed)} listed, ${count(objects.selected)} selected, ${count(objects.copied)} copied, ${count(objects.skipped)} skipped, ${count(objects.failed)} failed`,
     `Bytes:     ${formatBytes(bytes.copied)} copied of ${formatBytes(bytes.selected)} selected`,

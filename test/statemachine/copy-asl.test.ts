@@ -138,6 +138,47 @@ describe('statemachine/copy.asl.json', () => {
     expect(map.ResultPath).toBe('$.mapRun');
   });
 
+  it('writes COMPACT results, so a succeeded batch is recorded by its copy output and not its whole input', () => {
+    // Prepare: asl-validator 4 accepts WriterConfig without checking its values; this test and the local
+    // runner (writerConfigOf) are what check them.
+    const writer = JSON.parse(text).States.CopyBatches.ResultWriter;
+
+    // Assess
+    expect(writer.WriterConfig).toEqual({ Transformation: 'COMPACT', OutputType: 'JSON' });
+  });
+
+  it('never sends the execution input to Notify, which could pass the payload limit no Catch can catch', () => {
+    // Prepare
+    const states = JSON.parse(text).States;
+
+    // Assess
+    for (const name of ['NotifySuccess', 'NotifyFailure']) {
+      expect(JSON.stringify(states[name].Parameters)).not.toContain('$$.Execution.Input');
+      expect(states[name].Parameters.Payload['state.$']).toBe('$');
+    }
+  });
+
+  it('still succeeds when the success notification fails, keeping the notify error beside the state', () => {
+    // Prepare
+    const states = JSON.parse(text).States;
+
+    // Assess
+    expect(states.NotifySuccess.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.notificationError', Next: 'Done' },
+    ]);
+    expect(states.NotifySuccess.Next).toBe('Done');
+    expect(states.Done.Type).toBe('Succeed');
+  });
+
+  it('says in its Comment how many slices one execution holds and what to do beyond that', () => {
+    // Act
+    const comment = JSON.parse(text).Comment as string;
+
+    // Assess
+    expect(comment).toMatch(/25,000 history events/);
+    expect(comment).toMatch(/sliceMaxObjects/);
+  });
+
   it('ends every failure in a Fail state that keeps the caught Error and Cause', () => {
     // Prepare
     const states = JSON.parse(text).States;

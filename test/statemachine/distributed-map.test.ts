@@ -112,6 +112,75 @@ describe('the local Map Run', () => {
     expect(manifest.ResultFiles.PENDING).toEqual([]);
   });
 
+  it('writes only each child’s output with Transformation COMPACT, keeping full records for failed children', async () => {
+    // Prepare
+    const input = await manifestOf([{ n: 0 }, { n: 1 }, { n: 2 }], 'compact');
+    const writer = { ...mapState().ResultWriter, WriterConfig: { Transformation: 'COMPACT', OutputType: 'JSON' } };
+
+    // Act
+    const output = (await runDistributedMap(
+      mapState({ ResultWriter: writer, ToleratedFailurePercentage: 50 }),
+      input,
+      deps(async (childInput) => {
+        const { index } = childInput as { index: number };
+        return index === 1
+          ? { status: 'FAILED', error: 'CopyBatchError', cause: 'one failed' }
+          : { status: 'SUCCEEDED', output: { batchId: `b${index}`, copied: index + 1 } };
+      }),
+    )) as { ResultWriterDetails: { Key: string } };
+
+    // Assess
+    const manifest = await readJson<ResultWriterManifest>(output.ResultWriterDetails.Key);
+    expect(await readJson<unknown[]>(manifest.ResultFiles.SUCCEEDED?.[0]?.Key as string)).toEqual([
+      { batchId: 'b0', copied: 1 },
+      { batchId: 'b2', copied: 3 },
+    ]);
+    const failed = await readJson<ResultWriterEntry[]>(manifest.ResultFiles.FAILED?.[0]?.Key as string);
+    expect(failed).toEqual([
+      expect.objectContaining({ Status: 'FAILED', Error: 'CopyBatchError', Cause: 'one failed' }),
+    ]);
+    expect(JSON.parse(failed[0]?.Input as string)).toEqual({ jobId: 'compact', item: { n: 1 }, index: 1 });
+  });
+
+  it('writes one value per line with OutputType JSONL, and splices array outputs in with FLATTEN', async () => {
+    // Prepare
+    const input = await manifestOf([{ n: 0 }, { n: 1 }], 'flatten');
+    const writer = { ...mapState().ResultWriter, WriterConfig: { Transformation: 'FLATTEN', OutputType: 'JSONL' } };
+
+    // Act
+    const output = (await runDistributedMap(
+      mapState({ ResultWriter: writer, MaxConcurrency: 1 }),
+      input,
+      deps(async (childInput) => ({ status: 'SUCCEEDED', output: [(childInput as { index: number }).index, 'x'] })),
+    )) as { ResultWriterDetails: { Key: string } };
+
+    // Assess
+    const manifest = await readJson<ResultWriterManifest>(output.ResultWriterDetails.Key);
+    const text = (await s3.getBody(BUCKET, manifest.ResultFiles.SUCCEEDED?.[0]?.Key as string)).toString();
+    expect(text).toBe('0\n"x"\n1\n"x"\n');
+  });
+
+  it('refuses a WriterConfig AWS would reject before running any child', async () => {
+    // Prepare
+    const input = await manifestOf([{ n: 0 }], 'bad-writer');
+    const writer = { ...mapState().ResultWriter, WriterConfig: { Transformation: 'SMALL', OutputType: 'JSON' } };
+    let started = 0;
+
+    // Act
+    const run = runDistributedMap(
+      mapState({ ResultWriter: writer }),
+      input,
+      deps(async () => {
+        started++;
+        return { status: 'SUCCEEDED', output: {} };
+      }),
+    );
+
+    // Assess
+    await expect(run).rejects.toThrow(/WriterConfig\.Transformation must be NONE, COMPACT or FLATTEN, not "SMALL"/);
+    expect(started).toBe(0);
+  });
+
   it('fails with States.ExceedToleratedFailureThreshold, still writing results, when failures pass the threshold', async () => {
     // Prepare
     const input = await manifestOf([{ n: 0 }, { n: 1 }, { n: 2 }], 'exceeded');

@@ -9,7 +9,8 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { type LocalRunOptions, runLocal } from '../../cli/runner/runner';
-import type { ResultWriterEntry, ResultWriterManifest } from '../../functions/notify/results';
+import type { ResultWriterManifest } from '../../functions/notify/results';
+import type { CopyResult } from '../../functions/shared/job';
 import { startTestS3, type TestS3 } from '../support/s3';
 
 const STATE = 'sm-state';
@@ -137,10 +138,13 @@ describe('the copy state machine, run locally', () => {
     expect(manifest.DestinationBucket).toBe(STATE);
     const succeeded = manifest.ResultFiles.SUCCEEDED ?? [];
     expect(succeeded).toHaveLength(1);
-    const entries = await readJson<ResultWriterEntry[]>(STATE, succeeded[0]?.Key as string);
-    expect(entries).toHaveLength(3);
-    expect(entries.map((e) => JSON.parse(e.Output as string).copied)).toEqual([2, 2, 2]);
-    expect(JSON.parse(entries[0]?.Input as string).batch.objects).toHaveLength(2);
+    // COMPACT (the ASL's WriterConfig): each succeeded batch is its copy output alone, without the batch it was given.
+    const outputs = await readJson<CopyResult[]>(STATE, succeeded[0]?.Key as string);
+    expect(outputs).toHaveLength(3);
+    expect(outputs.map((output) => output.copied)).toEqual([2, 2, 2]);
+    expect(outputs.map((output) => output.batchId).sort()).toEqual(['s0-b0', 's0-b1', 's0-b2']);
+    expect(JSON.stringify(outputs)).not.toContain('"objects"');
+    expect(result.notification?.objects.copied).toBe(6);
     expect(result.results).toBe(`s3://${STATE}/results/${result.jobId}/`);
   });
 
@@ -308,6 +312,31 @@ describe('the copy state machine, run locally', () => {
     expect(assumeCalls).toBe(2);
     expect(result.failures.map((f) => f.code)).toEqual(['AssumeRoleError', 'AssumeRoleError']);
     expect(await s3.listKeys(target)).toEqual([]);
+  });
+
+  it('still succeeds, with every object copied, when the success notification cannot be sent', async () => {
+    // Prepare
+    const { source, target } = await buckets();
+    await s3.putMany(source, [
+      { key: 'q/1', body: 'one' },
+      { key: 'q/2', body: 'two' },
+    ]);
+    const publisher = {
+      publish: async () => {
+        throw Object.assign(new Error('Topic does not exist'), { name: 'NotFoundException' });
+      },
+    };
+
+    // Act
+    const result = await run({ source: { bucket: source }, target: { bucket: target } }, { publisher });
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.error).toBeUndefined();
+    expect(result.objects).toMatchObject({ copied: 2, failed: 0 });
+    expect(result.stats.lambda.notify).toMatchObject({ invocations: 1, errors: 1 });
+    expect(result.stats.transitions.parent).toMatchObject({ NotifySuccess: 1, Done: 1 });
+    expect(result.stats.transitions.parent.Failed).toBeUndefined();
   });
 
   it('skips the success notification when the job turns it off', async () => {

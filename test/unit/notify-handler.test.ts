@@ -10,7 +10,7 @@ import { localObservability } from '../../cli/runner/runner';
 import { createNotifyHandler, rootCause } from '../../functions/notify/handler';
 import type { NotifyInput } from '../../functions/notify/message';
 import { snsPublisher } from '../../functions/notify/publisher';
-import type { ResultWriterEntry, ResultWriterManifest } from '../../functions/notify/results';
+import { aggregateResults, type ResultWriterEntry, type ResultWriterManifest } from '../../functions/notify/results';
 import { CopyBatchError } from '../../functions/shared/errors';
 import { startTestS3, type TestS3 } from '../support/s3';
 
@@ -31,8 +31,21 @@ function lambdaCause(error: Error): string {
   return JSON.stringify({ errorType: error.name, errorMessage: error.message, trace: [] });
 }
 
-/** Writes one Map Run's ResultWriter files the way Step Functions does. */
-async function writeMapRun(jobId: string, mapRunId: string, entries: ResultWriterEntry[]): Promise<void> {
+interface WriterConfig {
+  Transformation: 'NONE' | 'COMPACT';
+  OutputType: 'JSON' | 'JSONL';
+}
+
+/**
+ * Writes one Map Run's ResultWriter files the way Step Functions does: with COMPACT, a SUCCEEDED file
+ * holds each child's output as it is; FAILED files keep the full records whatever the Transformation.
+ */
+async function writeMapRun(
+  jobId: string,
+  mapRunId: string,
+  entries: ResultWriterEntry[],
+  writer: WriterConfig = { Transformation: 'COMPACT', OutputType: 'JSON' },
+): Promise<void> {
   const base = `results/${jobId}/${mapRunId}/`;
   const manifest: ResultWriterManifest = {
     DestinationBucket: STATE,
@@ -43,7 +56,13 @@ async function writeMapRun(jobId: string, mapRunId: string, entries: ResultWrite
     const list = entries.filter((e) => (status === 'SUCCEEDED' ? e.Status === 'SUCCEEDED' : e.Status !== 'SUCCEEDED'));
     if (list.length === 0) continue;
     const key = `${base}${status}_0.json`;
-    await s3.put(STATE, key, JSON.stringify(list));
+    const values =
+      status === 'SUCCEEDED' && writer.Transformation === 'COMPACT'
+        ? list.map((entry) => JSON.parse(entry.Output as string))
+        : list;
+    const body =
+      writer.OutputType === 'JSONL' ? values.map((value) => JSON.stringify(value)).join('\n') : JSON.stringify(values);
+    await s3.put(STATE, key, body);
     manifest.ResultFiles[status]?.push({ Key: key, Size: 1 });
   }
   await s3.put(STATE, `${base}manifest.json`, JSON.stringify(manifest));
@@ -72,7 +91,6 @@ function input(jobId: string, status: 'SUCCEEDED' | 'FAILED', error?: NotifyInpu
   return {
     status,
     execution: { id: `arn:aws:states:us-east-1:111111111111:execution:s3xcopy:${jobId}`, name: jobId },
-    request: {},
     state: {
       job: { source: { bucket: 'src', prefix: 'data/' }, target: { bucket: 'dst', prefix: '' } },
       jobId,
@@ -188,10 +206,138 @@ describe('the notify handler', () => {
     expect(output.error).toEqual({ error: 'InvalidJobError', cause: 'Invalid job' });
   });
 
+  it('counts a SUCCEEDED file of full execution records (Transformation NONE) the same as a COMPACT one', async () => {
+    // Prepare
+    const none = 'job-none';
+    const compact = 'job-compact';
+    const entries = [succeeded('s0-b0', 3, 300), succeeded('s0-b1', 5, 500)];
+    await writeMapRun(none, 'run-a', entries, { Transformation: 'NONE', OutputType: 'JSON' });
+    await writeMapRun(compact, 'run-a', entries, { Transformation: 'COMPACT', OutputType: 'JSON' });
+
+    // Act
+    const fromNone = await handler()(input(none, 'SUCCEEDED'), context);
+    const fromCompact = await handler()(input(compact, 'SUCCEEDED'), context);
+
+    // Assess
+    expect(fromNone.objects).toEqual({ listed: 12, selected: 10, copied: 8, skipped: 4, failed: 0 });
+    expect(fromNone.bytes.copied).toBe(800);
+    expect(fromCompact.objects).toEqual(fromNone.objects);
+    expect(fromCompact.bytes).toEqual(fromNone.bytes);
+  });
+
+  it('reads JSON Lines result files (OutputType JSONL)', async () => {
+    // Prepare
+    const jobId = 'job-jsonl';
+    const roleError = Object.assign(new Error('Cannot assume target role'), { name: 'AssumeRoleError' });
+    await writeMapRun(jobId, 'run-a', [succeeded('s0-b0', 2, 20), failed('s0-b1', ['k/1'], roleError)], {
+      Transformation: 'COMPACT',
+      OutputType: 'JSONL',
+    });
+
+    // Act
+    const output = await handler()(
+      input(jobId, 'FAILED', { Error: 'States.ExceedToleratedFailureThreshold' }),
+      context,
+    );
+
+    // Assess
+    expect(output.objects).toMatchObject({ copied: 2, failed: 1 });
+    expect(output.failures).toEqual([{ key: 'k/1', code: 'AssumeRoleError', message: 'Cannot assume target role' }]);
+    expect(output.rootCause?.Error).toBe('AssumeRoleError');
+  });
+
+  it('names the deployment defaults when List failed before it resolved the job', async () => {
+    // Prepare
+    const notify = createNotifyHandler({
+      config: {
+        defaults: { source: { bucket: 'src-default' }, target: { bucket: 'dst-default', prefix: 'copy/' } },
+        stateBucket: STATE,
+        topicArn: TOPIC,
+        notifyOnSuccess: true,
+      },
+      publisher: snsPublisher(new SNSClient({ region: 'us-east-1' }), TOPIC),
+      stateS3: s3.s3,
+      observability: silent(),
+    });
+    const event: NotifyInput = {
+      status: 'FAILED',
+      execution: { id: 'arn:aws:states:us-east-1:111111111111:execution:s3xcopy:job-early', name: 'job-early' },
+      state: { error: { Error: 'NoSuchBucket', Cause: 'no bucket src-default' } },
+    };
+
+    // Act
+    const output = await notify(event, context);
+
+    // Assess
+    expect(output).toMatchObject({ source: 'src-default/', target: 'dst-default/copy/', jobResolved: false });
+    expect(sns.commandCalls(PublishCommand)[0]?.args[0].input.Subject).toBe(
+      's3xcopy FAILED: src-default/ -> dst-default/copy/, NoSuchBucket',
+    );
+  });
+
   it('rejects an event the state machine would not send, naming the field', async () => {
     // Act / Assess
     await expect(handler()({ status: 'DONE', execution: {} }, context)).rejects.toThrow(/status/);
     expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
+  });
+});
+
+describe('aggregateResults', () => {
+  it('counts every Map Run but keeps only the first failures, in the same order on every read', async () => {
+    // Prepare: 11 Map Runs, each with one succeeded batch and one batch of 3 keys that failed as a whole.
+    const jobId = 'job-many';
+    const roleError = Object.assign(new Error('Cannot assume target role'), { name: 'AssumeRoleError' });
+    for (let run = 0; run < 11; run++) {
+      const id = `run-${String(run).padStart(2, '0')}`;
+      await writeMapRun(jobId, id, [
+        succeeded(`${id}-ok`, 10, 1000),
+        failed(
+          `${id}-bad`,
+          [0, 1, 2].map((i) => `${id}/k${i}`),
+          roleError,
+        ),
+      ]);
+    }
+
+    // Act
+    const grouped = await aggregateResults(s3.s3, STATE, `results/${jobId}/`, 5, 4);
+    const oneByOne = await aggregateResults(s3.s3, STATE, `results/${jobId}/`, 5, 1);
+
+    // Assess
+    expect(grouped).toMatchObject({
+      mapRuns: 11,
+      batches: { succeeded: 11, failed: 11 },
+      objects: { copied: 110, skipped: 11, failed: 33 },
+      bytesCopied: 11_000,
+    });
+    expect(grouped.failures.map((f) => f.key)).toEqual([
+      'run-00/k0',
+      'run-00/k1',
+      'run-00/k2',
+      'run-01/k0',
+      'run-01/k1',
+    ]);
+    expect(grouped.batchErrors.map((b) => b.batchId)).toEqual([
+      'run-00-bad',
+      'run-01-bad',
+      'run-02-bad',
+      'run-03-bad',
+      'run-04-bad',
+    ]);
+    expect(grouped.firstBatchFailure?.Error).toBe('AssumeRoleError');
+    expect(oneByOne).toEqual(grouped);
+  });
+
+  it('names the file when a result file is not JSON', async () => {
+    // Prepare
+    const jobId = 'job-garbled';
+    await writeMapRun(jobId, 'run-a', [succeeded('s0-b0', 1, 1)]);
+    await s3.put(STATE, `results/${jobId}/run-a/SUCCEEDED_0.json`, 'not json {');
+
+    // Act / Assess
+    await expect(aggregateResults(s3.s3, STATE, `results/${jobId}/`)).rejects.toThrow(
+      `s3://${STATE}/results/${jobId}/run-a/SUCCEEDED_0.json is not JSON`,
+    );
   });
 });
 

@@ -17,7 +17,6 @@ const failureInput: NotifyInput = {
     name: 'run-1',
     startTime: '2026-11-28T10:00:00.000Z',
   },
-  request: {},
   state: {
     job: { source: { bucket: 'src', prefix: 'data/' }, target: { bucket: 'dst', prefix: 'mirror/' } },
     jobId: 'run-1',
@@ -165,17 +164,44 @@ describe('formatNotification', () => {
           }),
         },
       },
-      request: { source: { prefix: 'x/' }, target: { bucket: 'dst' } },
     };
 
     // Act
-    const summary = summarize(input, undefined);
+    const summary = summarize(input, undefined, undefined, { target: { bucket: 'dst' } });
     const notification = formatNotification(summary, input, undefined);
 
     // Assess
     expect(summary.error).toEqual({ error: 'InvalidJobError', cause: 'Invalid job: source.bucket is required' });
     expect(notification.subject).toBe('s3xcopy FAILED: ? -> dst/, InvalidJobError');
     expect(notification.body).toContain('Cause: Invalid job: source.bucket is required');
+  });
+
+  it('names the deployment defaults as source and target, and says so, when List failed before resolving the job', () => {
+    // Prepare
+    const input: NotifyInput = {
+      ...failureInput,
+      state: { error: { Error: 'NoSuchBucket', Cause: 'The source bucket src-default does not exist' } },
+    };
+    const defaults = { source: { bucket: 'src-default', prefix: 'in/' }, target: { bucket: 'dst-default' } };
+
+    // Act
+    const summary = summarize(input, undefined, undefined, defaults);
+    const notification = formatNotification(summary, input, undefined);
+
+    // Assess
+    expect(summary).toMatchObject({ source: 'src-default/in/', target: 'dst-default/', jobResolved: false });
+    expect(notification.subject).toBe('s3xcopy FAILED: src-default/in/ -> dst-default/, NoSuchBucket');
+    expect(notification.body).toMatch(/the deployment defaults: the execution failed before the job was resolved/);
+  });
+
+  it('names the resolved job, not the deployment defaults, once List resolved it', () => {
+    // Act
+    const summary = summarize(failureInput, undefined, undefined, { source: { bucket: 'src-default' } });
+    const notification = formatNotification(summary, failureInput, undefined);
+
+    // Assess
+    expect(summary).toMatchObject({ source: 'src/data/', target: 'dst/mirror/', jobResolved: true });
+    expect(notification.body).not.toMatch(/deployment defaults/);
   });
 });
 
