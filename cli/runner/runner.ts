@@ -50,7 +50,7 @@ export const MIN_NODE_MAJOR = 22;
 export const LOCAL_FUNCTIONS = {
   list: { timeoutSeconds: 900, memoryMB: 1024 },
   copy: { timeoutSeconds: 900, memoryMB: 1024 },
-  notify: { timeoutSeconds: 30, memoryMB: 256 },
+  notify: { timeoutSeconds: 300, memoryMB: 1024 },
 } as const;
 type FunctionName = keyof typeof LOCAL_FUNCTIONS;
 
