@@ -1,7 +1,9 @@
 /**
  * `s3xcopy start`: starts an execution of the deployed state machine with a job built from flags (the
  * deployment's defaults fill in the rest), and with --watch follows it until it ends: slices listed,
- * Map Run batch counts, bytes planned. Exit 0 when the execution SUCCEEDED, 1 otherwise, 2 on bad usage.
+ * Map Run batch counts, bytes planned. Exit codes as DESIGN.md says: 0 only when the execution SUCCEEDED
+ * and no batch failed (a job with toleratedFailurePercentage can succeed with failed batches, whose
+ * objects were not copied), 1 otherwise, 2 on bad usage.
  */
 import {
   DescribeExecutionCommand,
@@ -86,10 +88,22 @@ export function jobInputFromFlags(flags: Omit<StartFlags, 'stateMachineArn' | 'p
   return job as JobInput;
 }
 
-/** Reads the progress of an execution: its status, its Map Runs' item counts, the latest List totals. */
+/**
+ * Item counts of Map Runs that have ended, by Map Run ARN. They no longer change, so a long job's later
+ * polls describe only the running Map Run instead of every slice's again (DescribeMapRun is throttled).
+ */
+export type FinishedMapRuns = Map<string, BatchCounts>;
+
+const FINISHED_MAP_RUN = new Set(['SUCCEEDED', 'FAILED', 'ABORTED']);
+
+/**
+ * Reads the progress of an execution: its status, its Map Runs' item counts, the latest List totals.
+ * Counts of Map Runs that have ended are taken from, and added to, `finished`.
+ */
 export async function readProgress(
   sfn: SFNClient,
   executionArn: string,
+  finished: FinishedMapRuns = new Map(),
 ): Promise<Progress & { execution: DescribeExecutionCommandOutput }> {
   const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
   const mapRunArns: string[] = [];
@@ -101,13 +115,20 @@ export async function readProgress(
   } while (nextToken);
   const batches: BatchCounts = { total: 0, succeeded: 0, failed: 0, running: 0, pending: 0 };
   for (const mapRunArn of mapRunArns) {
-    const run = await sfn.send(new DescribeMapRunCommand({ mapRunArn }));
-    const counts = run.itemCounts;
-    batches.total += counts?.total ?? 0;
-    batches.succeeded += counts?.succeeded ?? 0;
-    batches.failed += (counts?.failed ?? 0) + (counts?.timedOut ?? 0) + (counts?.aborted ?? 0);
-    batches.running += counts?.running ?? 0;
-    batches.pending += counts?.pending ?? 0;
+    let counts = finished.get(mapRunArn);
+    if (!counts) {
+      const run = await sfn.send(new DescribeMapRunCommand({ mapRunArn }));
+      const items = run.itemCounts;
+      counts = {
+        total: items?.total ?? 0,
+        succeeded: items?.succeeded ?? 0,
+        failed: (items?.failed ?? 0) + (items?.timedOut ?? 0) + (items?.aborted ?? 0),
+        running: items?.running ?? 0,
+        pending: items?.pending ?? 0,
+      };
+      if (run.status && FINISHED_MAP_RUN.has(run.status)) finished.set(mapRunArn, counts);
+    }
+    for (const key of Object.keys(batches) as Array<keyof BatchCounts>) batches[key] += counts[key];
   }
   const totals = await latestListTotals(sfn, executionArn);
   return {
@@ -117,6 +138,45 @@ export async function readProgress(
     batches,
     ...(totals ? { totals } : {}),
   };
+}
+
+const THROTTLING_ERRORS = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+]);
+const NETWORK_ERRORS = new Set(['TimeoutError', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN']);
+
+/**
+ * True for an error a later poll can get past: throttling (what long watches of big jobs meet), a 5xx,
+ * or a network failure. The SDK has already retried these; the watch waits a poll and tries again.
+ */
+export function isTransientPollError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const details = error as Error & {
+    code?: string;
+    $retryable?: { throttling?: boolean };
+    $metadata?: { httpStatusCode?: number };
+  };
+  const status = details.$metadata?.httpStatusCode ?? 0;
+  return (
+    THROTTLING_ERRORS.has(error.name) ||
+    details.$retryable !== undefined ||
+    status === 429 ||
+    status >= 500 ||
+    NETWORK_ERRORS.has(error.name) ||
+    (details.code !== undefined && NETWORK_ERRORS.has(details.code))
+  );
+}
+
+/** Consecutive failed polls the watch rides out before it gives up with the last error. */
+export const MAX_FAILED_POLLS = 5;
+
+/** Exit code of a watched execution: 0 only when it SUCCEEDED and no batch failed (DESIGN.md). */
+export function exitCodeFor(progress: Progress): number {
+  return progress.status === 'SUCCEEDED' && progress.batches.failed === 0 ? EXIT.ok : EXIT.failed;
 }
 
 /** The cumulative totals of the last List step to finish, from the recent execution history. */
@@ -170,7 +230,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--part-size <size>', 'part size for multipart copies (e.g. 64MiB)')
     .option('--name <name>', 'execution name (1-80 of A-Z a-z 0-9 _ -); becomes the job id')
     .option('--region <region>', 'region of the state machine (default: the one in its ARN)')
-    .option('--watch', 'follow the execution until it ends; exit 0 if it SUCCEEDED, 1 otherwise')
+    .option('--watch', 'follow the execution until it ends; exit 0 if it SUCCEEDED with no failed batch, 1 otherwise')
     .option('--poll-seconds <n>', 'seconds between progress polls with --watch', '5')
     .option('--json', 'print JSON on stdout (the start, and with --watch the final status)')
     .action(async (flags: StartFlags) => {
@@ -208,14 +268,31 @@ export function register(program: Command, io: CliIo): void {
           return;
         }
         let lastLine = '';
+        let failedPolls = 0;
+        const finished: FinishedMapRuns = new Map();
         for (;;) {
-          const progress = await readProgress(sfn, executionArn);
+          let progress: Awaited<ReturnType<typeof readProgress>>;
+          try {
+            progress = await readProgress(sfn, executionArn, finished);
+            failedPolls = 0;
+          } catch (error) {
+            failedPolls += 1;
+            if (!isTransientPollError(error) || failedPolls >= MAX_FAILED_POLLS) throw error;
+            // Wait longer after each failed poll in a row, so a throttled account gets room to recover.
+            const waitSeconds = Math.min(pollSeconds * 2 ** failedPolls, 60);
+            io.stderr(
+              `Progress poll failed (${(error as Error).name}: ${(error as Error).message}); the execution is unaffected, ` +
+                `polling again in ${waitSeconds} s (${failedPolls}/${MAX_FAILED_POLLS}).\n`,
+            );
+            await sleep(waitSeconds * 1000);
+            continue;
+          }
           const line = progressLine(progress);
           if (line !== lastLine) io.stderr(`${line}\n`);
           lastLine = line;
           if (progress.status !== 'RUNNING' && progress.status !== 'PENDING_REDRIVE') {
             reportEnd(io, executionArn, progress, flags.json === true);
-            process.exitCode = progress.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
+            process.exitCode = exitCodeFor(progress);
             return;
           }
           await sleep(pollSeconds * 1000);
@@ -233,6 +310,13 @@ function reportEnd(
   json: boolean,
 ) {
   const { execution } = progress;
+  if (progress.status === 'SUCCEEDED' && progress.batches.failed > 0) {
+    io.stderr(
+      `${progress.batches.failed} batch(es) failed within the job's toleratedFailurePercentage: their objects were ` +
+        'not copied. The report and the Map Run results in the state bucket (results/<jobId>/) name them; ' +
+        'rerun with --mode sync to copy what is missing.\n',
+    );
+  }
   if (json) {
     let output: unknown = null;
     try {

@@ -9,12 +9,51 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { Command } from 'commander';
-import { register } from '../../cli/commands/start';
+import { isTransientPollError, MAX_FAILED_POLLS, register } from '../../cli/commands/start';
 import { UsageError } from '../../cli/errors';
 
 const STATE_MACHINE = 'arn:aws:states:eu-west-1:111111111111:stateMachine:s3xcopy-copy';
 const EXECUTION = 'arn:aws:states:eu-west-1:111111111111:execution:s3xcopy-copy/nightly-1';
 const MAP_RUN = 'arn:aws:states:eu-west-1:111111111111:mapRun:s3xcopy-copy/nightly-1:abc';
+const MAP_RUN_2 = 'arn:aws:states:eu-west-1:111111111111:mapRun:s3xcopy-copy/nightly-1:def';
+
+/** Item counts as DescribeMapRun returns them. */
+function itemCounts(counts: { total: number; succeeded: number; running?: number; failed?: number }) {
+  return {
+    total: counts.total,
+    succeeded: counts.succeeded,
+    running: counts.running ?? 0,
+    pending: 0,
+    failed: counts.failed ?? 0,
+    timedOut: 0,
+    aborted: 0,
+    resultsWritten: counts.succeeded + (counts.failed ?? 0),
+  };
+}
+
+function execution(status: 'RUNNING' | 'SUCCEEDED' | 'FAILED') {
+  return { status, executionArn: EXECUTION, stateMachineArn: STATE_MACHINE, startDate: new Date() };
+}
+
+function mapRuns(...arns: string[]) {
+  return {
+    mapRuns: arns.map((mapRunArn) => ({
+      mapRunArn,
+      executionArn: EXECUTION,
+      stateMachineArn: STATE_MACHINE,
+      startDate: new Date(),
+    })),
+  };
+}
+
+/** An error as the SDK throws it for a throttled call (Step Functions' ThrottlingException is unmodelled). */
+function throttled() {
+  return Object.assign(new Error('Rate exceeded'), {
+    name: 'ThrottlingException',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+  });
+}
 
 const sfn = mockClient(SFNClient);
 
@@ -192,6 +231,115 @@ describe('s3xcopy start', () => {
     expect(exitCode).toBe(1);
   });
 
+  it('exits 1 when the execution SUCCEEDED but a batch failed within the tolerated failure percentage', async () => {
+    // Arrange: a job with toleratedFailurePercentage ends SUCCEEDED with one of four batches failed
+    sfn.on(DescribeExecutionCommand).resolves(execution('SUCCEEDED'));
+    sfn.on(ListMapRunsCommand).resolves(mapRuns(MAP_RUN));
+    sfn
+      .on(DescribeMapRunCommand)
+      .resolves({ status: 'SUCCEEDED', itemCounts: itemCounts({ total: 4, succeeded: 3, failed: 1 }) } as never);
+    sfn.on(GetExecutionHistoryCommand).resolves({ events: [] });
+    // Act
+    const { stdout, stderr, exitCode } = await runStart(['--watch', '--poll-seconds', '0']);
+    // Assert
+    expect(stdout).toContain('SUCCEEDED: listing; slices copied 1; batches 3/4 done, 0 running, 1 failed');
+    expect(stderr).toContain("1 batch(es) failed within the job's toleratedFailurePercentage");
+    expect(exitCode).toBe(1);
+  });
+
+  it('describes a finished Map Run once, and only the running one on later polls', async () => {
+    // Arrange: slice 1's Map Run has ended; slice 2's runs for two polls, then ends with the execution
+    sfn
+      .on(DescribeExecutionCommand)
+      .resolvesOnce(execution('RUNNING'))
+      .resolvesOnce(execution('RUNNING'))
+      .resolves(execution('SUCCEEDED'));
+    sfn.on(ListMapRunsCommand).resolves(mapRuns(MAP_RUN, MAP_RUN_2));
+    sfn
+      .on(DescribeMapRunCommand, { mapRunArn: MAP_RUN })
+      .resolves({ status: 'SUCCEEDED', itemCounts: itemCounts({ total: 10, succeeded: 10 }) } as never);
+    sfn
+      .on(DescribeMapRunCommand, { mapRunArn: MAP_RUN_2 })
+      .resolvesOnce({ status: 'RUNNING', itemCounts: itemCounts({ total: 6, succeeded: 1, running: 5 }) } as never)
+      .resolvesOnce({ status: 'RUNNING', itemCounts: itemCounts({ total: 6, succeeded: 4, running: 2 }) } as never)
+      .resolves({ status: 'SUCCEEDED', itemCounts: itemCounts({ total: 6, succeeded: 6 }) } as never);
+    sfn.on(GetExecutionHistoryCommand).resolves({ events: [] });
+    // Act
+    const { stdout, stderr, exitCode } = await runStart(['--watch', '--poll-seconds', '0']);
+    // Assert
+    const described = sfn.commandCalls(DescribeMapRunCommand).map((call) => call.args[0].input.mapRunArn);
+    expect(described.filter((arn) => arn === MAP_RUN)).toHaveLength(1);
+    expect(described.filter((arn) => arn === MAP_RUN_2)).toHaveLength(3);
+    expect(stderr).toContain('batches 14/16 done, 2 running, 0 failed');
+    expect(stdout).toContain('slices copied 2; batches 16/16 done, 0 running, 0 failed');
+    expect(exitCode).toBe(0);
+  });
+
+  it('rides out a throttled poll and carries on watching', async () => {
+    // Arrange: the second poll's DescribeMapRun is throttled
+    sfn
+      .on(DescribeExecutionCommand)
+      .resolvesOnce(execution('RUNNING'))
+      .resolvesOnce(execution('RUNNING'))
+      .resolves(execution('SUCCEEDED'));
+    sfn.on(ListMapRunsCommand).resolves(mapRuns(MAP_RUN));
+    sfn
+      .on(DescribeMapRunCommand)
+      .resolvesOnce({ status: 'RUNNING', itemCounts: itemCounts({ total: 4, succeeded: 1, running: 3 }) } as never)
+      .rejectsOnce(throttled())
+      .resolves({ status: 'SUCCEEDED', itemCounts: itemCounts({ total: 4, succeeded: 4 }) } as never);
+    sfn.on(GetExecutionHistoryCommand).resolves({ events: [] });
+    // Act
+    const { stdout, stderr, exitCode } = await runStart(['--watch', '--poll-seconds', '0']);
+    // Assert
+    expect(stderr).toContain('Progress poll failed (ThrottlingException: Rate exceeded)');
+    expect(stdout).toContain('batches 4/4 done');
+    expect(exitCode).toBe(0);
+  });
+
+  it(`gives up with the error after ${MAX_FAILED_POLLS} throttled polls in a row`, async () => {
+    // Arrange
+    sfn.on(DescribeExecutionCommand).rejects(throttled());
+    // Act + Assert
+    await expect(runStart(['--watch', '--poll-seconds', '0'])).rejects.toThrow('Rate exceeded');
+    expect(sfn.commandCalls(DescribeExecutionCommand)).toHaveLength(MAX_FAILED_POLLS);
+  });
+
+  it('ends the watch at once on an error another poll cannot fix', async () => {
+    // Arrange
+    const denied = Object.assign(new Error('not authorized to perform: states:DescribeExecution'), {
+      name: 'AccessDeniedException',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+    });
+    sfn.on(DescribeExecutionCommand).rejects(denied);
+    // Act + Assert
+    await expect(runStart(['--watch', '--poll-seconds', '0'])).rejects.toThrow(/states:DescribeExecution/);
+    expect(sfn.commandCalls(DescribeExecutionCommand)).toHaveLength(1);
+  });
+
+  it.each([
+    ['throttling', true],
+    ['a 503', true],
+    ['a reset connection', true],
+    ['a missing execution', false],
+    ['a plain bug', false],
+  ] as const)('says whether a poll that failed with %s may be retried (%p)', (kind, transient) => {
+    const errors: Record<string, Error> = {
+      throttling: throttled(),
+      'a 503': Object.assign(new Error('unavailable'), {
+        name: 'ServiceUnavailable',
+        $metadata: { httpStatusCode: 503 },
+      }),
+      'a reset connection': Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }),
+      'a missing execution': Object.assign(new Error('gone'), {
+        name: 'ExecutionDoesNotExist',
+        $metadata: { httpStatusCode: 400 },
+      }),
+      'a plain bug': new TypeError('x is undefined'),
+    };
+    expect(isTransientPollError(errors[kind])).toBe(transient);
+  });
   it.each([
     [['--mode', 'mirror'], /--mode: "mirror" is not a mode/],
     [['--source', 'src-bucket'], /--source: "src-bucket" is not an S3 URI/],
