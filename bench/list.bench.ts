@@ -42,7 +42,9 @@ async function bareListing(s3: S3Client): Promise<number> {
   let count = 0;
   let token: string | undefined;
   do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: SOURCE, Prefix: 'data/', ContinuationToken: token }));
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: SOURCE, Prefix: 'data/', EncodingType: 'url', ContinuationToken: token }),
+    );
     count += page.Contents?.length ?? 0;
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);

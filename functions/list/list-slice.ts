@@ -1,10 +1,4 @@
-import {
-  HeadObjectCommand,
-  type HeadObjectCommandOutput,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { HeadObjectCommand, type HeadObjectCommandOutput, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { awsErrorCode, BucketAccessError, errorMessage, httpStatusOf } from '../shared/errors';
 import { type Job, type ManifestObject, targetKeyFor } from '../shared/job';
 import {
@@ -19,7 +13,7 @@ import { compareKeys } from './key-order';
 import { createObjectFilter } from './object-filter';
 import { planBatches } from './planner';
 import type { ObjectRef } from './s3-events';
-import { listPages, toManifestObject } from './s3-listing';
+import { findByListing, listPages, toManifestObject } from './s3-listing';
 import { TargetCursor, targetIsCurrent } from './sync-merge';
 
 /** Leave this much of the Lambda's time for planning, writing the manifest and returning. */
@@ -305,29 +299,6 @@ async function headSource(s3: S3Client, bucket: string, key: string): Promise<Ma
     ...(head.ETag ? { ETag: head.ETag } : {}),
     ...(head.LastModified ? { LastModified: head.LastModified } : {}),
   });
-}
-
-/**
- * Finds one object with ListObjectsV2 (Prefix = the key, MaxKeys = 1: the key itself sorts first among
- * the keys it prefixes), so checking the target needs only s3:ListBucket, as in bucket mode.
- */
-async function findByListing(
-  s3: S3Client,
-  bucket: string,
-  key: string,
-  role: 'source' | 'target',
-): Promise<ManifestObject | undefined> {
-  try {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1 }));
-    const first = page.Contents?.[0];
-    return first?.Key === key ? toManifestObject(first) : undefined;
-  } catch (error) {
-    const code = awsErrorCode(error);
-    if (code === 'NoSuchBucket' || code === 'AccessDenied') {
-      throw new BucketAccessError(bucket, role, code, `ListObjectsV2 on ${key} failed: ${errorMessage(error)}`);
-    }
-    throw error;
-  }
 }
 
 /** Maps items with at most `limit` calls in flight, keeping the results in the items' order. */

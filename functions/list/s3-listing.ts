@@ -1,6 +1,15 @@
 import { type _Object, ListObjectsV2Command, type ListObjectsV2CommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { awsErrorCode, BucketAccessError, errorMessage } from '../shared/errors';
 import type { ManifestObject } from '../shared/job';
+import { decodeFormUrl } from './s3-url-encoding';
+
+/**
+ * Every listing asks for url-encoded keys: S3 returns keys in XML, which cannot carry some characters
+ * a key may hold (most control characters), and an encoded key survives any XML parser. The keys are
+ * decoded only when the response says `EncodingType: url`: a server that ignores the parameter (the
+ * embedded test server does) returns raw keys, and decoding those would corrupt keys holding "%" or "+".
+ * S3 echoes Prefix, StartAfter and Delimiter encoded as well; this module never reads the echoes.
+ */
 
 /** S3 answers these when the bucket is wrong or the role may not list it: retrying cannot help. */
 const NOT_RETRYABLE = new Set([
@@ -40,6 +49,31 @@ export function toManifestObject(item: _Object): ManifestObject {
 }
 
 /**
+ * The objects of one ListObjectsV2 page in the manifest's shape, keys decoded if the page says they are
+ * url-encoded (see above).
+ * @throws Error naming the bucket and key when an encoded key does not decode (S3 never sends one)
+ */
+export function listedObjects(
+  page: Pick<ListObjectsV2CommandOutput, 'Contents' | 'EncodingType'>,
+  bucket: string,
+): ManifestObject[] {
+  const contents = page.Contents ?? [];
+  if (page.EncodingType !== 'url') return contents.map(toManifestObject);
+  return contents.map((item) => {
+    const encoded = item.Key ?? '';
+    let key: string;
+    try {
+      key = decodeFormUrl(encoded);
+    } catch (error) {
+      throw new Error(
+        `ListObjectsV2 on bucket ${bucket} returned the url-encoded key "${encoded}", which does not decode (${errorMessage(error)}): is the endpoint S3-compatible?`,
+      );
+    }
+    return toManifestObject({ ...item, Key: key });
+  });
+}
+
+/**
  * Lists a prefix page by page, in S3's key order (UTF-8 bytes), starting after `startAfter`. The
  * pages are fetched lazily: the caller stops pulling when its slice is full, and the next slice resumes
  * with StartAfter = the last key it took (a continuation token would tie the resume to a page boundary).
@@ -55,6 +89,7 @@ export async function* listPages(s3: S3Client, range: ListRange): AsyncGenerator
           Bucket: range.bucket,
           Prefix: range.prefix === '' ? undefined : range.prefix,
           MaxKeys: range.pageSize ?? 1000,
+          EncodingType: 'url',
           ...(token ? { ContinuationToken: token } : range.startAfter ? { StartAfter: range.startAfter } : {}),
         }),
       );
@@ -71,6 +106,31 @@ export async function* listPages(s3: S3Client, range: ListRange): AsyncGenerator
       throw error;
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    yield { objects: (page.Contents ?? []).map(toManifestObject), more: token !== undefined };
+    yield { objects: listedObjects(page, range.bucket), more: token !== undefined };
   } while (token);
+}
+
+/**
+ * Finds one object with ListObjectsV2 (Prefix = the key, MaxKeys = 1: the key itself sorts first among
+ * the keys it prefixes), so checking for an object needs only s3:ListBucket.
+ * @throws BucketAccessError when the bucket does not exist or may not be listed
+ */
+export async function findByListing(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  role: 'source' | 'target',
+): Promise<ManifestObject | undefined> {
+  let page: ListObjectsV2CommandOutput;
+  try {
+    page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1, EncodingType: 'url' }));
+  } catch (error) {
+    const code = awsErrorCode(error);
+    if (code === 'NoSuchBucket' || code === 'AccessDenied') {
+      throw new BucketAccessError(bucket, role, code, `ListObjectsV2 on ${key} failed: ${errorMessage(error)}`);
+    }
+    throw error;
+  }
+  const [first] = listedObjects(page, bucket);
+  return first?.key === key ? first : undefined;
 }

@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  type ListObjectsV2CommandInput,
+  type ListObjectsV2CommandOutput,
+} from '@aws-sdk/client-s3';
 import type { Continuation, ListOutput } from '../../functions/list/contract';
 import { type ListSliceParams, listSlice } from '../../functions/list/list-slice';
 import { parseObjectCreatedEvents } from '../../functions/list/s3-events';
@@ -441,5 +447,104 @@ describe('listSlice in keys mode', () => {
     const output = await listSlice({ ...params({}), job: keysJob({ filter: { include: ['*.jpg'] } }), refs });
     // Assert
     expect(await manifestKeys(output)).toEqual(['incoming/red flower.jpg']);
+  });
+});
+
+describe('listSlice and ListObjectsV2 key encoding', () => {
+  const keys = [
+    'enc-list/100%.csv',
+    'enc-list/a b.txt',
+    'enc-list/a+b.txt',
+    'enc-list/x%41.txt',
+    'enc-list/ü/日本語 ファイル.txt',
+    'enc-list/\u{1F600}.txt',
+  ];
+  const mirrored = keys.map((key) => key.replace('enc-list/', 'enc-mirror/'));
+
+  /** S3's encoding-type=url as measured on real S3: form encoding, a space as "+", "/" kept. */
+  const encodeAsS3 = (key: string) => encodeURIComponent(key).replace(/%20/g, '+').replace(/%2F/g, '/');
+
+  /**
+   * A client for the embedded server (which ignores encoding-type and returns raw keys) whose
+   * ListObjectsV2 answers as real S3 does: when the request asks for encoding-type=url, the keys come
+   * back url-encoded under EncodingType "url". Records what each request asked for.
+   */
+  const s3EncodingClient = () => {
+    const client = s3.makeS3();
+    const asked: (string | undefined)[] = [];
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if (context.commandName !== 'ListObjectsV2Command') return result;
+        const encodingType = (args.input as ListObjectsV2CommandInput).EncodingType;
+        asked.push(encodingType);
+        if (encodingType === 'url') {
+          const output = result.output as ListObjectsV2CommandOutput;
+          output.EncodingType = 'url';
+          output.Contents = output.Contents?.map((item) => ({ ...item, Key: encodeAsS3(item.Key ?? '') }));
+        }
+        return result;
+      },
+      { step: 'initialize', name: 'encodeListingAsS3' },
+    );
+    return { client, asked };
+  };
+
+  beforeAll(async () => {
+    for (const key of [...keys, ...mirrored]) await s3.put(key.startsWith('enc-list/') ? SRC : DST, key, 'same');
+  });
+
+  it('keeps raw keys with "%", "+", spaces and non-ASCII as they are from a server that ignores encoding-type', async () => {
+    // Act
+    const output = await listSlice(params({ source: { prefix: 'enc-list/' } }));
+    // Assert
+    expect((await manifestKeys(output)).sort()).toEqual([...keys].sort());
+  });
+
+  it('asks S3 for url-encoded keys and decodes them when the response says so', async () => {
+    // Arrange
+    const source = s3EncodingClient();
+    // Act
+    const output = await listSlice(
+      params(
+        { source: { prefix: 'enc-list/' } },
+        { clients: { source: source.client, target: async () => s3.s3, state: s3.s3 } },
+      ),
+    );
+    // Assert
+    expect(source.asked).toEqual(['url']);
+    expect((await manifestKeys(output)).sort()).toEqual([...keys].sort());
+  });
+
+  it('decodes the target listing in sync mode, so every mirrored key is found', async () => {
+    // Arrange
+    const target = s3EncodingClient();
+    // Act
+    const output = await listSlice(
+      params(
+        { source: { prefix: 'enc-list/' }, target: { prefix: 'enc-mirror/' }, options: { mode: 'sync' } },
+        { clients: { source: s3.s3, target: async () => target.client, state: s3.s3 } },
+      ),
+    );
+    // Assert
+    expect(target.asked).toEqual(['url']);
+    expect(output).toMatchObject({ manifest: null, totals: { listed: 6, selected: 6, skipped: 6 } });
+  });
+
+  it('decodes the target lookups of keys mode in sync mode', async () => {
+    // Arrange
+    const target = s3EncodingClient();
+    const refs = keys.map((key) => ({ bucket: SRC, key }));
+    // Act
+    const output = await listSlice({
+      ...params(
+        { source: { prefix: 'enc-list/' }, target: { prefix: 'enc-mirror/' }, options: { mode: 'sync' } },
+        { clients: { source: s3.s3, target: async () => target.client, state: s3.s3 } },
+      ),
+      refs,
+    });
+    // Assert
+    expect(new Set(target.asked)).toEqual(new Set(['url']));
+    expect(output).toMatchObject({ manifest: null, totals: { listed: 6, selected: 6, skipped: 6 } });
   });
 });
