@@ -259,9 +259,80 @@ export function stateMachineStatements(config: InfraConfig): PolicyStatementJson
   ];
 }
 
+/** The role that performs the copies, and so uses the KMS keys: the target role, or (same account) the copy role. */
+export function copyingRoleArn(config: InfraConfig): string {
+  const arns = resourceArns(config);
+  return isSameAccount(config) ? arns.copyRole : arns.targetRole;
+}
+
+/** The account of an ARN (its fifth field). */
+function accountOf(arn: string): string {
+  return arn.split(':')[4] ?? '';
+}
+
+/** Statements one KMS key's policy needs, with the key they belong to. */
+export interface KeyPolicyStatements {
+  keyArn: string;
+  statements: PolicyStatementJson[];
+}
+
+/**
+ * Statements to add to the configured KMS keys' own key policies. KMS, unlike S3, ignores identity
+ * policies from another account unless the key policy names the principal, so a key in a different
+ * account from the role that copies needs a key-policy statement on top of that role's identity policy
+ * (the usual case: an SSE-KMS source key in the source account, used by the target role). A key in the
+ * copying role's own account needs nothing extra, as long as its key policy keeps the default statement
+ * that lets IAM policies grant access. Returns only the keys that need statements.
+ */
+export function kmsKeyPolicyStatements(config: InfraConfig): {
+  source?: KeyPolicyStatements;
+  target?: KeyPolicyStatements;
+} {
+  const role = copyingRoleArn(config);
+  const viaS3 = (region: string) => ({ StringEquals: { 'kms:ViaService': `s3.${region}.amazonaws.com` } });
+  const needs = (keyArn: string | undefined): keyArn is string =>
+    keyArn !== undefined && accountOf(keyArn) !== accountOf(role);
+  const result: { source?: KeyPolicyStatements; target?: KeyPolicyStatements } = {};
+  if (needs(config.source.kmsKeyArn)) {
+    result.source = {
+      keyArn: config.source.kmsKeyArn,
+      statements: [
+        {
+          Sid: 'S3xcopyDecryptSourceObjectsThroughS3',
+          Effect: 'Allow',
+          Principal: { AWS: role },
+          Action: 'kms:Decrypt',
+          // In a key policy "*" means this key.
+          Resource: '*',
+          Condition: viaS3(config.source.region),
+        },
+      ],
+    };
+  }
+  if (needs(config.target.kmsKeyArn)) {
+    result.target = {
+      keyArn: config.target.kmsKeyArn,
+      statements: [
+        {
+          Sid: 'S3xcopyEncryptTargetObjectsThroughS3',
+          Effect: 'Allow',
+          Principal: { AWS: role },
+          // Multipart uploads with SSE-KMS need Decrypt as well as GenerateDataKey.
+          Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          Resource: '*',
+          Condition: viaS3(config.target.region),
+        },
+      ],
+    };
+  }
+  return result;
+}
+
 /** What to apply by hand for existing resources, as `s3xcopy policies` prints it. */
 export interface HandAppliedPolicies {
   sourceBucketPolicyStatements: PolicyStatementJson[];
+  /** Statements for the KMS keys' key policies; only keys in another account than the copying role. */
+  kmsKeyPolicyStatements: { source?: KeyPolicyStatements; target?: KeyPolicyStatements };
   targetRole: { name: string; arn: string; trustPolicy: PolicyDocumentJson; permissionsPolicy: PolicyDocumentJson };
   functionRoleStatements: { copy: PolicyStatementJson[]; list: PolicyStatementJson[] };
   sourceBucketEventBridge?: { notificationConfiguration: { EventBridgeConfiguration: Record<string, never> } };
@@ -272,6 +343,7 @@ export function handAppliedPolicies(config: InfraConfig): HandAppliedPolicies {
   const arns = resourceArns(config);
   return {
     sourceBucketPolicyStatements: sourceBucketPolicyStatements(config),
+    kmsKeyPolicyStatements: kmsKeyPolicyStatements(config),
     targetRole: {
       name: arns.targetRole.slice(arns.targetRole.lastIndexOf('/') + 1),
       arn: arns.targetRole,

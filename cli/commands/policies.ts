@@ -1,13 +1,14 @@
 /**
  * `s3xcopy policies`: prints, as JSON, the policies to apply by hand when the deployment does not own a
- * resource: the source bucket policy statements, the target role's trust and permissions, and the
- * function roles' statements. The JSON comes from infra/policies.ts, the same code the stacks deploy.
+ * resource: the source bucket policy statements, the KMS key policy statements (keys in another account
+ * than the role that copies), the target role's trust and permissions, and the function roles'
+ * statements. The JSON comes from infra/policies.ts, the same code the stacks deploy.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { CONTEXT_KEY, type InfraConfig, InfraConfigError, parseInfraConfig } from '../../infra/config';
-import { handAppliedPolicies } from '../../infra/policies';
+import { copyingRoleArn, handAppliedPolicies, type KeyPolicyStatements } from '../../infra/policies';
 import { UsageError } from '../errors';
 import type { CliIo } from '../io';
 
@@ -31,7 +32,28 @@ interface PolicyFlags {
 }
 
 /** The pieces `--only` can select, each ready for the AWS CLI or the console. */
-export const POLICY_PARTS = ['source-bucket', 'target-trust', 'target-permissions', 'function-roles'] as const;
+export const POLICY_PARTS = [
+  'source-bucket',
+  'source-key',
+  'target-key',
+  'target-trust',
+  'target-permissions',
+  'function-roles',
+] as const;
+
+/**
+ * Why a key needs no key-policy statement, or undefined when it does. Said on stderr, so `--only` output
+ * stays pure JSON.
+ */
+function keyNote(config: InfraConfig, side: 'source' | 'target', needed: KeyPolicyStatements | undefined) {
+  if (needed) return undefined;
+  const keyArn = config[side].kmsKeyArn;
+  if (!keyArn) return `No ${side}.kmsKeyArn configured (--${side}-kms-key-arn): no key policy to change.`;
+  return (
+    `The ${side} key ${keyArn} is in the same account as ${copyingRoleArn(config)}, which copies: its identity ` +
+    "policy is enough while the key policy keeps KMS's default statement that lets IAM policies grant access."
+  );
+}
 
 /**
  * The deployment configuration: the `s3xcopy` context of a cdk.json (given, or ./cdk.json when present),
@@ -96,7 +118,10 @@ export function register(program: Command, io: CliIo): void {
     .option('--source-region <region>', 'region of the workflow and the source bucket')
     .option('--source-bucket <bucket>', 'source bucket')
     .option('--source-prefix <prefix>', 'source prefix ("" for the whole bucket)')
-    .option('--source-kms-key-arn <arn>', 'KMS key of SSE-KMS source objects')
+    .option(
+      '--source-kms-key-arn <arn>',
+      'KMS key of SSE-KMS source objects (its key policy must allow the target role)',
+    )
     .option('--target-account <id>', 'account that owns the target bucket')
     .option('--target-region <region>', 'region of the target bucket (default: the source region)')
     .option('--target-bucket <bucket>', 'target bucket')
@@ -113,12 +138,25 @@ export function register(program: Command, io: CliIo): void {
       }
       const config = configFromFlags(flags);
       const policies = handAppliedPolicies(config);
+      const keys = policies.kmsKeyPolicyStatements;
+      const keyPolicy = (side: 'source' | 'target') => ({
+        Version: '2012-10-17',
+        Statement: keys[side]?.statements ?? [],
+      });
       const parts: Record<(typeof POLICY_PARTS)[number], unknown> = {
         'source-bucket': { Version: '2012-10-17', Statement: policies.sourceBucketPolicyStatements },
+        'source-key': keyPolicy('source'),
+        'target-key': keyPolicy('target'),
         'target-trust': policies.targetRole.trustPolicy,
         'target-permissions': policies.targetRole.permissionsPolicy,
         'function-roles': policies.functionRoleStatements,
       };
+      for (const side of ['source', 'target'] as const) {
+        if (flags.only !== undefined && flags.only !== `${side}-key`) continue;
+        const note = keyNote(config, side, keys[side]);
+        // Without --only, a note only where a key is configured: most deployments have no key at all.
+        if (note && (flags.only !== undefined || config[side].kmsKeyArn)) io.stderr(`${note}\n`);
+      }
       const output = flags.only ? parts[flags.only as (typeof POLICY_PARTS)[number]] : policies;
       io.stdout(`${JSON.stringify(output, null, 2)}\n`);
     });

@@ -76,6 +76,95 @@ describe('s3xcopy policies', () => {
     ]);
   });
 
+  describe('KMS key policies', () => {
+    const SOURCE_KEY = 'arn:aws:kms:eu-west-1:111111111111:key/11111111-2222-3333-4444-555555555555';
+
+    it("prints the statement the source key's policy needs for the target role (cross-account SSE-KMS)", async () => {
+      // Act
+      const { stdout } = await runPolicies([
+        '--config',
+        CDK_JSON,
+        '--source-kms-key-arn',
+        SOURCE_KEY,
+        '--only',
+        'source-key',
+      ]);
+      // Assert
+      expect(JSON.parse(stdout)).toEqual({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'S3xcopyDecryptSourceObjectsThroughS3',
+            Effect: 'Allow',
+            Principal: { AWS: 'arn:aws:iam::222222222222:role/s3xcopy-target' },
+            Action: 'kms:Decrypt',
+            Resource: '*',
+            Condition: { StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } },
+          },
+        ],
+      });
+    });
+
+    it('names the key in the full output, next to the bucket policy', async () => {
+      const { stdout } = await runPolicies(['--config', CDK_JSON, '--source-kms-key-arn', SOURCE_KEY]);
+      const printed = JSON.parse(stdout);
+      expect(printed.kmsKeyPolicyStatements.source.keyArn).toBe(SOURCE_KEY);
+      expect(printed.kmsKeyPolicyStatements.target).toBeUndefined();
+    });
+
+    it("prints nothing for a target key in the target role's own account, and says why", async () => {
+      // Act
+      const { stdout, stderr } = await runPolicies([
+        '--config',
+        CDK_JSON,
+        '--target-kms-key-arn',
+        'arn:aws:kms:eu-west-1:222222222222:key/66666666-7777-8888-9999-000000000000',
+        '--only',
+        'target-key',
+      ]);
+      // Assert
+      expect(JSON.parse(stdout)).toEqual({ Version: '2012-10-17', Statement: [] });
+      expect(stderr).toMatch(/same account as arn:aws:iam::222222222222:role\/s3xcopy-target, which copies/);
+    });
+
+    it('prints a target key statement when the key lives in another account than the target role', async () => {
+      const { stdout } = await runPolicies([
+        '--config',
+        CDK_JSON,
+        '--target-kms-key-arn',
+        'arn:aws:kms:eu-west-1:111111111111:key/66666666-7777-8888-9999-000000000000',
+        '--only',
+        'target-key',
+      ]);
+      expect(JSON.parse(stdout).Statement).toEqual([
+        expect.objectContaining({
+          Principal: { AWS: 'arn:aws:iam::222222222222:role/s3xcopy-target' },
+          Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        }),
+      ]);
+    });
+
+    it('needs no key policy change in a same-account deployment with a key of that account', async () => {
+      const { stdout, stderr } = await runPolicies([
+        '--config',
+        CDK_JSON,
+        '--target-account',
+        '111111111111',
+        '--source-kms-key-arn',
+        SOURCE_KEY,
+        '--only',
+        'source-key',
+      ]);
+      expect(JSON.parse(stdout).Statement).toEqual([]);
+      expect(stderr).toMatch(/same account as arn:aws:iam::111111111111:role\/s3xcopy-copy/);
+    });
+
+    it('says when no key is configured', async () => {
+      const { stderr } = await runPolicies(['--config', CDK_JSON, '--only', 'source-key']);
+      expect(stderr).toMatch(/No source\.kmsKeyArn configured \(--source-kms-key-arn\)/);
+    });
+  });
+
   it('works from flags alone', async () => {
     const { stdout } = await runPolicies([
       '--config',

@@ -251,6 +251,56 @@ export async function rolesThatMayPublish(d: Deployment, topicArn: string): Prom
   return allowed.sort();
 }
 
+/** A KMS key policy as a new key gets it by default: the key's account may grant access through IAM. */
+export function defaultKeyPolicy(keyArn: string, extraStatements: unknown[] = []) {
+  const account = keyArn.split(':')[4] as string;
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'Enable IAM User Permissions',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${account}:root` },
+        Action: 'kms:*',
+        Resource: '*',
+      },
+      ...extraStatements,
+    ],
+  };
+}
+
+/**
+ * The KMS actions among `actions` a role of the deployment may perform on a key, under the key's policy,
+ * when the request comes through S3 in `viaRegion` (kms:ViaService), or directly when viaRegion is null.
+ */
+export async function kmsActionsAllowed(
+  d: Deployment,
+  roleArn: string,
+  keyArn: string,
+  keyPolicy: unknown,
+  viaRegion: string | null,
+  actions: string[] = ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:Encrypt', 'kms:ReEncryptFrom', 'kms:CreateGrant'],
+): Promise<string[]> {
+  const resolver = d.target && roleArn.split(':')[4] === d.config.target.account ? d.target : d.source;
+  const identityPolicies = resolver.identityPolicies(roleIdByArn(resolver, roleArn));
+  const allowed: string[] = [];
+  for (const action of actions) {
+    const ok = await isAllowed(
+      {
+        principal: roleArn,
+        action,
+        resource: keyArn,
+        resourceAccount: keyArn.split(':')[4] as string,
+        ...(viaRegion ? { context: { 'kms:ViaService': `s3.${viaRegion}.amazonaws.com` } } : {}),
+      },
+      identityPolicies,
+      keyPolicy,
+    );
+    if (ok) allowed.push(action);
+  }
+  return allowed;
+}
+
 /** The logical ID of a role in a template, by ARN. */
 export function roleIdByArn(resolver: TemplateResolver, arn: string): string {
   const id = resolver.idsOfType('AWS::IAM::Role').find((roleId) => resolver.roleArn(roleId) === arn);

@@ -1,8 +1,11 @@
 import { resourceArns, resourceNames } from '../../infra/names';
+import { kmsKeyPolicyStatements } from '../../infra/policies';
 import {
   type Deployment,
+  defaultKeyPolicy,
   deployment,
   functionsInvokableBy,
+  kmsActionsAllowed,
   principalsThatMayAssumeTargetRole,
   roleIdByArn,
   rolesThatMayPublish,
@@ -193,6 +196,72 @@ describe('IAM proofs over the synthesized example deployment', () => {
       const otherTopic = arns.topic.replace(names.topic, 'someone-elses-topic');
       expect(await rolesThatMayPublish(d, otherTopic)).toEqual([]);
     });
+  });
+});
+
+describe('IAM proofs for SSE-KMS keys', () => {
+  const SOURCE_KEY = 'arn:aws:kms:eu-west-1:111111111111:key/11111111-2222-3333-4444-555555555555';
+  const TARGET_KEY = 'arn:aws:kms:eu-west-1:222222222222:key/66666666-7777-8888-9999-000000000000';
+  const withKeys = synthesizeExample({ source: { kmsKeyArn: SOURCE_KEY }, target: { kmsKeyArn: TARGET_KEY } });
+  const d = deployment(withKeys.config, withKeys.source, withKeys.target);
+  const arns = resourceArns(withKeys.config);
+  const keyStatements = kmsKeyPolicyStatements(withKeys.config);
+
+  it('lets the target role decrypt source objects through S3 once the source key policy has the printed statement', async () => {
+    // Arrange: the source key's policy as a new key has it, plus what `s3xcopy policies --only source-key` prints
+    const keyPolicy = defaultKeyPolicy(SOURCE_KEY, keyStatements.source?.statements);
+    // Act
+    const allowed = await kmsActionsAllowed(d, arns.targetRole, SOURCE_KEY, keyPolicy, 'eu-west-1');
+    // Assert
+    expect(keyStatements.source?.keyArn).toBe(SOURCE_KEY);
+    expect(allowed).toEqual(['kms:Decrypt']);
+  });
+
+  it('denies the target role the source key without that statement: cross-account, the key policy must name it', async () => {
+    const allowed = await kmsActionsAllowed(d, arns.targetRole, SOURCE_KEY, defaultKeyPolicy(SOURCE_KEY), 'eu-west-1');
+    expect(allowed).toEqual([]);
+  });
+
+  it('denies the target role the source key outside S3 (kms:ViaService), even with the statement', async () => {
+    const keyPolicy = defaultKeyPolicy(SOURCE_KEY, keyStatements.source?.statements);
+    expect(await kmsActionsAllowed(d, arns.targetRole, SOURCE_KEY, keyPolicy, null)).toEqual([]);
+    expect(await kmsActionsAllowed(d, arns.targetRole, SOURCE_KEY, keyPolicy, 'us-east-1')).toEqual([]);
+  });
+
+  it('needs no target key policy change for a key in the target account: the target role encrypts through S3', async () => {
+    // Act
+    const allowed = await kmsActionsAllowed(d, arns.targetRole, TARGET_KEY, defaultKeyPolicy(TARGET_KEY), 'eu-west-1');
+    // Assert
+    expect(keyStatements.target).toBeUndefined();
+    expect(allowed).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+  });
+
+  it('prints a target key statement, and it works, when the target key lives in another account', async () => {
+    // Arrange: a target key kept in the source account
+    const foreignKey = 'arn:aws:kms:eu-west-1:111111111111:key/66666666-7777-8888-9999-000000000000';
+    const built = synthesizeExample({ target: { kmsKeyArn: foreignKey } });
+    const statements = kmsKeyPolicyStatements(built.config).target?.statements;
+    const df = deployment(built.config, built.source, built.target);
+    // Act
+    const without = await kmsActionsAllowed(df, arns.targetRole, foreignKey, defaultKeyPolicy(foreignKey), 'eu-west-1');
+    const withStatement = await kmsActionsAllowed(
+      df,
+      arns.targetRole,
+      foreignKey,
+      defaultKeyPolicy(foreignKey, statements),
+      'eu-west-1',
+    );
+    // Assert
+    expect(without).toEqual([]);
+    expect(withStatement).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+  });
+
+  it('gives the source account roles no use of either key', async () => {
+    const keyPolicy = defaultKeyPolicy(SOURCE_KEY, keyStatements.source?.statements);
+    for (const role of [arns.copyRole, arns.listRole, arns.notifyRole]) {
+      expect(await kmsActionsAllowed(d, role, SOURCE_KEY, keyPolicy, 'eu-west-1')).toEqual([]);
+      expect(await kmsActionsAllowed(d, role, TARGET_KEY, defaultKeyPolicy(TARGET_KEY), 'eu-west-1')).toEqual([]);
+    }
   });
 });
 
