@@ -212,6 +212,41 @@ export async function s3ActionsAllowed(
   return allowed.sort();
 }
 
+/**
+ * Which of `prefixes` a principal may list (s3:ListBucket with that s3:prefix) on the source or the
+ * target bucket, with that bucket's policy applied. The copy engine settles a 403 on HeadObject with
+ * ListObjectsV2 Prefix=<full key>, MaxKeys 1 (is the object missing, or forbidden?), so full keys
+ * matter as much as folder prefixes.
+ */
+export async function listablePrefixes(
+  d: Deployment,
+  principal: string,
+  identityPolicies: Array<{ name: string; policy: unknown }>,
+  side: 'source' | 'target',
+  prefixes: string[],
+): Promise<string[]> {
+  const { config } = d;
+  const arns = resourceArns(config);
+  const bucket = side === 'source' ? config.source.bucket : config.target.bucket;
+  const resolver = side === 'source' ? d.source : (d.target ?? d.source);
+  const allowed: string[] = [];
+  for (const prefix of prefixes) {
+    const ok = await isAllowed(
+      {
+        principal,
+        action: 's3:ListBucket',
+        resource: side === 'source' ? arns.sourceBucket : arns.targetBucket,
+        resourceAccount: config[side].account,
+        context: { 's3:prefix': prefix },
+      },
+      identityPolicies,
+      resolver.bucketPolicy(bucket),
+    );
+    if (ok) allowed.push(prefix);
+  }
+  return allowed;
+}
+
 /** The functions (by name) a role of the source stack may invoke, among the stack's and a stranger. */
 export async function functionsInvokableBy(d: Deployment, roleArn: string): Promise<string[]> {
   const roleId = roleIdByArn(d.source, roleArn);

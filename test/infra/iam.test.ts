@@ -6,6 +6,7 @@ import {
   deployment,
   functionsInvokableBy,
   kmsActionsAllowed,
+  listablePrefixes,
   principalsThatMayAssumeTargetRole,
   roleIdByArn,
   rolesThatMayPublish,
@@ -133,6 +134,69 @@ describe('IAM proofs over the synthesized example deployment', () => {
       const allowed = await s3ActionsAllowedForTargetRole(deployment(example.config, withoutPolicy, example.target));
       // Assert
       expect(allowed.filter((entry) => entry.startsWith('source'))).toEqual([]);
+    });
+
+    describe('listing a full key, as the copy engine does to tell a missing object from a forbidden one', () => {
+      /** Full keys and prefixes the engine may list with (MaxKeys 1), inside and outside the configured prefix. */
+      const probes = (prefix: string) => [
+        `${prefix}a/deep/file.bin`,
+        `${prefix}file with spaces+plus.bin`,
+        prefix,
+        'outside/file.bin',
+        prefix.slice(0, -1),
+        '',
+      ];
+
+      it.each(['source', 'target'] as const)(
+        'lets the target role list a full key under the %s prefix, and nothing outside it',
+        async (side) => {
+          // Arrange
+          const prefix = example.config[side].prefix;
+          const roleId = d.target?.idsOfType('AWS::IAM::Role')[0] as string;
+          // Act
+          const allowed = await listablePrefixes(
+            d,
+            arns.targetRole,
+            d.target?.identityPolicies(roleId) ?? [],
+            side,
+            probes(prefix),
+          );
+          // Assert: "data/a/deep/file.bin" yes; "outside/...", "data" (no slash) and "" (everything) no
+          expect(allowed).toEqual([`${prefix}a/deep/file.bin`, `${prefix}file with spaces+plus.bin`, prefix]);
+        },
+      );
+
+      it('lets the list role (keys mode HEADs event-named objects) list a full key under the source prefix only', async () => {
+        const allowed = await listablePrefixes(
+          d,
+          arns.listRole,
+          d.source.identityPolicies(roleIdByArn(d.source, arns.listRole)),
+          'source',
+          probes(example.config.source.prefix),
+        );
+        const prefix = example.config.source.prefix;
+        expect(allowed).toEqual([`${prefix}a/deep/file.bin`, `${prefix}file with spaces+plus.bin`, prefix]);
+      });
+
+      it('needs the source bucket policy for that listing too', async () => {
+        // Arrange
+        const withoutPolicy = structuredClone(example.source);
+        for (const [id, resource] of Object.entries(withoutPolicy.Resources)) {
+          if (resource.Type === 'AWS::S3::BucketPolicy') delete withoutPolicy.Resources[id];
+        }
+        const bare = deployment(example.config, withoutPolicy, example.target);
+        const roleId = d.target?.idsOfType('AWS::IAM::Role')[0] as string;
+        // Act
+        const allowed = await listablePrefixes(
+          bare,
+          arns.targetRole,
+          d.target?.identityPolicies(roleId) ?? [],
+          'source',
+          probes(example.config.source.prefix),
+        );
+        // Assert
+        expect(allowed).toEqual([]);
+      });
     });
 
     it('gives the copy role no direct access to either bucket cross-account', async () => {
@@ -278,4 +342,25 @@ describe('IAM proofs for a same-account deployment', () => {
     expect(built.target).toBeUndefined();
     expect(allowed).toEqual(EXPECTED_TARGET_ROLE_S3);
   });
+
+  it.each(['source', 'target'] as const)(
+    'lets the copy role list a full key under the %s prefix, and nothing outside it',
+    async (side) => {
+      // Arrange
+      const built = synthesize({ target: { account: '111111111111', createBucket: false, externalId: undefined } });
+      const d = deployment(built.config, built.sourceTemplate.toJSON() as TemplateJson);
+      const arns = resourceArns(built.config);
+      const prefix = built.config[side].prefix;
+      // Act
+      const allowed = await listablePrefixes(
+        d,
+        arns.copyRole,
+        d.source.identityPolicies(roleIdByArn(d.source, arns.copyRole)),
+        side,
+        [`${prefix}a/deep/file.bin`, 'outside/file.bin', ''],
+      );
+      // Assert
+      expect(allowed).toEqual([`${prefix}a/deep/file.bin`]);
+    },
+  );
 });
