@@ -100,8 +100,8 @@ export const InfraConfigSchema = z
         prefix: z.string().optional(),
         /**
          * Events per execution. The Pipe passes the whole SQS batch as the execution input, which Step
-         * Functions limits to 256 KiB; each record is ~1.5-2.5 KiB, and up to ~3.5 KiB with 1,024-byte
-         * keys, so 50 records (at most ~175 KiB) always fit, with room for SQS attributes.
+         * Functions limits to 256 KiB; each record is ~1.5-2.5 KiB, and up to ~4.5 KiB when a 1,024-byte
+         * key arrives percent-encoded, so 50 records (at most ~225 KiB) always fit.
          */
         batchSize: z
           .number()
