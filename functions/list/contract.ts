@@ -24,8 +24,17 @@ export const ZERO_TOTALS: ListTotals = { listed: 0, selected: 0, skipped: 0, byt
  */
 export const ContinuationSchema = z
   .object({
-    /** The last key the previous slice took; the next slice lists strictly after it (S3's StartAfter). */
-    startAfter: z.string().min(1),
+    /**
+     * The last source key taken so far; the next slice lists strictly after it (S3's StartAfter).
+     * Absent when no slice has taken a key yet (a sync slice can stop among target-only keys first).
+     */
+    startAfter: z.string().min(1).optional(),
+    /**
+     * Sync mode, when the slice stopped in the middle of the merge: the last target key passed over. The
+     * next slice lists the target strictly after it instead of after startAfter's target key, so a run of
+     * target-only keys longer than one slice's time is still crossed.
+     */
+    targetStartAfter: z.string().min(1).optional(),
     /** The next slice's number (the first slice is 0); also its manifest part number. */
     slice: z.number().int().positive(),
     totals: ListTotalsSchema,

@@ -52,6 +52,8 @@ interface SliceSelection {
   lastTaken: string | undefined;
   /** Nothing is left after lastTaken. */
   exhausted: boolean;
+  /** Sync mode: the slice stopped in the middle of the merge, after this target key (see Continuation). */
+  targetStartAfter?: string;
 }
 
 /**
@@ -75,7 +77,7 @@ export async function listSlice(params: ListSliceParams): Promise<ListOutput> {
 
   const selection = params.refs
     ? await selectFromKeys(params, params.refs, continuation?.startAfter, outOfTime)
-    : await selectFromListing(params, continuation?.startAfter, outOfTime);
+    : await selectFromListing(params, continuation, outOfTime);
 
   const batches = planBatches(
     selection.selected,
@@ -96,14 +98,23 @@ export async function listSlice(params: ListSliceParams): Promise<ListOutput> {
     bytes: before.bytes + bytes,
   };
   const startAfter = selection.lastTaken ?? continuation?.startAfter;
+  // A target position still applies while no source key has been taken since it was recorded.
+  const targetStartAfter =
+    selection.targetStartAfter ?? (selection.lastTaken === undefined ? continuation?.targetStartAfter : undefined);
   return {
     job,
     jobId,
     manifest,
     slice: { number: sliceNumber, objects: selection.selected.length, bytes, batches: batches.length },
     totals,
-    continuation:
-      selection.exhausted || startAfter === undefined ? null : { startAfter, slice: sliceNumber + 1, totals },
+    continuation: selection.exhausted
+      ? null
+      : {
+          ...(startAfter === undefined ? {} : { startAfter }),
+          ...(targetStartAfter === undefined ? {} : { targetStartAfter }),
+          slice: sliceNumber + 1,
+          totals,
+        },
     dryRun: job.options.dryRun,
   };
 }
@@ -127,24 +138,33 @@ async function writeManifest(state: S3Client, location: ManifestLocation, body: 
   }
 }
 
-/** Bucket mode: the source prefix's listing, merged with the target's in sync mode. */
+/**
+ * Bucket mode: the source prefix's listing, merged with the target's in sync mode. The time is checked
+ * before each source page but the first, and in sync mode before each target page but the first: a
+ * run of target-only keys can hold any number of pages between two source keys. A slice stopped there
+ * ends before the source key being looked up and records the last target key passed over.
+ */
 async function selectFromListing(
   params: ListSliceParams,
-  startAfter: string | undefined,
+  continuation: Continuation | null,
   outOfTime: () => boolean,
 ): Promise<SliceSelection> {
   const { job } = params;
   const cap = job.options.sliceMaxObjects;
   const filter = createObjectFilter(job);
+  const startAfter = continuation?.startAfter;
+  const targetStartAfter =
+    continuation?.targetStartAfter ?? (startAfter === undefined ? undefined : targetKeyFor(job, startAfter));
   const cursor =
     job.options.mode === 'sync'
       ? new TargetCursor(
           listPages(await params.clients.target(), {
             bucket: job.target.bucket,
             prefix: job.target.prefix,
-            ...(startAfter === undefined ? {} : { startAfter: targetKeyFor(job, startAfter) }),
+            ...(targetStartAfter === undefined ? {} : { startAfter: targetStartAfter }),
             role: 'target',
           }),
+          { shouldPause: outOfTime },
         )
       : undefined;
   const pages = listPages(params.clients.source, {
@@ -158,31 +178,42 @@ async function selectFromListing(
   const counts = { listed: 0, selected: 0, skipped: 0 };
   let lastTaken: string | undefined;
   let pagesTaken = 0;
+  const end = async (selection: SliceSelection): Promise<SliceSelection> => {
+    await pages.return(undefined);
+    await cursor?.close();
+    return selection;
+  };
   for (;;) {
-    if (pagesTaken > 0 && outOfTime()) return { selected, counts, lastTaken, exhausted: false };
+    if (pagesTaken > 0 && outOfTime()) return end({ selected, counts, lastTaken, exhausted: false });
     const next = await pages.next();
-    if (next.done) return { selected, counts, lastTaken, exhausted: true };
+    if (next.done) return end({ selected, counts, lastTaken, exhausted: true });
     pagesTaken++;
     const { objects, more } = next.value;
     for (let i = 0; i < objects.length; i++) {
       const object = objects[i] as ManifestObject;
+      const wanted = filter(object);
+      let target: ManifestObject | undefined;
+      if (wanted && cursor) {
+        const lookup = await cursor.find(targetKeyFor(job, object.key));
+        if (lookup.kind === 'paused') {
+          return end({ selected, counts, lastTaken, exhausted: false, targetStartAfter: lookup.after });
+        }
+        target = lookup.kind === 'found' ? lookup.object : undefined;
+      }
       counts.listed++;
       lastTaken = object.key;
-      if (!filter(object)) continue;
+      if (!wanted) continue;
       counts.selected++;
-      const target = cursor ? await cursor.find(targetKeyFor(job, object.key)) : undefined;
       if (target && targetIsCurrent(object, target)) {
         counts.skipped++;
         continue;
       }
       selected.push(object);
       if (selected.length >= cap) {
-        const exhausted = i === objects.length - 1 && !more;
-        await pages.return(undefined);
-        return { selected, counts, lastTaken, exhausted };
+        return end({ selected, counts, lastTaken, exhausted: i === objects.length - 1 && !more });
       }
     }
-    if (!more) return { selected, counts, lastTaken, exhausted: true };
+    if (!more) return end({ selected, counts, lastTaken, exhausted: true });
   }
 }
 

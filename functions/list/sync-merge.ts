@@ -12,6 +12,24 @@ export function targetIsCurrent(source: ManifestObject, target: ManifestObject):
   return source.etag === target.etag || Date.parse(target.lastModified) >= Date.parse(source.lastModified);
 }
 
+/** What the target cursor knows about one target key. */
+export type TargetLookup =
+  | { kind: 'found'; object: ManifestObject }
+  | { kind: 'absent' }
+  /**
+   * The cursor stopped before fetching another target page (the slice is out of time). Every target
+   * key up to and including `after` was passed over, and all of them sort before the key looked up.
+   */
+  | { kind: 'paused'; after: string };
+
+export interface TargetCursorOptions {
+  /**
+   * Asked before each target page but the first: true stops the lookup with `paused`. Without it, one
+   * lookup could page through any number of target-only keys, far beyond the slice's time.
+   */
+  shouldPause?: () => boolean;
+}
+
 /**
  * The target side of the one-pass merge: walks the target listing (sorted in S3's order, fetched a page
  * at a time) alongside the source listing. Lookups must come in ascending key order; each target page is
@@ -21,38 +39,52 @@ export class TargetCursor {
   private page: ManifestObject[] = [];
   private index = 0;
   private done = false;
+  /** The last target key passed over or found; undefined until the first page is read. */
+  private lastPassed: string | undefined;
   private readonly pages: AsyncIterator<ListedPage>;
+  private readonly shouldPause: () => boolean;
 
   /**
    * @param pages the target prefix's listing, starting where the source slice starts (mapped onto the
    *   target prefix). The source and target keys share their prefixes, so comparing whole target keys
    *   orders them as their relative parts.
    */
-  constructor(pages: AsyncIterable<ListedPage>) {
+  constructor(pages: AsyncIterable<ListedPage>, options: TargetCursorOptions = {}) {
     this.pages = pages[Symbol.asyncIterator]();
+    this.shouldPause = options.shouldPause ?? (() => false);
   }
 
   /**
-   * The target object with this key, or undefined if the target lacks it. Calls must come in ascending
-   * order (by compareKeys); target keys passed over are not revisited.
+   * Looks up the target object with this key. Calls must come in ascending order (by compareKeys);
+   * target keys passed over are not revisited. It pauses only after it has passed over at least one
+   * key, so a slice that stops here always moves the merge forward.
    */
-  async find(targetKey: string): Promise<ManifestObject | undefined> {
+  async find(targetKey: string): Promise<TargetLookup> {
     for (;;) {
       while (this.index < this.page.length) {
         const candidate = this.page[this.index] as ManifestObject;
         const order = compareKeys(candidate.key, targetKey);
-        if (order > 0) return undefined;
+        if (order > 0) return { kind: 'absent' };
         this.index++;
-        if (order === 0) return candidate;
+        this.lastPassed = candidate.key;
+        if (order === 0) return { kind: 'found', object: candidate };
       }
-      if (this.done) return undefined;
+      if (this.done) return { kind: 'absent' };
+      if (this.lastPassed !== undefined && this.shouldPause()) return { kind: 'paused', after: this.lastPassed };
       const next = await this.pages.next();
       if (next.done) {
         this.done = true;
-        return undefined;
+        return { kind: 'absent' };
       }
       this.page = next.value.objects;
       this.index = 0;
+      // The last page: nothing more to fetch, so no reason to pause after it.
+      this.done = !next.value.more;
     }
+  }
+
+  /** Stops the target listing (no further pages are requested). */
+  async close(): Promise<void> {
+    await this.pages.return?.();
   }
 }

@@ -275,6 +275,93 @@ describe('listSlice in sync mode', () => {
   });
 });
 
+describe('listSlice in sync mode when time runs out among target-only keys', () => {
+  const bKeys = (prefix: string) =>
+    Array.from({ length: 2500 }, (_, i) => `${prefix}b${String(i).padStart(4, '0')}.txt`);
+
+  beforeAll(async () => {
+    await seedObjects(s3.server.directory, SRC, [
+      { key: 'merge/a1.txt', body: 'same' },
+      { key: 'merge/d1.txt', body: 'same' },
+      { key: 'merge/d2.txt', body: 'new' },
+      { key: 'merge-late/d1.txt', body: 'same' },
+      { key: 'merge-late/d2.txt', body: 'new' },
+    ]);
+    await seedObjects(s3.server.directory, DST, [
+      { key: 'merge-mirror/a1.txt', body: 'same' },
+      ...bKeys('merge-mirror/').map((key) => ({ key, body: 'extra' })),
+      { key: 'merge-mirror/d1.txt', body: 'same' },
+      ...bKeys('late-mirror/').map((key) => ({ key, body: 'extra' })),
+      { key: 'late-mirror/d1.txt', body: 'same' },
+    ]);
+  });
+
+  /**
+   * Runs slices until the continuation is null; in each slice the time runs out once the target has
+   * answered `targetPages` ListObjectsV2 calls (a clock that counts pages instead of milliseconds).
+   */
+  async function runWithTargetPageBudget(jobInput: JobInput, targetPages: number): Promise<ListOutput[]> {
+    const outputs: ListOutput[] = [];
+    let continuation: Continuation | null = null;
+    do {
+      let calls = 0;
+      const target = s3.makeS3();
+      target.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'ListObjectsV2Command') calls++;
+          return next(args);
+        },
+        { step: 'initialize', name: 'countTargetPages' },
+      );
+      const output = await listSlice(
+        params(jobInput, {
+          clients: { source: s3.s3, target: async () => target, state: s3.s3 },
+          continuation,
+          timeLeftMs: () => (calls >= targetPages ? 0 : Number.POSITIVE_INFINITY),
+        }),
+      );
+      outputs.push(output);
+      continuation = output.continuation;
+      if (outputs.length > 20) throw new Error('runaway slicing');
+    } while (continuation);
+    return outputs;
+  }
+
+  it('ends the slice in the middle of the merge and resumes the target after the last key passed', async () => {
+    // Act
+    const outputs = await runWithTargetPageBudget(
+      { source: { prefix: 'merge/' }, target: { prefix: 'merge-mirror/' }, options: { mode: 'sync' } },
+      2,
+    );
+    // Assert: slice 0 took a1 and stopped before d1, having passed two target pages
+    expect(outputs[0]?.continuation).toEqual({
+      startAfter: 'merge/a1.txt',
+      targetStartAfter: 'merge-mirror/b1998.txt',
+      slice: 1,
+      totals: { listed: 1, selected: 1, skipped: 1, bytes: 0 },
+    });
+    expect(outputs).toHaveLength(2);
+    expect((await Promise.all(outputs.map(manifestKeys))).flat()).toEqual(['merge/d2.txt']);
+    expect(outputs.at(-1)?.totals).toEqual({ listed: 3, selected: 3, skipped: 2, bytes: 3 });
+  });
+
+  it('makes progress through target-only keys before the first source key is taken', async () => {
+    // Act
+    const outputs = await runWithTargetPageBudget(
+      { source: { prefix: 'merge-late/' }, target: { prefix: 'late-mirror/' }, options: { mode: 'sync' } },
+      1,
+    );
+    // Assert: each of the first two slices passed one target page without taking a source key
+    expect(outputs.map((o) => o.continuation)).toEqual([
+      { targetStartAfter: 'late-mirror/b0999.txt', slice: 1, totals: { listed: 0, selected: 0, skipped: 0, bytes: 0 } },
+      { targetStartAfter: 'late-mirror/b1999.txt', slice: 2, totals: { listed: 0, selected: 0, skipped: 0, bytes: 0 } },
+      null,
+    ]);
+    expect((await Promise.all(outputs.map(manifestKeys))).flat()).toEqual(['merge-late/d2.txt']);
+    expect(outputs.at(-1)?.totals).toEqual({ listed: 2, selected: 2, skipped: 1, bytes: 3 });
+  });
+});
+
 describe('listSlice in keys mode', () => {
   const fixture = (name: string): unknown =>
     JSON.parse(readFileSync(path.join(__dirname, '../fixtures/events', name), 'utf8'));

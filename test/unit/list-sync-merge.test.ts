@@ -1,4 +1,4 @@
-import { TargetCursor, targetIsCurrent } from '../../functions/list/sync-merge';
+import { TargetCursor, type TargetLookup, targetIsCurrent } from '../../functions/list/sync-merge';
 import type { ManifestObject } from '../../functions/shared/job';
 
 const object = (key: string, extra: Partial<ManifestObject> = {}): ManifestObject => ({
@@ -8,6 +8,10 @@ const object = (key: string, extra: Partial<ManifestObject> = {}): ManifestObjec
   lastModified: '2026-06-01T00:00:00.000Z',
   ...extra,
 });
+
+/** The found key, undefined when absent, "paused after X" when the cursor stopped. */
+const describeLookup = (lookup: TargetLookup) =>
+  lookup.kind === 'found' ? lookup.object.key : lookup.kind === 'paused' ? `paused after ${lookup.after}` : undefined;
 
 async function* pagesOf(...pages: ManifestObject[][]) {
   for (const [i, objects] of pages.entries()) yield { objects, more: i < pages.length - 1 };
@@ -41,7 +45,7 @@ describe('TargetCursor', () => {
     const cursor = new TargetCursor(pagesOf([object('t/a'), object('t/c')], [], [object('t/e'), object('t/g')]));
     // Act
     const found = [];
-    for (const key of ['t/a', 't/b', 't/e', 't/f', 't/g', 't/h']) found.push((await cursor.find(key))?.key);
+    for (const key of ['t/a', 't/b', 't/e', 't/f', 't/g', 't/h']) found.push(describeLookup(await cursor.find(key)));
     // Assert
     expect(found).toEqual(['t/a', undefined, 't/e', undefined, 't/g', undefined]);
   });
@@ -53,6 +57,53 @@ describe('TargetCursor', () => {
     const first = await cursor.find('t/\uFFFD');
     const second = await cursor.find('t/\u{1F600}');
     // Assert
-    expect([first?.key, second?.key]).toEqual(['t/\uFFFD', 't/\u{1F600}']);
+    expect([describeLookup(first), describeLookup(second)]).toEqual(['t/\uFFFD', 't/\u{1F600}']);
+  });
+
+  it('pauses before fetching another page when told to, naming the last key passed over', async () => {
+    // Arrange
+    let outOfTime = true;
+    const cursor = new TargetCursor(pagesOf([object('t/a'), object('t/b')], [object('t/c')], [object('t/z')]), {
+      shouldPause: () => outOfTime,
+    });
+    // Act
+    const paused = describeLookup(await cursor.find('t/y'));
+    outOfTime = false;
+    const resumed = [describeLookup(await cursor.find('t/y')), describeLookup(await cursor.find('t/z'))];
+    // Assert
+    expect(paused).toBe('paused after t/b');
+    expect(resumed).toEqual([undefined, 't/z']);
+  });
+
+  it('does not pause after the last page, which needs no fetch', async () => {
+    // Arrange
+    const shouldPause = jest.fn(() => true);
+    const last = new TargetCursor(pagesOf([object('t/a')]), { shouldPause });
+    // Act
+    const lookup = await last.find('t/z');
+    // Assert
+    expect(describeLookup(lookup)).toBeUndefined();
+    expect(shouldPause).not.toHaveBeenCalled();
+  });
+
+  it('never pauses before its first page, so every slice moves forward', async () => {
+    // Arrange
+    const cursor = new TargetCursor(pagesOf([object('t/a')], [object('t/b')]), { shouldPause: () => true });
+    // Act
+    const lookup = await cursor.find('t/b');
+    // Assert
+    expect(describeLookup(lookup)).toBe('paused after t/a');
+  });
+
+  it('answers from the page it holds without asking whether to pause', async () => {
+    // Arrange
+    const shouldPause = jest.fn(() => true);
+    const cursor = new TargetCursor(pagesOf([object('t/a'), object('t/c')], [object('t/e')]), { shouldPause });
+    // Act
+    const results = [];
+    for (const key of ['t/a', 't/b', 't/c']) results.push(describeLookup(await cursor.find(key)));
+    // Assert
+    expect(results).toEqual(['t/a', undefined, 't/c']);
+    expect(shouldPause).not.toHaveBeenCalled();
   });
 });
