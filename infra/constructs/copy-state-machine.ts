@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { Annotations, RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -94,7 +94,7 @@ export interface CopyStateMachineProps {
 
 /**
  * The state machine from the ASL file, inlined with its placeholders filled; every placeholder must have
- * a value, or synth fails naming it. Logs ALL events to a log group with retention; X-Ray tracing on.
+ * a value, and every Lambda Task must outlast its function, or synth fails naming them. Logs ALL events to a log group with retention; X-Ray tracing on.
  */
 export class CopyStateMachine extends Construct {
   readonly stateMachine: sfn.StateMachine;
@@ -113,14 +113,17 @@ export class CopyStateMachine extends Construct {
           'deployment does not supply: add them to definitionSubstitutions in infra/constructs/copy-state-machine.ts',
       );
     }
-    // A warning, not an error: the ASL and the sizing are changed by different people, and an existing
-    // deployment keeps working (with a shorter effective timeout) until both agree again.
-    for (const problem of taskTimeoutProblems(asl)) {
-      Annotations.of(this).addWarningV2(
-        `s3xcopy:taskTimeout:${problem.state}`,
-        `${definitionPath}: Task "${problem.state}" ${problem.taskTimeoutSeconds === undefined ? 'has no TimeoutSeconds' : `times out after ${problem.taskTimeoutSeconds} s`}, ` +
-          `but the ${problem.kind} function may run ${problem.functionTimeoutSeconds} s: set its TimeoutSeconds to ` +
-          `${problem.functionTimeoutSeconds + 60} (the function's timeout plus a minute, as List and Copy do).`,
+    const timeoutProblems = taskTimeoutProblems(asl);
+    if (timeoutProblems.length > 0) {
+      throw new Error(
+        timeoutProblems
+          .map(
+            (problem) =>
+              `${definitionPath}: Task "${problem.state}" ${problem.taskTimeoutSeconds === undefined ? 'has no TimeoutSeconds' : `times out after ${problem.taskTimeoutSeconds} s`}, ` +
+              `but the ${problem.kind} function may run ${problem.functionTimeoutSeconds} s: give the Task a longer ` +
+              `TimeoutSeconds (e.g. ${problem.functionTimeoutSeconds + 30}), or change FUNCTION_SIZING in infra/constructs/copy-functions.ts.`,
+          )
+          .join('\n'),
       );
     }
     const names = resourceNames(config);
