@@ -26,6 +26,7 @@ import type { NotificationPublisher } from '../../functions/notify/publisher';
 import { decodeCause } from '../../functions/notify/results';
 import { createS3Client, createStsClient, type S3Endpoint } from '../../functions/shared/clients';
 import type { DeploymentConfig } from '../../functions/shared/config';
+import { FUNCTION_SIZING } from '../../functions/shared/function-sizing';
 import type { Batch, CopyFailure, CopyResult, JobDefaults } from '../../functions/shared/job';
 import type { Observability } from '../../functions/shared/observability';
 import { TargetClients } from '../../functions/shared/target-role';
@@ -46,12 +47,8 @@ import { countRequests, emptyStats, increment, type RunStats } from './stats';
 /** aws-local-stepfunctions needs Promise.withResolvers (Node 22+); on older Node every Task fails silently. */
 export const MIN_NODE_MAJOR = 22;
 
-/** Lambda settings the local run mimics (infra deploys the same; the cost model prices the memory). */
-export const LOCAL_FUNCTIONS = {
-  list: { timeoutSeconds: 900, memoryMB: 1024 },
-  copy: { timeoutSeconds: 900, memoryMB: 1024 },
-  notify: { timeoutSeconds: 300, memoryMB: 1024 },
-} as const;
+/** Lambda settings the local run mimics: the deployed ones (the cost model prices the same memory). */
+export const LOCAL_FUNCTIONS = FUNCTION_SIZING;
 type FunctionName = keyof typeof LOCAL_FUNCTIONS;
 
 /** The state bucket of the in-process store used when the run is given none. */

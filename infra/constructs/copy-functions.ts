@@ -6,6 +6,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ENV } from '../../functions/shared/config';
+import { type FunctionKind, FUNCTION_SIZING as SHARED_SIZING } from '../../functions/shared/function-sizing';
 import { type InfraConfig, isSameAccount } from '../config';
 import { acknowledge, acknowledgePrefixWildcards } from '../nag';
 import { resourceArns, resourceNames } from '../names';
@@ -14,23 +15,20 @@ import { copyRoleStatements, listRoleStatements, type PolicyStatementJson } from
 /** The repository root, where functions/ and package-lock.json live. */
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
-export type FunctionKind = 'list' | 'copy' | 'notify';
+export type { FunctionKind };
 
 /**
- * Memory and timeout per function: why each value, next to it. The state machine's Task for each
- * function must allow longer than the function's timeout (checked at synth, see copy-state-machine.ts).
+ * Memory and timeout per function (functions/shared/function-sizing.ts says why each). The state
+ * machine's Task for each function must allow longer than the function's timeout (checked at synth, see
+ * copy-state-machine.ts).
  */
-export const FUNCTION_SIZING: Record<FunctionKind, { memorySize: number; timeout: Duration; description: string }> = {
-  // Listing is I/O bound; the handler stops a slice well before the timeout and hands back a continuation.
-  list: { memorySize: 1024, timeout: Duration.minutes(15), description: 's3xcopy: lists one slice of the source' },
-  // Server-side copies need network, not bytes in memory; 1 GiB buys enough CPU for 32 parallel copies.
-  // 15 minutes is Lambda's limit: the batch planner sizes batches to finish well inside it.
-  copy: { memorySize: 1024, timeout: Duration.minutes(15), description: 's3xcopy: copies one batch server-side' },
-  // Notify reads every ResultWriter file of the job (a Map Run per slice, each with its SUCCEEDED/FAILED
-  // files) to count and name the failures: a long job's results are many files and megabytes of JSON.
-  // 1 GiB holds them and buys the CPU to parse them; 5 minutes covers the reads with S3 retries.
-  notify: { memorySize: 1024, timeout: Duration.minutes(5), description: 's3xcopy: publishes the job summary' },
-};
+export const FUNCTION_SIZING: Record<FunctionKind, { memorySize: number; timeout: Duration; description: string }> =
+  Object.fromEntries(
+    Object.entries(SHARED_SIZING).map(([kind, { memoryMB, timeoutSeconds, description }]) => [
+      kind,
+      { memorySize: memoryMB, timeout: Duration.seconds(timeoutSeconds), description },
+    ]),
+  ) as Record<FunctionKind, { memorySize: number; timeout: Duration; description: string }>;
 
 export interface CopyFunctionsProps {
   config: InfraConfig;

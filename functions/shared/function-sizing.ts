@@ -1,0 +1,17 @@
+/**
+ * Memory and timeout of each function, in one place: infra deploys these, the local runner gives its
+ * fake Lambda contexts the same deadlines, and the cost model prices the same memory.
+ */
+export type FunctionKind = 'list' | 'copy' | 'notify';
+
+export const FUNCTION_SIZING: Record<FunctionKind, { memoryMB: number; timeoutSeconds: number; description: string }> =
+  {
+    // Listing is I/O bound; the handler stops a slice well before the timeout and hands back a continuation.
+    list: { memoryMB: 1024, timeoutSeconds: 900, description: 's3xcopy: lists one slice of the source' },
+    // Server-side copies need network, not bytes in memory; 1 GiB buys enough CPU for 32 parallel copies.
+    // 15 minutes is Lambda's limit: the batch planner sizes batches to finish well inside it.
+    copy: { memoryMB: 1024, timeoutSeconds: 900, description: 's3xcopy: copies one batch server-side' },
+    // Notify reads every ResultWriter file of the job (a Map Run per slice) to count and name the failures:
+    // a long job's results are many files. 1 GiB buys the CPU to parse them; 5 minutes covers the reads.
+    notify: { memoryMB: 1024, timeoutSeconds: 300, description: 's3xcopy: publishes the job summary' },
+  };
