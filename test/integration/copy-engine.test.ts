@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { HeadObjectCommand, PutObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { HttpHandlerOptions } from '@smithy/types';
 import { type CopyEngineDeps, copyBatch } from '../../functions/copy/copy-engine';
 import { CopyBatchError, CopyTimeBudgetError } from '../../functions/shared/errors';
 import {
@@ -45,6 +47,108 @@ function failNthCall(client: S3Client, commandName: string, n: number, error: Er
     },
     { step: 'initialize', name: `fail${commandName}ForTest` },
   );
+}
+
+/** The raw HTTP response as the deserialize step sees it (fields this file rewrites). */
+interface RawResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body?: Readable;
+}
+
+async function drain(body: Readable | undefined): Promise<string> {
+  if (!body) return '';
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(chunks).toString();
+}
+
+/**
+ * Rewrites raw responses before the SDK parses them, so the SDK raises exactly the error S3 would send
+ * (including bodiless HEAD errors, which the SDK names only by their status).
+ */
+function rewriteResponses(
+  client: S3Client,
+  name: string,
+  rewrite: (command: string, request: { headers: Record<string, string> }, response: RawResponse) => Promise<void>,
+) {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      await rewrite(
+        String(context.commandName),
+        args.request as { headers: Record<string, string> },
+        result.response as RawResponse,
+      );
+      return result;
+    },
+    { step: 'deserialize', name, priority: 'low' },
+  );
+}
+
+function answerWith(response: RawResponse, status: number, code?: string) {
+  response.statusCode = status;
+  response.headers = {};
+  response.body = Readable.from(code ? [`<Error><Code>${code}</Code><Message>${code}</Message></Error>`] : []);
+}
+
+/**
+ * What real S3 answers a role whose s3:ListBucket has an s3:prefix condition (the deployed target role):
+ * reading a MISSING key gives 403 AccessDenied instead of 404 (HEAD: a bodiless 403). With
+ * `denyHeadsOn`, HEAD is refused on that bucket even for existing keys (no s3:GetObject there).
+ */
+function emulateLeastPrivilege(client: S3Client, options: { denyHeadsOn?: string } = {}) {
+  const reads = new Set(['HeadObjectCommand', 'CopyObjectCommand', 'UploadPartCopyCommand', 'GetObjectTaggingCommand']);
+  rewriteResponses(client, 'leastPrivilegeForTest', async (command, request, response) => {
+    if (!reads.has(command)) return;
+    const isHead = command === 'HeadObjectCommand';
+    const path = (request as { path?: string }).path ?? '';
+    if (isHead && options.denyHeadsOn && path.startsWith(`/${options.denyHeadsOn}/`)) {
+      await drain(response.body);
+      return answerWith(response, 403);
+    }
+    if (response.statusCode !== 404) return;
+    const body = await drain(response.body);
+    if (isHead || body.includes('<Code>NoSuchKey</Code>'))
+      return answerWith(response, 403, isHead ? undefined : 'AccessDenied');
+    response.body = Readable.from([body]);
+  });
+}
+
+/** S3 answers HeadObject with If-Match that no longer holds with a bodiless 412; the server ignores If-Match. */
+function emulateConditionalHead(client: S3Client) {
+  rewriteResponses(client, 'conditionalHeadForTest', async (command, request, response) => {
+    const ifMatch = request.headers['if-match'];
+    if (command !== 'HeadObjectCommand' || ifMatch === undefined || response.statusCode !== 200) return;
+    if (response.headers.etag?.replace(/"/g, '') === ifMatch.replace(/"/g, '')) return;
+    await drain(response.body);
+    answerWith(response, 412);
+  });
+}
+
+/**
+ * Makes matching requests hang like a slow server until their AbortSignal fires (as Node's HTTP handler
+ * honours it). Returns how many hung requests were cut that way.
+ */
+function hangRequests(client: S3Client, matches: (request: { query?: Record<string, unknown> }) => boolean) {
+  type Handler = {
+    handle(request: { query?: Record<string, unknown> }, options?: HttpHandlerOptions): Promise<unknown>;
+  };
+  const config = client.config as unknown as { requestHandler: Handler };
+  const inner = config.requestHandler;
+  const cut = { count: 0 };
+  const wrapped: Handler = Object.create(inner);
+  wrapped.handle = (request, options) => {
+    if (!matches(request)) return inner.handle(request, options);
+    return new Promise((_, reject) => {
+      (options?.abortSignal as AbortSignal | undefined)?.addEventListener('abort', () => {
+        cut.count++;
+        reject(Object.assign(new Error('Request aborted'), { name: 'AbortError' }));
+      });
+    });
+  };
+  config.requestHandler = wrapped;
+  return cut;
 }
 
 describe('copyBatch against the embedded S3 server', () => {
@@ -521,5 +625,211 @@ describe('copyBatch against the embedded S3 server', () => {
     // Assert
     expect(result.copied).toBe(60);
     expect(await s3.listKeys(target)).toEqual(entries.map((entry) => entry.key));
+  });
+
+  describe('with a least-privilege role (403 instead of 404 for a missing key)', () => {
+    it('copies a target that is missing when HEAD on the target answers 403 in sync mode', async () => {
+      // Arrange
+      const { source, target } = await buckets();
+      await s3.put(source, 'new.txt', 'new');
+      const client = s3.makeS3();
+      emulateLeastPrivilege(client);
+      // Act
+      const result = await copyBatch(
+        copyInput(source, target, [await manifestEntry(source, 'new.txt')], { mode: 'sync' }),
+        engineDeps(client),
+      );
+      // Assert
+      expect(result).toMatchObject({ copied: 1, skipped: 0, failed: 0 });
+      expect((await s3.getBody(target, 'new.txt')).toString()).toBe('new');
+    });
+
+    it('applies the sync rule to the listed size and ETag when HEAD on the target is denied', async () => {
+      // Arrange
+      const { source, target } = await buckets();
+      for (const key of ['same.txt', 'changed.txt']) await s3.put(source, key, `v2 ${key}`);
+      await s3.put(target, 'same.txt', 'v2 same.txt');
+      await s3.put(target, 'changed.txt', 'v1');
+      const objects = [await manifestEntry(source, 'same.txt'), await manifestEntry(source, 'changed.txt')];
+      // The listed target is newer than the source: only size and ETag can tell changed.txt apart.
+      for (const object of objects) object.lastModified = '2020-01-01T00:00:00.000Z';
+      const client = s3.makeS3();
+      emulateLeastPrivilege(client, { denyHeadsOn: target });
+      // Act
+      const result = await copyBatch(copyInput(source, target, objects, { mode: 'sync' }), engineDeps(client));
+      // Assert
+      expect(result).toMatchObject({ copied: 1, skipped: 1, skippedByReason: { unchanged: 1 }, failed: 0 });
+      expect((await s3.getBody(target, 'changed.txt')).toString()).toBe('v2 changed.txt');
+    });
+
+    it('skips as vanished when the source is deleted since listing and its reads answer 403', async () => {
+      // Arrange
+      const { source, target } = await buckets();
+      const small = { key: 'gone-small.txt', size: 4, etag: '"0"', lastModified: '2026-01-01T00:00:00Z' };
+      const big = { key: 'gone-big.bin', size: 6 * MiB, etag: '"0"', lastModified: '2026-01-01T00:00:00Z' };
+      const client = s3.makeS3();
+      emulateLeastPrivilege(client);
+      // Act
+      const result = await copyBatch(
+        copyInput(source, target, [small, big], { multipartThreshold: 5 * MiB, partSize: 5 * MiB }),
+        engineDeps(client),
+      );
+      // Assert
+      expect(result).toMatchObject({ copied: 0, skipped: 2, skippedByReason: { vanished: 2 }, failed: 0 });
+    });
+
+    it('skips as vanished and aborts the upload when the source is deleted between parts and parts answer 403', async () => {
+      // Arrange
+      const { source, target } = await buckets();
+      await s3.put(source, 'midway.bin', randomBytes(11 * MiB));
+      const entry = await manifestEntry(source, 'midway.bin');
+      const client = s3.makeS3();
+      emulateLeastPrivilege(client);
+      let parts = 0;
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          const result = await next(args);
+          if (context.commandName === 'UploadPartCopyCommand' && ++parts === 1) {
+            await s3.s3.send(new DeleteObjectCommand({ Bucket: source, Key: 'midway.bin' }));
+          }
+          return result;
+        },
+        { step: 'initialize', name: 'deleteSourceAfterPart1' },
+      );
+      // Act
+      const result = await copyBatch(
+        copyInput(source, target, [entry], { multipartThreshold: 5 * MiB, partSize: 5 * MiB, concurrency: 1 }),
+        engineDeps(client),
+      );
+      // Assert
+      expect(result).toMatchObject({ copied: 0, skipped: 1, skippedByReason: { vanished: 1 } });
+      expect(await s3.openUploads(target)).toBe(0);
+    });
+
+    it('still fails with AccessDenied when the source exists and its read answers 403', async () => {
+      // Arrange
+      const { source, target } = await buckets();
+      await s3.put(source, 'big.bin', randomBytes(6 * MiB));
+      const client = s3.makeS3();
+      failNthCall(client, 'HeadObjectCommand', 1, awsError('Forbidden', 403));
+      // Act
+      const error = await copyBatch(
+        copyInput(source, target, [await manifestEntry(source, 'big.bin')], {
+          multipartThreshold: 5 * MiB,
+          partSize: 5 * MiB,
+        }),
+        engineDeps(client),
+      ).catch((caught: unknown) => caught);
+      // Assert
+      expect((error as CopyBatchError).failures).toEqual([
+        expect.objectContaining({ key: 'big.bin', code: 'AccessDenied' }),
+      ]);
+    });
+  });
+
+  describe('time budget', () => {
+    it('cuts a part in flight and aborts the upload when the remaining time falls under the margin', async () => {
+      // Arrange: part 1 hangs like a slow server; the budget runs out one second into the copy.
+      const { source, target } = await buckets();
+      await s3.put(source, 'slow.bin', randomBytes(11 * MiB));
+      const entry = await manifestEntry(source, 'slow.bin');
+      const client = s3.makeS3();
+      const hung = hangRequests(client, (request) => String(request.query?.partNumber) === '1');
+      const margin = 30_000;
+      const deadline = Date.now() + margin + 1_000;
+      // Act
+      const error = await copyBatch(
+        copyInput(source, target, [entry], { multipartThreshold: 5 * MiB, partSize: 5 * MiB, concurrency: 1 }),
+        engineDeps(client, { remainingTimeMs: () => deadline - Date.now(), safetyMarginMs: margin }),
+      ).catch((caught: unknown) => caught);
+      // Assert
+      expect(error).toBeInstanceOf(CopyTimeBudgetError);
+      expect(hung.count).toBe(1);
+      expect(await s3.openUploads(target)).toBe(0);
+    });
+
+    it('retries AbortMultipartUpload after the budget ran out when the first abort answers 503', async () => {
+      // Arrange
+      const { source, target } = await buckets();
+      await s3.put(source, 'late.bin', randomBytes(16 * MiB));
+      const client = s3.makeS3();
+      failNthCall(client, 'AbortMultipartUploadCommand', 1, awsError('SlowDown', 503));
+      const sent = recordCommands(client);
+      let checks = 0;
+      // Act: checks 1-3 are the object start, the upload's creation and part 1; then time is short.
+      const error = await copyBatch(
+        copyInput(source, target, [await manifestEntry(source, 'late.bin')], {
+          multipartThreshold: 5 * MiB,
+          partSize: 5 * MiB,
+          concurrency: 1,
+        }),
+        engineDeps(client, { remainingTimeMs: () => (++checks <= 3 ? 600_000 : 1_000), safetyMarginMs: 30_000 }),
+      ).catch((caught: unknown) => caught);
+      // Assert
+      expect(error).toBeInstanceOf(CopyTimeBudgetError);
+      expect(sent.filter((entry) => entry.command === 'AbortMultipartUploadCommand')).toHaveLength(2);
+      expect(await s3.openUploads(target)).toBe(0);
+    });
+  });
+
+  it('copies the current version pinned to its ETag when the source was overwritten since listing', async () => {
+    // Arrange
+    const { source, target } = await buckets();
+    await s3.put(source, 'grew.bin', randomBytes(6 * MiB));
+    await s3.put(source, 'shrank.bin', randomBytes(6 * MiB));
+    const listed = [await manifestEntry(source, 'grew.bin'), await manifestEntry(source, 'shrank.bin')];
+    const grew = randomBytes(11 * MiB);
+    const shrank = randomBytes(1024);
+    await s3.put(source, 'grew.bin', grew);
+    await s3.put(source, 'shrank.bin', shrank);
+    const currentEtag = (await manifestEntry(source, 'grew.bin')).etag;
+    const client = s3.makeS3();
+    emulateConditionalHead(client);
+    const sent = recordCommands(client);
+    // Act
+    const result = await copyBatch(
+      copyInput(source, target, listed, { multipartThreshold: 5 * MiB, partSize: 5 * MiB }),
+      engineDeps(client),
+    );
+    // Assert
+    expect(result).toMatchObject({ copied: 2, failed: 0, bytesCopied: grew.length + shrank.length });
+    expect((await s3.getBody(target, 'grew.bin')).equals(grew)).toBe(true);
+    expect((await s3.getBody(target, 'shrank.bin')).equals(shrank)).toBe(true);
+    const pins = sent
+      .filter((entry) => entry.command === 'UploadPartCopyCommand')
+      .map((entry) => entry.input.CopySourceIfMatch);
+    expect(pins).toEqual([currentEtag, currentEtag, currentEtag]);
+  });
+
+  it('counts the object as copied when a retried CompleteMultipartUpload answers NoSuchUpload', async () => {
+    // Arrange: the first Complete is carried out but its answer is lost; the retry finds no upload.
+    const { source, target } = await buckets();
+    const body = randomBytes(11 * MiB);
+    await s3.put(source, 'done.bin', body);
+    const client = s3.makeS3();
+    let completes = 0;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== 'CompleteMultipartUploadCommand') return next(args);
+        if (++completes === 1) {
+          await next(args);
+          throw awsError('InternalError', 500, 'We encountered an internal error. Please try again.');
+        }
+        throw awsError('NoSuchUpload', 404, 'The specified upload does not exist.');
+      },
+      { step: 'initialize', name: 'loseFirstCompleteAnswer' },
+    );
+    // Act
+    const result = await copyBatch(
+      copyInput(source, target, [await manifestEntry(source, 'done.bin')], {
+        multipartThreshold: 5 * MiB,
+        partSize: 5 * MiB,
+      }),
+      engineDeps(client),
+    );
+    // Assert
+    expect(result).toMatchObject({ copied: 1, failed: 0, bytesCopied: body.length });
+    expect((await s3.getBody(target, 'done.bin')).equals(body)).toBe(true);
+    expect(await s3.openUploads(target)).toBe(0);
   });
 });
