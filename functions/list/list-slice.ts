@@ -62,9 +62,11 @@ interface SliceSelection {
  * slice's manifest to the state bucket and returns the list function's output.
  *
  * A slice ends when `sliceMaxObjects` objects are in its manifest or the remaining time falls below the
- * margin (checked before each page; at least one page is always taken, so every slice makes progress).
- * The continuation names the last key taken, so the next slice starts exactly after it: no key is lost or
- * listed twice, whatever the page boundaries. A retried slice rewrites the same manifest part.
+ * margin (checked before each source page and, in sync mode, each target page; at least one page of
+ * each is always taken, so every slice makes progress). The continuation names the last key taken (and,
+ * when the slice stopped in the middle of the merge, the last target key passed over), so the next slice
+ * starts exactly after it: no key is lost or listed twice, whatever the page boundaries. A retried slice
+ * rewrites the same manifest part.
  */
 export async function listSlice(params: ListSliceParams): Promise<ListOutput> {
   const { job, jobId, stateBucket } = params;
