@@ -151,6 +151,35 @@ function hangRequests(client: S3Client, matches: (request: { query?: Record<stri
   return cut;
 }
 
+/**
+ * ListParts, which the embedded server lacks: answered from the parts these clients copied and the server
+ * acknowledged (the parts stay on the server's disk, so Complete still assembles the real bytes).
+ */
+function emulateListParts(clients: S3Client[]) {
+  const parts = new Map<string, Array<{ PartNumber: number; ETag: string; Size: number }>>();
+  for (const client of clients) {
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { UploadId?: string; PartNumber?: number; CopySourceRange?: string };
+        if (context.commandName === 'ListPartsCommand') {
+          const listed = [...(parts.get(String(input.UploadId)) ?? [])].sort((a, b) => a.PartNumber - b.PartNumber);
+          return { output: { Parts: listed, IsTruncated: false, $metadata: {} }, response: {} } as never;
+        }
+        const result = await next(args);
+        if (context.commandName === 'UploadPartCopyCommand') {
+          const [start, end] = (input.CopySourceRange ?? '').replace('bytes=', '').split('-').map(Number);
+          const etag = (result.output as { CopyPartResult?: { ETag?: string } }).CopyPartResult?.ETag ?? '';
+          const list = parts.get(String(input.UploadId)) ?? [];
+          list.push({ PartNumber: Number(input.PartNumber), ETag: etag, Size: (end ?? 0) - (start ?? 0) + 1 });
+          parts.set(String(input.UploadId), list);
+        }
+        return result;
+      },
+      { step: 'initialize', name: 'listPartsForTest' },
+    );
+  }
+}
+
 describe('copyBatch against the embedded S3 server', () => {
   let s3: TestS3;
   let bucketCounter = 0;
@@ -547,24 +576,63 @@ describe('copyBatch against the embedded S3 server', () => {
     expect(await s3.listKeys(target)).toEqual(['t/1.txt', 't/2.txt']);
   });
 
-  it('aborts an in-flight multipart upload when the time budget runs out between parts', async () => {
-    // Arrange
+  it('leaves the upload open on the time budget and the next invocation copies only the missing parts', async () => {
+    // Arrange: an upload is resumed only when begun a full second after the source's Last-Modified.
     const { source, target } = await buckets();
-    await s3.put(source, 'late.bin', randomBytes(16 * MiB));
+    const body = randomBytes(16 * MiB + 1);
+    await s3.put(source, 'huge.bin', body);
+    const entry = await manifestEntry(source, 'huge.bin');
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const options = { multipartThreshold: 5 * MiB, partSize: 5 * MiB, concurrency: 1 };
+    const first = s3.makeS3();
+    const second = s3.makeS3();
+    emulateListParts([first, second]);
+    const sent = recordCommands(second);
     let checks = 0;
-    // Act: checks 1-3 are the object start, the upload's creation and part 1; part 2 finds no time left.
-    const error = await copyBatch(
-      copyInput(source, target, [await manifestEntry(source, 'late.bin')], {
-        multipartThreshold: 5 * MiB,
-        partSize: 5 * MiB,
-        concurrency: 1,
-      }),
-      engineDeps(s3.makeS3(), { remainingTimeMs: () => (++checks <= 3 ? 600_000 : 1_000), safetyMarginMs: 30_000 }),
+    // checks 1-3 are the object start, the upload's creation and part 1; part 2 finds no time left.
+    const stopped = await copyBatch(
+      copyInput(source, target, [entry], options),
+      engineDeps(first, { remainingTimeMs: () => (++checks <= 3 ? 600_000 : 1_000), safetyMarginMs: 30_000 }),
     ).catch((caught: unknown) => caught);
+    // Act
+    const result = await copyBatch(copyInput(source, target, [entry], options), engineDeps(second));
     // Assert
-    expect(error).toBeInstanceOf(CopyTimeBudgetError);
+    expect(stopped).toBeInstanceOf(CopyTimeBudgetError);
+    expect(result).toMatchObject({ copied: 1, bytesCopied: body.length });
+    expect(sent.filter((request) => request.command === 'CreateMultipartUploadCommand')).toHaveLength(0);
+    const parts = sent.filter((request) => request.command === 'UploadPartCopyCommand');
+    expect(parts.map((request) => request.input.PartNumber)).toEqual([2, 3, 4]);
+    expect((await s3.getBody(target, 'huge.bin')).equals(body)).toBe(true);
     expect(await s3.openUploads(target)).toBe(0);
-    expect(await s3.listKeys(target)).toEqual([]);
+  });
+
+  it('aborts an open upload and starts afresh when the source changed after the upload began', async () => {
+    // Arrange: an upload from a first run, then the source is overwritten.
+    const { source, target } = await buckets();
+    await s3.put(source, 'moving.bin', randomBytes(11 * MiB));
+    const options = { multipartThreshold: 5 * MiB, partSize: 5 * MiB, concurrency: 1 };
+    const client = s3.makeS3();
+    emulateListParts([client]);
+    let checks = 0;
+    await copyBatch(
+      copyInput(source, target, [await manifestEntry(source, 'moving.bin')], options),
+      engineDeps(client, { remainingTimeMs: () => (++checks <= 3 ? 600_000 : 1_000), safetyMarginMs: 30_000 }),
+    ).catch((caught: unknown) => caught);
+    const openBefore = await s3.openUploads(target);
+    const body = randomBytes(11 * MiB);
+    await s3.put(source, 'moving.bin', body);
+    const sent = recordCommands(client);
+    // Act
+    const result = await copyBatch(
+      copyInput(source, target, [await manifestEntry(source, 'moving.bin')], options),
+      engineDeps(client),
+    );
+    // Assert
+    expect(openBefore).toBe(1);
+    expect(result).toMatchObject({ copied: 1 });
+    expect(sent.filter((request) => request.command === 'UploadPartCopyCommand')).toHaveLength(3);
+    expect((await s3.getBody(target, 'moving.bin')).equals(body)).toBe(true);
+    expect(await s3.openUploads(target)).toBe(0);
   });
 
   it('reports a permanent error without retrying it when S3 denies access', async () => {
@@ -745,14 +813,16 @@ describe('copyBatch against the embedded S3 server', () => {
       // Assert
       expect(error).toBeInstanceOf(CopyTimeBudgetError);
       expect(hung.count).toBe(1);
-      expect(await s3.openUploads(target)).toBe(0);
+      // Left open for the retry to resume (see 'copies only the missing parts' above).
+      expect(await s3.openUploads(target)).toBe(1);
     });
 
     it('retries AbortMultipartUpload after the budget ran out when the first abort answers 503', async () => {
-      // Arrange
+      // Arrange: without ListMultipartUploads the upload could never be resumed, so it is aborted.
       const { source, target } = await buckets();
       await s3.put(source, 'late.bin', randomBytes(16 * MiB));
       const client = s3.makeS3();
+      failNthCall(client, 'ListMultipartUploadsCommand', 1, awsError('AccessDenied', 403, 'Access Denied'));
       failNthCall(client, 'AbortMultipartUploadCommand', 1, awsError('SlowDown', 503));
       const sent = recordCommands(client);
       let checks = 0;
