@@ -534,6 +534,10 @@ export async function copyBatch(input: CopyInput, deps: CopyEngineDeps): Promise
     sourceLastModified: Date | undefined,
     plan: PartRange[],
   ): Promise<{ canResume: boolean; upload?: { uploadId: string; done: Map<number, string> } }> {
+    // Only this execution's own earlier attempts may be resumed: another execution's open upload of the same
+    // key may hold another source's bytes of the same size. Without the start time, resume nothing.
+    const executionStart = input.executionStartTime === undefined ? Number.NaN : Date.parse(input.executionStartTime);
+    if (Number.isNaN(executionStart)) return { canResume: false };
     let candidate: { UploadId?: string; Initiated?: Date } | undefined;
     try {
       const listed = await withRetry(() =>
@@ -541,7 +545,7 @@ export async function copyBatch(input: CopyInput, deps: CopyEngineDeps): Promise
       );
       // Only recent uploads: the retries of a batch come within minutes, and an older upload of the same key
       // is more likely another job's (another source) than ours.
-      const oldest = now() - RESUME_WINDOW_MS;
+      const oldest = Math.max(now() - RESUME_WINDOW_MS, executionStart);
       candidate = (listed.Uploads ?? [])
         .filter(
           (upload) =>

@@ -180,6 +180,9 @@ function emulateListParts(clients: S3Client[]) {
   }
 }
 
+/** The parent execution's start: before any upload these tests make, so their own uploads may be resumed. */
+const EXECUTION_START = new Date().toISOString();
+
 describe('copyBatch against the embedded S3 server', () => {
   let s3: TestS3;
   let bucketCounter = 0;
@@ -216,6 +219,7 @@ describe('copyBatch against the embedded S3 server', () => {
     objects: ManifestObject[],
     options: Partial<JobOptions> = {},
     prefixes: { source?: string; target?: string } = {},
+    executionStartTime: string | null = EXECUTION_START,
   ): CopyInput {
     const job = parseJob({
       source: { bucket: source, prefix: prefixes.source ?? '' },
@@ -226,6 +230,7 @@ describe('copyBatch against the embedded S3 server', () => {
     return {
       job,
       jobId: 'job-test',
+      ...(executionStartTime ? { executionStartTime } : {}),
       batch: { id: 'batch-1', objects, bytes: objects.reduce((sum, o) => sum + o.size, 0) },
     };
   }
@@ -603,6 +608,55 @@ describe('copyBatch against the embedded S3 server', () => {
     const parts = sent.filter((request) => request.command === 'UploadPartCopyCommand');
     expect(parts.map((request) => request.input.PartNumber)).toEqual([2, 3, 4]);
     expect((await s3.getBody(target, 'huge.bin')).equals(body)).toBe(true);
+    expect(await s3.openUploads(target)).toBe(0);
+  });
+
+  it('never resumes an open upload begun before this execution started: it may hold another source', async () => {
+    // Arrange: an earlier execution left an upload of the same key open.
+    const { source, target } = await buckets();
+    const body = randomBytes(16 * MiB + 1);
+    await s3.put(source, 'shared.bin', body);
+    const entry = await manifestEntry(source, 'shared.bin');
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const options = { multipartThreshold: 5 * MiB, partSize: 5 * MiB, concurrency: 1 };
+    const earlier = s3.makeS3();
+    const later = s3.makeS3();
+    emulateListParts([earlier, later]);
+    let checks = 0;
+    await copyBatch(
+      copyInput(source, target, [entry], options),
+      engineDeps(earlier, { remainingTimeMs: () => (++checks <= 3 ? 600_000 : 1_000), safetyMarginMs: 30_000 }),
+    ).catch((caught: unknown) => caught);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const laterStart = new Date().toISOString();
+    const sent = recordCommands(later);
+    // Act
+    const result = await copyBatch(copyInput(source, target, [entry], options, {}, laterStart), engineDeps(later));
+    // Assert
+    expect(result).toMatchObject({ copied: 1, bytesCopied: body.length });
+    expect(sent.filter((request) => request.command === 'CreateMultipartUploadCommand')).toHaveLength(1);
+    expect(sent.filter((request) => request.command === 'UploadPartCopyCommand')).toHaveLength(4);
+    expect((await s3.getBody(target, 'shared.bin')).equals(body)).toBe(true);
+    // The other execution's upload is not ours to complete or abort; the bucket's lifecycle rule ends it.
+    expect(await s3.openUploads(target)).toBe(1);
+  });
+
+  it('aborts the upload on the time budget when the input names no execution start (nothing could resume it)', async () => {
+    // Arrange
+    const { source, target } = await buckets();
+    await s3.put(source, 'lone.bin', randomBytes(16 * MiB + 1));
+    const entry = await manifestEntry(source, 'lone.bin');
+    const options = { multipartThreshold: 5 * MiB, partSize: 5 * MiB, concurrency: 1 };
+    const client = s3.makeS3();
+    emulateListParts([client]);
+    let checks = 0;
+    // Act
+    const stopped = await copyBatch(
+      copyInput(source, target, [entry], options, {}, null),
+      engineDeps(client, { remainingTimeMs: () => (++checks <= 3 ? 600_000 : 1_000), safetyMarginMs: 30_000 }),
+    ).catch((caught: unknown) => caught);
+    // Assert
+    expect(stopped).toBeInstanceOf(CopyTimeBudgetError);
     expect(await s3.openUploads(target)).toBe(0);
   });
 
