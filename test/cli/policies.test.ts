@@ -187,6 +187,7 @@ describe('s3xcopy policies', () => {
       'ListSourcePrefix',
       'WriteTargetPrefix',
       'ListTargetPrefix',
+      'FindOpenUploadsOnTarget',
     ]);
   });
 

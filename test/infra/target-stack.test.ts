@@ -78,6 +78,17 @@ describe('TargetStack', () => {
     });
   });
 
+  it('ends multipart uploads nobody resumed, so an abandoned large copy stops billing its parts', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: 'example-target-bucket',
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 }, Status: 'Enabled' }),
+        ]),
+      },
+    });
+  });
+
   it('creates no bucket when the target bucket exists already', () => {
     const { targetTemplate: existing } = synthesize({ target: { createBucket: false } });
     existing?.resourceCountIs('AWS::S3::Bucket', 0);
