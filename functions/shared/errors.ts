@@ -42,12 +42,16 @@ export class CopyBatchError extends Error {
   }
 }
 
-/** The invocation ran short of time; no new copies were started and open uploads were aborted. Retried. */
+/**
+ * The invocation ran short of time; no new copies were started. Retried: a large object's multipart upload
+ * is left open for the retry to resume (aborted when it could not be resumed).
+ */
 export class CopyTimeBudgetError extends Error {
   constructor(batchId: string, done: number, total: number) {
     super(
       `Batch ${batchId} stopped after ${done} of ${total} objects: the Lambda's remaining time fell under the ` +
-        'safety margin. The retry copies the rest (sync mode skips what is already there).',
+        'safety margin. The retry copies the rest (sync mode skips what is already there) and resumes open ' +
+        'multipart uploads.',
     );
     this.name = 'CopyTimeBudgetError';
   }
