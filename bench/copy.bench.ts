@@ -8,7 +8,7 @@
  */
 
 import { Logger } from '@aws-lambda-powertools/logger';
-import { CopyObjectCommand, CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import { startEmbeddedS3 } from '../cli/embedded-s3';
 import { copyBatch } from '../functions/copy/copy-engine';
@@ -21,9 +21,10 @@ import {
   measure,
   median,
   perSecond,
-  printSection,
   ratio,
   round,
+  runSectionFromCommandLine,
+  seedSmallObjects,
 } from './harness';
 
 const SOURCE = 'copy-bench-src';
@@ -32,21 +33,6 @@ const BATCH_SIZE = 1000;
 const CEILING_CONCURRENCY = 64;
 /** A typical S3 round trip for a small CopyObject is tens of milliseconds; 20 ms is on the kind side. */
 const SIMULATED_LATENCY_MS = 20;
-
-async function seed(s3: S3Client, count: number): Promise<ManifestObject[]> {
-  const limit = pLimit(32);
-  const lastModified = new Date().toISOString();
-  return Promise.all(
-    Array.from({ length: count }, (_, i) =>
-      limit(async () => {
-        const key = `small/${String(i).padStart(5, '0')}.json`;
-        const body = JSON.stringify({ i, padding: 'x'.repeat(200 + (i % 300)) });
-        const put = await s3.send(new PutObjectCommand({ Bucket: SOURCE, Key: key, Body: body }));
-        return { key, size: Buffer.byteLength(body), etag: put.ETag ?? '', lastModified };
-      }),
-    ),
-  );
-}
 
 /** Adds a fixed delay before every request: S3's round trip, which the in-process server does not have. */
 function addLatency(client: S3Client, ms: number): void {
@@ -134,7 +120,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchSection> {
   try {
     await s3.send(new CreateBucketCommand({ Bucket: SOURCE }));
     await s3.send(new CreateBucketCommand({ Bucket: TARGET }));
-    const objects = await seed(s3, count);
+    const objects = await seedSmallObjects(s3, SOURCE, 'small/', count);
     // Warm the JIT and the sockets untimed, so the first method measured is not the one that pays for it.
     const warm = pLimit(16);
     await Promise.all(
@@ -205,11 +191,4 @@ export async function run(options: BenchOptions = {}): Promise<BenchSection> {
   }
 }
 
-if (require.main === module) {
-  run({ quick: process.env.BENCH_QUICK === '1' || process.argv.includes('--quick') })
-    .then(printSection)
-    .catch((error: unknown) => {
-      console.error(error);
-      process.exitCode = 1;
-    });
-}
+if (require.main === module) runSectionFromCommandLine('copy', run);

@@ -19,7 +19,7 @@ import { startEmbeddedS3 } from '../cli/embedded-s3';
 import { runLocal } from '../cli/runner/runner';
 import { createS3Client } from '../functions/shared/clients';
 import type { BenchOptions, BenchSection } from './harness';
-import { printSection, ratio } from './harness';
+import { ratio, runSectionFromCommandLine } from './harness';
 
 const SOURCE = 'cost-src';
 const TARGET = 'cost-dst';
@@ -187,9 +187,4 @@ export async function run(options: BenchOptions = {}): Promise<BenchSection> {
   }
 }
 
-if (require.main === module) {
-  run({ quick: process.argv.includes('--quick') }).then(printSection, (error: unknown) => {
-    process.stderr.write(`bench/cost: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
-  });
-}
+if (require.main === module) runSectionFromCommandLine('cost', run);

@@ -7,6 +7,10 @@
  * runs every section in one process and writes docs/BENCHMARKS.md and docs/benchmarks.svg.
  */
 
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import pLimit from 'p-limit';
+import type { ManifestObject } from '../functions/shared/job';
+
 /** Options bench/all.ts passes to every section. */
 export interface BenchOptions {
   /** Fewer objects and runs: for a smoke run (BENCH_QUICK=1), not for published figures. */
@@ -208,4 +212,40 @@ function fitLabel(label: string, max = 45): string {
 function formatChartValue(value: number): string {
   if (value !== 0 && Math.abs(value) < 0.01) return value.toExponential(2);
   return String(round(value));
+}
+
+/**
+ * Runs one section when its file is executed directly (`tsx bench/<name>.bench.ts [--quick]`, or
+ * BENCH_QUICK=1) and prints its table; exits 1 with the error otherwise.
+ */
+export function runSectionFromCommandLine(name: string, run: (options: BenchOptions) => Promise<BenchSection>): void {
+  const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
+  run({ quick }).then(printSection, (error: unknown) => {
+    process.stderr.write(`bench/${name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  });
+}
+
+/**
+ * Puts `count` small JSON objects (200-500 bytes) under `prefix`, 32 at a time, and returns them as
+ * manifest entries: the small-object workload the copy benchmarks share.
+ */
+export async function seedSmallObjects(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  count: number,
+): Promise<ManifestObject[]> {
+  const limit = pLimit(32);
+  const lastModified = new Date().toISOString();
+  return Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      limit(async () => {
+        const key = `${prefix}${String(i).padStart(5, '0')}.json`;
+        const body = JSON.stringify({ i, padding: 'x'.repeat(200 + (i % 300)) });
+        const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+        return { key, size: Buffer.byteLength(body), etag: put.ETag ?? '', lastModified };
+      }),
+    ),
+  );
 }

@@ -37,9 +37,9 @@ import {
   median,
   mib,
   perSecond,
-  printSection,
   ratio,
   round,
+  runSectionFromCommandLine,
 } from './harness';
 
 const SOURCE = 'large-src';
@@ -222,9 +222,4 @@ export async function run(options: BenchOptions = {}): Promise<BenchSection> {
   }
 }
 
-if (require.main === module) {
-  run({ quick: process.argv.includes('--quick') }).then(printSection, (error: unknown) => {
-    process.stderr.write(`bench/large: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
-  });
-}
+if (require.main === module) runSectionFromCommandLine('large', run);

@@ -23,9 +23,9 @@ import {
   median,
   mib,
   perSecond,
-  printSection,
   ratio,
   round,
+  runSectionFromCommandLine,
 } from './harness';
 
 const SOURCE = 'list-bench-src';
@@ -229,9 +229,4 @@ export async function run(options: BenchOptions = {}): Promise<BenchSection> {
   }
 }
 
-if (require.main === module) {
-  run({ quick: process.env.BENCH_QUICK === '1' }).then(printSection, (error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
-  });
-}
+if (require.main === module) runSectionFromCommandLine('list', run);

@@ -8,34 +8,27 @@
 import '../cli/runner/esm-interop';
 import { Writable } from 'node:stream';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import pLimit from 'p-limit';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { startEmbeddedS3 } from '../cli/embedded-s3';
 import { type LocalRunResult, runLocal } from '../cli/runner/runner';
 import { total } from '../cli/runner/stats';
 import { copyBatch } from '../functions/copy/copy-engine';
 import { createS3Client } from '../functions/shared/clients';
-import { DEFAULT_OPTIONS, type ManifestObject, parseJob } from '../functions/shared/job';
-import { type BenchOptions, type BenchSection, median, perSecond, printSection, ratio, round } from './harness';
+import { DEFAULT_OPTIONS, parseJob } from '../functions/shared/job';
+import {
+  type BenchOptions,
+  type BenchSection,
+  median,
+  perSecond,
+  ratio,
+  round,
+  runSectionFromCommandLine,
+  seedSmallObjects,
+} from './harness';
 
 const SOURCE = 'local-bench-src';
 const TARGET = 'local-bench-dst';
 const STATE = 'local-bench-state';
-
-async function seed(s3: S3Client, count: number): Promise<ManifestObject[]> {
-  const limit = pLimit(32);
-  const lastModified = new Date().toISOString();
-  return Promise.all(
-    Array.from({ length: count }, (_, i) =>
-      limit(async () => {
-        const key = `objects/${String(i).padStart(5, '0')}.json`;
-        const body = JSON.stringify({ i, padding: 'x'.repeat(200 + (i % 300)) });
-        const put = await s3.send(new PutObjectCommand({ Bucket: SOURCE, Key: key, Body: body }));
-        return { key, size: Buffer.byteLength(body), etag: put.ETag ?? '', lastModified };
-      }),
-    ),
-  );
-}
 
 /** Runs the orchestration-overhead section. */
 export async function run(options: BenchOptions = {}): Promise<BenchSection> {
@@ -46,7 +39,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchSection> {
   const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
   try {
     for (const bucket of [SOURCE, TARGET, STATE]) await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    const objects = await seed(s3, count);
+    const objects = await seedSmallObjects(s3, SOURCE, 'objects/', count);
     const batchSize = DEFAULT_OPTIONS.maxObjectsPerBatch;
 
     let lastRunner: LocalRunResult | undefined;
@@ -155,9 +148,4 @@ export async function run(options: BenchOptions = {}): Promise<BenchSection> {
   }
 }
 
-if (require.main === module) {
-  run({ quick: process.env.BENCH_QUICK === '1' }).then(printSection, (error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
-  });
-}
+if (require.main === module) runSectionFromCommandLine('local', run);

@@ -25,9 +25,9 @@ import {
   measure,
   median,
   perSecond,
-  printSection,
   ratio,
   round,
+  runSectionFromCommandLine,
 } from './harness';
 
 const SOURCE = 'rclone-src';
@@ -218,9 +218,4 @@ export async function run(options: BenchOptions = {}): Promise<BenchSection> {
   }
 }
 
-if (require.main === module) {
-  run({ quick: process.argv.includes('--quick') }).then(printSection, (error: unknown) => {
-    process.stderr.write(`bench/rclone: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
-  });
-}
+if (require.main === module) runSectionFromCommandLine('rclone', run);
