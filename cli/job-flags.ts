@@ -2,11 +2,9 @@
  * The job flags `run` and `start` share: S3 URIs, repeatable globs and the copy options, each parsed
  * with an error that names the flag and the accepted form (exit 2).
  */
-import type { JobInput } from '../functions/shared/job';
+import { BUCKET_NAME_PATTERN, type JobInput } from '../functions/shared/job';
 import { UsageError } from './errors';
 import { parseSize } from './size';
-
-const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /** Commander's collector for repeatable flags (--include A --include B). */
 export function collect(value: string, previous: string[]): string[] {
@@ -34,7 +32,7 @@ export function parseS3Uri(text: string, option: string): { bucket: string; pref
  * @throws UsageError naming the flag and the rule
  */
 export function checkBucketName(bucket: string, option: string): string {
-  if (!BUCKET.test(bucket)) {
+  if (!BUCKET_NAME_PATTERN.test(bucket)) {
     throw new UsageError(
       `${option}: "${bucket}" is not a valid bucket name (3-63 lowercase letters, digits, dots and hyphens).`,
     );

@@ -1,17 +1,11 @@
 import { z } from 'zod';
-import { describeIssues, JobInputSchema } from '../functions/shared/job';
+import { bucketName, describeIssues, externalId, JobInputSchema } from '../functions/shared/job';
 
 /** The context key in cdk.json (and `-c s3xcopy.<path>=<value>` overrides) that holds the deployment. */
 export const CONTEXT_KEY = 's3xcopy';
 
 const account = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account ID');
 const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region like eu-west-1');
-const bucketName = z
-  .string()
-  .regex(
-    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
-    'must be an S3 bucket name: 3-63 characters, lowercase letters, digits, dots and hyphens',
-  );
 /** "" (the whole bucket) or a path ending in "/" (added if missing), as the job schema normalises it. */
 const prefix = z
   .string()
@@ -77,10 +71,7 @@ export const InfraConfigSchema = z
         prefix,
         createBucket: z.boolean().default(false),
         kmsKeyArn: kmsKeyArn.optional(),
-        externalId: z
-          .string()
-          .regex(/^[\w+=,.@:/-]{2,1224}$/, 'must be 2-1224 characters of letters, digits and +=,.@:/-')
-          .optional(),
+        externalId: externalId.optional(),
       })
       .strict(),
     /**

@@ -17,10 +17,13 @@ export const S3_LIMITS = {
   maxObjectBytes: 50_000 * GiB,
 } as const;
 
-const bucketName = z
+/** S3's bucket naming rules (general purpose buckets). */
+export const BUCKET_NAME_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+export const bucketName = z
   .string()
   .regex(
-    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+    BUCKET_NAME_PATTERN,
     'must be an S3 bucket name: 3-63 characters, lowercase letters, digits, dots and hyphens',
   );
 
@@ -38,7 +41,7 @@ const roleArn = z
     'must be an IAM role ARN like arn:aws:iam::222222222222:role/s3xcopy-target',
   );
 
-const externalId = z
+export const externalId = z
   .string()
   .regex(/^[\w+=,.@:/-]{2,1224}$/, 'must be 2-1224 characters of letters, digits and +=,.@:/-');
 
