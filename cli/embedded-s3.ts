@@ -101,9 +101,9 @@ const S3Error = require('@20minutes/s3rver/lib/models/error') as new (
 ) => Error;
 
 /**
- * Defect 4: the server answers ListMultipartUploads with NotImplemented, AbortMultipartUpload and ListParts
- * with MethodNotAllowed, so a failed multipart copy could not be cleaned up, checked or resumed. Add the
- * three routes to its router, after its signature check and in front of the layers that refuse them.
+ * Defect 4: the server answers ListMultipartUploads with NotImplemented and AbortMultipartUpload with
+ * MethodNotAllowed, so a failed multipart copy could not be cleaned up nor checked. Add both routes to
+ * its router, after its signature check and in front of the layers that refuse them.
  */
 function addMultipartUploadRoutes(): void {
   const router = require('@20minutes/s3rver/lib/routes') as Router;
@@ -150,41 +150,9 @@ function addMultipartUploadRoutes(): void {
     await rm(dir, { recursive: true, force: true });
     ctx.status = 204;
   });
-  // ListParts (GET /bucket/key?uploadId=...): the server keeps part N as uploads/<id>/N with N.md5 beside it.
-  router.get('/:bucket/*key', async (ctx, next) => {
-    const uploadId = ctx.query.uploadId;
-    if (uploadId === undefined) return next();
-    const dir = path.join(uploadsDir(ctx), path.basename(uploadId));
-    const names = await readdir(dir).catch(() => undefined);
-    if (!names) throw new S3Error('NoSuchUpload', 'The specified upload does not exist.', { UploadId: uploadId });
-    const numbers = names
-      .filter((name) => /^\d+$/.test(name))
-      .map(Number)
-      .sort((a, b) => a - b);
-    const parts = await Promise.all(
-      numbers.map(async (number) => ({
-        PartNumber: number,
-        ETag: JSON.stringify((await readFile(path.join(dir, `${number}.md5`))).toString()),
-        Size: (await stat(path.join(dir, String(number)))).size,
-        LastModified: (await stat(path.join(dir, String(number)))).mtime.toISOString(),
-      })),
-    );
-    ctx.body = {
-      ListPartsResult: {
-        Bucket: ctx.params.bucket,
-        Key: ctx.params.key ?? '',
-        UploadId: uploadId,
-        StorageClass: 'STANDARD',
-        PartNumberMarker: 0,
-        MaxParts: 1000,
-        IsTruncated: false,
-        Part: parts,
-      },
-    };
-  });
 
-  // Move the new layers in front of the existing route layers for the same paths (which refuse).
-  const added = router.stack.splice(-3, 3);
+  // Move the two new layers in front of the existing route layers for the same paths (which refuse).
+  const added = router.stack.splice(-2, 2);
   for (const layer of added) {
     const method = layer.methods.includes('DELETE') ? 'DELETE' : 'GET';
     const index = router.stack.findIndex(

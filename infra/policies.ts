@@ -33,15 +33,13 @@ export const SOURCE_OBJECT_ACTIONS = ['s3:GetObject', 's3:GetObjectTagging'] as 
  * What the copy writes on the target: objects (CopyObject, CreateMultipartUpload, UploadPartCopy and
  * CompleteMultipartUpload are all s3:PutObject), their tags, and aborting a failed multipart upload.
  * HeadObject on the target (the sync check before a copy) is s3:GetObject, so reads stay within the
- * target prefix too. ListParts (s3:ListMultipartUploadParts) lets a retried batch resume a multipart
- * copy that outlasted one invocation instead of starting it again.
+ * target prefix too.
  */
 export const TARGET_OBJECT_ACTIONS = [
   's3:PutObject',
   's3:PutObjectTagging',
   's3:AbortMultipartUpload',
   's3:GetObject',
-  's3:ListMultipartUploadParts',
 ] as const;
 
 /** `arn:...:bucket/prefix*`: the objects under a prefix ("" = the whole bucket). */
@@ -110,14 +108,6 @@ export function copyAccessStatements(
       Resource: objectsUnder(arns.targetBucket, config.target.prefix),
     },
     listUnder('ListTargetPrefix', arns.targetBucket, config.target.prefix),
-    {
-      // Finds the open upload of a large object that a retried batch resumes. ListMultipartUploads takes no
-      // s3:prefix condition, so this lists the names of open uploads bucket-wide (names only, no data).
-      Sid: 'FindOpenUploadsOnTarget',
-      Effect: 'Allow',
-      Action: 's3:ListBucketMultipartUploads',
-      Resource: arns.targetBucket,
-    },
     ...kmsStatements(config),
   ];
 }

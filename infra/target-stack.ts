@@ -52,8 +52,8 @@ export class TargetStack extends Stack {
         blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
         objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
         versioned: true,
-        // A batch that ran out of time leaves its large object's upload open for the retry to resume; if the
-        // execution then fails for good, nobody completes it: S3 ends it instead of billing its parts.
+        // The copy aborts every multipart upload it gives up on; one whose Lambda was killed before it could
+        // (a crash, a timeout past the safety margin) is ended by S3 instead of billing its parts.
         lifecycleRules: [{ id: 'abort-abandoned-uploads', abortIncompleteMultipartUploadAfter: Duration.days(7) }],
         removalPolicy: RemovalPolicy.RETAIN,
       });

@@ -399,12 +399,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     const stateMachineArn = 'arn:aws:states:local:111111111111:stateMachine:s3xcopy';
     const executionArn = `arn:aws:states:local:111111111111:execution:s3xcopy:${executionName}`;
     const context = {
-      Execution: {
-        Id: executionArn,
-        Name: executionName,
-        RoleArn: 'arn:aws:iam::111111111111:role/s3xcopy-local',
-        StartTime: new Date().toISOString(),
-      },
+      Execution: { Id: executionArn, Name: executionName, RoleArn: 'arn:aws:iam::111111111111:role/s3xcopy-local' },
       StateMachine: { Id: stateMachineArn, Name: 's3xcopy' },
     };
 

@@ -14,8 +14,6 @@ import {
   GetObjectTaggingCommand,
   HeadObjectCommand,
   type HeadObjectCommandOutput,
-  ListMultipartUploadsCommand,
-  ListPartsCommand,
   type S3Client,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
@@ -33,7 +31,7 @@ import {
 } from '../shared/job';
 import { encodeCopySource } from './copy-source';
 import { findByListing } from './find-by-listing';
-import { type PartRange, planParts } from './part-plan';
+import { planParts } from './part-plan';
 
 /** How whole S3 operations are retried on transient errors (on top of the SDK's own per-request retries). */
 export interface RetryPolicy {
@@ -58,9 +56,6 @@ export const DEFAULT_SAFETY_MARGIN_MS = 30_000;
  */
 export const ABORT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 100, maxDelayMs: 400 };
 const ABORT_REQUEST_TIMEOUT_MS = 5_000;
-
-/** An open upload of the key is resumed only when begun this recently (see findResumableUpload). */
-export const RESUME_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 /** At most this many failures are logged one per line and returned in the result; counts stay exact. */
 export const MAX_REPORTED_FAILURES = 100;
@@ -385,19 +380,6 @@ export async function copyBatch(input: CopyInput, deps: CopyEngineDeps): Promise
       tagging = encodeTagging(tags.TagSet ?? []);
     }
     if (budgetExhausted()) throw new OutOfTime();
-    const plan = planParts(size, job.options.partSize);
-    const resumable = await findResumableUpload(targetKey, head.LastModified, plan);
-    let uploadId = resumable.upload?.uploadId;
-    const done = resumable.upload?.done ?? new Map<number, string>();
-    if (uploadId === undefined) uploadId = await createUpload(targetKey, head, tagging);
-    return copyParts(object, targetKey, size, plan, pinned, uploadId, done, resumable.canResume);
-  }
-
-  async function createUpload(
-    targetKey: string,
-    head: HeadObjectCommandOutput,
-    tagging: string | undefined,
-  ): Promise<string> {
     const created = await withRetry(() =>
       s3.send(
         new CreateMultipartUploadCommand({
@@ -418,70 +400,46 @@ export async function copyBatch(input: CopyInput, deps: CopyEngineDeps): Promise
     );
     const uploadId = created.UploadId;
     if (!uploadId) throw new Error(`CreateMultipartUpload for s3://${targetBucket}/${targetKey} returned no UploadId`);
-    return uploadId;
-  }
-
-  /**
-   * Copies the parts of `plan` not yet in `done` (part number -> ETag) and completes the upload. On the
-   * time budget the upload is left open when `canResume` (the next invocation finds it and copies only
-   * what is missing, so an object too large for one invocation still finishes); on any other failure, or
-   * when it could not be resumed, it is aborted so no parts stay billed.
-   */
-  async function copyParts(
-    object: ManifestObject,
-    targetKey: string,
-    size: number,
-    plan: PartRange[],
-    pinned: string | undefined,
-    uploadId: string,
-    done: ReadonlyMap<number, string>,
-    canResume: boolean,
-  ): Promise<number> {
     try {
       let firstError: unknown;
       const copySource = encodeCopySource(sourceBucket, object.key);
       const settled = await Promise.allSettled(
-        plan
-          .filter((part) => !done.has(part.partNumber))
-          .map((part) =>
-            partLimit(async () => {
-              // After one part failed (or time ran out) start no more: the upload is going to be aborted.
-              if (firstError !== undefined) throw firstError;
-              if (budgetExhausted()) throw new OutOfTime();
-              try {
-                const response = await readingSource(() =>
-                  withRetry(() =>
-                    s3.send(
-                      new UploadPartCopyCommand({
-                        Bucket: targetBucket,
-                        Key: targetKey,
-                        UploadId: uploadId,
-                        PartNumber: part.partNumber,
-                        CopySource: copySource,
-                        CopySourceRange: `bytes=${part.start}-${part.end}`,
-                        // A source overwritten mid-copy fails here instead of mixing two versions' bytes.
-                        ...(pinned ? { CopySourceIfMatch: pinned } : {}),
-                      }),
-                      inBudget,
-                    ),
+        planParts(size, job.options.partSize).map((part) =>
+          partLimit(async () => {
+            // After one part failed (or time ran out) start no more: the upload is going to be aborted.
+            if (firstError !== undefined) throw firstError;
+            if (budgetExhausted()) throw new OutOfTime();
+            try {
+              const response = await readingSource(() =>
+                withRetry(() =>
+                  s3.send(
+                    new UploadPartCopyCommand({
+                      Bucket: targetBucket,
+                      Key: targetKey,
+                      UploadId: uploadId,
+                      PartNumber: part.partNumber,
+                      CopySource: copySource,
+                      CopySourceRange: `bytes=${part.start}-${part.end}`,
+                      // A source overwritten mid-copy fails here instead of mixing two versions' bytes.
+                      ...(pinned ? { CopySourceIfMatch: pinned } : {}),
+                    }),
+                    inBudget,
                   ),
-                );
-                const etag = response.CopyPartResult?.ETag;
-                if (!etag) throw new Error(`UploadPartCopy part ${part.partNumber} returned no ETag`);
-                return { PartNumber: part.partNumber, ETag: etag };
-              } catch (error) {
-                firstError ??= error;
-                throw error;
-              }
-            }),
-          ),
+                ),
+              );
+              const etag = response.CopyPartResult?.ETag;
+              if (!etag) throw new Error(`UploadPartCopy part ${part.partNumber} returned no ETag`);
+              return { PartNumber: part.partNumber, ETag: etag };
+            } catch (error) {
+              firstError ??= error;
+              throw error;
+            }
+          }),
+        ),
       );
       const rejected = settled.find((result) => result.status === 'rejected');
       if (rejected) throw firstError ?? rejected.reason;
-      const parts = [
-        ...[...done].map(([PartNumber, ETag]) => ({ PartNumber, ETag })),
-        ...settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : [])),
-      ].sort((a, b) => a.PartNumber - b.PartNumber);
+      const parts = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
       let completeTries = 0;
       try {
         await withRetry(() => {
@@ -507,108 +465,9 @@ export async function copyBatch(input: CopyInput, deps: CopyEngineDeps): Promise
       }
       return size;
     } catch (error) {
-      if (canResume && (error instanceof OutOfTime || outOfTime)) {
-        logger.info('Time budget spent: multipart upload left open for the retry to resume', {
-          key: object.key,
-          targetKey,
-          uploadId,
-          parts: plan.length,
-        });
-        throw error;
-      }
       await abortUpload(targetKey, uploadId);
       throw error;
     }
-  }
-
-  /**
-   * The newest open upload of `targetKey` begun after the source last changed (so its parts, pinned to
-   * the ETag of their day, hold the current version's bytes) and laid out as `plan`, with the parts it
-   * holds. Needs s3:ListBucketMultipartUploads on the target bucket and s3:ListMultipartUploadParts on
-   * its objects; without them (or on a server that lacks the calls) the copy starts afresh and a spent
-   * time budget aborts the upload as before (`canResume` false), so nothing is left open that no one
-   * could resume.
-   */
-  async function findResumableUpload(
-    targetKey: string,
-    sourceLastModified: Date | undefined,
-    plan: PartRange[],
-  ): Promise<{ canResume: boolean; upload?: { uploadId: string; done: Map<number, string> } }> {
-    // Only this execution's own earlier attempts may be resumed: another execution's open upload of the same
-    // key may hold another source's bytes of the same size. Without the start time, resume nothing.
-    const executionStart = input.executionStartTime === undefined ? Number.NaN : Date.parse(input.executionStartTime);
-    if (Number.isNaN(executionStart)) return { canResume: false };
-    let candidate: { UploadId?: string; Initiated?: Date } | undefined;
-    try {
-      const listed = await withRetry(() =>
-        s3.send(new ListMultipartUploadsCommand({ Bucket: targetBucket, Prefix: targetKey }), inBudget),
-      );
-      // Only recent uploads: the retries of a batch come within minutes, and an older upload of the same key
-      // is more likely another job's (another source) than ours.
-      const oldest = Math.max(now() - RESUME_WINDOW_MS, executionStart);
-      candidate = (listed.Uploads ?? [])
-        .filter(
-          (upload) =>
-            upload.Key === targetKey && upload.UploadId && upload.Initiated && upload.Initiated.getTime() >= oldest,
-        )
-        .sort((a, b) => (b.Initiated?.getTime() ?? 0) - (a.Initiated?.getTime() ?? 0))[0];
-    } catch (error) {
-      if (error instanceof OutOfTime) throw error;
-      logger.debug('Cannot list open multipart uploads; large objects will not resume across invocations', {
-        bucket: targetBucket,
-        code: reportedCode(error),
-      });
-      return { canResume: false };
-    }
-    const uploadId = candidate?.UploadId;
-    if (!uploadId) return { canResume: true };
-    // Last-Modified has whole seconds: only an upload begun a full second after it surely postdates the
-    // source's last write. An older one holds (or may hold) another version's bytes, can never be
-    // completed by us, and keeps its parts billed: abort it.
-    const initiated = candidate?.Initiated?.getTime() ?? 0;
-    if (!sourceLastModified || initiated < sourceLastModified.getTime() + 1000) {
-      await abortUpload(targetKey, uploadId);
-      return { canResume: true };
-    }
-    const done = new Map<number, string>();
-    try {
-      let marker: string | undefined;
-      do {
-        const page = await withRetry(() =>
-          s3.send(
-            new ListPartsCommand({
-              Bucket: targetBucket,
-              Key: targetKey,
-              UploadId: uploadId,
-              ...(marker ? { PartNumberMarker: marker } : {}),
-            }),
-            inBudget,
-          ),
-        );
-        for (const part of page.Parts ?? []) {
-          const planned = part.PartNumber === undefined ? undefined : plan[part.PartNumber - 1];
-          // Laid out differently (another part size): not ours to extend; start afresh.
-          if (!planned || !part.ETag || part.Size !== planned.end - planned.start + 1) {
-            await abortUpload(targetKey, uploadId);
-            return { canResume: true };
-          }
-          done.set(planned.partNumber, part.ETag);
-        }
-        marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
-      } while (marker);
-    } catch (error) {
-      if (error instanceof OutOfTime) throw error;
-      logger.warn('Cannot list the parts of an open multipart upload; aborting it and starting afresh', {
-        bucket: targetBucket,
-        key: targetKey,
-        uploadId,
-        code: reportedCode(error),
-        fix: 'grant s3:ListMultipartUploadParts on the target prefix so large objects resume across invocations',
-      });
-      await abortUpload(targetKey, uploadId);
-      return { canResume: false };
-    }
-    return { canResume: true, upload: { uploadId, done } };
   }
 
   /**

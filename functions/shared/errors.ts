@@ -42,16 +42,12 @@ export class CopyBatchError extends Error {
   }
 }
 
-/**
- * The invocation ran short of time; no new copies were started. Retried: a large object's multipart upload
- * is left open for the retry to resume (aborted when it could not be resumed).
- */
+/** The invocation ran short of time; no new copies were started and open uploads were aborted. Retried. */
 export class CopyTimeBudgetError extends Error {
   constructor(batchId: string, done: number, total: number) {
     super(
       `Batch ${batchId} stopped after ${done} of ${total} objects: the Lambda's remaining time fell under the ` +
-        'safety margin. The retry copies the rest (sync mode skips what is already there) and resumes open ' +
-        'multipart uploads.',
+        'safety margin. The retry copies the rest (sync mode skips what is already there).',
     );
     this.name = 'CopyTimeBudgetError';
   }

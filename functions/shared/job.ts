@@ -262,12 +262,6 @@ export type Batch = z.infer<typeof BatchSchema>;
 export const CopyInputSchema = z.object({
   job: JobSchema,
   jobId: z.string().min(1),
-  /**
-   * When the parent execution started. A multipart upload left open by an earlier attempt is resumed only
-   * if it began after this, so an upload another execution (another source) left behind is never completed
-   * with our parts. Without it, nothing is resumed.
-   */
-  executionStartTime: isoDate.optional(),
   batch: BatchSchema,
 });
 export type CopyInput = z.infer<typeof CopyInputSchema>;

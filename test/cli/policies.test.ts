@@ -187,7 +187,6 @@ describe('s3xcopy policies', () => {
       'ListSourcePrefix',
       'WriteTargetPrefix',
       'ListTargetPrefix',
-      'FindOpenUploadsOnTarget',
     ]);
   });
 

@@ -78,7 +78,7 @@ describe('TargetStack', () => {
     });
   });
 
-  it('ends multipart uploads nobody resumed, so an abandoned large copy stops billing its parts', () => {
+  it('ends multipart uploads nobody completed or aborted, so a killed copy stops billing its parts', () => {
     template.hasResourceProperties('AWS::S3::Bucket', {
       BucketName: 'example-target-bucket',
       LifecycleConfiguration: {

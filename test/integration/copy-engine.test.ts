@@ -151,9 +151,6 @@ function hangRequests(client: S3Client, matches: (request: { query?: Record<stri
   return cut;
 }
 
-/** The parent execution's start: before any upload these tests make, so their own uploads may be resumed. */
-const EXECUTION_START = new Date().toISOString();
-
 describe('copyBatch against the embedded S3 server', () => {
   let s3: TestS3;
   let bucketCounter = 0;
@@ -190,7 +187,6 @@ describe('copyBatch against the embedded S3 server', () => {
     objects: ManifestObject[],
     options: Partial<JobOptions> = {},
     prefixes: { source?: string; target?: string } = {},
-    executionStartTime: string | null = EXECUTION_START,
   ): CopyInput {
     const job = parseJob({
       source: { bucket: source, prefix: prefixes.source ?? '' },
@@ -201,7 +197,6 @@ describe('copyBatch against the embedded S3 server', () => {
     return {
       job,
       jobId: 'job-test',
-      ...(executionStartTime ? { executionStartTime } : {}),
       batch: { id: 'batch-1', objects, bytes: objects.reduce((sum, o) => sum + o.size, 0) },
     };
   }
@@ -552,108 +547,24 @@ describe('copyBatch against the embedded S3 server', () => {
     expect(await s3.listKeys(target)).toEqual(['t/1.txt', 't/2.txt']);
   });
 
-  it('leaves the upload open on the time budget and the next invocation copies only the missing parts', async () => {
-    // Arrange: an upload is resumed only when begun a full second after the source's Last-Modified.
-    const { source, target } = await buckets();
-    const body = randomBytes(16 * MiB + 1);
-    await s3.put(source, 'huge.bin', body);
-    const entry = await manifestEntry(source, 'huge.bin');
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
-    const options = { multipartThreshold: 5 * MiB, partSize: 5 * MiB, concurrency: 1 };
-    const first = s3.makeS3();
-    const second = s3.makeS3();
-    const sent = recordCommands(second);
-    let checks = 0;
-    // checks 1-3 are the object start, the upload's creation and part 1; part 2 finds no time left.
-    const stopped = await copyBatch(
-      copyInput(source, target, [entry], options),
-      engineDeps(first, { remainingTimeMs: () => (++checks <= 3 ? 600_000 : 1_000), safetyMarginMs: 30_000 }),
-    ).catch((caught: unknown) => caught);
-    // Act
-    const result = await copyBatch(copyInput(source, target, [entry], options), engineDeps(second));
-    // Assert
-    expect(stopped).toBeInstanceOf(CopyTimeBudgetError);
-    expect(result).toMatchObject({ copied: 1, bytesCopied: body.length });
-    expect(sent.filter((request) => request.command === 'CreateMultipartUploadCommand')).toHaveLength(0);
-    const parts = sent.filter((request) => request.command === 'UploadPartCopyCommand');
-    expect(parts.map((request) => request.input.PartNumber)).toEqual([2, 3, 4]);
-    expect((await s3.getBody(target, 'huge.bin')).equals(body)).toBe(true);
-    expect(await s3.openUploads(target)).toBe(0);
-  });
-
-  it('never resumes an open upload begun before this execution started: it may hold another source', async () => {
-    // Arrange: an earlier execution left an upload of the same key open.
-    const { source, target } = await buckets();
-    const body = randomBytes(16 * MiB + 1);
-    await s3.put(source, 'shared.bin', body);
-    const entry = await manifestEntry(source, 'shared.bin');
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
-    const options = { multipartThreshold: 5 * MiB, partSize: 5 * MiB, concurrency: 1 };
-    const earlier = s3.makeS3();
-    const later = s3.makeS3();
-    let checks = 0;
-    await copyBatch(
-      copyInput(source, target, [entry], options),
-      engineDeps(earlier, { remainingTimeMs: () => (++checks <= 3 ? 600_000 : 1_000), safetyMarginMs: 30_000 }),
-    ).catch((caught: unknown) => caught);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    const laterStart = new Date().toISOString();
-    const sent = recordCommands(later);
-    // Act
-    const result = await copyBatch(copyInput(source, target, [entry], options, {}, laterStart), engineDeps(later));
-    // Assert
-    expect(result).toMatchObject({ copied: 1, bytesCopied: body.length });
-    expect(sent.filter((request) => request.command === 'CreateMultipartUploadCommand')).toHaveLength(1);
-    expect(sent.filter((request) => request.command === 'UploadPartCopyCommand')).toHaveLength(4);
-    expect((await s3.getBody(target, 'shared.bin')).equals(body)).toBe(true);
-    // The other execution's upload is not ours to complete or abort; the bucket's lifecycle rule ends it.
-    expect(await s3.openUploads(target)).toBe(1);
-  });
-
-  it('aborts the upload on the time budget when the input names no execution start (nothing could resume it)', async () => {
+  it('aborts an in-flight multipart upload when the time budget runs out between parts', async () => {
     // Arrange
     const { source, target } = await buckets();
-    await s3.put(source, 'lone.bin', randomBytes(16 * MiB + 1));
-    const entry = await manifestEntry(source, 'lone.bin');
-    const options = { multipartThreshold: 5 * MiB, partSize: 5 * MiB, concurrency: 1 };
-    const client = s3.makeS3();
+    await s3.put(source, 'late.bin', randomBytes(16 * MiB));
     let checks = 0;
-    // Act
-    const stopped = await copyBatch(
-      copyInput(source, target, [entry], options, {}, null),
-      engineDeps(client, { remainingTimeMs: () => (++checks <= 3 ? 600_000 : 1_000), safetyMarginMs: 30_000 }),
+    // Act: checks 1-3 are the object start, the upload's creation and part 1; part 2 finds no time left.
+    const error = await copyBatch(
+      copyInput(source, target, [await manifestEntry(source, 'late.bin')], {
+        multipartThreshold: 5 * MiB,
+        partSize: 5 * MiB,
+        concurrency: 1,
+      }),
+      engineDeps(s3.makeS3(), { remainingTimeMs: () => (++checks <= 3 ? 600_000 : 1_000), safetyMarginMs: 30_000 }),
     ).catch((caught: unknown) => caught);
     // Assert
-    expect(stopped).toBeInstanceOf(CopyTimeBudgetError);
+    expect(error).toBeInstanceOf(CopyTimeBudgetError);
     expect(await s3.openUploads(target)).toBe(0);
-  });
-
-  it('aborts an open upload and starts afresh when the source changed after the upload began', async () => {
-    // Arrange: an upload from a first run, then the source is overwritten.
-    const { source, target } = await buckets();
-    await s3.put(source, 'moving.bin', randomBytes(11 * MiB));
-    const options = { multipartThreshold: 5 * MiB, partSize: 5 * MiB, concurrency: 1 };
-    const client = s3.makeS3();
-    let checks = 0;
-    await copyBatch(
-      copyInput(source, target, [await manifestEntry(source, 'moving.bin')], options),
-      engineDeps(client, { remainingTimeMs: () => (++checks <= 3 ? 600_000 : 1_000), safetyMarginMs: 30_000 }),
-    ).catch((caught: unknown) => caught);
-    const openBefore = await s3.openUploads(target);
-    const body = randomBytes(11 * MiB);
-    await s3.put(source, 'moving.bin', body);
-    const sent = recordCommands(client);
-    // Act
-    const result = await copyBatch(
-      copyInput(source, target, [await manifestEntry(source, 'moving.bin')], options),
-      engineDeps(client),
-    );
-    // Assert
-    expect(openBefore).toBe(1);
-    expect(result).toMatchObject({ copied: 1 });
-    expect(sent.filter((request) => request.command === 'UploadPartCopyCommand')).toHaveLength(3);
-    expect((await s3.getBody(target, 'moving.bin')).equals(body)).toBe(true);
-    expect(await s3.openUploads(target)).toBe(0);
+    expect(await s3.listKeys(target)).toEqual([]);
   });
 
   it('reports a permanent error without retrying it when S3 denies access', async () => {
@@ -834,16 +745,14 @@ describe('copyBatch against the embedded S3 server', () => {
       // Assert
       expect(error).toBeInstanceOf(CopyTimeBudgetError);
       expect(hung.count).toBe(1);
-      // Left open for the retry to resume (see 'copies only the missing parts' above).
-      expect(await s3.openUploads(target)).toBe(1);
+      expect(await s3.openUploads(target)).toBe(0);
     });
 
     it('retries AbortMultipartUpload after the budget ran out when the first abort answers 503', async () => {
-      // Arrange: without ListMultipartUploads the upload could never be resumed, so it is aborted.
+      // Arrange
       const { source, target } = await buckets();
       await s3.put(source, 'late.bin', randomBytes(16 * MiB));
       const client = s3.makeS3();
-      failNthCall(client, 'ListMultipartUploadsCommand', 1, awsError('AccessDenied', 403, 'Access Denied'));
       failNthCall(client, 'AbortMultipartUploadCommand', 1, awsError('SlowDown', 503));
       const sent = recordCommands(client);
       let checks = 0;

@@ -132,12 +132,7 @@ describe('statemachine/copy.asl.json', () => {
       Resource: 'arn:aws:states:::s3:getObject',
       ReaderConfig: { InputType: 'JSON' },
     });
-    expect(map.ItemSelector).toEqual({
-      'job.$': '$.job',
-      'jobId.$': '$.jobId',
-      'executionStartTime.$': '$$.Execution.StartTime',
-      'batch.$': '$$.Map.Item.Value',
-    });
+    expect(map.ItemSelector).toEqual({ 'job.$': '$.job', 'jobId.$': '$.jobId', 'batch.$': '$$.Map.Item.Value' });
     expect(map.ToleratedFailurePercentagePath).toBe('$.job.options.toleratedFailurePercentage');
     expect(map.ResultWriter.Resource).toBe('arn:aws:states:::s3:putObject');
     expect(map.ResultPath).toBe('$.mapRun');
