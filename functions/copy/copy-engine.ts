@@ -527,12 +527,17 @@ export async function copyBatch(input: CopyInput, deps: CopyEngineDeps): Promise
       return { kind: 'copied', bytes };
     } catch (error) {
       if (error instanceof OutOfTime || outOfTime) return { kind: 'stopped' };
-      if (isVanished(error)) return { kind: 'skipped', reason: 'vanished' };
-      if (isDenied(error) && error !== null && typeof error === 'object' && sourceReadErrors.has(error)) {
-        // Least privilege answers 403 for a source key deleted since it was listed: list it to tell.
+      if (awsErrorCode(error) === 'NoSuchKey') return { kind: 'skipped', reason: 'vanished' };
+      const fromSource = error !== null && typeof error === 'object' && sourceReadErrors.has(error);
+      // A bare 404 (HEAD has no body) cannot tell a deleted key from a missing bucket, and least privilege
+      // answers 403 for a key deleted since it was listed: list the key to tell.
+      if (fromSource && (isVanished(error) || isDenied(error))) {
         const settled = await sourceIsGone(object);
         if (outOfTime) return { kind: 'stopped' };
         if ('gone' in settled && settled.gone) return { kind: 'skipped', reason: 'vanished' };
+        if ('listError' in settled && awsErrorCode(settled.listError) === 'NoSuchBucket') {
+          return { kind: 'failed', failure: describeFailure(object, targetKey, settled.listError) };
+        }
         if ('listError' in settled) {
           const note = ` (listing the key to tell a deleted source from a denied one failed too: ${reportedCode(settled.listError)}: ${errorMessage(settled.listError)})`;
           return { kind: 'failed', failure: describeFailure(object, targetKey, error, note) };

@@ -475,6 +475,32 @@ describe('copyBatch against the embedded S3 server', () => {
     expect(settled?.failures[0]?.message).toContain('s3://no-such-target/a.txt');
   });
 
+  it('fails a large object with NoSuchBucket, not as vanished, when the source bucket does not exist', async () => {
+    // Arrange: the multipart path starts with a HEAD on the source, whose 404 has no body to tell why.
+    const { target } = await buckets();
+    const object = {
+      key: 'big.bin',
+      size: 6 * MiB,
+      etag: '"0123456789abcdef0123456789abcdef"',
+      lastModified: new Date().toISOString(),
+    };
+    let settled: CopyResult | undefined;
+    // Act
+    const error = await copyBatch(
+      copyInput('no-such-source', target, [object], { multipartThreshold: 5 * MiB, partSize: 5 * MiB }),
+      engineDeps(s3.makeS3(), {
+        onSettled: (result) => {
+          settled = result;
+        },
+      }),
+    ).catch((caught: unknown) => caught);
+    // Assert
+    expect(error).toBeInstanceOf(CopyBatchError);
+    expect(settled).toMatchObject({ copied: 0, skipped: 0, failed: 1 });
+    expect(settled?.failures[0]?.code).toBe('NoSuchBucket');
+    expect(await s3.openUploads(target)).toBe(0);
+  });
+
   it('skips unchanged objects and copies changed ones when the mode is sync', async () => {
     // Arrange
     const { source, target } = await buckets();
