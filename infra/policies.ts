@@ -59,10 +59,14 @@ function listUnder(sid: string, bucketArn: string, prefix: string, principal?: s
   };
 }
 
+/** The condition that limits a KMS permission to use by S3 in that region (never the key directly). */
+function viaS3(region: string) {
+  return { StringEquals: { 'kms:ViaService': `s3.${region}.amazonaws.com` } };
+}
+
 /** KMS use through S3 only: the keys cannot be used directly with these permissions. */
 function kmsStatements(config: InfraConfig): PolicyStatementJson[] {
   const statements: PolicyStatementJson[] = [];
-  const viaS3 = (region: string) => ({ StringEquals: { 'kms:ViaService': `s3.${region}.amazonaws.com` } });
   if (config.source.kmsKeyArn) {
     statements.push({
       Sid: 'DecryptSourceObjects',
@@ -289,7 +293,6 @@ export function kmsKeyPolicyStatements(config: InfraConfig): {
   target?: KeyPolicyStatements;
 } {
   const role = copyingRoleArn(config);
-  const viaS3 = (region: string) => ({ StringEquals: { 'kms:ViaService': `s3.${region}.amazonaws.com` } });
   const needs = (keyArn: string | undefined): keyArn is string =>
     keyArn !== undefined && accountOf(keyArn) !== accountOf(role);
   const result: { source?: KeyPolicyStatements; target?: KeyPolicyStatements } = {};
