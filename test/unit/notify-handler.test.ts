@@ -231,6 +231,89 @@ describe('the notify handler', () => {
     expect(output.error).toEqual({ error: 'InvalidJobError', cause: 'Invalid job' });
   });
 
+  it('writes every failed key with its code to reports/<jobId>/failures.jsonl and names the first 20 and the file', async () => {
+    // Prepare: 30 keys of one batch failed as a whole, 5 of another through a CopyBatchError record.
+    const jobId = 'job-many-failures';
+    const roleError = Object.assign(new Error('Cannot assume target role'), { name: 'AssumeRoleError' });
+    const keys = Array.from({ length: 30 }, (_, i) => `data/r${String(i).padStart(2, '0')}`);
+    const denied = Array.from({ length: 5 }, (_, i) => ({ key: `data/d${i}`, code: 'AccessDenied', message: 'denied' }));
+    await writeMapRun(jobId, 'run-a', [
+      failed('s0-b0', keys, roleError),
+      failed(
+        's0-b1',
+        denied.map((f) => f.key),
+        attachBatchResult(new CopyBatchError('s0-b1', 5, denied), {
+          batchId: 's0-b1',
+          copied: 0,
+          skipped: 0,
+          skippedByReason: {},
+          failed: 5,
+          notAttempted: 0,
+          bytesCopied: 0,
+          failures: denied,
+        }),
+      ),
+    ]);
+    const event = input(jobId, 'FAILED', { Error: 'States.ExceedToleratedFailureThreshold', Cause: 'threshold' });
+    event.state.totals = { listed: 35, selected: 35, skipped: 0, bytes: 35 };
+
+    // Act
+    const output = await handler()(event, context);
+
+    // Assess
+    const lines = (await s3.getBody(STATE, `reports/${jobId}/failures.jsonl`))
+      .toString()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { key: string; code: string; batchId: string });
+    expect(lines.map((line) => line.key)).toEqual([...keys, ...denied.map((f) => f.key)]);
+    expect(lines[0]).toMatchObject({ code: 'AssumeRoleError', batchId: 's0-b0' });
+    expect(lines[34]).toMatchObject({ key: 'data/d4', code: 'AccessDenied', batchId: 's0-b1' });
+    const message = sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? '';
+    expect(message).toContain('First 20 of 35 failed keys:');
+    expect(message).toContain('data/r19  (AssumeRoleError)');
+    expect(message).not.toContain('data/r20');
+    expect(message).toContain(`Every failed key with its error code: s3://${STATE}/reports/${jobId}/failures.jsonl`);
+    expect(message).toContain('Failed:    35 (AssumeRoleError 30, AccessDenied 5)');
+    expect(output.objects).toMatchObject({ failed: 35, failedByCode: { AssumeRoleError: 30, AccessDenied: 5 } });
+    const ledger = JSON.parse((await s3.getBody(STATE, `reports/${jobId}/ledger.json`)).toString());
+    expect(ledger).toMatchObject({ jobId, failuresListed: 35, objects: { selected: 35, failed: 35, notAttempted: 0 } });
+  });
+
+  it('counts the objects a time-budget stop never reached as not attempted, and what it copied as copied', async () => {
+    // Prepare: the last attempt of a 5-object batch copied 2 and ran out of time.
+    const jobId = 'job-budget';
+    const budget = Object.assign(new Error('Batch s0-b0 stopped after 2 of 5 objects'), { name: 'CopyTimeBudgetError' });
+    const keys = ['data/1', 'data/2', 'data/3', 'data/4', 'data/5'];
+    await writeMapRun(jobId, 'run-a', [
+      failed(
+        's0-b0',
+        keys,
+        attachBatchResult(budget, {
+          batchId: 's0-b0',
+          copied: 2,
+          skipped: 0,
+          skippedByReason: {},
+          failed: 0,
+          notAttempted: 3,
+          bytesCopied: 20,
+          failures: [],
+        }),
+      ),
+    ]);
+    const event = input(jobId, 'FAILED', { Error: 'States.ExceedToleratedFailureThreshold', Cause: 'threshold' });
+    event.state.totals = { listed: 5, selected: 5, skipped: 0, bytes: 50 };
+
+    // Act
+    const output = await handler()(event, context);
+
+    // Assess
+    expect(output.objects).toMatchObject({ selected: 5, copied: 2, skipped: 0, failed: 0, notAttempted: 3 });
+    expect(output.bytes.copied).toBe(20);
+    expect(output.error?.cause).toBe('threshold');
+    expect(output.rootCause).toEqual({ Error: 'CopyTimeBudgetError', Cause: 'Batch s0-b0 stopped after 2 of 5 objects' });
+  });
+
   it('counts a SUCCEEDED file of full execution records (Transformation NONE) the same as a COMPACT one', async () => {
     // Prepare
     const none = 'job-none';
