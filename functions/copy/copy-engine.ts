@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { HttpHandlerOptions } from '@smithy/types';
 import pLimit from 'p-limit';
+import { sameContent } from '../shared/content-identity';
 import { awsErrorCode, CopyBatchError, CopyTimeBudgetError, errorMessage, httpStatusOf } from '../shared/errors';
 import {
   type CopyFailure,
@@ -169,21 +170,12 @@ export function backoffDelay(attempt: number, policy: RetryPolicy, random: () =>
   return Math.floor(random() * ceiling);
 }
 
-const unquote = (etag: string | undefined) => (etag ?? '').replace(/^W\//, '').replace(/"/g, '');
-
 /** What the sync rule reads of a target object, from a HeadObject or a listing. */
 export type TargetObject = Pick<HeadObjectCommandOutput, 'ContentLength' | 'ETag' | 'LastModified'>;
 
-/**
- * The DESIGN.md sync rule: the target matches when it has the same size and either the same ETag or a
- * Last-Modified not older than the source's (HTTP dates have whole seconds, so the source's is truncated).
- */
+/** The sync rule: functions/shared/content-identity.ts (size and ETag, or a checksum; never a timestamp). */
 export function targetMatches(object: ManifestObject, target: TargetObject): boolean {
-  if (target.ContentLength !== object.size) return false;
-  if (object.etag !== '' && unquote(target.ETag) === unquote(object.etag)) return true;
-  const sourceSeconds = Math.floor(Date.parse(object.lastModified) / 1000);
-  const targetSeconds = target.LastModified ? Math.floor(target.LastModified.getTime() / 1000) : Number.NaN;
-  return targetSeconds >= sourceSeconds;
+  return sameContent({ size: object.size, etag: object.etag }, { size: target.ContentLength, etag: target.ETag });
 }
 
 /** The ETag as a quoted entity tag, as the If-Match headers compare it. */

@@ -239,7 +239,7 @@ describe('listSlice in sync mode', () => {
     ]);
   });
 
-  it('copies only what the target lacks or holds older, comparing keys in UTF-8 order', async () => {
+  it('copies only what the target lacks or holds with other content, whatever its date, comparing keys in UTF-8 order', async () => {
     // Act
     const output = await listSlice(
       params({ source: { prefix: 'sync/' }, target: { prefix: 'mirror/' }, options: { mode: 'sync' } }),
@@ -248,15 +248,17 @@ describe('listSlice in sync mode', () => {
     expect((await manifestKeys(output)).sort()).toEqual([
       'sync/missing.txt',
       'sync/resized.txt',
+      // Same size, other bytes, a newer target: a timestamp proves nothing, so it is copied.
+      'sync/target-newer.txt',
       'sync/target-older.txt',
     ]);
     expect(output.totals).toEqual({
       listed: 7,
       selected: 7,
-      skipped: 4,
-      bytes: 11 + 4 + 3,
+      skipped: 3,
+      bytes: 11 + 4 + 4 + 3,
       selectedBytes: 35,
-      skippedByReason: { unchanged: 4 },
+      skippedByReason: { unchanged: 3 },
     });
   });
 
@@ -271,14 +273,19 @@ describe('listSlice in sync mode', () => {
     );
     // Assert
     const keys = (await Promise.all(outputs.map(manifestKeys))).flat();
-    expect(keys.sort()).toEqual(['sync/missing.txt', 'sync/resized.txt', 'sync/target-older.txt']);
+    expect(keys.sort()).toEqual([
+      'sync/missing.txt',
+      'sync/resized.txt',
+      'sync/target-newer.txt',
+      'sync/target-older.txt',
+    ]);
     expect(outputs.at(-1)?.totals).toEqual({
       listed: 7,
       selected: 7,
-      skipped: 4,
-      bytes: 18,
+      skipped: 3,
+      bytes: 22,
       selectedBytes: 35,
-      skippedByReason: { unchanged: 4 },
+      skippedByReason: { unchanged: 3 },
     });
   });
 

@@ -141,3 +141,35 @@ describe('the ledger of a local run', () => {
     expectIdentity(result);
   });
 });
+
+describe('sync and content identity', () => {
+  it('recopies an object overwritten with the same size whose target is not older (no timestamp proves identity)', async () => {
+    // Prepare: the target holds other bytes of the same size, written after the source (as when the source
+    // is overwritten in the same second as its last copy: S3 timestamps have one-second precision).
+    const { source, target } = await buckets();
+    await s3.put(source, 's/same-size', 'new content A');
+    await s3.put(target, 's/same-size', 'old content B');
+
+    // Act
+    const result = await run({ source: { bucket: source }, target: { bucket: target }, options: { mode: 'sync' } });
+
+    // Assess
+    expect(result.objects).toMatchObject({ selected: 1, copied: 1, skipped: 0 });
+    expect((await s3.getBody(target, 's/same-size')).toString()).toBe('new content A');
+  });
+
+  it('still skips an object whose target has the same size and ETag, without a HEAD', async () => {
+    // Prepare
+    const { source, target } = await buckets();
+    await s3.put(source, 's/kept', 'identical bytes');
+    await s3.put(target, 's/kept', 'identical bytes');
+
+    // Act
+    const result = await run({ source: { bucket: source }, target: { bucket: target }, options: { mode: 'sync' } });
+
+    // Assess
+    expect(result.objects).toMatchObject({ selected: 1, copied: 0, skipped: 1, skippedByReason: { unchanged: 1 } });
+    expect(result.stats.s3.source.HeadObjectCommand ?? 0).toBe(0);
+    expect(result.stats.s3.target.HeadObjectCommand ?? 0).toBe(0);
+  });
+});

@@ -236,7 +236,11 @@ describe('the notify handler', () => {
     const jobId = 'job-many-failures';
     const roleError = Object.assign(new Error('Cannot assume target role'), { name: 'AssumeRoleError' });
     const keys = Array.from({ length: 30 }, (_, i) => `data/r${String(i).padStart(2, '0')}`);
-    const denied = Array.from({ length: 5 }, (_, i) => ({ key: `data/d${i}`, code: 'AccessDenied', message: 'denied' }));
+    const denied = Array.from({ length: 5 }, (_, i) => ({
+      key: `data/d${i}`,
+      code: 'AccessDenied',
+      message: 'denied',
+    }));
     await writeMapRun(jobId, 'run-a', [
       failed('s0-b0', keys, roleError),
       failed(
@@ -283,7 +287,9 @@ describe('the notify handler', () => {
   it('counts the objects a time-budget stop never reached as not attempted, and what it copied as copied', async () => {
     // Prepare: the last attempt of a 5-object batch copied 2 and ran out of time.
     const jobId = 'job-budget';
-    const budget = Object.assign(new Error('Batch s0-b0 stopped after 2 of 5 objects'), { name: 'CopyTimeBudgetError' });
+    const budget = Object.assign(new Error('Batch s0-b0 stopped after 2 of 5 objects'), {
+      name: 'CopyTimeBudgetError',
+    });
     const keys = ['data/1', 'data/2', 'data/3', 'data/4', 'data/5'];
     await writeMapRun(jobId, 'run-a', [
       failed(
@@ -311,7 +317,10 @@ describe('the notify handler', () => {
     expect(output.objects).toMatchObject({ selected: 5, copied: 2, skipped: 0, failed: 0, notAttempted: 3 });
     expect(output.bytes.copied).toBe(20);
     expect(output.error?.cause).toBe('threshold');
-    expect(output.rootCause).toEqual({ Error: 'CopyTimeBudgetError', Cause: 'Batch s0-b0 stopped after 2 of 5 objects' });
+    expect(output.rootCause).toEqual({
+      Error: 'CopyTimeBudgetError',
+      Cause: 'Batch s0-b0 stopped after 2 of 5 objects',
+    });
   });
 
   it('counts a SUCCEEDED file of full execution records (Transformation NONE) the same as a COMPACT one', async () => {
