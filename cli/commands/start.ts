@@ -15,7 +15,13 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
-import { describeIssues, type JobInput, JobInputSchema } from '../../functions/shared/job';
+import {
+  describeIssues,
+  type JobInput,
+  JobInputSchema,
+  MAX_JOB_JSON_BYTES,
+  prefixProblems,
+} from '../../functions/shared/job';
 import { EXIT, UsageError } from '../errors';
 import type { CliIo } from '../io';
 import { collect, jobOptionsFromFlags, parseS3Uri } from '../job-flags';
@@ -85,6 +91,20 @@ export function jobInputFromFlags(flags: Omit<StartFlags, 'stateMachineArn' | 'p
   if (Object.keys(options).length > 0) job.options = options;
   const parsed = JobInputSchema.safeParse(job);
   if (!parsed.success) throw new UsageError(`Invalid job: ${describeIssues(parsed.error)}`);
+  // The deployment fills in the rest, so only what the flags set is checked here (the list step checks
+  // the whole job); these would otherwise fail the execution after it started.
+  for (const side of ['source', 'target'] as const) {
+    const value = job[side]?.prefix;
+    if (typeof value !== 'string' || value === '') continue;
+    const problems = prefixProblems(value.endsWith('/') ? value : `${value}/`);
+    if (problems.length > 0) throw new UsageError(`Invalid job: ${side}.prefix ${problems.join('; ')}`);
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(job));
+  if (bytes > MAX_JOB_JSON_BYTES) {
+    throw new UsageError(
+      `Invalid job: the job is ${bytes} bytes of JSON; at most ${MAX_JOB_JSON_BYTES} fit beside a batch in a copy invocation: shorten the --include/--exclude lists`,
+    );
+  }
   return job as JobInput;
 }
 

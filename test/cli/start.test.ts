@@ -9,7 +9,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { Command } from 'commander';
-import { isTransientPollError, MAX_FAILED_POLLS, register } from '../../cli/commands/start';
+import { isTransientPollError, jobInputFromFlags, MAX_FAILED_POLLS, register } from '../../cli/commands/start';
 import { UsageError } from '../../cli/errors';
 
 const STATE_MACHINE = 'arn:aws:states:eu-west-1:111111111111:stateMachine:s3xcopy-copy';
@@ -365,5 +365,24 @@ describe('s3xcopy start', () => {
         'arn:aws:lambda:eu-west-1:111111111111:function:x',
       ]),
     ).rejects.toThrow(/--state-machine-arn: .* is not a state machine ARN/);
+  });
+});
+
+describe('jobInputFromFlags (s3xcopy start preflight)', () => {
+  const flags = { include: [] as string[], exclude: [] as string[] };
+
+  it('refuses a prefix starting with "/" and one over 1,024 UTF-8 bytes before anything starts', () => {
+    expect(() => jobInputFromFlags({ ...flags, source: 's3://src-bucket//data/' })).toThrow(
+      /source\.prefix must not start with "\/"/,
+    );
+    expect(() => jobInputFromFlags({ ...flags, target: `s3://dst-bucket/${'\u00e9'.repeat(600)}` })).toThrow(
+      /target\.prefix must be at most 1024 bytes of UTF-8/,
+    );
+  });
+
+  it('refuses a job too large for a copy invocation with a usage error (exit 2)', () => {
+    const include = Array.from({ length: 2000 }, (_, i) => `very/long/pattern/number/${i}/**/*.parquet`);
+    expect(() => jobInputFromFlags({ ...flags, include })).toThrow(UsageError);
+    expect(() => jobInputFromFlags({ ...flags, include })).toThrow(/at most 32768 fit/);
   });
 });
