@@ -5,7 +5,7 @@
  * that does not exist (exit 2).
  */
 import '../runner/esm-interop';
-import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { HeadBucketCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Command } from 'commander';
 import { createS3Client, type S3Endpoint } from '../../functions/shared/clients';
 import { awsErrorCode, errorMessage, httpStatusOf } from '../../functions/shared/errors';
@@ -14,7 +14,7 @@ import { type Job, type JobInput, resolveJob } from '../../functions/shared/job'
 import { embeddedEndpoint } from '../embedded-s3';
 import { EXIT, UsageError } from '../errors';
 import type { CliIo } from '../io';
-import { checkBucketName, collect, jobOptionsFromFlags, parseS3Uri } from '../job-flags';
+import { checkBucketName, collect, escapeGlob, jobOptionsFromFlags, parseS3Uri } from '../job-flags';
 import { createProgressReporter } from '../progress';
 import { type LocalRunOptions, type LocalRunResult, runLocal } from '../runner/runner';
 
@@ -50,7 +50,10 @@ interface RunFlags extends JobFlags {
 /** Adds the job flags (source, target, role, filters, options) to a command. */
 export function addJobOptions(command: Command): Command {
   return command
-    .requiredOption('--source <uri>', 'source, s3://BUCKET[/PREFIX]')
+    .requiredOption(
+      '--source <uri>',
+      'source, s3://BUCKET[/PREFIX]; a URI naming one object (s3://BUCKET/KEY) copies that object alone into the target prefix, as `aws s3 cp` does (run only)',
+    )
     .requiredOption('--target <uri>', 'target, s3://BUCKET[/PREFIX]')
     .option('--target-role-arn <arn>', 'role in the target account to assume for the copy')
     .option('--external-id <id>', 'ExternalId the target role requires')
@@ -133,6 +136,42 @@ export async function preflight(endpoint: S3Endpoint, job: Job, stateBucket?: st
   }
 }
 
+/**
+ * `--source s3://BUCKET/KEY` naming one object (no trailing "/", and HEAD finds it): the job selects
+ * exactly that object, copied into the target prefix under its own name, as `aws s3 cp` does. A URI
+ * that names no object stays a prefix.
+ * @throws UsageError when --include is combined with an object source (the include would replace the selection)
+ */
+export async function objectSourceJob(endpoint: S3Endpoint, input: JobInput): Promise<JobInput> {
+  const bucket = input.source?.bucket;
+  const key = input.source?.prefix ?? '';
+  if (!bucket || key === '' || key.endsWith('/')) return input;
+  const s3 = createS3Client(endpoint);
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+  } catch (error) {
+    const status = httpStatusOf(error);
+    // Not an object (or not readable as one): the URI is a prefix, as before.
+    if (status === 404 || status === 403) return input;
+    throw new UsageError(
+      `--source: cannot tell whether s3://${bucket}/${key} is an object: ${awsErrorCode(error)}: ${errorMessage(error)}`,
+    );
+  } finally {
+    s3.destroy();
+  }
+  if ((input.filter?.include ?? []).length > 0) {
+    throw new UsageError(
+      `--source s3://${bucket}/${key} names one object, which is copied alone: drop --include, or end the URI with "/" to copy the prefix ${key}/`,
+    );
+  }
+  const slash = key.lastIndexOf('/');
+  return {
+    ...input,
+    source: { ...input.source, prefix: key.slice(0, slash + 1) },
+    filter: { ...input.filter, include: [escapeGlob(key.slice(slash + 1))] },
+  };
+}
+
 /** The `--json` document (DESIGN.md), with the job id, dry-run flag and error as extras. */
 export function runSummaryJson(result: LocalRunResult, durationMs: number) {
   return {
@@ -208,8 +247,8 @@ export function register(program: Command, io: CliIo): void {
     )
     .option('--json', 'print one JSON summary on stdout')
     .action(async (flags: RunFlags) => {
-      const input = jobFromFlags(flags);
       const endpoint = endpointFromFlags(flags);
+      const input = await objectSourceJob(endpoint, jobFromFlags(flags));
       if (flags.stateBucket !== undefined) checkBucketName(flags.stateBucket, '--state-bucket');
       await preflight(endpoint, resolveJob(input), flags.stateBucket);
       const { result, durationMs } = await runWithProgress(io, input.options?.mode ?? 'copy', {

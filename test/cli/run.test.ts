@@ -85,6 +85,26 @@ describe('s3xcopy run', () => {
     expect((await s3.getBody('cli-dst', 'copy/file 3.txt')).toString()).toBe('content 3');
   });
 
+  it('copies the one object a --source URI names, into the target prefix, as aws s3 cp does', async () => {
+    // Act
+    const run = await cli([
+      'run',
+      '--source',
+      's3://cli-src/data/file 3.txt',
+      '--target',
+      's3://cli-dst/one/',
+      '--endpoint',
+      s3.server.url,
+      '--json',
+    ]);
+
+    // Assess
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ objects: { selected: 1, copied: 1, skipped: 0, failed: 0 } });
+    expect(await s3.listKeys('cli-dst', 'one/')).toEqual(['one/file 3.txt']);
+    expect((await s3.getBody('cli-dst', 'one/file 3.txt')).toString()).toBe('content 3');
+  });
+
   it('plans but copies nothing with --dry-run', async () => {
     // Act
     const run = await cli([
