@@ -571,13 +571,17 @@ export async function copyBatch(input: CopyInput, deps: CopyEngineDeps): Promise
   };
   const failures: CopyFailure[] = [];
   let stopped = 0;
-  for (const outcome of outcomes) {
+  for (const [index, outcome] of outcomes.entries()) {
     if (outcome.kind === 'copied') {
       result.copied++;
       result.bytesCopied += outcome.bytes;
     } else if (outcome.kind === 'skipped') {
       result.skipped++;
       result.skippedByReason[outcome.reason] = (result.skippedByReason[outcome.reason] ?? 0) + 1;
+      // The ledger counts an 'unchanged' object the List step had found missing as copied (an earlier
+      // attempt of this batch wrote it), with its size.
+      if (outcome.reason === 'unchanged')
+        result.unchangedBytes = (result.unchangedBytes ?? 0) + (batch.objects[index]?.size ?? 0);
     } else if (outcome.kind === 'failed') {
       failures.push(outcome.failure);
     } else {

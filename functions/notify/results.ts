@@ -124,6 +124,7 @@ interface CopyOutputLike {
   failed?: number;
   notAttempted?: number;
   bytesCopied?: number;
+  unchangedBytes?: number;
   skippedByReason?: Record<string, number>;
   failures?: CopyFailure[];
 }
@@ -197,12 +198,17 @@ function addCopyCounts(tally: MapRunTally, output: CopyOutputLike, batchId: stri
   const { totals } = tally;
   const failed = output.failed ?? 0;
   const failures = output.failures ?? [];
-  totals.objects.copied += output.copied ?? 0;
-  totals.objects.skipped += output.skipped ?? 0;
+  // Every object in a manifest was missing from the target, or held other content, when List looked
+  // (sync). A copy worker that finds it 'unchanged' finds what an earlier attempt of the same batch
+  // copied (Step Functions retried it; only the last attempt's result reaches the ResultWriter): this
+  // run wrote it, so it counts as copied, with its size.
+  const { unchanged = 0, ...otherSkips } = output.skippedByReason ?? {};
+  totals.objects.copied += (output.copied ?? 0) + unchanged;
+  totals.objects.skipped += (output.skipped ?? 0) - unchanged;
   totals.objects.failed += failed;
   totals.objects.notAttempted += output.notAttempted ?? 0;
-  totals.bytesCopied += output.bytesCopied ?? 0;
-  addCounts(totals.skippedByReason, output.skippedByReason);
+  totals.bytesCopied += (output.bytesCopied ?? 0) + (output.unchangedBytes ?? 0);
+  addCounts(totals.skippedByReason, otherSkips);
   for (const failure of failures) {
     tally.failures.push({ key: failure.key, code: failure.code, message: failure.message, batchId });
     totals.failedByCode[failure.code] = (totals.failedByCode[failure.code] ?? 0) + 1;

@@ -66,6 +66,7 @@ export interface BatchResultRecord {
   failed: number;
   notAttempted: number;
   bytesCopied: number;
+  unchangedBytes?: number;
   /** The first failures, as many as fit in MAX_BATCH_RESULT_CHARS; `failed` is always the exact count. */
   failures: Array<{ key: string; code: string; message: string }>;
 }

@@ -344,5 +344,7 @@ export interface CopyResult {
    * a batch that returns normally settled every object.
    */
   notAttempted?: number;
+  /** Bytes of the objects skipped as 'unchanged' (see the ledger: in a manifest, those count as copied). */
+  unchangedBytes?: number;
   failures: CopyFailure[];
 }
