@@ -359,3 +359,52 @@ export function handAppliedPolicies(config: InfraConfig): HandAppliedPolicies {
       : {}),
   };
 }
+
+/** The service that publishes alarm notifications to the topic. */
+export const CLOUDWATCH_SERVICE = 'cloudwatch.amazonaws.com';
+
+/**
+ * Confused-deputy scoping for a service acting for this deployment: only on behalf of the deployment's
+ * own account and, where the service passes it, the deployment's own resources.
+ */
+function onBehalfOf(account: string, sourceArn: string): PolicyStatementJson['Condition'] {
+  return { StringEquals: { 'aws:SourceAccount': account }, ArnLike: { 'aws:SourceArn': sourceArn } };
+}
+
+/**
+ * The topic policy statement that lets the deployment's CloudWatch alarms publish. It is needed because
+ * a topic policy replaces SNS's default one: with only the SSL-only Deny (what `enforceSSL` writes), no
+ * alarm could publish ("not authorized to perform SNS:Publish" in the alarm history).
+ */
+export function topicPublishStatements(config: InfraConfig): PolicyStatementJson[] {
+  const arns = resourceArns(config);
+  return [
+    {
+      Sid: 'CloudWatchAlarmsPublish',
+      Effect: 'Allow',
+      Principal: { Service: CLOUDWATCH_SERVICE },
+      Action: 'sns:Publish',
+      Resource: arns.topic,
+      Condition: onBehalfOf(config.source.account, arns.alarms),
+    },
+  ];
+}
+
+/**
+ * The topic key's policy statement for the same alarms: SNS encrypts what CloudWatch publishes with the
+ * publisher's permission on the key (kms:GenerateDataKey*, kms:Decrypt). CloudWatch passes
+ * aws:SourceAccount and aws:SourceArn to KMS too (unlike EventBridge, which must not be conditioned so).
+ */
+export function topicKeyStatements(config: InfraConfig): PolicyStatementJson[] {
+  return [
+    {
+      Sid: 'CloudWatchAlarmsUseTopicKey',
+      Effect: 'Allow',
+      Principal: { Service: CLOUDWATCH_SERVICE },
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      // In a key policy "*" means this key.
+      Resource: '*',
+      Condition: onBehalfOf(config.source.account, resourceArns(config).alarms),
+    },
+  ];
+}

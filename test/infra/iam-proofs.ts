@@ -348,3 +348,60 @@ export function roleArnsOf(config: InfraConfig) {
   const arns = resourceArns(config);
   return { list: arns.listRole, copy: arns.copyRole, notify: arns.notifyRole, names: resourceNames(config) };
 }
+
+/** What a service does on behalf of a resource of the deployment (or of a stranger): the confused-deputy keys. */
+export interface ServiceRequest {
+  service: string;
+  sourceAccount: string;
+  sourceArn: string;
+}
+
+/**
+ * The actions a service principal may perform on the deployment's topic and the topic's KMS key, under
+ * their RESOURCE policies as synthesized (a service principal has no identity policy): "sns:Publish" on
+ * the topic, and "kms:GenerateDataKey" / "kms:Decrypt" on the key (what SNS needs to encrypt a message
+ * for that publisher).
+ */
+export async function topicActionsAllowedForService(d: Deployment, request: ServiceRequest): Promise<string[]> {
+  const topicArn = resourceArns(d.config).topic;
+  const topicIds = d.source.idsOfType('AWS::SNS::Topic');
+  if (topicIds.length !== 1) throw new Error(`expected one topic, found ${topicIds.length}`);
+  const topicId = topicIds[0] as string;
+  const keyRef = d.source.template.Resources[topicId]?.Properties?.KmsMasterKeyId as { 'Fn::GetAtt'?: [string] };
+  const keyId = keyRef?.['Fn::GetAtt']?.[0];
+  if (!keyId) throw new Error('the topic has no customer-managed key');
+  const keyArn = d.source.keyArn(keyId);
+  const account = d.config.source.account;
+  const checks: Array<{ action: string; resource: string; policy: unknown }> = [
+    { action: 'sns:Publish', resource: topicArn, policy: d.source.topicPolicy(topicArn) },
+    { action: 'kms:GenerateDataKey', resource: keyArn, policy: d.source.keyPolicy(keyId) },
+    { action: 'kms:Decrypt', resource: keyArn, policy: d.source.keyPolicy(keyId) },
+  ];
+  const allowed: string[] = [];
+  for (const check of checks) {
+    const result = await runSimulation(
+      {
+        request: {
+          principal: request.service,
+          action: check.action,
+          resource: { resource: check.resource, accountId: account },
+          contextVariables: {
+            'aws:SourceAccount': request.sourceAccount,
+            'aws:SourceArn': request.sourceArn,
+            'aws:SecureTransport': 'true',
+          },
+        },
+        identityPolicies: [],
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+        ...(check.policy ? { resourcePolicy: check.policy } : {}),
+      },
+      {},
+    );
+    if (result.resultType === 'error') {
+      throw new Error(`iam-simulate rejected ${check.action} for ${request.service}: ${JSON.stringify(result.errors)}`);
+    }
+    if (result.overallResult === 'Allowed') allowed.push(check.action);
+  }
+  return allowed;
+}
