@@ -90,9 +90,9 @@ export const InfraConfigSchema = z
         /** Only objects created under this prefix (within the source prefix) start copies. */
         prefix: z.string().optional(),
         /**
-         * Events per execution. The Pipe passes the whole SQS batch as the execution input, which Step
-         * Functions limits to 256 KiB; each record is ~1.5-2.5 KiB, and up to ~4.5 KiB when a 1,024-byte
-         * key arrives percent-encoded, so 50 records (at most ~225 KiB) always fit.
+         * Events per execution. The Pipe trims each SQS record to the event's type, bucket and key (an
+         * input template) and passes the batch as the execution input, which Step Functions limits to
+         * 256 KiB: 50 records with 1,024-byte keys sent fully percent-encoded take about 161 KB.
          */
         batchSize: z
           .number()
@@ -100,9 +100,9 @@ export const InfraConfigSchema = z
           .min(1)
           .max(
             50,
-            'must be at most 50: the pipe passes the whole batch of SQS records as the execution input, which Step ' +
-              'Functions limits to 256 KiB, and each record is 1.5-2.5 KiB (more with long keys); a larger batch ' +
-              'would fail to start and land in the dead-letter queue',
+            'must be at most 50: the pipe passes the batch of (trimmed) records as the execution input, which Step ' +
+              'Functions limits to 256 KiB, and a record with a long percent-encoded key takes about 3.2 KB; a ' +
+              'larger batch could fail to start and land in the dead-letter queue',
           )
           .default(50),
         batchWindowSeconds: z.number().int().min(0).max(300).default(60),
