@@ -59,7 +59,7 @@ describe('infra configuration', () => {
     const tooBig = merge(exampleConfig(), { s3Events: { batchSize: 51 } });
     // Act + Assert
     expect(() => parseInfraConfig(tooBig)).toThrow(
-      /s3Events\.batchSize must be at most 50: the pipe passes the whole batch of SQS records as the execution input, which Step Functions limits to 256 KiB/,
+      /s3Events\.batchSize must be at most 50: the pipe passes the batch of \(trimmed\) records as the execution input, which Step Functions limits to 256 KiB/,
     );
     expect(parseInfraConfig(merge(exampleConfig(), { s3Events: { batchSize: 50 } })).s3Events.batchSize).toBe(50);
   });
