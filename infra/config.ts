@@ -59,6 +59,12 @@ export const InfraConfigSchema = z
         prefix,
         /** true: SourceStack creates the bucket (and its policy); false: an existing bucket, policies by hand. */
         createBucket: z.boolean().default(false),
+        /**
+         * The account that owns the source bucket, when it is neither the workflow's nor (necessarily) the
+         * target's: its bucket policy must then let the list role and the copying role in
+         * (`s3xcopy policies --only source-bucket` prints the statements). Default: `account`.
+         */
+        bucketAccount: account.optional(),
         /** The key that encrypts existing source objects with SSE-KMS, if any (the target role needs kms:Decrypt). */
         kmsKeyArn: kmsKeyArn.optional(),
       })
@@ -134,7 +140,24 @@ export const InfraConfigSchema = z
         message: `must lie within source.prefix "${config.source.prefix}": events outside it would start copies the roles cannot read`,
       });
     }
-    if (config.source.bucket === config.target.bucket && config.source.account !== config.target.account) {
+    const bucketAccount = config.source.bucketAccount ?? config.source.account;
+    if (bucketAccount !== config.source.account && config.source.createBucket) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['source', 'createBucket'],
+        message: `cannot be true when source.bucketAccount (${bucketAccount}) is not the workflow's account: a stack creates buckets only in its own account`,
+      });
+    }
+    if (bucketAccount !== config.source.account && config.s3Events.enabled) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['s3Events', 'enabled'],
+        message:
+          `cannot be true when the source bucket lives in account ${bucketAccount}: its S3 events go to that ` +
+          "account's EventBridge bus, not this one; run jobs on a schedule or with s3xcopy start instead",
+      });
+    }
+    if (config.source.bucket === config.target.bucket && bucketAccount !== config.target.account) {
       ctx.addIssue({ code: 'custom', path: ['target', 'bucket'], message: 'a bucket lives in one account only' });
     }
   });
@@ -213,6 +236,11 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
     typeof next === 'object' && next !== null && !Array.isArray(next) ? (next as Record<string, unknown>) : {};
   target[head] = child;
   setPath(child, rest, value);
+}
+
+/** The account that owns the source bucket (the workflow's unless `source.bucketAccount` says otherwise). */
+export function sourceBucketAccount(config: InfraConfig): string {
+  return config.source.bucketAccount ?? config.source.account;
 }
 
 /** True when the target bucket lives in the account that runs the workflow: no target role is needed. */

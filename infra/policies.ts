@@ -1,4 +1,4 @@
-import { type InfraConfig, isSameAccount } from './config';
+import { type InfraConfig, isSameAccount, sourceBucketAccount } from './config';
 import { type ResourceArns, resourceArns } from './names';
 
 /**
@@ -145,22 +145,45 @@ export function targetRolePermissionsPolicy(config: InfraConfig): PolicyDocument
 }
 
 /**
- * Statements for the source bucket's policy: the target role may read the source prefix. Needed only
- * cross-account (a same-account role is allowed by its identity policy alone).
+ * Statements for the source bucket's policy: every role of the deployment that reaches the bucket from
+ * another account. The role that copies (the target role, or the copy role in a same-account deployment)
+ * reads and lists the source prefix; the list role lists it (and HEADs event-named objects) when the
+ * bucket lives outside the workflow's account (`source.bucketAccount`, a third account). Empty when every
+ * role lives in the bucket's account (identity policies suffice there).
  */
 export function sourceBucketPolicyStatements(config: InfraConfig): PolicyStatementJson[] {
-  if (isSameAccount(config)) return [];
   const arns = resourceArns(config);
-  return [
-    {
-      Sid: 'S3xcopyTargetRoleReadsSourcePrefix',
-      Effect: 'Allow',
-      Principal: { AWS: arns.targetRole },
-      Action: [...SOURCE_OBJECT_ACTIONS],
-      Resource: objectsUnder(arns.sourceBucket, config.source.prefix),
-    },
-    listUnder('S3xcopyTargetRoleListsSourcePrefix', arns.sourceBucket, config.source.prefix, arns.targetRole),
-  ];
+  const bucketAccount = sourceBucketAccount(config);
+  const statements: PolicyStatementJson[] = [];
+  const copier = copyingRoleArn(config);
+  if (accountOf(copier) !== bucketAccount) {
+    const who = isSameAccount(config) ? 'CopyRole' : 'TargetRole';
+    statements.push(
+      {
+        Sid: `S3xcopy${who}ReadsSourcePrefix`,
+        Effect: 'Allow',
+        Principal: { AWS: copier },
+        Action: [...SOURCE_OBJECT_ACTIONS],
+        Resource: objectsUnder(arns.sourceBucket, config.source.prefix),
+      },
+      listUnder(`S3xcopy${who}ListsSourcePrefix`, arns.sourceBucket, config.source.prefix, copier),
+    );
+  }
+  if (config.source.account !== bucketAccount) {
+    statements.push(
+      listUnder('S3xcopyListRoleListsSourcePrefix', arns.sourceBucket, config.source.prefix, arns.listRole),
+    );
+    if (config.s3Events.enabled) {
+      statements.push({
+        Sid: 'S3xcopyListRoleHeadsSourceObjects',
+        Effect: 'Allow',
+        Principal: { AWS: arns.listRole },
+        Action: 's3:GetObject',
+        Resource: objectsUnder(arns.sourceBucket, config.source.prefix),
+      });
+    }
+  }
+  return statements;
 }
 
 /** The statement a function role needs to assume the target role. */

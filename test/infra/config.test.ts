@@ -64,6 +64,15 @@ describe('infra configuration', () => {
     expect(parseInfraConfig(merge(exampleConfig(), { s3Events: { batchSize: 50 } })).s3Events.batchSize).toBe(50);
   });
 
+  it('refuses to create, or take S3 events from, a source bucket in another account', () => {
+    // Arrange
+    const elsewhere = { source: { bucketAccount: '333333333333', createBucket: true }, s3Events: { enabled: true } };
+    // Act + Assert
+    expect(() => parseInfraConfig(merge(exampleConfig(), elsewhere))).toThrow(
+      /source\.createBucket cannot be true when source\.bucketAccount \(333333333333\).*s3Events\.enabled cannot be true when the source bucket lives in account 333333333333/,
+    );
+  });
+
   it('applies -c s3xcopy.<path>=<value> overrides over the cdk.json object', () => {
     // Act
     const config = configFromContext({
