@@ -85,6 +85,11 @@ export const InfraConfigSchema = z
      * role trusts the list function's role too. false: only the copy role is trusted.
      */
     allowSync: z.boolean().default(true),
+    /**
+     * Jobs may set `options.acl` (bucket-owner-full-control): the role that copies gets s3:PutObjectAcl on
+     * the target prefix. false: it does not, and jobs asking for an ACL are rejected before anything is listed.
+     */
+    allowAcl: z.boolean().default(false),
     /** Job options every execution starts from (S3XCOPY_DEFAULT_OPTIONS). */
     defaultOptions: z.record(z.string(), z.unknown()).default({}),
     alarmEmails: z.array(z.email('must be an email address')).default([]),
@@ -131,6 +136,22 @@ export const InfraConfigSchema = z
     const options = JobInputSchema.safeParse({ options: config.defaultOptions });
     if (!options.success) {
       ctx.addIssue({ code: 'custom', path: ['defaultOptions'], message: describeIssues(options.error) });
+    }
+    const aclFrom = [
+      ['defaultOptions', 'acl', config.defaultOptions.acl],
+      ['schedule', 'job', 'options', 'acl', config.schedule?.job.options?.acl],
+    ] as const;
+    for (const entry of aclFrom) {
+      const value = entry[entry.length - 1];
+      if (value !== undefined && !config.allowAcl) {
+        ctx.addIssue({
+          code: 'custom',
+          path: entry.slice(0, -1) as unknown as string[],
+          message:
+            'needs s3:PutObjectAcl on the target, which the copying role has only with allowAcl: true: set ' +
+            '"allowAcl": true, or drop the option (buckets with ACLs disabled need none)',
+        });
+      }
     }
     const eventPrefix = config.s3Events.prefix;
     if (eventPrefix !== undefined && !eventPrefix.startsWith(config.source.prefix)) {

@@ -108,7 +108,8 @@ export function copyAccessStatements(
     {
       Sid: 'WriteTargetPrefix',
       Effect: 'Allow',
-      Action: [...TARGET_OBJECT_ACTIONS],
+      // options.acl sends x-amz-acl with the copy, which S3 authorises as s3:PutObjectAcl too.
+      Action: [...TARGET_OBJECT_ACTIONS, ...(config.allowAcl ? ['s3:PutObjectAcl'] : [])],
       Resource: objectsUnder(arns.targetBucket, config.target.prefix),
     },
     listUnder('ListTargetPrefix', arns.targetBucket, config.target.prefix),
