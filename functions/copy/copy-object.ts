@@ -9,6 +9,7 @@ import type { CopyContext } from './copy-context';
 import { isDenied, isVanished, reportedCode } from './error-kinds';
 import { copyMultipart } from './multipart-copy';
 import { copySingle } from './single-copy';
+import { currentVersion, listedVersion, MAX_SOURCE_VERSIONS, SourceChanged } from './source-version';
 import { findTarget, sourceIsGone, type TargetObject } from './target-lookup';
 import { OutOfTime } from './time-budget';
 
@@ -34,13 +35,11 @@ export async function copyObject(ctx: CopyContext, matches: TargetMatcher, objec
       const target = await findTarget(ctx, targetKey);
       if (target && matches(object, target)) return { kind: 'skipped', reason: 'unchanged' };
     }
-    const bytes =
-      object.size <= job.options.multipartThreshold
-        ? await copySingle(ctx, object, targetKey)
-        : await copyMultipart(ctx, object, targetKey);
-    return { kind: 'copied', bytes };
-  } catch (error) {
-    if (error instanceof OutOfTime || budget.isOut) return { kind: 'stopped' };
+    return { kind: 'copied', bytes: await copyPinned(ctx, object, targetKey) };
+  } catch (caught) {
+    if (caught instanceof OutOfTime || budget.isOut) return { kind: 'stopped' };
+    // Overwritten under every version tried: report S3's own 412.
+    const error = caught instanceof SourceChanged ? caught.error : caught;
     if (awsErrorCode(error) === 'NoSuchKey') return { kind: 'skipped', reason: 'vanished' };
     // A bare 404 (HEAD has no body) cannot tell a deleted key from a missing bucket, and least privilege
     // answers 403 for a key deleted since it was listed: list the key to tell.
@@ -57,6 +56,27 @@ export async function copyObject(ctx: CopyContext, matches: TargetMatcher, objec
       }
     }
     return { kind: 'failed', failure: describeFailure(ctx, object, targetKey, error) };
+  }
+}
+
+/**
+ * Copies the version the listing saw, or, when the key was overwritten since (or during the copy), the
+ * version it holds now: CopyObject up to the multipart threshold, a multipart copy above it, by the size of
+ * the version copied.
+ * @returns the bytes written: the size of the version copied
+ * @throws SourceChanged when the key changed under each of MAX_SOURCE_VERSIONS versions
+ */
+async function copyPinned(ctx: CopyContext, object: ManifestObject, targetKey: string): Promise<number> {
+  let version = listedVersion(object) ?? (await currentVersion(ctx, object.key));
+  for (let tries = 1; ; tries++) {
+    try {
+      return version.size <= ctx.job.options.multipartThreshold
+        ? await copySingle(ctx, object.key, targetKey, version)
+        : await copyMultipart(ctx, object.key, targetKey, version);
+    } catch (error) {
+      if (!(error instanceof SourceChanged) || tries >= MAX_SOURCE_VERSIONS) throw error;
+      version = await currentVersion(ctx, object.key);
+    }
   }
 }
 

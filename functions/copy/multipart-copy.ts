@@ -12,13 +12,12 @@ import {
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { awsErrorCode, errorMessage } from '../shared/errors';
-import type { ManifestObject } from '../shared/job';
 import type { CopyContext } from './copy-context';
 import { encodeCopySource } from './copy-source';
 import { isPreconditionFailed, isTransientError } from './error-kinds';
 import { planParts } from './part-plan';
 import { backoffDelay, type RetryPolicy } from './retry';
-import { copySingle } from './single-copy';
+import { SourceChanged, type SourceVersion } from './source-version';
 import { findTarget } from './target-lookup';
 import { encodeTagging, multipartUploadSettings } from './target-settings';
 import { OutOfTime } from './time-budget';
@@ -31,47 +30,45 @@ import { OutOfTime } from './time-budget';
 export const ABORT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 100, maxDelayMs: 400 };
 const ABORT_REQUEST_TIMEOUT_MS = 5_000;
 
-/** The ETag as a quoted entity tag, as the If-Match headers compare it. */
-export const quoted = (etag: string) => (etag.startsWith('"') ? etag : `"${etag}"`);
-
 /**
- * Copies `object` to `targetKey` with a multipart copy. The source is HEADed pinned to the listed ETag;
- * when it was overwritten since listing, the current version is copied (as CopyObject does for small
- * objects), with every part pinned to ITS ETag so parts cannot mix bytes of a later overwrite.
- * @returns the bytes copied (the size of the version copied)
- * @throws the first error of a part, Create or Complete, after aborting the upload; OutOfTime on the budget
+ * Copies version `version` of `sourceKey` to `targetKey` with a multipart copy. The source is HEADed
+ * pinned to the version (for its headers and metadata), and every part is pinned to it, so parts cannot
+ * mix bytes of a later overwrite.
+ * @returns the bytes copied (the version's size)
+ * @throws SourceChanged when the key no longer holds the version (after aborting the upload); the first
+ *   error of a part, Create or Complete otherwise, after aborting the upload; OutOfTime on the budget
  */
-export async function copyMultipart(ctx: CopyContext, object: ManifestObject, targetKey: string): Promise<number> {
+export async function copyMultipart(
+  ctx: CopyContext,
+  sourceKey: string,
+  targetKey: string,
+  version: SourceVersion,
+): Promise<number> {
   const { job } = ctx;
   const sourceBucket = job.source.bucket;
   const targetBucket = job.target.bucket;
   const options = ctx.budget.requestOptions;
-  const headSource = (ifMatch: string | undefined) =>
-    ctx.sourceReads.track(() =>
+  const pinned = version.etag;
+  let head: HeadObjectCommandOutput;
+  try {
+    head = await ctx.sourceReads.track(() =>
       ctx.retry(() =>
         ctx.sourceS3.send(
-          new HeadObjectCommand({ Bucket: sourceBucket, Key: object.key, ...(ifMatch ? { IfMatch: ifMatch } : {}) }),
+          new HeadObjectCommand({ Bucket: sourceBucket, Key: sourceKey, ...(pinned ? { IfMatch: pinned } : {}) }),
           options,
         ),
       ),
     );
-  let pinned = object.etag !== '' ? quoted(object.etag) : undefined;
-  let head: HeadObjectCommandOutput;
-  try {
-    head = await headSource(pinned);
   } catch (error) {
-    if (pinned === undefined || !isPreconditionFailed(error)) throw error;
-    head = await headSource(undefined);
-    pinned = head.ETag ? quoted(head.ETag) : undefined;
-    const current = head.ContentLength ?? object.size;
-    if (current <= job.options.multipartThreshold) return copySingle(ctx, object, targetKey, current);
+    if (pinned && isPreconditionFailed(error)) throw new SourceChanged(version, error);
+    throw error;
   }
-  const size = head.ContentLength ?? object.size;
+  const size = head.ContentLength ?? version.size;
   let tagging: string | undefined;
   if (job.options.tags === 'copy') {
     const tags = await ctx.sourceReads.track(() =>
       ctx.retry(() =>
-        ctx.sourceS3.send(new GetObjectTaggingCommand({ Bucket: sourceBucket, Key: object.key }), options),
+        ctx.sourceS3.send(new GetObjectTaggingCommand({ Bucket: sourceBucket, Key: sourceKey }), options),
       ),
     );
     tagging = encodeTagging(tags.TagSet ?? []);
@@ -91,7 +88,7 @@ export async function copyMultipart(ctx: CopyContext, object: ManifestObject, ta
   if (!uploadId) throw new Error(`CreateMultipartUpload for s3://${targetBucket}/${targetKey} returned no UploadId`);
   try {
     let firstError: unknown;
-    const copySource = encodeCopySource(sourceBucket, object.key);
+    const copySource = encodeCopySource(sourceBucket, sourceKey);
     const settled = await Promise.allSettled(
       planParts(size, job.options.partSize).map((part) =>
         ctx.partLimit(async () => {
@@ -155,6 +152,7 @@ export async function copyMultipart(ctx: CopyContext, object: ManifestObject, ta
     return size;
   } catch (error) {
     await abortUpload(ctx, targetKey, uploadId);
+    if (pinned && isPreconditionFailed(error)) throw new SourceChanged(version, error);
     throw error;
   }
 }

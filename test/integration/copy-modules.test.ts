@@ -66,7 +66,8 @@ describe('copy engine modules against the embedded S3 server', () => {
     const sent = commandsOf(targetS3);
     const ctx = createCopyContext(job, { s3: targetS3, logger, remainingTimeMs: () => 900_000 });
     // Act
-    const bytes = await copySingle(ctx, await entry(source, 'one.txt'), 'copied.txt');
+    const listed = await entry(source, 'one.txt');
+    const bytes = await copySingle(ctx, 'one.txt', 'copied.txt', { etag: listed.etag, size: listed.size });
     // Assert
     expect(bytes).toBe(12);
     expect(sent).toEqual(['CopyObjectCommand']);
@@ -84,7 +85,8 @@ describe('copy engine modules against the embedded S3 server', () => {
     const sourceSent = commandsOf(sourceS3);
     const ctx = createCopyContext(job, { s3: targetS3, sourceS3, logger, remainingTimeMs: () => 900_000 });
     // Act
-    const bytes = await copyMultipart(ctx, await entry(source, 'big.bin'), 'big.bin');
+    const listed = await entry(source, 'big.bin');
+    const bytes = await copyMultipart(ctx, 'big.bin', 'big.bin', { etag: listed.etag, size: listed.size });
     // Assert
     expect(bytes).toBe(body.length);
     expect(Buffer.compare(await s3.getBody(target, 'big.bin'), body)).toBe(0);
