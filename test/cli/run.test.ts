@@ -155,7 +155,8 @@ describe('s3xcopy run', () => {
     const summary = JSON.parse(run.stdout);
     expect(summary.status).toBe('FAILED');
     expect(summary.objects.failed).toBe(12);
-    expect(summary.failures[0]).toMatchObject({ code: 'AssumeRoleError' });
+    // A closed port is an unreachable STS: retried as transient, then reported with the role it could not assume.
+    expect(summary.failures[0]).toMatchObject({ code: 'AssumeRoleTransientError' });
     expect(summary.failures[0].message).toMatch(/arn:aws:iam::222222222222:role\/s3xcopy-target/);
     expect(await s3.listKeys('cli-untouched')).toEqual([]);
   });
