@@ -356,7 +356,11 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         name: 's3xcopy-copy',
         ...LOCAL_FUNCTIONS.copy,
         stats: stats.lambda.copy,
-        handler: createCopyHandler({ targetClients, observability: observability('copy') }) as LocalHandler,
+        handler: createCopyHandler({
+          targetClients,
+          state: { s3: stateS3, bucket: stateBucket },
+          observability: observability('copy'),
+        }) as LocalHandler,
         onResult: (result, event) => {
           const batch = (event as { batch: Batch }).batch;
           const copyResult = result as CopyResult;
