@@ -14,7 +14,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { createStsClient, s3ClientFactory } from '../shared/clients';
 import { loadConfig } from '../shared/config';
-import { InvalidJobError } from '../shared/errors';
+import { attachBatchResult, CopyBatchError, CopyTimeBudgetError, InvalidJobError } from '../shared/errors';
 import { CopyInputSchema, type CopyResult, DEFAULT_OPTIONS, describeIssues } from '../shared/job';
 import { createObservability, type Observability } from '../shared/observability';
 import { TargetClients } from '../shared/target-role';
@@ -69,17 +69,33 @@ export function createCopyHandler(deps: CopyHandlerDeps) {
     });
     const s3 = await deps.targetClients.forTarget(input.job.target, input.jobId);
     const { onSettled, ...engine } = deps.engine ?? {};
-    return copyBatch(input, {
-      remainingTimeMs: () => context.getRemainingTimeInMillis(),
-      ...engine,
-      ...(progress ? { progress } : {}),
-      s3,
-      logger,
-      onSettled: (result) => {
-        recordMetrics(metrics, result);
-        onSettled?.(result);
-      },
-    });
+    let settled: CopyResult | undefined;
+    try {
+      return await copyBatch(input, {
+        remainingTimeMs: () => context.getRemainingTimeInMillis(),
+        ...engine,
+        ...(progress ? { progress } : {}),
+        s3,
+        logger,
+        onSettled: (result) => {
+          settled = result;
+          recordMetrics(metrics, result);
+          onSettled?.(result);
+        },
+      });
+    } catch (error) {
+      // The ledger counts a failed batch's copied and skipped objects from this record, which Lambda and
+      // Step Functions carry in the Cause (docs/state-bucket.md, "The ledger").
+      if (settled && (error instanceof CopyBatchError || error instanceof CopyTimeBudgetError)) {
+        const total = input.batch.objects.length;
+        attachBatchResult(error, {
+          ...settled,
+          notAttempted: total - settled.copied - settled.skipped - settled.failed,
+          skippedByReason: { ...settled.skippedByReason },
+        });
+      }
+      throw error;
+    }
   };
 
   return middy(copy)
