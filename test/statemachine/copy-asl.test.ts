@@ -89,6 +89,7 @@ describe('statemachine/copy.asl.json', () => {
     for (const task of tasks) {
       expect(task.Resource).toBe('arn:aws:states:::lambda:invoke');
       expect(task.Retry[0].ErrorEquals).toEqual([
+        'Lambda.ClientExecutionTimeoutException',
         'Lambda.ServiceException',
         'Lambda.AWSLambdaException',
         'Lambda.SdkClientException',

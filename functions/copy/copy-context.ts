@@ -1,0 +1,89 @@
+/**
+ * What every step of one batch's copy shares: the job, the clients, the time budget, the retry policy
+ * and the part limiter. copy-engine.ts builds one per batch; the single, multipart and lookup modules
+ * take it as their first argument, so each can be read (and tested) on its own.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { S3Client } from '@aws-sdk/client-s3';
+import pLimit, { type LimitFunction } from 'p-limit';
+import type { Job } from '../shared/job';
+import { DEFAULT_RETRY, type Retrying, type RetryPolicy, retrying } from './retry';
+import { DEFAULT_SAFETY_MARGIN_MS, realSleep, type Sleep, TimeBudget } from './time-budget';
+
+export interface CopyContext {
+  job: Job;
+  /**
+   * Sends every request addressed to the target bucket: CopyObject, UploadPartCopy and the multipart
+   * calls (S3 authorises them on the target and checks read access to the source itself), and HEADs of
+   * target objects.
+   */
+  s3: S3Client;
+  /** Reads of the source bucket itself (HEAD, tags, listing): its region's client when it differs. */
+  sourceS3: S3Client;
+  logger: Logger;
+  budget: TimeBudget;
+  retry: Retrying;
+  sleep: Sleep;
+  /** 0 <= x < 1; the jitter's source. */
+  random: () => number;
+  /**
+   * UploadPartCopy's own limiter: a multipart object holds an object slot while its parts run, and sharing
+   * one limiter would let as many large objects as the concurrency starve their own parts.
+   */
+  partLimit: LimitFunction;
+  /** Wrap requests that read the source in `sourceReads.track`: a 403/404 they raise is settled by listing. */
+  sourceReads: SourceReadErrors;
+}
+
+/** What a batch's context is built from: copy-engine.ts's deps, minus what only the batch loop uses. */
+export interface CopyContextOptions {
+  s3: S3Client;
+  sourceS3?: S3Client;
+  logger: Logger;
+  remainingTimeMs: () => number;
+  safetyMarginMs?: number;
+  retry?: Partial<RetryPolicy>;
+  sleep?: Sleep;
+  random?: () => number;
+}
+
+/** Builds one batch's context: a fresh time budget, the retry policy bound to it, a part limiter. */
+export function createCopyContext(job: Job, options: CopyContextOptions): CopyContext {
+  const sleep = options.sleep ?? realSleep;
+  const random = options.random ?? Math.random;
+  const budget = new TimeBudget(options.remainingTimeMs, options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS, sleep);
+  return {
+    job,
+    s3: options.s3,
+    sourceS3: options.sourceS3 ?? options.s3,
+    logger: options.logger,
+    budget,
+    retry: retrying({ ...DEFAULT_RETRY, ...options.retry }, budget, random),
+    sleep,
+    random,
+    partLimit: pLimit(job.options.concurrency),
+    sourceReads: new SourceReadErrors(),
+  };
+}
+
+/**
+ * Remembers which errors came from requests that read the source: a 403 or bare 404 among them may mean
+ * the key was deleted since it was listed (copy-engine.ts settles it by listing the key).
+ */
+export class SourceReadErrors {
+  private readonly errors = new WeakSet<object>();
+
+  /** Runs `operation`, marking any error it throws as a source-read error. */
+  async track<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (error !== null && typeof error === 'object') this.errors.add(error);
+      throw error;
+    }
+  }
+
+  has(error: unknown): boolean {
+    return error !== null && typeof error === 'object' && this.errors.has(error);
+  }
+}
