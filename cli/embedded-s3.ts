@@ -69,8 +69,58 @@ function patchServerOnce(): void {
       return original(ctx);
     };
   }
+  honourIfMatch(objectController);
   addMultipartUploadRoutes();
   listInS3Order();
+}
+
+/** The parts of the s3rver store the conditional-request fix reads. */
+interface ConditionalContext {
+  headers: Record<string, string | undefined>;
+  params: { bucket: string; key?: string };
+  store: { getMetadata(bucket: string, key: string): Promise<{ etag?: string }> };
+}
+
+const unquoteEtag = (etag: string) => etag.trim().replace(/^W\//, '').replace(/"/g, '');
+
+/**
+ * Defect 6: the server ignores If-Match on GET/HEAD and x-amz-copy-source-if-match on CopyObject and
+ * UploadPartCopy, so a source overwritten since it was listed is copied silently where S3 answers
+ * 412 PreconditionFailed. Check the stored ETag first, as S3 does (a missing object keeps its 404).
+ * It wraps the copy-source fix above, so it sees the header as sent (each key segment percent-encoded).
+ */
+function honourIfMatch(objectController: Record<string, (ctx: never) => unknown>): void {
+  const check = async (ctx: ConditionalContext, header: string, bucket: string, key: string) => {
+    const wanted = ctx.headers[header];
+    if (wanted === undefined) return;
+    const metadata = await ctx.store.getMetadata(bucket, key).catch(() => undefined);
+    if (metadata === undefined) return;
+    const matches = wanted
+      .split(',')
+      .some((etag) => etag.trim() === '*' || unquoteEtag(etag) === unquoteEtag(metadata.etag ?? ''));
+    if (!matches) {
+      throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', {
+        Condition: header === 'if-match' ? 'If-Match' : 'x-amz-copy-source-If-Match',
+      });
+    }
+  };
+  const wrap = (name: string, conditions: (ctx: ConditionalContext) => Promise<void>) => {
+    const original = objectController[name] as ((ctx: ConditionalContext) => unknown) | undefined;
+    if (!original) throw new Error(`embedded S3 server: controller ${name} not found; its fix needs updating`);
+    objectController[name] = (async (ctx: ConditionalContext) => {
+      await conditions(ctx);
+      return original(ctx);
+    }) as never;
+  };
+  wrap('getObject', (ctx) => check(ctx, 'if-match', ctx.params.bucket, ctx.params.key ?? ''));
+  const copySourceCheck = async (ctx: ConditionalContext) => {
+    const header = ctx.headers['x-amz-copy-source'];
+    if (header === undefined) return;
+    const [bucket = '', ...key] = header.split('?')[0]?.replace(/^\//, '').split('/') ?? [];
+    await check(ctx, 'x-amz-copy-source-if-match', decodeURIComponent(bucket), decodeURIComponent(key.join('/')));
+  };
+  wrap('putObjectCopy', copySourceCheck);
+  wrap('uploadPartCopy', copySourceCheck);
 }
 
 interface RouterLayer {

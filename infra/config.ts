@@ -59,6 +59,12 @@ export const InfraConfigSchema = z
         prefix,
         /** true: SourceStack creates the bucket (and its policy); false: an existing bucket, policies by hand. */
         createBucket: z.boolean().default(false),
+        /**
+         * The account that owns the source bucket, when it is neither the workflow's nor (necessarily) the
+         * target's: its bucket policy must then let the list role and the copying role in
+         * (`s3xcopy policies --only source-bucket` prints the statements). Default: `account`.
+         */
+        bucketAccount: account.optional(),
         /** The key that encrypts existing source objects with SSE-KMS, if any (the target role needs kms:Decrypt). */
         kmsKeyArn: kmsKeyArn.optional(),
       })
@@ -79,6 +85,11 @@ export const InfraConfigSchema = z
      * role trusts the list function's role too. false: only the copy role is trusted.
      */
     allowSync: z.boolean().default(true),
+    /**
+     * Jobs may set `options.acl` (bucket-owner-full-control): the role that copies gets s3:PutObjectAcl on
+     * the target prefix. false: it does not, and jobs asking for an ACL are rejected before anything is listed.
+     */
+    allowAcl: z.boolean().default(false),
     /** Job options every execution starts from (S3XCOPY_DEFAULT_OPTIONS). */
     defaultOptions: z.record(z.string(), z.unknown()).default({}),
     alarmEmails: z.array(z.email('must be an email address')).default([]),
@@ -90,9 +101,9 @@ export const InfraConfigSchema = z
         /** Only objects created under this prefix (within the source prefix) start copies. */
         prefix: z.string().optional(),
         /**
-         * Events per execution. The Pipe passes the whole SQS batch as the execution input, which Step
-         * Functions limits to 256 KiB; each record is ~1.5-2.5 KiB, and up to ~4.5 KiB when a 1,024-byte
-         * key arrives percent-encoded, so 50 records (at most ~225 KiB) always fit.
+         * Events per execution. The Pipe trims each SQS record to the event's type, bucket and key (an
+         * input template) and passes the batch as the execution input, which Step Functions limits to
+         * 256 KiB: 50 records with 1,024-byte keys sent fully percent-encoded take about 161 KB.
          */
         batchSize: z
           .number()
@@ -100,9 +111,9 @@ export const InfraConfigSchema = z
           .min(1)
           .max(
             50,
-            'must be at most 50: the pipe passes the whole batch of SQS records as the execution input, which Step ' +
-              'Functions limits to 256 KiB, and each record is 1.5-2.5 KiB (more with long keys); a larger batch ' +
-              'would fail to start and land in the dead-letter queue',
+            'must be at most 50: the pipe passes the batch of (trimmed) records as the execution input, which Step ' +
+              'Functions limits to 256 KiB, and a record with a long percent-encoded key takes about 3.2 KB; a ' +
+              'larger batch could fail to start and land in the dead-letter queue',
           )
           .default(50),
         batchWindowSeconds: z.number().int().min(0).max(300).default(60),
@@ -110,6 +121,11 @@ export const InfraConfigSchema = z
       .strict()
       .default({ enabled: false, batchSize: 50, batchWindowSeconds: 60 }),
     mapMaxConcurrency: z.number().int().min(1).max(10_000).default(40),
+    /**
+     * Slices one execution lists and copies before the job continues in a new execution: each slice takes
+     * about 20 of a Standard execution's 25,000 history events (more with retries), so 500 keeps a wide margin.
+     */
+    slicesPerExecution: z.number().int().min(1).max(800).default(500),
     logRetentionDays: z
       .number()
       .refine(
@@ -126,6 +142,22 @@ export const InfraConfigSchema = z
     if (!options.success) {
       ctx.addIssue({ code: 'custom', path: ['defaultOptions'], message: describeIssues(options.error) });
     }
+    const aclFrom = [
+      ['defaultOptions', 'acl', config.defaultOptions.acl],
+      ['schedule', 'job', 'options', 'acl', config.schedule?.job.options?.acl],
+    ] as const;
+    for (const entry of aclFrom) {
+      const value = entry[entry.length - 1];
+      if (value !== undefined && !config.allowAcl) {
+        ctx.addIssue({
+          code: 'custom',
+          path: entry.slice(0, -1) as unknown as string[],
+          message:
+            'needs s3:PutObjectAcl on the target, which the copying role has only with allowAcl: true: set ' +
+            '"allowAcl": true, or drop the option (buckets with ACLs disabled need none)',
+        });
+      }
+    }
     const eventPrefix = config.s3Events.prefix;
     if (eventPrefix !== undefined && !eventPrefix.startsWith(config.source.prefix)) {
       ctx.addIssue({
@@ -134,7 +166,24 @@ export const InfraConfigSchema = z
         message: `must lie within source.prefix "${config.source.prefix}": events outside it would start copies the roles cannot read`,
       });
     }
-    if (config.source.bucket === config.target.bucket && config.source.account !== config.target.account) {
+    const bucketAccount = config.source.bucketAccount ?? config.source.account;
+    if (bucketAccount !== config.source.account && config.source.createBucket) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['source', 'createBucket'],
+        message: `cannot be true when source.bucketAccount (${bucketAccount}) is not the workflow's account: a stack creates buckets only in its own account`,
+      });
+    }
+    if (bucketAccount !== config.source.account && config.s3Events.enabled) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['s3Events', 'enabled'],
+        message:
+          `cannot be true when the source bucket lives in account ${bucketAccount}: its S3 events go to that ` +
+          "account's EventBridge bus, not this one; run jobs on a schedule or with s3xcopy start instead",
+      });
+    }
+    if (config.source.bucket === config.target.bucket && bucketAccount !== config.target.account) {
       ctx.addIssue({ code: 'custom', path: ['target', 'bucket'], message: 'a bucket lives in one account only' });
     }
   });
@@ -213,6 +262,11 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
     typeof next === 'object' && next !== null && !Array.isArray(next) ? (next as Record<string, unknown>) : {};
   target[head] = child;
   setPath(child, rest, value);
+}
+
+/** The account that owns the source bucket (the workflow's unless `source.bucketAccount` says otherwise). */
+export function sourceBucketAccount(config: InfraConfig): string {
+  return config.source.bucketAccount ?? config.source.account;
 }
 
 /** True when the target bucket lives in the account that runs the workflow: no target role is needed. */

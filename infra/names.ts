@@ -16,6 +16,9 @@ export interface ResourceNames {
   stateMachine: string;
   topic: string;
   stateBucket: string;
+  /** Every alarm's name starts with this, so the topic and key policies can name "our alarms" by pattern. */
+  alarmPrefix: string;
+  dashboard: string;
 }
 
 /** The fixed names of a deployment. */
@@ -33,6 +36,8 @@ export function resourceNames(config: InfraConfig): ResourceNames {
     topic: `${p}-notifications`,
     // Bucket names are global: the account and region make the name unique without a random suffix.
     stateBucket: `${p}-state-${config.source.account}-${config.source.region}`,
+    alarmPrefix: `${p}-`,
+    dashboard: p,
   };
 }
 
@@ -50,6 +55,8 @@ export interface ResourceArns {
   /** Executions of the state machine, including the Distributed Map's child executions. */
   stateMachineExecutions: string;
   topic: string;
+  /** The deployment's CloudWatch alarms (a name pattern): the only alarms that may publish to the topic. */
+  alarms: string;
   stateBucket: string;
   sourceBucket: string;
   targetBucket: string;
@@ -75,6 +82,7 @@ export function resourceArns(config: InfraConfig): ResourceArns {
     // Distributed Map children run as executions of "<state machine>/<map run id>".
     stateMachineExecutions: `arn:${partition}:states:${region}:${account}:execution:${names.stateMachine}/*`,
     topic: `arn:${partition}:sns:${region}:${account}:${names.topic}`,
+    alarms: `arn:${partition}:cloudwatch:${region}:${account}:alarm:${names.alarmPrefix}*`,
     stateBucket: `arn:${partition}:s3:::${names.stateBucket}`,
     sourceBucket: `arn:${partition}:s3:::${config.source.bucket}`,
     targetBucket: `arn:${partition}:s3:::${config.target.bucket}`,

@@ -1,4 +1,4 @@
-import { type InfraConfig, isSameAccount } from './config';
+import { type InfraConfig, isSameAccount, sourceBucketAccount } from './config';
 import { type ResourceArns, resourceArns } from './names';
 
 /**
@@ -108,7 +108,8 @@ export function copyAccessStatements(
     {
       Sid: 'WriteTargetPrefix',
       Effect: 'Allow',
-      Action: [...TARGET_OBJECT_ACTIONS],
+      // options.acl sends x-amz-acl with the copy, which S3 authorises as s3:PutObjectAcl too.
+      Action: [...TARGET_OBJECT_ACTIONS, ...(config.allowAcl ? ['s3:PutObjectAcl'] : [])],
       Resource: objectsUnder(arns.targetBucket, config.target.prefix),
     },
     listUnder('ListTargetPrefix', arns.targetBucket, config.target.prefix),
@@ -145,22 +146,45 @@ export function targetRolePermissionsPolicy(config: InfraConfig): PolicyDocument
 }
 
 /**
- * Statements for the source bucket's policy: the target role may read the source prefix. Needed only
- * cross-account (a same-account role is allowed by its identity policy alone).
+ * Statements for the source bucket's policy: every role of the deployment that reaches the bucket from
+ * another account. The role that copies (the target role, or the copy role in a same-account deployment)
+ * reads and lists the source prefix; the list role lists it (and HEADs event-named objects) when the
+ * bucket lives outside the workflow's account (`source.bucketAccount`, a third account). Empty when every
+ * role lives in the bucket's account (identity policies suffice there).
  */
 export function sourceBucketPolicyStatements(config: InfraConfig): PolicyStatementJson[] {
-  if (isSameAccount(config)) return [];
   const arns = resourceArns(config);
-  return [
-    {
-      Sid: 'S3xcopyTargetRoleReadsSourcePrefix',
-      Effect: 'Allow',
-      Principal: { AWS: arns.targetRole },
-      Action: [...SOURCE_OBJECT_ACTIONS],
-      Resource: objectsUnder(arns.sourceBucket, config.source.prefix),
-    },
-    listUnder('S3xcopyTargetRoleListsSourcePrefix', arns.sourceBucket, config.source.prefix, arns.targetRole),
-  ];
+  const bucketAccount = sourceBucketAccount(config);
+  const statements: PolicyStatementJson[] = [];
+  const copier = copyingRoleArn(config);
+  if (accountOf(copier) !== bucketAccount) {
+    const who = isSameAccount(config) ? 'CopyRole' : 'TargetRole';
+    statements.push(
+      {
+        Sid: `S3xcopy${who}ReadsSourcePrefix`,
+        Effect: 'Allow',
+        Principal: { AWS: copier },
+        Action: [...SOURCE_OBJECT_ACTIONS],
+        Resource: objectsUnder(arns.sourceBucket, config.source.prefix),
+      },
+      listUnder(`S3xcopy${who}ListsSourcePrefix`, arns.sourceBucket, config.source.prefix, copier),
+    );
+  }
+  if (config.source.account !== bucketAccount) {
+    statements.push(
+      listUnder('S3xcopyListRoleListsSourcePrefix', arns.sourceBucket, config.source.prefix, arns.listRole),
+    );
+    if (config.s3Events.enabled) {
+      statements.push({
+        Sid: 'S3xcopyListRoleHeadsSourceObjects',
+        Effect: 'Allow',
+        Principal: { AWS: arns.listRole },
+        Action: 's3:GetObject',
+        Resource: objectsUnder(arns.sourceBucket, config.source.prefix),
+      });
+    }
+  }
+  return statements;
 }
 
 /** The statement a function role needs to assume the target role. */
@@ -253,7 +277,8 @@ export function stateMachineStatements(config: InfraConfig): PolicyStatementJson
       Action: ['s3:PutObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
       Resource: `${arns.stateBucket}/results/*`,
     },
-    { Sid: 'StartMapChildren', Effect: 'Allow', Action: 'states:StartExecution', Resource: arns.stateMachine },
+    // Map Run children, and ContinueAsNew: a job continues in a new execution of this same state machine.
+    { Sid: 'StartExecutions', Effect: 'Allow', Action: 'states:StartExecution', Resource: arns.stateMachine },
     {
       Sid: 'ManageMapChildren',
       Effect: 'Allow',
@@ -358,4 +383,53 @@ export function handAppliedPolicies(config: InfraConfig): HandAppliedPolicies {
       ? { sourceBucketEventBridge: { notificationConfiguration: { EventBridgeConfiguration: {} } } }
       : {}),
   };
+}
+
+/** The service that publishes alarm notifications to the topic. */
+export const CLOUDWATCH_SERVICE = 'cloudwatch.amazonaws.com';
+
+/**
+ * Confused-deputy scoping for a service acting for this deployment: only on behalf of the deployment's
+ * own account and, where the service passes it, the deployment's own resources.
+ */
+function onBehalfOf(account: string, sourceArn: string): PolicyStatementJson['Condition'] {
+  return { StringEquals: { 'aws:SourceAccount': account }, ArnLike: { 'aws:SourceArn': sourceArn } };
+}
+
+/**
+ * The topic policy statement that lets the deployment's CloudWatch alarms publish. It is needed because
+ * a topic policy replaces SNS's default one: with only the SSL-only Deny (what `enforceSSL` writes), no
+ * alarm could publish ("not authorized to perform SNS:Publish" in the alarm history).
+ */
+export function topicPublishStatements(config: InfraConfig): PolicyStatementJson[] {
+  const arns = resourceArns(config);
+  return [
+    {
+      Sid: 'CloudWatchAlarmsPublish',
+      Effect: 'Allow',
+      Principal: { Service: CLOUDWATCH_SERVICE },
+      Action: 'sns:Publish',
+      Resource: arns.topic,
+      Condition: onBehalfOf(config.source.account, arns.alarms),
+    },
+  ];
+}
+
+/**
+ * The topic key's policy statement for the same alarms: SNS encrypts what CloudWatch publishes with the
+ * publisher's permission on the key (kms:GenerateDataKey*, kms:Decrypt). CloudWatch passes
+ * aws:SourceAccount and aws:SourceArn to KMS too (unlike EventBridge, which must not be conditioned so).
+ */
+export function topicKeyStatements(config: InfraConfig): PolicyStatementJson[] {
+  return [
+    {
+      Sid: 'CloudWatchAlarmsUseTopicKey',
+      Effect: 'Allow',
+      Principal: { Service: CLOUDWATCH_SERVICE },
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      // In a key policy "*" means this key.
+      Resource: '*',
+      Condition: onBehalfOf(config.source.account, resourceArns(config).alarms),
+    },
+  ];
 }

@@ -74,6 +74,7 @@ export class SourceStack extends Stack {
       };
     }
     new Alarms(this, 'Alarms', {
+      config,
       topic: this.notifications.topic,
       functions: this.functions.all,
       stateMachine,

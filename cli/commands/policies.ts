@@ -17,6 +17,7 @@ interface PolicyFlags {
   sourceAccount?: string;
   sourceRegion?: string;
   sourceBucket?: string;
+  sourceBucketAccount?: string;
   sourcePrefix?: string;
   sourceKmsKeyArn?: string;
   targetAccount?: string;
@@ -82,6 +83,7 @@ export function configFromFlags(flags: PolicyFlags, cwd = process.cwd()): InfraC
   set(source, 'account', flags.sourceAccount);
   set(source, 'region', flags.sourceRegion);
   set(source, 'bucket', flags.sourceBucket);
+  set(source, 'bucketAccount', flags.sourceBucketAccount);
   set(source, 'prefix', flags.sourcePrefix);
   set(source, 'kmsKeyArn', flags.sourceKmsKeyArn);
   set(target, 'account', flags.targetAccount);
@@ -117,6 +119,10 @@ export function register(program: Command, io: CliIo): void {
     .option('--source-account <id>', 'account that runs the workflow')
     .option('--source-region <region>', 'region of the workflow and the source bucket')
     .option('--source-bucket <bucket>', 'source bucket')
+    .option(
+      '--source-bucket-account <id>',
+      'account that owns the source bucket, when it is not the workflow account (a third account)',
+    )
     .option('--source-prefix <prefix>', 'source prefix ("" for the whole bucket)')
     .option(
       '--source-kms-key-arn <arn>',

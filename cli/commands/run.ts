@@ -7,16 +7,17 @@
 import '../runner/esm-interop';
 import { HeadBucketCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Command } from 'commander';
-import { createS3Client, type S3Endpoint } from '../../functions/shared/clients';
+import { createS3Client, createStsClient, type S3Endpoint } from '../../functions/shared/clients';
 import { awsErrorCode, errorMessage, httpStatusOf } from '../../functions/shared/errors';
 import { formatBytes, formatCount } from '../../functions/shared/format';
-import { type Job, type JobInput, resolveJob } from '../../functions/shared/job';
+import { type Job, type JobInput, resolveJob, useNameRules } from '../../functions/shared/job';
 import { embeddedEndpoint } from '../embedded-s3';
 import { EXIT, UsageError } from '../errors';
 import type { CliIo } from '../io';
 import { checkBucketName, collect, escapeGlob, jobOptionsFromFlags, parseS3Uri } from '../job-flags';
 import { createProgressReporter } from '../progress';
 import { type LocalRunOptions, type LocalRunResult, runLocal } from '../runner/runner';
+import { stsEndpointFor } from '../sts-endpoint';
 
 /**
  * Set to 1 when --endpoint is the embedded S3 server (`s3xcopy demo`'s, or one a test started): the CLI
@@ -42,6 +43,7 @@ export interface JobFlags {
 
 interface RunFlags extends JobFlags {
   endpoint?: string;
+  stsEndpoint?: string;
   region?: string;
   stateBucket?: string;
   json?: boolean;
@@ -240,6 +242,10 @@ export function register(program: Command, io: CliIo): void {
     );
   addJobOptions(command)
     .option('--endpoint <url>', 'an S3-compatible server (path-style requests; credentials from the AWS_* variables)')
+    .option(
+      '--sts-endpoint <url>',
+      'where to assume --target-role-arn (default: AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, else --endpoint, else AWS STS)',
+    )
     .option('--region <region>', 'AWS region of the buckets')
     .option(
       '--state-bucket <bucket>',
@@ -247,13 +253,17 @@ export function register(program: Command, io: CliIo): void {
     )
     .option('--json', 'print one JSON summary on stdout')
     .action(async (flags: RunFlags) => {
+      // An S3-compatible server names buckets and roles its own way (tenant:bucket, arn:aws:iam:::role/R).
+      useNameRules(flags.endpoint ? 's3-compatible' : 'aws');
       const endpoint = endpointFromFlags(flags);
       const input = await objectSourceJob(endpoint, jobFromFlags(flags));
+      const stsEndpoint = stsEndpointFor(flags);
       if (flags.stateBucket !== undefined) checkBucketName(flags.stateBucket, '--state-bucket');
       await preflight(endpoint, resolveJob(input), flags.stateBucket);
       const { result, durationMs } = await runWithProgress(io, input.options?.mode ?? 'copy', {
         input,
         endpoint,
+        ...(flags.targetRoleArn ? { sts: createStsClient(endpoint.region, stsEndpoint) } : {}),
         ...(flags.stateBucket ? { stateBucket: flags.stateBucket } : {}),
       });
       if (flags.json) {

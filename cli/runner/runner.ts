@@ -34,6 +34,13 @@ import type { Observability } from '../../functions/shared/observability';
 import { TargetClients } from '../../functions/shared/target-role';
 import { startEmbeddedS3 } from '../embedded-s3';
 import {
+  DEFAULT_SLICES_PER_EXECUTION,
+  LocalExecutionStarter,
+  type RequestedExecution,
+  runChainedExecutions,
+  startExecutionStates,
+} from './continue-as-new';
+import {
   type AslDefinition,
   type AslState,
   adaptForLocal,
@@ -93,6 +100,8 @@ export interface LocalRunOptions {
   executionName?: string;
   /** The Distributed Map's MaxConcurrency (${MapMaxConcurrency}; infra's default is the same). */
   mapMaxConcurrency?: number;
+  /** Slices per execution before the job continues in a new one (${SlicesPerExecution}; infra's default is the same). */
+  slicesPerExecution?: number;
   /** STS client for the target role (default: one for the endpoint's region); tests pass a mocked one. */
   sts?: STSClient;
   /** Where notifications go (default: the notifications file and `onNotification`). */
@@ -112,6 +121,8 @@ export interface LocalRunOptions {
 export interface LocalRunResult {
   status: 'SUCCEEDED' | 'FAILED';
   executionArn: string;
+  /** Every execution of the job, the first (executionArn) included: more than one when it continued as new. */
+  executions: string[];
   jobId: string;
   /** The Fail state's error and (decoded) cause. */
   error?: { error: string; cause: string };
@@ -167,7 +178,11 @@ export function localObservability(serviceName: string, stream: NodeJS.WritableS
   return { logger, metrics };
 }
 
-function placeholderValues(stateBucket: string, mapMaxConcurrency: number): Record<Placeholder, string> {
+function placeholderValues(
+  stateBucket: string,
+  mapMaxConcurrency: number,
+  slicesPerExecution: number,
+): Record<Placeholder, string> {
   const fn = (name: string) => `arn:aws:lambda:local:111111111111:function:s3xcopy-${name}`;
   return {
     ListFunctionArn: fn('list'),
@@ -175,6 +190,7 @@ function placeholderValues(stateBucket: string, mapMaxConcurrency: number): Reco
     NotifyFunctionArn: fn('notify'),
     StateBucket: stateBucket,
     MapMaxConcurrency: String(mapMaxConcurrency),
+    SlicesPerExecution: String(slicesPerExecution),
   };
 }
 
@@ -337,7 +353,11 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         name: 's3xcopy-copy',
         ...LOCAL_FUNCTIONS.copy,
         stats: stats.lambda.copy,
-        handler: createCopyHandler({ targetClients, observability: observability('copy') }) as LocalHandler,
+        handler: createCopyHandler({
+          targetClients,
+          state: { s3: stateS3, bucket: stateBucket },
+          observability: observability('copy'),
+        }) as LocalHandler,
         onResult: (result, event) => {
           const batch = (event as { batch: Batch }).batch;
           const copyResult = result as CopyResult;
@@ -374,7 +394,11 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       },
     };
 
-    const values = placeholderValues(stateBucket, options.mapMaxConcurrency ?? 40);
+    const values = placeholderValues(
+      stateBucket,
+      options.mapMaxConcurrency ?? 40,
+      options.slicesPerExecution ?? DEFAULT_SLICES_PER_EXECUTION,
+    );
     const byArn = new Map<string, LocalFunction>([
       [values.ListFunctionArn, functions.list],
       [values.CopyFunctionArn, functions.copy],
@@ -399,6 +423,12 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     const allStates: Record<string, AslState> = { ...filled.States };
     const taskHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
     for (const name of lambdaTaskStates(allStates)) taskHandlers[name] = invoke;
+    const starter = new LocalExecutionStarter(
+      stateMachineArn,
+      executionName,
+      (name) => `arn:aws:states:local:111111111111:execution:s3xcopy:${name}`,
+    );
+    for (const name of startExecutionStates(allStates)) taskHandlers[name] = starter.handler;
     const retryOverrides: Record<string, number> = {};
     if (options.retryIntervalMs !== undefined) {
       for (const name of retryingStates(allStates)) retryOverrides[name] = options.retryIntervalMs;
@@ -442,28 +472,41 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     }
 
     const machine = new StateMachine(definition as never, { validationOptions: { noValidate: true } });
-    const execution = machine.run(options.input as never, { overrides: runOverrides, context });
-    const drained = (async () => {
-      for await (const event of execution.eventLogs) {
-        if ((event.type === 'StateEntered' || event.type === 'StateRetried') && 'state' in event) {
-          increment(stats.transitions.parent, event.state.name);
-          if (event.type === 'StateRetried') {
-            options.onProgress?.({ type: 'retry', state: event.state.name, attempt: event.retry.attempt });
+    const runExecution = async (run: RequestedExecution) => {
+      const execution = machine.run(run.input as never, {
+        overrides: runOverrides,
+        context: { ...context, Execution: { ...context.Execution, Id: run.arn, Name: run.name } },
+      });
+      const drained = (async () => {
+        for await (const event of execution.eventLogs) {
+          if ((event.type === 'StateEntered' || event.type === 'StateRetried') && 'state' in event) {
+            increment(stats.transitions.parent, event.state.name);
+            if (event.type === 'StateRetried') {
+              options.onProgress?.({ type: 'retry', state: event.state.name, attempt: event.retry.attempt });
+            }
           }
         }
+      })();
+      let outcome: { status: LocalRunResult['status']; error?: LocalRunResult['error'] } = { status: 'SUCCEEDED' };
+      try {
+        await execution.result;
+      } catch (caught) {
+        const { name, message } = errorOf(caught);
+        outcome = { status: 'FAILED', error: { error: name, cause: decodeCause(message).message } };
       }
-    })();
-
-    let status: LocalRunResult['status'] = 'SUCCEEDED';
-    let error: LocalRunResult['error'];
-    try {
-      await execution.result;
-    } catch (caught) {
-      status = 'FAILED';
-      const { name, message } = errorOf(caught);
-      error = { error: name, cause: decodeCause(message).message };
-    }
-    await drained;
+      await drained;
+      return outcome;
+    };
+    // A long job continues in new executions (ContinueAsNew): run them in turn; the last one ends the job.
+    const executions = await runChainedExecutions(
+      { name: executionName, arn: executionArn, input: options.input },
+      starter,
+      runExecution,
+    );
+    stats.executions.parent = executions.length;
+    const last = executions[executions.length - 1]?.outcome ?? { status: 'FAILED' as const };
+    const status = last.status;
+    const error = last.error;
 
     let results: string | undefined;
     const jobId = lastList?.jobId ?? executionName;
@@ -489,6 +532,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     return {
       status,
       executionArn,
+      executions: executions.map(({ execution }) => execution.arn),
       jobId,
       ...(error ? { error } : {}),
       ...(lastList ? { list: lastList } : {}),

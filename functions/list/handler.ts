@@ -5,7 +5,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { createS3Client, createStsClient, s3ClientFactory } from '../shared/clients';
-import { type DeploymentConfig, ENV, loadConfig } from '../shared/config';
+import { assertDeploymentAllows, type DeploymentConfig, ENV, loadConfig } from '../shared/config';
 import { InvalidJobError } from '../shared/errors';
 import { describeIssues, type Job, type JobDefaults, resolveJob } from '../shared/job';
 import { createObservability, type Observability } from '../shared/observability';
@@ -76,6 +76,7 @@ export function createListHandler(deps: ListHandlerDeps) {
     }
 
     const { job, refs, ignored } = resolveListRequest(request, deps.config.defaults);
+    assertDeploymentAllows(job, deps.config);
     if (ignored.length > 0) {
       logger.warn('Ignored event batch items that name no created object', {
         count: ignored.length,

@@ -124,7 +124,6 @@ interface CopyOutputLike {
   failed?: number;
   notAttempted?: number;
   bytesCopied?: number;
-  unchangedBytes?: number;
   skippedByReason?: Record<string, number>;
   failures?: CopyFailure[];
 }
@@ -198,17 +197,14 @@ function addCopyCounts(tally: MapRunTally, output: CopyOutputLike, batchId: stri
   const { totals } = tally;
   const failed = output.failed ?? 0;
   const failures = output.failures ?? [];
-  // Every object in a manifest was missing from the target, or held other content, when List looked
-  // (sync). A copy worker that finds it 'unchanged' finds what an earlier attempt of the same batch
-  // copied (Step Functions retried it; only the last attempt's result reaches the ResultWriter): this
-  // run wrote it, so it counts as copied, with its size.
-  const { unchanged = 0, ...otherSkips } = output.skippedByReason ?? {};
-  totals.objects.copied += (output.copied ?? 0) + unchanged;
-  totals.objects.skipped += (output.skipped ?? 0) - unchanged;
+  // A retried batch's last attempt counts what earlier attempts copied as copied (the copy function's
+  // progress record, functions/copy/batch-progress.ts), so the last attempt's result is the whole story.
+  totals.objects.copied += output.copied ?? 0;
+  totals.objects.skipped += output.skipped ?? 0;
   totals.objects.failed += failed;
   totals.objects.notAttempted += output.notAttempted ?? 0;
-  totals.bytesCopied += (output.bytesCopied ?? 0) + (output.unchangedBytes ?? 0);
-  addCounts(totals.skippedByReason, otherSkips);
+  totals.bytesCopied += output.bytesCopied ?? 0;
+  addCounts(totals.skippedByReason, output.skippedByReason);
   for (const failure of failures) {
     tally.failures.push({ key: failure.key, code: failure.code, message: failure.message, batchId });
     totals.failedByCode[failure.code] = (totals.failedByCode[failure.code] ?? 0) + 1;

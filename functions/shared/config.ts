@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { InvalidJobError } from './errors';
 import { describeIssues, type JobDefaults, JobInputSchema } from './job';
 
 /**
@@ -11,6 +12,11 @@ export interface DeploymentConfig {
   stateBucket?: string;
   topicArn?: string;
   notifyOnSuccess: boolean;
+  /**
+   * Whether the role that copies may set object ACLs (s3:PutObjectAcl). false: jobs with options.acl are
+   * rejected. undefined (no S3XCOPY_ALLOW_ACL, as in local runs): not checked, the caller's credentials decide.
+   */
+  allowAcl?: boolean;
 }
 
 export const ENV = {
@@ -24,6 +30,7 @@ export const ENV = {
   stateBucket: 'S3XCOPY_STATE_BUCKET',
   topicArn: 'S3XCOPY_TOPIC_ARN',
   notifyOnSuccess: 'S3XCOPY_NOTIFY_ON_SUCCESS',
+  allowAcl: 'S3XCOPY_ALLOW_ACL',
 } as const;
 
 /** Reads the deployment configuration from an environment (process.env by default). */
@@ -59,11 +66,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DeploymentConf
   if (!notify.success) {
     throw new Error(`${ENV.notifyOnSuccess} must be "true" or "false"`);
   }
+  const allowAcl = z.enum(['true', 'false']).optional().safeParse(get(ENV.allowAcl));
+  if (!allowAcl.success) {
+    throw new Error(`${ENV.allowAcl} must be "true" or "false"`);
+  }
   return {
     defaults: parsed.data as JobDefaults,
     ...omitUndefined({ stateBucket: get(ENV.stateBucket), topicArn: get(ENV.topicArn) }),
     notifyOnSuccess: notify.data !== 'false',
+    ...(allowAcl.data ? { allowAcl: allowAcl.data === 'true' } : {}),
   };
+}
+
+/**
+ * Rejects a job the deployment cannot honour: options.acl without s3:PutObjectAcl (allowAcl false)
+ * would fail every object with AccessDenied after listing; this fails before anything is listed.
+ * @throws InvalidJobError naming the option and the fix
+ */
+export function assertDeploymentAllows(job: { options: { acl?: string | undefined } }, config: DeploymentConfig): void {
+  if (job.options.acl !== undefined && config.allowAcl === false) {
+    throw new InvalidJobError(
+      `options.acl "${job.options.acl}" needs s3:PutObjectAcl on the target, which this deployment does not grant: ` +
+        'deploy with "allowAcl": true in the s3xcopy context of cdk.json, or drop options.acl',
+    );
+  }
 }
 
 function omitUndefined<T extends Record<string, unknown>>(value: T): Partial<T> {

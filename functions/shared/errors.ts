@@ -42,12 +42,15 @@ export class CopyBatchError extends Error {
   }
 }
 
-/** The invocation ran short of time; no new copies were started and open uploads were aborted. Retried. */
+/**
+ * The invocation ran short of time after making progress; no new copies were started, and large objects'
+ * uploads were recorded to resume. Retried (as often as it makes progress).
+ */
 export class CopyTimeBudgetError extends Error {
   constructor(batchId: string, done: number, total: number) {
     super(
       `Batch ${batchId} stopped after ${done} of ${total} objects: the Lambda's remaining time fell under the ` +
-        'safety margin. The retry copies the rest (sync mode skips what is already there).',
+        'safety margin. The retry skips what this execution copied and resumes large objects where they stopped.',
     );
     this.name = 'CopyTimeBudgetError';
   }
@@ -66,7 +69,6 @@ export interface BatchResultRecord {
   failed: number;
   notAttempted: number;
   bytesCopied: number;
-  unchangedBytes?: number;
   /** The first failures, as many as fit in MAX_BATCH_RESULT_CHARS; `failed` is always the exact count. */
   failures: Array<{ key: string; code: string; message: string }>;
 }

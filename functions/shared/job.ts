@@ -20,12 +20,31 @@ export const S3_LIMITS = {
 /** S3's bucket naming rules (general purpose buckets). */
 export const BUCKET_NAME_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
+/**
+ * Whose naming rules jobs follow: AWS's (always, in deployed functions), or an S3-compatible server's,
+ * which the CLI selects with --endpoint. Such servers name buckets of another tenant `tenant:bucket`
+ * (Ceph RGW) and issue role ARNs without an account (`arn:aws:iam:::role/NAME`) or with a tenant in its
+ * place. One setting per process, since the CLI runs the handlers in-process with the same job.
+ */
+export type NameRules = 'aws' | 's3-compatible';
+let nameRules: NameRules = 'aws';
+export function useNameRules(rules: NameRules): void {
+  nameRules = rules;
+}
+
+/** A bucket name with an optional `tenant:` before it (RGW's cross-tenant form). */
+const S3_COMPATIBLE_BUCKET_NAME_PATTERN = /^(?:[A-Za-z0-9_-]{1,64}:)?[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/;
+const ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+const S3_COMPATIBLE_ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::[A-Za-z0-9_-]{0,64}:role\/[\w+=,.@/-]{1,512}$/;
+
+/** Checks a bucket name against the rules in force (see useNameRules). */
+export function isValidBucketName(name: string): boolean {
+  return (nameRules === 'aws' ? BUCKET_NAME_PATTERN : S3_COMPATIBLE_BUCKET_NAME_PATTERN).test(name);
+}
+
 export const bucketName = z
   .string()
-  .regex(
-    BUCKET_NAME_PATTERN,
-    'must be an S3 bucket name: 3-63 characters, lowercase letters, digits, dots and hyphens',
-  );
+  .refine(isValidBucketName, 'must be an S3 bucket name: 3-63 characters, lowercase letters, digits, dots and hyphens');
 
 /** S3's key limit, in bytes of UTF-8 (not characters: "€" is 3 bytes). */
 export const MAX_KEY_BYTES = 1024;
@@ -60,8 +79,8 @@ export function prefixProblems(value: string): string[] {
 
 const roleArn = z
   .string()
-  .regex(
-    /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/,
+  .refine(
+    (arn) => (nameRules === 'aws' ? ROLE_ARN_PATTERN : S3_COMPATIBLE_ROLE_ARN_PATTERN).test(arn),
     'must be an IAM role ARN like arn:aws:iam::222222222222:role/s3xcopy-target',
   );
 
@@ -344,7 +363,5 @@ export interface CopyResult {
    * a batch that returns normally settled every object.
    */
   notAttempted?: number;
-  /** Bytes of the objects skipped as 'unchanged' (see the ledger: in a manifest, those count as copied). */
-  unchangedBytes?: number;
   failures: CopyFailure[];
 }

@@ -66,6 +66,7 @@ export class CopyFunctions extends Construct {
       [ENV.stateBucket]: names.stateBucket,
       [ENV.topicArn]: arns.topic,
       [ENV.notifyOnSuccess]: String(config.notifyOnSuccess),
+      [ENV.allowAcl]: String(config.allowAcl),
       POWERTOOLS_METRICS_NAMESPACE: 's3xcopy',
       // Stack traces point at the TypeScript sources through the bundled source maps.
       NODE_OPTIONS: '--enable-source-maps',

@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import type { InfraConfig } from '../config';
 import { acknowledge } from '../nag';
 import { resourceNames } from '../names';
+import { topicKeyStatements, topicPublishStatements } from '../policies';
 
 /**
  * The SNS topic that job reports and alarms go to: encrypted with a customer-managed key (CloudWatch
@@ -27,21 +28,20 @@ export class Notifications extends Construct {
       description: 's3xcopy notifications topic',
       enableKeyRotation: true,
     });
-    // Alarms publish through CloudWatch, which must be able to use the key.
-    this.key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'CloudWatchAlarmsPublish',
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-      }),
-    );
+    // Alarms publish through CloudWatch, which must be able to use the key (only for this deployment's alarms).
+    for (const statement of topicKeyStatements(props.config)) {
+      this.key.addToResourcePolicy(iam.PolicyStatement.fromJson(statement));
+    }
     this.topic = new sns.Topic(this, 'Topic', {
       topicName: resourceNames(props.config).topic,
       displayName: 's3xcopy',
       masterKey: this.key,
       enforceSSL: true,
     });
+    // enforceSSL writes a topic policy, which replaces SNS's default one: allow the alarms explicitly.
+    for (const statement of topicPublishStatements(props.config)) {
+      this.topic.addToResourcePolicy(iam.PolicyStatement.fromJson(statement));
+    }
     for (const email of props.config.alarmEmails) {
       const subscription = this.topic.addSubscription(new subscriptions.EmailSubscription(email));
       acknowledge(
@@ -61,6 +61,7 @@ export interface WatchedDeadLetterQueue {
 }
 
 export interface AlarmsProps {
+  config: InfraConfig;
   topic: sns.ITopic;
   functions: Record<string, lambda.IFunction>;
   stateMachine: sfn.IStateMachine;
@@ -81,6 +82,8 @@ export class Alarms extends Construct {
     const action = new actions.SnsAction(props.topic);
     const add = (alarmId: string, metric: cloudwatch.IMetric, description: string) => {
       const alarm = new cloudwatch.Alarm(this, alarmId, {
+        // A fixed name under the deployment's prefix: the topic and key policies allow exactly these alarms.
+        alarmName: `${resourceNames(props.config).alarmPrefix}${alarmId}`,
         metric,
         alarmDescription: description,
         threshold: 0,

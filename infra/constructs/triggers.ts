@@ -11,6 +11,19 @@ import { Construct } from 'constructs';
 import type { InfraConfig } from '../config';
 import { acknowledge } from '../nag';
 
+/**
+ * The Pipe's input template, applied to each SQS record of a batch: an EventBridge "Object Created" event
+ * cut down to its type, bucket and key, a shape the list function accepts as it is (functions/list/s3-events.ts).
+ * Pipes parse a JSON SQS body implicitly, so `$.body.detail...` reaches into the event. A full record is
+ * about 1.5-2.5 KiB (receipt handle, attributes, the whole event as an escaped string); trimmed, it is the
+ * key plus about 100 bytes, so 50 records with 1,024-byte keys sent fully percent-encoded (3,072 characters
+ * each) stay near 160 KB of Step Functions' 256 KiB execution input.
+ */
+export const PIPE_RECORD_TEMPLATE = JSON.stringify({
+  'detail-type': '<$.body.detail-type>',
+  detail: { bucket: { name: '<$.body.detail.bucket.name>' }, object: { key: '<$.body.detail.object.key>' } },
+});
+
 /** SQS queue settings shared by the event queue and the dead-letter queues. */
 const QUEUE_DEFAULTS: sqs.QueueProps = {
   encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -137,8 +150,8 @@ export class ObjectCreatedTrigger extends Construct {
       },
       target: stateMachine.stateMachineArn,
       targetParameters: {
-        // No input template: the execution input is the batch of SQS records, each body an EventBridge
-        // "Object Created" event, one of the shapes the list function accepts (functions/list/s3-events.ts).
+        // Each SQS record is trimmed to what List needs; the execution input is the array of trimmed records.
+        inputTemplate: PIPE_RECORD_TEMPLATE,
         stepFunctionStateMachineParameters: { invocationType: 'FIRE_AND_FORGET' },
       },
     });

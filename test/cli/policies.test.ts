@@ -190,6 +190,66 @@ describe('s3xcopy policies', () => {
     ]);
   });
 
+  it('prints the statements a source bucket in a third account needs, for the list role and the target role', async () => {
+    // Act
+    const { stdout } = await runPolicies([
+      '--config',
+      EMPTY_CDK_JSON,
+      '--source-account',
+      '111111111111',
+      '--source-region',
+      'eu-west-1',
+      '--source-bucket',
+      'src-bucket',
+      '--source-prefix',
+      'data/',
+      '--source-bucket-account',
+      '333333333333',
+      '--target-account',
+      '222222222222',
+      '--target-bucket',
+      'dst-bucket',
+      '--only',
+      'source-bucket',
+    ]);
+    // Assert
+    const policy = JSON.parse(stdout) as { Statement: Array<{ Principal: { AWS: string }; Action: unknown }> };
+    expect(policy.Statement.map((statement) => [statement.Principal.AWS, statement.Action])).toEqual([
+      ['arn:aws:iam::222222222222:role/s3xcopy-target', ['s3:GetObject', 's3:GetObjectTagging']],
+      ['arn:aws:iam::222222222222:role/s3xcopy-target', 's3:ListBucket'],
+      ['arn:aws:iam::111111111111:role/s3xcopy-list', 's3:ListBucket'],
+    ]);
+  });
+
+  it('prints the copy role in the source bucket policy of a same-account copy from a bucket in another account', async () => {
+    // Act: workflow and target in 111111111111, the source bucket in 222222222222
+    const { stdout } = await runPolicies([
+      '--config',
+      EMPTY_CDK_JSON,
+      '--source-account',
+      '111111111111',
+      '--source-region',
+      'eu-west-1',
+      '--source-bucket',
+      'src-bucket',
+      '--source-bucket-account',
+      '222222222222',
+      '--target-account',
+      '111111111111',
+      '--target-bucket',
+      'dst-bucket',
+      '--only',
+      'source-bucket',
+    ]);
+    // Assert
+    const policy = JSON.parse(stdout) as { Statement: Array<{ Sid: string; Principal: { AWS: string } }> };
+    expect(policy.Statement.map((statement) => [statement.Sid, statement.Principal.AWS])).toEqual([
+      ['S3xcopyCopyRoleReadsSourcePrefix', 'arn:aws:iam::111111111111:role/s3xcopy-copy'],
+      ['S3xcopyCopyRoleListsSourcePrefix', 'arn:aws:iam::111111111111:role/s3xcopy-copy'],
+      ['S3xcopyListRoleListsSourcePrefix', 'arn:aws:iam::111111111111:role/s3xcopy-list'],
+    ]);
+  });
+
   it('names the missing fields as bad usage when the deployment is incomplete', async () => {
     await expect(runPolicies(['--config', EMPTY_CDK_JSON])).rejects.toThrow(
       /source\.account is required.*target\.bucket is required/,

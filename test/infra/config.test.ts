@@ -59,9 +59,18 @@ describe('infra configuration', () => {
     const tooBig = merge(exampleConfig(), { s3Events: { batchSize: 51 } });
     // Act + Assert
     expect(() => parseInfraConfig(tooBig)).toThrow(
-      /s3Events\.batchSize must be at most 50: the pipe passes the whole batch of SQS records as the execution input, which Step Functions limits to 256 KiB/,
+      /s3Events\.batchSize must be at most 50: the pipe passes the batch of \(trimmed\) records as the execution input, which Step Functions limits to 256 KiB/,
     );
     expect(parseInfraConfig(merge(exampleConfig(), { s3Events: { batchSize: 50 } })).s3Events.batchSize).toBe(50);
+  });
+
+  it('refuses to create, or take S3 events from, a source bucket in another account', () => {
+    // Arrange
+    const elsewhere = { source: { bucketAccount: '333333333333', createBucket: true }, s3Events: { enabled: true } };
+    // Act + Assert
+    expect(() => parseInfraConfig(merge(exampleConfig(), elsewhere))).toThrow(
+      /source\.createBucket cannot be true when source\.bucketAccount \(333333333333\).*s3Events\.enabled cannot be true when the source bucket lives in account 333333333333/,
+    );
   });
 
   it('applies -c s3xcopy.<path>=<value> overrides over the cdk.json object', () => {

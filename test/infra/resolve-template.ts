@@ -179,6 +179,30 @@ export class TemplateResolver {
     return id ? this.resolve(this.resource(id).props.PolicyDocument) : undefined;
   }
 
+  /** The key policy of a KMS key, by logical ID. */
+  keyPolicy(keyId: string): unknown {
+    return this.resolve(this.resource(keyId).props.KeyPolicy);
+  }
+
+  /** The ARN of a KMS key, by logical ID (a stand-in key ID: the logical ID). */
+  keyArn(keyId: string): string {
+    return this.getAtt(keyId, 'Arn');
+  }
+
+  /** Every alarm with its ARN (from its fixed AlarmName; throws without one) and its resolved actions. */
+  alarms(): Array<{ id: string; arn: string; actions: string[] }> {
+    const { account, region } = this.env;
+    return this.idsOfType('AWS::CloudWatch::Alarm').map((id) => {
+      const { props } = this.resource(id);
+      if (props.AlarmName === undefined) throw new Error(`Alarm ${id} has no fixed AlarmName`);
+      return {
+        id,
+        arn: `arn:${this.partition}:cloudwatch:${region}:${account}:alarm:${this.str(props.AlarmName)}`,
+        actions: ((props.AlarmActions ?? []) as unknown[]).map((action) => this.str(action)),
+      };
+    });
+  }
+
   /** The policy of a topic, by topic ARN. */
   topicPolicy(topicArn: string): unknown {
     const id = this.idsOfType('AWS::SNS::TopicPolicy').find((policyId) =>

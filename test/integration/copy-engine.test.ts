@@ -385,20 +385,58 @@ describe('copyBatch against the embedded S3 server', () => {
     expect(await s3.listKeys(target)).toEqual([]);
   });
 
-  it('fails with PreconditionFailed and aborts when the source changes during a multipart copy', async () => {
-    // Arrange: the server ignores x-amz-copy-source-if-match, so S3's answer to a changed source is injected.
+  /** Overwrites the source with `body()` just before the n-th UploadPartCopy of every upload (a writer racing us). */
+  function overwriteBeforePart(client: S3Client, bucket: string, key: string, n: number, body: () => Buffer) {
+    const partsByUpload = new Map<string, number>();
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'UploadPartCopyCommand') {
+          const uploadId = String((args.input as { UploadId?: string }).UploadId);
+          const count = (partsByUpload.get(uploadId) ?? 0) + 1;
+          partsByUpload.set(uploadId, count);
+          if (count === n) await s3.put(bucket, key, body());
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'overwriteSourceForTest' },
+    );
+  }
+
+  it('aborts and copies the new version, pinned to its ETag, when the source is overwritten during a multipart copy', async () => {
+    // Arrange
     const { source, target } = await buckets();
     await s3.put(source, 'changing.bin', randomBytes(11 * MiB));
+    const listed = await manifestEntry(source, 'changing.bin');
+    const replacement = randomBytes(13 * MiB);
     const client = s3.makeS3();
-    failNthCall(
-      client,
-      'UploadPartCopyCommand',
-      2,
-      awsError('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold'),
+    let overwritten = false;
+    overwriteBeforePart(client, source, 'changing.bin', 2, () => {
+      overwritten = true;
+      return replacement;
+    });
+    const sent = recordCommands(client);
+    // Act
+    const result = await copyBatch(
+      copyInput(source, target, [listed], { multipartThreshold: 5 * MiB, partSize: 5 * MiB, concurrency: 1 }),
+      engineDeps(client),
     );
+    // Assert
+    expect(overwritten).toBe(true);
+    expect(result).toMatchObject({ copied: 1, failed: 0, bytesCopied: replacement.length });
+    expect((await s3.getBody(target, 'changing.bin')).equals(replacement)).toBe(true);
+    expect(sent.filter((entry) => entry.command === 'AbortMultipartUploadCommand')).toHaveLength(1);
+    expect(await s3.openUploads(target)).toBe(0);
+  });
+
+  it('fails with PreconditionFailed and leaves no upload open when the source changes under every version tried', async () => {
+    // Arrange
+    const { source, target } = await buckets();
+    await s3.put(source, 'churning.bin', randomBytes(11 * MiB));
+    const client = s3.makeS3();
+    overwriteBeforePart(client, source, 'churning.bin', 2, () => randomBytes(11 * MiB));
     // Act
     const error = await copyBatch(
-      copyInput(source, target, [await manifestEntry(source, 'changing.bin')], {
+      copyInput(source, target, [await manifestEntry(source, 'churning.bin')], {
         multipartThreshold: 5 * MiB,
         partSize: 5 * MiB,
         concurrency: 1,
@@ -410,6 +448,34 @@ describe('copyBatch against the embedded S3 server', () => {
     expect(failure?.code).toBe('PreconditionFailed');
     expect(failure?.message).toContain('changed since it was listed');
     expect(await s3.openUploads(target)).toBe(0);
+    expect(await s3.listKeys(target)).toEqual([]);
+  });
+
+  it('reports the size of the version written when a small source was overwritten since listing', async () => {
+    // Arrange: one stays small (CopyObject), one grows past the threshold (multipart).
+    const { source, target } = await buckets();
+    await s3.put(source, 'small.txt', 'listed body');
+    await s3.put(source, 'outgrew.bin', 'listed too');
+    const listed = [await manifestEntry(source, 'small.txt'), await manifestEntry(source, 'outgrew.bin')];
+    const small = Buffer.from('a longer body written after the listing');
+    const outgrew = randomBytes(6 * MiB);
+    await s3.put(source, 'small.txt', small);
+    await s3.put(source, 'outgrew.bin', outgrew);
+    const client = s3.makeS3();
+    const sent = recordCommands(client);
+    // Act
+    const result = await copyBatch(
+      copyInput(source, target, listed, { multipartThreshold: 5 * MiB, partSize: 5 * MiB }),
+      engineDeps(client),
+    );
+    // Assert
+    expect(result).toMatchObject({ copied: 2, failed: 0, bytesCopied: small.length + outgrew.length });
+    expect((await s3.getBody(target, 'small.txt')).equals(small)).toBe(true);
+    expect((await s3.getBody(target, 'outgrew.bin')).equals(outgrew)).toBe(true);
+    const copies = sent.filter((entry) => entry.command === 'CopyObjectCommand');
+    expect(copies.map((entry) => entry.input.CopySourceIfMatch).sort()).toEqual(
+      [listed[0]?.etag, listed[1]?.etag, (await manifestEntry(source, 'small.txt')).etag].sort(),
+    );
   });
 
   it('skips as vanished and aborts the upload when the source disappears between parts', async () => {
@@ -754,7 +820,7 @@ describe('copyBatch against the embedded S3 server', () => {
   });
 
   describe('time budget', () => {
-    it('cuts a part in flight and aborts the upload when the remaining time falls under the margin', async () => {
+    it('cuts a part in flight, aborts the upload and fails as NoProgress when nothing finished before the margin', async () => {
       // Arrange: part 1 hangs like a slow server; the budget runs out one second into the copy.
       const { source, target } = await buckets();
       await s3.put(source, 'slow.bin', randomBytes(11 * MiB));
@@ -768,8 +834,9 @@ describe('copyBatch against the embedded S3 server', () => {
         copyInput(source, target, [entry], { multipartThreshold: 5 * MiB, partSize: 5 * MiB, concurrency: 1 }),
         engineDeps(client, { remainingTimeMs: () => deadline - Date.now(), safetyMarginMs: margin }),
       ).catch((caught: unknown) => caught);
-      // Assert
-      expect(error).toBeInstanceOf(CopyTimeBudgetError);
+      // Assert: a budget stop that finished nothing is not retried as one (it could loop for ever).
+      expect(error).toBeInstanceOf(CopyBatchError);
+      expect((error as CopyBatchError).failures.map((failure) => failure.code)).toEqual(['NoProgress']);
       expect(hung.count).toBe(1);
       expect(await s3.openUploads(target)).toBe(0);
     });

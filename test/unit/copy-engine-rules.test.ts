@@ -1,5 +1,7 @@
 import fc from 'fast-check';
-import { backoffDelay, isTransientError, targetMatches } from '../../functions/copy/copy-engine';
+import { targetMatches } from '../../functions/copy/copy-engine';
+import { isTransientError } from '../../functions/copy/error-kinds';
+import { backoffDelay } from '../../functions/copy/retry';
 import type { ManifestObject } from '../../functions/shared/job';
 
 function awsError(name: string, status?: number) {

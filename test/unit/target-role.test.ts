@@ -6,6 +6,9 @@ import fc from 'fast-check';
 import type { Credentials, S3ClientFactory } from '../../functions/shared/clients';
 import { AssumeRoleError } from '../../functions/shared/errors';
 import {
+  type AssumeRoleRetry,
+  AssumeRoleTransientError,
+  isTransientStsError,
   REFRESH_MARGIN_MS,
   ROLE_CHAINING_MAX_SECONDS,
   roleSessionName,
@@ -207,7 +210,7 @@ describe('TargetClients', () => {
     // Arrange
     stsMock
       .on(AssumeRoleCommand)
-      .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'Throttling' }))
+      .rejectsOnce(Object.assign(new Error('not authorized (trust fixed since)'), { name: 'AccessDenied' }))
       .resolves(stsCredentials('AKIA1', T0 + HOUR));
     const clients = new TargetClients(sts, recordingFactory().factory, now);
     await clients.forTarget({ roleArn: ROLE_ARN }, 'job-1').catch(() => undefined);
@@ -238,5 +241,91 @@ describe('roleSessionName', () => {
 
   it('replaces characters STS refuses when the job id has them', () => {
     expect(roleSessionName('job 1/ü:x')).toBe('s3xcopy-job-1---x');
+  });
+});
+
+describe('AssumeRole throttling and transient STS errors', () => {
+  const sts = new STSClient({ region: 'us-east-1' });
+  const stsMock = mockClient(sts);
+  const sleeps: number[] = [];
+  const retry: AssumeRoleRetry = {
+    attempts: 5,
+    baseDelayMs: 200,
+    maxDelayMs: 5_000,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+  };
+  const throttled = () =>
+    Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $metadata: { httpStatusCode: 400 } });
+
+  beforeEach(() => {
+    stsMock.reset();
+    sleeps.length = 0;
+  });
+
+  it('retries throttling with backoff and returns the credentials when STS answers in time', async () => {
+    // Arrange
+    stsMock
+      .on(AssumeRoleCommand)
+      .rejectsOnce(throttled())
+      .rejectsOnce(Object.assign(new Error('Service unavailable'), { $metadata: { httpStatusCode: 503 } }))
+      .resolves(stsCredentials('AKIA1', T0 + HOUR));
+    const clients = new TargetClients(sts, recordingFactory().factory, () => T0, retry);
+    // Act
+    const client = await clients.forTarget({ roleArn: ROLE_ARN }, 'job-1');
+    // Assert
+    expect(client).toBeInstanceOf(S3Client);
+    expect(stsMock.commandCalls(AssumeRoleCommand)).toHaveLength(3);
+    expect(sleeps).toHaveLength(2);
+    expect(sleeps[0]).toBeLessThanOrEqual(200);
+    expect(sleeps[1]).toBeLessThanOrEqual(400);
+  });
+
+  it('throws AssumeRoleTransientError, which the state machine retries, when STS stays throttled', async () => {
+    // Arrange
+    stsMock.on(AssumeRoleCommand).rejects(throttled());
+    const clients = new TargetClients(sts, recordingFactory().factory, () => T0, retry);
+    // Act
+    const error = await clients.forTarget({ roleArn: ROLE_ARN }, 'job-1').catch((caught: unknown) => caught);
+    // Assert
+    expect(error).toBeInstanceOf(AssumeRoleTransientError);
+    expect(error).toMatchObject({ name: 'AssumeRoleTransientError', roleArn: ROLE_ARN, code: 'Throttling' });
+    expect((error as Error).message).toMatch(/after 5 attempts/);
+    expect(stsMock.commandCalls(AssumeRoleCommand)).toHaveLength(5);
+  });
+
+  it('does not retry a refusal: AccessDenied is an AssumeRoleError after one call', async () => {
+    // Arrange
+    stsMock
+      .on(AssumeRoleCommand)
+      .rejects(
+        Object.assign(new Error('not authorized'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }),
+      );
+    const clients = new TargetClients(sts, recordingFactory().factory, () => T0, retry);
+    // Act
+    const error = await clients.forTarget({ roleArn: ROLE_ARN }, 'job-1').catch((caught: unknown) => caught);
+    // Assert
+    expect(error).toMatchObject({ name: 'AssumeRoleError', code: 'AccessDenied' });
+    expect(stsMock.commandCalls(AssumeRoleCommand)).toHaveLength(1);
+    expect(sleeps).toEqual([]);
+  });
+
+  it.each([
+    ['Throttling', 400, true],
+    ['RequestLimitExceeded', 400, true],
+    ['IDPCommunicationError', 400, true],
+    ['InternalFailure', 500, true],
+    ['TimeoutError', undefined, true],
+    ['ECONNREFUSED', undefined, false],
+    ['AccessDenied', 403, false],
+    ['ExpiredTokenException', 400, false],
+    ['MalformedPolicyDocument', 400, false],
+  ])('classifies %s (HTTP %s) as transient: %s', (name, status, transient) => {
+    const error = Object.assign(new Error(name), {
+      name,
+      ...(status ? { $metadata: { httpStatusCode: status } } : {}),
+    });
+    expect(isTransientStsError(error)).toBe(transient);
   });
 });

@@ -1,0 +1,131 @@
+/**
+ * One object's fate in a batch: copied (with the bytes), skipped (with the reason), failed (with the
+ * error code and a message naming both ends), or stopped by the time budget. Chooses CopyObject or a
+ * multipart copy by size, applies the sync rule, and settles a source 403/404 by listing the key.
+ */
+import { awsErrorCode, errorMessage } from '../shared/errors';
+import { type CopyFailure, type ManifestObject, type SkipReason, targetKeyFor } from '../shared/job';
+import type { BatchProgress } from './batch-progress';
+import type { CopyContext } from './copy-context';
+import { isDenied, isVanished, reportedCode } from './error-kinds';
+import { copyMultipart } from './multipart-copy';
+import { copySingle } from './single-copy';
+import {
+  currentVersion,
+  listedVersion,
+  MAX_SOURCE_VERSIONS,
+  SourceChanged,
+  type SourceVersion,
+} from './source-version';
+import { findTarget, sourceIsGone, type TargetObject } from './target-lookup';
+import { OutOfTime } from './time-budget';
+
+export type Outcome =
+  | { kind: 'copied'; bytes: number; etag?: string }
+  | { kind: 'skipped'; reason: SkipReason }
+  | { kind: 'failed'; failure: CopyFailure }
+  | { kind: 'stopped' };
+
+/** Decides whether the target already holds the object (sync mode); copy-engine.ts's `targetMatches`. */
+export type TargetMatcher = (object: ManifestObject, target: TargetObject) => boolean;
+
+/**
+ * Copies one object and says what became of it. Never throws for the object's own errors: they become
+ * a `failed` outcome (or `skipped: vanished` when the source was deleted since listing).
+ */
+export async function copyObject(
+  ctx: CopyContext,
+  matches: TargetMatcher,
+  object: ManifestObject,
+  progress?: BatchProgress,
+): Promise<Outcome> {
+  const { job, budget } = ctx;
+  if (budget.exhausted()) return { kind: 'stopped' };
+  const targetKey = targetKeyFor(job, object.key);
+  try {
+    // A retried batch: what an earlier invocation of this execution copied counts as copied, not again.
+    const recorded = progress?.isRetry ? progress.recordedCopy(object) : undefined;
+    if (recorded !== undefined) {
+      ctx.stats.alreadyCopied++;
+      return { kind: 'copied', bytes: recorded };
+    }
+    if (job.options.mode === 'sync' || progress?.isRetry) {
+      const target = await findTarget(ctx, targetKey);
+      if (target && progress?.isRetry && progress.writtenByThisBatch(object, target)) {
+        ctx.stats.alreadyCopied++;
+        progress.copied(object.key, object.etag, object.size);
+        return { kind: 'copied', bytes: object.size };
+      }
+      if (job.options.mode === 'sync' && target && matches(object, target)) {
+        return { kind: 'skipped', reason: 'unchanged' };
+      }
+    }
+    const copied = await copyPinned(ctx, object, targetKey);
+    progress?.copied(object.key, copied.etag, copied.size);
+    return { kind: 'copied', bytes: copied.size, ...(copied.etag ? { etag: copied.etag } : {}) };
+  } catch (caught) {
+    if (caught instanceof OutOfTime || budget.isOut) return { kind: 'stopped' };
+    // Overwritten under every version tried: report S3's own 412.
+    const error = caught instanceof SourceChanged ? caught.error : caught;
+    if (awsErrorCode(error) === 'NoSuchKey') return { kind: 'skipped', reason: 'vanished' };
+    // A bare 404 (HEAD has no body) cannot tell a deleted key from a missing bucket, and least privilege
+    // answers 403 for a key deleted since it was listed: list the key to tell.
+    if (ctx.sourceReads.has(error) && (isVanished(error) || isDenied(error))) {
+      const settled = await sourceIsGone(ctx, object);
+      if (budget.isOut) return { kind: 'stopped' };
+      if ('gone' in settled && settled.gone) return { kind: 'skipped', reason: 'vanished' };
+      if ('listError' in settled && awsErrorCode(settled.listError) === 'NoSuchBucket') {
+        return { kind: 'failed', failure: describeFailure(ctx, object, targetKey, settled.listError) };
+      }
+      if ('listError' in settled) {
+        const note = ` (listing the key to tell a deleted source from a denied one failed too: ${reportedCode(settled.listError)}: ${errorMessage(settled.listError)})`;
+        return { kind: 'failed', failure: describeFailure(ctx, object, targetKey, error, note) };
+      }
+    }
+    return { kind: 'failed', failure: describeFailure(ctx, object, targetKey, error) };
+  }
+}
+
+/**
+ * Copies the version the listing saw, or, when the key was overwritten since (or during the copy), the
+ * version it holds now: CopyObject up to the multipart threshold, a multipart copy above it, by the size of
+ * the version copied.
+ * @returns the version copied: its ETag and size (the bytes written)
+ * @throws SourceChanged when the key changed under each of MAX_SOURCE_VERSIONS versions
+ */
+async function copyPinned(ctx: CopyContext, object: ManifestObject, targetKey: string): Promise<SourceVersion> {
+  let version = listedVersion(object) ?? (await currentVersion(ctx, object.key));
+  for (let tries = 1; ; tries++) {
+    try {
+      const size =
+        version.size <= ctx.job.options.multipartThreshold
+          ? await copySingle(ctx, object.key, targetKey, version)
+          : await copyMultipart(ctx, object.key, targetKey, version);
+      return { etag: version.etag, size };
+    } catch (error) {
+      if (!(error instanceof SourceChanged) || tries >= MAX_SOURCE_VERSIONS) throw error;
+      version = await currentVersion(ctx, object.key);
+    }
+  }
+}
+
+/** The failure as reported: the AWS code, and a message naming source, target and (for 412) what to do. */
+export function describeFailure(
+  ctx: Pick<CopyContext, 'job'>,
+  object: ManifestObject,
+  targetKey: string,
+  error: unknown,
+  note = '',
+): CopyFailure {
+  const code = reportedCode(error);
+  const hint =
+    code === 'PreconditionFailed'
+      ? ' (the source changed since it was listed; the next run copies the new version)'
+      : '';
+  const message =
+    `copy s3://${ctx.job.source.bucket}/${object.key} -> s3://${ctx.job.target.bucket}/${targetKey}: ${errorMessage(error)}${hint}${note}`.slice(
+      0,
+      1000,
+    );
+  return { key: object.key, code, message };
+}

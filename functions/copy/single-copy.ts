@@ -1,0 +1,41 @@
+/** Copies one object of up to 5 GiB with a single CopyObject request, pinned to one source version. */
+import { CopyObjectCommand, type CopyObjectCommandInput } from '@aws-sdk/client-s3';
+import type { CopyContext } from './copy-context';
+import { encodeCopySource } from './copy-source';
+import { isPreconditionFailed } from './error-kinds';
+import { SourceChanged, type SourceVersion } from './source-version';
+import { targetOptions } from './target-settings';
+
+/**
+ * Copies version `version` of `sourceKey` to `targetKey` with CopyObject, carrying metadata
+ * (MetadataDirective COPY) and, with `tags: copy`, the tags (TaggingDirective COPY; REPLACE with no tags
+ * gives the copy none). CopySourceIfMatch makes S3 refuse (412) rather than copy another version.
+ * @returns the bytes copied: the version's size
+ * @throws SourceChanged when the key no longer holds that version
+ */
+export async function copySingle(
+  ctx: CopyContext,
+  sourceKey: string,
+  targetKey: string,
+  version: SourceVersion,
+): Promise<number> {
+  const { job } = ctx;
+  const request: CopyObjectCommandInput = {
+    Bucket: job.target.bucket,
+    Key: targetKey,
+    CopySource: encodeCopySource(job.source.bucket, sourceKey),
+    ...(version.etag ? { CopySourceIfMatch: version.etag } : {}),
+    MetadataDirective: 'COPY',
+    TaggingDirective: job.options.tags === 'copy' ? 'COPY' : 'REPLACE',
+    ...targetOptions(job),
+  };
+  try {
+    await ctx.sourceReads.track(() =>
+      ctx.retry(() => ctx.s3.send(new CopyObjectCommand(request), ctx.budget.requestOptions)),
+    );
+  } catch (error) {
+    if (version.etag && isPreconditionFailed(error)) throw new SourceChanged(version, error);
+    throw error;
+  }
+  return version.size;
+}

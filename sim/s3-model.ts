@@ -1,0 +1,1042 @@
+/**
+ * An in-memory model of S3 that stores no object bytes, usable as a real `S3Client`.
+ *
+ * `model.client()` returns an ordinary S3Client with one middleware added at the `initialize` step: it
+ * answers each command from the model (by `context.commandName`) and never calls the next handler, so
+ * unmodified product code doing `s3.send(new CopyObjectCommand(...))` runs against it with no network.
+ * Objects hold a content descriptor (sim/content.ts) instead of bytes, so a million-object bucket fits
+ * in memory and a test can still prove that a copy, or a multipart copy composed of part copies, holds
+ * exactly its source's bytes. Small bodies written with PutObject (the state bucket's manifests and
+ * records) are kept as bytes and GetObject returns them.
+ *
+ * What it enforces, as S3 documents it: CopyObject up to 5 GiB; UploadPartCopy parts numbered
+ * 1..10,000 and 5 MiB..5 GiB except the last (checked at Complete, as S3 does), CopySourceIfMatch and
+ * IfMatch (412), CompleteMultipartUpload's part order and ETags, multipart ETags "<md5>-N", listing in
+ * UTF-8 byte order with Prefix, StartAfter, ContinuationToken, Delimiter, MaxKeys and EncodingType=url.
+ * Errors are S3ServiceException instances shaped like the SDK's (name = the S3 code, $fault,
+ * $metadata.httpStatusCode, $retryable for SlowDown).
+ *
+ * Hooks for simulations: fault injection per operation, request counters, per-partition rate limits
+ * (503 SlowDown above them), a latency model and a clock (real, or sim/clock.ts's virtual one).
+ *
+ * Not modelled: versioning, ACL and policy evaluation, SSE-KMS ETags (they are random on S3; here they
+ * stay the content's MD5), checksums, Range GETs, request abort signals (HttpHandlerOptions do not reach
+ * an initialize-step middleware).
+ */
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { S3Client, S3ServiceException, type Tag } from '@aws-sdk/client-s3';
+import { compareKeys } from '../functions/list/key-order';
+import { type Clock, realClock } from './clock';
+import {
+  bytesOrigin,
+  type Content,
+  concatContent,
+  contentDigest,
+  contentSize,
+  sliceContent,
+  wholeOrigin,
+} from './content';
+import { type LatencyModel, PartitionRateLimiter, type RateLimitOptions, type RequestClass } from './limits';
+
+export const MiB = 1024 * 1024;
+export const GiB = 1024 * MiB;
+
+/** S3's documented limits the model enforces. */
+export const MODEL_LIMITS = {
+  maxCopyObjectBytes: 5 * GiB,
+  minPartBytes: 5 * MiB,
+  maxPartBytes: 5 * GiB,
+  maxParts: 10_000,
+  maxKeysPerPage: 1000,
+} as const;
+
+/** The operations the model answers (SDK command names without "Command"). */
+export const MODEL_OPERATIONS = [
+  'CreateBucket',
+  'HeadBucket',
+  'PutObject',
+  'GetObject',
+  'HeadObject',
+  'DeleteObject',
+  'GetObjectTagging',
+  'PutObjectTagging',
+  'CopyObject',
+  'CreateMultipartUpload',
+  'UploadPartCopy',
+  'CompleteMultipartUpload',
+  'AbortMultipartUpload',
+  'ListParts',
+  'ListMultipartUploads',
+  'ListObjectsV2',
+] as const;
+export type ModelOperation = (typeof MODEL_OPERATIONS)[number];
+
+/** One stored object. Immutable once stored: a copy may share its content, metadata and tags. */
+export interface StoredObject {
+  key: string;
+  size: number;
+  content: Content;
+  /** Quoted, as S3 returns it. */
+  etag: string;
+  /** Epoch ms, whole seconds (S3's Last-Modified has second precision). */
+  lastModified: number;
+  versionId: string;
+  metadata: Readonly<Record<string, string>>;
+  headers: Readonly<ContentHeaders>;
+  tags: readonly Tag[];
+  storageClass?: string;
+  serverSideEncryption?: string;
+  kmsKeyId?: string;
+  /** Part sizes when a multipart upload made the object. */
+  parts?: readonly number[];
+  /** The bytes, for bodies written with PutObject. */
+  body?: Uint8Array;
+}
+
+export interface ContentHeaders {
+  ContentType?: string;
+  CacheControl?: string;
+  ContentDisposition?: string;
+  ContentEncoding?: string;
+  ContentLanguage?: string;
+  Expires?: Date;
+}
+
+const HEADER_NAMES = [
+  'ContentType',
+  'CacheControl',
+  'ContentDisposition',
+  'ContentEncoding',
+  'ContentLanguage',
+  'Expires',
+] as const;
+
+interface UploadPart {
+  etag: string;
+  size: number;
+  content: Content;
+  lastModified: number;
+}
+
+interface Upload {
+  uploadId: string;
+  bucket: string;
+  key: string;
+  initiated: number;
+  metadata: Readonly<Record<string, string>>;
+  headers: Readonly<ContentHeaders>;
+  tags: readonly Tag[];
+  storageClass?: string;
+  serverSideEncryption?: string;
+  kmsKeyId?: string;
+  parts: Map<number, UploadPart>;
+}
+
+/** What a test or simulation seeds directly (no request, no counters, no latency). */
+export interface SeedObject {
+  key: string;
+  size: number;
+  /** The origin id the content comes from: objects seeded with one origin and size hold equal bytes. */
+  origin?: string;
+  metadata?: Record<string, string>;
+  contentType?: string;
+  tags?: Tag[];
+}
+
+/** Called before an operation runs: throw (e.g. `s3Error(...)`) to fail it, await to delay it. */
+export type FaultHook = (
+  input: Record<string, unknown>,
+  request: { operation: ModelOperation; count: number },
+) => void | Promise<void>;
+
+export interface S3ModelOptions {
+  clock?: Clock;
+  /** Milliseconds each request takes; none by default. */
+  latency?: LatencyModel;
+  /** Per-partition request rates; unlimited by default. */
+  rateLimits?: RateLimitOptions;
+  faults?: Partial<Record<ModelOperation, FaultHook>>;
+}
+
+/** Counts of what the model answered. */
+export interface ModelStats {
+  requests: Record<string, number>;
+  /** Error answers by S3 code (SlowDown included). */
+  errors: Record<string, number>;
+  slowDowns: number;
+  inFlight: number;
+  peakInFlight: number;
+  /** Bytes moved by successful CopyObject and UploadPartCopy. */
+  bytesCopied: number;
+}
+
+const STATUS_OF: Record<string, number> = {
+  AccessDenied: 403,
+  BucketAlreadyOwnedByYou: 409,
+  EntityTooSmall: 400,
+  InvalidArgument: 400,
+  InvalidPart: 400,
+  InvalidPartOrder: 400,
+  InvalidRange: 416,
+  InvalidRequest: 400,
+  MalformedXML: 400,
+  NoSuchBucket: 404,
+  NoSuchKey: 404,
+  NoSuchUpload: 404,
+  NotFound: 404,
+  NotImplemented: 501,
+  PreconditionFailed: 412,
+  SlowDown: 503,
+  InternalError: 500,
+  ServiceUnavailable: 503,
+};
+
+/** An error as the SDK raises it for an S3 error response: `name` is the code. */
+export function s3Error(code: string, message: string, status = STATUS_OF[code] ?? 400): S3ServiceException {
+  const error = new S3ServiceException({
+    name: code,
+    $fault: status >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode: status, requestId: 'MODEL', attempts: 1, totalRetryDelay: 0 },
+    message,
+  });
+  if (code === 'SlowDown') Object.assign(error, { $retryable: { throttling: true } });
+  return error;
+}
+
+/** Raised when a caller asks for something the model does not do (not an S3 answer). */
+export class S3ModelUnsupportedError extends Error {
+  constructor(what: string) {
+    super(`The S3 model does not support ${what}; add it to sim/s3-model.ts or use a real server`);
+    this.name = 'S3ModelUnsupportedError';
+  }
+}
+
+const EMPTY_TAGS: readonly Tag[] = Object.freeze([]);
+const EMPTY_RECORD: Readonly<Record<string, string>> = Object.freeze({});
+
+/**
+ * The keys of one bucket in S3's order. Inserts go to a pending list merged on the next listing, so
+ * seeding or copying a million keys costs one sort, not a million array inserts.
+ */
+class KeyIndex {
+  readonly objects = new Map<string, StoredObject>();
+  private sorted: string[] = [];
+  private pending: string[] = [];
+  private deletions = false;
+
+  set(object: StoredObject): void {
+    if (!this.objects.has(object.key)) this.pending.push(object.key);
+    this.objects.set(object.key, object);
+  }
+
+  delete(key: string): boolean {
+    const had = this.objects.delete(key);
+    if (had) this.deletions = true;
+    return had;
+  }
+
+  keys(): readonly string[] {
+    if (this.pending.length === 0 && !this.deletions) return this.sorted;
+    const added = this.pending.sort(compareKeys);
+    const merged: string[] = [];
+    let i = 0;
+    let j = 0;
+    const push = (key: string) => {
+      if (this.objects.has(key) && merged[merged.length - 1] !== key) merged.push(key);
+    };
+    while (i < this.sorted.length || j < added.length) {
+      const a = this.sorted[i];
+      const b = added[j];
+      if (b === undefined || (a !== undefined && compareKeys(a, b) <= 0)) {
+        push(a as string);
+        i++;
+      } else {
+        push(b);
+        j++;
+      }
+    }
+    this.sorted = merged;
+    this.pending = [];
+    this.deletions = false;
+    return merged;
+  }
+}
+
+/** First index in `keys` whose key is not before `bound` (or, with `exclusive`, is after it). */
+function lowerBound(keys: readonly string[], bound: string, exclusive: boolean): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const c = compareKeys(keys[mid] as string, bound);
+    if (c < 0 || (exclusive && c === 0)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** First index after every key starting with `prefix`, searching from `from` (a key with the prefix). */
+function afterPrefix(keys: readonly string[], prefix: string, from: number): number {
+  let lo = from;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const key = keys[mid] as string;
+    if (key.startsWith(prefix) || compareKeys(key, prefix) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** S3's form URL encoding of a key in listings with EncodingType=url ("/" kept, space as "+"). */
+export function formUrlEncode(key: string): string {
+  return encodeURIComponent(key).replace(/%2F/g, '/').replace(/%20/g, '+');
+}
+
+const quote = (hex: string) => `"${hex}"`;
+const unquote = (etag: string) => etag.replace(/^W\//, '').replace(/"/g, '');
+const wholeSeconds = (ms: number) => Math.floor(ms / 1000) * 1000;
+
+function parseTagging(tagging: unknown): Tag[] {
+  if (typeof tagging !== 'string' || tagging === '') return [];
+  return tagging.split('&').map((pair) => {
+    const [key = '', value = ''] = pair.split('=');
+    return { Key: decodeURIComponent(key.replace(/\+/g, ' ')), Value: decodeURIComponent(value.replace(/\+/g, ' ')) };
+  });
+}
+
+/** `bucket/key` of x-amz-copy-source, URL-decoded as S3 decodes it (an optional leading "/" and ?versionId). */
+function parseCopySource(copySource: unknown): { bucket: string; key: string } {
+  if (typeof copySource !== 'string') throw s3Error('InvalidArgument', 'CopySource is required');
+  const path = copySource.replace(/^\//, '').replace(/\?versionId=.*$/, '');
+  const slash = path.indexOf('/');
+  if (slash <= 0) throw s3Error('InvalidArgument', `Invalid copy source: ${copySource}`);
+  return { bucket: decodeURIComponent(path.slice(0, slash)), key: decodeURIComponent(path.slice(slash + 1)) };
+}
+
+function headersFrom(input: Record<string, unknown>): ContentHeaders {
+  const headers: ContentHeaders = {};
+  for (const name of HEADER_NAMES) {
+    const value = input[name];
+    if (name === 'Expires') {
+      if (value instanceof Date) headers.Expires = value;
+    } else if (typeof value === 'string') {
+      headers[name] = value;
+    }
+  }
+  return headers;
+}
+
+/** A GetObject body: a stream with the SDK's transform helpers. */
+function sdkBody(bytes: Uint8Array) {
+  return Object.assign(Readable.from([Buffer.from(bytes)]), {
+    transformToString: async (encoding: BufferEncoding = 'utf8') => Buffer.from(bytes).toString(encoding),
+    transformToByteArray: async () => new Uint8Array(bytes),
+  });
+}
+
+async function bodyBytes(body: unknown): Promise<Uint8Array | undefined> {
+  if (body === undefined || body === null) return undefined;
+  if (typeof body === 'string') return Buffer.from(body, 'utf8');
+  if (body instanceof Uint8Array) return body;
+  if (typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') {
+    const chunks: Buffer[] = [];
+    for await (const chunk of body as AsyncIterable<Uint8Array | string>) chunks.push(Buffer.from(chunk));
+    return Buffer.concat(chunks);
+  }
+  throw new S3ModelUnsupportedError(`a PutObject Body of type ${typeof body}`);
+}
+
+interface Answer {
+  output: Record<string, unknown>;
+  /** Bytes moved server-side, for the latency model. */
+  bytes?: number;
+}
+
+/**
+ * The model: buckets, objects, uploads, and the hooks. One instance is one "S3"; every client it hands
+ * out sees the same state.
+ */
+export class S3Model {
+  readonly clock: Clock;
+  readonly stats: ModelStats = {
+    requests: {},
+    errors: {},
+    slowDowns: 0,
+    inFlight: 0,
+    peakInFlight: 0,
+    bytesCopied: 0,
+  };
+  private readonly buckets = new Map<string, KeyIndex>();
+  private readonly uploads = new Map<string, Upload>();
+  private readonly limiter: PartitionRateLimiter | undefined;
+  private versionCounter = 0;
+
+  constructor(private readonly options: S3ModelOptions = {}) {
+    this.clock = options.clock ?? realClock;
+    this.limiter = options.rateLimits ? new PartitionRateLimiter(options.rateLimits) : undefined;
+  }
+
+  /**
+   * An S3Client answered by this model. Its `maxAttempts` is 1 by default: the model's answers skip the
+   * SDK's retry middleware anyway (it runs at a later step), so retries are the caller's own.
+   */
+  client(): S3Client {
+    const client = new S3Client({
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'MODEL', secretAccessKey: 'MODEL' },
+      maxAttempts: 1,
+    });
+    client.middlewareStack.add(
+      (_next, context) => async (args) => {
+        const operation = (context.commandName ?? '').replace(/Command$/, '');
+        const output = await this.send(operation, args.input as Record<string, unknown>);
+        return { output: output as never, response: { statusCode: 200, headers: {} } };
+      },
+      { step: 'initialize', priority: 'high', name: 's3ModelMiddleware' },
+    );
+    return client;
+  }
+
+  /** Answers one request as S3 would: counters, faults, rate limit, the operation, latency. */
+  async send(operation: string, input: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const op = operation as ModelOperation;
+    const count = (this.stats.requests[op] ?? 0) + 1;
+    this.stats.requests[op] = count;
+    this.stats.inFlight++;
+    this.stats.peakInFlight = Math.max(this.stats.peakInFlight, this.stats.inFlight);
+    try {
+      const fault = this.options.faults?.[op];
+      if (fault) await fault(input, { operation: op, count });
+      this.checkRate(op, input);
+      let answer: Answer;
+      try {
+        answer = await this.execute(op, input);
+      } catch (error) {
+        await this.wait(op, 0, true);
+        throw error;
+      }
+      await this.wait(op, answer.bytes ?? 0, false);
+      return {
+        ...answer.output,
+        $metadata: { httpStatusCode: 200, requestId: 'MODEL', attempts: 1, totalRetryDelay: 0 },
+      };
+    } catch (error) {
+      const code = (error as { name?: string }).name ?? 'Error';
+      this.stats.errors[code] = (this.stats.errors[code] ?? 0) + 1;
+      throw error;
+    } finally {
+      this.stats.inFlight--;
+    }
+  }
+
+  private async wait(operation: string, bytes: number, error: boolean): Promise<void> {
+    if (!this.options.latency) return;
+    const ms = this.options.latency({ operation, bytes, error });
+    if (ms > 0) await this.clock.sleep(ms);
+  }
+
+  private checkRate(op: ModelOperation, input: Record<string, unknown>): void {
+    if (!this.limiter) return;
+    const kind = requestClass(op);
+    if (!kind) return;
+    const bucket = String(input.Bucket ?? '');
+    const key = String((op === 'ListObjectsV2' || op === 'ListMultipartUploads' ? input.Prefix : input.Key) ?? '');
+    if (this.limiter.tryTake(bucket, key, kind, this.clock.now())) return;
+    this.stats.slowDowns++;
+    throw s3Error('SlowDown', 'Please reduce your request rate.');
+  }
+
+  // ---- direct access for tests and simulations (no request is counted) ----
+
+  createBucket(name: string): void {
+    if (!this.buckets.has(name)) this.buckets.set(name, new KeyIndex());
+  }
+
+  /** Stores objects directly, as many as wanted, one sort at the next listing. */
+  seed(bucket: string, objects: Iterable<SeedObject>): void {
+    const index = this.bucket(bucket);
+    const now = wholeSeconds(this.clock.now());
+    for (const seed of objects) {
+      const versionId = this.nextVersion();
+      const content = wholeOrigin(seed.origin ?? `${bucket}/${seed.key}#${versionId}`, seed.size);
+      index.set({
+        key: seed.key,
+        size: seed.size,
+        content,
+        etag: quote(contentDigest(content)),
+        lastModified: now,
+        versionId,
+        metadata: seed.metadata ?? EMPTY_RECORD,
+        headers: seed.contentType ? { ContentType: seed.contentType } : EMPTY_RECORD,
+        tags: seed.tags ?? EMPTY_TAGS,
+      });
+    }
+  }
+
+  /** The stored object, or undefined. */
+  object(bucket: string, key: string): StoredObject | undefined {
+    return this.buckets.get(bucket)?.objects.get(key);
+  }
+
+  /** Every key of a bucket in S3's order. */
+  keys(bucket: string): readonly string[] {
+    return this.bucket(bucket).keys();
+  }
+
+  objectCount(bucket: string): number {
+    return this.bucket(bucket).objects.size;
+  }
+
+  /** Multipart uploads not yet completed or aborted. */
+  openUploads(bucket?: string): Array<{ bucket: string; key: string; uploadId: string; parts: number }> {
+    return [...this.uploads.values()]
+      .filter((upload) => bucket === undefined || upload.bucket === bucket)
+      .map((upload) => ({
+        bucket: upload.bucket,
+        key: upload.key,
+        uploadId: upload.uploadId,
+        parts: upload.parts.size,
+      }));
+  }
+
+  // ---- the operations ----
+
+  private nextVersion(): string {
+    this.versionCounter++;
+    return `v${this.versionCounter}`;
+  }
+
+  private bucket(name: string): KeyIndex {
+    const index = this.buckets.get(name);
+    if (!index) throw s3Error('NoSuchBucket', `The specified bucket does not exist: ${name}`);
+    return index;
+  }
+
+  private existing(bucket: string, key: unknown, headRequest = false): StoredObject {
+    const object = this.bucket(bucket).objects.get(String(key));
+    if (!object) {
+      // HEAD has no body: the SDK can only name the status.
+      throw headRequest
+        ? s3Error('NotFound', 'Not Found')
+        : s3Error('NoSuchKey', `The specified key does not exist: ${String(key)}`);
+    }
+    return object;
+  }
+
+  private upload(input: Record<string, unknown>): Upload {
+    this.bucket(String(input.Bucket));
+    const upload = this.uploads.get(String(input.UploadId));
+    if (!upload || upload.bucket !== input.Bucket || upload.key !== input.Key) {
+      throw s3Error('NoSuchUpload', `The specified upload does not exist: ${String(input.UploadId)}`);
+    }
+    return upload;
+  }
+
+  private store(bucket: string, object: Omit<StoredObject, 'versionId' | 'lastModified'>): StoredObject {
+    const stored: StoredObject = {
+      ...object,
+      versionId: this.nextVersion(),
+      lastModified: wholeSeconds(this.clock.now()),
+    };
+    this.bucket(bucket).set(stored);
+    return stored;
+  }
+
+  private async execute(op: ModelOperation, input: Record<string, unknown>): Promise<Answer> {
+    const bucket = String(input.Bucket ?? '');
+    switch (op) {
+      case 'CreateBucket':
+        if (this.buckets.has(bucket)) {
+          throw s3Error('BucketAlreadyOwnedByYou', `Your previous request to create ${bucket} succeeded`);
+        }
+        this.buckets.set(bucket, new KeyIndex());
+        return { output: { Location: `/${bucket}` } };
+      case 'HeadBucket':
+        if (!this.buckets.has(bucket)) throw s3Error('NotFound', 'Not Found');
+        return { output: { BucketRegion: 'us-east-1' } };
+      case 'PutObject':
+        return this.putObject(bucket, input);
+      case 'GetObject':
+        return this.getObject(bucket, input);
+      case 'HeadObject':
+        return this.headObject(bucket, input);
+      case 'DeleteObject':
+        this.bucket(bucket).delete(String(input.Key));
+        return { output: {} };
+      case 'GetObjectTagging':
+        return { output: { TagSet: this.existing(bucket, input.Key).tags.map((tag) => ({ ...tag })) } };
+      case 'PutObjectTagging': {
+        const object = this.existing(bucket, input.Key);
+        const tags = ((input.Tagging as { TagSet?: Tag[] } | undefined)?.TagSet ?? []).map((tag) => ({ ...tag }));
+        this.bucket(bucket).set({ ...object, tags });
+        return { output: { VersionId: object.versionId } };
+      }
+      case 'CopyObject':
+        return this.copyObject(bucket, input);
+      case 'CreateMultipartUpload':
+        return this.createMultipartUpload(bucket, input);
+      case 'UploadPartCopy':
+        return this.uploadPartCopy(input);
+      case 'CompleteMultipartUpload':
+        return this.completeMultipartUpload(input);
+      case 'AbortMultipartUpload':
+        this.upload(input);
+        this.uploads.delete(String(input.UploadId));
+        return { output: {} };
+      case 'ListParts':
+        return this.listParts(input);
+      case 'ListMultipartUploads':
+        return this.listMultipartUploads(bucket, input);
+      case 'ListObjectsV2':
+        return this.listObjectsV2(bucket, input);
+      default:
+        throw new S3ModelUnsupportedError(`the operation ${String(op)}`);
+    }
+  }
+
+  private async putObject(bucket: string, input: Record<string, unknown>): Promise<Answer> {
+    this.bucket(bucket);
+    const bytes = await bodyBytes(input.Body);
+    let content: Content;
+    if (bytes) {
+      content = wholeOrigin(bytesOrigin(bytes), bytes.length);
+    } else {
+      const size = Number(input.ContentLength ?? 0);
+      content = wholeOrigin(`${bucket}/${String(input.Key)}#put${this.versionCounter + 1}`, size);
+    }
+    const stored = this.store(bucket, {
+      key: String(input.Key),
+      size: contentSize(content),
+      content,
+      etag: quote(contentDigest(content)),
+      metadata: (input.Metadata as Record<string, string> | undefined) ?? EMPTY_RECORD,
+      headers: headersFrom(input),
+      tags: parseTagging(input.Tagging),
+      ...optionsFrom(input),
+      ...(bytes ? { body: new Uint8Array(bytes) } : {}),
+    });
+    return { output: { ETag: stored.etag, VersionId: stored.versionId } };
+  }
+
+  private getObject(bucket: string, input: Record<string, unknown>): Answer {
+    const object = this.existing(bucket, input.Key);
+    checkIfMatch(input.IfMatch, object);
+    if (!object.body) {
+      throw new S3ModelUnsupportedError(
+        `GetObject of s3://${bucket}/${object.key}: the model keeps bytes only for bodies written with PutObject`,
+      );
+    }
+    return {
+      output: {
+        Body: sdkBody(object.body),
+        ContentLength: object.size,
+        ETag: object.etag,
+        LastModified: new Date(object.lastModified),
+        Metadata: { ...object.metadata },
+        ...object.headers,
+      },
+    };
+  }
+
+  private headObject(bucket: string, input: Record<string, unknown>): Answer {
+    const object = this.existing(bucket, input.Key, true);
+    if (input.IfMatch !== undefined && unquote(String(input.IfMatch)) !== unquote(object.etag)) {
+      throw s3Error('PreconditionFailed', 'Precondition Failed');
+    }
+    let length = object.size;
+    let partsCount: number | undefined = object.parts?.length;
+    if (input.PartNumber !== undefined) {
+      const partNumber = Number(input.PartNumber);
+      const parts = object.parts ?? [object.size];
+      const partSize = parts[partNumber - 1];
+      // S3 answers 416 for a part number past the object's parts.
+      if (!Number.isInteger(partNumber) || partNumber < 1 || partSize === undefined) {
+        throw s3Error('InvalidRange', 'Requested Range Not Satisfiable', 416);
+      }
+      length = partSize;
+      partsCount = object.parts?.length ?? 1;
+    }
+    return {
+      output: {
+        ContentLength: length,
+        ETag: object.etag,
+        LastModified: new Date(object.lastModified),
+        Metadata: { ...object.metadata },
+        ...object.headers,
+        ...(partsCount !== undefined && (object.parts || input.PartNumber !== undefined)
+          ? { PartsCount: partsCount }
+          : {}),
+        ...(object.storageClass ? { StorageClass: object.storageClass } : {}),
+        ...(object.serverSideEncryption ? { ServerSideEncryption: object.serverSideEncryption } : {}),
+        ...(object.kmsKeyId ? { SSEKMSKeyId: object.kmsKeyId } : {}),
+        ...(object.tags.length > 0 ? { TagCount: object.tags.length } : {}),
+      },
+    };
+  }
+
+  private copyObject(bucket: string, input: Record<string, unknown>): Answer {
+    this.bucket(bucket);
+    const from = parseCopySource(input.CopySource);
+    const source = this.existing(from.bucket, from.key);
+    checkCopySourceIfMatch(input.CopySourceIfMatch, source);
+    if (source.size > MODEL_LIMITS.maxCopyObjectBytes) {
+      throw s3Error(
+        'InvalidRequest',
+        `The specified copy source is larger than the maximum allowable size for a copy source: ${MODEL_LIMITS.maxCopyObjectBytes}`,
+      );
+    }
+    const replaceMetadata = input.MetadataDirective === 'REPLACE';
+    const replaceTags = input.TaggingDirective === 'REPLACE';
+    const target = String(input.Key);
+    const changes =
+      replaceMetadata ||
+      input.StorageClass !== undefined ||
+      input.ServerSideEncryption !== undefined ||
+      input.SSEKMSKeyId !== undefined;
+    if (from.bucket === bucket && from.key === target && !changes) {
+      throw s3Error(
+        'InvalidRequest',
+        'This copy request is illegal because it is trying to copy an object to itself without changing the ' +
+          "object's metadata, storage class, website redirect location or encryption attributes.",
+      );
+    }
+    const stored = this.store(bucket, {
+      key: target,
+      size: source.size,
+      content: source.content,
+      // A copy is a single-part object: its ETag is its bytes' MD5, even when the source was multipart.
+      etag: source.parts ? quote(contentDigest(source.content)) : source.etag,
+      metadata: replaceMetadata
+        ? ((input.Metadata as Record<string, string> | undefined) ?? EMPTY_RECORD)
+        : source.metadata,
+      headers: replaceMetadata ? headersFrom(input) : source.headers,
+      tags: replaceTags ? parseTagging(input.Tagging) : source.tags,
+      ...optionsFrom(input),
+      ...(source.body ? { body: source.body } : {}),
+    });
+    this.stats.bytesCopied += source.size;
+    return {
+      output: { CopyObjectResult: { ETag: stored.etag, LastModified: new Date(stored.lastModified) } },
+      bytes: source.size,
+    };
+  }
+
+  private createMultipartUpload(bucket: string, input: Record<string, unknown>): Answer {
+    this.bucket(bucket);
+    const uploadId = `upload-${this.nextVersion()}`;
+    this.uploads.set(uploadId, {
+      uploadId,
+      bucket,
+      key: String(input.Key),
+      initiated: this.clock.now(),
+      metadata: (input.Metadata as Record<string, string> | undefined) ?? EMPTY_RECORD,
+      headers: headersFrom(input),
+      tags: parseTagging(input.Tagging),
+      ...optionsFrom(input),
+      parts: new Map(),
+    });
+    return { output: { Bucket: bucket, Key: input.Key, UploadId: uploadId } };
+  }
+
+  private uploadPartCopy(input: Record<string, unknown>): Answer {
+    const upload = this.upload(input);
+    const partNumber = Number(input.PartNumber);
+    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MODEL_LIMITS.maxParts) {
+      throw s3Error(
+        'InvalidArgument',
+        `Part number must be an integer between 1 and ${MODEL_LIMITS.maxParts}, inclusive`,
+      );
+    }
+    const from = parseCopySource(input.CopySource);
+    const source = this.existing(from.bucket, from.key);
+    checkCopySourceIfMatch(input.CopySourceIfMatch, source);
+    let start = 0;
+    let end = source.size;
+    if (input.CopySourceRange !== undefined) {
+      const match = /^bytes=(\d+)-(\d+)$/.exec(String(input.CopySourceRange));
+      if (!match)
+        throw s3Error('InvalidArgument', `The x-amz-copy-source-range value must be of the form bytes=first-last`);
+      start = Number(match[1]);
+      end = Number(match[2]) + 1;
+      if (start >= end || end > source.size) {
+        throw s3Error('InvalidRange', `The requested range ${String(input.CopySourceRange)} is not satisfiable`, 416);
+      }
+    }
+    const size = end - start;
+    if (size > MODEL_LIMITS.maxPartBytes) {
+      throw s3Error(
+        'InvalidRequest',
+        `The specified copy range is larger than the maximum allowable size for a part: ${MODEL_LIMITS.maxPartBytes}`,
+      );
+    }
+    const content = sliceContent(source.content, start, end);
+    const etag = quote(contentDigest(content));
+    const lastModified = wholeSeconds(this.clock.now());
+    upload.parts.set(partNumber, { etag, size, content, lastModified });
+    this.stats.bytesCopied += size;
+    return { output: { CopyPartResult: { ETag: etag, LastModified: new Date(lastModified) } }, bytes: size };
+  }
+
+  private completeMultipartUpload(input: Record<string, unknown>): Answer {
+    const upload = this.upload(input);
+    const requested = (input.MultipartUpload as { Parts?: Array<{ PartNumber?: number; ETag?: string }> } | undefined)
+      ?.Parts;
+    if (!requested || requested.length === 0) {
+      throw s3Error(
+        'MalformedXML',
+        'The XML you provided was not well-formed or did not validate against our published schema',
+      );
+    }
+    const parts: UploadPart[] = [];
+    let previous = 0;
+    for (const entry of requested) {
+      const number = Number(entry.PartNumber);
+      if (!(number > previous)) {
+        throw s3Error(
+          'InvalidPartOrder',
+          'The list of parts was not in ascending order. Parts must be ordered by part number.',
+        );
+      }
+      previous = number;
+      const part = upload.parts.get(number);
+      if (!part || unquote(String(entry.ETag ?? '')) !== unquote(part.etag)) {
+        throw s3Error(
+          'InvalidPart',
+          `One or more of the specified parts could not be found or its ETag did not match (part ${number})`,
+        );
+      }
+      parts.push(part);
+    }
+    // Sizes are checked once every part is known to exist: S3 reports a missing part first.
+    for (const [index, part] of parts.entries()) {
+      if (index < parts.length - 1 && part.size < MODEL_LIMITS.minPartBytes) {
+        throw s3Error(
+          'EntityTooSmall',
+          `Your proposed upload is smaller than the minimum allowed size (part ${index + 1} of the list)`,
+        );
+      }
+    }
+    const digest = createMultipartDigest(parts.map((part) => part.etag));
+    const content = concatContent(parts.map((part) => part.content));
+    const stored = this.store(upload.bucket, {
+      key: upload.key,
+      size: contentSize(content),
+      content,
+      etag: quote(`${digest}-${parts.length}`),
+      metadata: upload.metadata,
+      headers: upload.headers,
+      tags: upload.tags,
+      ...(upload.storageClass ? { storageClass: upload.storageClass } : {}),
+      ...(upload.serverSideEncryption ? { serverSideEncryption: upload.serverSideEncryption } : {}),
+      ...(upload.kmsKeyId ? { kmsKeyId: upload.kmsKeyId } : {}),
+      parts: parts.map((part) => part.size),
+    });
+    this.uploads.delete(upload.uploadId);
+    return {
+      output: {
+        Bucket: upload.bucket,
+        Key: upload.key,
+        ETag: stored.etag,
+        Location: `/${upload.bucket}/${upload.key}`,
+      },
+    };
+  }
+
+  private listParts(input: Record<string, unknown>): Answer {
+    const upload = this.upload(input);
+    const maxParts = Math.min(Number(input.MaxParts ?? 1000), 1000);
+    const marker = Number(input.PartNumberMarker ?? 0);
+    const numbers = [...upload.parts.keys()].filter((number) => number > marker).sort((a, b) => a - b);
+    const page = numbers.slice(0, maxParts);
+    const truncated = numbers.length > page.length;
+    return {
+      output: {
+        Bucket: upload.bucket,
+        Key: upload.key,
+        UploadId: upload.uploadId,
+        ...(page.length > 0
+          ? {
+              Parts: page.map((number) => {
+                const part = upload.parts.get(number) as UploadPart;
+                return {
+                  PartNumber: number,
+                  ETag: part.etag,
+                  Size: part.size,
+                  LastModified: new Date(part.lastModified),
+                };
+              }),
+            }
+          : {}),
+        IsTruncated: truncated,
+        ...(truncated ? { NextPartNumberMarker: String(page[page.length - 1]) } : {}),
+        MaxParts: maxParts,
+      },
+    };
+  }
+
+  private listMultipartUploads(bucket: string, input: Record<string, unknown>): Answer {
+    this.bucket(bucket);
+    const prefix = String(input.Prefix ?? '');
+    const keyMarker = input.KeyMarker === undefined ? undefined : String(input.KeyMarker);
+    const uploadIdMarker = input.UploadIdMarker === undefined ? undefined : String(input.UploadIdMarker);
+    const maxUploads = Math.min(Number(input.MaxUploads ?? 1000), 1000);
+    const all = [...this.uploads.values()]
+      .filter((upload) => upload.bucket === bucket && upload.key.startsWith(prefix))
+      .sort((a, b) => compareKeys(a.key, b.key) || a.initiated - b.initiated || compareKeys(a.uploadId, b.uploadId));
+    const after = all.filter((upload) => {
+      if (keyMarker === undefined) return true;
+      const c = compareKeys(upload.key, keyMarker);
+      if (c !== 0) return c > 0;
+      return uploadIdMarker !== undefined && compareKeys(upload.uploadId, uploadIdMarker) > 0;
+    });
+    const page = after.slice(0, maxUploads);
+    const last = page[page.length - 1];
+    const truncated = after.length > page.length;
+    return {
+      output: {
+        Bucket: bucket,
+        ...(page.length > 0
+          ? {
+              Uploads: page.map((upload) => ({
+                Key: upload.key,
+                UploadId: upload.uploadId,
+                Initiated: new Date(upload.initiated),
+              })),
+            }
+          : {}),
+        IsTruncated: truncated,
+        ...(truncated && last ? { NextKeyMarker: last.key, NextUploadIdMarker: last.uploadId } : {}),
+      },
+    };
+  }
+
+  private listObjectsV2(bucket: string, input: Record<string, unknown>): Answer {
+    const keys = this.bucket(bucket).keys();
+    const objects = this.bucket(bucket).objects;
+    const prefix = String(input.Prefix ?? '');
+    const delimiter = input.Delimiter === undefined || input.Delimiter === '' ? undefined : String(input.Delimiter);
+    const maxKeys = Math.min(
+      Math.max(0, Number(input.MaxKeys ?? MODEL_LIMITS.maxKeysPerPage)),
+      MODEL_LIMITS.maxKeysPerPage,
+    );
+    const url = input.EncodingType === 'url';
+    const encode = (value: string) => (url ? formUrlEncode(value) : value);
+
+    let index = lowerBound(keys, prefix, false);
+    const token = input.ContinuationToken === undefined ? undefined : decodeToken(String(input.ContinuationToken));
+    if (token?.kind === 'key') index = Math.max(index, lowerBound(keys, token.value, true));
+    else if (token?.kind === 'prefix')
+      index = Math.max(index, afterPrefix(keys, token.value, lowerBound(keys, token.value, false)));
+    else if (input.StartAfter !== undefined && input.StartAfter !== '') {
+      index = Math.max(index, lowerBound(keys, String(input.StartAfter), true));
+    }
+
+    const contents: Array<Record<string, unknown>> = [];
+    const commonPrefixes: string[] = [];
+    let last: { kind: 'key' | 'prefix'; value: string } | undefined;
+    let truncated = false;
+    while (index < keys.length) {
+      const key = keys[index] as string;
+      if (!key.startsWith(prefix)) break;
+      if (contents.length + commonPrefixes.length >= maxKeys) {
+        truncated = true;
+        break;
+      }
+      const cut = delimiter === undefined ? -1 : key.indexOf(delimiter, prefix.length);
+      if (cut >= 0 && delimiter !== undefined) {
+        const common = key.slice(0, cut + delimiter.length);
+        commonPrefixes.push(common);
+        last = { kind: 'prefix', value: common };
+        index = afterPrefix(keys, common, index);
+      } else {
+        const object = objects.get(key) as StoredObject;
+        contents.push({
+          Key: encode(key),
+          LastModified: new Date(object.lastModified),
+          ETag: object.etag,
+          Size: object.size,
+          StorageClass: object.storageClass ?? 'STANDARD',
+        });
+        last = { kind: 'key', value: key };
+        index++;
+      }
+    }
+    return {
+      output: {
+        Name: bucket,
+        Prefix: encode(prefix),
+        ...(delimiter !== undefined ? { Delimiter: encode(delimiter) } : {}),
+        MaxKeys: maxKeys,
+        ...(input.StartAfter !== undefined ? { StartAfter: encode(String(input.StartAfter)) } : {}),
+        ...(input.ContinuationToken !== undefined ? { ContinuationToken: input.ContinuationToken } : {}),
+        ...(url ? { EncodingType: 'url' } : {}),
+        ...(contents.length > 0 ? { Contents: contents } : {}),
+        ...(commonPrefixes.length > 0 ? { CommonPrefixes: commonPrefixes.map((p) => ({ Prefix: encode(p) })) } : {}),
+        KeyCount: contents.length + commonPrefixes.length,
+        IsTruncated: truncated,
+        ...(truncated && last ? { NextContinuationToken: encodeToken(last) } : {}),
+      },
+    };
+  }
+}
+
+/** Which rate a request counts against; undefined for bucket-level calls the model does not limit. */
+function requestClass(op: ModelOperation): RequestClass | undefined {
+  switch (op) {
+    case 'CreateBucket':
+    case 'HeadBucket':
+      return undefined;
+    case 'GetObject':
+    case 'HeadObject':
+    case 'GetObjectTagging':
+    case 'ListObjectsV2':
+    case 'ListParts':
+    case 'ListMultipartUploads':
+      return 'read';
+    default:
+      return 'write';
+  }
+}
+
+function optionsFrom(input: Record<string, unknown>) {
+  return {
+    ...(typeof input.StorageClass === 'string' ? { storageClass: input.StorageClass } : {}),
+    ...(typeof input.ServerSideEncryption === 'string' ? { serverSideEncryption: input.ServerSideEncryption } : {}),
+    ...(typeof input.SSEKMSKeyId === 'string' ? { kmsKeyId: input.SSEKMSKeyId } : {}),
+  };
+}
+
+function checkIfMatch(ifMatch: unknown, object: StoredObject): void {
+  if (ifMatch !== undefined && unquote(String(ifMatch)) !== unquote(object.etag)) {
+    throw s3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+  }
+}
+
+function checkCopySourceIfMatch(ifMatch: unknown, source: StoredObject): void {
+  if (ifMatch !== undefined && unquote(String(ifMatch)) !== unquote(source.etag)) {
+    throw s3Error(
+      'PreconditionFailed',
+      'At least one of the pre-conditions you specified did not hold (x-amz-copy-source-if-match)',
+    );
+  }
+}
+
+/** S3's multipart ETag body: the MD5 of the parts' binary MD5s concatenated. */
+function createMultipartDigest(partEtags: readonly string[]): string {
+  const hash = createHash('md5');
+  for (const etag of partEtags) hash.update(Buffer.from(unquote(etag), 'hex'));
+  return hash.digest('hex');
+}
+
+function encodeToken(position: { kind: 'key' | 'prefix'; value: string }): string {
+  return Buffer.from(`${position.kind === 'key' ? 'K' : 'P'}${position.value}`, 'utf8').toString('base64');
+}
+
+function decodeToken(token: string): { kind: 'key' | 'prefix'; value: string } {
+  const text = Buffer.from(token, 'base64').toString('utf8');
+  if (text.startsWith('K')) return { kind: 'key', value: text.slice(1) };
+  if (text.startsWith('P')) return { kind: 'prefix', value: text.slice(1) };
+  throw s3Error('InvalidArgument', 'The continuation token provided is incorrect');
+}
