@@ -17,6 +17,7 @@ import type { CliIo } from '../io';
 import { checkBucketName, collect, jobOptionsFromFlags, parseS3Uri } from '../job-flags';
 import { createProgressReporter } from '../progress';
 import { type LocalRunOptions, type LocalRunResult, runLocal } from '../runner/runner';
+import { parseDuration } from '../size';
 
 /**
  * Set to 1 when --endpoint is the embedded S3 server (`s3xcopy demo`'s, or one a test started): the CLI
@@ -41,6 +42,7 @@ export interface JobFlags {
 }
 
 interface RunFlags extends JobFlags {
+  invocationTimeout?: string;
   endpoint?: string;
   region?: string;
   stateBucket?: string;
@@ -144,6 +146,7 @@ export function runSummaryJson(result: LocalRunResult, durationMs: number) {
     failures: result.failures,
     ...(result.error ? { error: result.error } : {}),
     durationMs,
+    copy: copyWork(result),
     results: result.results ?? null,
     outputDir: result.outputDir,
   };
@@ -159,7 +162,17 @@ export function summaryLine(result: LocalRunResult, durationMs: number): string 
   }
   const head = `${result.status}: ${count(o.copied)} copied, ${count(o.skipped)} skipped, ${count(o.failed)} failed of ${count(o.selected)} selected (${formatBytes(result.bytes.copied)}) in ${seconds} s`;
   const error = result.error ? `; ${result.error.error}: ${result.error.cause}` : '';
-  return `${head}${error}`;
+  const work = copyWork(result);
+  const parts = work.parts > 0 ? `, ${count(work.parts)} parts` : '';
+  return `${head}; ${count(work.invocations)} copy invocations${parts}${error}`;
+}
+
+/** How much work the copy did: its Lambda invocations (retries included) and the parts it copied. */
+export function copyWork(result: LocalRunResult): { invocations: number; parts: number } {
+  return {
+    invocations: result.stats.lambda.copy?.invocations ?? 0,
+    parts: result.stats.s3.target.UploadPartCopyCommand ?? 0,
+  };
 }
 
 /** Exit code for a finished run: 0 all selected objects copied or skipped; 1 otherwise. */
@@ -203,8 +216,19 @@ export function register(program: Command, io: CliIo): void {
       '--state-bucket <bucket>',
       'bucket for manifests and results (default: an in-process store; the results are saved to the run directory)',
     )
+    .option(
+      '--invocation-timeout <duration>',
+      "the local copy function's timeout (default 900s, Lambda's); shorter (e.g. 20s) shows large objects resuming across invocations",
+    )
     .option('--json', 'print one JSON summary on stdout')
     .action(async (flags: RunFlags) => {
+      const copyTimeoutSeconds =
+        flags.invocationTimeout === undefined
+          ? undefined
+          : parseDuration(flags.invocationTimeout, '--invocation-timeout');
+      if (copyTimeoutSeconds !== undefined && (copyTimeoutSeconds < 1 || copyTimeoutSeconds > 900)) {
+        throw new UsageError('--invocation-timeout must be between 1s and 900s (Lambda allows at most 15 minutes)');
+      }
       const input = jobFromFlags(flags);
       const endpoint = endpointFromFlags(flags);
       if (flags.stateBucket !== undefined) checkBucketName(flags.stateBucket, '--state-bucket');
@@ -213,6 +237,7 @@ export function register(program: Command, io: CliIo): void {
         input,
         endpoint,
         ...(flags.stateBucket ? { stateBucket: flags.stateBucket } : {}),
+        ...(copyTimeoutSeconds ? { copyTimeoutSeconds } : {}),
       });
       if (flags.json) {
         io.stdout(`${JSON.stringify(runSummaryJson(result, durationMs))}\n`);
