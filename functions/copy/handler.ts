@@ -11,7 +11,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { createStsClient, s3ClientFactory } from '../shared/clients';
+import { BucketRegions, createStsClient, s3ClientFactory } from '../shared/clients';
 import { loadConfig } from '../shared/config';
 import { InvalidJobError } from '../shared/errors';
 import { CopyInputSchema, type CopyResult, DEFAULT_OPTIONS, describeIssues } from '../shared/job';
@@ -59,12 +59,15 @@ export function createCopyHandler(deps: CopyHandlerDeps) {
       batchId: input.batch.id,
       execution: typeof execution === 'string' ? execution : input.jobId,
     });
-    const s3 = await deps.targetClients.forTarget(input.job.target, input.jobId);
+    // Writes go to the target bucket's region, source reads to the source bucket's (either may differ from ours).
+    const s3 = await deps.targetClients.forBucket(input.job.target, input.jobId, input.job.target.bucket);
+    const sourceS3 = await deps.targetClients.forBucket(input.job.target, input.jobId, input.job.source.bucket);
     const { onSettled, ...engine } = deps.engine ?? {};
     return copyBatch(input, {
       remainingTimeMs: () => context.getRemainingTimeInMillis(),
       ...engine,
       s3,
+      sourceS3,
       logger,
       onSettled: (result) => {
         recordMetrics(metrics, result);
@@ -84,7 +87,8 @@ function defaultDeps(): CopyHandlerDeps {
   const concurrency = config.defaults.options?.concurrency ?? DEFAULT_OPTIONS.concurrency;
   // Parts have their own limiter beside objects' (copy-engine.ts), so up to twice the concurrency is in flight.
   const makeS3 = s3ClientFactory({}, Math.max(64, concurrency * 2));
-  return { targetClients: new TargetClients(createStsClient(), makeS3) };
+  const regions = new BucketRegions(config.bucketRegions);
+  return { targetClients: new TargetClients(createStsClient(), makeS3, undefined, undefined, regions) };
 }
 
 export const handler = createCopyHandler(defaultDeps());
