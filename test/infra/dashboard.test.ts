@@ -5,8 +5,10 @@ import { COPY_MAP_LABEL, METRICS_NAMESPACE, serviceOf } from '../../infra/constr
 import { synthesize } from './synth';
 
 /** The dashboard body with every CloudFormation token replaced by its logical ID or "<pseudo>". */
-function dashboardBody(resources: Record<string, { Properties: { DashboardBody: unknown; DashboardName: string } }>) {
-  const [dashboard] = Object.values(resources);
+function dashboardBody(resources: Record<string, Record<string, unknown>>) {
+  const [dashboard] = Object.values(resources) as Array<{
+    Properties: { DashboardBody: unknown; DashboardName: string };
+  }>;
   const join = dashboard?.Properties.DashboardBody as { 'Fn::Join': [string, unknown[]] };
   const text = join['Fn::Join'][1]
     .map((part) => {
