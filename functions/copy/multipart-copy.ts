@@ -9,6 +9,7 @@ import {
   GetObjectTaggingCommand,
   HeadObjectCommand,
   type HeadObjectCommandOutput,
+  type Tag,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { awsErrorCode, errorMessage } from '../shared/errors';
@@ -19,8 +20,9 @@ import { planParts } from './part-plan';
 import { backoffDelay, type RetryPolicy } from './retry';
 import { SourceChanged, type SourceVersion } from './source-version';
 import { findTarget } from './target-lookup';
-import { encodeTagging, multipartUploadSettings } from './target-settings';
+import { encodeTagging, multipartUploadSettings, withRawExpires } from './target-settings';
 import { OutOfTime } from './time-budget';
+import { shouldVerify, verifyCopy } from './verify-copy';
 
 /**
  * AbortMultipartUpload gets its own short retry, never cut by the time budget: it runs precisely when the
@@ -65,22 +67,27 @@ export async function copyMultipart(
   }
   const size = head.ContentLength ?? version.size;
   let tagging: string | undefined;
+  let sourceTags: Tag[] | undefined;
   if (job.options.tags === 'copy') {
     const tags = await ctx.sourceReads.track(() =>
       ctx.retry(() =>
         ctx.sourceS3.send(new GetObjectTaggingCommand({ Bucket: sourceBucket, Key: sourceKey }), options),
       ),
     );
-    tagging = encodeTagging(tags.TagSet ?? []);
+    sourceTags = tags.TagSet ?? [];
+    tagging = encodeTagging(sourceTags);
   }
   if (ctx.budget.exhausted()) throw new OutOfTime();
   const created = await ctx.retry(() =>
     ctx.s3.send(
-      new CreateMultipartUploadCommand({
-        Bucket: targetBucket,
-        Key: targetKey,
-        ...multipartUploadSettings(job, head, tagging),
-      }),
+      withRawExpires(
+        new CreateMultipartUploadCommand({
+          Bucket: targetBucket,
+          Key: targetKey,
+          ...multipartUploadSettings(job, head, tagging),
+        }),
+        head,
+      ),
       options,
     ),
   );
@@ -148,6 +155,9 @@ export async function copyMultipart(
         if (target?.ContentLength === size) return size;
       }
       throw error;
+    }
+    if (shouldVerify(job.options.verify, true)) {
+      await verifyCopy(ctx, targetKey, { head, ...(sourceTags ? { tags: sourceTags } : {}) }, { multipart: true });
     }
     return size;
   } catch (error) {

@@ -32,6 +32,11 @@ export const ODD_KEYS = [
   'deep/a/b/c/d/e/f/g/file.txt',
 ];
 
+/** The embedded server stores `a//b` as `a/b` (its file-system store): that key is left out there only. */
+function oddKeysFor(name: ServerName): string[] {
+  return name === 'embedded' ? ODD_KEYS.filter((key) => !key.includes('//')) : ODD_KEYS;
+}
+
 /** Content headers, metadata and tags every seeded object carries (different per object). */
 function settingsFor(index: number): Partial<PutObjectCommandInput> {
   return {
@@ -81,14 +86,14 @@ export function defineCompatSuite(name: ServerName): void {
     const dst = `compat-dst-${run}`;
     const expected: ExpectedCopy[] = [];
     const endpointArgs = () => ['--endpoint', server.endpoint];
-    const copyArgs = ['--multipart-threshold', '5MiB', '--part-size', '5MiB', '--json'];
+    const copyArgs = ['--multipart-threshold', '5MiB', '--part-size', '5MiB', '--verify', 'all', '--json'];
 
     beforeAll(async () => {
       server = await connect(name);
       await server.s3.send(new CreateBucketCommand({ Bucket: src }));
       await server.s3.send(new CreateBucketCommand({ Bucket: dst }));
       let index = 0;
-      for (const key of ODD_KEYS) {
+      for (const key of oddKeysFor(name)) {
         await put(server.s3, src, `data/${key}`, randomBytes(1000 + index * 37), settingsFor(index));
         expected.push({ sourceKey: `data/${key}`, targetKey: `copy/${key}` });
         index++;
@@ -330,7 +335,8 @@ export function defineCompatSuite(name: ServerName): void {
         expectExit(result, 0);
         const problems = await compareCopies({
           source: { s3: server.s3, bucket: src },
-          target: { s3: tenant.s3, bucket, prefix: 'copy/' },
+          // Objects written by another tenant's user belong to that user: read them back as it.
+          target: { s3: server.s3, bucket: `${tenant.name}:${bucket}`, prefix: 'copy/' },
           expected,
         });
         expect(problems).toEqual([]);
