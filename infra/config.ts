@@ -121,6 +121,11 @@ export const InfraConfigSchema = z
       .strict()
       .default({ enabled: false, batchSize: 50, batchWindowSeconds: 60 }),
     mapMaxConcurrency: z.number().int().min(1).max(10_000).default(40),
+    /**
+     * Slices one execution lists and copies before the job continues in a new execution: each slice takes
+     * about 20 of a Standard execution's 25,000 history events (more with retries), so 500 keeps a wide margin.
+     */
+    slicesPerExecution: z.number().int().min(1).max(800).default(500),
     logRetentionDays: z
       .number()
       .refine(

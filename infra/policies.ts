@@ -277,7 +277,8 @@ export function stateMachineStatements(config: InfraConfig): PolicyStatementJson
       Action: ['s3:PutObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
       Resource: `${arns.stateBucket}/results/*`,
     },
-    { Sid: 'StartMapChildren', Effect: 'Allow', Action: 'states:StartExecution', Resource: arns.stateMachine },
+    // Map Run children, and ContinueAsNew: a job continues in a new execution of this same state machine.
+    { Sid: 'StartExecutions', Effect: 'Allow', Action: 'states:StartExecution', Resource: arns.stateMachine },
     {
       Sid: 'ManageMapChildren',
       Effect: 'Allow',

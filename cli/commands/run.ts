@@ -147,7 +147,7 @@ export function runSummaryJson(result: LocalRunResult, durationMs: number) {
     jobId: result.jobId,
     dryRun: result.list?.dryRun ?? false,
     objects: result.objects,
-    bytes: { copied: result.bytes.copied, selected: result.bytes.selected },
+    bytes: result.bytes,
     failures: result.failures,
     ...(result.error ? { error: result.error } : {}),
     durationMs,
@@ -162,16 +162,19 @@ export function summaryLine(result: LocalRunResult, durationMs: number): string 
   const count = formatCount;
   const seconds = (durationMs / 1000).toFixed(1);
   if (result.list?.dryRun) {
-    return `DRY RUN: ${count(o.selected)} of ${count(o.listed)} objects (${formatBytes(result.bytes.selected)}) would be copied, ${count(o.skipped)} skipped; nothing was copied (${seconds} s)`;
+    return `DRY RUN: ${count(o.wouldCopy ?? 0)} of ${count(o.selected)} selected objects (${formatBytes(result.bytes.wouldCopy ?? 0)} of ${formatBytes(result.bytes.selected)}) would be copied, ${count(o.skipped)} skipped, ${count(o.listed)} listed; nothing was copied (${seconds} s)`;
   }
-  const head = `${result.status}: ${count(o.copied)} copied, ${count(o.skipped)} skipped, ${count(o.failed)} failed of ${count(o.selected)} selected (${formatBytes(result.bytes.copied)}) in ${seconds} s`;
+  const notAttempted = o.notAttempted > 0 ? `, ${count(o.notAttempted)} not attempted` : '';
+  const head = `${result.status}: ${count(o.copied)} copied, ${count(o.skipped)} skipped, ${count(o.failed)} failed${notAttempted} of ${count(o.selected)} selected (${formatBytes(result.bytes.copied)} copied of ${formatBytes(result.bytes.selected)}) in ${seconds} s`;
   const error = result.error ? `; ${result.error.error}: ${result.error.cause}` : '';
   return `${head}${error}`;
 }
 
-/** Exit code for a finished run: 0 all selected objects copied or skipped; 1 otherwise. */
+/** Exit code for a finished run: 0 all selected objects copied or skipped (or, in a dry run, planned); 1 otherwise. */
 export function exitCodeFor(result: LocalRunResult): number {
-  return result.status === 'SUCCEEDED' && result.objects.failed === 0 ? EXIT.ok : EXIT.failed;
+  const o = result.objects;
+  const settled = o.failed === 0 && (result.list?.dryRun === true || o.notAttempted === 0);
+  return result.status === 'SUCCEEDED' && settled ? EXIT.ok : EXIT.failed;
 }
 
 /**

@@ -186,8 +186,13 @@ async function latestListTotals(sfn: SFNClient, executionArn: string): Promise<P
     const exited = event.stateExitedEventDetails;
     if (event.type !== 'TaskStateExited' || exited?.name !== 'List' || !exited.output) continue;
     try {
-      const output = JSON.parse(exited.output) as { totals?: Progress['totals'] };
-      if (output.totals) return output.totals;
+      // The List Task puts the function's output at $.listed.Payload (the state keeps { list, carry }).
+      const output = JSON.parse(exited.output) as {
+        totals?: Progress['totals'];
+        listed?: { Payload?: { totals?: Progress['totals'] } };
+      };
+      const totals = output.listed?.Payload?.totals ?? output.totals;
+      if (totals) return totals;
     } catch {
       // A truncated or non-JSON output just means no totals this poll.
     }

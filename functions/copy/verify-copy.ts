@@ -108,7 +108,19 @@ export function describeDifferences(
   return differences;
 }
 
-/** The source's HEAD and tags, for a single-request copy (the multipart path has them already). */
+/** The source's tags beside a HEAD the caller already has (the multipart path HEADs the source itself). */
+export async function withSourceTags(ctx: CopyContext, sourceKey: string, head: HeadObjectCommandOutput) {
+  if (ctx.job.options.tags !== 'copy') return { head };
+  const bucket = ctx.job.source.bucket;
+  const tagging = await ctx.sourceReads.track(() =>
+    ctx.retry(() =>
+      ctx.sourceS3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: sourceKey }), ctx.budget.requestOptions),
+    ),
+  );
+  return { head, tags: tagging.TagSet ?? [] };
+}
+
+/** The source's HEAD and tags, for a single-request copy. */
 export async function readSource(ctx: CopyContext, sourceKey: string, etag: string | undefined): Promise<SourceImage> {
   const bucket = ctx.job.source.bucket;
   const options = ctx.budget.requestOptions;

@@ -288,8 +288,12 @@ export const CopyInputSchema = z.object({
 });
 export type CopyInput = z.infer<typeof CopyInputSchema>;
 
-/** Why an object was not copied although it was selected. */
-export type SkipReason = 'unchanged' | 'vanished';
+/**
+ * Why an object was not copied although it was selected: the target holds the same content
+ * ('unchanged', sync), it was deleted since it was listed ('vanished'), or it is the folder marker of the
+ * source prefix itself, which maps onto no target key ('prefixMarker').
+ */
+export type SkipReason = 'unchanged' | 'vanished' | 'prefixMarker';
 
 export interface CopyFailure {
   key: string;
@@ -306,5 +310,10 @@ export interface CopyResult {
   bytesCopied: number;
   /** Skips by reason, so reports can tell "already there" from "deleted since listing". */
   skippedByReason: Partial<Record<SkipReason, number>>;
+  /**
+   * Objects of the batch this invocation never reached (it stopped on its time budget). Absent means 0:
+   * a batch that returns normally settled every object.
+   */
+  notAttempted?: number;
   failures: CopyFailure[];
 }

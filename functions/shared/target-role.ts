@@ -28,7 +28,11 @@ export class AssumeRoleTransientError extends Error {
   }
 }
 
-/** STS error codes that mean "try again": throttling and server-side failures (STS and its IdP calls). */
+/**
+ * STS error codes that mean "try again": throttling and server-side failures (STS and its IdP calls),
+ * timeouts and dropped connections. A refused connection is not among them: it means a wrong endpoint or
+ * no network, which waiting does not fix, so it fails the batch at once with AssumeRoleError.
+ */
 const TRANSIENT_STS_CODES = new Set([
   'Throttling',
   'ThrottlingException',
@@ -47,7 +51,6 @@ const TRANSIENT_STS_CODES = new Set([
   'RequestTimeoutException',
   'TimeoutError',
   'ECONNRESET',
-  'ECONNREFUSED',
   'EPIPE',
   'ETIMEDOUT',
 ]);

@@ -155,6 +155,8 @@ describe('s3xcopy run', () => {
     const summary = JSON.parse(run.stdout);
     expect(summary.status).toBe('FAILED');
     expect(summary.objects.failed).toBe(12);
+    // A refused connection (a closed port) is a wrong endpoint or no network, not STS throttling: waiting does not
+    // fix it, so it fails at once as AssumeRoleError (functions/shared/target-role.ts isTransientStsError).
     expect(summary.failures[0]).toMatchObject({ code: 'AssumeRoleError' });
     expect(summary.failures[0].message).toMatch(/arn:aws:iam::222222222222:role\/s3xcopy-target/);
     expect(await s3.listKeys('cli-untouched')).toEqual([]);

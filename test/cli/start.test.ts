@@ -77,7 +77,11 @@ function listExit(totals: { listed: number; selected: number; skipped: number; b
         id: 9,
         timestamp: new Date(),
         type: 'TaskStateExited' as const,
-        stateExitedEventDetails: { name: 'List', output: JSON.stringify({ totals, continuation: null }) },
+        // What the deployed ASL's List Task exits with: the function's output at $.listed.Payload.
+        stateExitedEventDetails: {
+          name: 'List',
+          output: JSON.stringify({ list: { continuation: null }, listed: { Payload: { totals, continuation: null } } }),
+        },
       },
     ],
   };
