@@ -56,7 +56,17 @@ export function multipartUploadSettings(
 export function rawExpires(head: HeadObjectCommandOutput): string | undefined {
   const text = head.ExpiresString;
   if (!text) return undefined;
-  return Number.isNaN(Date.parse(text)) ? text : undefined;
+  return isHttpDate(text) ? undefined : text;
+}
+
+/**
+ * An HTTP date as S3 returns it (IMF-fixdate, `Tue, 01 Jan 2030 00:00:00 GMT`). Date.parse is too
+ * lenient to decide: it reads the classic "0" (already expired) as the year 2000.
+ */
+export function isHttpDate(text: string): boolean {
+  return (
+    /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(text) && !Number.isNaN(Date.parse(text))
+  );
 }
 
 /** Sends the source's non-date Expires header verbatim with CreateMultipartUpload (see rawExpires). */

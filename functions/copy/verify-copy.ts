@@ -21,6 +21,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-s3';
 import type { CopyContext } from './copy-context';
+import { isHttpDate } from './target-settings';
 
 /** Which copies are checked: multipart ones only (the default: their settings are re-sent, not copied), all, none. */
 export type VerifyScope = 'multipart' | 'all' | 'none';
@@ -72,8 +73,7 @@ function metadataKey(metadata: Record<string, string> | undefined): string {
 
 function expiresOf(head: HeadObjectCommandOutput): string | undefined {
   if (head.ExpiresString) {
-    const time = Date.parse(head.ExpiresString);
-    return Number.isNaN(time) ? head.ExpiresString : new Date(time).toISOString();
+    return isHttpDate(head.ExpiresString) ? new Date(Date.parse(head.ExpiresString)).toISOString() : head.ExpiresString;
   }
   return head.Expires && !Number.isNaN(head.Expires.getTime()) ? head.Expires.toISOString() : undefined;
 }

@@ -71,7 +71,6 @@ export function defineCompatSuite(name: ServerName): void {
   if (!state?.available) {
     const reason = state?.reason ?? 'global-setup did not record it';
     if (IN_CI) throw new Error(`${name} is required on CI: ${reason}`);
-    // biome-ignore lint/suspicious/noConsole: the skip and its reason are the point of this line
     console.warn(`[compat] ${name}: SKIPPED, ${reason}`);
     describe.skip(`${name} (skipped: ${reason})`, () => {
       it('runs the compatibility suite', () => undefined);
