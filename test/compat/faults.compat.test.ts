@@ -35,7 +35,6 @@ beforeAll(async () => {
             Key: key,
             Body: randomBytes(512 + (next % 7) * 300),
             Metadata: { n: String(next) },
-            Tagging: 'kind=small',
           }),
         );
       }
@@ -46,7 +45,7 @@ beforeAll(async () => {
       Bucket: 'faults-src',
       Key: 'data/big.bin',
       Body: randomBytes(11 * MiB),
-      Tagging: 'kind=big',
+      Metadata: { kind: 'big' },
     }),
   );
   for (const key of [...keys, 'data/big.bin'])

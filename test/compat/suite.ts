@@ -3,10 +3,16 @@
  * oracle (oracle.ts) reading back what the server holds.
  */
 import { randomBytes } from 'node:crypto';
-import { CreateBucketCommand, PutObjectCommand, type PutObjectCommandInput, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  PutObjectCommand,
+  type PutObjectCommandInput,
+  PutObjectTaggingCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { type CliRun, cli } from './cli';
 import { type CompatServer, connect } from './connect';
-import { compareCopies, type ExpectedCopy, listKeys } from './oracle';
+import { compareCopies, type ExpectedCopy, listKeys, readObject } from './oracle';
 import { IN_CI, readServerStates, type ServerName } from './servers';
 
 const MiB = 1024 * 1024;
@@ -47,12 +53,28 @@ function settingsFor(index: number): Partial<PutObjectCommandInput> {
     ContentLanguage: 'en-GB',
     Expires: new Date(Date.UTC(2030, 0, 1 + index)),
     Metadata: { color: index % 2 === 0 ? 'blue' : 'green', 'index-number': String(index) },
-    Tagging: `team=data%20eng&index=${index}&plus=a%2Bb`,
   };
 }
 
-async function put(s3: S3Client, bucket: string, key: string, body: Uint8Array, extra: Partial<PutObjectCommandInput>) {
+/** Tags are set with PutObjectTagging: the embedded server ignores PutObject's x-amz-tagging header. */
+function tagsFor(index: number) {
+  return [
+    { Key: 'team', Value: 'data eng' },
+    { Key: 'index', Value: String(index) },
+    { Key: 'plus', Value: 'a+b' },
+  ];
+}
+
+async function put(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  body: Uint8Array,
+  extra: Partial<PutObjectCommandInput>,
+  tags?: ReturnType<typeof tagsFor>,
+) {
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ...extra }));
+  if (tags) await s3.send(new PutObjectTaggingCommand({ Bucket: bucket, Key: key, Tagging: { TagSet: tags } }));
 }
 
 /** Fails the run with the CLI's output when it did not end as expected: the output is the diagnosis. */
@@ -93,12 +115,12 @@ export function defineCompatSuite(name: ServerName): void {
       await server.s3.send(new CreateBucketCommand({ Bucket: dst }));
       let index = 0;
       for (const key of oddKeysFor(name)) {
-        await put(server.s3, src, `data/${key}`, randomBytes(1000 + index * 37), settingsFor(index));
+        await put(server.s3, src, `data/${key}`, randomBytes(1000 + index * 37), settingsFor(index), tagsFor(index));
         expected.push({ sourceKey: `data/${key}`, targetKey: `copy/${key}` });
         index++;
       }
       // Multipart (3 parts of 5 MiB), with every header, metadata and tags, under a key with a space and `+`.
-      await put(server.s3, src, 'data/big/large file+1.bin', randomBytes(12 * MiB), settingsFor(index));
+      await put(server.s3, src, 'data/big/large file+1.bin', randomBytes(12 * MiB), settingsFor(index), tagsFor(index));
       expected.push({ sourceKey: 'data/big/large file+1.bin', targetKey: 'copy/big/large file+1.bin' });
       for (const key of ['a.txt', 'b.log', 'sub/c.txt', 'sub/skip/d.txt']) {
         await put(server.s3, src, `globs/${key}`, randomBytes(100), {});
@@ -116,7 +138,8 @@ export function defineCompatSuite(name: ServerName): void {
         server.cliEnv,
       );
 
-      // Assess
+      // Assess: the sources do carry tags (the comparison below would be vacuous otherwise).
+      expect((await readObject(server.s3, src, 'data/big/large file+1.bin')).tags).toHaveLength(3);
       expectExit(result, 0);
       expect(result.json?.objects).toMatchObject({ selected: expected.length, copied: expected.length, failed: 0 });
       const problems = await compareCopies({
@@ -143,7 +166,7 @@ export function defineCompatSuite(name: ServerName): void {
         ],
         server.cliEnv,
       );
-      await put(server.s3, src, `data/${ODD_KEYS[1]}`, randomBytes(1037), settingsFor(1));
+      await put(server.s3, src, `data/${ODD_KEYS[1]}`, randomBytes(1037), settingsFor(1), tagsFor(1));
       const changed = await cli(
         [
           'run',
