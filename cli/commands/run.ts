@@ -40,6 +40,7 @@ export interface JobFlags {
   concurrency?: string;
   multipartThreshold?: string;
   partSize?: string;
+  verify?: string;
 }
 
 interface RunFlags extends JobFlags {
@@ -67,7 +68,11 @@ export function addJobOptions(command: Command): Command {
     .option('--dry-run', 'list and plan, copy nothing')
     .option('--concurrency <n>', 'parallel copies per batch')
     .option('--multipart-threshold <size>', 'copy objects at least this big in parts (e.g. 64MiB)')
-    .option('--part-size <size>', 'part size for multipart copies (e.g. 64MiB)');
+    .option('--part-size <size>', 'part size for multipart copies (e.g. 64MiB)')
+    .option(
+      '--verify <scope>',
+      'check (and repair) what the target holds after each copy: multipart (default), all, or none',
+    );
 }
 
 /**

@@ -118,6 +118,8 @@ export const DEFAULT_OPTIONS = {
   maxBytesPerBatch: COPY_RATES.plannedBatchBytes,
   sliceMaxObjects: 100_000,
   notifyOnSuccess: true,
+  /** Check (and repair) what the target holds after multipart copies, whose settings are re-sent, not copied. */
+  verify: 'multipart',
 } as const;
 
 const optionsShape = z.object({
@@ -149,6 +151,7 @@ const optionsShape = z.object({
   maxBytesPerBatch: z.number().int().min(S3_LIMITS.minPartBytes),
   sliceMaxObjects: z.number().int().min(1).max(1_000_000),
   notifyOnSuccess: z.boolean(),
+  verify: z.enum(['multipart', 'all', 'none']),
 });
 
 export type JobOptions = z.infer<typeof optionsShape>;
