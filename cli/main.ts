@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { useNameRules } from '../functions/shared/job';
 import { register as registerDemo } from './commands/demo';
 import { register as registerEstimate } from './commands/estimate';
 import { register as registerPolicies } from './commands/policies';
@@ -29,6 +30,8 @@ export function buildProgram(io: CliIo): Command {
  */
 export async function run(argv: string[], io: CliIo = processIo): Promise<number> {
   process.exitCode = undefined;
+  // AWS's naming rules unless a command selects an S3-compatible server's (run --endpoint).
+  useNameRules('aws');
   try {
     await buildProgram(io).parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;

@@ -21,11 +21,13 @@ import { createCopyHandler } from '../../functions/copy/handler';
 import type { ListOutput } from '../../functions/list/contract';
 import { createListHandler } from '../../functions/list/handler';
 import { createNotifyHandler, type NotifyOutput, resultsPrefix } from '../../functions/notify/handler';
+import { buildLedger, type LedgerBytes, type LedgerObjects } from '../../functions/notify/ledger';
 import type { Notification } from '../../functions/notify/message';
 import type { NotificationPublisher } from '../../functions/notify/publisher';
-import { decodeCause } from '../../functions/notify/results';
+import { aggregateResults, decodeCause, emptyResults } from '../../functions/notify/results';
 import { createS3Client, createStsClient, type S3Endpoint } from '../../functions/shared/clients';
 import type { DeploymentConfig } from '../../functions/shared/config';
+import { splitBatchResult } from '../../functions/shared/errors';
 import { FUNCTION_SIZING } from '../../functions/shared/function-sizing';
 import type { Batch, CopyFailure, CopyResult, JobDefaults } from '../../functions/shared/job';
 import type { Observability } from '../../functions/shared/observability';
@@ -114,14 +116,8 @@ export interface LocalRunOptions {
   logStream?: NodeJS.WritableStream;
   /** The ASL file (default statemachine/copy.asl.json). */
   definitionFile?: string;
-}
-
-/** Per-batch outcome as the runner saw it (the last attempt counts). */
-interface BatchOutcome {
-  objects: number;
-  bytes: number;
-  result?: CopyResult;
-  failures?: CopyFailure[];
+  /** The copy function's timeout in seconds (default: the deployed 900): `s3xcopy run --invocation-timeout`. */
+  copyTimeoutSeconds?: number;
 }
 
 export interface LocalRunResult {
@@ -134,10 +130,14 @@ export interface LocalRunResult {
   error?: { error: string; cause: string };
   /** The last List output: the resolved job and the listing totals. */
   list?: ListOutput;
-  objects: { listed: number; selected: number; copied: number; skipped: number; failed: number };
-  bytes: { selected: number; copied: number };
-  batches: { succeeded: number; failed: number };
-  /** Every failed key of every batch that failed in its last attempt (or a whole batch's keys when it failed as a whole). */
+  /**
+   * The ledger (functions/notify/ledger.ts), built from the ResultWriter files exactly as Notify builds
+   * it when deployed: selected = copied + skipped + failed + notAttempted.
+   */
+  objects: LedgerObjects;
+  bytes: LedgerBytes;
+  batches: { succeeded: number; failed: number; pending: number };
+  /** Every failed key the results name, in batch order (each batch's last attempt). */
   failures: CopyFailure[];
   /** What Notify sent, when it ran. */
   notification?: NotifyOutput;
@@ -324,7 +324,6 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     };
 
     const observability = (name: string) => localObservability(`s3xcopy-${name}`, logStream);
-    const batches = new Map<string, BatchOutcome>();
     let lastList: ListOutput | undefined;
     let notification: NotifyOutput | undefined;
 
@@ -355,12 +354,16 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       copy: {
         name: 's3xcopy-copy',
         ...LOCAL_FUNCTIONS.copy,
+        ...(options.copyTimeoutSeconds ? { timeoutSeconds: options.copyTimeoutSeconds } : {}),
         stats: stats.lambda.copy,
-        handler: createCopyHandler({ targetClients, observability: observability('copy') }) as LocalHandler,
+        handler: createCopyHandler({
+          targetClients,
+          state: { s3: stateS3, bucket: stateBucket },
+          observability: observability('copy'),
+        }) as LocalHandler,
         onResult: (result, event) => {
           const batch = (event as { batch: Batch }).batch;
           const copyResult = result as CopyResult;
-          batches.set(batch.id, { objects: batch.objects.length, bytes: batch.bytes, result: copyResult });
           options.onProgress?.({
             type: 'batch',
             batchId: batch.id,
@@ -373,11 +376,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           const batch = (event as { batch?: Batch }).batch;
           if (!batch) return;
           const name = error instanceof Error ? error.name : 'Error';
-          const message = error instanceof Error ? error.message : String(error);
-          const listed = (error as { failures?: CopyFailure[] }).failures;
-          // Errors without a per-key list (a role that cannot be assumed, a bad job) leave the whole batch uncopied.
-          const failures = listed ?? batch.objects.map((object) => ({ key: object.key, code: name, message }));
-          batches.set(batch.id, { objects: batch.objects.length, bytes: batch.bytes, failures });
+          // The human part only: the batch result record (errors.ts) is for the ledger, not for people.
+          const message = splitBatchResult(error instanceof Error ? error.message : String(error)).text;
           options.onProgress?.({ type: 'batch-error', batchId: batch.id, error: name, message });
         },
       },
@@ -523,29 +523,13 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       }
     }
 
-    const objects = { listed: 0, selected: 0, copied: 0, skipped: 0, failed: 0 };
-    const failures: CopyFailure[] = [];
-    let bytesCopied = 0;
-    const batchCounts = { succeeded: 0, failed: 0 };
-    for (const outcome of batches.values()) {
-      if (outcome.result) {
-        batchCounts.succeeded++;
-        objects.copied += outcome.result.copied;
-        objects.skipped += outcome.result.skipped;
-        objects.failed += outcome.result.failed;
-        bytesCopied += outcome.result.bytesCopied;
-        failures.push(...outcome.result.failures);
-      } else {
-        batchCounts.failed++;
-        objects.failed += outcome.failures?.length ?? outcome.objects;
-        failures.push(...(outcome.failures ?? []));
-      }
-    }
-    if (lastList) {
-      objects.listed = lastList.totals.listed;
-      objects.selected = lastList.totals.selected;
-      objects.skipped += lastList.totals.skipped;
-    }
+    // The same files and the same arithmetic as the deployed Notify: what a local run reports is what a
+    // deployed one would. Every failure is kept (a local run's caller gets the full list).
+    const aggregated =
+      stats.executions.mapRuns > 0
+        ? await aggregateResults(stateS3, stateBucket, resultsPrefix(jobId), Number.POSITIVE_INFINITY)
+        : emptyResults();
+    const ledger = buildLedger(lastList?.totals ?? {}, aggregated, lastList?.dryRun ?? false);
     stats.durationMs = Date.now() - startedAt;
     await writeFile(path.join(outputDir, 'stats.json'), `${JSON.stringify(stats, null, 2)}\n`);
     return {
@@ -555,10 +539,10 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       jobId,
       ...(error ? { error } : {}),
       ...(lastList ? { list: lastList } : {}),
-      objects,
-      bytes: { selected: lastList?.totals.bytes ?? 0, copied: bytesCopied },
-      batches: batchCounts,
-      failures,
+      objects: ledger.objects,
+      bytes: ledger.bytes,
+      batches: aggregated.batches,
+      failures: aggregated.failures,
       ...(notification ? { notification } : {}),
       ...(results ? { results } : {}),
       outputDir,

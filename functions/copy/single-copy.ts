@@ -37,5 +37,6 @@ export async function copySingle(
     if (version.etag && isPreconditionFailed(error)) throw new SourceChanged(version, error);
     throw error;
   }
+  ctx.stats.copiedBytes += version.size;
   return version.size;
 }

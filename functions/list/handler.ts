@@ -29,11 +29,8 @@ export interface ListHandlerDeps {
   marginMs?: number;
 }
 
-/**
- * A resolved job may be at most this much JSON: every copy invocation gets the job beside its batch
- * (up to 200 KiB), and Step Functions passes at most 256 KiB.
- */
-export const MAX_JOB_JSON_BYTES = 32 * 1024;
+/** The resolved job's size limit (functions/shared/job.ts, where resolveJob checks it). */
+export { MAX_JOB_JSON_BYTES } from '../shared/job';
 
 /** What the execution's original input asks for: a job, or the keys of a batch of S3 events. */
 export interface ListRequest {
@@ -54,13 +51,6 @@ export function resolveListRequest(request: unknown, defaults: JobDefaults): Lis
   const resolved: ListRequest = isEventsRequest(request)
     ? { job: resolveJob({}, defaults), ...parseObjectCreatedEvents(request) }
     : { job: resolveJob(request, defaults), ignored: [] };
-  const jobBytes = Buffer.byteLength(JSON.stringify(resolved.job));
-  if (jobBytes > MAX_JOB_JSON_BYTES) {
-    throw new InvalidJobError(
-      `the job is ${jobBytes} bytes of JSON; at most ${MAX_JOB_JSON_BYTES} fit beside a batch (200 KiB) in a copy ` +
-        "invocation's 256 KiB payload: shorten the filter's include/exclude lists",
-    );
-  }
   return resolved;
 }
 

@@ -137,7 +137,11 @@ export class RegionalS3Clients {
   }
 }
 
-/** The STS client used to assume the target role; regional endpoint of the function's own region. */
-export function createStsClient(region?: string): STSClient {
-  return new STSClient({ region: region ?? process.env.AWS_REGION ?? 'us-east-1' });
+/**
+ * The STS client used to assume the target role; regional endpoint of the function's own region, or
+ * `endpoint` (an S3-compatible server's STS). Without `endpoint` the SDK still honours the standard
+ * AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL variables.
+ */
+export function createStsClient(region?: string, endpoint?: string): STSClient {
+  return new STSClient({ region: region ?? process.env.AWS_REGION ?? 'us-east-1', ...(endpoint ? { endpoint } : {}) });
 }
