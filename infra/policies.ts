@@ -244,9 +244,24 @@ export function listRoleStatements(config: InfraConfig): PolicyStatementJson[] {
   return statements;
 }
 
-/** The copy function: assume the target role (cross-account), or copy directly (same account). */
+/**
+ * The copy function: assume the target role (cross-account), or copy directly (same account); and read and
+ * write its progress records in the state bucket.
+ */
 export function copyRoleStatements(config: InfraConfig): PolicyStatementJson[] {
-  return isSameAccount(config) ? copyAccessStatements(config) : [assumeTargetRoleStatement(config)];
+  const arns = resourceArns(config);
+  return [
+    ...(isSameAccount(config) ? copyAccessStatements(config) : [assumeTargetRoleStatement(config)]),
+    // Progress records (functions/copy/progress-record.ts): where a stopped batch or multipart copy resumes.
+    // ListBucket on the prefix makes a missing record a 404, not a 403.
+    {
+      Sid: 'ReadWriteProgressRecords',
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:PutObject'],
+      Resource: `${arns.stateBucket}/progress/*`,
+    },
+    listUnder('ListProgressRecords', arns.stateBucket, 'progress/'),
+  ];
 }
 
 /**

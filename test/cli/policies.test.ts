@@ -31,6 +31,19 @@ describe('s3xcopy policies', () => {
     expect(printed.targetRole.arn).toBe('arn:aws:iam::222222222222:role/s3xcopy-target');
     expect(printed.functionRoleStatements.copy).toEqual([
       { Sid: 'AssumeTargetRole', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: printed.targetRole.arn },
+      {
+        Sid: 'ReadWriteProgressRecords',
+        Effect: 'Allow',
+        Action: ['s3:GetObject', 's3:PutObject'],
+        Resource: 'arn:aws:s3:::s3xcopy-state-111111111111-eu-west-1/progress/*',
+      },
+      {
+        Sid: 'ListProgressRecords',
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: 'arn:aws:s3:::s3xcopy-state-111111111111-eu-west-1',
+        Condition: { StringLike: { 's3:prefix': ['progress/*'] } },
+      },
     ]);
     // Existing source bucket with the S3 event trigger on: it says to turn EventBridge notifications on.
     expect(printed.sourceBucketEventBridge).toEqual({ notificationConfiguration: { EventBridgeConfiguration: {} } });

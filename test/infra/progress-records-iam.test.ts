@@ -1,0 +1,46 @@
+import { resourceArns } from '../../infra/names';
+import { deployment, isAllowed, roleIdByArn } from './iam-proofs';
+import type { TemplateJson } from './resolve-template';
+import { synthesize } from './synth';
+
+/** The copy function's progress records (functions/copy/progress-record.ts) live in the state bucket. */
+describe('the copy role and the state bucket', () => {
+  const built = synthesize();
+  const d = deployment(built.config, built.sourceTemplate.toJSON() as TemplateJson);
+  const arns = resourceArns(built.config);
+  const policies = d.source.identityPolicies(roleIdByArn(d.source, arns.copyRole));
+  const can = (action: string, resource: string, context?: Record<string, string>) =>
+    isAllowed(
+      {
+        principal: arns.copyRole,
+        action,
+        resource,
+        resourceAccount: built.config.source.account,
+        ...(context ? { context } : {}),
+      },
+      policies,
+    );
+
+  it('may read, write and list its progress records, and nothing else in the state bucket', async () => {
+    // Act
+    const results = {
+      readRecord: await can('s3:GetObject', `${arns.stateBucket}/progress/job-1/batches/b1.json`),
+      writeRecord: await can('s3:PutObject', `${arns.stateBucket}/progress/job-1/uploads/abc.json`),
+      listRecords: await can('s3:ListBucket', arns.stateBucket, { 's3:prefix': 'progress/job-1/' }),
+      listResults: await can('s3:ListBucket', arns.stateBucket, { 's3:prefix': 'results/' }),
+      readManifest: await can('s3:GetObject', `${arns.stateBucket}/manifests/job-1/part-0.json`),
+      writeResults: await can('s3:PutObject', `${arns.stateBucket}/results/job-1/x.json`),
+      deleteRecord: await can('s3:DeleteObject', `${arns.stateBucket}/progress/job-1/batches/b1.json`),
+    };
+    // Assert
+    expect(results).toEqual({
+      readRecord: true,
+      writeRecord: true,
+      listRecords: true,
+      listResults: false,
+      readManifest: false,
+      writeResults: false,
+      deleteRecord: false,
+    });
+  });
+});
