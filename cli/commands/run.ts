@@ -186,6 +186,7 @@ export function runSummaryJson(result: LocalRunResult, durationMs: number) {
     ...(result.error ? { error: result.error } : {}),
     durationMs,
     results: result.results ?? null,
+    failuresFile: result.failuresFile ?? null,
     outputDir: result.outputDir,
   };
 }
@@ -277,6 +278,7 @@ export function register(program: Command, io: CliIo): void {
               .map((f) => `  ${f.key} (${f.code})`)
               .join('\n')}\n`,
           );
+          if (result.failuresFile) io.stderr(`Every failed key with its error code: ${result.failuresFile}\n`);
         }
         io.stderr(
           `Results: ${result.results ?? 'none (nothing was copied)'}; logs and notifications: ${result.outputDir}\n`,

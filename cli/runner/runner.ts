@@ -142,6 +142,8 @@ export interface LocalRunResult {
   notification?: NotifyOutput;
   /** Where the ResultWriter files are: s3://STATE_BUCKET/results/<jobId>/, or a local directory. */
   results?: string;
+  /** Every failed key with its code (Notify's failures.jsonl): s3://STATE/reports/<jobId>/..., or the saved local copy. */
+  failuresFile?: string;
   outputDir: string;
   stats: RunStats;
 }
@@ -521,7 +523,13 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       }
     }
     // Notify's report files (the ledger and every failed key) outlive the private store too.
-    if (localState) await saveResults(stateS3, stateBucket, reportsPrefix(jobId), path.join(outputDir, 'reports'));
+    let failuresFile = notification?.failuresFile;
+    if (
+      localState &&
+      (await saveResults(stateS3, stateBucket, reportsPrefix(jobId), path.join(outputDir, 'reports'))) > 0
+    ) {
+      failuresFile = failuresFile && path.join(outputDir, 'reports', 'failures.jsonl');
+    }
 
     // The same files and the same arithmetic as the deployed Notify: what a local run reports is what a
     // deployed one would. Every failure is kept (a local run's caller gets the full list).
@@ -545,6 +553,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       failures: aggregated.failures,
       ...(notification ? { notification } : {}),
       ...(results ? { results } : {}),
+      ...(failuresFile ? { failuresFile } : {}),
       outputDir,
       stats,
     };
