@@ -47,6 +47,7 @@ export interface OptionFlags {
   concurrency?: string;
   multipartThreshold?: string;
   partSize?: string;
+  verify?: string;
 }
 
 /**
@@ -73,6 +74,12 @@ export function jobOptionsFromFlags(flags: OptionFlags): NonNullable<JobInput['o
     options.multipartThreshold = parseSize(flags.multipartThreshold, '--multipart-threshold');
   }
   if (flags.partSize !== undefined) options.partSize = parseSize(flags.partSize, '--part-size');
+  if (flags.verify !== undefined) {
+    if (flags.verify !== 'multipart' && flags.verify !== 'all' && flags.verify !== 'none') {
+      throw new UsageError(`--verify: "${flags.verify}" is not a scope. Use --verify multipart, all or none.`);
+    }
+    options.verify = flags.verify;
+  }
   return options;
 }
 

@@ -17,6 +17,7 @@ import type { CliIo } from '../io';
 import { checkBucketName, collect, escapeGlob, jobOptionsFromFlags, parseS3Uri } from '../job-flags';
 import { createProgressReporter } from '../progress';
 import { type LocalRunOptions, type LocalRunResult, runLocal } from '../runner/runner';
+import { parseDuration } from '../size';
 import { stsEndpointFor } from '../sts-endpoint';
 
 /**
@@ -39,9 +40,11 @@ export interface JobFlags {
   concurrency?: string;
   multipartThreshold?: string;
   partSize?: string;
+  verify?: string;
 }
 
 interface RunFlags extends JobFlags {
+  invocationTimeout?: string;
   endpoint?: string;
   stsEndpoint?: string;
   region?: string;
@@ -65,7 +68,11 @@ export function addJobOptions(command: Command): Command {
     .option('--dry-run', 'list and plan, copy nothing')
     .option('--concurrency <n>', 'parallel copies per batch')
     .option('--multipart-threshold <size>', 'copy objects at least this big in parts (e.g. 64MiB)')
-    .option('--part-size <size>', 'part size for multipart copies (e.g. 64MiB)');
+    .option('--part-size <size>', 'part size for multipart copies (e.g. 64MiB)')
+    .option(
+      '--verify <scope>',
+      'check (and repair) what the target holds after each copy: multipart (default), all, or none',
+    );
 }
 
 /**
@@ -185,6 +192,7 @@ export function runSummaryJson(result: LocalRunResult, durationMs: number) {
     failures: result.failures,
     ...(result.error ? { error: result.error } : {}),
     durationMs,
+    copy: copyWork(result),
     results: result.results ?? null,
     failuresFile: result.failuresFile ?? null,
     outputDir: result.outputDir,
@@ -202,7 +210,17 @@ export function summaryLine(result: LocalRunResult, durationMs: number): string 
   const notAttempted = o.notAttempted > 0 ? `, ${count(o.notAttempted)} not attempted` : '';
   const head = `${result.status}: ${count(o.copied)} copied, ${count(o.skipped)} skipped, ${count(o.failed)} failed${notAttempted} of ${count(o.selected)} selected (${formatBytes(result.bytes.copied)} copied of ${formatBytes(result.bytes.selected)}) in ${seconds} s`;
   const error = result.error ? `; ${result.error.error}: ${result.error.cause}` : '';
-  return `${head}${error}`;
+  const work = copyWork(result);
+  const parts = work.parts > 0 ? `, ${count(work.parts)} parts` : '';
+  return `${head}; ${count(work.invocations)} copy invocations${parts}${error}`;
+}
+
+/** How much work the copy did: its Lambda invocations (retries included) and the parts it copied. */
+export function copyWork(result: LocalRunResult): { invocations: number; parts: number } {
+  return {
+    invocations: result.stats.lambda.copy?.invocations ?? 0,
+    parts: result.stats.s3.target.UploadPartCopyCommand ?? 0,
+  };
 }
 
 /** Exit code for a finished run: 0 all selected objects copied or skipped (or, in a dry run, planned); 1 otherwise. */
@@ -252,10 +270,21 @@ export function register(program: Command, io: CliIo): void {
       '--state-bucket <bucket>',
       'bucket for manifests and results (default: an in-process store; the results are saved to the run directory)',
     )
+    .option(
+      '--invocation-timeout <duration>',
+      "the local copy function's timeout (default 900s, Lambda's); shorter (e.g. 20s) shows large objects resuming across invocations",
+    )
     .option('--json', 'print one JSON summary on stdout')
     .action(async (flags: RunFlags) => {
       // An S3-compatible server names buckets and roles its own way (tenant:bucket, arn:aws:iam:::role/R).
       useNameRules(flags.endpoint ? 's3-compatible' : 'aws');
+      const copyTimeoutSeconds =
+        flags.invocationTimeout === undefined
+          ? undefined
+          : parseDuration(flags.invocationTimeout, '--invocation-timeout');
+      if (copyTimeoutSeconds !== undefined && (copyTimeoutSeconds < 1 || copyTimeoutSeconds > 900)) {
+        throw new UsageError('--invocation-timeout must be between 1s and 900s (Lambda allows at most 15 minutes)');
+      }
       const endpoint = endpointFromFlags(flags);
       const input = await objectSourceJob(endpoint, jobFromFlags(flags));
       const stsEndpoint = stsEndpointFor(flags);
@@ -266,6 +295,7 @@ export function register(program: Command, io: CliIo): void {
         endpoint,
         ...(flags.targetRoleArn ? { sts: createStsClient(endpoint.region, stsEndpoint) } : {}),
         ...(flags.stateBucket ? { stateBucket: flags.stateBucket } : {}),
+        ...(copyTimeoutSeconds ? { copyTimeoutSeconds } : {}),
       });
       if (flags.json) {
         io.stdout(`${JSON.stringify(runSummaryJson(result, durationMs))}\n`);

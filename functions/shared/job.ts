@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { COPY_RATES } from './copy-rates';
 import { InvalidJobError } from './errors';
 
 /** Sizes in bytes, named once so limits and defaults read the same everywhere. */
@@ -113,10 +114,12 @@ export const DEFAULT_OPTIONS = {
   concurrency: 32,
   toleratedFailurePercentage: 0,
   maxObjectsPerBatch: 1000,
-  /** Chosen so one copy invocation (15 minutes) finishes even at a pessimistic 50 MiB/s of server-side copy. */
-  maxBytesPerBatch: 32 * GiB,
+  /** From the rate model (copy-rates.ts): one invocation's worth at a pessimistic aggregate 50 MiB/s. */
+  maxBytesPerBatch: COPY_RATES.plannedBatchBytes,
   sliceMaxObjects: 100_000,
   notifyOnSuccess: true,
+  /** Check (and repair) what the target holds after multipart copies, whose settings are re-sent, not copied. */
+  verify: 'multipart',
 } as const;
 
 const optionsShape = z.object({
@@ -148,6 +151,7 @@ const optionsShape = z.object({
   maxBytesPerBatch: z.number().int().min(S3_LIMITS.minPartBytes),
   sliceMaxObjects: z.number().int().min(1).max(1_000_000),
   notifyOnSuccess: z.boolean(),
+  verify: z.enum(['multipart', 'all', 'none']),
 });
 
 export type JobOptions = z.infer<typeof optionsShape>;
