@@ -273,6 +273,13 @@ export function notifyRoleStatements(config: InfraConfig, topicKeyArn: string): 
   return [
     listUnder('ListResults', arns.stateBucket, 'results/'),
     { Sid: 'ReadResults', Effect: 'Allow', Action: 's3:GetObject', Resource: `${arns.stateBucket}/results/*` },
+    // The ledger and every failed key (docs/state-bucket.md); a failures file over 8 MiB is a multipart upload.
+    {
+      Sid: 'WriteReports',
+      Effect: 'Allow',
+      Action: ['s3:PutObject', 's3:AbortMultipartUpload'],
+      Resource: `${arns.stateBucket}/reports/*`,
+    },
     { Sid: 'PublishNotifications', Effect: 'Allow', Action: 'sns:Publish', Resource: arns.topic },
     {
       Sid: 'EncryptNotifications',

@@ -194,6 +194,7 @@ export function runSummaryJson(result: LocalRunResult, durationMs: number) {
     durationMs,
     copy: copyWork(result),
     results: result.results ?? null,
+    failuresFile: result.failuresFile ?? null,
     outputDir: result.outputDir,
   };
 }
@@ -307,6 +308,7 @@ export function register(program: Command, io: CliIo): void {
               .map((f) => `  ${f.key} (${f.code})`)
               .join('\n')}\n`,
           );
+          if (result.failuresFile) io.stderr(`Every failed key with its error code: ${result.failuresFile}\n`);
         }
         io.stderr(
           `Results: ${result.results ?? 'none (nothing was copied)'}; logs and notifications: ${result.outputDir}\n`,

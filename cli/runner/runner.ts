@@ -24,6 +24,7 @@ import { createNotifyHandler, type NotifyOutput, resultsPrefix } from '../../fun
 import { buildLedger, type LedgerBytes, type LedgerObjects } from '../../functions/notify/ledger';
 import type { Notification } from '../../functions/notify/message';
 import type { NotificationPublisher } from '../../functions/notify/publisher';
+import { reportsPrefix } from '../../functions/notify/report-files';
 import { aggregateResults, decodeCause, emptyResults } from '../../functions/notify/results';
 import { createS3Client, createStsClient, type S3Endpoint } from '../../functions/shared/clients';
 import type { DeploymentConfig } from '../../functions/shared/config';
@@ -143,6 +144,8 @@ export interface LocalRunResult {
   notification?: NotifyOutput;
   /** Where the ResultWriter files are: s3://STATE_BUCKET/results/<jobId>/, or a local directory. */
   results?: string;
+  /** Every failed key with its code (Notify's failures.jsonl): s3://STATE/reports/<jobId>/..., or the saved local copy. */
+  failuresFile?: string;
   outputDir: string;
   stats: RunStats;
 }
@@ -522,6 +525,14 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         results = `s3://${stateBucket}/${resultsPrefix(jobId)}`;
       }
     }
+    // Notify's report files (the ledger and every failed key) outlive the private store too.
+    let failuresFile = notification?.failuresFile;
+    if (
+      localState &&
+      (await saveResults(stateS3, stateBucket, reportsPrefix(jobId), path.join(outputDir, 'reports'))) > 0
+    ) {
+      failuresFile = failuresFile && path.join(outputDir, 'reports', 'failures.jsonl');
+    }
 
     // The same files and the same arithmetic as the deployed Notify: what a local run reports is what a
     // deployed one would. Every failure is kept (a local run's caller gets the full list).
@@ -545,6 +556,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       failures: aggregated.failures,
       ...(notification ? { notification } : {}),
       ...(results ? { results } : {}),
+      ...(failuresFile ? { failuresFile } : {}),
       outputDir,
       stats,
     };

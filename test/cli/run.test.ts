@@ -202,6 +202,7 @@ describe('s3xcopy run', () => {
     ],
     [['--source', 's3://cli-src/a/', '--target', 's3://cli-src/a/b/'], /target\.prefix must not overlap the source/],
     [['--target', 's3://cli-dst/x/'], /required option '--source <uri>' not specified/],
+    [['--source', 's3://cli-src//data/', '--target', 's3://cli-dst/x/'], /source\.prefix must not start with "\/"/],
   ])('exits 2 with one clear message and writes nothing for %j', async (args, message) => {
     // Act
     const run = await cli(['run', ...args, '--endpoint', s3.server.url]);
@@ -210,6 +211,28 @@ describe('s3xcopy run', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(message);
     expect(run.stdout).toBe('');
+    expect(await s3.listKeys('cli-dst', 'x/')).toEqual([]);
+  });
+
+  it('exits 2 before anything is written for a job too large to travel with a batch (1,200 --include globs)', async () => {
+    // Prepare
+    const includes = Array.from({ length: 1200 }, (_, i) => ['--include', `long/pattern/number/${i}/**/*.parquet`]);
+
+    // Act
+    const run = await cli([
+      'run',
+      '--source',
+      's3://cli-src/data/',
+      '--target',
+      's3://cli-dst/x/',
+      ...includes.flat(),
+      '--endpoint',
+      s3.server.url,
+    ]);
+
+    // Assess
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/the job is \d+ bytes of JSON; at most 32768/);
     expect(await s3.listKeys('cli-dst', 'x/')).toEqual([]);
   });
 });

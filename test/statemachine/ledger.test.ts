@@ -88,6 +88,12 @@ describe('the ledger of a local run', () => {
     expect(result.notification?.objects).toMatchObject({ copied: 2, failed: 1, notAttempted: 0 });
     expect((await s3.listKeys(target)).sort()).toEqual(['a/1', 'a/3']);
     expectIdentity(result);
+    // Every failed key is in the state bucket's failures file, which the result and the message name.
+    expect(result.failuresFile).toBe(`s3://${STATE}/reports/${result.jobId}/failures.jsonl`);
+    const lines = (await s3.getBody(STATE, `reports/${result.jobId}/failures.jsonl`)).toString().trim().split('\n');
+    expect(lines.map((line) => JSON.parse(line))).toEqual([
+      expect.objectContaining({ key: 'a/2', code: 'AccessDenied', batchId: 's0-b0' }),
+    ]);
   });
 
   it('counts the batches left pending by the tolerated-failure threshold as not attempted', async () => {

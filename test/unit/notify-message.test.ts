@@ -156,6 +156,30 @@ describe('formatNotification', () => {
     expect(body).toContain('Copied:    1,197');
   });
 
+  it('says the counts are unavailable, and why, when the Map Run could not write its results', () => {
+    // Prepare: the Map caught States.ResultWriterFailed; whatever files exist do not cover every batch.
+    const input: NotifyInput = {
+      ...failureInput,
+      state: {
+        ...failureInput.state,
+        error: { Error: 'States.ResultWriterFailed', Cause: 'Access Denied writing results/run-1/' },
+      },
+    };
+    const aggregated = results(0);
+
+    // Act
+    const summary = summarize(input, aggregated, 's3://state/results/run-1/');
+    const notification = formatNotification(summary, input, aggregated);
+
+    // Assess
+    expect(summary.objects).toMatchObject({ selected: 1200, copied: null, failed: null, notAttempted: null });
+    expect(summary.countsUnavailable).toMatch(/States\.ResultWriterFailed: Access Denied writing results\/run-1\//);
+    expect(notification.body).toMatch(/Copied: +counts unavailable: the Distributed Map could not write its results/);
+    expect(notification.body).not.toMatch(/1,197/);
+    expect(notification.subject).toBe('s3xcopy FAILED: src/data/ -> dst/mirror/, copy counts unavailable');
+    expect(notification.attributes.failedObjects).toBeUndefined();
+  });
+
   it('decodes a Lambda error document in the cause of a failed List', () => {
     // Prepare
     const input: NotifyInput = {
