@@ -68,7 +68,7 @@ export async function copyMultipart(
   const size = head.ContentLength ?? version.size;
   const pinned = version.etag;
 
-  const recorded = ctx.progress ? await ctx.progress.readUpload(ctx.jobId, sourceKey) : undefined;
+  const recorded = await readRecord(ctx, sourceKey);
   // Only a record this job wrote for exactly this copy counts; anything else is ignored, never touched.
   let previous = recorded && isOurs(ctx, recorded, sourceKey, targetKey) ? recorded : undefined;
   let upload: OpenUpload | undefined;
@@ -125,6 +125,24 @@ export async function copyMultipart(
     await abortUpload(ctx, targetKey, upload.uploadId);
     if (upload.record) await writeRecord(ctx, { ...upload.record, state: 'aborted', reason: reason.slice(0, 500) });
     throw changed ? new SourceChanged(version, error) : error;
+  }
+}
+
+/**
+ * This job's record of the key, if any. A record that cannot be read (the state bucket denied, say) is
+ * logged and treated as none: the object is then copied afresh, and its new upload is not resumable
+ * unless the record can be written.
+ */
+async function readRecord(ctx: CopyContext, sourceKey: string): Promise<UploadRecord | undefined> {
+  if (!ctx.progress) return undefined;
+  try {
+    return await ctx.progress.readUpload(ctx.jobId, sourceKey);
+  } catch (error) {
+    ctx.logger.warn('Cannot read the progress record of a large object; copying it afresh', {
+      key: sourceKey,
+      error: errorMessage(error),
+    });
+    return undefined;
   }
 }
 
