@@ -29,6 +29,7 @@ const SECTIONS: Array<{ id: string; module: string; title: string }> = [
   { id: 'local', module: './local.bench', title: 'Orchestration overhead: s3xcopy run vs the worker' },
   { id: 'rclone', module: './rclone.bench', title: 'Outside peer: rclone copy' },
   { id: 'cost', module: './cost.bench', title: 'Cost per million objects' },
+  { id: 'startup', module: './startup.bench', title: 'CLI start-up' },
 ];
 
 const DOCS = path.join(__dirname, '..', 'docs');

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The s3xcopy command. It runs the TypeScript sources through tsx, so a clone works without a build step.
+// The s3xcopy command. It runs the compiled CLI when it is up to date, else the TypeScript sources through
+// tsx, so a clone works without a build step and an edited source is never shadowed by an old build.
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 22) {
   process.stderr.write(
@@ -8,7 +9,14 @@ if (major < 22) {
   );
   process.exit(2);
 }
-require('tsx/cjs');
-// Lets tsx's CommonJS require the ESM-only packages the handlers use (middy exports only "import").
-require('../cli/runner/esm-interop.ts');
-require('../cli/main.ts').main(process.argv);
+const compiled = require('./compiled.js').freshBundle();
+if (compiled) {
+  // dist/cli/s3xcopy.js (build/bundle-cli.js, run by `npm install`), while no source is newer than it.
+  require('node:module').enableCompileCache?.();
+  require(compiled).main(process.argv);
+} else {
+  require('tsx/cjs');
+  // Lets tsx's CommonJS require the ESM-only packages the handlers use (middy exports only "import").
+  require('../cli/runner/esm-interop.ts');
+  require('../cli/main.ts').main(process.argv);
+}

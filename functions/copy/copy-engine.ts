@@ -15,6 +15,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
+import { sameContent } from '../shared/content-identity';
 import { CopyBatchError, CopyTimeBudgetError } from '../shared/errors';
 import { type CopyInput, type CopyResult, type ManifestObject, targetKeyFor } from '../shared/job';
 import { BatchProgress } from './batch-progress';
@@ -68,18 +69,9 @@ export interface CopyEngineDeps {
   recordIntervalMs?: number;
 }
 
-const unquote = (etag: string | undefined) => (etag ?? '').replace(/^W\//, '').replace(/"/g, '');
-
-/**
- * The DESIGN.md sync rule: the target matches when it has the same size and either the same ETag or a
- * Last-Modified not older than the source's (HTTP dates have whole seconds, so the source's is truncated).
- */
+/** The sync rule: functions/shared/content-identity.ts (size and ETag, or a checksum; never a timestamp). */
 export function targetMatches(object: ManifestObject, target: TargetObject): boolean {
-  if (target.ContentLength !== object.size) return false;
-  if (object.etag !== '' && unquote(target.ETag) === unquote(object.etag)) return true;
-  const sourceSeconds = Math.floor(Date.parse(object.lastModified) / 1000);
-  const targetSeconds = target.LastModified ? Math.floor(target.LastModified.getTime() / 1000) : Number.NaN;
-  return targetSeconds >= sourceSeconds;
+  return sameContent({ size: object.size, etag: object.etag }, { size: target.ContentLength, etag: target.ETag });
 }
 
 /**

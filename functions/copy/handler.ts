@@ -12,9 +12,9 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { S3Client } from '@aws-sdk/client-s3';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { createStsClient, s3ClientFactory } from '../shared/clients';
+import { BucketRegions, createStsClient, s3ClientFactory } from '../shared/clients';
 import { loadConfig } from '../shared/config';
-import { InvalidJobError } from '../shared/errors';
+import { attachBatchResult, CopyBatchError, CopyTimeBudgetError, InvalidJobError } from '../shared/errors';
 import { CopyInputSchema, type CopyResult, DEFAULT_OPTIONS, describeIssues } from '../shared/job';
 import { createObservability, type Observability } from '../shared/observability';
 import { TargetClients } from '../shared/target-role';
@@ -67,19 +67,38 @@ export function createCopyHandler(deps: CopyHandlerDeps) {
       batchId: input.batch.id,
       execution: typeof execution === 'string' ? execution : input.jobId,
     });
-    const s3 = await deps.targetClients.forTarget(input.job.target, input.jobId);
+    // Writes go to the target bucket's region, source reads to the source bucket's (either may differ from ours).
+    const s3 = await deps.targetClients.forBucket(input.job.target, input.jobId, input.job.target.bucket);
+    const sourceS3 = await deps.targetClients.forBucket(input.job.target, input.jobId, input.job.source.bucket);
     const { onSettled, ...engine } = deps.engine ?? {};
-    return copyBatch(input, {
-      remainingTimeMs: () => context.getRemainingTimeInMillis(),
-      ...engine,
-      ...(progress ? { progress } : {}),
-      s3,
-      logger,
-      onSettled: (result) => {
-        recordMetrics(metrics, result);
-        onSettled?.(result);
-      },
-    });
+    let settled: CopyResult | undefined;
+    try {
+      return await copyBatch(input, {
+        remainingTimeMs: () => context.getRemainingTimeInMillis(),
+        ...engine,
+        ...(progress ? { progress } : {}),
+        s3,
+        sourceS3,
+        logger,
+        onSettled: (result) => {
+          settled = result;
+          recordMetrics(metrics, result);
+          onSettled?.(result);
+        },
+      });
+    } catch (error) {
+      // The ledger counts a failed batch's copied and skipped objects from this record, which Lambda and
+      // Step Functions carry in the Cause (docs/state-bucket.md, "The ledger").
+      if (settled && (error instanceof CopyBatchError || error instanceof CopyTimeBudgetError)) {
+        const total = input.batch.objects.length;
+        attachBatchResult(error, {
+          ...settled,
+          notAttempted: total - settled.copied - settled.skipped - settled.failed,
+          skippedByReason: { ...settled.skippedByReason },
+        });
+      }
+      throw error;
+    }
   };
 
   return middy(copy)
@@ -93,8 +112,9 @@ function defaultDeps(): CopyHandlerDeps {
   const concurrency = config.defaults.options?.concurrency ?? DEFAULT_OPTIONS.concurrency;
   // Parts have their own limiter beside objects' (copy-engine.ts), so up to twice the concurrency is in flight.
   const makeS3 = s3ClientFactory({}, Math.max(64, concurrency * 2));
+  const regions = new BucketRegions(config.bucketRegions);
   return {
-    targetClients: new TargetClients(createStsClient(), makeS3),
+    targetClients: new TargetClients(createStsClient(), makeS3, undefined, undefined, regions),
     ...(config.stateBucket ? { state: { s3: makeS3(), bucket: config.stateBucket } } : {}),
   };
 }

@@ -29,8 +29,9 @@ import { historyAfter, type UploadHistoryEntry, type UploadRecord } from './prog
 import { backoffDelay, type RetryPolicy } from './retry';
 import { SourceChanged, type SourceVersion } from './source-version';
 import { findTarget } from './target-lookup';
-import { encodeTagging, multipartUploadSettings } from './target-settings';
+import { encodeTagging, multipartUploadSettings, withRawExpires } from './target-settings';
 import { OutOfTime } from './time-budget';
+import { shouldVerify, verifyCopy, withSourceTags } from './verify-copy';
 
 /**
  * AbortMultipartUpload gets its own short retry, never cut by the time budget: it runs precisely when the
@@ -78,6 +79,8 @@ export async function copyMultipart(
     const target = await findTarget(ctx, targetKey);
     if (target?.ContentLength === size && target.ETag === previous.targetEtag) {
       ctx.stats.alreadyCopied++;
+      // Checked like a fresh copy: the invocation that completed it may have stopped before its check.
+      await verifyMultipart(ctx, sourceKey, targetKey, head);
       return size;
     }
   } else if (previous?.state === 'uploading') {
@@ -109,7 +112,6 @@ export async function copyMultipart(
     if (upload.record) {
       await writeRecord(ctx, { ...upload.record, state: 'completed', ...(targetEtag ? { targetEtag } : {}) });
     }
-    return size;
   } catch (error) {
     if ((error instanceof OutOfTime || ctx.budget.isOut) && upload.record) {
       // Stopped by the time budget: record the parts done and leave the upload open for the retry.
@@ -125,6 +127,20 @@ export async function copyMultipart(
     await abortUpload(ctx, targetKey, upload.uploadId);
     if (upload.record) await writeRecord(ctx, { ...upload.record, state: 'aborted', reason: reason.slice(0, 500) });
     throw changed ? new SourceChanged(version, error) : error;
+  }
+  await verifyMultipart(ctx, sourceKey, targetKey, head);
+  return size;
+}
+
+/** Checks what a completed multipart copy's target holds (servers drop what CreateMultipartUpload sent). */
+async function verifyMultipart(
+  ctx: CopyContext,
+  sourceKey: string,
+  targetKey: string,
+  head: HeadObjectCommandOutput,
+): Promise<void> {
+  if (shouldVerify(ctx.job.options.verify, true)) {
+    await verifyCopy(ctx, targetKey, await withSourceTags(ctx, sourceKey, head), { multipart: true });
   }
 }
 
@@ -219,11 +235,14 @@ async function createUpload(
   if (ctx.budget.exhausted()) throw new OutOfTime();
   const created = await ctx.retry(() =>
     ctx.s3.send(
-      new CreateMultipartUploadCommand({
-        Bucket: job.target.bucket,
-        Key: targetKey,
-        ...multipartUploadSettings(job, head, tagging),
-      }),
+      withRawExpires(
+        new CreateMultipartUploadCommand({
+          Bucket: job.target.bucket,
+          Key: targetKey,
+          ...multipartUploadSettings(job, head, tagging),
+        }),
+        head,
+      ),
       options,
     ),
   );

@@ -86,6 +86,26 @@ describe('s3xcopy run', () => {
     expect((await s3.getBody('cli-dst', 'copy/file 3.txt')).toString()).toBe('content 3');
   });
 
+  it('copies the one object a --source URI names, into the target prefix, as aws s3 cp does', async () => {
+    // Act
+    const run = await cli([
+      'run',
+      '--source',
+      's3://cli-src/data/file 3.txt',
+      '--target',
+      's3://cli-dst/one/',
+      '--endpoint',
+      s3.server.url,
+      '--json',
+    ]);
+
+    // Assess
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ objects: { selected: 1, copied: 1, skipped: 0, failed: 0 } });
+    expect(await s3.listKeys('cli-dst', 'one/')).toEqual(['one/file 3.txt']);
+    expect((await s3.getBody('cli-dst', 'one/file 3.txt')).toString()).toBe('content 3');
+  });
+
   it('plans but copies nothing with --dry-run', async () => {
     // Act
     const run = await cli([
@@ -156,8 +176,9 @@ describe('s3xcopy run', () => {
     const summary = JSON.parse(run.stdout);
     expect(summary.status).toBe('FAILED');
     expect(summary.objects.failed).toBe(12);
-    // A closed port is an unreachable STS: retried as transient, then reported with the role it could not assume.
-    expect(summary.failures[0]).toMatchObject({ code: 'AssumeRoleTransientError' });
+    // A refused connection (a closed port) is a wrong endpoint or no network, not STS throttling: waiting does not
+    // fix it, so it fails at once as AssumeRoleError (functions/shared/target-role.ts isTransientStsError).
+    expect(summary.failures[0]).toMatchObject({ code: 'AssumeRoleError' });
     expect(summary.failures[0].message).toMatch(/arn:aws:iam::222222222222:role\/s3xcopy-target/);
     expect(await s3.listKeys('cli-untouched')).toEqual([]);
   });
