@@ -11,8 +11,8 @@ import { type _Object, CreateBucketCommand, ListObjectsV2Command, type S3Client 
 import { startEmbeddedS3 } from '../cli/embedded-s3';
 import { compareKeys } from '../functions/list/key-order';
 import { listSlice } from '../functions/list/list-slice';
-import { targetIsCurrent } from '../functions/list/sync-merge';
 import { planBatches } from '../functions/list/planner';
+import { targetIsCurrent } from '../functions/list/sync-merge';
 import { createS3Client } from '../functions/shared/clients';
 import { type Job, type ManifestObject, resolveJob } from '../functions/shared/job';
 import { seedObjects } from '../test/integration/list-seed';
