@@ -216,8 +216,8 @@ describe('s3xcopy run', () => {
 
 describe('s3xcopy run --invocation-timeout', () => {
   it('finishes an object that needs several copy invocations, byte for byte, and reports invocations and parts', async () => {
-    // Arrange: 30 MiB in 5 MiB parts, one part at a time, and a 1-second local Lambda.
-    const body = randomBytes(30 * 1024 * 1024);
+    // Arrange: 60 MiB in 5 MiB parts, one part at a time, and a 2-second local Lambda.
+    const body = randomBytes(60 * 1024 * 1024);
     await s3.createBucket('cli-big-src');
     await s3.createBucket('cli-big-dst');
     await s3.put('cli-big-src', 'big.bin', body);
@@ -237,7 +237,7 @@ describe('s3xcopy run --invocation-timeout', () => {
       '--concurrency',
       '1',
       '--invocation-timeout',
-      '1s',
+      '2s',
       '--json',
     ]);
     // Assess
@@ -249,7 +249,7 @@ describe('s3xcopy run --invocation-timeout', () => {
       bytes: { copied: body.length },
     });
     expect(summary.copy.invocations).toBeGreaterThan(1);
-    expect(summary.copy.parts).toBeGreaterThanOrEqual(6);
+    expect(summary.copy.parts).toBeGreaterThanOrEqual(12);
     expect((await s3.getBody('cli-big-dst', 'big.bin')).equals(body)).toBe(true);
     expect(await s3.openUploads('cli-big-dst')).toBe(0);
   }, 60_000);
