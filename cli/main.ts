@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { useNameRules } from '../functions/shared/job';
@@ -12,8 +12,15 @@ import { type CliIo, processIo } from './io';
 
 /** The package's version, read from package.json so `--version` never disagrees with what is installed. */
 export function packageVersion(): string {
-  const manifest = JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
-  return manifest.version;
+  // From the sources this file is cli/main.ts; compiled, it is dist/cli/s3xcopy.js: walk up to our package.json.
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (existsSync(file)) {
+      const manifest = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version: string };
+      if (manifest.name === 's3-xcopy') return manifest.version;
+    }
+    if (path.dirname(dir) === dir) throw new Error(`s3xcopy: no package.json of s3-xcopy above ${__dirname}`);
+  }
 }
 
 /** Builds the s3xcopy program; each command lives in cli/commands/<name>.ts. */
