@@ -34,7 +34,17 @@ export class BatchProgress {
    */
   static async open(ctx: CopyContext, batch: Batch): Promise<BatchProgress | undefined> {
     if (!ctx.progress) return undefined;
-    const previous = await ctx.progress.readBatch(ctx.jobId, batch.id);
+    let previous: BatchRecord | undefined;
+    try {
+      previous = await ctx.progress.readBatch(ctx.jobId, batch.id);
+    } catch (error) {
+      // Copying matters more than resuming: without its record the batch copies as if it were the first try.
+      ctx.logger.warn('Cannot read the batch progress record; this invocation copies without it', {
+        batchId: batch.id,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return undefined;
+    }
     const now = new Date(ctx.now()).toISOString();
     if (previous && previous.format === 1 && previous.jobId === ctx.jobId && previous.batchId === batch.id) {
       const record: BatchRecord = { ...previous, invocations: previous.invocations + 1, updatedAt: now };

@@ -69,7 +69,7 @@ export async function copyMultipart(
   const size = head.ContentLength ?? version.size;
   const pinned = version.etag;
 
-  const recorded = ctx.progress ? await ctx.progress.readUpload(ctx.jobId, sourceKey) : undefined;
+  const recorded = await readRecord(ctx, sourceKey);
   // Only a record this job wrote for exactly this copy counts; anything else is ignored, never touched.
   let previous = recorded && isOurs(ctx, recorded, sourceKey, targetKey) ? recorded : undefined;
   let upload: OpenUpload | undefined;
@@ -79,6 +79,8 @@ export async function copyMultipart(
     const target = await findTarget(ctx, targetKey);
     if (target?.ContentLength === size && target.ETag === previous.targetEtag) {
       ctx.stats.alreadyCopied++;
+      // Checked like a fresh copy: the invocation that completed it may have stopped before its check.
+      await verifyMultipart(ctx, sourceKey, targetKey, head);
       return size;
     }
   } else if (previous?.state === 'uploading') {
@@ -126,11 +128,38 @@ export async function copyMultipart(
     if (upload.record) await writeRecord(ctx, { ...upload.record, state: 'aborted', reason: reason.slice(0, 500) });
     throw changed ? new SourceChanged(version, error) : error;
   }
-  // The upload is complete: check what the target holds (servers drop what CreateMultipartUpload sent).
+  await verifyMultipart(ctx, sourceKey, targetKey, head);
+  return size;
+}
+
+/** Checks what a completed multipart copy's target holds (servers drop what CreateMultipartUpload sent). */
+async function verifyMultipart(
+  ctx: CopyContext,
+  sourceKey: string,
+  targetKey: string,
+  head: HeadObjectCommandOutput,
+): Promise<void> {
   if (shouldVerify(ctx.job.options.verify, true)) {
     await verifyCopy(ctx, targetKey, await withSourceTags(ctx, sourceKey, head), { multipart: true });
   }
-  return size;
+}
+
+/**
+ * This job's record of the key, if any. A record that cannot be read (the state bucket denied, say) is
+ * logged and treated as none: the object is then copied afresh, and its new upload is not resumable
+ * unless the record can be written.
+ */
+async function readRecord(ctx: CopyContext, sourceKey: string): Promise<UploadRecord | undefined> {
+  if (!ctx.progress) return undefined;
+  try {
+    return await ctx.progress.readUpload(ctx.jobId, sourceKey);
+  } catch (error) {
+    ctx.logger.warn('Cannot read the progress record of a large object; copying it afresh', {
+      key: sourceKey,
+      error: errorMessage(error),
+    });
+    return undefined;
+  }
 }
 
 /** HEAD of the source pinned to the version: its headers and metadata, or SourceChanged. */

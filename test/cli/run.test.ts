@@ -239,8 +239,19 @@ describe('s3xcopy run', () => {
 
 describe('s3xcopy run --invocation-timeout', () => {
   it('finishes an object that needs several copy invocations, byte for byte, and reports invocations and parts', async () => {
-    // Arrange: 30 MiB in 5 MiB parts, one part at a time, and a 1-second local Lambda.
-    const body = randomBytes(30 * 1024 * 1024);
+    // Arrange: 60 MiB in 5 MiB parts, one part at a time, and a 2-second local Lambda. The server (in this
+    // process) takes 300 ms more per part, so 12 parts cannot fit one invocation however fast this machine is.
+    const body = randomBytes(60 * 1024 * 1024);
+    const controller = require('@20minutes/s3rver/lib/controllers/object') as Record<
+      string,
+      (ctx: unknown) => Promise<unknown>
+    >;
+    const original = controller.uploadPartCopy;
+    if (!original) throw new Error('embedded server: uploadPartCopy controller not found');
+    controller.uploadPartCopy = async (ctx) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return original(ctx);
+    };
     await s3.createBucket('cli-big-src');
     await s3.createBucket('cli-big-dst');
     await s3.put('cli-big-src', 'big.bin', body);
@@ -260,9 +271,11 @@ describe('s3xcopy run --invocation-timeout', () => {
       '--concurrency',
       '1',
       '--invocation-timeout',
-      '1s',
+      '2s',
       '--json',
-    ]);
+    ]).finally(() => {
+      controller.uploadPartCopy = original;
+    });
     // Assess
     expect(run.code).toBe(0);
     const summary = JSON.parse(run.stdout);
@@ -272,7 +285,7 @@ describe('s3xcopy run --invocation-timeout', () => {
       bytes: { copied: body.length },
     });
     expect(summary.copy.invocations).toBeGreaterThan(1);
-    expect(summary.copy.parts).toBeGreaterThanOrEqual(6);
+    expect(summary.copy.parts).toBeGreaterThanOrEqual(12);
     expect((await s3.getBody('cli-big-dst', 'big.bin')).equals(body)).toBe(true);
     expect(await s3.openUploads('cli-big-dst')).toBe(0);
   }, 60_000);

@@ -263,4 +263,80 @@ describe('copyBatch resuming across invocations (embedded S3 server, state bucke
     expect(seen.counts.HeadObjectCommand).toBe(2);
     expect(result).toMatchObject({ copied: 2, failed: 0 });
   });
+
+  it('counts a large object completed by a killed invocation as copied, without copying it again', async () => {
+    // Arrange: the first invocation completes the upload but its batch record keeps only its start.
+    const { source, target, progress } = await setup();
+    const body = randomBytes(11 * MiB);
+    await s3.put(source, 'done.bin', body);
+    const copy = input(source, target, [await entry(source, 'done.bin')]);
+    let batchWrites = 0;
+    const killed: ProgressStore = {
+      readUpload: (jobId, key) => progress.readUpload(jobId, key),
+      writeUpload: (record) => progress.writeUpload(record),
+      readBatch: (jobId, id) => progress.readBatch(jobId, id),
+      writeBatch: async (record: BatchRecord) => {
+        if (++batchWrites === 1) await progress.writeBatch(record);
+      },
+    };
+    await copyBatch(copy, {
+      s3: s3.makeS3(),
+      logger,
+      progress: killed,
+      retry: FAST_RETRY,
+      remainingTimeMs: () => 600_000,
+    });
+    const client = s3.makeS3();
+    const seen = observe(client);
+    // Act
+    const result = await copyBatch(copy, {
+      s3: client,
+      logger,
+      progress,
+      retry: FAST_RETRY,
+      remainingTimeMs: () => 600_000,
+    });
+    // Assert
+    expect(result).toMatchObject({ copied: 1, bytesCopied: body.length });
+    expect(seen.counts.CreateMultipartUploadCommand ?? 0).toBe(0);
+    expect(seen.counts.UploadPartCopyCommand ?? 0).toBe(0);
+    expect((await s3.getBody(target, 'done.bin')).equals(body)).toBe(true);
+  });
+
+  it('copies without resuming, and says so, when the progress records cannot be read', async () => {
+    // Arrange: a state bucket the copy role may not read (as before its IAM is granted).
+    const { source, target, progress } = await setup();
+    await s3.put(source, 'big.bin', randomBytes(11 * MiB));
+    await s3.put(source, 'small.txt', 'small');
+    const copy = input(source, target, [await entry(source, 'big.bin'), await entry(source, 'small.txt')]);
+    const denied = Object.assign(new Error('Access Denied'), { name: 'AccessDenied' });
+    const unreadable: ProgressStore = {
+      readUpload: async () => Promise.reject(denied),
+      writeUpload: (record) => progress.writeUpload(record),
+      readBatch: async () => Promise.reject(denied),
+      writeBatch: (record) => progress.writeBatch(record),
+    };
+    const warnings: string[] = [];
+    const watched = new Logger({ serviceName: 'copy-resume-test', logLevel: 'SILENT' });
+    watched.warn = ((message: string) => {
+      warnings.push(message);
+    }) as typeof watched.warn;
+    // Act
+    const result = await copyBatch(copy, {
+      s3: s3.makeS3(),
+      logger: watched,
+      progress: unreadable,
+      retry: FAST_RETRY,
+      remainingTimeMs: () => 600_000,
+    });
+    // Assert
+    expect(result).toMatchObject({ copied: 2, failed: 0 });
+    expect(await s3.listKeys(target)).toEqual(['big.bin', 'small.txt']);
+    expect(warnings).toEqual(
+      expect.arrayContaining([
+        'Cannot read the batch progress record; this invocation copies without it',
+        'Cannot read the progress record of a large object; copying it afresh',
+      ]),
+    );
+  });
 });

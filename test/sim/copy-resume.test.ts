@@ -43,7 +43,8 @@ interface Scenario {
 }
 
 function scenario(size: number, partSize: number, concurrency: number = DEFAULT_OPTIONS.concurrency): Scenario {
-  const clock = new VirtualClock();
+  // Timers due within 5 ms of each other wake together: fewer scheduling turns, same outcome.
+  const clock = new VirtualClock(Date.UTC(2026, 0, 1), 5);
   // About 100 MB/s per server-side part copy, tens of ms per small request, seeded.
   const model = new S3Model({ clock, latency: awsLatency({ random: seededRandom(7), copyBytesPerSecond: 100e6 }) });
   for (const bucket of ['src', 'dst', 'state']) model.createBucket(bucket);
