@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { useNameRules } from '../functions/shared/job';
@@ -10,10 +10,17 @@ import { register as registerStart } from './commands/start';
 import { EXIT, UsageError } from './errors';
 import { type CliIo, processIo } from './io';
 
-/** The package's version, read from package.json so `--version` never disagrees with what is installed. */
+/**
+ * The package's version, read from package.json so `--version` never disagrees with what is installed.
+ * Looked up from this file's directory upwards: the sources sit one level below the root, the compiled
+ * CLI (dist/cli) two.
+ */
 export function packageVersion(): string {
-  const manifest = JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
-  return manifest.version;
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+    if (path.dirname(dir) === dir) return 'unknown';
+  }
 }
 
 /** Builds the s3xcopy program; each command lives in cli/commands/<name>.ts. */
