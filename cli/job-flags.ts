@@ -82,3 +82,11 @@ export function jobOptionsFromFlags(flags: OptionFlags): NonNullable<JobInput['o
   }
   return options;
 }
+
+/**
+ * A picomatch pattern that matches exactly this one path segment (every character a glob could read
+ * specially is escaped): how `run` selects the single object a --source URI names.
+ */
+export function escapeGlob(name: string): string {
+  return name.replace(/[\\*?[\]{}()!+@|^$#.,~-]/g, '\\$&');
+}

@@ -313,6 +313,7 @@ async function copyParts(
           pace.observe(ctx.now() - started);
           upload.done.set(part.partNumber, etag);
           ctx.stats.partsCopied++;
+          ctx.stats.copiedBytes += part.end - part.start + 1;
           recorder?.partDone();
         } catch (error) {
           firstError ??= error;

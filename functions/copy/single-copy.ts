@@ -38,6 +38,7 @@ export async function copySingle(
     if (version.etag && isPreconditionFailed(error)) throw new SourceChanged(version, error);
     throw error;
   }
+  ctx.stats.copiedBytes += version.size;
   if (shouldVerify(job.options.verify, false)) {
     await verifyCopy(ctx, targetKey, await readSource(ctx, sourceKey, version.etag), { multipart: false });
   }
