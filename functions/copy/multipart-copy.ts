@@ -17,6 +17,7 @@ import {
   GetObjectTaggingCommand,
   HeadObjectCommand,
   type HeadObjectCommandOutput,
+  type Tag,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { awsErrorCode, errorMessage } from '../shared/errors';
@@ -49,6 +50,8 @@ interface OpenUpload {
   /** Part number -> ETag of every part copied (recorded or not). */
   done: Map<number, string>;
   record: UploadRecord | undefined;
+  /** The source's tags as createUpload read them (undefined on a resumed upload, or with tags: none). */
+  sourceTags?: Tag[];
 }
 
 /**
@@ -128,7 +131,8 @@ export async function copyMultipart(
   }
   // The upload is complete: check what the target holds (servers drop what CreateMultipartUpload sent).
   if (shouldVerify(ctx.job.options.verify, true)) {
-    await verifyCopy(ctx, targetKey, await withSourceTags(ctx, sourceKey, head), { multipart: true });
+    const source = upload.sourceTags ? { head, tags: upload.sourceTags } : await withSourceTags(ctx, sourceKey, head);
+    await verifyCopy(ctx, targetKey, source, { multipart: true });
   }
   return size;
 }
@@ -195,13 +199,15 @@ async function createUpload(
   const { job } = ctx;
   const options = ctx.budget.requestOptions;
   let tagging: string | undefined;
+  let sourceTags: Tag[] | undefined;
   if (job.options.tags === 'copy') {
     const tags = await ctx.sourceReads.track(() =>
       ctx.retry(() =>
         ctx.sourceS3.send(new GetObjectTaggingCommand({ Bucket: job.source.bucket, Key: sourceKey }), options),
       ),
     );
-    tagging = encodeTagging(tags.TagSet ?? []);
+    sourceTags = tags.TagSet ?? [];
+    tagging = encodeTagging(sourceTags);
   }
   if (ctx.budget.exhausted()) throw new OutOfTime();
   const created = await ctx.retry(() =>
@@ -222,7 +228,14 @@ async function createUpload(
     throw new Error(`CreateMultipartUpload for s3://${job.target.bucket}/${targetKey} returned no UploadId`);
   const partSize = choosePartSize(size, job.options.partSize);
   const plan = planParts(size, partSize);
-  const upload: OpenUpload = { uploadId, partSize, plan, done: new Map(), record: undefined };
+  const upload: OpenUpload = {
+    uploadId,
+    partSize,
+    plan,
+    done: new Map(),
+    record: undefined,
+    ...(sourceTags ? { sourceTags } : {}),
+  };
   if (ctx.progress && version.etag) {
     const now = new Date(ctx.now()).toISOString();
     const record: UploadRecord = {
