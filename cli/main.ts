@@ -10,9 +10,12 @@ import { register as registerStart } from './commands/start';
 import { EXIT, UsageError } from './errors';
 import { type CliIo, processIo } from './io';
 
-/** The package's version, read from package.json so `--version` never disagrees with what is installed. */
+/**
+ * The package's version, read from package.json so `--version` never disagrees with what is installed.
+ * Looked up from this file's directory upwards: the sources sit one level below the root, the compiled
+ * CLI (dist/cli) two.
+ */
 export function packageVersion(): string {
-  // From the sources this file is cli/main.ts; compiled, it is dist/cli/s3xcopy.js: walk up to our package.json.
   for (let dir = __dirname; ; dir = path.dirname(dir)) {
     const file = path.join(dir, 'package.json');
     if (existsSync(file)) {

@@ -17,6 +17,7 @@ import {
   GetObjectTaggingCommand,
   HeadObjectCommand,
   type HeadObjectCommandOutput,
+  type Tag,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { awsErrorCode, errorMessage } from '../shared/errors';
@@ -49,6 +50,8 @@ interface OpenUpload {
   /** Part number -> ETag of every part copied (recorded or not). */
   done: Map<number, string>;
   record: UploadRecord | undefined;
+  /** The source's tags as createUpload read them (undefined on a resumed upload, or with tags: none). */
+  sourceTags?: Tag[];
 }
 
 /**
@@ -128,7 +131,7 @@ export async function copyMultipart(
     if (upload.record) await writeRecord(ctx, { ...upload.record, state: 'aborted', reason: reason.slice(0, 500) });
     throw changed ? new SourceChanged(version, error) : error;
   }
-  await verifyMultipart(ctx, sourceKey, targetKey, head);
+  await verifyMultipart(ctx, sourceKey, targetKey, head, upload.sourceTags);
   return size;
 }
 
@@ -138,9 +141,12 @@ async function verifyMultipart(
   sourceKey: string,
   targetKey: string,
   head: HeadObjectCommandOutput,
+  /** The source's tags when this invocation already read them (createUpload); read again otherwise. */
+  sourceTags?: Tag[],
 ): Promise<void> {
   if (shouldVerify(ctx.job.options.verify, true)) {
-    await verifyCopy(ctx, targetKey, await withSourceTags(ctx, sourceKey, head), { multipart: true });
+    const source = sourceTags ? { head, tags: sourceTags } : await withSourceTags(ctx, sourceKey, head);
+    await verifyCopy(ctx, targetKey, source, { multipart: true });
   }
 }
 
@@ -224,13 +230,15 @@ async function createUpload(
   const { job } = ctx;
   const options = ctx.budget.requestOptions;
   let tagging: string | undefined;
+  let sourceTags: Tag[] | undefined;
   if (job.options.tags === 'copy') {
     const tags = await ctx.sourceReads.track(() =>
       ctx.retry(() =>
         ctx.sourceS3.send(new GetObjectTaggingCommand({ Bucket: job.source.bucket, Key: sourceKey }), options),
       ),
     );
-    tagging = encodeTagging(tags.TagSet ?? []);
+    sourceTags = tags.TagSet ?? [];
+    tagging = encodeTagging(sourceTags);
   }
   if (ctx.budget.exhausted()) throw new OutOfTime();
   const created = await ctx.retry(() =>
@@ -251,7 +259,14 @@ async function createUpload(
     throw new Error(`CreateMultipartUpload for s3://${job.target.bucket}/${targetKey} returned no UploadId`);
   const partSize = choosePartSize(size, job.options.partSize);
   const plan = planParts(size, partSize);
-  const upload: OpenUpload = { uploadId, partSize, plan, done: new Map(), record: undefined };
+  const upload: OpenUpload = {
+    uploadId,
+    partSize,
+    plan,
+    done: new Map(),
+    record: undefined,
+    ...(sourceTags ? { sourceTags } : {}),
+  };
   if (ctx.progress && version.etag) {
     const now = new Date(ctx.now()).toISOString();
     const record: UploadRecord = {

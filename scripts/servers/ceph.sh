@@ -134,6 +134,13 @@ cmd_start() {
   fi
   # A half-started cluster (a crash, a killed run) is not worth repairing: start over.
   cmd_stop
+  local port
+  for port in "$MON_PORT" "$RGW_PORT"; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      log "start: port $port is taken by a process this script did not start (a daemon of an earlier cluster?); stop it, or set S3XCOPY_CEPH_MON_PORT / S3XCOPY_CEPH_PORT"
+      return 1
+    fi
+  done
   rm -rf "$DIR"
   mkdir -p "$DIR/run" "$DIR/log" "$DIR/mon.a" "$DIR/osd.0" "$DIR/rgw"
   local fsid

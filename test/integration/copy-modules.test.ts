@@ -97,9 +97,11 @@ describe('copy engine modules against the embedded S3 server', () => {
     // Assert
     expect(bytes).toBe(body.length);
     expect(Buffer.compare(await s3.getBody(target, 'big.bin'), body)).toBe(0);
-    // Source reads only (the verification after Complete reads the source's tags again).
-    expect([...new Set(sourceSent)].sort()).toEqual(['GetObjectTaggingCommand', 'HeadObjectCommand']);
+    // Source reads only: one HEAD and one tag read (the check after Complete reuses them).
+    expect([...sourceSent].sort()).toEqual(['GetObjectTaggingCommand', 'HeadObjectCommand']);
     expect(targetSent.filter((name) => name === 'UploadPartCopyCommand')).toHaveLength(3);
+    // The only HEAD on the target client is the check after the copy (verify-copy.ts), of the target.
+    expect(targetSent.filter((name) => name === 'HeadObjectCommand')).toHaveLength(1);
     expect(await s3.openUploads(target)).toBe(0);
   });
 
@@ -133,10 +135,13 @@ describe('copy engine modules against the embedded S3 server', () => {
     );
     // Assert
     expect(result).toMatchObject({ copied: 2, failed: 0 });
-    expect([...new Set(sourceSent)].sort()).toEqual(['GetObjectTaggingCommand', 'HeadObjectCommand']);
+    expect([...sourceSent].sort()).toEqual(['GetObjectTaggingCommand', 'HeadObjectCommand']);
     // Every request of the source client is to the source bucket, none of the target client's is.
     expect([...new Set(sourceSent.buckets)]).toEqual([source]);
     expect(targetSent.buckets).not.toContain(source);
+    // The sync check HEADs the two target keys and the check after the multipart copy HEADs its target;
+    // no other HEAD goes to the target client.
+    expect(targetSent.filter((name) => name === 'HeadObjectCommand')).toHaveLength(3);
     expect(await s3.listKeys(target)).toEqual(['big.bin', 'small.txt']);
   });
 });

@@ -154,8 +154,8 @@ describe('buildScenario', () => {
   });
 
   it('copies a 1 GiB object in 16 parts of 64 MiB with HEAD, tagging, create and complete', () => {
-    // 1 GiB / 64 MiB = 16 UploadPartCopy; plus HEAD source, GetObjectTagging, Create, Complete (without the
-    // verification after Complete, which its own tests price).
+    // 1 GiB / 64 MiB = 16 UploadPartCopy; plus HEAD source, GetObjectTagging, Create, Complete (the check
+    // after the copy is left out here: test/unit/verify-cost.test.ts counts it).
     const scenario = buildScenario('s3xcopy-standard', {
       objects: 1,
       averageSizeBytes: GiB,
