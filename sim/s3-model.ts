@@ -157,6 +157,14 @@ export interface S3ModelOptions {
   /** Per-partition request rates; unlimited by default. */
   rateLimits?: RateLimitOptions;
   faults?: Partial<Record<ModelOperation, FaultHook>>;
+  /** 0 <= x < 1, for the SDK retry emulation's jitter; seed it so simulations repeat. */
+  random?: () => number;
+}
+
+/** The SDK's standard retry mode, as a client of the model emulates it. */
+export interface SdkRetryOptions {
+  /** Tries per request, the first included (the project's clients use 3). */
+  maxAttempts: number;
 }
 
 /** Counts of what the model answered. */
@@ -169,6 +177,8 @@ export interface ModelStats {
   peakInFlight: number;
   /** Bytes moved by successful CopyObject and UploadPartCopy. */
   bytesCopied: number;
+  /** Retries the SDK retry emulation made (each one is also a request above). */
+  sdkRetries: number;
 }
 
 const STATUS_OF: Record<string, number> = {
@@ -211,6 +221,13 @@ export class S3ModelUnsupportedError extends Error {
     this.name = 'S3ModelUnsupportedError';
   }
 }
+
+/**
+ * Set on clients the model answers. Their requests end at the initialize step, so middleware meant to run
+ * once per attempt (inside the SDK's retries, at the finalizeRequest step on a real client) must be added
+ * at the initialize step instead, after the model's retry emulation.
+ */
+export const ANSWERS_AT_INITIALIZE = Symbol.for('s3xcopy.answersAtInitializeStep');
 
 const EMPTY_TAGS: readonly Tag[] = Object.freeze([]);
 const EMPTY_RECORD: Readonly<Record<string, string>> = Object.freeze({});
@@ -367,6 +384,7 @@ export class S3Model {
     inFlight: 0,
     peakInFlight: 0,
     bytesCopied: 0,
+    sdkRetries: 0,
   };
   private readonly buckets = new Map<string, KeyIndex>();
   private readonly uploads = new Map<string, Upload>();
@@ -379,23 +397,51 @@ export class S3Model {
   }
 
   /**
-   * An S3Client answered by this model. Its `maxAttempts` is 1 by default: the model's answers skip the
-   * SDK's retry middleware anyway (it runs at a later step), so retries are the caller's own.
+   * An S3Client answered by this model. The answering middleware sits at the end of the initialize step
+   * (priority low), so middleware a caller adds at that step (a concurrency limiter) wraps it. The SDK's
+   * own retry middleware runs at a later step and never sees the model's answers; `sdkRetries` emulates
+   * it instead, in the model's clock (see {@link SdkRetryEmulation}).
    */
-  client(): S3Client {
+  client(options: { sdkRetries?: SdkRetryOptions } = {}): S3Client {
     const client = new S3Client({
       region: 'us-east-1',
       credentials: { accessKeyId: 'MODEL', secretAccessKey: 'MODEL' },
       maxAttempts: 1,
     });
+    return this.attach(client, options);
+  }
+
+  /**
+   * Makes an existing S3Client answered by this model (what `client()` does to a new one): for code that
+   * builds its own clients. Idempotent.
+   */
+  attach(client: S3Client, options: { sdkRetries?: SdkRetryOptions } = {}): S3Client {
+    if (options.sdkRetries) {
+      const retries = new SdkRetryEmulation(
+        options.sdkRetries,
+        this.clock,
+        this.options.random ?? Math.random,
+        this.stats,
+      );
+      // First at the step, so middleware added later at the same step (a per-attempt limiter) runs inside it.
+      client.middlewareStack.add((next) => (args) => retries.send(() => next(args)), {
+        step: 'initialize',
+        priority: 'high',
+        name: 's3ModelSdkRetries',
+        override: true,
+      });
+    }
     client.middlewareStack.add(
       (_next, context) => async (args) => {
         const operation = (context.commandName ?? '').replace(/Command$/, '');
         const output = await this.send(operation, args.input as Record<string, unknown>);
         return { output: output as never, response: { statusCode: 200, headers: {} } };
       },
-      { step: 'initialize', priority: 'high', name: 's3ModelMiddleware' },
+      { step: 'initialize', priority: 'low', name: 's3ModelMiddleware', override: true },
     );
+    // Tells per-attempt middleware (functions/copy/adaptive-limit.ts) that this client's attempts end at
+    // the initialize step: the SDK's later steps, its retry middleware among them, never run.
+    (client as unknown as Record<symbol, boolean>)[ANSWERS_AT_INITIALIZE] = true;
     return client;
   }
 
@@ -979,6 +1025,70 @@ export class S3Model {
         ...(truncated && last ? { NextContinuationToken: encodeToken(last) } : {}),
       },
     };
+  }
+}
+
+/** Error codes the SDK classifies as throttling (smithy's THROTTLING_ERROR_CODES, the S3 ones). */
+const THROTTLING_CODES = new Set([
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'BandwidthLimitExceeded',
+]);
+
+/**
+ * The AWS SDK's standard retry mode (smithy StandardRetryStrategy, 2026 constants), run in the model's
+ * clock because the SDK's own sleeps on real timers: up to `maxAttempts` tries; a retry waits
+ * random() * min(base * 2^retries, 20 s) with base 1,000 ms after throttling and 50 ms otherwise; a client
+ * holds a quota of 500 retry tokens, a retry costs 5 after throttling and 14 otherwise, a success gives
+ * back its retry's cost (or 1), and no tokens means no retry. Retried: throttling, 5xx and transient codes.
+ */
+export class SdkRetryEmulation {
+  private capacity = 500;
+
+  constructor(
+    private readonly options: SdkRetryOptions,
+    private readonly clock: Clock,
+    private readonly random: () => number,
+    private readonly stats: ModelStats,
+  ) {}
+
+  async send<T extends { output: unknown }>(attempt: () => Promise<T>): Promise<T> {
+    let lastCost: number | undefined;
+    let totalDelay = 0;
+    for (let retries = 0; ; retries++) {
+      try {
+        const result = await attempt();
+        this.capacity = Math.min(500, this.capacity + (lastCost ?? 1));
+        const output = result.output as { $metadata?: object };
+        return {
+          ...result,
+          output: { ...output, $metadata: { ...output.$metadata, attempts: retries + 1, totalRetryDelay: totalDelay } },
+        };
+      } catch (error) {
+        const e = error as { name?: string; $metadata?: { httpStatusCode?: number; attempts?: number } };
+        const status = e.$metadata?.httpStatusCode ?? 0;
+        const throttled = THROTTLING_CODES.has(e.name ?? '') || status === 429;
+        const retryable = throttled || status >= 500 || e.name === 'RequestTimeout';
+        const cost = throttled ? 5 : 14;
+        if (!retryable || retries + 1 >= this.options.maxAttempts || this.capacity < cost) {
+          if (e.$metadata) e.$metadata = { ...e.$metadata, attempts: retries + 1 };
+          throw error;
+        }
+        this.capacity -= cost;
+        lastCost = cost;
+        const base = throttled ? 1_000 : 50;
+        const delay = Math.floor(this.random() * Math.min(base * 2 ** retries, 20_000));
+        totalDelay += delay;
+        this.stats.sdkRetries++;
+        await this.clock.sleep(delay);
+      }
+    }
   }
 }
 

@@ -17,6 +17,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import { CopyBatchError, CopyTimeBudgetError } from '../shared/errors';
 import type { CopyInput, CopyResult, ManifestObject } from '../shared/job';
+import type { AdaptiveLimitOptions } from './adaptive-limit';
 import { logBatch, summarizeOutcomes } from './batch-result';
 import { createCopyContext } from './copy-context';
 import { copyObject, type Outcome } from './copy-object';
@@ -52,6 +53,8 @@ export interface CopyEngineDeps {
   sleep?: Sleep;
   /** 0 <= x < 1; the jitter's source. */
   random?: () => number;
+  /** AIMD on the clients' requests in flight (adaptive-limit.ts; on by default); `false` turns it off. */
+  adaptiveLimit?: AdaptiveLimitOptions | false;
   /** Called with the batch's result before copyBatch returns or throws, so callers can count what was done. */
   onSettled?: (result: CopyResult) => void;
 }
