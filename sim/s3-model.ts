@@ -280,13 +280,20 @@ class KeyIndex {
   }
 }
 
+/** Keys in S3's order, by position: a bucket's sorted keys, or a synthetic bucket's computed ones. */
+interface SortedKeys {
+  readonly length: number;
+  key(index: number): string;
+  object(index: number): StoredObject;
+}
+
 /** First index in `keys` whose key is not before `bound` (or, with `exclusive`, is after it). */
-function lowerBound(keys: readonly string[], bound: string, exclusive: boolean): number {
+function lowerBound(keys: SortedKeys, bound: string, exclusive: boolean): number {
   let lo = 0;
   let hi = keys.length;
   while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    const c = compareKeys(keys[mid] as string, bound);
+    const mid = Math.floor((lo + hi) / 2);
+    const c = compareKeys(keys.key(mid), bound);
     if (c < 0 || (exclusive && c === 0)) lo = mid + 1;
     else hi = mid;
   }
@@ -294,16 +301,74 @@ function lowerBound(keys: readonly string[], bound: string, exclusive: boolean):
 }
 
 /** First index after every key starting with `prefix`, searching from `from` (a key with the prefix). */
-function afterPrefix(keys: readonly string[], prefix: string, from: number): number {
+function afterPrefix(keys: SortedKeys, prefix: string, from: number): number {
   let lo = from;
   let hi = keys.length;
   while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    const key = keys[mid] as string;
+    const mid = Math.floor((lo + hi) / 2);
+    const key = keys.key(mid);
     if (key.startsWith(prefix) || compareKeys(key, prefix) < 0) lo = mid + 1;
     else hi = mid;
   }
   return lo;
+}
+
+/** What a synthetic bucket holds: `keysPerPrefix` keys under each prefix, none stored. */
+export interface SyntheticBucket {
+  /** First-level prefixes, none a prefix of another (e.g. "p00042/"). */
+  prefixes: readonly string[];
+  keysPerPrefix: number;
+  size: number;
+}
+
+/**
+ * The keys of a synthetic bucket, computed from their position: `<prefix>k<index, zero-padded>`. A
+ * hundred million keys cost no memory; only listing reads them.
+ */
+class SyntheticKeys implements SortedKeys {
+  readonly length: number;
+  private readonly prefixes: string[];
+  private readonly width: number;
+  private readonly etag: string;
+  private readonly lastModified: number;
+
+  constructor(
+    private readonly bucketName: string,
+    private readonly spec: SyntheticBucket,
+    now: number,
+  ) {
+    this.prefixes = [...spec.prefixes].sort(compareKeys);
+    for (const [i, prefix] of this.prefixes.entries()) {
+      const next = this.prefixes[i + 1];
+      if (next?.startsWith(prefix)) {
+        throw new S3ModelUnsupportedError(`synthetic prefixes where one starts another ("${prefix}", "${next}")`);
+      }
+    }
+    this.width = String(Math.max(0, spec.keysPerPrefix - 1)).length;
+    this.length = this.prefixes.length * spec.keysPerPrefix;
+    this.etag = quote(contentDigest(wholeOrigin(`synthetic:${bucketName}`, spec.size)));
+    this.lastModified = wholeSeconds(now);
+  }
+
+  key(index: number): string {
+    const prefix = this.prefixes[Math.floor(index / this.spec.keysPerPrefix)] as string;
+    return `${prefix}k${String(index % this.spec.keysPerPrefix).padStart(this.width, '0')}`;
+  }
+
+  object(index: number): StoredObject {
+    const key = this.key(index);
+    return {
+      key,
+      size: this.spec.size,
+      content: wholeOrigin(`synthetic:${this.bucketName}`, this.spec.size),
+      etag: this.etag,
+      lastModified: this.lastModified,
+      versionId: 'synthetic',
+      metadata: EMPTY_RECORD,
+      headers: EMPTY_RECORD,
+      tags: EMPTY_TAGS,
+    };
+  }
 }
 
 /** S3's form URL encoding of a key in listings with EncodingType=url ("/" kept, space as "+"). */
@@ -387,6 +452,7 @@ export class S3Model {
     sdkRetries: 0,
   };
   private readonly buckets = new Map<string, KeyIndex>();
+  private readonly synthetic = new Map<string, SyntheticKeys>();
   private readonly uploads = new Map<string, Upload>();
   private readonly limiter: PartitionRateLimiter | undefined;
   private versionCounter = 0;
@@ -500,6 +566,14 @@ export class S3Model {
     if (!this.buckets.has(name)) this.buckets.set(name, new KeyIndex());
   }
 
+  /**
+   * A read-only bucket of computed keys (see SyntheticBucket) for listing at any scale: ListObjectsV2 and
+   * HeadBucket answer from it; object requests to it raise S3ModelUnsupportedError.
+   */
+  createSyntheticBucket(name: string, spec: SyntheticBucket): void {
+    this.synthetic.set(name, new SyntheticKeys(name, spec, this.clock.now()));
+  }
+
   /** Stores objects directly, as many as wanted, one sort at the next listing. */
   seed(bucket: string, objects: Iterable<SeedObject>): void {
     const index = this.bucket(bucket);
@@ -555,6 +629,7 @@ export class S3Model {
   }
 
   private bucket(name: string): KeyIndex {
+    if (this.synthetic.has(name)) throw new S3ModelUnsupportedError(`object requests to the synthetic bucket ${name}`);
     const index = this.buckets.get(name);
     if (!index) throw s3Error('NoSuchBucket', `The specified bucket does not exist: ${name}`);
     return index;
@@ -600,7 +675,7 @@ export class S3Model {
         this.buckets.set(bucket, new KeyIndex());
         return { output: { Location: `/${bucket}` } };
       case 'HeadBucket':
-        if (!this.buckets.has(bucket)) throw s3Error('NotFound', 'Not Found');
+        if (!this.buckets.has(bucket) && !this.synthetic.has(bucket)) throw s3Error('NotFound', 'Not Found');
         return { output: { BucketRegion: 'us-east-1' } };
       case 'PutObject':
         return this.putObject(bucket, input);
@@ -958,9 +1033,20 @@ export class S3Model {
     };
   }
 
+  private sortedKeys(bucket: string): SortedKeys {
+    const synthetic = this.synthetic.get(bucket);
+    if (synthetic) return synthetic;
+    const index = this.bucket(bucket);
+    const keys = index.keys();
+    return {
+      length: keys.length,
+      key: (i) => keys[i] as string,
+      object: (i) => index.objects.get(keys[i] as string) as StoredObject,
+    };
+  }
+
   private listObjectsV2(bucket: string, input: Record<string, unknown>): Answer {
-    const keys = this.bucket(bucket).keys();
-    const objects = this.bucket(bucket).objects;
+    const keys = this.sortedKeys(bucket);
     const prefix = String(input.Prefix ?? '');
     const delimiter = input.Delimiter === undefined || input.Delimiter === '' ? undefined : String(input.Delimiter);
     const maxKeys = Math.min(
@@ -984,7 +1070,7 @@ export class S3Model {
     let last: { kind: 'key' | 'prefix'; value: string } | undefined;
     let truncated = false;
     while (index < keys.length) {
-      const key = keys[index] as string;
+      const key = keys.key(index);
       if (!key.startsWith(prefix)) break;
       if (contents.length + commonPrefixes.length >= maxKeys) {
         truncated = true;
@@ -997,7 +1083,7 @@ export class S3Model {
         last = { kind: 'prefix', value: common };
         index = afterPrefix(keys, common, index);
       } else {
-        const object = objects.get(key) as StoredObject;
+        const object = keys.object(index);
         contents.push({
           Key: encode(key),
           LastModified: new Date(object.lastModified),
