@@ -7,6 +7,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // test/compat runs against real servers: `npm run test:compat` (jest.compat.config.js).
+  testPathIgnorePatterns: ['/node_modules/', '/test/compat/'],
   transform: {
     '^.+\\.(t|j|mj)s$': [
       '@swc/jest',

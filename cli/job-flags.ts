@@ -2,7 +2,7 @@
  * The job flags `run` and `start` share: S3 URIs, repeatable globs and the copy options, each parsed
  * with an error that names the flag and the accepted form (exit 2).
  */
-import { BUCKET_NAME_PATTERN, type JobInput } from '../functions/shared/job';
+import { isValidBucketName, type JobInput } from '../functions/shared/job';
 import { UsageError } from './errors';
 import { parseSize } from './size';
 
@@ -32,7 +32,7 @@ export function parseS3Uri(text: string, option: string): { bucket: string; pref
  * @throws UsageError naming the flag and the rule
  */
 export function checkBucketName(bucket: string, option: string): string {
-  if (!BUCKET_NAME_PATTERN.test(bucket)) {
+  if (!isValidBucketName(bucket)) {
     throw new UsageError(
       `${option}: "${bucket}" is not a valid bucket name (3-63 lowercase letters, digits, dots and hyphens).`,
     );
@@ -47,6 +47,7 @@ export interface OptionFlags {
   concurrency?: string;
   multipartThreshold?: string;
   partSize?: string;
+  verify?: string;
 }
 
 /**
@@ -73,5 +74,19 @@ export function jobOptionsFromFlags(flags: OptionFlags): NonNullable<JobInput['o
     options.multipartThreshold = parseSize(flags.multipartThreshold, '--multipart-threshold');
   }
   if (flags.partSize !== undefined) options.partSize = parseSize(flags.partSize, '--part-size');
+  if (flags.verify !== undefined) {
+    if (flags.verify !== 'multipart' && flags.verify !== 'all' && flags.verify !== 'none') {
+      throw new UsageError(`--verify: "${flags.verify}" is not a scope. Use --verify multipart, all or none.`);
+    }
+    options.verify = flags.verify;
+  }
   return options;
+}
+
+/**
+ * A picomatch pattern that matches exactly this one path segment (every character a glob could read
+ * specially is escaped): how `run` selects the single object a --source URI names.
+ */
+export function escapeGlob(name: string): string {
+  return name.replace(/[\\*?[\]{}()!+@|^$#.,~-]/g, '\\$&');
 }

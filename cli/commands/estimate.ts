@@ -21,6 +21,7 @@ interface EstimateFlags {
   batchSize?: string;
   multipartThreshold?: string;
   partSize?: string;
+  verify?: string;
   json?: boolean;
 }
 
@@ -71,6 +72,12 @@ export function plannedJobFromFlags(flags: EstimateFlags): PlannedJob {
         `--multipart-threshold: "${flags.multipartThreshold}" is above 5GiB, the most one CopyObject can copy.`,
       );
     }
+  }
+  if (flags.verify !== undefined) {
+    if (flags.verify !== 'multipart' && flags.verify !== 'all' && flags.verify !== 'none') {
+      throw new UsageError(`--verify: "${flags.verify}" is not a scope. Use --verify multipart, all or none.`);
+    }
+    job.verify = flags.verify;
   }
   if (flags.partSize !== undefined) {
     job.partSize = parseSize(flags.partSize, '--part-size');
@@ -158,6 +165,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--batch-size <n>', 'objects per copy batch (default 1000)')
     .option('--multipart-threshold <size>', 'copy larger objects with a multipart copy (default 64MiB)')
     .option('--part-size <size>', 'multipart part size (default 64MiB)')
+    .option('--verify <scope>', 'checks after copying: multipart (default), all or none (adds HEAD/GetObjectTagging)')
     .option('--json', 'print one JSON object instead of the table')
     .action((flags: EstimateFlags) => {
       const job = plannedJobFromFlags(flags);

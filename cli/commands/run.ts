@@ -5,18 +5,20 @@
  * that does not exist (exit 2).
  */
 import '../runner/esm-interop';
-import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { HeadBucketCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Command } from 'commander';
-import { createS3Client, type S3Endpoint } from '../../functions/shared/clients';
+import { createS3Client, createStsClient, type S3Endpoint } from '../../functions/shared/clients';
 import { awsErrorCode, errorMessage, httpStatusOf } from '../../functions/shared/errors';
 import { formatBytes, formatCount } from '../../functions/shared/format';
-import { type Job, type JobInput, resolveJob } from '../../functions/shared/job';
+import { type Job, type JobInput, resolveJob, useNameRules } from '../../functions/shared/job';
 import { embeddedEndpoint } from '../embedded-s3';
 import { EXIT, UsageError } from '../errors';
 import type { CliIo } from '../io';
-import { checkBucketName, collect, jobOptionsFromFlags, parseS3Uri } from '../job-flags';
+import { checkBucketName, collect, escapeGlob, jobOptionsFromFlags, parseS3Uri } from '../job-flags';
 import { createProgressReporter } from '../progress';
 import { type LocalRunOptions, type LocalRunResult, runLocal } from '../runner/runner';
+import { parseDuration } from '../size';
+import { stsEndpointFor } from '../sts-endpoint';
 
 /**
  * Set to 1 when --endpoint is the embedded S3 server (`s3xcopy demo`'s, or one a test started): the CLI
@@ -38,10 +40,13 @@ export interface JobFlags {
   concurrency?: string;
   multipartThreshold?: string;
   partSize?: string;
+  verify?: string;
 }
 
 interface RunFlags extends JobFlags {
+  invocationTimeout?: string;
   endpoint?: string;
+  stsEndpoint?: string;
   region?: string;
   stateBucket?: string;
   json?: boolean;
@@ -50,7 +55,10 @@ interface RunFlags extends JobFlags {
 /** Adds the job flags (source, target, role, filters, options) to a command. */
 export function addJobOptions(command: Command): Command {
   return command
-    .requiredOption('--source <uri>', 'source, s3://BUCKET[/PREFIX]')
+    .requiredOption(
+      '--source <uri>',
+      'source, s3://BUCKET[/PREFIX]; a URI naming one object (s3://BUCKET/KEY) copies that object alone into the target prefix, as `aws s3 cp` does (run only)',
+    )
     .requiredOption('--target <uri>', 'target, s3://BUCKET[/PREFIX]')
     .option('--target-role-arn <arn>', 'role in the target account to assume for the copy')
     .option('--external-id <id>', 'ExternalId the target role requires')
@@ -60,7 +68,11 @@ export function addJobOptions(command: Command): Command {
     .option('--dry-run', 'list and plan, copy nothing')
     .option('--concurrency <n>', 'parallel copies per batch')
     .option('--multipart-threshold <size>', 'copy objects at least this big in parts (e.g. 64MiB)')
-    .option('--part-size <size>', 'part size for multipart copies (e.g. 64MiB)');
+    .option('--part-size <size>', 'part size for multipart copies (e.g. 64MiB)')
+    .option(
+      '--verify <scope>',
+      'check (and repair) what the target holds after each copy: multipart (default), all, or none',
+    );
 }
 
 /**
@@ -133,6 +145,42 @@ export async function preflight(endpoint: S3Endpoint, job: Job, stateBucket?: st
   }
 }
 
+/**
+ * `--source s3://BUCKET/KEY` naming one object (no trailing "/", and HEAD finds it): the job selects
+ * exactly that object, copied into the target prefix under its own name, as `aws s3 cp` does. A URI
+ * that names no object stays a prefix.
+ * @throws UsageError when --include is combined with an object source (the include would replace the selection)
+ */
+export async function objectSourceJob(endpoint: S3Endpoint, input: JobInput): Promise<JobInput> {
+  const bucket = input.source?.bucket;
+  const key = input.source?.prefix ?? '';
+  if (!bucket || key === '' || key.endsWith('/')) return input;
+  const s3 = createS3Client(endpoint);
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+  } catch (error) {
+    const status = httpStatusOf(error);
+    // Not an object (or not readable as one): the URI is a prefix, as before.
+    if (status === 404 || status === 403) return input;
+    throw new UsageError(
+      `--source: cannot tell whether s3://${bucket}/${key} is an object: ${awsErrorCode(error)}: ${errorMessage(error)}`,
+    );
+  } finally {
+    s3.destroy();
+  }
+  if ((input.filter?.include ?? []).length > 0) {
+    throw new UsageError(
+      `--source s3://${bucket}/${key} names one object, which is copied alone: drop --include, or end the URI with "/" to copy the prefix ${key}/`,
+    );
+  }
+  const slash = key.lastIndexOf('/');
+  return {
+    ...input,
+    source: { ...input.source, prefix: key.slice(0, slash + 1) },
+    filter: { ...input.filter, include: [escapeGlob(key.slice(slash + 1))] },
+  };
+}
+
 /** The `--json` document (DESIGN.md), with the job id, dry-run flag and error as extras. */
 export function runSummaryJson(result: LocalRunResult, durationMs: number) {
   return {
@@ -140,10 +188,11 @@ export function runSummaryJson(result: LocalRunResult, durationMs: number) {
     jobId: result.jobId,
     dryRun: result.list?.dryRun ?? false,
     objects: result.objects,
-    bytes: { copied: result.bytes.copied, selected: result.bytes.selected },
+    bytes: result.bytes,
     failures: result.failures,
     ...(result.error ? { error: result.error } : {}),
     durationMs,
+    copy: copyWork(result),
     results: result.results ?? null,
     outputDir: result.outputDir,
   };
@@ -155,16 +204,29 @@ export function summaryLine(result: LocalRunResult, durationMs: number): string 
   const count = formatCount;
   const seconds = (durationMs / 1000).toFixed(1);
   if (result.list?.dryRun) {
-    return `DRY RUN: ${count(o.selected)} of ${count(o.listed)} objects (${formatBytes(result.bytes.selected)}) would be copied, ${count(o.skipped)} skipped; nothing was copied (${seconds} s)`;
+    return `DRY RUN: ${count(o.wouldCopy ?? 0)} of ${count(o.selected)} selected objects (${formatBytes(result.bytes.wouldCopy ?? 0)} of ${formatBytes(result.bytes.selected)}) would be copied, ${count(o.skipped)} skipped, ${count(o.listed)} listed; nothing was copied (${seconds} s)`;
   }
-  const head = `${result.status}: ${count(o.copied)} copied, ${count(o.skipped)} skipped, ${count(o.failed)} failed of ${count(o.selected)} selected (${formatBytes(result.bytes.copied)}) in ${seconds} s`;
+  const notAttempted = o.notAttempted > 0 ? `, ${count(o.notAttempted)} not attempted` : '';
+  const head = `${result.status}: ${count(o.copied)} copied, ${count(o.skipped)} skipped, ${count(o.failed)} failed${notAttempted} of ${count(o.selected)} selected (${formatBytes(result.bytes.copied)} copied of ${formatBytes(result.bytes.selected)}) in ${seconds} s`;
   const error = result.error ? `; ${result.error.error}: ${result.error.cause}` : '';
-  return `${head}${error}`;
+  const work = copyWork(result);
+  const parts = work.parts > 0 ? `, ${count(work.parts)} parts` : '';
+  return `${head}; ${count(work.invocations)} copy invocations${parts}${error}`;
 }
 
-/** Exit code for a finished run: 0 all selected objects copied or skipped; 1 otherwise. */
+/** How much work the copy did: its Lambda invocations (retries included) and the parts it copied. */
+export function copyWork(result: LocalRunResult): { invocations: number; parts: number } {
+  return {
+    invocations: result.stats.lambda.copy?.invocations ?? 0,
+    parts: result.stats.s3.target.UploadPartCopyCommand ?? 0,
+  };
+}
+
+/** Exit code for a finished run: 0 all selected objects copied or skipped (or, in a dry run, planned); 1 otherwise. */
 export function exitCodeFor(result: LocalRunResult): number {
-  return result.status === 'SUCCEEDED' && result.objects.failed === 0 ? EXIT.ok : EXIT.failed;
+  const o = result.objects;
+  const settled = o.failed === 0 && (result.list?.dryRun === true || o.notAttempted === 0);
+  return result.status === 'SUCCEEDED' && settled ? EXIT.ok : EXIT.failed;
 }
 
 /**
@@ -198,21 +260,41 @@ export function register(program: Command, io: CliIo): void {
     );
   addJobOptions(command)
     .option('--endpoint <url>', 'an S3-compatible server (path-style requests; credentials from the AWS_* variables)')
+    .option(
+      '--sts-endpoint <url>',
+      'where to assume --target-role-arn (default: AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, else --endpoint, else AWS STS)',
+    )
     .option('--region <region>', 'AWS region of the buckets')
     .option(
       '--state-bucket <bucket>',
       'bucket for manifests and results (default: an in-process store; the results are saved to the run directory)',
     )
+    .option(
+      '--invocation-timeout <duration>',
+      "the local copy function's timeout (default 900s, Lambda's); shorter (e.g. 20s) shows large objects resuming across invocations",
+    )
     .option('--json', 'print one JSON summary on stdout')
     .action(async (flags: RunFlags) => {
-      const input = jobFromFlags(flags);
+      // An S3-compatible server names buckets and roles its own way (tenant:bucket, arn:aws:iam:::role/R).
+      useNameRules(flags.endpoint ? 's3-compatible' : 'aws');
+      const copyTimeoutSeconds =
+        flags.invocationTimeout === undefined
+          ? undefined
+          : parseDuration(flags.invocationTimeout, '--invocation-timeout');
+      if (copyTimeoutSeconds !== undefined && (copyTimeoutSeconds < 1 || copyTimeoutSeconds > 900)) {
+        throw new UsageError('--invocation-timeout must be between 1s and 900s (Lambda allows at most 15 minutes)');
+      }
       const endpoint = endpointFromFlags(flags);
+      const input = await objectSourceJob(endpoint, jobFromFlags(flags));
+      const stsEndpoint = stsEndpointFor(flags);
       if (flags.stateBucket !== undefined) checkBucketName(flags.stateBucket, '--state-bucket');
       await preflight(endpoint, resolveJob(input), flags.stateBucket);
       const { result, durationMs } = await runWithProgress(io, input.options?.mode ?? 'copy', {
         input,
         endpoint,
+        ...(flags.targetRoleArn ? { sts: createStsClient(endpoint.region, stsEndpoint) } : {}),
         ...(flags.stateBucket ? { stateBucket: flags.stateBucket } : {}),
+        ...(copyTimeoutSeconds ? { copyTimeoutSeconds } : {}),
       });
       if (flags.json) {
         io.stdout(`${JSON.stringify(runSummaryJson(result, durationMs))}\n`);

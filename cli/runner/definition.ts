@@ -17,6 +17,7 @@ export const PLACEHOLDERS = [
   'NotifyFunctionArn',
   'StateBucket',
   'MapMaxConcurrency',
+  'SlicesPerExecution',
 ] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 

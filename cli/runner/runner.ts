@@ -21,16 +21,25 @@ import { createCopyHandler } from '../../functions/copy/handler';
 import type { ListOutput } from '../../functions/list/contract';
 import { createListHandler } from '../../functions/list/handler';
 import { createNotifyHandler, type NotifyOutput, resultsPrefix } from '../../functions/notify/handler';
+import { buildLedger, type LedgerBytes, type LedgerObjects } from '../../functions/notify/ledger';
 import type { Notification } from '../../functions/notify/message';
 import type { NotificationPublisher } from '../../functions/notify/publisher';
-import { decodeCause } from '../../functions/notify/results';
+import { aggregateResults, decodeCause, emptyResults } from '../../functions/notify/results';
 import { createS3Client, createStsClient, type S3Endpoint } from '../../functions/shared/clients';
 import type { DeploymentConfig } from '../../functions/shared/config';
+import { splitBatchResult } from '../../functions/shared/errors';
 import { FUNCTION_SIZING } from '../../functions/shared/function-sizing';
 import type { Batch, CopyFailure, CopyResult, JobDefaults } from '../../functions/shared/job';
 import type { Observability } from '../../functions/shared/observability';
 import { TargetClients } from '../../functions/shared/target-role';
 import { startEmbeddedS3 } from '../embedded-s3';
+import {
+  DEFAULT_SLICES_PER_EXECUTION,
+  LocalExecutionStarter,
+  type RequestedExecution,
+  runChainedExecutions,
+  startExecutionStates,
+} from './continue-as-new';
 import {
   type AslDefinition,
   type AslState,
@@ -91,6 +100,8 @@ export interface LocalRunOptions {
   executionName?: string;
   /** The Distributed Map's MaxConcurrency (${MapMaxConcurrency}; infra's default is the same). */
   mapMaxConcurrency?: number;
+  /** Slices per execution before the job continues in a new one (${SlicesPerExecution}; infra's default is the same). */
+  slicesPerExecution?: number;
   /** STS client for the target role (default: one for the endpoint's region); tests pass a mocked one. */
   sts?: STSClient;
   /** Where notifications go (default: the notifications file and `onNotification`). */
@@ -105,28 +116,28 @@ export interface LocalRunOptions {
   logStream?: NodeJS.WritableStream;
   /** The ASL file (default statemachine/copy.asl.json). */
   definitionFile?: string;
-}
-
-/** Per-batch outcome as the runner saw it (the last attempt counts). */
-interface BatchOutcome {
-  objects: number;
-  bytes: number;
-  result?: CopyResult;
-  failures?: CopyFailure[];
+  /** The copy function's timeout in seconds (default: the deployed 900): `s3xcopy run --invocation-timeout`. */
+  copyTimeoutSeconds?: number;
 }
 
 export interface LocalRunResult {
   status: 'SUCCEEDED' | 'FAILED';
   executionArn: string;
+  /** Every execution of the job, the first (executionArn) included: more than one when it continued as new. */
+  executions: string[];
   jobId: string;
   /** The Fail state's error and (decoded) cause. */
   error?: { error: string; cause: string };
   /** The last List output: the resolved job and the listing totals. */
   list?: ListOutput;
-  objects: { listed: number; selected: number; copied: number; skipped: number; failed: number };
-  bytes: { selected: number; copied: number };
-  batches: { succeeded: number; failed: number };
-  /** Every failed key of every batch that failed in its last attempt (or a whole batch's keys when it failed as a whole). */
+  /**
+   * The ledger (functions/notify/ledger.ts), built from the ResultWriter files exactly as Notify builds
+   * it when deployed: selected = copied + skipped + failed + notAttempted.
+   */
+  objects: LedgerObjects;
+  bytes: LedgerBytes;
+  batches: { succeeded: number; failed: number; pending: number };
+  /** Every failed key the results name, in batch order (each batch's last attempt). */
   failures: CopyFailure[];
   /** What Notify sent, when it ran. */
   notification?: NotifyOutput;
@@ -169,7 +180,11 @@ export function localObservability(serviceName: string, stream: NodeJS.WritableS
   return { logger, metrics };
 }
 
-function placeholderValues(stateBucket: string, mapMaxConcurrency: number): Record<Placeholder, string> {
+function placeholderValues(
+  stateBucket: string,
+  mapMaxConcurrency: number,
+  slicesPerExecution: number,
+): Record<Placeholder, string> {
   const fn = (name: string) => `arn:aws:lambda:local:111111111111:function:s3xcopy-${name}`;
   return {
     ListFunctionArn: fn('list'),
@@ -177,6 +192,7 @@ function placeholderValues(stateBucket: string, mapMaxConcurrency: number): Reco
     NotifyFunctionArn: fn('notify'),
     StateBucket: stateBucket,
     MapMaxConcurrency: String(mapMaxConcurrency),
+    SlicesPerExecution: String(slicesPerExecution),
   };
 }
 
@@ -308,7 +324,6 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     };
 
     const observability = (name: string) => localObservability(`s3xcopy-${name}`, logStream);
-    const batches = new Map<string, BatchOutcome>();
     let lastList: ListOutput | undefined;
     let notification: NotifyOutput | undefined;
 
@@ -339,12 +354,16 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       copy: {
         name: 's3xcopy-copy',
         ...LOCAL_FUNCTIONS.copy,
+        ...(options.copyTimeoutSeconds ? { timeoutSeconds: options.copyTimeoutSeconds } : {}),
         stats: stats.lambda.copy,
-        handler: createCopyHandler({ targetClients, observability: observability('copy') }) as LocalHandler,
+        handler: createCopyHandler({
+          targetClients,
+          state: { s3: stateS3, bucket: stateBucket },
+          observability: observability('copy'),
+        }) as LocalHandler,
         onResult: (result, event) => {
           const batch = (event as { batch: Batch }).batch;
           const copyResult = result as CopyResult;
-          batches.set(batch.id, { objects: batch.objects.length, bytes: batch.bytes, result: copyResult });
           options.onProgress?.({
             type: 'batch',
             batchId: batch.id,
@@ -357,11 +376,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           const batch = (event as { batch?: Batch }).batch;
           if (!batch) return;
           const name = error instanceof Error ? error.name : 'Error';
-          const message = error instanceof Error ? error.message : String(error);
-          const listed = (error as { failures?: CopyFailure[] }).failures;
-          // Errors without a per-key list (a role that cannot be assumed, a bad job) leave the whole batch uncopied.
-          const failures = listed ?? batch.objects.map((object) => ({ key: object.key, code: name, message }));
-          batches.set(batch.id, { objects: batch.objects.length, bytes: batch.bytes, failures });
+          // The human part only: the batch result record (errors.ts) is for the ledger, not for people.
+          const message = splitBatchResult(error instanceof Error ? error.message : String(error)).text;
           options.onProgress?.({ type: 'batch-error', batchId: batch.id, error: name, message });
         },
       },
@@ -381,7 +397,11 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       },
     };
 
-    const values = placeholderValues(stateBucket, options.mapMaxConcurrency ?? 40);
+    const values = placeholderValues(
+      stateBucket,
+      options.mapMaxConcurrency ?? 40,
+      options.slicesPerExecution ?? DEFAULT_SLICES_PER_EXECUTION,
+    );
     const byArn = new Map<string, LocalFunction>([
       [values.ListFunctionArn, functions.list],
       [values.CopyFunctionArn, functions.copy],
@@ -406,6 +426,12 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     const allStates: Record<string, AslState> = { ...filled.States };
     const taskHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
     for (const name of lambdaTaskStates(allStates)) taskHandlers[name] = invoke;
+    const starter = new LocalExecutionStarter(
+      stateMachineArn,
+      executionName,
+      (name) => `arn:aws:states:local:111111111111:execution:s3xcopy:${name}`,
+    );
+    for (const name of startExecutionStates(allStates)) taskHandlers[name] = starter.handler;
     const retryOverrides: Record<string, number> = {};
     if (options.retryIntervalMs !== undefined) {
       for (const name of retryingStates(allStates)) retryOverrides[name] = options.retryIntervalMs;
@@ -449,28 +475,41 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     }
 
     const machine = new StateMachine(definition as never, { validationOptions: { noValidate: true } });
-    const execution = machine.run(options.input as never, { overrides: runOverrides, context });
-    const drained = (async () => {
-      for await (const event of execution.eventLogs) {
-        if ((event.type === 'StateEntered' || event.type === 'StateRetried') && 'state' in event) {
-          increment(stats.transitions.parent, event.state.name);
-          if (event.type === 'StateRetried') {
-            options.onProgress?.({ type: 'retry', state: event.state.name, attempt: event.retry.attempt });
+    const runExecution = async (run: RequestedExecution) => {
+      const execution = machine.run(run.input as never, {
+        overrides: runOverrides,
+        context: { ...context, Execution: { ...context.Execution, Id: run.arn, Name: run.name } },
+      });
+      const drained = (async () => {
+        for await (const event of execution.eventLogs) {
+          if ((event.type === 'StateEntered' || event.type === 'StateRetried') && 'state' in event) {
+            increment(stats.transitions.parent, event.state.name);
+            if (event.type === 'StateRetried') {
+              options.onProgress?.({ type: 'retry', state: event.state.name, attempt: event.retry.attempt });
+            }
           }
         }
+      })();
+      let outcome: { status: LocalRunResult['status']; error?: LocalRunResult['error'] } = { status: 'SUCCEEDED' };
+      try {
+        await execution.result;
+      } catch (caught) {
+        const { name, message } = errorOf(caught);
+        outcome = { status: 'FAILED', error: { error: name, cause: decodeCause(message).message } };
       }
-    })();
-
-    let status: LocalRunResult['status'] = 'SUCCEEDED';
-    let error: LocalRunResult['error'];
-    try {
-      await execution.result;
-    } catch (caught) {
-      status = 'FAILED';
-      const { name, message } = errorOf(caught);
-      error = { error: name, cause: decodeCause(message).message };
-    }
-    await drained;
+      await drained;
+      return outcome;
+    };
+    // A long job continues in new executions (ContinueAsNew): run them in turn; the last one ends the job.
+    const executions = await runChainedExecutions(
+      { name: executionName, arn: executionArn, input: options.input },
+      starter,
+      runExecution,
+    );
+    stats.executions.parent = executions.length;
+    const last = executions[executions.length - 1]?.outcome ?? { status: 'FAILED' as const };
+    const status = last.status;
+    const error = last.error;
 
     let results: string | undefined;
     const jobId = lastList?.jobId ?? executionName;
@@ -484,41 +523,26 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       }
     }
 
-    const objects = { listed: 0, selected: 0, copied: 0, skipped: 0, failed: 0 };
-    const failures: CopyFailure[] = [];
-    let bytesCopied = 0;
-    const batchCounts = { succeeded: 0, failed: 0 };
-    for (const outcome of batches.values()) {
-      if (outcome.result) {
-        batchCounts.succeeded++;
-        objects.copied += outcome.result.copied;
-        objects.skipped += outcome.result.skipped;
-        objects.failed += outcome.result.failed;
-        bytesCopied += outcome.result.bytesCopied;
-        failures.push(...outcome.result.failures);
-      } else {
-        batchCounts.failed++;
-        objects.failed += outcome.failures?.length ?? outcome.objects;
-        failures.push(...(outcome.failures ?? []));
-      }
-    }
-    if (lastList) {
-      objects.listed = lastList.totals.listed;
-      objects.selected = lastList.totals.selected;
-      objects.skipped += lastList.totals.skipped;
-    }
+    // The same files and the same arithmetic as the deployed Notify: what a local run reports is what a
+    // deployed one would. Every failure is kept (a local run's caller gets the full list).
+    const aggregated =
+      stats.executions.mapRuns > 0
+        ? await aggregateResults(stateS3, stateBucket, resultsPrefix(jobId), Number.POSITIVE_INFINITY)
+        : emptyResults();
+    const ledger = buildLedger(lastList?.totals ?? {}, aggregated, lastList?.dryRun ?? false);
     stats.durationMs = Date.now() - startedAt;
     await writeFile(path.join(outputDir, 'stats.json'), `${JSON.stringify(stats, null, 2)}\n`);
     return {
       status,
       executionArn,
+      executions: executions.map(({ execution }) => execution.arn),
       jobId,
       ...(error ? { error } : {}),
       ...(lastList ? { list: lastList } : {}),
-      objects,
-      bytes: { selected: lastList?.totals.bytes ?? 0, copied: bytesCopied },
-      batches: batchCounts,
-      failures,
+      objects: ledger.objects,
+      bytes: ledger.bytes,
+      batches: aggregated.batches,
+      failures: aggregated.failures,
       ...(notification ? { notification } : {}),
       ...(results ? { results } : {}),
       outputDir,

@@ -8,11 +8,31 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Job } from '../shared/job';
 import { type AdaptiveLimitOptions, applyAdaptiveLimit, DEFAULT_ADAPTIVE_LIMIT } from './adaptive-limit';
+import type { ProgressStore } from './progress-record';
 import { DEFAULT_RETRY, type Retrying, type RetryPolicy, retrying } from './retry';
 import { DEFAULT_SAFETY_MARGIN_MS, realSleep, type Sleep, TimeBudget } from './time-budget';
 
+/** What one invocation did, beyond the batch's counts: how the runner reports invocations and parts. */
+export interface CopyStats {
+  partsCopied: number;
+  /** Bytes this invocation's own CopyObject and UploadPartCopy requests copied (what it measured). */
+  copiedBytes: number;
+  uploadsResumed: number;
+  /** Objects an earlier invocation of this job had copied (found through the progress record). */
+  alreadyCopied: number;
+  recordWrites: number;
+}
+
 export interface CopyContext {
   job: Job;
+  /** The execution's name: progress records are kept per job and only ever read back by it. */
+  jobId: string;
+  /** The state bucket's progress records; without it nothing resumes across invocations. */
+  progress: ProgressStore | undefined;
+  /** Finished parts are recorded at most this often (and always when the copy stops). */
+  recordIntervalMs: number;
+  now: () => number;
+  stats: CopyStats;
   /**
    * Sends every request addressed to the target bucket: CopyObject, UploadPartCopy and the multipart
    * calls (S3 authorises them on the target and checks read access to the source itself), and HEADs of
@@ -38,6 +58,10 @@ export interface CopyContext {
 
 /** What a batch's context is built from: copy-engine.ts's deps, minus what only the batch loop uses. */
 export interface CopyContextOptions {
+  jobId: string;
+  progress?: ProgressStore;
+  recordIntervalMs?: number;
+  now?: () => number;
   s3: S3Client;
   sourceS3?: S3Client;
   logger: Logger;
@@ -53,8 +77,20 @@ export interface CopyContextOptions {
   adaptiveLimit?: AdaptiveLimitOptions | false;
 }
 
+/** Parts finished since the last record write are written at most this often while a copy runs. */
+export const DEFAULT_RECORD_INTERVAL_MS = 30_000;
+
+/**
+ * The default safety margin: DEFAULT_SAFETY_MARGIN_MS (30 s of a 15-minute Lambda), but never more than a
+ * fifth of the invocation, so a short local deadline (`s3xcopy run --invocation-timeout 20s`) still copies.
+ */
+export function safetyMarginFor(remainingAtStartMs: number): number {
+  return Math.min(DEFAULT_SAFETY_MARGIN_MS, Math.max(0, Math.floor(remainingAtStartMs / 5)));
+}
+
 /** Builds one batch's context: a fresh time budget, the retry policy bound to it, a part limiter. */
 export function createCopyContext(job: Job, options: CopyContextOptions): CopyContext {
+  const now = options.now ?? Date.now;
   const sleep = options.sleep ?? realSleep;
   const random = options.random ?? Math.random;
   if (options.adaptiveLimit !== false) {
@@ -62,9 +98,18 @@ export function createCopyContext(job: Job, options: CopyContextOptions): CopyCo
       applyAdaptiveLimit(client, options.adaptiveLimit ?? DEFAULT_ADAPTIVE_LIMIT);
     }
   }
-  const budget = new TimeBudget(options.remainingTimeMs, options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS, sleep);
+  const budget = new TimeBudget(
+    options.remainingTimeMs,
+    options.safetyMarginMs ?? safetyMarginFor(options.remainingTimeMs()),
+    sleep,
+  );
   return {
     job,
+    jobId: options.jobId,
+    progress: options.progress,
+    recordIntervalMs: options.recordIntervalMs ?? DEFAULT_RECORD_INTERVAL_MS,
+    now,
+    stats: { partsCopied: 0, copiedBytes: 0, uploadsResumed: 0, alreadyCopied: 0, recordWrites: 0 },
     s3: options.s3,
     sourceS3: options.sourceS3 ?? options.s3,
     logger: options.logger,

@@ -15,12 +15,15 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
+import { sameContent } from '../shared/content-identity';
 import { CopyBatchError, CopyTimeBudgetError } from '../shared/errors';
-import type { CopyInput, CopyResult, ManifestObject } from '../shared/job';
+import { type CopyInput, type CopyResult, type ManifestObject, targetKeyFor } from '../shared/job';
 import type { AdaptiveLimitOptions } from './adaptive-limit';
+import { BatchProgress } from './batch-progress';
 import { logBatch, summarizeOutcomes } from './batch-result';
-import { createCopyContext } from './copy-context';
+import { type CopyStats, createCopyContext } from './copy-context';
 import { copyObject, type Outcome } from './copy-object';
+import type { ProgressStore } from './progress-record';
 import type { RetryPolicy } from './retry';
 import type { TargetObject } from './target-lookup';
 import type { Sleep } from './time-budget';
@@ -57,20 +60,40 @@ export interface CopyEngineDeps {
   adaptiveLimit?: AdaptiveLimitOptions | false;
   /** Called with the batch's result before copyBatch returns or throws, so callers can count what was done. */
   onSettled?: (result: CopyResult) => void;
+  /** Called with what this invocation did beyond the counts (parts copied, uploads resumed, record writes). */
+  onStats?: (stats: CopyStats) => void;
+  /**
+   * The state bucket's progress records (progress-record.ts). With it, large objects resume across
+   * invocations and retried batches skip what this execution already copied; without it, a time-budget
+   * stop aborts open uploads and a retry starts over.
+   */
+  progress?: ProgressStore;
+  /** Progress is recorded at most this often while copying (default 30 s), and always when stopping. */
+  recordIntervalMs?: number;
 }
 
-const unquote = (etag: string | undefined) => (etag ?? '').replace(/^W\//, '').replace(/"/g, '');
+/** The sync rule: functions/shared/content-identity.ts (size and ETag, or a checksum; never a timestamp). */
+export function targetMatches(object: ManifestObject, target: TargetObject): boolean {
+  return sameContent({ size: object.size, etag: object.etag }, { size: target.ContentLength, etag: target.ETag });
+}
 
 /**
- * The DESIGN.md sync rule: the target matches when it has the same size and either the same ETag or a
- * Last-Modified not older than the source's (HTTP dates have whole seconds, so the source's is truncated).
+ * An invocation that finished nothing (no object, no part) before the time budget: retrying it as a time
+ * budget stop could loop for ever, so its objects fail (CopyBatchError, retried a few times with backoff).
  */
-export function targetMatches(object: ManifestObject, target: TargetObject): boolean {
-  if (target.ContentLength !== object.size) return false;
-  if (object.etag !== '' && unquote(target.ETag) === unquote(object.etag)) return true;
-  const sourceSeconds = Math.floor(Date.parse(object.lastModified) / 1000);
-  const targetSeconds = target.LastModified ? Math.floor(target.LastModified.getTime() / 1000) : Number.NaN;
-  return targetSeconds >= sourceSeconds;
+function noProgress(input: CopyInput, object: ManifestObject, durationMs: number): Outcome {
+  const { job } = input;
+  return {
+    kind: 'failed',
+    failure: {
+      key: object.key,
+      code: 'NoProgress',
+      message:
+        `copy s3://${job.source.bucket}/${object.key} -> s3://${job.target.bucket}/${targetKeyFor(job, object.key)}: ` +
+        `the invocation ran out of time (${Math.round(durationMs / 1000)} s) before any object or part of batch ` +
+        `${input.batch.id} finished; lower options.partSize or give the copy function more time`,
+    },
+  };
 }
 
 /**
@@ -88,21 +111,33 @@ export async function copyBatch(input: CopyInput, deps: CopyEngineDeps): Promise
   const { job, batch } = input;
   const now = deps.now ?? Date.now;
   const started = now();
-  const ctx = createCopyContext(job, deps);
+  const ctx = createCopyContext(job, { ...deps, jobId: input.jobId });
   const objectLimit = pLimit(job.options.concurrency);
 
   let outcomes: Outcome[];
   try {
+    const progress = await BatchProgress.open(ctx, batch);
     outcomes = await Promise.all(
-      batch.objects.map((object) => objectLimit(() => copyObject(ctx, targetMatches, object))),
+      batch.objects.map((object) => objectLimit(() => copyObject(ctx, targetMatches, object, progress))),
     );
+    // A retry will follow: let it skip what this invocation copied.
+    if (outcomes.some((outcome) => outcome.kind === 'stopped' || outcome.kind === 'failed')) await progress?.flush();
   } finally {
     ctx.budget.dispose();
   }
 
+  const progressed = ctx.stats.partsCopied > 0 || outcomes.some((outcome) => outcome.kind !== 'stopped');
+  if (!progressed) {
+    const durationMs = now() - started;
+    outcomes = outcomes.map((outcome, i) => {
+      const object = batch.objects[i];
+      return outcome.kind === 'stopped' && object ? noProgress(input, object, durationMs) : outcome;
+    });
+  }
   const summary = summarizeOutcomes(batch.id, outcomes);
-  logBatch(deps.logger, summary, batch.objects.length, now() - started);
+  logBatch(deps.logger, summary, batch.objects.length, now() - started, ctx.stats);
   deps.onSettled?.(summary.result);
+  deps.onStats?.(ctx.stats);
 
   if (summary.stopped > 0) {
     throw new CopyTimeBudgetError(batch.id, batch.objects.length - summary.stopped, batch.objects.length);

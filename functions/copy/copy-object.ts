@@ -5,16 +5,23 @@
  */
 import { awsErrorCode, errorMessage } from '../shared/errors';
 import { type CopyFailure, type ManifestObject, type SkipReason, targetKeyFor } from '../shared/job';
+import type { BatchProgress } from './batch-progress';
 import type { CopyContext } from './copy-context';
 import { isDenied, isVanished, reportedCode } from './error-kinds';
 import { copyMultipart } from './multipart-copy';
 import { copySingle } from './single-copy';
-import { currentVersion, listedVersion, MAX_SOURCE_VERSIONS, SourceChanged } from './source-version';
+import {
+  currentVersion,
+  listedVersion,
+  MAX_SOURCE_VERSIONS,
+  SourceChanged,
+  type SourceVersion,
+} from './source-version';
 import { findTarget, sourceIsGone, type TargetObject } from './target-lookup';
 import { OutOfTime } from './time-budget';
 
 export type Outcome =
-  | { kind: 'copied'; bytes: number }
+  | { kind: 'copied'; bytes: number; etag?: string }
   | { kind: 'skipped'; reason: SkipReason }
   | { kind: 'failed'; failure: CopyFailure }
   | { kind: 'stopped' };
@@ -26,16 +33,36 @@ export type TargetMatcher = (object: ManifestObject, target: TargetObject) => bo
  * Copies one object and says what became of it. Never throws for the object's own errors: they become
  * a `failed` outcome (or `skipped: vanished` when the source was deleted since listing).
  */
-export async function copyObject(ctx: CopyContext, matches: TargetMatcher, object: ManifestObject): Promise<Outcome> {
+export async function copyObject(
+  ctx: CopyContext,
+  matches: TargetMatcher,
+  object: ManifestObject,
+  progress?: BatchProgress,
+): Promise<Outcome> {
   const { job, budget } = ctx;
   if (budget.exhausted()) return { kind: 'stopped' };
   const targetKey = targetKeyFor(job, object.key);
   try {
-    if (job.options.mode === 'sync') {
-      const target = await findTarget(ctx, targetKey);
-      if (target && matches(object, target)) return { kind: 'skipped', reason: 'unchanged' };
+    // A retried batch: what an earlier invocation of this execution copied counts as copied, not again.
+    const recorded = progress?.isRetry ? progress.recordedCopy(object) : undefined;
+    if (recorded !== undefined) {
+      ctx.stats.alreadyCopied++;
+      return { kind: 'copied', bytes: recorded };
     }
-    return { kind: 'copied', bytes: await copyPinned(ctx, object, targetKey) };
+    if (job.options.mode === 'sync' || progress?.isRetry) {
+      const target = await findTarget(ctx, targetKey);
+      if (target && progress?.isRetry && progress.writtenByThisBatch(object, target)) {
+        ctx.stats.alreadyCopied++;
+        progress.copied(object.key, object.etag, object.size);
+        return { kind: 'copied', bytes: object.size };
+      }
+      if (job.options.mode === 'sync' && target && matches(object, target)) {
+        return { kind: 'skipped', reason: 'unchanged' };
+      }
+    }
+    const copied = await copyPinned(ctx, object, targetKey);
+    progress?.copied(object.key, copied.etag, copied.size);
+    return { kind: 'copied', bytes: copied.size, ...(copied.etag ? { etag: copied.etag } : {}) };
   } catch (caught) {
     if (caught instanceof OutOfTime || budget.isOut) return { kind: 'stopped' };
     // Overwritten under every version tried: report S3's own 412.
@@ -63,16 +90,18 @@ export async function copyObject(ctx: CopyContext, matches: TargetMatcher, objec
  * Copies the version the listing saw, or, when the key was overwritten since (or during the copy), the
  * version it holds now: CopyObject up to the multipart threshold, a multipart copy above it, by the size of
  * the version copied.
- * @returns the bytes written: the size of the version copied
+ * @returns the version copied: its ETag and size (the bytes written)
  * @throws SourceChanged when the key changed under each of MAX_SOURCE_VERSIONS versions
  */
-async function copyPinned(ctx: CopyContext, object: ManifestObject, targetKey: string): Promise<number> {
+async function copyPinned(ctx: CopyContext, object: ManifestObject, targetKey: string): Promise<SourceVersion> {
   let version = listedVersion(object) ?? (await currentVersion(ctx, object.key));
   for (let tries = 1; ; tries++) {
     try {
-      return version.size <= ctx.job.options.multipartThreshold
-        ? await copySingle(ctx, object.key, targetKey, version)
-        : await copyMultipart(ctx, object.key, targetKey, version);
+      const size =
+        version.size <= ctx.job.options.multipartThreshold
+          ? await copySingle(ctx, object.key, targetKey, version)
+          : await copyMultipart(ctx, object.key, targetKey, version);
+      return { etag: version.etag, size };
     } catch (error) {
       if (!(error instanceof SourceChanged) || tries >= MAX_SOURCE_VERSIONS) throw error;
       version = await currentVersion(ctx, object.key);

@@ -9,22 +9,29 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { S3Client } from '@aws-sdk/client-s3';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { createStsClient, s3ClientFactory } from '../shared/clients';
+import { BucketRegions, createStsClient, s3ClientFactory } from '../shared/clients';
 import { loadConfig } from '../shared/config';
-import { InvalidJobError } from '../shared/errors';
+import { attachBatchResult, CopyBatchError, CopyTimeBudgetError, InvalidJobError } from '../shared/errors';
 import { CopyInputSchema, type CopyResult, DEFAULT_OPTIONS, describeIssues } from '../shared/job';
 import { createObservability, type Observability } from '../shared/observability';
 import { TargetClients } from '../shared/target-role';
 import { type CopyEngineDeps, copyBatch } from './copy-engine';
+import { S3ProgressStore } from './progress-record';
 
 export interface CopyHandlerDeps {
   /** Hands out the S3 client for a job's target (assumed role, or the function's own credentials). */
   targetClients: TargetClients;
+  /**
+   * The state bucket and a client with the function's OWN credentials for it (never the target role):
+   * progress records live there (progress-record.ts). Without them nothing resumes across invocations.
+   */
+  state?: { s3: S3Client; bucket: string };
   observability?: Observability;
   /** Engine settings to override (retry policy, safety margin, clock); s3 and logger come from above. */
-  engine?: Partial<Omit<CopyEngineDeps, 's3' | 'logger'>>;
+  engine?: Partial<Omit<CopyEngineDeps, 's3' | 'logger' | 'progress'>>;
 }
 
 /** Publishes the batch's counts; called for successful and failed batches alike. */
@@ -43,6 +50,7 @@ function recordMetrics(metrics: Observability['metrics'], result: CopyResult): v
  */
 export function createCopyHandler(deps: CopyHandlerDeps) {
   const { logger, metrics } = deps.observability ?? createObservability('s3xcopy-copy');
+  const progress = deps.state ? new S3ProgressStore(deps.state.s3, deps.state.bucket) : undefined;
 
   const copy = async (event: unknown, context: Context): Promise<CopyResult> => {
     const parsed = CopyInputSchema.safeParse(event);
@@ -59,18 +67,38 @@ export function createCopyHandler(deps: CopyHandlerDeps) {
       batchId: input.batch.id,
       execution: typeof execution === 'string' ? execution : input.jobId,
     });
-    const s3 = await deps.targetClients.forTarget(input.job.target, input.jobId);
+    // Writes go to the target bucket's region, source reads to the source bucket's (either may differ from ours).
+    const s3 = await deps.targetClients.forBucket(input.job.target, input.jobId, input.job.target.bucket);
+    const sourceS3 = await deps.targetClients.forBucket(input.job.target, input.jobId, input.job.source.bucket);
     const { onSettled, ...engine } = deps.engine ?? {};
-    return copyBatch(input, {
-      remainingTimeMs: () => context.getRemainingTimeInMillis(),
-      ...engine,
-      s3,
-      logger,
-      onSettled: (result) => {
-        recordMetrics(metrics, result);
-        onSettled?.(result);
-      },
-    });
+    let settled: CopyResult | undefined;
+    try {
+      return await copyBatch(input, {
+        remainingTimeMs: () => context.getRemainingTimeInMillis(),
+        ...engine,
+        ...(progress ? { progress } : {}),
+        s3,
+        sourceS3,
+        logger,
+        onSettled: (result) => {
+          settled = result;
+          recordMetrics(metrics, result);
+          onSettled?.(result);
+        },
+      });
+    } catch (error) {
+      // The ledger counts a failed batch's copied and skipped objects from this record, which Lambda and
+      // Step Functions carry in the Cause (docs/state-bucket.md, "The ledger").
+      if (settled && (error instanceof CopyBatchError || error instanceof CopyTimeBudgetError)) {
+        const total = input.batch.objects.length;
+        attachBatchResult(error, {
+          ...settled,
+          notAttempted: total - settled.copied - settled.skipped - settled.failed,
+          skippedByReason: { ...settled.skippedByReason },
+        });
+      }
+      throw error;
+    }
   };
 
   return middy(copy)
@@ -84,7 +112,11 @@ function defaultDeps(): CopyHandlerDeps {
   const concurrency = config.defaults.options?.concurrency ?? DEFAULT_OPTIONS.concurrency;
   // Parts have their own limiter beside objects' (copy-engine.ts), so up to twice the concurrency is in flight.
   const makeS3 = s3ClientFactory({}, Math.max(64, concurrency * 2));
-  return { targetClients: new TargetClients(createStsClient(), makeS3) };
+  const regions = new BucketRegions(config.bucketRegions);
+  return {
+    targetClients: new TargetClients(createStsClient(), makeS3, undefined, undefined, regions),
+    ...(config.stateBucket ? { state: { s3: makeS3(), bucket: config.stateBucket } } : {}),
+  };
 }
 
 export const handler = createCopyHandler(defaultDeps());

@@ -1,6 +1,14 @@
 /**
  * Copies one object larger than the multipart threshold: CreateMultipartUpload, parallel UploadPartCopy
- * pinned to the source's ETag, CompleteMultipartUpload; any failure aborts the upload.
+ * pinned to one source version, CompleteMultipartUpload.
+ *
+ * With a progress store (the state bucket) the copy survives its invocation: the upload is recorded
+ * (`{ jobId, key } -> uploadId`, source ETag, part size, parts done) right after it is created, parts are
+ * recorded as they finish, and when the time budget runs out the copy stops starting parts, lets the ones
+ * in flight finish, records them and leaves the upload open. The next invocation of the same job resumes
+ * it, copying only the parts not recorded, and only while the source still has the recorded ETag (every
+ * part is pinned to it). It never resumes, completes or aborts an upload it did not record itself.
+ * An upload is aborted, and its record says why, when the source changed or the object failed.
  */
 import {
   AbortMultipartUploadCommand,
@@ -14,13 +22,16 @@ import {
 import { awsErrorCode, errorMessage } from '../shared/errors';
 import type { CopyContext } from './copy-context';
 import { encodeCopySource } from './copy-source';
-import { isPreconditionFailed, isTransientError } from './error-kinds';
-import { planParts } from './part-plan';
+import { isPreconditionFailed, isTransientError, reportedCode } from './error-kinds';
+import { PartPace } from './part-pace';
+import { choosePartSize, type PartRange, planParts } from './part-plan';
+import { historyAfter, type UploadHistoryEntry, type UploadRecord } from './progress-record';
 import { backoffDelay, type RetryPolicy } from './retry';
 import { SourceChanged, type SourceVersion } from './source-version';
 import { findTarget } from './target-lookup';
-import { encodeTagging, multipartUploadSettings } from './target-settings';
+import { encodeTagging, multipartUploadSettings, withRawExpires } from './target-settings';
 import { OutOfTime } from './time-budget';
+import { shouldVerify, verifyCopy, withSourceTags } from './verify-copy';
 
 /**
  * AbortMultipartUpload gets its own short retry, never cut by the time budget: it runs precisely when the
@@ -30,13 +41,23 @@ import { OutOfTime } from './time-budget';
 export const ABORT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 100, maxDelayMs: 400 };
 const ABORT_REQUEST_TIMEOUT_MS = 5_000;
 
+/** One upload being copied: its id, layout, the parts done, and (when resumable) its record. */
+interface OpenUpload {
+  uploadId: string;
+  partSize: number;
+  plan: PartRange[];
+  /** Part number -> ETag of every part copied (recorded or not). */
+  done: Map<number, string>;
+  record: UploadRecord | undefined;
+}
+
 /**
- * Copies version `version` of `sourceKey` to `targetKey` with a multipart copy. The source is HEADed
- * pinned to the version (for its headers and metadata), and every part is pinned to it, so parts cannot
- * mix bytes of a later overwrite.
+ * Copies version `version` of `sourceKey` to `targetKey` with a multipart copy, resuming this job's own
+ * recorded upload of the same version when there is one.
  * @returns the bytes copied (the version's size)
- * @throws SourceChanged when the key no longer holds the version (after aborting the upload); the first
- *   error of a part, Create or Complete otherwise, after aborting the upload; OutOfTime on the budget
+ * @throws SourceChanged when the key no longer holds the version (after aborting the upload and recording
+ *   why); OutOfTime when the time budget stopped it (the upload recorded and left open to resume, or
+ *   aborted when there is no progress store); any other error after aborting the upload
  */
 export async function copyMultipart(
   ctx: CopyContext,
@@ -44,18 +65,87 @@ export async function copyMultipart(
   targetKey: string,
   version: SourceVersion,
 ): Promise<number> {
-  const { job } = ctx;
-  const sourceBucket = job.source.bucket;
-  const targetBucket = job.target.bucket;
-  const options = ctx.budget.requestOptions;
+  const head = await headPinned(ctx, sourceKey, version);
+  const size = head.ContentLength ?? version.size;
   const pinned = version.etag;
-  let head: HeadObjectCommandOutput;
+
+  const recorded = ctx.progress ? await ctx.progress.readUpload(ctx.jobId, sourceKey) : undefined;
+  // Only a record this job wrote for exactly this copy counts; anything else is ignored, never touched.
+  let previous = recorded && isOurs(ctx, recorded, sourceKey, targetKey) ? recorded : undefined;
+  let upload: OpenUpload | undefined;
+  if (previous?.state === 'completed' && previous.sourceEtag === pinned && previous.size === size) {
+    // An earlier invocation completed it (and was stopped before it could report): copied already if the
+    // target still holds what that Complete wrote.
+    const target = await findTarget(ctx, targetKey);
+    if (target?.ContentLength === size && target.ETag === previous.targetEtag) {
+      ctx.stats.alreadyCopied++;
+      return size;
+    }
+  } else if (previous?.state === 'uploading') {
+    if (previous.sourceEtag === pinned && previous.size === size) {
+      upload = resumeUpload(previous);
+      ctx.stats.uploadsResumed++;
+    } else {
+      previous = await abortRecorded(
+        ctx,
+        previous,
+        `source-changed: recorded ${previous.sourceEtag}, now ${pinned ?? '(none)'}`,
+      );
+    }
+  }
+  upload ??= await createUpload(ctx, sourceKey, targetKey, head, version, size, historyAfter(previous));
+
   try {
-    head = await ctx.sourceReads.track(() =>
+    try {
+      await copyParts(ctx, sourceKey, targetKey, pinned, upload);
+    } catch (error) {
+      // The recorded upload is gone (aborted by a lifecycle rule or by hand): record why and start afresh once.
+      if (!upload.record || upload.done.size === 0 || awsErrorCode(error) !== 'NoSuchUpload') throw error;
+      const gone: UploadRecord = { ...upload.record, state: 'aborted', reason: 'upload-gone: NoSuchUpload on a part' };
+      await writeRecord(ctx, gone, upload.done);
+      upload = await createUpload(ctx, sourceKey, targetKey, head, version, size, historyAfter(gone));
+      await copyParts(ctx, sourceKey, targetKey, pinned, upload);
+    }
+    const targetEtag = await complete(ctx, targetKey, size, upload);
+    if (upload.record) {
+      await writeRecord(ctx, { ...upload.record, state: 'completed', ...(targetEtag ? { targetEtag } : {}) });
+    }
+  } catch (error) {
+    if ((error instanceof OutOfTime || ctx.budget.isOut) && upload.record) {
+      // Stopped by the time budget: record the parts done and leave the upload open for the retry.
+      await writeRecord(ctx, upload.record, upload.done);
+      throw new OutOfTime();
+    }
+    const changed = pinned !== undefined && isPreconditionFailed(error);
+    const reason = changed
+      ? `source-changed: a part copy answered 412 for ${pinned}`
+      : error instanceof OutOfTime
+        ? 'stopped: the time budget ran out and there is no progress record to resume from'
+        : `failed: ${reportedCode(error)}: ${errorMessage(error)}`;
+    await abortUpload(ctx, targetKey, upload.uploadId);
+    if (upload.record) await writeRecord(ctx, { ...upload.record, state: 'aborted', reason: reason.slice(0, 500) });
+    throw changed ? new SourceChanged(version, error) : error;
+  }
+  // The upload is complete: check what the target holds (servers drop what CreateMultipartUpload sent).
+  if (shouldVerify(ctx.job.options.verify, true)) {
+    await verifyCopy(ctx, targetKey, await withSourceTags(ctx, sourceKey, head), { multipart: true });
+  }
+  return size;
+}
+
+/** HEAD of the source pinned to the version: its headers and metadata, or SourceChanged. */
+async function headPinned(ctx: CopyContext, sourceKey: string, version: SourceVersion) {
+  const pinned = version.etag;
+  try {
+    return await ctx.sourceReads.track(() =>
       ctx.retry(() =>
         ctx.sourceS3.send(
-          new HeadObjectCommand({ Bucket: sourceBucket, Key: sourceKey, ...(pinned ? { IfMatch: pinned } : {}) }),
-          options,
+          new HeadObjectCommand({
+            Bucket: ctx.job.source.bucket,
+            Key: sourceKey,
+            ...(pinned ? { IfMatch: pinned } : {}),
+          }),
+          ctx.budget.requestOptions,
         ),
       ),
     );
@@ -63,12 +153,52 @@ export async function copyMultipart(
     if (pinned && isPreconditionFailed(error)) throw new SourceChanged(version, error);
     throw error;
   }
-  const size = head.ContentLength ?? version.size;
+}
+
+/** A record this job wrote for exactly this copy (same job, buckets and keys): the only kind it resumes. */
+function isOurs(ctx: CopyContext, record: UploadRecord, sourceKey: string, targetKey: string): boolean {
+  return (
+    record.format === 1 &&
+    record.jobId === ctx.jobId &&
+    record.source.bucket === ctx.job.source.bucket &&
+    record.source.key === sourceKey &&
+    record.target.bucket === ctx.job.target.bucket &&
+    record.target.key === targetKey &&
+    typeof record.uploadId === 'string' &&
+    record.uploadId !== ''
+  );
+}
+
+function resumeUpload(record: UploadRecord): OpenUpload {
+  const plan = planParts(record.size, record.partSize);
+  const done = new Map<number, string>();
+  for (const [number, etag] of Object.entries(record.parts)) done.set(Number(number), etag);
+  return {
+    uploadId: record.uploadId,
+    partSize: record.partSize,
+    plan,
+    done,
+    record: { ...record, invocations: record.invocations + 1 },
+  };
+}
+
+/** Creates the upload (with the source's headers, metadata and tags) and records it before any part. */
+async function createUpload(
+  ctx: CopyContext,
+  sourceKey: string,
+  targetKey: string,
+  head: HeadObjectCommandOutput,
+  version: SourceVersion,
+  size: number,
+  history: UploadHistoryEntry[],
+): Promise<OpenUpload> {
+  const { job } = ctx;
+  const options = ctx.budget.requestOptions;
   let tagging: string | undefined;
   if (job.options.tags === 'copy') {
     const tags = await ctx.sourceReads.track(() =>
       ctx.retry(() =>
-        ctx.sourceS3.send(new GetObjectTaggingCommand({ Bucket: sourceBucket, Key: sourceKey }), options),
+        ctx.sourceS3.send(new GetObjectTaggingCommand({ Bucket: job.source.bucket, Key: sourceKey }), options),
       ),
     );
     tagging = encodeTagging(tags.TagSet ?? []);
@@ -76,85 +206,231 @@ export async function copyMultipart(
   if (ctx.budget.exhausted()) throw new OutOfTime();
   const created = await ctx.retry(() =>
     ctx.s3.send(
-      new CreateMultipartUploadCommand({
-        Bucket: targetBucket,
-        Key: targetKey,
-        ...multipartUploadSettings(job, head, tagging),
-      }),
+      withRawExpires(
+        new CreateMultipartUploadCommand({
+          Bucket: job.target.bucket,
+          Key: targetKey,
+          ...multipartUploadSettings(job, head, tagging),
+        }),
+        head,
+      ),
       options,
     ),
   );
   const uploadId = created.UploadId;
-  if (!uploadId) throw new Error(`CreateMultipartUpload for s3://${targetBucket}/${targetKey} returned no UploadId`);
-  try {
-    let firstError: unknown;
-    const copySource = encodeCopySource(sourceBucket, sourceKey);
-    const settled = await Promise.allSettled(
-      planParts(size, job.options.partSize).map((part) =>
-        ctx.partLimit(async () => {
-          // After one part failed (or time ran out) start no more: the upload is going to be aborted.
-          if (firstError !== undefined) throw firstError;
-          if (ctx.budget.exhausted()) throw new OutOfTime();
-          try {
-            const response = await ctx.sourceReads.track(() =>
-              ctx.retry(() =>
-                ctx.s3.send(
-                  new UploadPartCopyCommand({
-                    Bucket: targetBucket,
-                    Key: targetKey,
-                    UploadId: uploadId,
-                    PartNumber: part.partNumber,
-                    CopySource: copySource,
-                    CopySourceRange: `bytes=${part.start}-${part.end}`,
-                    // A source overwritten mid-copy fails here instead of mixing two versions' bytes.
-                    ...(pinned ? { CopySourceIfMatch: pinned } : {}),
-                  }),
-                  options,
-                ),
-              ),
-            );
-            const etag = response.CopyPartResult?.ETag;
-            if (!etag) throw new Error(`UploadPartCopy part ${part.partNumber} returned no ETag`);
-            return { PartNumber: part.partNumber, ETag: etag };
-          } catch (error) {
-            firstError ??= error;
-            throw error;
-          }
-        }),
-      ),
-    );
-    const rejected = settled.find((result) => result.status === 'rejected');
-    if (rejected) throw firstError ?? rejected.reason;
-    const parts = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
-    let completeTries = 0;
+  if (!uploadId)
+    throw new Error(`CreateMultipartUpload for s3://${job.target.bucket}/${targetKey} returned no UploadId`);
+  const partSize = choosePartSize(size, job.options.partSize);
+  const plan = planParts(size, partSize);
+  const upload: OpenUpload = { uploadId, partSize, plan, done: new Map(), record: undefined };
+  if (ctx.progress && version.etag) {
+    const now = new Date(ctx.now()).toISOString();
+    const record: UploadRecord = {
+      format: 1,
+      jobId: ctx.jobId,
+      source: { bucket: job.source.bucket, key: sourceKey },
+      target: { bucket: job.target.bucket, key: targetKey },
+      uploadId,
+      sourceEtag: version.etag,
+      size,
+      partSize,
+      partCount: plan.length,
+      state: 'uploading',
+      parts: {},
+      invocations: 1,
+      createdAt: now,
+      updatedAt: now,
+      ...(history.length > 0 ? { history } : {}),
+    };
     try {
-      await ctx.retry(() => {
-        completeTries++;
-        return ctx.s3.send(
-          new CompleteMultipartUploadCommand({
-            Bucket: targetBucket,
-            Key: targetKey,
-            UploadId: uploadId,
-            MultipartUpload: { Parts: parts },
-          }),
-          options,
-        );
-      });
+      await ctx.progress.writeUpload(record);
+      upload.record = record;
     } catch (error) {
-      // A Complete that S3 carried out but whose answer was lost (a timeout, a 500 after the fact) makes
-      // the retry find no upload. The object is then in place: check it rather than report a failure.
-      if (completeTries > 1 && awsErrorCode(error) === 'NoSuchUpload') {
-        const target = await findTarget(ctx, targetKey);
-        if (target?.ContentLength === size) return size;
-      }
-      throw error;
+      // Without its record the upload cannot be resumed safely: copy it in this invocation or abort it.
+      ctx.logger.warn('Could not record a multipart upload; it will not resume across invocations', {
+        key: sourceKey,
+        uploadId,
+        error: errorMessage(error),
+      });
     }
-    return size;
+  }
+  return upload;
+}
+
+/**
+ * Copies the parts not done yet, in parallel (the context's part limiter), each pinned to the version.
+ * Records finished parts every `recordIntervalMs`. With a record, stops starting parts when the slowest
+ * part seen would not finish before the safety margin, waits for the parts in flight, and throws
+ * OutOfTime; without one, the budget cuts parts in flight (the upload is aborted anyway).
+ */
+async function copyParts(
+  ctx: CopyContext,
+  sourceKey: string,
+  targetKey: string,
+  pinned: string | undefined,
+  upload: OpenUpload,
+): Promise<void> {
+  const copySource = encodeCopySource(ctx.job.source.bucket, sourceKey);
+  const pace = new PartPace(upload.partSize);
+  const recorder = upload.record ? new PartRecorder(ctx, upload) : undefined;
+  let firstError: unknown;
+  let paused = false;
+  const pending = upload.plan.filter((part) => !upload.done.has(part.partNumber));
+  await Promise.allSettled(
+    pending.map((part) =>
+      ctx.partLimit(async () => {
+        // After one part failed (or time ran out) start no more.
+        if (firstError !== undefined || paused) return;
+        if (ctx.budget.exhausted()) {
+          firstError ??= new OutOfTime();
+          return;
+        }
+        if (recorder && !ctx.budget.allows(pace.neededMs())) {
+          paused = true;
+          return;
+        }
+        const started = ctx.now();
+        try {
+          const response = await ctx.sourceReads.track(() =>
+            ctx.retry(() =>
+              ctx.s3.send(
+                new UploadPartCopyCommand({
+                  Bucket: ctx.job.target.bucket,
+                  Key: targetKey,
+                  UploadId: upload.uploadId,
+                  PartNumber: part.partNumber,
+                  CopySource: copySource,
+                  CopySourceRange: `bytes=${part.start}-${part.end}`,
+                  // A source overwritten mid-copy fails here instead of mixing two versions' bytes.
+                  ...(pinned ? { CopySourceIfMatch: pinned } : {}),
+                }),
+                ctx.budget.requestOptions,
+              ),
+            ),
+          );
+          const etag = response.CopyPartResult?.ETag;
+          if (!etag) throw new Error(`UploadPartCopy part ${part.partNumber} returned no ETag`);
+          pace.observe(ctx.now() - started);
+          upload.done.set(part.partNumber, etag);
+          ctx.stats.partsCopied++;
+          ctx.stats.copiedBytes += part.end - part.start + 1;
+          recorder?.partDone();
+        } catch (error) {
+          firstError ??= error;
+        }
+      }),
+    ),
+  );
+  await recorder?.settle();
+  if (firstError !== undefined) throw firstError;
+  if (paused) throw new OutOfTime();
+}
+
+/**
+ * Writes the upload's record as parts finish: at most one write in flight, at most one every
+ * `recordIntervalMs`; a failed write is logged and retried with the next part (the record only ever
+ * lags: parts it misses are copied again by a resuming invocation).
+ */
+class PartRecorder {
+  private lastWrite: number;
+  private writing: Promise<void> | undefined;
+  private dirty = false;
+
+  constructor(
+    private readonly ctx: CopyContext,
+    private readonly upload: OpenUpload,
+  ) {
+    this.lastWrite = ctx.now();
+  }
+
+  partDone(): void {
+    this.dirty = true;
+    if (this.writing || this.ctx.now() - this.lastWrite < this.ctx.recordIntervalMs) return;
+    this.writing = this.write().finally(() => {
+      this.writing = undefined;
+    });
+  }
+
+  /** Waits for a write in flight (the caller writes the final state itself). */
+  async settle(): Promise<void> {
+    await this.writing;
+  }
+
+  private async write(): Promise<void> {
+    const record = this.upload.record;
+    if (!record || !this.dirty) return;
+    this.dirty = false;
+    this.lastWrite = this.ctx.now();
+    await writeRecord(this.ctx, record, this.upload.done).catch(() => undefined);
+  }
+}
+
+/**
+ * Writes the record with the parts done (all of `done` when given) and the time; updates `record` in
+ * place so later writes carry it. Failures are logged, never thrown: a stale record only means parts are
+ * copied again.
+ */
+async function writeRecord(ctx: CopyContext, record: UploadRecord, done?: ReadonlyMap<number, string>): Promise<void> {
+  if (!ctx.progress) return;
+  if (done)
+    record.parts = Object.fromEntries([...done].sort((a, b) => a[0] - b[0]).map(([n, etag]) => [String(n), etag]));
+  record.updatedAt = new Date(ctx.now()).toISOString();
+  try {
+    await ctx.progress.writeUpload(record);
+    ctx.stats.recordWrites++;
   } catch (error) {
-    await abortUpload(ctx, targetKey, uploadId);
-    if (pinned && isPreconditionFailed(error)) throw new SourceChanged(version, error);
+    ctx.logger.warn('Could not write a progress record; a resuming invocation will copy its newest parts again', {
+      key: record.source.key,
+      uploadId: record.uploadId,
+      error: errorMessage(error),
+    });
+  }
+}
+
+/** Completes the upload with every part; returns the target's ETag. */
+async function complete(
+  ctx: CopyContext,
+  targetKey: string,
+  size: number,
+  upload: OpenUpload,
+): Promise<string | undefined> {
+  const parts = [...upload.done].sort((a, b) => a[0] - b[0]).map(([PartNumber, ETag]) => ({ PartNumber, ETag }));
+  if (parts.length !== upload.plan.length) {
+    throw new Error(`multipart copy of ${targetKey}: ${parts.length} of ${upload.plan.length} parts copied`);
+  }
+  if (upload.record) upload.record.parts = Object.fromEntries(parts.map((p) => [String(p.PartNumber), p.ETag]));
+  let completeTries = 0;
+  try {
+    const response = await ctx.retry(() => {
+      completeTries++;
+      return ctx.s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: ctx.job.target.bucket,
+          Key: targetKey,
+          UploadId: upload.uploadId,
+          MultipartUpload: { Parts: parts },
+        }),
+        ctx.budget.requestOptions,
+      );
+    });
+    return response.ETag;
+  } catch (error) {
+    // A Complete that S3 carried out but whose answer was lost (a timeout, a 500 after the fact) makes
+    // the retry find no upload. The object is then in place: check it rather than report a failure.
+    if (completeTries > 1 && awsErrorCode(error) === 'NoSuchUpload') {
+      const target = await findTarget(ctx, targetKey);
+      if (target?.ContentLength === size) return target.ETag;
+    }
     throw error;
   }
+}
+
+/** Aborts a recorded upload of this job whose source changed, and records why; returns the new record. */
+async function abortRecorded(ctx: CopyContext, record: UploadRecord, reason: string): Promise<UploadRecord> {
+  await abortUpload(ctx, record.target.key, record.uploadId);
+  const aborted: UploadRecord = { ...record, state: 'aborted', reason };
+  await writeRecord(ctx, aborted);
+  return aborted;
 }
 
 /**

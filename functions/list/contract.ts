@@ -12,11 +12,22 @@ export const ListTotalsSchema = z
     skipped: z.number().int().nonnegative(),
     /** Bytes of the objects in the manifests (to copy). */
     bytes: z.number().int().nonnegative(),
+    /** Bytes of the selected objects (the same set as `selected`: to copy and skipped). */
+    selectedBytes: z.number().int().nonnegative().default(0),
+    /** `skipped` by reason: unchanged (sync), vanished (keys mode), prefixMarker. */
+    skippedByReason: z.record(z.string(), z.number().int().nonnegative()).default({}),
   })
   .strict();
 export type ListTotals = z.infer<typeof ListTotalsSchema>;
 
-export const ZERO_TOTALS: ListTotals = { listed: 0, selected: 0, skipped: 0, bytes: 0 };
+export const ZERO_TOTALS: ListTotals = {
+  listed: 0,
+  selected: 0,
+  skipped: 0,
+  bytes: 0,
+  selectedBytes: 0,
+  skippedByReason: {},
+};
 
 /**
  * Where the next slice resumes. Opaque to the state machine: it passes the previous output's

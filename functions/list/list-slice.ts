@@ -1,6 +1,6 @@
 import { HeadObjectCommand, type HeadObjectCommandOutput, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { awsErrorCode, BucketAccessError, errorMessage, httpStatusOf } from '../shared/errors';
-import { type Job, type ManifestObject, targetKeyFor } from '../shared/job';
+import { type Job, type ManifestObject, type SkipReason, targetKeyFor } from '../shared/job';
 import {
   type Continuation,
   type ListOutput,
@@ -93,11 +93,17 @@ export async function listSlice(params: ListSliceParams): Promise<ListOutput> {
     await writeManifest(params.clients.state, manifest, JSON.stringify(batches));
   }
 
+  const skippedByReason = { ...before.skippedByReason };
+  for (const [reason, count] of Object.entries(selection.counts.skippedByReason)) {
+    skippedByReason[reason] = (skippedByReason[reason] ?? 0) + count;
+  }
   const totals: ListTotals = {
     listed: before.listed + selection.counts.listed,
     selected: before.selected + selection.counts.selected,
     skipped: before.skipped + selection.counts.skipped,
     bytes: before.bytes + bytes,
+    selectedBytes: before.selectedBytes + selection.counts.selectedBytes,
+    skippedByReason,
   };
   const startAfter = selection.lastTaken ?? continuation?.startAfter;
   // A target position still applies while no source key has been taken since it was recorded.
@@ -141,6 +147,24 @@ async function writeManifest(state: S3Client, location: ManifestLocation, body: 
 }
 
 /**
+ * The folder marker of the source prefix itself ("data/" under prefix "data/") maps onto the empty key
+ * when the target has no prefix: S3 has no such object (the request would address the bucket). It is
+ * skipped with the reason 'prefixMarker'; with a target prefix it maps onto that prefix's own marker.
+ */
+function mapsToNoKey(job: Job, key: string): boolean {
+  return targetKeyFor(job, key) === '';
+}
+
+function newCounts(): SliceSelection['counts'] {
+  return { listed: 0, selected: 0, skipped: 0, selectedBytes: 0, skippedByReason: {} };
+}
+
+function skip(counts: SliceSelection['counts'], reason: SkipReason): void {
+  counts.skipped++;
+  counts.skippedByReason[reason] = (counts.skippedByReason[reason] ?? 0) + 1;
+}
+
+/**
  * Bucket mode: the source prefix's listing, merged with the target's in sync mode. The time is checked
  * before each source page but the first, and in sync mode before each target page but the first: a
  * run of target-only keys can hold any number of pages between two source keys. A slice stopped there
@@ -177,7 +201,7 @@ async function selectFromListing(
   });
 
   const selected: ManifestObject[] = [];
-  const counts = { listed: 0, selected: 0, skipped: 0 };
+  const counts = newCounts();
   let lastTaken: string | undefined;
   let pagesTaken = 0;
   const end = async (selection: SliceSelection): Promise<SliceSelection> => {
@@ -206,8 +230,13 @@ async function selectFromListing(
       lastTaken = object.key;
       if (!wanted) continue;
       counts.selected++;
+      counts.selectedBytes += object.size;
+      if (mapsToNoKey(job, object.key)) {
+        skip(counts, 'prefixMarker');
+        continue;
+      }
       if (target && targetIsCurrent(object, target)) {
-        counts.skipped++;
+        skip(counts, 'unchanged');
         continue;
       }
       selected.push(object);
@@ -250,7 +279,7 @@ async function selectFromKeys(
   type Outcome =
     | { kind: 'vanished' }
     | { kind: 'filtered'; key: string }
-    | { kind: 'current'; key: string }
+    | { kind: 'current'; key: string; size: number }
     | { kind: 'copy'; object: ManifestObject };
   const examine = async (primary: string): Promise<Outcome> => {
     let object: ManifestObject | undefined;
@@ -262,13 +291,13 @@ async function selectFromKeys(
     if (!filter(object)) return { kind: 'filtered', key: object.key };
     if (target) {
       const existing = await findByListing(target, job.target.bucket, targetKeyFor(job, object.key), 'target');
-      if (existing && targetIsCurrent(object, existing)) return { kind: 'current', key: object.key };
+      if (existing && targetIsCurrent(object, existing)) return { kind: 'current', key: object.key, size: object.size };
     }
     return { kind: 'copy', object };
   };
 
   const selected: ManifestObject[] = [];
-  const counts = { listed: 0, selected: 0, skipped: 0 };
+  const counts = newCounts();
   // Stored keys this slice has examined: two events can resolve to one object ("a+b" falling back to
   // the raw key, "a%2Bb" decoding to it), which must not be copied or counted twice.
   const resolved = new Set<string>();
@@ -290,8 +319,17 @@ async function selectFromKeys(
       counts.listed++;
       if (outcome.kind === 'filtered') continue;
       counts.selected++;
-      if (outcome.kind !== 'copy') {
-        counts.skipped++;
+      if (outcome.kind === 'vanished') {
+        skip(counts, 'vanished');
+        continue;
+      }
+      counts.selectedBytes += outcome.kind === 'copy' ? outcome.object.size : outcome.size;
+      if (outcome.kind === 'copy' && mapsToNoKey(job, outcome.object.key)) {
+        skip(counts, 'prefixMarker');
+        continue;
+      }
+      if (outcome.kind === 'current') {
+        skip(counts, 'unchanged');
         continue;
       }
       selected.push(outcome.object);

@@ -1,15 +1,14 @@
+import { sameContent } from '../shared/content-identity';
 import type { ManifestObject } from '../shared/job';
 import { compareKeys } from './key-order';
 import type { ListedPage } from './s3-listing';
 
 /**
- * DESIGN.md's sync rule, as `aws s3 sync` applies it: the target already has the object when the
- * sizes match and either the ETags match or the target is not older than the source. (ETags of
- * multipart copies differ from the source's when the part sizes differ, hence the date fallback.)
+ * The sync rule on two listing entries: functions/shared/content-identity.ts (same size and ETag; a
+ * listing carries no checksum values, so different ETags mean "copy"). Never a timestamp.
  */
 export function targetIsCurrent(source: ManifestObject, target: ManifestObject): boolean {
-  if (source.size !== target.size) return false;
-  return source.etag === target.etag || Date.parse(target.lastModified) >= Date.parse(source.lastModified);
+  return sameContent({ size: source.size, etag: source.etag }, { size: target.size, etag: target.etag });
 }
 
 /** What the target cursor knows about one target key. */

@@ -12,10 +12,12 @@ import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { createS3Client } from '../shared/clients';
 import { type DeploymentConfig, ENV, loadConfig } from '../shared/config';
+import { awsErrorCode, errorMessage } from '../shared/errors';
 import { createObservability, type Observability } from '../shared/observability';
-import { formatNotification, type NotificationSummary, type NotifyInput, summarize } from './message';
+import { formatNotification, MAX_FAILED_KEYS, type NotificationSummary, type NotifyInput, summarize } from './message';
 import { type NotificationPublisher, snsPublisher } from './publisher';
-import { type AggregatedResults, aggregateResults } from './results';
+import { FailuresFileWriter, failuresKey, ledgerKey, writeLedgerFile } from './report-files';
+import { type AggregatedResults, aggregateResults, RESULT_READERS } from './results';
 
 export interface NotifyDeps {
   config: DeploymentConfig;
@@ -79,20 +81,67 @@ export function createNotifyHandler(deps: NotifyDeps) {
     const jobId = input.state.jobId ?? input.execution.name;
     const bucket = deps.config.stateBucket;
     let results: AggregatedResults | undefined;
-    if (bucket) {
+    let countsUnavailable: string | undefined;
+    let failuresFile: string | undefined;
+    let failuresListed = 0;
+    if (!bucket) {
+      countsUnavailable = `no state bucket is configured (${ENV.stateBucket}), so the ResultWriter files cannot be read`;
+    } else {
+      const writer = new FailuresFileWriter(deps.stateS3, bucket, failuresKey(jobId));
       try {
-        results = await aggregateResults(deps.stateS3, bucket, resultsPrefix(jobId));
+        results = await aggregateResults(
+          deps.stateS3,
+          bucket,
+          resultsPrefix(jobId),
+          MAX_FAILED_KEYS,
+          RESULT_READERS,
+          writer,
+        );
       } catch (error) {
         // The message must still go out (a failure alert matters more than its counts); say why counts are missing.
+        countsUnavailable = `the ResultWriter files under s3://${bucket}/${resultsPrefix(jobId)} could not be read: ${awsErrorCode(error)}: ${errorMessage(error)}`;
         logger.error('Cannot read the ResultWriter files; the notification goes out without copy counts', {
           bucket,
           prefix: resultsPrefix(jobId),
           error,
         });
+        await writer.abort().catch((abortError: unknown) => {
+          logger.error('Cannot abort the failures file upload', { error: abortError });
+        });
+      }
+      if (results) {
+        try {
+          await writer.close();
+          failuresListed = writer.count;
+          failuresFile = `s3://${bucket}/${failuresKey(jobId)}`;
+        } catch (error) {
+          // The counts are still right; only the full list is missing, and the message says where it is not.
+          logger.error('Cannot write the failures file', { bucket, key: failuresKey(jobId), error });
+          await writer.abort().catch(() => undefined);
+        }
       }
     }
     const resultsUrl = bucket ? `s3://${bucket}/${resultsPrefix(jobId)}` : undefined;
-    const summary = summarize(input, results, resultsUrl, deps.config.defaults);
+    const summary: NotificationSummary = {
+      ...summarize(input, results, resultsUrl, deps.config.defaults, countsUnavailable),
+      ...(failuresFile ? { failuresFile } : {}),
+    };
+    if (bucket && failuresFile) {
+      try {
+        await writeLedgerFile(deps.stateS3, bucket, jobId, {
+          jobId,
+          status: input.status,
+          dryRun: summary.dryRun,
+          objects: summary.objects,
+          bytes: summary.bytes,
+          failuresFile,
+          failuresListed,
+          failuresUnnamed: results?.failuresUnnamed ?? 0,
+        });
+      } catch (error) {
+        logger.error('Cannot write the ledger file', { bucket, key: ledgerKey(jobId), error });
+      }
+    }
     const notification = formatNotification(summary, input, results);
     const publish = input.status === 'FAILED' || deps.config.notifyOnSuccess;
     let messageId: string | undefined;

@@ -4,6 +4,7 @@
  */
 import { formatBytes, formatCount } from '../shared/format';
 import type { CopyFailure, JobDefaults } from '../shared/job';
+import { buildLedger, type LedgerBytes, type LedgerObjects } from './ledger';
 import { type AggregatedResults, decodeCause } from './results';
 
 /** What the state machine passes to Notify (statemachine/copy.asl.json, NotifySuccess and NotifyFailure). */
@@ -19,7 +20,14 @@ export interface NotifyInput {
     };
     jobId?: string;
     dryRun?: boolean;
-    totals?: { listed?: number; selected?: number; skipped?: number; bytes?: number };
+    totals?: {
+      listed?: number;
+      selected?: number;
+      skipped?: number;
+      bytes?: number;
+      selectedBytes?: number;
+      skippedByReason?: Record<string, number>;
+    };
     error?: { Error?: string; Cause?: string };
   };
 }
@@ -39,9 +47,23 @@ export interface NotificationSummary {
   jobId: string;
   source: string;
   target: string;
-  objects: { listed: number; selected: number; copied: number; skipped: number; failed: number };
-  bytes: { selected: number; copied: number };
+  /**
+   * The ledger: selected = copied + skipped + failed + notAttempted. When the copy results could not
+   * be read (`countsUnavailable` says why), copied, skipped, failed and notAttempted are null, never 0.
+   */
+  objects: Omit<LedgerObjects, 'copied' | 'skipped' | 'failed' | 'notAttempted'> & {
+    copied: number | null;
+    skipped: number | null;
+    failed: number | null;
+    notAttempted: number | null;
+  };
+  bytes: Omit<LedgerBytes, 'copied'> & { copied: number | null };
+  /** Why the copy counts are unknown (the state bucket could not be read, the ResultWriter failed). */
+  countsUnavailable?: string;
+  /** The first MAX_FAILED_KEYS failed keys; the failures file holds them all. */
   failures: CopyFailure[];
+  /** Where every failed key is listed (reports/<jobId>/failures.jsonl in the state bucket). */
+  failuresFile?: string;
   error?: { error: string; cause: string };
   results?: string;
   consoleUrl?: string;
@@ -84,6 +106,7 @@ export function summarize(
   results: AggregatedResults | undefined,
   resultsUrl?: string,
   defaults: JobDefaults = {},
+  countsUnavailable?: string,
 ) {
   const { state } = input;
   const totals = state.totals ?? {};
@@ -91,6 +114,13 @@ export function summarize(
   const error = state.error
     ? { error: state.error.Error ?? 'Error', cause: decodeCause(state.error.Cause).message }
     : undefined;
+  // A Map Run whose ResultWriter failed left no (or partial) results: its objects' fates are unknown.
+  const unavailable =
+    countsUnavailable ??
+    (state.error?.Error === 'States.ResultWriterFailed'
+      ? `the Distributed Map could not write its results (States.ResultWriterFailed: ${decodeCause(state.error.Cause).message})`
+      : undefined);
+  const ledger = buildLedger(totals, results, dryRun);
   const summary: NotificationSummary = {
     status: input.status,
     dryRun,
@@ -98,14 +128,11 @@ export function summarize(
     source: location(state.job ? state.job.source : defaults.source),
     target: location(state.job ? state.job.target : defaults.target),
     jobResolved: state.job !== undefined,
-    objects: {
-      listed: totals.listed ?? 0,
-      selected: totals.selected ?? 0,
-      copied: results?.objects.copied ?? 0,
-      skipped: (totals.skipped ?? 0) + (results?.objects.skipped ?? 0),
-      failed: results?.objects.failed ?? 0,
-    },
-    bytes: { selected: totals.bytes ?? 0, copied: results?.bytesCopied ?? 0 },
+    objects: unavailable
+      ? { ...ledger.objects, copied: null, skipped: null, failed: null, notAttempted: null, failedByCode: {} }
+      : ledger.objects,
+    bytes: unavailable ? { ...ledger.bytes, copied: null } : ledger.bytes,
+    ...(unavailable ? { countsUnavailable: unavailable } : {}),
     failures: (results?.failures ?? []).slice(0, MAX_FAILED_KEYS),
     ...(error ? { error } : {}),
     ...(resultsUrl && results && results.mapRuns > 0 ? { results: resultsUrl } : {}),
@@ -114,21 +141,63 @@ export function summarize(
   return summary;
 }
 
+/** "unchanged 3, vanished 1": the non-zero counts of a by-reason or by-code table. */
+function breakdown(table: Record<string, number>): string {
+  const parts = Object.entries(table)
+    .filter(([, value]) => value > 0)
+    .map(([name, value]) => `${name} ${count(value)}`);
+  return parts.length > 0 ? ` (${parts.join(', ')})` : '';
+}
+
 function subjectFor(summary: NotificationSummary): string {
   const route = `${summary.source} -> ${summary.target}`;
   const { objects } = summary;
+  if (objects.copied === null || objects.failed === null || objects.notAttempted === null) {
+    return toSubject(`s3xcopy ${summary.status}: ${route}, copy counts unavailable`);
+  }
+  const notAttempted = objects.notAttempted > 0 ? `, ${count(objects.notAttempted)} not attempted` : '';
   if (summary.status === 'FAILED') {
     const what =
-      objects.failed > 0
-        ? `${count(objects.failed)} of ${count(objects.selected)} objects failed`
+      objects.failed > 0 || objects.notAttempted > 0
+        ? `${count(objects.copied)} copied, ${count(objects.failed)} failed${notAttempted} of ${count(objects.selected)} objects`
         : (summary.error?.error ?? 'failed');
     return toSubject(`s3xcopy FAILED: ${route}, ${what}`);
   }
-  if (summary.dryRun) return toSubject(`s3xcopy DRY RUN: ${route}, ${count(objects.selected)} objects to copy`);
+  if (summary.dryRun) {
+    return toSubject(
+      `s3xcopy DRY RUN: ${route}, ${count(objects.wouldCopy ?? 0)} of ${count(objects.selected)} objects to copy`,
+    );
+  }
   const failed = objects.failed > 0 ? `, ${count(objects.failed)} failed (tolerated)` : '';
   return toSubject(
-    `s3xcopy SUCCEEDED: ${route}, ${count(objects.copied)} copied, ${count(objects.skipped)} skipped${failed}`,
+    `s3xcopy SUCCEEDED: ${route}, ${count(objects.copied)} copied, ${count(objects.skipped ?? 0)} skipped${failed}${notAttempted}`,
   );
+}
+
+/** The ledger lines of the message body. */
+function ledgerLines(summary: NotificationSummary): string[] {
+  const { objects, bytes } = summary;
+  const head = `Objects:   ${count(objects.listed)} listed, ${count(objects.selected)} selected (${formatBytes(bytes.selected)})`;
+  if (summary.countsUnavailable || objects.copied === null || bytes.copied === null) {
+    return [
+      head,
+      `Copied:    counts unavailable: ${summary.countsUnavailable ?? 'the copy results could not be read'}`,
+      '           (the target may hold some or all of the selected objects; a sync re-run copies only what is missing)',
+    ];
+  }
+  if (summary.dryRun) {
+    return [
+      head,
+      `Dry run:   ${count(objects.wouldCopy ?? 0)} would be copied (${formatBytes(bytes.wouldCopy ?? 0)}), ${count(objects.skipped ?? 0)} skipped${breakdown(objects.skippedByReason)}; nothing was copied`,
+    ];
+  }
+  return [
+    head,
+    `Copied:    ${count(objects.copied)} (${formatBytes(bytes.copied)})`,
+    `Skipped:   ${count(objects.skipped ?? 0)}${breakdown(objects.skippedByReason)}`,
+    `Failed:    ${count(objects.failed ?? 0)}${breakdown(objects.failedByCode)}`,
+    `Not attempted: ${count(objects.notAttempted ?? 0)}${(objects.notAttempted ?? 0) > 0 ? ' (batches the Map Run never started, or a time-budget stop never reached)' : ''}`,
+  ];
 }
 
 /** Formats the notification for a summary (and the batch errors behind it, when a Map ran). */
@@ -137,7 +206,7 @@ export function formatNotification(
   input: NotifyInput,
   results: AggregatedResults | undefined,
 ): Notification {
-  const { objects, bytes } = summary;
+  const { objects } = summary;
   const lines = [
     `s3xcopy execution ${input.execution.name} ${summary.dryRun ? 'finished a dry run' : summary.status}.`,
     '',
@@ -153,13 +222,17 @@ export function formatNotification(
           '           (the deployment defaults: the execution failed before the job was resolved; see the error below)',
         ]),
     '',
-    `Objects:   ${count(objects.listed)} listed, ${count(objects.selected)} selected, ${count(objects.copied)} copied, ${count(objects.skipped)} skipped, ${count(objects.failed)} failed`,
-    `Bytes:     ${formatBytes(bytes.copied)} copied of ${formatBytes(bytes.selected)} selected`,
+    ...ledgerLines(summary),
   ];
   if (summary.failures.length > 0) {
-    lines.push('', `First ${summary.failures.length} failed keys:`);
+    const failed = objects.failed ?? summary.failures.length;
+    lines.push(
+      '',
+      `${failed > summary.failures.length ? `First ${summary.failures.length} of ${count(failed)}` : `All ${summary.failures.length}`} failed keys:`,
+    );
     for (const failure of summary.failures) lines.push(`  ${failure.key}  (${failure.code})`);
   }
+  if (summary.failuresFile) lines.push('', `Every failed key with its error code: ${summary.failuresFile}`);
   if (results && results.batchErrors.length > 0) {
     lines.push('', 'Failed batches:');
     for (const batch of results.batchErrors.slice(0, 5))
@@ -176,7 +249,9 @@ export function formatNotification(
       status: { DataType: 'String', StringValue: summary.status },
       jobId: { DataType: 'String', StringValue: summary.jobId },
       dryRun: { DataType: 'String', StringValue: String(summary.dryRun) },
-      failedObjects: { DataType: 'Number', StringValue: String(objects.failed) },
+      ...(objects.failed === null
+        ? {}
+        : { failedObjects: { DataType: 'Number', StringValue: String(objects.failed) } }),
     },
   };
 }

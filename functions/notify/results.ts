@@ -8,6 +8,7 @@
  * string. FAILED files always hold execution records. OutputType JSON (one array) and JSONL both parse.
  */
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { type BatchResultRecord, splitBatchResult } from '../shared/errors';
 import type { CopyFailure } from '../shared/job';
 
 /** The manifest.json a ResultWriter writes once per Map Run. */
@@ -36,11 +37,25 @@ export interface ResultWriterEntry {
   StateMachineArn?: string;
 }
 
+/** One failed object, with the batch it was in (a line of the failures file). */
+export interface LedgerFailure extends CopyFailure {
+  batchId: string;
+}
+
 /** The copy results of every Map Run under one results prefix. */
 export interface AggregatedResults {
   mapRuns: number;
-  batches: { succeeded: number; failed: number };
-  objects: { copied: number; skipped: number; failed: number };
+  batches: { succeeded: number; failed: number; pending: number };
+  /**
+   * What the copy workers did with the objects of the manifests: copied (the target holds the bytes),
+   * skipped (by reason, in skippedByReason), failed (by code, in failedByCode), and not attempted (a
+   * batch left PENDING by a stopped Map Run, or objects a time-budget stop never reached).
+   */
+  objects: { copied: number; skipped: number; failed: number; notAttempted: number };
+  skippedByReason: Record<string, number>;
+  failedByCode: Record<string, number>;
+  /** Failed objects the results count but do not name (a batch reports at most its first failures). */
+  failuresUnnamed: number;
   bytesCopied: number;
   /** The first `maxFailures` failed keys, with their error codes. */
   failures: CopyFailure[];
@@ -53,7 +68,10 @@ export interface AggregatedResults {
 /** An error Cause decoded: Lambda reports `{"errorType","errorMessage","trace"}` as a JSON string. */
 export interface DecodedCause {
   errorType?: string;
+  /** The human message, without the batch result record a copy error carries. */
   message: string;
+  /** A failed copy invocation's partial result (functions/shared/errors.ts, attachBatchResult). */
+  batchResult?: BatchResultRecord;
 }
 
 /** Decodes a Step Functions Cause: Lambda's JSON error envelope, or plain text from any other state. */
@@ -64,16 +82,19 @@ export function decodeCause(cause: unknown): DecodedCause {
     try {
       const parsed = JSON.parse(trimmed) as { errorType?: unknown; errorMessage?: unknown };
       if (typeof parsed.errorMessage === 'string') {
+        const { text, record } = splitBatchResult(parsed.errorMessage);
         return {
           ...(typeof parsed.errorType === 'string' ? { errorType: parsed.errorType } : {}),
-          message: parsed.errorMessage,
+          message: text,
+          ...(record ? { batchResult: record } : {}),
         };
       }
     } catch {
       // Not JSON after all: a plain-text cause that happens to start with a brace.
     }
   }
-  return { message: cause };
+  const { text, record } = splitBatchResult(cause);
+  return { message: text, ...(record ? { batchResult: record } : {}) };
 }
 
 const COPY_BATCH_MESSAGE = /^(\d+) of (\d+) objects in batch (.+?) failed: (.*?)(?: and (\d+) more)?$/s;
@@ -101,7 +122,9 @@ interface CopyOutputLike {
   copied?: number;
   skipped?: number;
   failed?: number;
+  notAttempted?: number;
   bytesCopied?: number;
+  skippedByReason?: Record<string, number>;
   failures?: CopyFailure[];
 }
 
@@ -151,101 +174,154 @@ function isExecutionRecord(entry: unknown): entry is ResultWriterEntry {
   return typeof record.ExecutionArn === 'string' && typeof record.Status === 'string';
 }
 
-/** Adds one succeeded batch (the copy function's output) to the totals. */
-function addCopyOutput(totals: AggregatedResults, output: CopyOutputLike, maxFailures: number): void {
-  totals.batches.succeeded++;
-  totals.objects.copied += output.copied ?? 0;
-  totals.objects.skipped += output.skipped ?? 0;
-  totals.objects.failed += output.failed ?? 0;
-  totals.bytesCopied += output.bytesCopied ?? 0;
-  for (const failure of output.failures ?? []) {
-    if (totals.failures.length < maxFailures) totals.failures.push(failure);
+/** Where aggregateResults sends every failure it reads (the failures file writer). */
+export interface FailureSink {
+  add(failure: LedgerFailure): void;
+  flush(): Promise<void>;
+}
+
+/** One Map Run's figures, with every failure the results name (the failures file lists them all). */
+interface MapRunTally {
+  totals: AggregatedResults;
+  failures: LedgerFailure[];
+}
+
+function addCounts(target: Record<string, number>, source: Record<string, number> | undefined): void {
+  for (const [name, value] of Object.entries(source ?? {})) {
+    if (typeof value === 'number') target[name] = (target[name] ?? 0) + value;
   }
 }
 
+/** Adds the objects of one copy invocation (a succeeded batch's output, or a failed one's record). */
+function addCopyCounts(tally: MapRunTally, output: CopyOutputLike, batchId: string): void {
+  const { totals } = tally;
+  const failed = output.failed ?? 0;
+  const failures = output.failures ?? [];
+  // A retried batch's last attempt counts what earlier attempts copied as copied (the copy function's
+  // progress record, functions/copy/batch-progress.ts), so the last attempt's result is the whole story.
+  totals.objects.copied += output.copied ?? 0;
+  totals.objects.skipped += output.skipped ?? 0;
+  totals.objects.failed += failed;
+  totals.objects.notAttempted += output.notAttempted ?? 0;
+  totals.bytesCopied += output.bytesCopied ?? 0;
+  addCounts(totals.skippedByReason, output.skippedByReason);
+  for (const failure of failures) {
+    tally.failures.push({ key: failure.key, code: failure.code, message: failure.message, batchId });
+    totals.failedByCode[failure.code] = (totals.failedByCode[failure.code] ?? 0) + 1;
+  }
+  const unnamed = Math.max(0, failed - failures.length);
+  if (unnamed > 0) {
+    totals.failuresUnnamed += unnamed;
+    totals.failedByCode[UNNAMED_CODE] = (totals.failedByCode[UNNAMED_CODE] ?? 0) + unnamed;
+  }
+}
+
+/** The failedByCode entry for failed objects a batch counted but did not name. */
+export const UNNAMED_CODE = 'unnamed';
+
 /** Adds one child execution record to the totals. */
-function addEntry(totals: AggregatedResults, entry: ResultWriterEntry, maxFailures: number): void {
+function addEntry(tally: MapRunTally, entry: ResultWriterEntry): void {
+  const { totals } = tally;
   if (entry.Status === 'SUCCEEDED') {
-    addCopyOutput(totals, parseJson<CopyOutputLike>(entry.Output) ?? {}, maxFailures);
+    const output = parseJson<CopyOutputLike>(entry.Output) ?? {};
+    totals.batches.succeeded++;
+    addCopyCounts(tally, output, output.batchId ?? entry.Name ?? entry.ExecutionArn);
+    return;
+  }
+  const input = parseJson<BatchInputLike>(entry.Input) ?? {};
+  const batchObjects = input.batch?.objects ?? [];
+  const batchId = input.batch?.id ?? entry.Name ?? entry.ExecutionArn;
+  if (entry.Status === 'PENDING') {
+    // Never started: the Map Run stopped (tolerated failures exceeded, or aborted) before this item.
+    totals.batches.pending++;
+    totals.objects.notAttempted += batchObjects.length;
     return;
   }
   totals.batches.failed++;
-  const input = parseJson<BatchInputLike>(entry.Input) ?? {};
-  const batchObjects = input.batch?.objects ?? [];
   const decoded = decodeCause(entry.Cause);
   const error = entry.Error ?? decoded.errorType ?? entry.Status;
-  const batchId = input.batch?.id ?? entry.Name ?? entry.ExecutionArn;
-  if (totals.batchErrors.length < maxFailures) totals.batchErrors.push({ batchId, error, message: decoded.message });
-  totals.firstBatchFailure ??= { Error: error, Cause: entry.Cause ?? decoded.message };
-  const parsed = error === 'CopyBatchError' ? parseCopyBatchMessage(decoded.message) : undefined;
-  if (parsed) {
-    totals.objects.failed += parsed.failed;
-    for (const failure of parsed.failures) {
-      if (totals.failures.length < maxFailures) totals.failures.push({ ...failure, message: decoded.message });
-    }
+  totals.batchErrors.push({ batchId, error, message: decoded.message });
+  totals.firstBatchFailure ??= { Error: error, Cause: decoded.message };
+  if (decoded.batchResult) {
+    // The last attempt's own account of every object (functions/copy/handler.ts attaches it).
+    addCopyCounts(tally, decoded.batchResult, batchId);
     return;
   }
-  // Any other error (a role that cannot be assumed, a timeout) leaves the whole batch uncopied.
+  // No record (a role that cannot be assumed, a Lambda timeout, an aborted child): no object of the
+  // batch is known to be in the target, so every one counts as failed with the batch's error.
   totals.objects.failed += batchObjects.length;
+  totals.failedByCode[error] = (totals.failedByCode[error] ?? 0) + batchObjects.length;
   for (const object of batchObjects) {
-    if (totals.failures.length >= maxFailures) break;
-    if (object.key) totals.failures.push({ key: object.key, code: error, message: decoded.message });
+    tally.failures.push({ key: object.key ?? '', code: error, message: decoded.message, batchId });
   }
 }
 
-function emptyResults(): AggregatedResults {
+/** Empty totals (also what a run without any Map Run adds up to). */
+export function emptyResults(): AggregatedResults {
   return {
     mapRuns: 0,
-    batches: { succeeded: 0, failed: 0 },
-    objects: { copied: 0, skipped: 0, failed: 0 },
+    batches: { succeeded: 0, failed: 0, pending: 0 },
+    objects: { copied: 0, skipped: 0, failed: 0, notAttempted: 0 },
+    skippedByReason: {},
+    failedByCode: {},
+    failuresUnnamed: 0,
     bytesCopied: 0,
     failures: [],
     batchErrors: [],
   };
 }
 
-/** Adds one Map Run's figures to the totals, keeping the first `maxFailures` failures in order. */
-function merge(totals: AggregatedResults, part: AggregatedResults, maxFailures: number): void {
+/** Adds one Map Run's figures to the totals, keeping the first `maxFailures` failures and batch errors in order. */
+function merge(totals: AggregatedResults, tally: MapRunTally, maxFailures: number): void {
+  const part = tally.totals;
   totals.mapRuns += part.mapRuns;
   totals.batches.succeeded += part.batches.succeeded;
   totals.batches.failed += part.batches.failed;
+  totals.batches.pending += part.batches.pending;
   totals.objects.copied += part.objects.copied;
   totals.objects.skipped += part.objects.skipped;
   totals.objects.failed += part.objects.failed;
+  totals.objects.notAttempted += part.objects.notAttempted;
+  addCounts(totals.skippedByReason, part.skippedByReason);
+  addCounts(totals.failedByCode, part.failedByCode);
+  totals.failuresUnnamed += part.failuresUnnamed;
   totals.bytesCopied += part.bytesCopied;
-  totals.failures.push(...part.failures.slice(0, maxFailures - totals.failures.length));
-  totals.batchErrors.push(...part.batchErrors.slice(0, maxFailures - totals.batchErrors.length));
+  const room = Math.max(0, maxFailures - totals.failures.length);
+  totals.failures.push(...tally.failures.slice(0, room).map(({ batchId: _batchId, ...failure }) => failure));
+  totals.batchErrors.push(...part.batchErrors.slice(0, Math.max(0, maxFailures - totals.batchErrors.length)));
   if (part.firstBatchFailure) totals.firstBatchFailure ??= part.firstBatchFailure;
 }
 
 /** One Map Run: its manifest, then each result file in turn, each dropped once counted. */
-async function aggregateMapRun(
-  s3: S3Client,
-  bucket: string,
-  manifestKey: string,
-  maxFailures: number,
-): Promise<AggregatedResults> {
-  const totals = emptyResults();
+async function aggregateMapRun(s3: S3Client, bucket: string, manifestKey: string): Promise<MapRunTally> {
+  const tally: MapRunTally = { totals: emptyResults(), failures: [] };
   const manifest = await readJson<ResultWriterManifest>(s3, bucket, manifestKey);
-  totals.mapRuns = 1;
-  for (const status of ['SUCCEEDED', 'FAILED'] as const) {
+  tally.totals.mapRuns = 1;
+  for (const status of ['SUCCEEDED', 'FAILED', 'PENDING'] as const) {
     for (const file of manifest.ResultFiles?.[status] ?? []) {
       const entries = await readEntries(s3, manifest.DestinationBucket ?? bucket, file.Key);
       for (const entry of entries) {
-        if (isExecutionRecord(entry)) addEntry(totals, entry, maxFailures);
-        else if (status === 'SUCCEEDED') addCopyOutput(totals, (entry ?? {}) as CopyOutputLike, maxFailures);
-        // A FAILED file holds only execution records (failed children are never compacted).
-        else totals.batches.failed++;
+        if (isExecutionRecord(entry)) addEntry(tally, entry);
+        else if (status === 'SUCCEEDED') {
+          const output = (entry ?? {}) as CopyOutputLike;
+          tally.totals.batches.succeeded++;
+          addCopyCounts(tally, output, output.batchId ?? '');
+        } else {
+          // FAILED and PENDING files hold only execution records (those children are never compacted).
+          throw new Error(
+            `s3://${manifest.DestinationBucket ?? bucket}/${file.Key} holds an entry that is no execution record; a ${status} file should hold only those`,
+          );
+        }
       }
     }
   }
-  return totals;
+  return tally;
 }
 
 /**
  * How many Map Runs are read at once. One execution can hold ~1,500 Map Runs (slices); read one after
  * another at ~20-30 ms per S3 GET, that alone would outlast the notify function's 30 s timeout. Each
- * reader holds one file at a time, so memory stays at a few files whatever the job's size.
+ * reader holds one Map Run's failures at a time, so memory stays bounded whatever the job's size.
  */
 export const RESULT_READERS = 8;
 
@@ -254,6 +330,8 @@ export const RESULT_READERS = 8;
  * counts and the first `maxFailures` failures stay in memory; Map Runs are read in groups of `readers`
  * and merged in key order, so the failures listed are the same on every read.
  * @param maxFailures how many failed keys and batch errors to keep (the notification shows 20)
+ * @param sink receives every failure the results name, in order, and is flushed after each group of
+ *   Map Runs (the failures file)
  */
 export async function aggregateResults(
   s3: S3Client,
@@ -261,6 +339,7 @@ export async function aggregateResults(
   prefix: string,
   maxFailures = 20,
   readers = RESULT_READERS,
+  sink?: FailureSink,
 ): Promise<AggregatedResults> {
   const totals = emptyResults();
   const base = prefix.endsWith('/') ? prefix : `${prefix}/`;
@@ -277,8 +356,12 @@ export async function aggregateResults(
   const groupSize = Math.max(1, Math.floor(readers));
   for (let start = 0; start < manifestKeys.length; start += groupSize) {
     const group = manifestKeys.slice(start, start + groupSize);
-    const parts = await Promise.all(group.map((key) => aggregateMapRun(s3, bucket, key, maxFailures)));
-    for (const part of parts) merge(totals, part, maxFailures);
+    const parts = await Promise.all(group.map((key) => aggregateMapRun(s3, bucket, key)));
+    for (const part of parts) {
+      merge(totals, part, maxFailures);
+      if (sink) for (const failure of part.failures) sink.add(failure);
+    }
+    await sink?.flush();
   }
   return totals;
 }

@@ -42,15 +42,81 @@ export class CopyBatchError extends Error {
   }
 }
 
-/** The invocation ran short of time; no new copies were started and open uploads were aborted. Retried. */
+/**
+ * The invocation ran short of time after making progress; no new copies were started, and large objects'
+ * uploads were recorded to resume. Retried (as often as it makes progress).
+ */
 export class CopyTimeBudgetError extends Error {
   constructor(batchId: string, done: number, total: number) {
     super(
       `Batch ${batchId} stopped after ${done} of ${total} objects: the Lambda's remaining time fell under the ` +
-        'safety margin. The retry copies the rest (sync mode skips what is already there).',
+        'safety margin. The retry skips what this execution copied and resumes large objects where they stopped.',
     );
     this.name = 'CopyTimeBudgetError';
   }
+}
+
+/**
+ * What a failed copy invocation did before it threw, carried in the error's message so that it survives
+ * the trip through Lambda (errorMessage) and Step Functions (the Cause of a FAILED_n.json ResultWriter
+ * entry): the ledger counts a failed batch's copied and skipped objects from it. Shape of CopyResult.
+ */
+export interface BatchResultRecord {
+  batchId: string;
+  copied: number;
+  skipped: number;
+  skippedByReason: Record<string, number>;
+  failed: number;
+  notAttempted: number;
+  bytesCopied: number;
+  /** The first failures, as many as fit in MAX_BATCH_RESULT_CHARS; `failed` is always the exact count. */
+  failures: Array<{ key: string; code: string; message: string }>;
+}
+
+/** Separates the human message from the JSON record (a line of its own, at the end). */
+export const BATCH_RESULT_MARKER = '\ns3xcopy-batch-result: ';
+/**
+ * The record's budget. Step Functions keeps at most 32,768 characters of a Cause, which also holds
+ * Lambda's errorType, the message and the stack trace; 16,000 leaves room for those.
+ */
+export const MAX_BATCH_RESULT_CHARS = 16_000;
+/** Failure messages in the record are cut to this many characters (key and code are kept whole). */
+const RECORD_MESSAGE_CHARS = 300;
+
+/** Serialises a record within MAX_BATCH_RESULT_CHARS, dropping failures from the end when needed. */
+export function encodeBatchResult(record: BatchResultRecord): string {
+  const failures = record.failures.map((f) => ({ ...f, message: f.message.slice(0, RECORD_MESSAGE_CHARS) }));
+  let text = JSON.stringify({ ...record, failures });
+  while (text.length > MAX_BATCH_RESULT_CHARS && failures.length > 0) {
+    failures.splice(Math.max(0, Math.floor(failures.length * 0.8)));
+    text = JSON.stringify({ ...record, failures });
+  }
+  return text;
+}
+
+/**
+ * Appends the invocation's partial result to a thrown CopyBatchError or CopyTimeBudgetError (once).
+ * @returns the same error, its message extended by the marker line
+ */
+export function attachBatchResult<E extends Error>(error: E, record: BatchResultRecord): E {
+  if (!error.message.includes(BATCH_RESULT_MARKER)) {
+    error.message = `${error.message}${BATCH_RESULT_MARKER}${encodeBatchResult(record)}`;
+  }
+  return error;
+}
+
+/** Splits an error message into its human part and the batch result record, when it carries one. */
+export function splitBatchResult(message: string): { text: string; record?: BatchResultRecord } {
+  const at = message.lastIndexOf(BATCH_RESULT_MARKER);
+  if (at < 0) return { text: message };
+  const text = message.slice(0, at);
+  try {
+    const record = JSON.parse(message.slice(at + BATCH_RESULT_MARKER.length)) as BatchResultRecord;
+    if (typeof record?.copied === 'number' && typeof record.failed === 'number') return { text, record };
+  } catch {
+    // A record cut short (it should never be: see MAX_BATCH_RESULT_CHARS) counts as no record.
+  }
+  return { text };
 }
 
 /** A bucket named in the job does not exist or is not reachable with these credentials. Never retried. */

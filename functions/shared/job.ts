@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { COPY_RATES } from './copy-rates';
 import { InvalidJobError } from './errors';
 
 /** Sizes in bytes, named once so limits and defaults read the same everywhere. */
@@ -20,24 +21,67 @@ export const S3_LIMITS = {
 /** S3's bucket naming rules (general purpose buckets). */
 export const BUCKET_NAME_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
+/**
+ * Whose naming rules jobs follow: AWS's (always, in deployed functions), or an S3-compatible server's,
+ * which the CLI selects with --endpoint. Such servers name buckets of another tenant `tenant:bucket`
+ * (Ceph RGW) and issue role ARNs without an account (`arn:aws:iam:::role/NAME`) or with a tenant in its
+ * place. One setting per process, since the CLI runs the handlers in-process with the same job.
+ */
+export type NameRules = 'aws' | 's3-compatible';
+let nameRules: NameRules = 'aws';
+export function useNameRules(rules: NameRules): void {
+  nameRules = rules;
+}
+
+/** A bucket name with an optional `tenant:` before it (RGW's cross-tenant form). */
+const S3_COMPATIBLE_BUCKET_NAME_PATTERN = /^(?:[A-Za-z0-9_-]{1,64}:)?[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/;
+const ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+const S3_COMPATIBLE_ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::[A-Za-z0-9_-]{0,64}:role\/[\w+=,.@/-]{1,512}$/;
+
+/** Checks a bucket name against the rules in force (see useNameRules). */
+export function isValidBucketName(name: string): boolean {
+  return (nameRules === 'aws' ? BUCKET_NAME_PATTERN : S3_COMPATIBLE_BUCKET_NAME_PATTERN).test(name);
+}
+
 export const bucketName = z
   .string()
-  .regex(
-    BUCKET_NAME_PATTERN,
-    'must be an S3 bucket name: 3-63 characters, lowercase letters, digits, dots and hyphens',
-  );
+  .refine(isValidBucketName, 'must be an S3 bucket name: 3-63 characters, lowercase letters, digits, dots and hyphens');
 
-/** A key prefix: "" (the whole bucket) or a path that ends in "/" (one is added if missing). */
+/** S3's key limit, in bytes of UTF-8 (not characters: "€" is 3 bytes). */
+export const MAX_KEY_BYTES = 1024;
+
+/**
+ * A key prefix: "" (the whole bucket) or a path that ends in "/" (one is added if missing), at most
+ * 1,024 bytes of UTF-8 with that "/". A leading "/" is refused: S3 keys rarely start with one, and
+ * `s3://bucket//data/` is nearly always a typo for `s3://bucket/data/` that would select nothing.
+ */
 const prefix = z
   .string()
-  .max(1024, 'must be at most 1024 bytes, the S3 key limit')
   .default('')
-  .transform((value) => (value === '' || value.endsWith('/') ? value : `${value}/`));
+  .transform((value) => (value === '' || value.endsWith('/') ? value : `${value}/`))
+  .superRefine((value, ctx) => {
+    for (const message of prefixProblems(value)) ctx.addIssue({ code: 'custom', message });
+  });
+
+/** What is wrong with a prefix (with its trailing "/"), as messages that follow the field name. */
+export function prefixProblems(value: string): string[] {
+  const problems: string[] = [];
+  if (value.startsWith('/')) {
+    problems.push(
+      `must not start with "/" (it is "${value.slice(0, 40)}"): write s3://BUCKET/data/, not s3://BUCKET//data/`,
+    );
+  }
+  const bytes = Buffer.byteLength(value);
+  if (bytes > MAX_KEY_BYTES) {
+    problems.push(`must be at most ${MAX_KEY_BYTES} bytes of UTF-8 (it is ${bytes}), the S3 key limit`);
+  }
+  return problems;
+}
 
 const roleArn = z
   .string()
-  .regex(
-    /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/,
+  .refine(
+    (arn) => (nameRules === 'aws' ? ROLE_ARN_PATTERN : S3_COMPATIBLE_ROLE_ARN_PATTERN).test(arn),
     'must be an IAM role ARN like arn:aws:iam::222222222222:role/s3xcopy-target',
   );
 
@@ -70,10 +114,12 @@ export const DEFAULT_OPTIONS = {
   concurrency: 32,
   toleratedFailurePercentage: 0,
   maxObjectsPerBatch: 1000,
-  /** Chosen so one copy invocation (15 minutes) finishes even at a pessimistic 50 MiB/s of server-side copy. */
-  maxBytesPerBatch: 32 * GiB,
+  /** From the rate model (copy-rates.ts): one invocation's worth at a pessimistic aggregate 50 MiB/s. */
+  maxBytesPerBatch: COPY_RATES.plannedBatchBytes,
   sliceMaxObjects: 100_000,
   notifyOnSuccess: true,
+  /** Check (and repair) what the target holds after multipart copies, whose settings are re-sent, not copied. */
+  verify: 'multipart',
 } as const;
 
 const optionsShape = z.object({
@@ -105,6 +151,7 @@ const optionsShape = z.object({
   maxBytesPerBatch: z.number().int().min(S3_LIMITS.minPartBytes),
   sliceMaxObjects: z.number().int().min(1).max(1_000_000),
   notifyOnSuccess: z.boolean(),
+  verify: z.enum(['multipart', 'all', 'none']),
 });
 
 export type JobOptions = z.infer<typeof optionsShape>;
@@ -154,7 +201,12 @@ export const JobSchema = z
     if (filter.minSize !== undefined && filter.maxSize !== undefined && filter.minSize > filter.maxSize) {
       ctx.addIssue({ code: 'custom', path: ['filter', 'minSize'], message: 'must not exceed filter.maxSize' });
     }
-    if (filter.modifiedAfter && filter.modifiedBefore && filter.modifiedAfter >= filter.modifiedBefore) {
+    // As instants: "10:00+02:00" is before "09:00Z" although its text sorts after.
+    if (
+      filter.modifiedAfter &&
+      filter.modifiedBefore &&
+      Date.parse(filter.modifiedAfter) >= Date.parse(filter.modifiedBefore)
+    ) {
       ctx.addIssue({
         code: 'custom',
         path: ['filter', 'modifiedAfter'],
@@ -217,7 +269,29 @@ export function resolveJob(input: unknown, defaults: JobDefaults = {}): Job {
     filter: { include: [], exclude: [], ...job.filter },
     options: { ...DEFAULT_OPTIONS, ...defaults.options, ...job.options },
   };
-  return parseJob(merged);
+  const resolved = parseJob(merged);
+  assertJobFits(resolved);
+  return resolved;
+}
+
+/**
+ * A resolved job may be at most this much JSON: every copy invocation gets the job beside its batch
+ * (up to 200 KiB), and Step Functions passes at most 256 KiB.
+ */
+export const MAX_JOB_JSON_BYTES = 32 * 1024;
+
+/**
+ * @throws InvalidJobError when the job is too large to travel with a batch (the CLI checks this before
+ *   anything is written, the list function before anything is listed)
+ */
+export function assertJobFits(job: Job): void {
+  const jobBytes = Buffer.byteLength(JSON.stringify(job));
+  if (jobBytes > MAX_JOB_JSON_BYTES) {
+    throw new InvalidJobError(
+      `the job is ${jobBytes} bytes of JSON; at most ${MAX_JOB_JSON_BYTES} fit beside a batch (200 KiB) in a copy ` +
+        "invocation's 256 KiB payload: shorten the filter's include/exclude lists",
+    );
+  }
 }
 
 /**
@@ -266,8 +340,12 @@ export const CopyInputSchema = z.object({
 });
 export type CopyInput = z.infer<typeof CopyInputSchema>;
 
-/** Why an object was not copied although it was selected. */
-export type SkipReason = 'unchanged' | 'vanished';
+/**
+ * Why an object was not copied although it was selected: the target holds the same content
+ * ('unchanged', sync), it was deleted since it was listed ('vanished'), or it is the folder marker of the
+ * source prefix itself, which maps onto no target key ('prefixMarker').
+ */
+export type SkipReason = 'unchanged' | 'vanished' | 'prefixMarker';
 
 export interface CopyFailure {
   key: string;
@@ -284,5 +362,10 @@ export interface CopyResult {
   bytesCopied: number;
   /** Skips by reason, so reports can tell "already there" from "deleted since listing". */
   skippedByReason: Partial<Record<SkipReason, number>>;
+  /**
+   * Objects of the batch this invocation never reached (it stopped on its time budget). Absent means 0:
+   * a batch that returns normally settled every object.
+   */
+  notAttempted?: number;
   failures: CopyFailure[];
 }

@@ -28,6 +28,7 @@ export function definitionSubstitutions(config: InfraConfig): Record<string, str
     NotifyFunctionArn: arns.notifyFunction,
     StateBucket: resourceNames(config).stateBucket,
     MapMaxConcurrency: String(config.mapMaxConcurrency),
+    SlicesPerExecution: String(config.slicesPerExecution),
   };
 }
 

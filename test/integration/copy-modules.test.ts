@@ -64,7 +64,7 @@ describe('copy engine modules against the embedded S3 server', () => {
     await s3.put(source, 'one.txt', 'hello single');
     const targetS3 = s3.makeS3();
     const sent = commandsOf(targetS3);
-    const ctx = createCopyContext(job, { s3: targetS3, logger, remainingTimeMs: () => 900_000 });
+    const ctx = createCopyContext(job, { jobId: 'job-modules', s3: targetS3, logger, remainingTimeMs: () => 900_000 });
     // Act
     const listed = await entry(source, 'one.txt');
     const bytes = await copySingle(ctx, 'one.txt', 'copied.txt', { etag: listed.etag, size: listed.size });
@@ -83,7 +83,13 @@ describe('copy engine modules against the embedded S3 server', () => {
     const sourceS3 = s3.makeS3();
     const targetSent = commandsOf(targetS3);
     const sourceSent = commandsOf(sourceS3);
-    const ctx = createCopyContext(job, { s3: targetS3, sourceS3, logger, remainingTimeMs: () => 900_000 });
+    const ctx = createCopyContext(job, {
+      jobId: 'job-modules',
+      s3: targetS3,
+      sourceS3,
+      logger,
+      remainingTimeMs: () => 900_000,
+    });
     // Act
     const listed = await entry(source, 'big.bin');
     const bytes = await copyMultipart(ctx, 'big.bin', 'big.bin', { etag: listed.etag, size: listed.size });
@@ -99,7 +105,12 @@ describe('copy engine modules against the embedded S3 server', () => {
   it('findTarget returns undefined for a missing key and size and ETag for an existing one', async () => {
     const { target, job } = await setup();
     await s3.put(target, 'there.txt', 'abc');
-    const ctx = createCopyContext(job, { s3: s3.makeS3(), logger, remainingTimeMs: () => 900_000 });
+    const ctx = createCopyContext(job, {
+      jobId: 'job-modules',
+      s3: s3.makeS3(),
+      logger,
+      remainingTimeMs: () => 900_000,
+    });
     expect(await findTarget(ctx, 'missing.txt')).toBeUndefined();
     expect(await findTarget(ctx, 'there.txt')).toMatchObject({ ContentLength: 3, ETag: expect.any(String) });
   });

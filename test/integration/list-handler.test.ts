@@ -76,7 +76,14 @@ describe('list handler', () => {
     }
     // Assert
     expect(outputs.map((o) => o.slice.objects)).toEqual([1000, 1000, 600]);
-    expect(outputs.at(-1)?.totals).toEqual({ listed: 2600, selected: 2600, skipped: 0, bytes: 2600 });
+    expect(outputs.at(-1)?.totals).toEqual({
+      listed: 2600,
+      selected: 2600,
+      skipped: 0,
+      bytes: 2600,
+      selectedBytes: 2600,
+      skippedByReason: {},
+    });
     expect((await stateKeys('manifests/exec-time/')).sort()).toEqual(
       [0, 1, 2].map((n) => `manifests/exec-time/part-${n}.json`),
     );
@@ -162,7 +169,14 @@ describe('list handler', () => {
     // Act
     const output: ListOutput = await handler({ request, jobId: 'exec-events' }, contextWithRemaining(900_000));
     // Assert: the fifth object was never written, so it counts as skipped
-    expect(output.totals).toEqual({ listed: 5, selected: 5, skipped: 1, bytes: 24 });
+    expect(output.totals).toEqual({
+      listed: 5,
+      selected: 5,
+      skipped: 1,
+      bytes: 24,
+      selectedBytes: 24,
+      skippedByReason: { vanished: 1 },
+    });
     expect(output.job.source).toEqual({ bucket: 'events-src', prefix: 'incoming/' });
   });
 
@@ -190,7 +204,14 @@ describe('list handler', () => {
     // Act
     const output: ListOutput = await handler({ request, jobId: 'exec-role' }, contextWithRemaining(900_000));
     // Assert
-    expect(output.totals).toEqual({ listed: 2, selected: 2, skipped: 1, bytes: 1 });
+    expect(output.totals).toEqual({
+      listed: 2,
+      selected: 2,
+      skipped: 1,
+      bytes: 1,
+      selectedBytes: 2,
+      skippedByReason: { unchanged: 1 },
+    });
     expect(stsMock.commandCalls(AssumeRoleCommand)[0]?.args[0].input).toMatchObject({
       RoleArn: ROLE_ARN,
       RoleSessionName: 's3xcopy-exec-role',

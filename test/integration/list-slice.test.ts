@@ -118,7 +118,14 @@ describe('listSlice on the embedded S3 server', () => {
     const keys = (await Promise.all(outputs.map(manifestKeys))).flat();
     expect(keys).toHaveLength(25_000);
     expect(new Set(keys)).toEqual(new Set(keysOf('big/', 25_000, 40)));
-    expect(outputs.at(-1)?.totals).toEqual({ listed: 25_000, selected: 25_000, skipped: 0, bytes: 25_000 });
+    expect(outputs.at(-1)?.totals).toEqual({
+      listed: 25_000,
+      selected: 25_000,
+      skipped: 0,
+      bytes: 25_000,
+      selectedBytes: 25_000,
+      skippedByReason: {},
+    });
   });
 
   it('resumes exactly after the last key taken when a slice ends in the middle of a page', async () => {
@@ -169,7 +176,14 @@ describe('listSlice on the embedded S3 server', () => {
     );
     // Assert
     expect((await manifestKeys(output)).sort()).toEqual(['filtered/a.parquet', 'filtered/deep/b.parquet']);
-    expect(output.totals).toEqual({ listed: 6, selected: 2, skipped: 0, bytes: 15 });
+    expect(output.totals).toEqual({
+      listed: 6,
+      selected: 2,
+      skipped: 0,
+      bytes: 15,
+      selectedBytes: 15,
+      skippedByReason: {},
+    });
   });
 
   it('writes the manifest of a dry run and says nothing is to be copied', async () => {
@@ -225,7 +239,7 @@ describe('listSlice in sync mode', () => {
     ]);
   });
 
-  it('copies only what the target lacks or holds older, comparing keys in UTF-8 order', async () => {
+  it('copies only what the target lacks or holds with other content, whatever its date, comparing keys in UTF-8 order', async () => {
     // Act
     const output = await listSlice(
       params({ source: { prefix: 'sync/' }, target: { prefix: 'mirror/' }, options: { mode: 'sync' } }),
@@ -234,9 +248,18 @@ describe('listSlice in sync mode', () => {
     expect((await manifestKeys(output)).sort()).toEqual([
       'sync/missing.txt',
       'sync/resized.txt',
+      // Same size, other bytes, a newer target: a timestamp proves nothing, so it is copied.
+      'sync/target-newer.txt',
       'sync/target-older.txt',
     ]);
-    expect(output.totals).toEqual({ listed: 7, selected: 7, skipped: 4, bytes: 11 + 4 + 3 });
+    expect(output.totals).toEqual({
+      listed: 7,
+      selected: 7,
+      skipped: 3,
+      bytes: 11 + 4 + 4 + 3,
+      selectedBytes: 35,
+      skippedByReason: { unchanged: 3 },
+    });
   });
 
   it('gives the same diff over slices of one object each', async () => {
@@ -250,8 +273,20 @@ describe('listSlice in sync mode', () => {
     );
     // Assert
     const keys = (await Promise.all(outputs.map(manifestKeys))).flat();
-    expect(keys.sort()).toEqual(['sync/missing.txt', 'sync/resized.txt', 'sync/target-older.txt']);
-    expect(outputs.at(-1)?.totals).toEqual({ listed: 7, selected: 7, skipped: 4, bytes: 18 });
+    expect(keys.sort()).toEqual([
+      'sync/missing.txt',
+      'sync/resized.txt',
+      'sync/target-newer.txt',
+      'sync/target-older.txt',
+    ]);
+    expect(outputs.at(-1)?.totals).toEqual({
+      listed: 7,
+      selected: 7,
+      skipped: 3,
+      bytes: 22,
+      selectedBytes: 35,
+      skippedByReason: { unchanged: 3 },
+    });
   });
 
   it('lists the target only through the target client', async () => {
@@ -338,11 +373,18 @@ describe('listSlice in sync mode when time runs out among target-only keys', () 
       startAfter: 'merge/a1.txt',
       targetStartAfter: 'merge-mirror/b1998.txt',
       slice: 1,
-      totals: { listed: 1, selected: 1, skipped: 1, bytes: 0 },
+      totals: { listed: 1, selected: 1, skipped: 1, bytes: 0, selectedBytes: 4, skippedByReason: { unchanged: 1 } },
     });
     expect(outputs).toHaveLength(2);
     expect((await Promise.all(outputs.map(manifestKeys))).flat()).toEqual(['merge/d2.txt']);
-    expect(outputs.at(-1)?.totals).toEqual({ listed: 3, selected: 3, skipped: 2, bytes: 3 });
+    expect(outputs.at(-1)?.totals).toEqual({
+      listed: 3,
+      selected: 3,
+      skipped: 2,
+      bytes: 3,
+      selectedBytes: 11,
+      skippedByReason: { unchanged: 2 },
+    });
   });
 
   it('makes progress through target-only keys before the first source key is taken', async () => {
@@ -353,12 +395,27 @@ describe('listSlice in sync mode when time runs out among target-only keys', () 
     );
     // Assert: each of the first two slices passed one target page without taking a source key
     expect(outputs.map((o) => o.continuation)).toEqual([
-      { targetStartAfter: 'late-mirror/b0999.txt', slice: 1, totals: { listed: 0, selected: 0, skipped: 0, bytes: 0 } },
-      { targetStartAfter: 'late-mirror/b1999.txt', slice: 2, totals: { listed: 0, selected: 0, skipped: 0, bytes: 0 } },
+      {
+        targetStartAfter: 'late-mirror/b0999.txt',
+        slice: 1,
+        totals: { listed: 0, selected: 0, skipped: 0, bytes: 0, selectedBytes: 0, skippedByReason: {} },
+      },
+      {
+        targetStartAfter: 'late-mirror/b1999.txt',
+        slice: 2,
+        totals: { listed: 0, selected: 0, skipped: 0, bytes: 0, selectedBytes: 0, skippedByReason: {} },
+      },
       null,
     ]);
     expect((await Promise.all(outputs.map(manifestKeys))).flat()).toEqual(['merge-late/d2.txt']);
-    expect(outputs.at(-1)?.totals).toEqual({ listed: 2, selected: 2, skipped: 1, bytes: 3 });
+    expect(outputs.at(-1)?.totals).toEqual({
+      listed: 2,
+      selected: 2,
+      skipped: 1,
+      bytes: 3,
+      selectedBytes: 7,
+      skippedByReason: { unchanged: 1 },
+    });
   });
 });
 
@@ -398,7 +455,14 @@ describe('listSlice in keys mode', () => {
       'incoming/ü/日本語 ファイル.txt',
     ]);
     expect(batch?.objects[0]).toMatchObject({ size: 11, etag: expect.stringMatching(/^"[0-9a-f]{32}"$/) });
-    expect(output.totals).toEqual({ listed: 4, selected: 4, skipped: 1, bytes: 33 });
+    expect(output.totals).toEqual({
+      listed: 4,
+      selected: 4,
+      skipped: 1,
+      bytes: 33,
+      selectedBytes: 33,
+      skippedByReason: { vanished: 1 },
+    });
   });
 
   it('takes the keys of SQS-wrapped events, a redelivered message once', async () => {
@@ -450,7 +514,14 @@ describe('listSlice in keys mode', () => {
       clients: { source, target: async () => s3.s3, state: s3.s3 },
     });
     // Assert
-    expect(output.totals).toEqual({ listed: 4, selected: 4, skipped: 1, bytes: 33 });
+    expect(output.totals).toEqual({
+      listed: 4,
+      selected: 4,
+      skipped: 1,
+      bytes: 33,
+      selectedBytes: 33,
+      skippedByReason: { vanished: 1 },
+    });
   });
 
   it('fails naming s3:GetObject when HEAD is refused for a key that exists', async () => {
@@ -490,7 +561,14 @@ describe('listSlice in keys mode', () => {
       const output = await listSlice({ ...params({}), job: keysJob(), refs });
       // Assert: "never+existed.txt" exists under neither candidate and counts as skipped
       expect((await manifestKeys(output)).sort()).toEqual([...stored].sort());
-      expect(output.totals).toEqual({ listed: 6, selected: 6, skipped: 1, bytes: 55 });
+      expect(output.totals).toEqual({
+        listed: 6,
+        selected: 6,
+        skipped: 1,
+        bytes: 55,
+        selectedBytes: 55,
+        skippedByReason: { vanished: 1 },
+      });
     });
 
     it('falls back to the raw key when HEAD of the decoded key answers 403 and a listing finds no such key', async () => {
@@ -506,7 +584,14 @@ describe('listSlice in keys mode', () => {
       });
       // Assert
       expect(await manifestKeys(output)).toContain('incoming/enc/real+plus.txt');
-      expect(output.totals).toEqual({ listed: 6, selected: 6, skipped: 1, bytes: 55 });
+      expect(output.totals).toEqual({
+        listed: 6,
+        selected: 6,
+        skipped: 1,
+        bytes: 55,
+        selectedBytes: 55,
+        skippedByReason: { vanished: 1 },
+      });
     });
 
     it('takes an object once when two events resolve to the same stored key', async () => {

@@ -18,6 +18,7 @@ const values = {
   NotifyFunctionArn: 'arn:aws:lambda:us-east-1:111111111111:function:s3xcopy-notify',
   StateBucket: 's3xcopy-state-111111111111',
   MapMaxConcurrency: '40',
+  SlicesPerExecution: '500',
 };
 
 describe('statemachine/copy.asl.json', () => {
@@ -133,10 +134,14 @@ describe('statemachine/copy.asl.json', () => {
       Resource: 'arn:aws:states:::s3:getObject',
       ReaderConfig: { InputType: 'JSON' },
     });
-    expect(map.ItemSelector).toEqual({ 'job.$': '$.job', 'jobId.$': '$.jobId', 'batch.$': '$$.Map.Item.Value' });
-    expect(map.ToleratedFailurePercentagePath).toBe('$.job.options.toleratedFailurePercentage');
+    expect(map.ItemSelector).toEqual({
+      'job.$': '$.list.job',
+      'jobId.$': '$.list.jobId',
+      'batch.$': '$$.Map.Item.Value',
+    });
+    expect(map.ToleratedFailurePercentagePath).toBe('$.list.job.options.toleratedFailurePercentage');
     expect(map.ResultWriter.Resource).toBe('arn:aws:states:::s3:putObject');
-    expect(map.ResultPath).toBe('$.mapRun');
+    expect(map.ResultPath).toBe('$.list.mapRun');
   });
 
   it('writes COMPACT results, so a succeeded batch is recorded by its copy output and not its whole input', () => {
@@ -155,7 +160,8 @@ describe('statemachine/copy.asl.json', () => {
     // Assess
     for (const name of ['NotifySuccess', 'NotifyFailure']) {
       expect(JSON.stringify(states[name].Parameters)).not.toContain('$$.Execution.Input');
-      expect(states[name].Parameters.Payload['state.$']).toBe('$');
+      expect(JSON.stringify(states[name].Parameters)).not.toContain('$.carry.request');
+      expect(states[name].Parameters.Payload['state.$']).toBe('$.list');
     }
   });
 
@@ -165,7 +171,7 @@ describe('statemachine/copy.asl.json', () => {
 
     // Assess
     expect(states.NotifySuccess.Catch).toEqual([
-      { ErrorEquals: ['States.ALL'], ResultPath: '$.notificationError', Next: 'Done' },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.list.notificationError', Next: 'Done' },
     ]);
     expect(states.NotifySuccess.Next).toBe('Done');
     expect(states.Done.Type).toBe('Succeed');
@@ -177,7 +183,7 @@ describe('statemachine/copy.asl.json', () => {
 
     // Assess
     expect(comment).toMatch(/25,000 history events/);
-    expect(comment).toMatch(/sliceMaxObjects/);
+    expect(comment).toMatch(/new execution of this state machine/);
   });
 
   it('ends every failure in a Fail state that keeps the caught Error and Cause', () => {
@@ -185,13 +191,17 @@ describe('statemachine/copy.asl.json', () => {
     const states = JSON.parse(text).States;
 
     // Assess
-    for (const name of ['List', 'CopyBatches']) {
+    for (const name of ['List', 'CopyBatches', 'ContinueAsNew']) {
       expect(states[name].Catch).toEqual([
-        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'NotifyFailure' },
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.list.error', Next: 'NotifyFailure' },
       ]);
     }
     expect(states.NotifyFailure.Next).toBe('Failed');
-    expect(states.Failed).toMatchObject({ Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' });
+    expect(states.Failed).toMatchObject({
+      Type: 'Fail',
+      ErrorPath: '$.list.error.Error',
+      CausePath: '$.list.error.Cause',
+    });
   });
 
   it('turns the Distributed Map into a Task the runner binds, keeping its Catch and ResultPath', () => {
@@ -206,7 +216,7 @@ describe('statemachine/copy.asl.json', () => {
     expect(definition.States.CopyBatches).toMatchObject({
       Type: 'Task',
       Resource: LOCAL_MAP_RESOURCE,
-      ResultPath: '$.mapRun',
+      ResultPath: '$.list.mapRun',
       Next: 'MoreSlices',
       Catch: filled.States.CopyBatches?.Catch,
     });

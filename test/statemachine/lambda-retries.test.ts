@@ -13,6 +13,7 @@ const definition = loadDefinition({
   NotifyFunctionArn: 'arn:aws:lambda:us-east-1:111111111111:function:s3xcopy-notify',
   StateBucket: 's3xcopy-state-111111111111',
   MapMaxConcurrency: '40',
+  SlicesPerExecution: '500',
 });
 
 /** Every Lambda Task of the definition, the Distributed Map's child included, by name. */
@@ -59,20 +60,25 @@ async function runTask(taskName: string, failures: string[]) {
   });
   const queue = [...failures];
   let calls = 0;
-  const execution = machine.run({ job: {}, jobId: 'job-1', continuation: null, batch: { id: 'b1' } } as never, {
-    overrides: {
-      taskResourceLocalHandlers: {
-        [taskName]: async () => {
-          calls++;
-          const next = queue.shift();
-          if (next) throw new NamedError(next);
-          return { Payload: { ok: true, rootCause: { Error: 'E', Cause: 'C' } } } as never;
+  const execution = machine.run(
+    { list: { continuation: null }, carry: { request: {}, jobId: 'job-1' }, job: {}, batch: { id: 'b1' } } as never,
+    {
+      overrides: {
+        taskResourceLocalHandlers: {
+          [taskName]: async () => {
+            calls++;
+            const next = queue.shift();
+            if (next) throw new NamedError(next);
+            return { Payload: { ok: true, rootCause: { Error: 'E', Cause: 'C' } } } as never;
+          },
         },
+        retryIntervalOverrides: { [taskName]: 0 },
       },
-      retryIntervalOverrides: { [taskName]: 0 },
+      context: {
+        Execution: { Id: 'arn:aws:states:us-east-1:111111111111:execution:s3xcopy-copy:job-1', Name: 'job-1' },
+      },
     },
-    context: { Execution: { Id: 'arn:aws:states:us-east-1:111111111111:execution:s3xcopy-copy:job-1', Name: 'job-1' } },
-  });
+  );
   const output = (await execution.result.catch((error: unknown) => {
     // aws-local-stepfunctions wraps the state's error in an ExecutionError (error.cause).
     const cause = (error as { cause?: { name?: string } }).cause;
@@ -94,7 +100,7 @@ describe('Lambda Task retries in statemachine/copy.asl.json', () => {
       expect(calls).toBe(3);
       expect(output.thrown).toBeUndefined();
       expect(output.endedIn).toBe(normalNext);
-      expect(output.notificationError).toBeUndefined();
+      expect((output.list as { notificationError?: unknown } | undefined)?.notificationError).toBeUndefined();
     });
   });
 
@@ -124,6 +130,6 @@ describe('Lambda Task retries in statemachine/copy.asl.json', () => {
     // Assert
     expect(calls).toBe(7);
     expect(output.endedIn).toBe('NotifyFailure');
-    expect(output.error).toMatchObject({ Error: 'Lambda.ClientExecutionTimeoutException' });
+    expect(output.list).toMatchObject({ error: { Error: 'Lambda.ClientExecutionTimeoutException' } });
   });
 });

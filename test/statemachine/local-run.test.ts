@@ -190,7 +190,7 @@ describe('the copy state machine, run locally', () => {
     expect(result.stats.transitions.parent.CopyBatches).toBeUndefined();
     expect(result.stats.lambda.copy?.invocations).toBe(0);
     expect(result.objects).toMatchObject({ selected: 2, copied: 0 });
-    expect(result.notification?.subject).toMatch(/^s3xcopy DRY RUN: .*, 2 objects to copy$/);
+    expect(result.notification?.subject).toMatch(/^s3xcopy DRY RUN: .*, 2 of 2 objects to copy$/);
   });
 
   it('retries a batch whose copy failed once and then succeeds', async () => {
@@ -235,7 +235,7 @@ describe('the copy state machine, run locally', () => {
     expect(result.failures).toEqual([expect.objectContaining({ key: 'f/denied', code: 'AccessDenied' })]);
     expect(result.notification).toMatchObject({ status: 'FAILED', published: true });
     expect(result.notification?.failures).toEqual([expect.objectContaining({ key: 'f/denied', code: 'AccessDenied' })]);
-    expect(result.notification?.subject).toMatch(/^s3xcopy FAILED: .*, 1 of 2 objects failed$/);
+    expect(result.notification?.subject).toMatch(/^s3xcopy FAILED: .*, 1 copied, 1 failed of 2 objects$/);
     expect(result.stats.transitions.parent).toMatchObject({ NotifyFailure: 1, Failed: 1 });
   });
 

@@ -22,8 +22,11 @@ describe('targetIsCurrent', () => {
     expect(targetIsCurrent(object('a'), object('b', { lastModified: '2020-01-01T00:00:00.000Z' }))).toBe(true);
   });
 
-  it('is true for the same size, another ETag and a target not older than the source', () => {
-    expect(targetIsCurrent(object('a'), object('b', { etag: '"bbb-2"' }))).toBe(true);
+  it('is false for the same size and another ETag, however new the target (no timestamp proves identity)', () => {
+    expect(targetIsCurrent(object('a'), object('b', { etag: '"bbb-2"' }))).toBe(false);
+    expect(targetIsCurrent(object('a'), object('b', { etag: '"bbb"', lastModified: '2030-01-01T00:00:00.000Z' }))).toBe(
+      false,
+    );
   });
 
   it('is false for another ETag and an older target', () => {

@@ -11,7 +11,7 @@ import { createNotifyHandler, rootCause } from '../../functions/notify/handler';
 import type { NotifyInput } from '../../functions/notify/message';
 import { snsPublisher } from '../../functions/notify/publisher';
 import { aggregateResults, type ResultWriterEntry, type ResultWriterManifest } from '../../functions/notify/results';
-import { CopyBatchError } from '../../functions/shared/errors';
+import { attachBatchResult, CopyBatchError } from '../../functions/shared/errors';
 import { startTestS3, type TestS3 } from '../support/s3';
 
 const STATE = 'notify-state';
@@ -134,13 +134,28 @@ describe('the notify handler', () => {
       failed(
         's1-b1',
         ['data/x', 'data/y'],
-        new CopyBatchError('s1-b1', 2, [{ key: 'data/y', code: 'AccessDenied', message: 'denied' }]),
+        // What the copy handler throws: the message carries the batch's own account of its objects.
+        attachBatchResult(
+          new CopyBatchError('s1-b1', 2, [{ key: 'data/y', code: 'AccessDenied', message: 'denied' }]),
+          {
+            batchId: 's1-b1',
+            copied: 1,
+            skipped: 0,
+            skippedByReason: {},
+            failed: 1,
+            notAttempted: 0,
+            bytesCopied: 100,
+            failures: [{ key: 'data/y', code: 'AccessDenied', message: 'denied' }],
+          },
+        ),
       ),
     ]);
     const event = input(jobId, 'FAILED', {
       Error: 'States.ExceedToleratedFailureThreshold',
       Cause: 'The specified tolerated failure threshold was exceeded',
     });
+    // 2 skipped by listing, 10 in manifests: 5 + 3 in the succeeded batches, 2 in the failed one.
+    event.state.totals = { listed: 14, selected: 12, skipped: 2, bytes: 900 };
 
     // Act
     const output = await handler()(event, context);
@@ -150,15 +165,15 @@ describe('the notify handler', () => {
     expect(calls).toHaveLength(1);
     const sent = calls[0]?.args[0].input;
     expect(sent?.TopicArn).toBe(TOPIC);
-    expect(sent?.Subject).toBe('s3xcopy FAILED: src/data/ -> dst/, 1 of 10 objects failed');
+    expect(sent?.Subject).toBe('s3xcopy FAILED: src/data/ -> dst/, 7 copied, 1 failed of 12 objects');
     expect(sent?.MessageAttributes?.status).toEqual({ DataType: 'String', StringValue: 'FAILED' });
     expect(sent?.Message).toContain('data/y  (AccessDenied)');
     expect(sent?.Message).toContain('Error: States.ExceedToleratedFailureThreshold');
     expect(output).toMatchObject({
       published: true,
       messageId: 'm-1',
-      objects: { listed: 12, selected: 10, copied: 6, skipped: 4, failed: 1 },
-      bytes: { copied: 600 },
+      objects: { listed: 14, selected: 12, copied: 7, skipped: 4, failed: 1, notAttempted: 0 },
+      bytes: { copied: 700 },
       results: `s3://${STATE}/results/${jobId}/`,
     });
   });
@@ -200,10 +215,112 @@ describe('the notify handler', () => {
       context,
     );
 
-    // Assess
-    expect(sns.commandCalls(PublishCommand)).toHaveLength(1);
-    expect(output.objects.copied).toBe(0);
+    // Assess: the counts are unknown, and the message says so and why, never "0 copied".
+    const sent = sns.commandCalls(PublishCommand)[0]?.args[0].input;
+    expect(sent?.Message).toMatch(/Copied: +counts unavailable: .*no-such-state-bucket.*NoSuchBucket/);
+    expect(sent?.Message).not.toMatch(/\b0 copied|Copied: +0\b/);
+    expect(sent?.Subject).toMatch(/copy counts unavailable$/);
+    expect(output.objects).toMatchObject({
+      selected: 10,
+      copied: null,
+      skipped: null,
+      failed: null,
+      notAttempted: null,
+    });
+    expect(output.countsUnavailable).toMatch(/could not be read/);
     expect(output.error).toEqual({ error: 'InvalidJobError', cause: 'Invalid job' });
+  });
+
+  it('writes every failed key with its code to reports/<jobId>/failures.jsonl and names the first 20 and the file', async () => {
+    // Prepare: 30 keys of one batch failed as a whole, 5 of another through a CopyBatchError record.
+    const jobId = 'job-many-failures';
+    const roleError = Object.assign(new Error('Cannot assume target role'), { name: 'AssumeRoleError' });
+    const keys = Array.from({ length: 30 }, (_, i) => `data/r${String(i).padStart(2, '0')}`);
+    const denied = Array.from({ length: 5 }, (_, i) => ({
+      key: `data/d${i}`,
+      code: 'AccessDenied',
+      message: 'denied',
+    }));
+    await writeMapRun(jobId, 'run-a', [
+      failed('s0-b0', keys, roleError),
+      failed(
+        's0-b1',
+        denied.map((f) => f.key),
+        attachBatchResult(new CopyBatchError('s0-b1', 5, denied), {
+          batchId: 's0-b1',
+          copied: 0,
+          skipped: 0,
+          skippedByReason: {},
+          failed: 5,
+          notAttempted: 0,
+          bytesCopied: 0,
+          failures: denied,
+        }),
+      ),
+    ]);
+    const event = input(jobId, 'FAILED', { Error: 'States.ExceedToleratedFailureThreshold', Cause: 'threshold' });
+    event.state.totals = { listed: 35, selected: 35, skipped: 0, bytes: 35 };
+
+    // Act
+    const output = await handler()(event, context);
+
+    // Assess
+    const lines = (await s3.getBody(STATE, `reports/${jobId}/failures.jsonl`))
+      .toString()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { key: string; code: string; batchId: string });
+    expect(lines.map((line) => line.key)).toEqual([...keys, ...denied.map((f) => f.key)]);
+    expect(lines[0]).toMatchObject({ code: 'AssumeRoleError', batchId: 's0-b0' });
+    expect(lines[34]).toMatchObject({ key: 'data/d4', code: 'AccessDenied', batchId: 's0-b1' });
+    const message = sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? '';
+    expect(message).toContain('First 20 of 35 failed keys:');
+    expect(message).toContain('data/r19  (AssumeRoleError)');
+    expect(message).not.toContain('data/r20');
+    expect(message).toContain(`Every failed key with its error code: s3://${STATE}/reports/${jobId}/failures.jsonl`);
+    expect(message).toContain('Failed:    35 (AssumeRoleError 30, AccessDenied 5)');
+    expect(output.objects).toMatchObject({ failed: 35, failedByCode: { AssumeRoleError: 30, AccessDenied: 5 } });
+    const ledger = JSON.parse((await s3.getBody(STATE, `reports/${jobId}/ledger.json`)).toString());
+    expect(ledger).toMatchObject({ jobId, failuresListed: 35, objects: { selected: 35, failed: 35, notAttempted: 0 } });
+  });
+
+  it('counts the objects a time-budget stop never reached as not attempted, and what it copied as copied', async () => {
+    // Prepare: the last attempt of a 5-object batch copied 2 and ran out of time.
+    const jobId = 'job-budget';
+    const budget = Object.assign(new Error('Batch s0-b0 stopped after 2 of 5 objects'), {
+      name: 'CopyTimeBudgetError',
+    });
+    const keys = ['data/1', 'data/2', 'data/3', 'data/4', 'data/5'];
+    await writeMapRun(jobId, 'run-a', [
+      failed(
+        's0-b0',
+        keys,
+        attachBatchResult(budget, {
+          batchId: 's0-b0',
+          copied: 2,
+          skipped: 0,
+          skippedByReason: {},
+          failed: 0,
+          notAttempted: 3,
+          bytesCopied: 20,
+          failures: [],
+        }),
+      ),
+    ]);
+    const event = input(jobId, 'FAILED', { Error: 'States.ExceedToleratedFailureThreshold', Cause: 'threshold' });
+    event.state.totals = { listed: 5, selected: 5, skipped: 0, bytes: 50 };
+
+    // Act
+    const output = await handler()(event, context);
+
+    // Assess
+    expect(output.objects).toMatchObject({ selected: 5, copied: 2, skipped: 0, failed: 0, notAttempted: 3 });
+    expect(output.bytes.copied).toBe(20);
+    expect(output.error?.cause).toBe('threshold');
+    expect(output.rootCause).toEqual({
+      Error: 'CopyTimeBudgetError',
+      Cause: 'Batch s0-b0 stopped after 2 of 5 objects',
+    });
   });
 
   it('counts a SUCCEEDED file of full execution records (Transformation NONE) the same as a COMPACT one', async () => {
@@ -219,7 +336,14 @@ describe('the notify handler', () => {
     const fromCompact = await handler()(input(compact, 'SUCCEEDED'), context);
 
     // Assess
-    expect(fromNone.objects).toEqual({ listed: 12, selected: 10, copied: 8, skipped: 4, failed: 0 });
+    expect(fromNone.objects).toMatchObject({
+      listed: 12,
+      selected: 10,
+      copied: 8,
+      skipped: 4,
+      failed: 0,
+      notAttempted: 0,
+    });
     expect(fromNone.bytes.copied).toBe(800);
     expect(fromCompact.objects).toEqual(fromNone.objects);
     expect(fromCompact.bytes).toEqual(fromNone.bytes);
@@ -345,8 +469,11 @@ describe('rootCause', () => {
   const batchFailure = { Error: 'AssumeRoleError', Cause: lambdaCause(new Error('Cannot assume target role')) };
   const results = {
     mapRuns: 1,
-    batches: { succeeded: 0, failed: 1 },
-    objects: { copied: 0, skipped: 0, failed: 3 },
+    batches: { succeeded: 0, failed: 1, pending: 0 },
+    objects: { copied: 0, skipped: 0, failed: 3, notAttempted: 0 },
+    skippedByReason: {},
+    failedByCode: { AssumeRoleError: 3 },
+    failuresUnnamed: 0,
     bytesCopied: 0,
     failures: [],
     batchErrors: [],

@@ -31,8 +31,11 @@ const failureInput: NotifyInput = {
 function results(failures: number): AggregatedResults {
   return {
     mapRuns: 1,
-    batches: { succeeded: 1, failed: 1 },
-    objects: { copied: 1197, skipped: 0, failed: failures },
+    batches: { succeeded: 1, failed: 1, pending: 0 },
+    objects: { copied: 1197, skipped: 0, failed: failures, notAttempted: 0 },
+    skippedByReason: {},
+    failedByCode: { AccessDenied: failures },
+    failuresUnnamed: Math.max(0, failures - 20),
     bytesCopied: 4000,
     failures: Array.from({ length: Math.min(failures, 20) }, (_, i) => ({
       key: `data/k${i}`,
@@ -126,7 +129,9 @@ describe('formatNotification', () => {
     const notification = formatNotification(summarize(failureInput, aggregated), failureInput, aggregated);
 
     // Assess
-    expect(notification.subject).toBe('s3xcopy FAILED: src/data/ -> dst/mirror/, 3 of 1,200 objects failed');
+    expect(notification.subject).toBe(
+      's3xcopy FAILED: src/data/ -> dst/mirror/, 1,197 copied, 3 failed of 1,200 objects',
+    );
     expect(notification.attributes.status).toEqual({ DataType: 'String', StringValue: 'FAILED' });
     expect(notification.attributes.failedObjects).toEqual({ DataType: 'Number', StringValue: '3' });
   });
@@ -140,7 +145,7 @@ describe('formatNotification', () => {
     const { body } = formatNotification(summary, failureInput, aggregated);
 
     // Assess
-    expect(body).toContain('First 20 failed keys:');
+    expect(body).toContain('First 20 of 25 failed keys:');
     expect(body).toContain('data/k19  (AccessDenied)');
     expect(body).not.toContain('data/k20');
     expect(body).toContain('Error: States.ExceedToleratedFailureThreshold');
@@ -148,7 +153,7 @@ describe('formatNotification', () => {
       'https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/arn:aws:states:us-east-1:111111111111:execution:s3xcopy:run-1',
     );
     expect(body).toContain('Full results: s3://state/results/run-1/');
-    expect(body).toContain('1,197 copied');
+    expect(body).toContain('Copied:    1,197');
   });
 
   it('decodes a Lambda error document in the cause of a failed List', () => {

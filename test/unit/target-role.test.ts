@@ -317,6 +317,7 @@ describe('AssumeRole throttling and transient STS errors', () => {
     ['IDPCommunicationError', 400, true],
     ['InternalFailure', 500, true],
     ['TimeoutError', undefined, true],
+    ['ECONNREFUSED', undefined, false],
     ['AccessDenied', 403, false],
     ['ExpiredTokenException', 400, false],
     ['MalformedPolicyDocument', 400, false],

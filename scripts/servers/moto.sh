@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# moto's server (S3, STS, IAM) for the compatibility suite (npm run test:compat).
+#
+#   scripts/servers/moto.sh install   nothing to install: moto comes with the machine (pyenv); says where it is
+#   scripts/servers/moto.sh start     moto_server on 127.0.0.1:$S3XCOPY_MOTO_PORT, waits until it answers
+#   scripts/servers/moto.sh stop      stops the server this script started, by its PID file
+#   scripts/servers/moto.sh status    exit 0 when it answers
+#
+# State (PID file, log, env) lives in $S3XCOPY_MOTO_DIR (default: $TMPDIR/s3xcopy-moto). `start` writes
+# the endpoint to $S3XCOPY_MOTO_DIR/env. Exit codes: 0 done, 1 failed, 3 moto_server not found.
+set -euo pipefail
+
+DIR="${S3XCOPY_MOTO_DIR:-${TMPDIR:-/tmp}/s3xcopy-moto}"
+PORT="${S3XCOPY_MOTO_PORT:-5055}"
+PIDFILE="$DIR/moto.pid"
+
+log() { printf 'moto.sh: %s\n' "$*" >&2; }
+
+# moto_server from PATH, else from pyenv's versions (a pyenv shim is only on PATH in login shells).
+find_moto() {
+  local candidate
+  if candidate=$(command -v moto_server 2>/dev/null) && "$candidate" --help >/dev/null 2>&1; then
+    printf '%s' "$candidate"
+    return 0
+  fi
+  for candidate in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/*/bin/moto_server; do
+    if [ -x "$candidate" ]; then
+      printf '%s' "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+pid_alive() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
+up() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
+
+cmd_install() {
+  local moto
+  if moto=$(find_moto); then
+    log "install: skipped, moto_server is already installed ($moto)"
+    return 0
+  fi
+  log "install: moto_server not found on PATH or under pyenv; install it with: pip install 'moto[server]'"
+  return 3
+}
+
+cmd_start() {
+  local moto
+  if ! moto=$(find_moto); then
+    log "start: moto_server not found on PATH or under pyenv (pip install 'moto[server]')"
+    return 3
+  fi
+  mkdir -p "$DIR"
+  if pid_alive && up; then
+    log "start: skipped, moto_server already runs on 127.0.0.1:$PORT (pid $(cat "$PIDFILE"))"
+  else
+    [ -f "$PIDFILE" ] && log "start: removing stale PID file (pid $(cat "$PIDFILE") is not serving)"
+    cmd_stop
+    log "start: $moto -H 127.0.0.1 -p $PORT"
+    nohup "$moto" -H 127.0.0.1 -p "$PORT" >"$DIR/moto.log" 2>&1 &
+    echo $! >"$PIDFILE"
+    for _ in $(seq 120); do
+      up && break
+      pid_alive || { log "start: moto_server exited (see $DIR/moto.log)"; return 1; }
+      sleep 0.25
+    done
+    up || { log "start: moto_server did not answer in 30 s (see $DIR/moto.log)"; return 1; }
+  fi
+  printf 'MOTO_ENDPOINT=http://127.0.0.1:%s\n' "$PORT" >"$DIR/env"
+  log "start: ready"
+  cat "$DIR/env"
+}
+
+cmd_stop() {
+  if pid_alive; then
+    kill "$(cat "$PIDFILE")" 2>/dev/null || true
+    for _ in $(seq 20); do pid_alive || break; sleep 0.25; done
+    pid_alive && kill -9 "$(cat "$PIDFILE")" 2>/dev/null || true
+    log "stop: moto_server (pid $(cat "$PIDFILE")) stopped"
+  else
+    log "stop: skipped, no moto_server started by this script is running"
+  fi
+  rm -f "$PIDFILE"
+}
+
+cmd_status() {
+  if pid_alive && up; then log "status: moto_server answers on 127.0.0.1:$PORT"; else log "status: not running"; return 1; fi
+}
+
+case "${1:-}" in
+  install) cmd_install ;;
+  start) cmd_start ;;
+  stop) cmd_stop ;;
+  status) cmd_status ;;
+  *)
+    echo "usage: $0 install|start|stop|status" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,4 @@
+/** The compatibility suite against embedded (suite.ts). */
+import { defineCompatSuite } from './suite';
+
+defineCompatSuite('embedded');

@@ -1,0 +1,4 @@
+/** The compatibility suite against moto (suite.ts). */
+import { defineCompatSuite } from './suite';
+
+defineCompatSuite('moto');
