@@ -43,7 +43,7 @@ function rcloneVersion(): string | undefined {
 }
 
 /** Finds rclone, installing Debian's package when it is missing and this process may; notes what happened. */
-function ensureRclone(notes: string[]): string | undefined {
+export function ensureRclone(notes: string[]): string | undefined {
   const found = rcloneVersion();
   if (found) return found;
   if (process.getuid?.() !== 0) {

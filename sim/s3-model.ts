@@ -157,6 +157,14 @@ export interface S3ModelOptions {
   /** Per-partition request rates; unlimited by default. */
   rateLimits?: RateLimitOptions;
   faults?: Partial<Record<ModelOperation, FaultHook>>;
+  /** 0 <= x < 1, for the SDK retry emulation's jitter; seed it so simulations repeat. */
+  random?: () => number;
+}
+
+/** The SDK's standard retry mode, as a client of the model emulates it. */
+export interface SdkRetryOptions {
+  /** Tries per request, the first included (the project's clients use 3). */
+  maxAttempts: number;
 }
 
 /** Counts of what the model answered. */
@@ -169,6 +177,8 @@ export interface ModelStats {
   peakInFlight: number;
   /** Bytes moved by successful CopyObject and UploadPartCopy. */
   bytesCopied: number;
+  /** Retries the SDK retry emulation made (each one is also a request above). */
+  sdkRetries: number;
 }
 
 const STATUS_OF: Record<string, number> = {
@@ -211,6 +221,13 @@ export class S3ModelUnsupportedError extends Error {
     this.name = 'S3ModelUnsupportedError';
   }
 }
+
+/**
+ * Set on clients the model answers. Their requests end at the initialize step, so middleware meant to run
+ * once per attempt (inside the SDK's retries, at the finalizeRequest step on a real client) must be added
+ * at the initialize step instead, after the model's retry emulation.
+ */
+export const ANSWERS_AT_INITIALIZE = Symbol.for('s3xcopy.answersAtInitializeStep');
 
 const EMPTY_TAGS: readonly Tag[] = Object.freeze([]);
 const EMPTY_RECORD: Readonly<Record<string, string>> = Object.freeze({});
@@ -263,13 +280,20 @@ class KeyIndex {
   }
 }
 
+/** Keys in S3's order, by position: a bucket's sorted keys, or a synthetic bucket's computed ones. */
+interface SortedKeys {
+  readonly length: number;
+  key(index: number): string;
+  object(index: number): StoredObject;
+}
+
 /** First index in `keys` whose key is not before `bound` (or, with `exclusive`, is after it). */
-function lowerBound(keys: readonly string[], bound: string, exclusive: boolean): number {
+function lowerBound(keys: SortedKeys, bound: string, exclusive: boolean): number {
   let lo = 0;
   let hi = keys.length;
   while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    const c = compareKeys(keys[mid] as string, bound);
+    const mid = Math.floor((lo + hi) / 2);
+    const c = compareKeys(keys.key(mid), bound);
     if (c < 0 || (exclusive && c === 0)) lo = mid + 1;
     else hi = mid;
   }
@@ -277,16 +301,74 @@ function lowerBound(keys: readonly string[], bound: string, exclusive: boolean):
 }
 
 /** First index after every key starting with `prefix`, searching from `from` (a key with the prefix). */
-function afterPrefix(keys: readonly string[], prefix: string, from: number): number {
+function afterPrefix(keys: SortedKeys, prefix: string, from: number): number {
   let lo = from;
   let hi = keys.length;
   while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    const key = keys[mid] as string;
+    const mid = Math.floor((lo + hi) / 2);
+    const key = keys.key(mid);
     if (key.startsWith(prefix) || compareKeys(key, prefix) < 0) lo = mid + 1;
     else hi = mid;
   }
   return lo;
+}
+
+/** What a synthetic bucket holds: `keysPerPrefix` keys under each prefix, none stored. */
+export interface SyntheticBucket {
+  /** First-level prefixes, none a prefix of another (e.g. "p00042/"). */
+  prefixes: readonly string[];
+  keysPerPrefix: number;
+  size: number;
+}
+
+/**
+ * The keys of a synthetic bucket, computed from their position: `<prefix>k<index, zero-padded>`. A
+ * hundred million keys cost no memory; only listing reads them.
+ */
+class SyntheticKeys implements SortedKeys {
+  readonly length: number;
+  private readonly prefixes: string[];
+  private readonly width: number;
+  private readonly etag: string;
+  private readonly lastModified: number;
+
+  constructor(
+    private readonly bucketName: string,
+    private readonly spec: SyntheticBucket,
+    now: number,
+  ) {
+    this.prefixes = [...spec.prefixes].sort(compareKeys);
+    for (const [i, prefix] of this.prefixes.entries()) {
+      const next = this.prefixes[i + 1];
+      if (next?.startsWith(prefix)) {
+        throw new S3ModelUnsupportedError(`synthetic prefixes where one starts another ("${prefix}", "${next}")`);
+      }
+    }
+    this.width = String(Math.max(0, spec.keysPerPrefix - 1)).length;
+    this.length = this.prefixes.length * spec.keysPerPrefix;
+    this.etag = quote(contentDigest(wholeOrigin(`synthetic:${bucketName}`, spec.size)));
+    this.lastModified = wholeSeconds(now);
+  }
+
+  key(index: number): string {
+    const prefix = this.prefixes[Math.floor(index / this.spec.keysPerPrefix)] as string;
+    return `${prefix}k${String(index % this.spec.keysPerPrefix).padStart(this.width, '0')}`;
+  }
+
+  object(index: number): StoredObject {
+    const key = this.key(index);
+    return {
+      key,
+      size: this.spec.size,
+      content: wholeOrigin(`synthetic:${this.bucketName}`, this.spec.size),
+      etag: this.etag,
+      lastModified: this.lastModified,
+      versionId: 'synthetic',
+      metadata: EMPTY_RECORD,
+      headers: EMPTY_RECORD,
+      tags: EMPTY_TAGS,
+    };
+  }
 }
 
 /** S3's form URL encoding of a key in listings with EncodingType=url ("/" kept, space as "+"). */
@@ -367,8 +449,10 @@ export class S3Model {
     inFlight: 0,
     peakInFlight: 0,
     bytesCopied: 0,
+    sdkRetries: 0,
   };
   private readonly buckets = new Map<string, KeyIndex>();
+  private readonly synthetic = new Map<string, SyntheticKeys>();
   private readonly uploads = new Map<string, Upload>();
   private readonly limiter: PartitionRateLimiter | undefined;
   private versionCounter = 0;
@@ -379,23 +463,51 @@ export class S3Model {
   }
 
   /**
-   * An S3Client answered by this model. Its `maxAttempts` is 1 by default: the model's answers skip the
-   * SDK's retry middleware anyway (it runs at a later step), so retries are the caller's own.
+   * An S3Client answered by this model. The answering middleware sits at the end of the initialize step
+   * (priority low), so middleware a caller adds at that step (a concurrency limiter) wraps it. The SDK's
+   * own retry middleware runs at a later step and never sees the model's answers; `sdkRetries` emulates
+   * it instead, in the model's clock (see {@link SdkRetryEmulation}).
    */
-  client(): S3Client {
+  client(options: { sdkRetries?: SdkRetryOptions } = {}): S3Client {
     const client = new S3Client({
       region: 'us-east-1',
       credentials: { accessKeyId: 'MODEL', secretAccessKey: 'MODEL' },
       maxAttempts: 1,
     });
+    return this.attach(client, options);
+  }
+
+  /**
+   * Makes an existing S3Client answered by this model (what `client()` does to a new one): for code that
+   * builds its own clients. Idempotent.
+   */
+  attach(client: S3Client, options: { sdkRetries?: SdkRetryOptions } = {}): S3Client {
+    if (options.sdkRetries) {
+      const retries = new SdkRetryEmulation(
+        options.sdkRetries,
+        this.clock,
+        this.options.random ?? Math.random,
+        this.stats,
+      );
+      // First at the step, so middleware added later at the same step (a per-attempt limiter) runs inside it.
+      client.middlewareStack.add((next) => (args) => retries.send(() => next(args)), {
+        step: 'initialize',
+        priority: 'high',
+        name: 's3ModelSdkRetries',
+        override: true,
+      });
+    }
     client.middlewareStack.add(
       (_next, context) => async (args) => {
         const operation = (context.commandName ?? '').replace(/Command$/, '');
         const output = await this.send(operation, args.input as Record<string, unknown>);
         return { output: output as never, response: { statusCode: 200, headers: {} } };
       },
-      { step: 'initialize', priority: 'high', name: 's3ModelMiddleware' },
+      { step: 'initialize', priority: 'low', name: 's3ModelMiddleware', override: true },
     );
+    // Tells per-attempt middleware (functions/copy/adaptive-limit.ts) that this client's attempts end at
+    // the initialize step: the SDK's later steps, its retry middleware among them, never run.
+    (client as unknown as Record<symbol, boolean>)[ANSWERS_AT_INITIALIZE] = true;
     return client;
   }
 
@@ -454,6 +566,14 @@ export class S3Model {
     if (!this.buckets.has(name)) this.buckets.set(name, new KeyIndex());
   }
 
+  /**
+   * A read-only bucket of computed keys (see SyntheticBucket) for listing at any scale: ListObjectsV2 and
+   * HeadBucket answer from it; object requests to it raise S3ModelUnsupportedError.
+   */
+  createSyntheticBucket(name: string, spec: SyntheticBucket): void {
+    this.synthetic.set(name, new SyntheticKeys(name, spec, this.clock.now()));
+  }
+
   /** Stores objects directly, as many as wanted, one sort at the next listing. */
   seed(bucket: string, objects: Iterable<SeedObject>): void {
     const index = this.bucket(bucket);
@@ -509,6 +629,7 @@ export class S3Model {
   }
 
   private bucket(name: string): KeyIndex {
+    if (this.synthetic.has(name)) throw new S3ModelUnsupportedError(`object requests to the synthetic bucket ${name}`);
     const index = this.buckets.get(name);
     if (!index) throw s3Error('NoSuchBucket', `The specified bucket does not exist: ${name}`);
     return index;
@@ -554,7 +675,7 @@ export class S3Model {
         this.buckets.set(bucket, new KeyIndex());
         return { output: { Location: `/${bucket}` } };
       case 'HeadBucket':
-        if (!this.buckets.has(bucket)) throw s3Error('NotFound', 'Not Found');
+        if (!this.buckets.has(bucket) && !this.synthetic.has(bucket)) throw s3Error('NotFound', 'Not Found');
         return { output: { BucketRegion: 'us-east-1' } };
       case 'PutObject':
         return this.putObject(bucket, input);
@@ -912,9 +1033,20 @@ export class S3Model {
     };
   }
 
+  private sortedKeys(bucket: string): SortedKeys {
+    const synthetic = this.synthetic.get(bucket);
+    if (synthetic) return synthetic;
+    const index = this.bucket(bucket);
+    const keys = index.keys();
+    return {
+      length: keys.length,
+      key: (i) => keys[i] as string,
+      object: (i) => index.objects.get(keys[i] as string) as StoredObject,
+    };
+  }
+
   private listObjectsV2(bucket: string, input: Record<string, unknown>): Answer {
-    const keys = this.bucket(bucket).keys();
-    const objects = this.bucket(bucket).objects;
+    const keys = this.sortedKeys(bucket);
     const prefix = String(input.Prefix ?? '');
     const delimiter = input.Delimiter === undefined || input.Delimiter === '' ? undefined : String(input.Delimiter);
     const maxKeys = Math.min(
@@ -938,7 +1070,7 @@ export class S3Model {
     let last: { kind: 'key' | 'prefix'; value: string } | undefined;
     let truncated = false;
     while (index < keys.length) {
-      const key = keys[index] as string;
+      const key = keys.key(index);
       if (!key.startsWith(prefix)) break;
       if (contents.length + commonPrefixes.length >= maxKeys) {
         truncated = true;
@@ -951,7 +1083,7 @@ export class S3Model {
         last = { kind: 'prefix', value: common };
         index = afterPrefix(keys, common, index);
       } else {
-        const object = objects.get(key) as StoredObject;
+        const object = keys.object(index);
         contents.push({
           Key: encode(key),
           LastModified: new Date(object.lastModified),
@@ -979,6 +1111,70 @@ export class S3Model {
         ...(truncated && last ? { NextContinuationToken: encodeToken(last) } : {}),
       },
     };
+  }
+}
+
+/** Error codes the SDK classifies as throttling (smithy's THROTTLING_ERROR_CODES, the S3 ones). */
+const THROTTLING_CODES = new Set([
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'BandwidthLimitExceeded',
+]);
+
+/**
+ * The AWS SDK's standard retry mode (smithy StandardRetryStrategy, 2026 constants), run in the model's
+ * clock because the SDK's own sleeps on real timers: up to `maxAttempts` tries; a retry waits
+ * random() * min(base * 2^retries, 20 s) with base 1,000 ms after throttling and 50 ms otherwise; a client
+ * holds a quota of 500 retry tokens, a retry costs 5 after throttling and 14 otherwise, a success gives
+ * back its retry's cost (or 1), and no tokens means no retry. Retried: throttling, 5xx and transient codes.
+ */
+export class SdkRetryEmulation {
+  private capacity = 500;
+
+  constructor(
+    private readonly options: SdkRetryOptions,
+    private readonly clock: Clock,
+    private readonly random: () => number,
+    private readonly stats: ModelStats,
+  ) {}
+
+  async send<T extends { output: unknown }>(attempt: () => Promise<T>): Promise<T> {
+    let lastCost: number | undefined;
+    let totalDelay = 0;
+    for (let retries = 0; ; retries++) {
+      try {
+        const result = await attempt();
+        this.capacity = Math.min(500, this.capacity + (lastCost ?? 1));
+        const output = result.output as { $metadata?: object };
+        return {
+          ...result,
+          output: { ...output, $metadata: { ...output.$metadata, attempts: retries + 1, totalRetryDelay: totalDelay } },
+        };
+      } catch (error) {
+        const e = error as { name?: string; $metadata?: { httpStatusCode?: number; attempts?: number } };
+        const status = e.$metadata?.httpStatusCode ?? 0;
+        const throttled = THROTTLING_CODES.has(e.name ?? '') || status === 429;
+        const retryable = throttled || status >= 500 || e.name === 'RequestTimeout';
+        const cost = throttled ? 5 : 14;
+        if (!retryable || retries + 1 >= this.options.maxAttempts || this.capacity < cost) {
+          if (e.$metadata) e.$metadata = { ...e.$metadata, attempts: retries + 1 };
+          throw error;
+        }
+        this.capacity -= cost;
+        lastCost = cost;
+        const base = throttled ? 1_000 : 50;
+        const delay = Math.floor(this.random() * Math.min(base * 2 ** retries, 20_000));
+        totalDelay += delay;
+        this.stats.sdkRetries++;
+        await this.clock.sleep(delay);
+      }
+    }
   }
 }
 

@@ -7,6 +7,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Job } from '../shared/job';
+import { type AdaptiveLimitOptions, applyAdaptiveLimit, DEFAULT_ADAPTIVE_LIMIT } from './adaptive-limit';
 import type { ProgressStore } from './progress-record';
 import { DEFAULT_RETRY, type Retrying, type RetryPolicy, retrying } from './retry';
 import { DEFAULT_SAFETY_MARGIN_MS, realSleep, type Sleep, TimeBudget } from './time-budget';
@@ -69,6 +70,11 @@ export interface CopyContextOptions {
   retry?: Partial<RetryPolicy>;
   sleep?: Sleep;
   random?: () => number;
+  /**
+   * AIMD on the clients' requests in flight (adaptive-limit.ts), so a worker backs off when S3 answers
+   * SlowDown instead of failing objects; `false` leaves the clients as they are.
+   */
+  adaptiveLimit?: AdaptiveLimitOptions | false;
 }
 
 /** Parts finished since the last record write are written at most this often while a copy runs. */
@@ -87,6 +93,11 @@ export function createCopyContext(job: Job, options: CopyContextOptions): CopyCo
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? realSleep;
   const random = options.random ?? Math.random;
+  if (options.adaptiveLimit !== false) {
+    for (const client of [options.s3, options.sourceS3 ?? options.s3]) {
+      applyAdaptiveLimit(client, options.adaptiveLimit ?? DEFAULT_ADAPTIVE_LIMIT);
+    }
+  }
   const budget = new TimeBudget(
     options.remainingTimeMs,
     options.safetyMarginMs ?? safetyMarginFor(options.remainingTimeMs()),

@@ -18,6 +18,7 @@ import pLimit from 'p-limit';
 import { sameContent } from '../shared/content-identity';
 import { CopyBatchError, CopyTimeBudgetError } from '../shared/errors';
 import { type CopyInput, type CopyResult, type ManifestObject, targetKeyFor } from '../shared/job';
+import type { AdaptiveLimitOptions } from './adaptive-limit';
 import { BatchProgress } from './batch-progress';
 import { logBatch, summarizeOutcomes } from './batch-result';
 import { type CopyStats, createCopyContext } from './copy-context';
@@ -55,6 +56,8 @@ export interface CopyEngineDeps {
   sleep?: Sleep;
   /** 0 <= x < 1; the jitter's source. */
   random?: () => number;
+  /** AIMD on the clients' requests in flight (adaptive-limit.ts; on by default); `false` turns it off. */
+  adaptiveLimit?: AdaptiveLimitOptions | false;
   /** Called with the batch's result before copyBatch returns or throws, so callers can count what was done. */
   onSettled?: (result: CopyResult) => void;
   /** Called with what this invocation did beyond the counts (parts copied, uploads resumed, record writes). */

@@ -502,6 +502,46 @@ describe('S3Model ListObjectsV2', () => {
   });
 });
 
+describe('S3Model synthetic buckets', () => {
+  it('lists computed keys in order, with delimiter and paging, as a stored bucket would', async () => {
+    const { model, s3 } = setup();
+    const prefixes = ['b/', 'a/', 'c-'];
+    model.createSyntheticBucket('big', { prefixes, keysPerPrefix: 12, size: 5 });
+    model.createBucket('same');
+    model.seed(
+      'same',
+      prefixes.flatMap((prefix) =>
+        Array.from({ length: 12 }, (_, i) => ({ key: `${prefix}k${String(i).padStart(2, '0')}`, size: 5 })),
+      ),
+    );
+    for (const input of [
+      { MaxKeys: 5 },
+      { Delimiter: '/', MaxKeys: 2 },
+      { Prefix: 'b/', StartAfter: 'b/k03', MaxKeys: 4 },
+    ]) {
+      const list = async (Bucket: string) => {
+        const keys: string[] = [];
+        let token: string | undefined;
+        do {
+          const page = await s3.send(
+            new ListObjectsV2Command({ Bucket, ...input, ...(token ? { ContinuationToken: token } : {}) }),
+          );
+          keys.push(
+            ...(page.Contents ?? []).map((c) => `${c.Key}:${c.Size}`),
+            ...(page.CommonPrefixes ?? []).map((c) => `${c.Prefix}`),
+          );
+          token = page.NextContinuationToken;
+        } while (token);
+        return keys;
+      };
+      expect(await list('big')).toEqual(await list('same'));
+    }
+    expect(await failure(s3.send(new HeadObjectCommand({ Bucket: 'big', Key: 'a/k00' })))).toMatchObject({
+      name: 'S3ModelUnsupportedError',
+    });
+  });
+});
+
 describe('S3Model hooks', () => {
   it('injects faults per operation and counts requests and errors', async () => {
     const { model, s3 } = setup({

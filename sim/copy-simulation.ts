@@ -1,0 +1,259 @@
+/**
+ * A copy job at AWS scale, simulated: the REAL list code, planner and copy engine run against the S3
+ * model (sim/s3-model.ts) in virtual time, as the state machine would run them on AWS:
+ * - slices of `sliceMaxObjects` listed one after another (the List Lambda; functions/list/s3-listing.ts),
+ *   each split into batches by planBatches (functions/list/planner.ts);
+ * - a Distributed Map of `mapMaxConcurrency` child executions over the batches; each child is one copy
+ *   invocation (copyBatch) on one of as many Lambda execution environments, each with its own S3 client
+ *   (SDK standard retries, 3 attempts, emulated in virtual time), reused by its next batches;
+ * - the ASL's Retry for a failed batch (CopyBatchError: 3 retries from 5 s, doubling, full jitter;
+ *   CopyTimeBudgetError: 5 from 1 s, x1.5);
+ * - S3's per-partition rates (503 SlowDown above them) and latencies (sim/limits.ts).
+ * At the end every target object is checked against its source's content descriptor.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { S3Client } from '@aws-sdk/client-s3';
+import pLimit from 'p-limit';
+import { type AdaptiveLimitOptions, adaptiveLimitOf } from '../functions/copy/adaptive-limit';
+import { copyBatch } from '../functions/copy/copy-engine';
+import { planBatches } from '../functions/list/planner';
+import { listPages } from '../functions/list/s3-listing';
+import { CopyBatchError, CopyTimeBudgetError } from '../functions/shared/errors';
+import { type Batch, DEFAULT_OPTIONS, type ManifestObject, parseJob } from '../functions/shared/job';
+import { VirtualClock } from './clock';
+import { sameContent } from './content';
+import { AWS_RATE_LIMITS, awsLatency, seededRandom } from './limits';
+import { S3Model } from './s3-model';
+
+export interface CopyScenario {
+  objects: number;
+  /** Keys spread evenly over this many first-level prefixes ("p0000/" ...): S3 partitions by prefix. */
+  prefixes: number;
+  objectBytes: number;
+  /** Distributed Map MaxConcurrency: child executions (copy invocations) at once. */
+  mapMaxConcurrency: number;
+  /** The job's per-invocation concurrency (objects in flight in one copy invocation). */
+  concurrency: number;
+  /** AIMD on each worker's client (functions/copy/adaptive-limit.ts), or none (today's engine before it). */
+  adaptive: boolean;
+  /** AIMD settings when `adaptive` (default: DEFAULT_ADAPTIVE_LIMIT). */
+  adaptiveOptions?: AdaptiveLimitOptions;
+  sliceMaxObjects?: number;
+  /** Objects per batch (the planner's cap; default DEFAULT_OPTIONS.maxObjectsPerBatch, 1,000). */
+  maxObjectsPerBatch?: number;
+  seed?: number;
+  /** Lambda's time per invocation before the handler runs (scheduling, a warm start). */
+  invokeOverheadMs?: number;
+}
+
+export interface CopyOutcome {
+  scenario: CopyScenario;
+  /** Virtual seconds from the first listing to the last batch's end. */
+  seconds: number;
+  objectsPerSecond: number;
+  /** Of `seconds`, the time spent listing (the List step runs between Map runs, not beside them). */
+  listSeconds: number;
+  /** Objects per second while the Map runs were copying (listing left out). */
+  copyObjectsPerSecond: number;
+  /**
+   * What S3 allows for these copies: 3,500 writes/s (CopyObject is a write on the target) per partition a
+   * slice touches, weighted by the slice's objects. A listing in key order puts one prefix's keys in
+   * the same slices, so a slice often touches one partition however many the bucket has.
+   */
+  s3LimitPerSecond: number;
+  /** What the requests in flight allow at the model's mean copy latency: in flight / 34 ms. */
+  concurrencyLimitPerSecond: number;
+  copied: number;
+  /** Objects whose copy failed after the engine's and the SDK's retries, counted on every batch attempt. */
+  objectFailures: number;
+  /** Objects still failed after the state machine's batch retries. */
+  failedObjects: number;
+  batchRetries: number;
+  slowDowns: number;
+  copyRequests: number;
+  /** Copy requests beyond one per object: SDK retries, engine retries and whole batches run again. */
+  retries: number;
+  /** Of those, the SDK's own. */
+  sdkRetries: number;
+  /** Target objects whose content differs from their source's (must be 0). */
+  contentMismatches: number;
+  /** Mean AIMD window per worker at the end (adaptive runs). */
+  finalWindow?: number;
+  wallSeconds: number;
+}
+
+const FINAL_LIMIT = 3;
+
+/** Runs one scenario to the end and measures it. */
+export async function simulateCopy(scenario: CopyScenario): Promise<CopyOutcome> {
+  // Hundreds of thousands of SlowDown errors are created and caught; their stack traces are a third of
+  // the CPU time and nobody reads them. Restored below.
+  const stackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return await simulate(scenario);
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
+  }
+}
+
+async function simulate(scenario: CopyScenario): Promise<CopyOutcome> {
+  const wallStarted = Date.now();
+  const seed = scenario.seed ?? 1;
+  const random = seededRandom(seed);
+  const clock = new VirtualClock(Date.UTC(2026, 0, 1), 0, 60_000);
+  const model = new S3Model({
+    clock,
+    rateLimits: AWS_RATE_LIMITS,
+    latency: awsLatency({ random: seededRandom(seed + 1) }),
+    random: seededRandom(seed + 2),
+  });
+  model.createBucket('source');
+  model.createBucket('target');
+  model.seed(
+    'source',
+    (function* () {
+      for (let i = 0; i < scenario.objects; i++) {
+        const prefix = `p${String(i % scenario.prefixes).padStart(4, '0')}/`;
+        yield {
+          key: `${prefix}obj-${String(Math.floor(i / scenario.prefixes)).padStart(8, '0')}`,
+          size: scenario.objectBytes,
+        };
+      }
+    })(),
+  );
+
+  const job = parseJob({
+    source: { bucket: 'source', prefix: '' },
+    target: { bucket: 'target', prefix: '' },
+    filter: { include: [], exclude: [] },
+    options: { ...DEFAULT_OPTIONS, mode: 'copy', concurrency: scenario.concurrency },
+  });
+  const logger = new Logger({ serviceName: 'copy-simulation', logLevel: 'SILENT' });
+  const listClient = model.client({ sdkRetries: { maxAttempts: 3 } });
+  // One client per Lambda execution environment, reused by the batches it runs.
+  const idle: S3Client[] = Array.from({ length: scenario.mapMaxConcurrency }, () =>
+    model.client({ sdkRetries: { maxAttempts: 3 } }),
+  );
+  const workers = [...idle];
+  const mapLimit = pLimit(scenario.mapMaxConcurrency);
+  const overhead = scenario.invokeOverheadMs ?? 30;
+  let objectFailures = 0;
+  let failedObjects = 0;
+  let batchRetries = 0;
+  let copied = 0;
+
+  async function runChild(batch: Batch): Promise<void> {
+    let budgetRetries = 0;
+    let failureRetries = 0;
+    for (;;) {
+      const s3 = idle.pop();
+      if (!s3) throw new Error('simulation: more children than execution environments');
+      let error: unknown;
+      try {
+        await clock.sleep(overhead);
+        const deadline = clock.now() + 900_000;
+        const result = await copyBatch(
+          { job, jobId: 'sim', batch },
+          {
+            s3,
+            logger,
+            remainingTimeMs: () => deadline - clock.now(),
+            sleep: (ms) => clock.sleep(ms),
+            now: () => clock.now(),
+            random,
+            adaptiveLimit: scenario.adaptive ? scenario.adaptiveOptions : false,
+          },
+        );
+        copied += result.copied;
+        return;
+      } catch (caught) {
+        error = caught;
+      } finally {
+        idle.push(s3);
+      }
+      if (error instanceof CopyBatchError) {
+        objectFailures += error.failures.length;
+        if (failureRetries >= FINAL_LIMIT) {
+          failedObjects += error.failures.length;
+          copied += batch.objects.length - error.failures.length;
+          return;
+        }
+        failureRetries++;
+        batchRetries++;
+        await clock.sleep(random() * Math.min(60_000, 5_000 * 2 ** (failureRetries - 1)));
+      } else if (error instanceof CopyTimeBudgetError && budgetRetries < 5) {
+        budgetRetries++;
+        batchRetries++;
+        await clock.sleep(random() * 1_000 * 1.5 ** (budgetRetries - 1));
+      } else {
+        throw error;
+      }
+    }
+  }
+
+  const started = clock.now();
+  let listMs = 0;
+  // Seconds the slices would take at S3's limit: the limit of the whole job is objects / this.
+  let secondsAtLimit = 0;
+  await clock.run(async () => {
+    let startAfter: string | undefined;
+    for (;;) {
+      const slice: ManifestObject[] = [];
+      let more = false;
+      const listStarted = clock.now();
+      for await (const page of listPages(listClient, {
+        bucket: 'source',
+        prefix: '',
+        role: 'source',
+        ...(startAfter ? { startAfter } : {}),
+      })) {
+        slice.push(...page.objects);
+        more = page.more;
+        if (slice.length >= (scenario.sliceMaxObjects ?? DEFAULT_OPTIONS.sliceMaxObjects)) break;
+      }
+      listMs += clock.now() - listStarted;
+      if (slice.length === 0) break;
+      const partitions = new Set(slice.map((object) => AWS_RATE_LIMITS.partitionOf(object.key))).size;
+      secondsAtLimit += slice.length / (partitions * AWS_RATE_LIMITS.writePerSecond);
+      startAfter = slice[slice.length - 1]?.key;
+      const batches = planBatches(slice, {
+        maxObjectsPerBatch: scenario.maxObjectsPerBatch ?? DEFAULT_OPTIONS.maxObjectsPerBatch,
+        maxBytesPerBatch: DEFAULT_OPTIONS.maxBytesPerBatch,
+      });
+      await Promise.all(batches.map((batch) => mapLimit(() => runChild(batch))));
+      if (!more) break;
+    }
+  });
+  const seconds = (clock.now() - started) / 1000;
+
+  let contentMismatches = 0;
+  for (const key of model.keys('source')) {
+    const source = model.object('source', key);
+    const target = model.object('target', key);
+    if (!source || !target || !sameContent(source.content, target.content)) contentMismatches++;
+  }
+  const copyRequests = model.stats.requests.CopyObject ?? 0;
+  const windows = workers.map((client) => adaptiveLimitOf(client)?.current).filter((w) => w !== undefined);
+  return {
+    scenario,
+    seconds,
+    objectsPerSecond: scenario.objects / seconds,
+    listSeconds: listMs / 1000,
+    copyObjectsPerSecond: scenario.objects / (seconds - listMs / 1000),
+    s3LimitPerSecond: scenario.objects / secondsAtLimit,
+    // The latency model is log-normal around 30 ms with sigma 0.5: its mean is 30 x e^(0.125) = 34 ms.
+    concurrencyLimitPerSecond: (scenario.mapMaxConcurrency * scenario.concurrency) / (0.03 * Math.exp(0.125)),
+    copied,
+    objectFailures,
+    failedObjects,
+    batchRetries,
+    slowDowns: model.stats.slowDowns,
+    copyRequests,
+    sdkRetries: model.stats.sdkRetries,
+    retries: copyRequests - scenario.objects,
+    contentMismatches,
+    ...(windows.length > 0 ? { finalWindow: windows.reduce((a, b) => a + b, 0) / windows.length } : {}),
+    wallSeconds: (Date.now() - wallStarted) / 1000,
+  };
+}

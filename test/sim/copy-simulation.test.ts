@@ -1,0 +1,49 @@
+import { simulateCopy } from '../../sim/copy-simulation';
+
+describe('simulateCopy', () => {
+  it('copies every object of a throttled prefix through the real engine, with and without the adaptive limit', async () => {
+    const scenario = {
+      objects: 3_000,
+      prefixes: 1,
+      objectBytes: 1_000,
+      mapMaxConcurrency: 8,
+      concurrency: 32,
+      maxObjectsPerBatch: 100,
+      seed: 3,
+    };
+
+    const today = await simulateCopy({ ...scenario, adaptive: false });
+    const adaptive = await simulateCopy({ ...scenario, adaptive: true });
+
+    for (const outcome of [today, adaptive]) {
+      expect(outcome.copied).toBe(3_000);
+      expect(outcome.failedObjects).toBe(0);
+      expect(outcome.contentMismatches).toBe(0);
+      expect(outcome.copyRequests).toBe(3_000 + outcome.retries);
+      // Never faster than S3 lets one partition write.
+      expect(outcome.copyObjectsPerSecond).toBeLessThanOrEqual(outcome.s3LimitPerSecond * 1.15);
+    }
+    expect(today.s3LimitPerSecond).toBe(3_500);
+    // 256 requests in flight against 3,500/s at ~30 ms: S3 refuses many; the adaptive limit far fewer.
+    expect(today.slowDowns).toBeGreaterThan(0);
+    expect(adaptive.slowDowns).toBeLessThan(today.slowDowns);
+    expect(adaptive.finalWindow).toBeLessThan(32);
+  });
+
+  it('counts the listing and gives the copy phase its own rate', async () => {
+    const outcome = await simulateCopy({
+      objects: 2_000,
+      prefixes: 400,
+      objectBytes: 1_000,
+      mapMaxConcurrency: 4,
+      concurrency: 8,
+      adaptive: true,
+      seed: 5,
+    });
+    expect(outcome.listSeconds).toBeGreaterThan(0);
+    expect(outcome.seconds).toBeGreaterThan(outcome.listSeconds);
+    expect(outcome.copyObjectsPerSecond).toBeGreaterThan(outcome.objectsPerSecond);
+    expect(outcome.slowDowns).toBe(0);
+    expect(outcome.copied).toBe(2_000);
+  });
+});
