@@ -13,6 +13,7 @@ import { formatBytes, formatCount } from '../../functions/shared/format';
 import { type Job, type JobInput, resolveJob, useNameRules } from '../../functions/shared/job';
 import { embeddedEndpoint } from '../embedded-s3';
 import { EXIT, UsageError } from '../errors';
+import { addFeatureOptions, type FeatureFlags } from '../feature-flags';
 import type { CliIo } from '../io';
 import { checkBucketName, collect, jobOptionsFromFlags, parseS3Uri } from '../job-flags';
 import { createProgressReporter } from '../progress';
@@ -27,7 +28,7 @@ import { stsEndpointFor } from '../sts-endpoint';
 export const EMBEDDED_ENV = 'S3XCOPY_EMBEDDED';
 
 /** The job flags `run` (and `start`) share. */
-export interface JobFlags {
+export interface JobFlags extends FeatureFlags {
   source: string;
   target: string;
   targetRoleArn?: string;
@@ -51,7 +52,7 @@ interface RunFlags extends JobFlags {
 
 /** Adds the job flags (source, target, role, filters, options) to a command. */
 export function addJobOptions(command: Command): Command {
-  return command
+  command
     .requiredOption('--source <uri>', 'source, s3://BUCKET[/PREFIX]')
     .requiredOption('--target <uri>', 'target, s3://BUCKET[/PREFIX]')
     .option('--target-role-arn <arn>', 'role in the target account to assume for the copy')
@@ -63,6 +64,8 @@ export function addJobOptions(command: Command): Command {
     .option('--concurrency <n>', 'parallel copies per batch')
     .option('--multipart-threshold <size>', 'copy objects at least this big in parts (e.g. 64MiB)')
     .option('--part-size <size>', 'part size for multipart copies (e.g. 64MiB)');
+  // features (issue 13): --restore, --restore-days (cli/feature-flags.ts).
+  return addFeatureOptions(command);
 }
 
 /**

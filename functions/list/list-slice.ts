@@ -1,6 +1,7 @@
 import { HeadObjectCommand, type HeadObjectCommandOutput, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { awsErrorCode, BucketAccessError, errorMessage, httpStatusOf } from '../shared/errors';
 import { type Job, type ManifestObject, type SkipReason, targetKeyFor } from '../shared/job';
+import { ArchivedObjects, archiveReportKey, isArchived, writeArchiveReport } from './archived-objects';
 import {
   type Continuation,
   type ListOutput,
@@ -54,6 +55,8 @@ interface SliceSelection {
   exhausted: boolean;
   /** Sync mode: the slice stopped in the middle of the merge, after this target key (see Continuation). */
   targetStartAfter?: string;
+  /** Archived objects the slice skipped (features, issue 13). */
+  archived?: ArchivedObjects;
 }
 
 /**
@@ -91,6 +94,10 @@ export async function listSlice(params: ListSliceParams): Promise<ListOutput> {
   if (batches.length > 0) {
     manifest = { bucket: stateBucket, key: manifestKey(jobId, sliceNumber) };
     await writeManifest(params.clients.state, manifest, JSON.stringify(batches));
+  }
+  const archivedEntries = selection.archived?.entries ?? [];
+  if (archivedEntries.length > 0) {
+    await writeArchiveReport(params.clients.state, stateBucket, archiveReportKey(jobId, sliceNumber), archivedEntries);
   }
 
   const skippedByReason = { ...before.skippedByReason };
@@ -193,12 +200,17 @@ async function selectFromListing(
 
   const selected: ManifestObject[] = [];
   const counts = newCounts();
+  const archived = new ArchivedObjects(params.clients.source, job);
+  const settleArchived = async () => {
+    selected.push(...(await archived.drain((reason) => skip(counts, reason))));
+  };
   let lastTaken: string | undefined;
   let pagesTaken = 0;
   const end = async (selection: SliceSelection): Promise<SliceSelection> => {
     await pages.return(undefined);
     await cursor?.close();
-    return selection;
+    await settleArchived();
+    return { ...selection, archived };
   };
   for (;;) {
     if (pagesTaken > 0 && outOfTime()) return end({ selected, counts, lastTaken, exhausted: false });
@@ -226,11 +238,13 @@ async function selectFromListing(
         skip(counts, 'unchanged');
         continue;
       }
-      selected.push(object);
-      if (selected.length >= cap) {
+      if (isArchived(object)) archived.add(object);
+      else selected.push(object);
+      if (selected.length + archived.pending >= cap) {
         return end({ selected, counts, lastTaken, exhausted: i === objects.length - 1 && !more });
       }
     }
+    await settleArchived();
     if (!more) return end({ selected, counts, lastTaken, exhausted: true });
   }
 }
@@ -285,13 +299,18 @@ async function selectFromKeys(
 
   const selected: ManifestObject[] = [];
   const counts = newCounts();
+  const archived = new ArchivedObjects(params.clients.source, job);
+  const done = async (selection: Omit<SliceSelection, 'archived'>): Promise<SliceSelection> => {
+    selected.push(...(await archived.drain((reason) => skip(counts, reason))));
+    return { ...selection, archived };
+  };
   // Stored keys this slice has examined: two events can resolve to one object ("a+b" falling back to
   // the raw key, "a%2Bb" decoding to it), which must not be copied or counted twice.
   const resolved = new Set<string>();
   let lastTaken: string | undefined;
   const chunkSize = HEAD_CONCURRENCY * 4;
   for (let start = 0; start < keys.length; start += chunkSize) {
-    if (start > 0 && outOfTime()) return { selected, counts, lastTaken, exhausted: false };
+    if (start > 0 && outOfTime()) return done({ selected, counts, lastTaken, exhausted: false });
     const chunk = keys.slice(start, start + chunkSize);
     const outcomes = await mapWithConcurrency(chunk, HEAD_CONCURRENCY, examine);
     for (let i = 0; i < chunk.length; i++) {
@@ -315,13 +334,14 @@ async function selectFromKeys(
         skip(counts, 'unchanged');
         continue;
       }
-      selected.push(outcome.object);
-      if (selected.length >= cap) {
-        return { selected, counts, lastTaken, exhausted: start + i === keys.length - 1 };
+      if (isArchived(outcome.object)) archived.add(outcome.object);
+      else selected.push(outcome.object);
+      if (selected.length + archived.pending >= cap) {
+        return done({ selected, counts, lastTaken, exhausted: start + i === keys.length - 1 });
       }
     }
   }
-  return { selected, counts, lastTaken, exhausted: true };
+  return done({ selected, counts, lastTaken, exhausted: true });
 }
 
 /**
@@ -352,6 +372,7 @@ async function headSource(s3: S3Client, bucket: string, key: string): Promise<Ma
     Size: head.ContentLength ?? 0,
     ...(head.ETag ? { ETag: head.ETag } : {}),
     ...(head.LastModified ? { LastModified: head.LastModified } : {}),
+    ...(head.StorageClass ? { StorageClass: head.StorageClass } : {}),
   });
 }
 

@@ -4,6 +4,7 @@
  */
 import { formatBytes, formatCount } from '../shared/format';
 import type { CopyFailure, JobDefaults } from '../shared/job';
+import { archivedLines } from './feature-lines';
 import { buildLedger, type LedgerBytes, type LedgerObjects } from './ledger';
 import { type AggregatedResults, decodeCause } from './results';
 
@@ -223,6 +224,7 @@ export function formatNotification(
         ]),
     '',
     ...ledgerLines(summary),
+    ...archivedLines(summary.objects.skippedByReason, summary.jobId),
   ];
   if (summary.failures.length > 0) {
     const failed = objects.failed ?? summary.failures.length;

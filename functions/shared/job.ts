@@ -95,6 +95,21 @@ export const DEFAULT_OPTIONS = {
   notifyOnSuccess: true,
 } as const;
 
+/** S3's retrieval tiers for archived objects (RestoreObject); Expedited is not offered for DEEP_ARCHIVE. */
+export const RESTORE_TIERS = ['Standard', 'Bulk', 'Expedited'] as const;
+export type RestoreTier = (typeof RESTORE_TIERS)[number];
+
+/**
+ * features (issue 13): restore archived source objects (GLACIER, DEEP_ARCHIVE) instead of only skipping
+ * them: functions/list/archived-objects.ts.
+ */
+const restoreShape = z
+  .object({
+    tier: z.enum(RESTORE_TIERS),
+    days: z.number().int().min(1, 'must be at least 1 day').max(30_000, 'must be at most 30000 days, the S3 limit'),
+  })
+  .strict();
+
 const optionsShape = z.object({
   mode: z.enum(['copy', 'sync']),
   dryRun: z.boolean(),
@@ -124,6 +139,7 @@ const optionsShape = z.object({
   maxBytesPerBatch: z.number().int().min(S3_LIMITS.minPartBytes),
   sliceMaxObjects: z.number().int().min(1).max(1_000_000),
   notifyOnSuccess: z.boolean(),
+  restore: restoreShape.optional(),
 });
 
 export type JobOptions = z.infer<typeof optionsShape>;
@@ -263,6 +279,8 @@ export const ManifestObjectSchema = z
     size: nonNegativeInt,
     etag: z.string(),
     lastModified: isoDate,
+    /** Set only for archived storage classes (GLACIER, DEEP_ARCHIVE): functions/list/archived-objects.ts. */
+    storageClass: z.string().optional(),
   })
   .strict();
 export type ManifestObject = z.infer<typeof ManifestObjectSchema>;
@@ -288,9 +306,11 @@ export type CopyInput = z.infer<typeof CopyInputSchema>;
 /**
  * Why an object was not copied although it was selected: the target holds the same content
  * ('unchanged', sync), it was deleted since it was listed ('vanished'), or it is the folder marker of the
- * source prefix itself, which maps onto no target key ('prefixMarker').
+ * source prefix itself, which maps onto no target key ('prefixMarker'); or it is archived (GLACIER,
+ * DEEP_ARCHIVE, an Intelligent-Tiering archive tier) and not restored ('archived'), or its restore is
+ * still running ('restoring'): functions/list/archived-objects.ts.
  */
-export type SkipReason = 'unchanged' | 'vanished' | 'prefixMarker';
+export type SkipReason = 'unchanged' | 'vanished' | 'prefixMarker' | 'archived' | 'restoring';
 
 export interface CopyFailure {
   key: string;
