@@ -90,6 +90,12 @@ export const InfraConfigSchema = z
      * the target prefix. false: it does not, and jobs asking for an ACL are rejected before anything is listed.
      */
     allowAcl: z.boolean().default(false),
+    /**
+     * features (issue 13): jobs may set `options.restore` (restore archived source objects): the list role
+     * gets s3:GetObject (HEAD reads x-amz-restore) and s3:RestoreObject on the source prefix. false: it does
+     * not, archived objects are skipped as `archived`, and jobs asking for restores are rejected at synth.
+     */
+    allowRestore: z.boolean().default(false),
     /** Job options every execution starts from (S3XCOPY_DEFAULT_OPTIONS). */
     defaultOptions: z.record(z.string(), z.unknown()).default({}),
     alarmEmails: z.array(z.email('must be an email address')).default([]),
@@ -155,6 +161,21 @@ export const InfraConfigSchema = z
           message:
             'needs s3:PutObjectAcl on the target, which the copying role has only with allowAcl: true: set ' +
             '"allowAcl": true, or drop the option (buckets with ACLs disabled need none)',
+        });
+      }
+    }
+    const restoreFrom = [
+      ['defaultOptions', 'restore', config.defaultOptions.restore],
+      ['schedule', 'job', 'options', 'restore', config.schedule?.job.options?.restore],
+    ] as const;
+    for (const entry of restoreFrom) {
+      if (entry[entry.length - 1] !== undefined && !config.allowRestore) {
+        ctx.addIssue({
+          code: 'custom',
+          path: entry.slice(0, -1) as unknown as string[],
+          message:
+            'needs s3:GetObject and s3:RestoreObject on the source prefix for the list role, which it has only with ' +
+            'allowRestore: true: set "allowRestore": true, or drop the option (archived objects are then skipped)',
         });
       }
     }

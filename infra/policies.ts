@@ -174,6 +174,15 @@ export function sourceBucketPolicyStatements(config: InfraConfig): PolicyStateme
     statements.push(
       listUnder('S3xcopyListRoleListsSourcePrefix', arns.sourceBucket, config.source.prefix, arns.listRole),
     );
+    if (config.allowRestore) {
+      statements.push({
+        Sid: 'S3xcopyListRoleRestoresArchivedObjects',
+        Effect: 'Allow',
+        Principal: { AWS: arns.listRole },
+        Action: ['s3:GetObject', 's3:RestoreObject'],
+        Resource: objectsUnder(arns.sourceBucket, config.source.prefix),
+      });
+    }
     if (config.s3Events.enabled) {
       statements.push({
         Sid: 'S3xcopyListRoleHeadsSourceObjects',
@@ -219,6 +228,16 @@ export function listRoleStatements(config: InfraConfig): PolicyStatementJson[] {
       Sid: 'HeadSourceObjects',
       Effect: 'Allow',
       Action: 's3:GetObject',
+      Resource: objectsUnder(arns.sourceBucket, config.source.prefix),
+    });
+  }
+  if (config.allowRestore) {
+    // features (issue 13): archived objects (functions/list/archived-objects.ts): HEAD reads x-amz-restore
+    // (authorised as s3:GetObject) and RestoreObject starts a restore, on the source prefix only.
+    statements.push({
+      Sid: 'RestoreArchivedSourceObjects',
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:RestoreObject'],
       Resource: objectsUnder(arns.sourceBucket, config.source.prefix),
     });
   }
