@@ -9,6 +9,8 @@ import { UsageError } from './errors';
 export interface FeatureFlags {
   restore?: string;
   restoreDays?: string;
+  delete?: boolean;
+  maxDelete?: string;
 }
 
 /** --restore TIER (a new Option per command: commander keeps state on it). */
@@ -24,9 +26,29 @@ export function restoreDaysOption(): Option {
   return new Option('--restore-days <n>', 'days the restored copy stays readable (with --restore; 1-30000)');
 }
 
+/** --delete (mirror). */
+export function deleteOption(): Option {
+  return new Option(
+    '--delete',
+    'sync mode: delete target objects under the target prefix that have no source object (after filters), once every copy succeeded',
+  );
+}
+
+/** --max-delete N or N%. */
+export function maxDeleteOption(): Option {
+  return new Option(
+    '--max-delete <n>',
+    'with --delete: stop with an error, deleting nothing, if more than N objects (or N% of the target prefix) would be deleted',
+  );
+}
+
 /** Adds the feature flags to a command. */
 export function addFeatureOptions(command: Command): Command {
-  return command.addOption(restoreOption()).addOption(restoreDaysOption());
+  return command
+    .addOption(restoreOption())
+    .addOption(restoreDaysOption())
+    .addOption(deleteOption())
+    .addOption(maxDeleteOption());
 }
 
 /**
@@ -56,5 +78,35 @@ export function featureOptionsFromFlags(flags: FeatureFlags): NonNullable<JobInp
     }
     options.restore = { tier: tier satisfies RestoreTier, days };
   }
+  if (flags.maxDelete !== undefined && !flags.delete) {
+    throw new UsageError('--max-delete limits --delete: add --delete --mode sync, or drop --max-delete.');
+  }
+  if (flags.delete) options.delete = true;
+  if (flags.maxDelete !== undefined) {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*(%?)\s*$/.exec(flags.maxDelete);
+    const value = match ? Number(match[1]) : Number.NaN;
+    if (match?.[2] === '%') {
+      if (!(value >= 0 && value <= 100)) {
+        throw new UsageError(
+          `--max-delete: "${flags.maxDelete}" is not a percentage from 0% to 100%. Example: --max-delete 5%`,
+        );
+      }
+      options.maxDeletePercent = value;
+    } else {
+      if (!Number.isSafeInteger(value) || value < 0) {
+        throw new UsageError(
+          `--max-delete: "${flags.maxDelete}" is not a whole number of objects or a percentage. Example: --max-delete 1000 or --max-delete 5%`,
+        );
+      }
+      options.maxDelete = value;
+    }
+  }
   return options;
+}
+
+/** The summary line's mirror-deletes part: ", 3 deleted" (or, in a dry run, " (3 would be deleted)"). */
+export function deletesSummary(result: { deletes?: { deleted: number; toDelete: number; dryRun: boolean } }): string {
+  const deletes = result.deletes;
+  if (!deletes) return '';
+  return deletes.dryRun ? ` (${deletes.toDelete} would be deleted)` : `, ${deletes.deleted} deleted`;
 }

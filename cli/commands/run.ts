@@ -13,7 +13,7 @@ import { formatBytes, formatCount } from '../../functions/shared/format';
 import { type Job, type JobInput, resolveJob, useNameRules } from '../../functions/shared/job';
 import { embeddedEndpoint } from '../embedded-s3';
 import { EXIT, UsageError } from '../errors';
-import { addFeatureOptions, type FeatureFlags } from '../feature-flags';
+import { addFeatureOptions, deletesSummary, type FeatureFlags } from '../feature-flags';
 import type { CliIo } from '../io';
 import { checkBucketName, collect, jobOptionsFromFlags, parseS3Uri } from '../job-flags';
 import { createProgressReporter } from '../progress';
@@ -150,6 +150,8 @@ export function runSummaryJson(result: LocalRunResult, durationMs: number) {
     ...(result.error ? { error: result.error } : {}),
     durationMs,
     results: result.results ?? null,
+    // features (issue 13): mirror deletes (--delete).
+    ...(result.deletes ? { deletes: result.deletes } : {}),
     outputDir: result.outputDir,
   };
 }
@@ -160,12 +162,12 @@ export function summaryLine(result: LocalRunResult, durationMs: number): string 
   const count = formatCount;
   const seconds = (durationMs / 1000).toFixed(1);
   if (result.list?.dryRun) {
-    return `DRY RUN: ${count(o.wouldCopy ?? 0)} of ${count(o.selected)} selected objects (${formatBytes(result.bytes.wouldCopy ?? 0)} of ${formatBytes(result.bytes.selected)}) would be copied, ${count(o.skipped)} skipped, ${count(o.listed)} listed; nothing was copied (${seconds} s)`;
+    return `DRY RUN${deletesSummary(result)}: ${count(o.wouldCopy ?? 0)} of ${count(o.selected)} selected objects (${formatBytes(result.bytes.wouldCopy ?? 0)} of ${formatBytes(result.bytes.selected)}) would be copied, ${count(o.skipped)} skipped, ${count(o.listed)} listed; nothing was copied (${seconds} s)`;
   }
   const notAttempted = o.notAttempted > 0 ? `, ${count(o.notAttempted)} not attempted` : '';
   const head = `${result.status}: ${count(o.copied)} copied, ${count(o.skipped)} skipped, ${count(o.failed)} failed${notAttempted} of ${count(o.selected)} selected (${formatBytes(result.bytes.copied)} copied of ${formatBytes(result.bytes.selected)}) in ${seconds} s`;
   const error = result.error ? `; ${result.error.error}: ${result.error.cause}` : '';
-  return `${head}${error}`;
+  return `${head}${deletesSummary(result)}${error}`;
 }
 
 /** Exit code for a finished run: 0 all selected objects copied or skipped (or, in a dry run, planned); 1 otherwise. */

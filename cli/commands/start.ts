@@ -17,7 +17,7 @@ import {
 import type { Command } from 'commander';
 import { describeIssues, type JobInput, JobInputSchema } from '../../functions/shared/job';
 import { EXIT, UsageError } from '../errors';
-import { type FeatureFlags, restoreDaysOption, restoreOption } from '../feature-flags';
+import { deleteOption, type FeatureFlags, maxDeleteOption, restoreDaysOption, restoreOption } from '../feature-flags';
 import type { CliIo } from '../io';
 import { collect, jobOptionsFromFlags, parseS3Uri } from '../job-flags';
 import { formatBytes } from '../size';
@@ -237,6 +237,8 @@ export function register(program: Command, io: CliIo): void {
     // features (issue 13): --restore, --restore-days (cli/feature-flags.ts).
     .addOption(restoreOption())
     .addOption(restoreDaysOption())
+    .addOption(deleteOption())
+    .addOption(maxDeleteOption())
     .option('--name <name>', 'execution name (1-80 of A-Z a-z 0-9 _ -); becomes the job id')
     .option('--region <region>', 'region of the state machine (default: the one in its ARN)')
     .option('--watch', 'follow the execution until it ends; exit 0 if it SUCCEEDED with no failed batch, 1 otherwise')

@@ -11,6 +11,7 @@ import {
   ZERO_TOTALS,
 } from './contract';
 import { compareKeys } from './key-order';
+import { isDeleteCandidate, recordDeletes } from './mirror-deletes';
 import { createObjectFilter } from './object-filter';
 import { planBatches } from './planner';
 import type { ObjectRef } from './s3-events';
@@ -57,6 +58,8 @@ interface SliceSelection {
   targetStartAfter?: string;
   /** Archived objects the slice skipped (features, issue 13). */
   archived?: ArchivedObjects;
+  /** options.delete: the target-only keys the merge found, and the target objects it walked (features, issue 13). */
+  deletes?: { keys: string[]; targetListed: number };
 }
 
 /**
@@ -95,6 +98,9 @@ export async function listSlice(params: ListSliceParams): Promise<ListOutput> {
     manifest = { bucket: stateBucket, key: manifestKey(jobId, sliceNumber) };
     await writeManifest(params.clients.state, manifest, JSON.stringify(batches));
   }
+  if (selection.deletes && selection.deletes.keys.length > 0) {
+    await recordDeletes(params.clients.state, stateBucket, jobId, sliceNumber, selection.deletes.keys);
+  }
   const archivedEntries = selection.archived?.entries ?? [];
   if (archivedEntries.length > 0) {
     await writeArchiveReport(params.clients.state, stateBucket, archiveReportKey(jobId, sliceNumber), archivedEntries);
@@ -111,6 +117,12 @@ export async function listSlice(params: ListSliceParams): Promise<ListOutput> {
     bytes: before.bytes + bytes,
     selectedBytes: before.selectedBytes + selection.counts.selectedBytes,
     skippedByReason,
+    ...(selection.deletes
+      ? {
+          toDelete: (before.toDelete ?? 0) + selection.deletes.keys.length,
+          targetListed: (before.targetListed ?? 0) + selection.deletes.targetListed,
+        }
+      : {}),
   };
   const startAfter = selection.lastTaken ?? continuation?.startAfter;
   // A target position still applies while no source key has been taken since it was recorded.
@@ -179,6 +191,8 @@ async function selectFromListing(
   const startAfter = continuation?.startAfter;
   const targetStartAfter =
     continuation?.targetStartAfter ?? (startAfter === undefined ? undefined : targetKeyFor(job, startAfter));
+  const deleteKeys: string[] = [];
+  const deletes = job.options.delete && job.options.mode === 'sync';
   const cursor =
     job.options.mode === 'sync'
       ? new TargetCursor(
@@ -188,7 +202,16 @@ async function selectFromListing(
             ...(targetStartAfter === undefined ? {} : { startAfter: targetStartAfter }),
             role: 'target',
           }),
-          { shouldPause: outOfTime },
+          {
+            shouldPause: outOfTime,
+            ...(deletes
+              ? {
+                  onTargetOnly: (object: ManifestObject) => {
+                    if (isDeleteCandidate(job, filter, object)) deleteKeys.push(object.key);
+                  },
+                }
+              : {}),
+          },
         )
       : undefined;
   const pages = listPages(params.clients.source, {
@@ -208,9 +231,15 @@ async function selectFromListing(
   let pagesTaken = 0;
   const end = async (selection: SliceSelection): Promise<SliceSelection> => {
     await pages.return(undefined);
+    // Mirror deletes: the source is done, so every target key left is target-only.
+    if (deletes && selection.exhausted) await cursor?.drain();
     await cursor?.close();
     await settleArchived();
-    return { ...selection, archived };
+    return {
+      ...selection,
+      archived,
+      ...(deletes ? { deletes: { keys: deleteKeys, targetListed: cursor?.seen ?? 0 } } : {}),
+    };
   };
   for (;;) {
     if (pagesTaken > 0 && outOfTime()) return end({ selected, counts, lastTaken, exhausted: false });
@@ -222,7 +251,9 @@ async function selectFromListing(
       const object = objects[i] as ManifestObject;
       const wanted = filter(object);
       let target: ManifestObject | undefined;
-      if (wanted && cursor) {
+      // Mirror deletes look up every source key, so a target object whose source is filtered out is not
+      // mistaken for a target-only one.
+      if ((wanted || deletes) && cursor) {
         const lookup = await cursor.find(targetKeyFor(job, object.key));
         if (lookup.kind === 'paused') {
           return end({ selected, counts, lastTaken, exhausted: false, targetStartAfter: lookup.after });

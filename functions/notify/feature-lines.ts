@@ -26,3 +26,29 @@ export function archivedLines(skippedByReason: Record<string, number>, jobId: st
     `           keys: manifests/${jobId}/archived-<slice>.jsonl in the state bucket`,
   ];
 }
+
+/**
+ * The mirror-deletes line (options.delete): how many target objects with no source were deleted, or in a
+ * dry run would be (with the first keys); or, when the run stopped before the deletes, how many were found.
+ */
+export function deletesLines(
+  deletes: { toDelete?: number; deleted?: number; dryRun?: boolean; wouldDelete?: string[] } | undefined,
+  totals: { toDelete?: number } | undefined,
+): string[] {
+  if (!deletes) {
+    const found = totals?.toDelete;
+    return found === undefined
+      ? []
+      : [
+          `Deleted:   0 (${formatCount(found)} target objects with no source found; deletes run only after every copy succeeded)`,
+        ];
+  }
+  if (deletes.dryRun) {
+    const sample = deletes.wouldDelete ?? [];
+    return [
+      `Deletes:   ${formatCount(deletes.toDelete ?? 0)} target objects with no source would be deleted; nothing was deleted`,
+      ...sample.slice(0, 20).map((key) => `  would delete ${key}`),
+    ];
+  }
+  return [`Deleted:   ${formatCount(deletes.deleted ?? 0)} target objects with no source object (mirror)`];
+}

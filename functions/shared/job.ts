@@ -93,6 +93,8 @@ export const DEFAULT_OPTIONS = {
   maxBytesPerBatch: 32 * GiB,
   sliceMaxObjects: 100_000,
   notifyOnSuccess: true,
+  /** features (issue 13): mirror deletes are off unless asked for (always present, for the ASL's Choice). */
+  delete: false,
 } as const;
 
 /** S3's retrieval tiers for archived objects (RestoreObject); Expedited is not offered for DEEP_ARCHIVE. */
@@ -140,6 +142,15 @@ const optionsShape = z.object({
   sliceMaxObjects: z.number().int().min(1).max(1_000_000),
   notifyOnSuccess: z.boolean(),
   restore: restoreShape.optional(),
+  /**
+   * features (issue 13), sync mode: delete target objects under the target prefix that have no source
+   * object (after the filter), once every copy of the run succeeded: functions/list/mirror-deletes.ts.
+   */
+  delete: z.boolean(),
+  /** With delete: stop with an error before deleting more than this many objects. */
+  maxDelete: z.number().int().nonnegative().optional(),
+  /** With delete: stop with an error before deleting more than this share (0-100) of the target prefix's objects. */
+  maxDeletePercent: z.number().min(0).max(100).optional(),
 });
 
 export type JobOptions = z.infer<typeof optionsShape>;
@@ -194,6 +205,29 @@ export const JobSchema = z
         code: 'custom',
         path: ['filter', 'modifiedAfter'],
         message: 'must be earlier than filter.modifiedBefore',
+      });
+    }
+    const { options } = job;
+    if (options.delete && options.mode !== 'sync') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['options', 'delete'],
+        message: 'needs options.mode "sync" (--mode sync): deletes come from the sync merge of both listings',
+      });
+    }
+    if (options.delete && options.toleratedFailurePercentage > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['options', 'delete'],
+        message:
+          'cannot go with options.toleratedFailurePercentage above 0: nothing is deleted unless every copy succeeded; set it to 0',
+      });
+    }
+    if (!options.delete && (options.maxDelete !== undefined || options.maxDeletePercent !== undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['options', options.maxDelete !== undefined ? 'maxDelete' : 'maxDeletePercent'],
+        message: 'limits deletes, which only options.delete (--delete) makes: add it or drop the limit',
       });
     }
     if (job.target.externalId && !job.target.roleArn) {
