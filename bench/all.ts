@@ -24,6 +24,7 @@ import {
 const SECTIONS: Array<{ id: string; module: string; title: string }> = [
   { id: 'copy', module: './copy.bench', title: 'Copy worker: small objects' },
   { id: 'large', module: './large.bench', title: 'Large object' },
+  { id: 'resume', module: './resume.bench', title: 'Large object across invocations' },
   { id: 'list', module: './list.bench', title: 'List step' },
   { id: 'local', module: './local.bench', title: 'Orchestration overhead: s3xcopy run vs the worker' },
   { id: 'rclone', module: './rclone.bench', title: 'Outside peer: rclone copy' },

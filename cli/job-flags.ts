@@ -48,6 +48,7 @@ export interface OptionFlags extends FeatureFlags {
   concurrency?: string;
   multipartThreshold?: string;
   partSize?: string;
+  verify?: string;
 }
 
 /**
@@ -75,5 +76,19 @@ export function jobOptionsFromFlags(flags: OptionFlags): NonNullable<JobInput['o
     options.multipartThreshold = parseSize(flags.multipartThreshold, '--multipart-threshold');
   }
   if (flags.partSize !== undefined) options.partSize = parseSize(flags.partSize, '--part-size');
+  if (flags.verify !== undefined) {
+    if (flags.verify !== 'multipart' && flags.verify !== 'all' && flags.verify !== 'none') {
+      throw new UsageError(`--verify: "${flags.verify}" is not a scope. Use --verify multipart, all or none.`);
+    }
+    options.verify = flags.verify;
+  }
   return options;
+}
+
+/**
+ * A picomatch pattern that matches exactly this one path segment (every character a glob could read
+ * specially is escaped): how `run` selects the single object a --source URI names.
+ */
+export function escapeGlob(name: string): string {
+  return name.replace(/[\\*?[\]{}()!+@|^$#.,~-]/g, '\\$&');
 }

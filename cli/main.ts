@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { useNameRules } from '../functions/shared/job';
 import { register as registerDemo } from './commands/demo';
@@ -8,10 +10,24 @@ import { register as registerStart } from './commands/start';
 import { EXIT, UsageError } from './errors';
 import { type CliIo, processIo } from './io';
 
+/** The package's version, read from package.json so `--version` never disagrees with what is installed. */
+export function packageVersion(): string {
+  // From the sources this file is cli/main.ts; compiled, it is dist/cli/s3xcopy.js: walk up to our package.json.
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (existsSync(file)) {
+      const manifest = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version: string };
+      if (manifest.name === 's3-xcopy') return manifest.version;
+    }
+    if (path.dirname(dir) === dir) throw new Error(`s3xcopy: no package.json of s3-xcopy above ${__dirname}`);
+  }
+}
+
 /** Builds the s3xcopy program; each command lives in cli/commands/<name>.ts. */
 export function buildProgram(io: CliIo): Command {
   const program = new Command('s3xcopy')
     .description('Copy S3 objects across buckets and accounts, server-side, with Step Functions.')
+    .version(packageVersion(), '-V, --version', 'print the version of s3xcopy')
     .showHelpAfterError('(run s3xcopy --help for usage)')
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride();

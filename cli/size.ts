@@ -35,3 +35,19 @@ export function parseSize(text: string, option = 'size'): number {
 }
 
 export { formatBytes } from '../functions/shared/format';
+
+const DURATION_UNITS: Record<string, number> = { '': 1, ms: 0.001, s: 1, m: 60, min: 60 };
+
+/**
+ * Parses a duration in seconds: plain seconds (`20`) or a number with a unit (`20s`, `1.5m`, `500ms`).
+ * @param option the flag being parsed, named in the error
+ * @throws UsageError naming the option and the accepted forms
+ */
+export function parseDuration(text: string, option = 'duration'): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
+  const factor = match ? DURATION_UNITS[(match[2] ?? '').toLowerCase()] : undefined;
+  if (!match || factor === undefined) {
+    throw new UsageError(`${option}: "${text}" is not a duration. Use seconds (20) or a unit: ms, s, m (e.g. 20s).`);
+  }
+  return Number(match[1]) * factor;
+}

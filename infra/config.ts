@@ -65,6 +65,8 @@ export const InfraConfigSchema = z
          * (`s3xcopy policies --only source-bucket` prints the statements). Default: `account`.
          */
         bucketAccount: account.optional(),
+        /** The source bucket's region, when it is not the workflow's (`region`). */
+        bucketRegion: region.optional(),
         /** The key that encrypts existing source objects with SSE-KMS, if any (the target role needs kms:Decrypt). */
         kmsKeyArn: kmsKeyArn.optional(),
       })
@@ -283,6 +285,16 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
     typeof next === 'object' && next !== null && !Array.isArray(next) ? (next as Record<string, unknown>) : {};
   target[head] = child;
   setPath(child, rest, value);
+}
+
+/** The source bucket's region (the workflow's unless `source.bucketRegion` says otherwise). */
+export function sourceBucketRegion(config: InfraConfig): string {
+  return config.source.bucketRegion ?? config.source.region;
+}
+
+/** The region of each configured bucket, for the functions' S3 clients (S3XCOPY_BUCKET_REGIONS). */
+export function bucketRegions(config: InfraConfig): Record<string, string> {
+  return { [config.source.bucket]: sourceBucketRegion(config), [config.target.bucket]: config.target.region };
 }
 
 /** The account that owns the source bucket (the workflow's unless `source.bucketAccount` says otherwise). */

@@ -1,4 +1,4 @@
-import { type InfraConfig, isSameAccount, sourceBucketAccount } from './config';
+import { type InfraConfig, isSameAccount, sourceBucketAccount, sourceBucketRegion } from './config';
 import { type ResourceArns, resourceArns } from './names';
 
 /**
@@ -59,9 +59,21 @@ function listUnder(sid: string, bucketArn: string, prefix: string, principal?: s
   };
 }
 
-/** The condition that limits a KMS permission to use by S3 in that region (never the key directly). */
-function viaS3(region: string) {
-  return { StringEquals: { 'kms:ViaService': `s3.${region}.amazonaws.com` } };
+/** A KMS key's region (the fourth field of its ARN). */
+function regionOf(arn: string): string {
+  return arn.split(':')[3] ?? '';
+}
+
+/**
+ * The condition that limits a KMS permission to use by S3 (never the key directly), in the regions
+ * involved: the bucket's and the key's (a key serves buckets of its own region; naming both keeps a
+ * misconfigured pair failing on S3's side, with S3's error, rather than on an IAM condition).
+ */
+function viaS3(...regions: string[]) {
+  const services = [...new Set(regions.filter((region) => region !== ''))].map(
+    (region) => `s3.${region}.amazonaws.com`,
+  );
+  return { StringEquals: { 'kms:ViaService': services.length === 1 ? (services[0] as string) : services } };
 }
 
 /** KMS use through S3 only: the keys cannot be used directly with these permissions. */
@@ -73,7 +85,7 @@ function kmsStatements(config: InfraConfig): PolicyStatementJson[] {
       Effect: 'Allow',
       Action: 'kms:Decrypt',
       Resource: config.source.kmsKeyArn,
-      Condition: viaS3(config.source.region),
+      Condition: viaS3(sourceBucketRegion(config), regionOf(config.source.kmsKeyArn)),
     });
   }
   if (config.target.kmsKeyArn) {
@@ -83,7 +95,7 @@ function kmsStatements(config: InfraConfig): PolicyStatementJson[] {
       // Multipart uploads with SSE-KMS need Decrypt as well as GenerateDataKey.
       Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
       Resource: config.target.kmsKeyArn,
-      Condition: viaS3(config.target.region),
+      Condition: viaS3(config.target.region, regionOf(config.target.kmsKeyArn)),
     });
   }
   return statements;
@@ -351,7 +363,7 @@ export function kmsKeyPolicyStatements(config: InfraConfig): {
           Action: 'kms:Decrypt',
           // In a key policy "*" means this key.
           Resource: '*',
-          Condition: viaS3(config.source.region),
+          Condition: viaS3(sourceBucketRegion(config), regionOf(config.source.kmsKeyArn)),
         },
       ],
     };
@@ -367,7 +379,7 @@ export function kmsKeyPolicyStatements(config: InfraConfig): {
           // Multipart uploads with SSE-KMS need Decrypt as well as GenerateDataKey.
           Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
           Resource: '*',
-          Condition: viaS3(config.target.region),
+          Condition: viaS3(config.target.region, regionOf(config.target.kmsKeyArn)),
         },
       ],
     };

@@ -4,6 +4,7 @@ import type { InfraConfig } from './config';
 import { ManagedSourceBucket, StateBucket } from './constructs/buckets';
 import { CopyFunctions } from './constructs/copy-functions';
 import { CopyStateMachine } from './constructs/copy-state-machine';
+import { CopyDashboard } from './constructs/dashboard';
 import { Alarms, Notifications, type WatchedDeadLetterQueue } from './constructs/notifications';
 import { CopySchedule, ObjectCreatedTrigger } from './constructs/triggers';
 import { notifyRoleStatements } from './policies';
@@ -28,6 +29,7 @@ export class SourceStack extends Stack {
   readonly sourceBucket?: ManagedSourceBucket;
   readonly schedule?: CopySchedule;
   readonly objectCreated?: ObjectCreatedTrigger;
+  readonly dashboard: CopyDashboard;
 
   constructor(scope: Construct, id: string, props: SourceStackProps) {
     super(scope, id, {
@@ -73,12 +75,19 @@ export class SourceStack extends Stack {
           'object-created events that never started an execution; copy those keys with s3xcopy start, then redrive or purge the queue',
       };
     }
-    new Alarms(this, 'Alarms', {
+    const alarms = new Alarms(this, 'Alarms', {
       config,
       topic: this.notifications.topic,
       functions: this.functions.all,
       stateMachine,
       deadLetterQueues,
+    });
+    this.dashboard = new CopyDashboard(this, 'Dashboard', {
+      config,
+      functions: this.functions.all,
+      stateMachine,
+      deadLetterQueues: Object.fromEntries(Object.entries(deadLetterQueues).map(([name, { queue }]) => [name, queue])),
+      alarms: alarms.alarms,
     });
   }
 }

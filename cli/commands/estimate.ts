@@ -22,6 +22,7 @@ interface EstimateFlags extends FeatureEstimateFlags {
   batchSize?: string;
   multipartThreshold?: string;
   partSize?: string;
+  verify?: string;
   json?: boolean;
 }
 
@@ -72,6 +73,12 @@ export function plannedJobFromFlags(flags: EstimateFlags): PlannedJob {
         `--multipart-threshold: "${flags.multipartThreshold}" is above 5GiB, the most one CopyObject can copy.`,
       );
     }
+  }
+  if (flags.verify !== undefined) {
+    if (flags.verify !== 'multipart' && flags.verify !== 'all' && flags.verify !== 'none') {
+      throw new UsageError(`--verify: "${flags.verify}" is not a scope. Use --verify multipart, all or none.`);
+    }
+    job.verify = flags.verify;
   }
   if (flags.partSize !== undefined) {
     job.partSize = parseSize(flags.partSize, '--part-size');
@@ -165,6 +172,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--restore <tier>', 'retrieval tier for --archived: Standard (default), Bulk or Expedited')
     .option('--restore-days <n>', 'days the restored copies are kept (default 1)')
     .option('--deletes <n>', 'price deleting this many target objects (sync --delete)')
+    .option('--verify <scope>', 'checks after copying: multipart (default), all or none (adds HEAD/GetObjectTagging)')
     .option('--json', 'print one JSON object instead of the table')
     .action((flags: EstimateFlags) => {
       const job = plannedJobFromFlags(flags);

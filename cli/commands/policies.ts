@@ -18,6 +18,7 @@ interface PolicyFlags {
   sourceRegion?: string;
   sourceBucket?: string;
   sourceBucketAccount?: string;
+  sourceBucketRegion?: string;
   sourcePrefix?: string;
   sourceKmsKeyArn?: string;
   targetAccount?: string;
@@ -84,6 +85,7 @@ export function configFromFlags(flags: PolicyFlags, cwd = process.cwd()): InfraC
   set(source, 'region', flags.sourceRegion);
   set(source, 'bucket', flags.sourceBucket);
   set(source, 'bucketAccount', flags.sourceBucketAccount);
+  set(source, 'bucketRegion', flags.sourceBucketRegion);
   set(source, 'prefix', flags.sourcePrefix);
   set(source, 'kmsKeyArn', flags.sourceKmsKeyArn);
   set(target, 'account', flags.targetAccount);
@@ -123,6 +125,7 @@ export function register(program: Command, io: CliIo): void {
       '--source-bucket-account <id>',
       'account that owns the source bucket, when it is not the workflow account (a third account)',
     )
+    .option('--source-bucket-region <region>', "region of the source bucket, when it is not the workflow's")
     .option('--source-prefix <prefix>', 'source prefix ("" for the whole bucket)')
     .option(
       '--source-kms-key-arn <arn>',

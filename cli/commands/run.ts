@@ -5,7 +5,7 @@
  * that does not exist (exit 2).
  */
 import '../runner/esm-interop';
-import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { HeadBucketCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Command } from 'commander';
 import { createS3Client, createStsClient, type S3Endpoint } from '../../functions/shared/clients';
 import { awsErrorCode, errorMessage, httpStatusOf } from '../../functions/shared/errors';
@@ -15,9 +15,10 @@ import { embeddedEndpoint } from '../embedded-s3';
 import { EXIT, UsageError } from '../errors';
 import { addFeatureOptions, deletesSummary, type FeatureFlags } from '../feature-flags';
 import type { CliIo } from '../io';
-import { checkBucketName, collect, jobOptionsFromFlags, parseS3Uri } from '../job-flags';
+import { checkBucketName, collect, escapeGlob, jobOptionsFromFlags, parseS3Uri } from '../job-flags';
 import { createProgressReporter } from '../progress';
 import { type LocalRunOptions, type LocalRunResult, runLocal } from '../runner/runner';
+import { parseDuration } from '../size';
 import { stsEndpointFor } from '../sts-endpoint';
 
 /**
@@ -40,9 +41,11 @@ export interface JobFlags extends FeatureFlags {
   concurrency?: string;
   multipartThreshold?: string;
   partSize?: string;
+  verify?: string;
 }
 
 interface RunFlags extends JobFlags {
+  invocationTimeout?: string;
   endpoint?: string;
   stsEndpoint?: string;
   region?: string;
@@ -53,7 +56,10 @@ interface RunFlags extends JobFlags {
 /** Adds the job flags (source, target, role, filters, options) to a command. */
 export function addJobOptions(command: Command): Command {
   command
-    .requiredOption('--source <uri>', 'source, s3://BUCKET[/PREFIX]')
+    .requiredOption(
+      '--source <uri>',
+      'source, s3://BUCKET[/PREFIX]; a URI naming one object (s3://BUCKET/KEY) copies that object alone into the target prefix, as `aws s3 cp` does (run only)',
+    )
     .requiredOption('--target <uri>', 'target, s3://BUCKET[/PREFIX]')
     .option('--target-role-arn <arn>', 'role in the target account to assume for the copy')
     .option('--external-id <id>', 'ExternalId the target role requires')
@@ -63,8 +69,12 @@ export function addJobOptions(command: Command): Command {
     .option('--dry-run', 'list and plan, copy nothing')
     .option('--concurrency <n>', 'parallel copies per batch')
     .option('--multipart-threshold <size>', 'copy objects at least this big in parts (e.g. 64MiB)')
-    .option('--part-size <size>', 'part size for multipart copies (e.g. 64MiB)');
-  // features (issue 13): --restore, --restore-days (cli/feature-flags.ts).
+    .option('--part-size <size>', 'part size for multipart copies (e.g. 64MiB)')
+    .option(
+      '--verify <scope>',
+      'check (and repair) what the target holds after each copy: multipart (default), all, or none',
+    );
+  // features (issue 13): --restore, --restore-days, --delete, --max-delete (cli/feature-flags.ts).
   return addFeatureOptions(command);
 }
 
@@ -138,6 +148,42 @@ export async function preflight(endpoint: S3Endpoint, job: Job, stateBucket?: st
   }
 }
 
+/**
+ * `--source s3://BUCKET/KEY` naming one object (no trailing "/", and HEAD finds it): the job selects
+ * exactly that object, copied into the target prefix under its own name, as `aws s3 cp` does. A URI
+ * that names no object stays a prefix.
+ * @throws UsageError when --include is combined with an object source (the include would replace the selection)
+ */
+export async function objectSourceJob(endpoint: S3Endpoint, input: JobInput): Promise<JobInput> {
+  const bucket = input.source?.bucket;
+  const key = input.source?.prefix ?? '';
+  if (!bucket || key === '' || key.endsWith('/')) return input;
+  const s3 = createS3Client(endpoint);
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+  } catch (error) {
+    const status = httpStatusOf(error);
+    // Not an object (or not readable as one): the URI is a prefix, as before.
+    if (status === 404 || status === 403) return input;
+    throw new UsageError(
+      `--source: cannot tell whether s3://${bucket}/${key} is an object: ${awsErrorCode(error)}: ${errorMessage(error)}`,
+    );
+  } finally {
+    s3.destroy();
+  }
+  if ((input.filter?.include ?? []).length > 0) {
+    throw new UsageError(
+      `--source s3://${bucket}/${key} names one object, which is copied alone: drop --include, or end the URI with "/" to copy the prefix ${key}/`,
+    );
+  }
+  const slash = key.lastIndexOf('/');
+  return {
+    ...input,
+    source: { ...input.source, prefix: key.slice(0, slash + 1) },
+    filter: { ...input.filter, include: [escapeGlob(key.slice(slash + 1))] },
+  };
+}
+
 /** The `--json` document (DESIGN.md), with the job id, dry-run flag and error as extras. */
 export function runSummaryJson(result: LocalRunResult, durationMs: number) {
   return {
@@ -149,6 +195,7 @@ export function runSummaryJson(result: LocalRunResult, durationMs: number) {
     failures: result.failures,
     ...(result.error ? { error: result.error } : {}),
     durationMs,
+    copy: copyWork(result),
     results: result.results ?? null,
     // features (issue 13): mirror deletes (--delete).
     ...(result.deletes ? { deletes: result.deletes } : {}),
@@ -167,7 +214,17 @@ export function summaryLine(result: LocalRunResult, durationMs: number): string 
   const notAttempted = o.notAttempted > 0 ? `, ${count(o.notAttempted)} not attempted` : '';
   const head = `${result.status}: ${count(o.copied)} copied, ${count(o.skipped)} skipped, ${count(o.failed)} failed${notAttempted} of ${count(o.selected)} selected (${formatBytes(result.bytes.copied)} copied of ${formatBytes(result.bytes.selected)}) in ${seconds} s`;
   const error = result.error ? `; ${result.error.error}: ${result.error.cause}` : '';
-  return `${head}${deletesSummary(result)}${error}`;
+  const work = copyWork(result);
+  const parts = work.parts > 0 ? `, ${count(work.parts)} parts` : '';
+  return `${head}; ${count(work.invocations)} copy invocations${parts}${deletesSummary(result)}${error}`;
+}
+
+/** How much work the copy did: its Lambda invocations (retries included) and the parts it copied. */
+export function copyWork(result: LocalRunResult): { invocations: number; parts: number } {
+  return {
+    invocations: result.stats.lambda.copy?.invocations ?? 0,
+    parts: result.stats.s3.target.UploadPartCopyCommand ?? 0,
+  };
 }
 
 /** Exit code for a finished run: 0 all selected objects copied or skipped (or, in a dry run, planned); 1 otherwise. */
@@ -217,12 +274,23 @@ export function register(program: Command, io: CliIo): void {
       '--state-bucket <bucket>',
       'bucket for manifests and results (default: an in-process store; the results are saved to the run directory)',
     )
+    .option(
+      '--invocation-timeout <duration>',
+      "the local copy function's timeout (default 900s, Lambda's); shorter (e.g. 20s) shows large objects resuming across invocations",
+    )
     .option('--json', 'print one JSON summary on stdout')
     .action(async (flags: RunFlags) => {
       // An S3-compatible server names buckets and roles its own way (tenant:bucket, arn:aws:iam:::role/R).
       useNameRules(flags.endpoint ? 's3-compatible' : 'aws');
-      const input = jobFromFlags(flags);
+      const copyTimeoutSeconds =
+        flags.invocationTimeout === undefined
+          ? undefined
+          : parseDuration(flags.invocationTimeout, '--invocation-timeout');
+      if (copyTimeoutSeconds !== undefined && (copyTimeoutSeconds < 1 || copyTimeoutSeconds > 900)) {
+        throw new UsageError('--invocation-timeout must be between 1s and 900s (Lambda allows at most 15 minutes)');
+      }
       const endpoint = endpointFromFlags(flags);
+      const input = await objectSourceJob(endpoint, jobFromFlags(flags));
       const stsEndpoint = stsEndpointFor(flags);
       if (flags.stateBucket !== undefined) checkBucketName(flags.stateBucket, '--state-bucket');
       await preflight(endpoint, resolveJob(input), flags.stateBucket);
@@ -231,6 +299,7 @@ export function register(program: Command, io: CliIo): void {
         endpoint,
         ...(flags.targetRoleArn ? { sts: createStsClient(endpoint.region, stsEndpoint) } : {}),
         ...(flags.stateBucket ? { stateBucket: flags.stateBucket } : {}),
+        ...(copyTimeoutSeconds ? { copyTimeoutSeconds } : {}),
       });
       if (flags.json) {
         io.stdout(`${JSON.stringify(runSummaryJson(result, durationMs))}\n`);

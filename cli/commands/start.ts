@@ -15,7 +15,13 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
-import { describeIssues, type JobInput, JobInputSchema } from '../../functions/shared/job';
+import {
+  describeIssues,
+  type JobInput,
+  JobInputSchema,
+  MAX_JOB_JSON_BYTES,
+  prefixProblems,
+} from '../../functions/shared/job';
 import { EXIT, UsageError } from '../errors';
 import { deleteOption, type FeatureFlags, maxDeleteOption, restoreDaysOption, restoreOption } from '../feature-flags';
 import type { CliIo } from '../io';
@@ -86,6 +92,20 @@ export function jobInputFromFlags(flags: Omit<StartFlags, 'stateMachineArn' | 'p
   if (Object.keys(options).length > 0) job.options = options;
   const parsed = JobInputSchema.safeParse(job);
   if (!parsed.success) throw new UsageError(`Invalid job: ${describeIssues(parsed.error)}`);
+  // The deployment fills in the rest, so only what the flags set is checked here (the list step checks
+  // the whole job); these would otherwise fail the execution after it started.
+  for (const side of ['source', 'target'] as const) {
+    const value = job[side]?.prefix;
+    if (typeof value !== 'string' || value === '') continue;
+    const problems = prefixProblems(value.endsWith('/') ? value : `${value}/`);
+    if (problems.length > 0) throw new UsageError(`Invalid job: ${side}.prefix ${problems.join('; ')}`);
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(job));
+  if (bytes > MAX_JOB_JSON_BYTES) {
+    throw new UsageError(
+      `Invalid job: the job is ${bytes} bytes of JSON; at most ${MAX_JOB_JSON_BYTES} fit beside a batch in a copy invocation: shorten the --include/--exclude lists`,
+    );
+  }
   return job as JobInput;
 }
 
@@ -175,9 +195,71 @@ export function isTransientPollError(error: unknown): boolean {
 /** Consecutive failed polls the watch rides out before it gives up with the last error. */
 export const MAX_FAILED_POLLS = 5;
 
-/** Exit code of a watched execution: 0 only when it SUCCEEDED and no batch failed (DESIGN.md). */
-export function exitCodeFor(progress: Progress): number {
-  return progress.status === 'SUCCEEDED' && progress.batches.failed === 0 ? EXIT.ok : EXIT.failed;
+/** The ledger Notify reported (its summary), as the watch reads it from the execution history. */
+export interface WatchedLedger {
+  dryRun: boolean;
+  objects: {
+    listed: number;
+    selected: number;
+    copied: number | null;
+    skipped: number | null;
+    failed: number | null;
+    notAttempted: number | null;
+  };
+  bytes: { selected: number; copied: number | null };
+  countsUnavailable?: string;
+  failuresFile?: string;
+}
+
+/**
+ * Exit code of a watched execution (DESIGN.md): 0 only when it SUCCEEDED and every selected object was
+ * copied or skipped, by Notify's ledger when the history has it, else by the Map Runs' batch counts.
+ */
+export function exitCodeFor(progress: Progress, ledger?: WatchedLedger): number {
+  if (progress.status !== 'SUCCEEDED') return EXIT.failed;
+  if (!ledger) return progress.batches.failed === 0 ? EXIT.ok : EXIT.failed;
+  const { failed, notAttempted } = ledger.objects;
+  if (ledger.countsUnavailable || failed === null || notAttempted === null) return EXIT.failed;
+  return failed === 0 && (ledger.dryRun || notAttempted === 0) ? EXIT.ok : EXIT.failed;
+}
+
+/**
+ * The summary the last Notify task returned (NotifySuccess or NotifyFailure): the ledger the SNS
+ * message states. Read from the end of the execution history, where Notify's TaskSucceeded event holds
+ * the function's output.
+ */
+export async function notifiedLedger(sfn: SFNClient, executionArn: string): Promise<WatchedLedger | undefined> {
+  const history = await sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 100 }));
+  let notifyExited = false;
+  for (const event of history.events ?? []) {
+    const name = event.stateExitedEventDetails?.name;
+    if (event.type === 'TaskStateExited' && (name === 'NotifySuccess' || name === 'NotifyFailure')) {
+      notifyExited = true;
+      continue;
+    }
+    if (!notifyExited || event.type !== 'TaskSucceeded') continue;
+    try {
+      const output = JSON.parse(event.taskSucceededEventDetails?.output ?? '') as { Payload?: WatchedLedger };
+      return output.Payload?.objects ? output.Payload : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** The ledger line of the watch's end. */
+export function ledgerLine(ledger: WatchedLedger): string {
+  const { objects } = ledger;
+  const n = (value: number | null) => (value === null ? '?' : value.toLocaleString('en-US'));
+  if (ledger.countsUnavailable) {
+    return `Ledger: ${n(objects.selected)} selected; copy counts unavailable: ${ledger.countsUnavailable}`;
+  }
+  const failures = ledger.failuresFile ? `; failed keys: ${ledger.failuresFile}` : '';
+  return (
+    `Ledger: ${n(objects.selected)} selected = ${n(objects.copied)} copied + ${n(objects.skipped)} skipped + ` +
+    `${n(objects.failed)} failed + ${n(objects.notAttempted)} not attempted${ledger.dryRun ? ' (dry run: would be copied)' : ''}${failures}`
+  );
 }
 
 /** The cumulative totals of the last List step to finish, from the recent execution history. */
@@ -302,8 +384,9 @@ export function register(program: Command, io: CliIo): void {
           if (line !== lastLine) io.stderr(`${line}\n`);
           lastLine = line;
           if (progress.status !== 'RUNNING' && progress.status !== 'PENDING_REDRIVE') {
-            reportEnd(io, executionArn, progress, flags.json === true);
-            process.exitCode = exitCodeFor(progress);
+            const ledger = await notifiedLedger(sfn, executionArn);
+            reportEnd(io, executionArn, progress, flags.json === true, ledger);
+            process.exitCode = exitCodeFor(progress, ledger);
             return;
           }
           await sleep(pollSeconds * 1000);
@@ -319,6 +402,7 @@ function reportEnd(
   executionArn: string,
   progress: Progress & { execution: DescribeExecutionCommandOutput },
   json: boolean,
+  ledger?: WatchedLedger,
 ) {
   const { execution } = progress;
   if (progress.status === 'SUCCEEDED' && progress.batches.failed > 0) {
@@ -342,6 +426,14 @@ function reportEnd(
         mapRuns: progress.mapRuns,
         batches: progress.batches,
         totals: progress.totals ?? null,
+        ledger: ledger
+          ? {
+              objects: ledger.objects,
+              bytes: ledger.bytes,
+              ...(ledger.countsUnavailable ? { countsUnavailable: ledger.countsUnavailable } : {}),
+              ...(ledger.failuresFile ? { failuresFile: ledger.failuresFile } : {}),
+            }
+          : null,
         ...(execution.error ? { error: execution.error, cause: execution.cause ?? '' } : {}),
         output,
       })}\n`,
@@ -350,4 +442,5 @@ function reportEnd(
   }
   const error = execution.error ? ` ${execution.error}: ${execution.cause ?? ''}` : '';
   io.stdout(`${progressLine(progress)}${error}\n`);
+  if (ledger) io.stdout(`${ledgerLine(ledger)}\n`);
 }

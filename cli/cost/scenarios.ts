@@ -47,6 +47,8 @@ export interface PlannedJob {
   sliceMaxObjects?: number;
   /** Whether multipart copies carry the source's tags over (one GetObjectTagging each). Default 'copy'. */
   tags?: 'copy' | 'none';
+  /** Which copies are checked afterwards (functions/copy/verify-copy.ts). Default 'multipart'. */
+  verify?: 'multipart' | 'all' | 'none';
 }
 
 /**
@@ -148,6 +150,7 @@ function plan(input: PlannedJob): Plan {
     concurrency: DEFAULT_OPTIONS.concurrency,
     sliceMaxObjects: DEFAULT_OPTIONS.sliceMaxObjects,
     tags: DEFAULT_OPTIONS.tags,
+    verify: DEFAULT_OPTIONS.verify,
     ...input,
   };
   requirePositiveInteger(job.objects, 'objects');
@@ -207,18 +210,26 @@ function addRequests(into: Requests, add: Requests, times = 1): Requests {
 }
 
 /**
- * The S3 requests the copy engine (functions/copy/copy-engine.ts) makes for one object it copies:
+ * The S3 requests the copy engine (functions/copy/*) makes for one object it copies:
  * sync mode first HEADs the target (the listing may be minutes old); up to the multipart threshold one
  * CopyObject; above it HEAD source (metadata), GetObjectTagging (when tags are copied),
- * CreateMultipartUpload, one UploadPartCopy per part and CompleteMultipartUpload.
+ * CreateMultipartUpload, one UploadPartCopy per part and CompleteMultipartUpload. The check after the
+ * copy (verify-copy.ts, on for multipart copies by default) adds a HEAD of the target and, with tags
+ * copied, GetObjectTagging of source and target; for a single-request copy also a HEAD of the source.
+ * Repairs (PutObjectTagging) happen only where a server dropped tags and are not counted.
  */
 export function s3xcopyRequestsPerObject(p: {
   multipart: boolean;
   partsPerObject: number;
   mode: 'copy' | 'sync';
   tags: 'copy' | 'none';
+  verify?: 'multipart' | 'all' | 'none';
 }): Requests {
   const requests: Requests = p.mode === 'sync' ? { HEAD: 1 } : {};
+  const verify = p.verify ?? DEFAULT_OPTIONS.verify;
+  const verified = verify === 'all' || (verify === 'multipart' && p.multipart);
+  const tagReads = p.tags === 'copy' ? 2 : 0;
+  if (verified) addRequests(requests, { HEAD: p.multipart ? 1 : 2, GetObjectTagging: tagReads });
   if (!p.multipart) return addRequests(requests, { COPY: 1 });
   return addRequests(requests, {
     HEAD: 1,

@@ -46,6 +46,20 @@ export function fakeContext(fn: LocalFunction, startedAt: number): Context {
   };
 }
 
+/** A handler still running this long after its timeout is stopped (Lambda's own timer is not exact either). */
+const TIMEOUT_GRACE_MS = 100;
+
+/**
+ * What Lambda reports when a function runs past its timeout. In-process the handler cannot be killed:
+ * its promise is abandoned (as the sandbox is), which is why handlers stop themselves before the deadline.
+ */
+export class FunctionTimeoutError extends Error {
+  constructor(functionName: string, timeoutSeconds: number) {
+    super(`${functionName}: Task timed out after ${timeoutSeconds.toFixed(2)} seconds`);
+    this.name = 'Sandbox.Timedout';
+  }
+}
+
 /** The error a lambda:invoke Task sees: Error = errorType, Cause = Lambda's JSON error document. */
 export class LambdaTaskError extends Error {
   /** The error the handler threw, for the local runner's own report. */
@@ -71,13 +85,24 @@ export async function invokeLocal(fn: LocalFunction, payload: unknown): Promise<
   const event = JSON.parse(JSON.stringify(payload ?? null)) as unknown;
   const startedAt = Date.now();
   let result: unknown;
+  let deadline: ReturnType<typeof setTimeout> | undefined;
   try {
-    result = await fn.handler(event, fakeContext(fn, startedAt));
+    // Lambda stops a function at its timeout wherever it is: the Task then fails with Sandbox.Timedout.
+    const timedOut = new Promise<never>((_, reject) => {
+      deadline = setTimeout(
+        () => reject(new FunctionTimeoutError(fn.name, fn.timeoutSeconds)),
+        fn.timeoutSeconds * 1000 + TIMEOUT_GRACE_MS,
+      );
+      deadline.unref?.();
+    });
+    result = await Promise.race([fn.handler(event, fakeContext(fn, startedAt)), timedOut]);
   } catch (error) {
     record(fn, startedAt, true);
     fn.onError?.(error, event);
     const document = lambdaErrorDocument(error);
     throw new LambdaTaskError(document.errorType, JSON.stringify(document), error);
+  } finally {
+    clearTimeout(deadline);
   }
   record(fn, startedAt, false);
   const text = JSON.stringify(result ?? null);

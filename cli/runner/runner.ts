@@ -117,6 +117,8 @@ export interface LocalRunOptions {
   logStream?: NodeJS.WritableStream;
   /** The ASL file (default statemachine/copy.asl.json). */
   definitionFile?: string;
+  /** The copy function's timeout in seconds (default: the deployed 900): `s3xcopy run --invocation-timeout`. */
+  copyTimeoutSeconds?: number;
 }
 
 export interface LocalRunResult {
@@ -361,6 +363,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       copy: {
         name: 's3xcopy-copy',
         ...LOCAL_FUNCTIONS.copy,
+        ...(options.copyTimeoutSeconds ? { timeoutSeconds: options.copyTimeoutSeconds } : {}),
         stats: stats.lambda.copy,
         handler: createCopyHandler({
           targetClients,

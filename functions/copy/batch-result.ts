@@ -47,7 +47,17 @@ export function summarizeOutcomes(batchId: string, outcomes: readonly Outcome[])
 }
 
 /** One line per reported failure and one summary line for the batch (never a line per copied object). */
-export function logBatch(logger: Logger, summary: BatchSummary, objects: number, durationMs: number): void {
+export function logBatch(
+  logger: Logger,
+  summary: BatchSummary,
+  objects: number,
+  durationMs: number,
+  work: { partsCopied: number; copiedBytes: number; uploadsResumed: number } = {
+    partsCopied: 0,
+    copiedBytes: 0,
+    uploadsResumed: 0,
+  },
+): void {
   const { result, failures, stopped } = summary;
   for (const failure of result.failures) {
     logger.error('Object copy failed', { key: failure.key, code: failure.code, error: failure.message });
@@ -61,6 +71,10 @@ export function logBatch(logger: Logger, summary: BatchSummary, objects: number,
     notStarted: stopped,
     bytesCopied: result.bytesCopied,
     durationMs,
+    partsCopied: work.partsCopied,
+    uploadsResumed: work.uploadsResumed,
+    // This invocation's measured server-side copy rate, to check the rate model (shared/copy-rates.ts).
+    measuredBytesPerSecond: durationMs > 0 ? Math.round((work.copiedBytes / durationMs) * 1000) : 0,
     ...(failures.length > MAX_REPORTED_FAILURES ? { unloggedFailures: failures.length - MAX_REPORTED_FAILURES } : {}),
   });
 }

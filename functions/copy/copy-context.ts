@@ -14,6 +14,8 @@ import { DEFAULT_SAFETY_MARGIN_MS, realSleep, type Sleep, TimeBudget } from './t
 /** What one invocation did, beyond the batch's counts: how the runner reports invocations and parts. */
 export interface CopyStats {
   partsCopied: number;
+  /** Bytes this invocation's own CopyObject and UploadPartCopy requests copied (what it measured). */
+  copiedBytes: number;
   uploadsResumed: number;
   /** Objects an earlier invocation of this job had copied (found through the progress record). */
   alreadyCopied: number;
@@ -96,7 +98,7 @@ export function createCopyContext(job: Job, options: CopyContextOptions): CopyCo
     progress: options.progress,
     recordIntervalMs: options.recordIntervalMs ?? DEFAULT_RECORD_INTERVAL_MS,
     now,
-    stats: { partsCopied: 0, uploadsResumed: 0, alreadyCopied: 0, recordWrites: 0 },
+    stats: { partsCopied: 0, copiedBytes: 0, uploadsResumed: 0, alreadyCopied: 0, recordWrites: 0 },
     s3: options.s3,
     sourceS3: options.sourceS3 ?? options.s3,
     logger: options.logger,

@@ -132,7 +132,7 @@ export async function copyBatch(input: CopyInput, deps: CopyEngineDeps): Promise
     });
   }
   const summary = summarizeOutcomes(batch.id, outcomes);
-  logBatch(deps.logger, summary, batch.objects.length, now() - started);
+  logBatch(deps.logger, summary, batch.objects.length, now() - started, ctx.stats);
   deps.onSettled?.(summary.result);
   deps.onStats?.(ctx.stats);
 

@@ -12,7 +12,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { S3Client } from '@aws-sdk/client-s3';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { createStsClient, s3ClientFactory } from '../shared/clients';
+import { BucketRegions, createStsClient, s3ClientFactory } from '../shared/clients';
 import { loadConfig } from '../shared/config';
 import { attachBatchResult, CopyBatchError, CopyTimeBudgetError, InvalidJobError } from '../shared/errors';
 import { CopyInputSchema, type CopyResult, DEFAULT_OPTIONS, describeIssues } from '../shared/job';
@@ -67,7 +67,9 @@ export function createCopyHandler(deps: CopyHandlerDeps) {
       batchId: input.batch.id,
       execution: typeof execution === 'string' ? execution : input.jobId,
     });
-    const s3 = await deps.targetClients.forTarget(input.job.target, input.jobId);
+    // Writes go to the target bucket's region, source reads to the source bucket's (either may differ from ours).
+    const s3 = await deps.targetClients.forBucket(input.job.target, input.jobId, input.job.target.bucket);
+    const sourceS3 = await deps.targetClients.forBucket(input.job.target, input.jobId, input.job.source.bucket);
     const { onSettled, ...engine } = deps.engine ?? {};
     let settled: CopyResult | undefined;
     try {
@@ -76,6 +78,7 @@ export function createCopyHandler(deps: CopyHandlerDeps) {
         ...engine,
         ...(progress ? { progress } : {}),
         s3,
+        sourceS3,
         logger,
         onSettled: (result) => {
           settled = result;
@@ -109,8 +112,9 @@ function defaultDeps(): CopyHandlerDeps {
   const concurrency = config.defaults.options?.concurrency ?? DEFAULT_OPTIONS.concurrency;
   // Parts have their own limiter beside objects' (copy-engine.ts), so up to twice the concurrency is in flight.
   const makeS3 = s3ClientFactory({}, Math.max(64, concurrency * 2));
+  const regions = new BucketRegions(config.bucketRegions);
   return {
-    targetClients: new TargetClients(createStsClient(), makeS3),
+    targetClients: new TargetClients(createStsClient(), makeS3, undefined, undefined, regions),
     ...(config.stateBucket ? { state: { s3: makeS3(), bucket: config.stateBucket } } : {}),
   };
 }

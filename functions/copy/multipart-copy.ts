@@ -29,8 +29,9 @@ import { historyAfter, type UploadHistoryEntry, type UploadRecord } from './prog
 import { backoffDelay, type RetryPolicy } from './retry';
 import { SourceChanged, type SourceVersion } from './source-version';
 import { findTarget } from './target-lookup';
-import { encodeTagging, multipartUploadSettings } from './target-settings';
+import { encodeTagging, multipartUploadSettings, withRawExpires } from './target-settings';
 import { OutOfTime } from './time-budget';
+import { shouldVerify, verifyCopy, withSourceTags } from './verify-copy';
 
 /**
  * AbortMultipartUpload gets its own short retry, never cut by the time budget: it runs precisely when the
@@ -109,7 +110,6 @@ export async function copyMultipart(
     if (upload.record) {
       await writeRecord(ctx, { ...upload.record, state: 'completed', ...(targetEtag ? { targetEtag } : {}) });
     }
-    return size;
   } catch (error) {
     if ((error instanceof OutOfTime || ctx.budget.isOut) && upload.record) {
       // Stopped by the time budget: record the parts done and leave the upload open for the retry.
@@ -126,6 +126,11 @@ export async function copyMultipart(
     if (upload.record) await writeRecord(ctx, { ...upload.record, state: 'aborted', reason: reason.slice(0, 500) });
     throw changed ? new SourceChanged(version, error) : error;
   }
+  // The upload is complete: check what the target holds (servers drop what CreateMultipartUpload sent).
+  if (shouldVerify(ctx.job.options.verify, true)) {
+    await verifyCopy(ctx, targetKey, await withSourceTags(ctx, sourceKey, head), { multipart: true });
+  }
+  return size;
 }
 
 /** HEAD of the source pinned to the version: its headers and metadata, or SourceChanged. */
@@ -201,11 +206,14 @@ async function createUpload(
   if (ctx.budget.exhausted()) throw new OutOfTime();
   const created = await ctx.retry(() =>
     ctx.s3.send(
-      new CreateMultipartUploadCommand({
-        Bucket: job.target.bucket,
-        Key: targetKey,
-        ...multipartUploadSettings(job, head, tagging),
-      }),
+      withRawExpires(
+        new CreateMultipartUploadCommand({
+          Bucket: job.target.bucket,
+          Key: targetKey,
+          ...multipartUploadSettings(job, head, tagging),
+        }),
+        head,
+      ),
       options,
     ),
   );
@@ -305,6 +313,7 @@ async function copyParts(
           pace.observe(ctx.now() - started);
           upload.done.set(part.partNumber, etag);
           ctx.stats.partsCopied++;
+          ctx.stats.copiedBytes += part.end - part.start + 1;
           recorder?.partDone();
         } catch (error) {
           firstError ??= error;

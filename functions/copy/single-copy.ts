@@ -5,6 +5,7 @@ import { encodeCopySource } from './copy-source';
 import { isPreconditionFailed } from './error-kinds';
 import { SourceChanged, type SourceVersion } from './source-version';
 import { targetOptions } from './target-settings';
+import { readSource, shouldVerify, verifyCopy } from './verify-copy';
 
 /**
  * Copies version `version` of `sourceKey` to `targetKey` with CopyObject, carrying metadata
@@ -36,6 +37,10 @@ export async function copySingle(
   } catch (error) {
     if (version.etag && isPreconditionFailed(error)) throw new SourceChanged(version, error);
     throw error;
+  }
+  ctx.stats.copiedBytes += version.size;
+  if (shouldVerify(job.options.verify, false)) {
+    await verifyCopy(ctx, targetKey, await readSource(ctx, sourceKey, version.etag), { multipart: false });
   }
   return version.size;
 }

@@ -3,7 +3,11 @@
  * multipart copy, where S3 copies nothing but the parts) the source's headers, metadata and tags.
  * CopyObject and the multipart path must produce the same object; both take their settings from here.
  */
-import type { CreateMultipartUploadCommandInput, HeadObjectCommandOutput } from '@aws-sdk/client-s3';
+import type {
+  CreateMultipartUploadCommand,
+  CreateMultipartUploadCommandInput,
+  HeadObjectCommandOutput,
+} from '@aws-sdk/client-s3';
 import type { Job } from '../shared/job';
 
 /** Storage class, SSE-KMS key and ACL: applied to every copy, single-request or multipart. */
@@ -43,4 +47,39 @@ export function multipartUploadSettings(
     ...(tagging ? { Tagging: tagging } : {}),
     ...targetOptions(job),
   };
+}
+
+/**
+ * The source's Expires header when it is not a date. S3 stores Expires as given, and CopyObject keeps it;
+ * the SDK types it as a Date, so a value like "0" or "never" would be lost on the multipart path.
+ */
+export function rawExpires(head: HeadObjectCommandOutput): string | undefined {
+  const text = head.ExpiresString;
+  if (!text) return undefined;
+  return isHttpDate(text) ? undefined : text;
+}
+
+/**
+ * An HTTP date as S3 returns it (IMF-fixdate, `Tue, 01 Jan 2030 00:00:00 GMT`). Date.parse is too
+ * lenient to decide: it reads the classic "0" (already expired) as the year 2000.
+ */
+export function isHttpDate(text: string): boolean {
+  return (
+    /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(text) && !Number.isNaN(Date.parse(text))
+  );
+}
+
+/** Sends the source's non-date Expires header verbatim with CreateMultipartUpload (see rawExpires). */
+export function withRawExpires(command: CreateMultipartUploadCommand, head: HeadObjectCommandOutput) {
+  const expires = rawExpires(head);
+  if (expires === undefined) return command;
+  command.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { headers?: Record<string, string> };
+      if (request.headers) request.headers.expires = expires;
+      return next(args);
+    },
+    { step: 'build', name: 's3xcopyRawExpires' },
+  );
+  return command;
 }

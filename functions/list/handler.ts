@@ -4,7 +4,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { S3Client } from '@aws-sdk/client-s3';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { createS3Client, createStsClient, s3ClientFactory } from '../shared/clients';
+import { BucketRegions, createS3Client, createStsClient, RegionalS3Clients, s3ClientFactory } from '../shared/clients';
 import { assertDeploymentAllows, type DeploymentConfig, ENV, loadConfig } from '../shared/config';
 import { InvalidJobError } from '../shared/errors';
 import { describeIssues, type Job, type JobDefaults, resolveJob } from '../shared/job';
@@ -19,6 +19,8 @@ export interface ListHandlerDeps {
   config: DeploymentConfig;
   /** Lists and HEADs the source bucket (the function's own role). */
   sourceS3: S3Client;
+  /** The same, in the source bucket's region when it is not sourceS3's (deployed: regions known or discovered). */
+  sourceClients?: RegionalS3Clients;
   /** Writes manifests to the state bucket (the function's own role). */
   stateS3: S3Client;
   /** Lists the target in sync mode, acting as the target role. */
@@ -28,11 +30,8 @@ export interface ListHandlerDeps {
   marginMs?: number;
 }
 
-/**
- * A resolved job may be at most this much JSON: every copy invocation gets the job beside its batch
- * (up to 200 KiB), and Step Functions passes at most 256 KiB.
- */
-export const MAX_JOB_JSON_BYTES = 32 * 1024;
+/** The resolved job's size limit (functions/shared/job.ts, where resolveJob checks it). */
+export { MAX_JOB_JSON_BYTES } from '../shared/job';
 
 /** What the execution's original input asks for: a job, or the keys of a batch of S3 events. */
 export interface ListRequest {
@@ -53,13 +52,6 @@ export function resolveListRequest(request: unknown, defaults: JobDefaults): Lis
   const resolved: ListRequest = isEventsRequest(request)
     ? { job: resolveJob({}, defaults), ...parseObjectCreatedEvents(request) }
     : { job: resolveJob(request, defaults), ignored: [] };
-  const jobBytes = Buffer.byteLength(JSON.stringify(resolved.job));
-  if (jobBytes > MAX_JOB_JSON_BYTES) {
-    throw new InvalidJobError(
-      `the job is ${jobBytes} bytes of JSON; at most ${MAX_JOB_JSON_BYTES} fit beside a batch (200 KiB) in a copy ` +
-        "invocation's 256 KiB payload: shorten the filter's include/exclude lists",
-    );
-  }
   return resolved;
 }
 
@@ -116,9 +108,9 @@ export function createListHandler(deps: ListHandlerDeps) {
       continuation,
       ...(refs ? { refs } : {}),
       clients: {
-        source: deps.sourceS3,
+        source: deps.sourceClients ? await deps.sourceClients.clientFor(job.source.bucket) : deps.sourceS3,
         state: deps.stateS3,
-        target: () => deps.targetClients.forTarget(job.target, jobId),
+        target: () => deps.targetClients.forBucket(job.target, jobId, job.target.bucket),
       },
       stateBucket,
       ...(remaining ? { timeLeftMs: () => remaining.call(context) } : {}),
@@ -149,12 +141,16 @@ export function createListHandler(deps: ListHandlerDeps) {
 }
 
 function defaultDeps(): ListHandlerDeps {
+  const config = loadConfig();
   const s3 = createS3Client({});
+  // Buckets in other regions get a client of their own region (the SDK does not follow S3's redirects).
+  const regions = new BucketRegions(config.bucketRegions);
   return {
-    config: loadConfig(),
+    config,
     sourceS3: s3,
+    sourceClients: new RegionalS3Clients((region) => createS3Client({ region }), regions, s3),
     stateS3: s3,
-    targetClients: new TargetClients(createStsClient(), s3ClientFactory({})),
+    targetClients: new TargetClients(createStsClient(), s3ClientFactory({}), undefined, undefined, regions),
   };
 }
 

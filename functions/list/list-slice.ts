@@ -165,6 +165,15 @@ async function writeManifest(state: S3Client, location: ManifestLocation, body: 
   }
 }
 
+/**
+ * The folder marker of the source prefix itself ("data/" under prefix "data/") maps onto the empty key
+ * when the target has no prefix: S3 has no such object (the request would address the bucket). It is
+ * skipped with the reason 'prefixMarker'; with a target prefix it maps onto that prefix's own marker.
+ */
+function mapsToNoKey(job: Job, key: string): boolean {
+  return targetKeyFor(job, key) === '';
+}
+
 function newCounts(): SliceSelection['counts'] {
   return { listed: 0, selected: 0, skipped: 0, selectedBytes: 0, skippedByReason: {} };
 }
@@ -265,6 +274,10 @@ async function selectFromListing(
       if (!wanted) continue;
       counts.selected++;
       counts.selectedBytes += object.size;
+      if (mapsToNoKey(job, object.key)) {
+        skip(counts, 'prefixMarker');
+        continue;
+      }
       if (target && targetIsCurrent(object, target)) {
         skip(counts, 'unchanged');
         continue;
@@ -361,6 +374,10 @@ async function selectFromKeys(
         continue;
       }
       counts.selectedBytes += outcome.kind === 'copy' ? outcome.object.size : outcome.size;
+      if (outcome.kind === 'copy' && mapsToNoKey(job, outcome.object.key)) {
+        skip(counts, 'prefixMarker');
+        continue;
+      }
       if (outcome.kind === 'current') {
         skip(counts, 'unchanged');
         continue;

@@ -1,3 +1,4 @@
+import { COPY_RATES } from '../shared/copy-rates';
 import type { Batch, ManifestObject } from '../shared/job';
 import { compareKeys } from './key-order';
 
@@ -14,11 +15,11 @@ export interface PlanLimits {
 }
 
 /**
- * What one object costs a copy invocation besides its bytes, in bytes: a CopyObject round trip takes
- * about as long as server-side copying 1 MiB. Balancing bytes plus this per object balances both
- * what matters for thousands of small objects (their count) and for large ones (their bytes).
+ * What one object costs a copy invocation besides its bytes, in bytes (the rate model in
+ * functions/shared/copy-rates.ts). Balancing bytes plus this per object balances both what matters for
+ * thousands of small objects (their count) and for large ones (their bytes).
  */
-export const OBJECT_OVERHEAD_BYTES = 1024 * 1024;
+export const OBJECT_OVERHEAD_BYTES = COPY_RATES.perObjectOverheadBytes;
 
 /** The JSON a batch costs besides its objects: `{"id":"...","objects":[],"bytes":N}` with a generous id and N. */
 const BATCH_OVERHEAD_JSON_BYTES = 128;

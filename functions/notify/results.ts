@@ -197,6 +197,8 @@ function addCopyCounts(tally: MapRunTally, output: CopyOutputLike, batchId: stri
   const { totals } = tally;
   const failed = output.failed ?? 0;
   const failures = output.failures ?? [];
+  // A retried batch's last attempt counts what earlier attempts copied as copied (the copy function's
+  // progress record, functions/copy/batch-progress.ts), so the last attempt's result is the whole story.
   totals.objects.copied += output.copied ?? 0;
   totals.objects.skipped += output.skipped ?? 0;
   totals.objects.failed += failed;

@@ -1,6 +1,6 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { S3Client } from '@aws-sdk/client-s3';
+import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
@@ -18,8 +18,11 @@ export interface S3Endpoint {
 
 export type Credentials = AwsCredentialIdentity | AwsCredentialIdentityProvider;
 
-/** Makes an S3 client for some credentials (undefined = the default chain); one per role, never per object. */
-export type S3ClientFactory = (credentials?: Credentials) => S3Client;
+/**
+ * Makes an S3 client for some credentials (undefined = the default chain) and region (undefined = the
+ * endpoint's); one per role and region, never per object.
+ */
+export type S3ClientFactory = (credentials?: Credentials, region?: string) => S3Client;
 
 /**
  * Creates an S3 client with keep-alive sockets sized to the work's concurrency, so parallel copies
@@ -56,8 +59,82 @@ export function createS3Client(endpoint: S3Endpoint, options: { credentials?: Cr
 
 /** A factory bound to one endpoint and socket budget. */
 export function s3ClientFactory(endpoint: S3Endpoint, maxSockets?: number): S3ClientFactory {
-  return (credentials) =>
-    createS3Client(endpoint, { ...(credentials ? { credentials } : {}), ...(maxSockets ? { maxSockets } : {}) });
+  return (credentials, region) =>
+    createS3Client(region ? { ...endpoint, region } : endpoint, {
+      ...(credentials ? { credentials } : {}),
+      ...(maxSockets ? { maxSockets } : {}),
+    });
+}
+
+/**
+ * The region S3 names for a bucket in a response or an error: the `x-amz-bucket-region` header, which S3
+ * sends with HeadBucket's 200, and with the 301 PermanentRedirect and 403 a request to the wrong region
+ * or without ListBucket gets. undefined when there is none.
+ */
+export function bucketRegionOf(responseOrError: unknown): string | undefined {
+  const value = responseOrError as {
+    BucketRegion?: unknown;
+    $response?: { headers?: Record<string, string | undefined> };
+  };
+  if (typeof value?.BucketRegion === 'string' && value.BucketRegion !== '') return value.BucketRegion;
+  const header = value?.$response?.headers?.['x-amz-bucket-region'];
+  return typeof header === 'string' && header !== '' ? header : undefined;
+}
+
+/**
+ * Which region each bucket lives in. The SDK does not follow S3's region redirects, so a client for the
+ * wrong region fails every request with 301: configured regions are used as given; any other bucket is
+ * discovered once (HeadBucket, or the region header of its error) and cached for the life of the function.
+ */
+export class BucketRegions {
+  private readonly known = new Map<string, Promise<string>>();
+
+  constructor(
+    configured: Record<string, string> = {},
+    /** Where a bucket is assumed to be when S3 names no region (a missing bucket fails there, clearly). */
+    private readonly fallbackRegion: string = process.env.AWS_REGION ?? 'us-east-1',
+  ) {
+    for (const [bucket, region] of Object.entries(configured)) this.known.set(bucket, Promise.resolve(region));
+  }
+
+  /** The region of `bucket`; `probe` (any client that can reach S3) asks S3 once when it is not known. */
+  regionOf(bucket: string, probe: S3Client): Promise<string> {
+    let region = this.known.get(bucket);
+    if (!region) {
+      region = probe.send(new HeadBucketCommand({ Bucket: bucket })).then(
+        (response) => bucketRegionOf(response) ?? this.fallbackRegion,
+        (error: unknown) => bucketRegionOf(error) ?? this.fallbackRegion,
+      );
+      this.known.set(bucket, region);
+    }
+    return region;
+  }
+}
+
+/**
+ * S3 clients with one set of credentials, one per region, each bucket sent to its own region's client.
+ * For endpoints that are not AWS (`S3Endpoint.endpoint`), leave regions out: one server holds every bucket.
+ */
+export class RegionalS3Clients {
+  private readonly byRegion = new Map<string, S3Client>();
+
+  constructor(
+    private readonly make: (region: string) => S3Client,
+    private readonly regions: BucketRegions,
+    private readonly home: S3Client,
+  ) {}
+
+  /** The client for `bucket`'s region (the home client when that is its region). */
+  async clientFor(bucket: string): Promise<S3Client> {
+    const region = await this.regions.regionOf(bucket, this.home);
+    if (region === (await this.home.config.region())) return this.home;
+    let client = this.byRegion.get(region);
+    if (!client) {
+      client = this.make(region);
+      this.byRegion.set(region, client);
+    }
+    return client;
+  }
 }
 
 /**

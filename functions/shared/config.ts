@@ -17,6 +17,8 @@ export interface DeploymentConfig {
    * rejected. undefined (no S3XCOPY_ALLOW_ACL, as in local runs): not checked, the caller's credentials decide.
    */
   allowAcl?: boolean;
+  /** Regions of buckets the deployment knows (S3XCOPY_BUCKET_REGIONS); others are discovered once per bucket. */
+  bucketRegions?: Record<string, string>;
 }
 
 export const ENV = {
@@ -31,6 +33,7 @@ export const ENV = {
   topicArn: 'S3XCOPY_TOPIC_ARN',
   notifyOnSuccess: 'S3XCOPY_NOTIFY_ON_SUCCESS',
   allowAcl: 'S3XCOPY_ALLOW_ACL',
+  bucketRegions: 'S3XCOPY_BUCKET_REGIONS',
 } as const;
 
 /** Reads the deployment configuration from an environment (process.env by default). */
@@ -70,7 +73,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DeploymentConf
   if (!allowAcl.success) {
     throw new Error(`${ENV.allowAcl} must be "true" or "false"`);
   }
+  let bucketRegions: Record<string, string> | undefined;
+  const rawRegions = get(ENV.bucketRegions);
+  if (rawRegions) {
+    const regions = z.record(z.string(), z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/)).safeParse(safeJson(rawRegions));
+    if (!regions.success) {
+      throw new Error(
+        `${ENV.bucketRegions} must be a JSON object of bucket names to regions, like {"my-bucket":"eu-west-1"}`,
+      );
+    }
+    bucketRegions = regions.data;
+  }
   return {
+    ...(bucketRegions ? { bucketRegions } : {}),
     defaults: parsed.data as JobDefaults,
     ...omitUndefined({ stateBucket: get(ENV.stateBucket), topicArn: get(ENV.topicArn) }),
     notifyOnSuccess: notify.data !== 'false',
@@ -89,6 +104,14 @@ export function assertDeploymentAllows(job: { options: { acl?: string | undefine
       `options.acl "${job.options.acl}" needs s3:PutObjectAcl on the target, which this deployment does not grant: ` +
         'deploy with "allowAcl": true in the s3xcopy context of cdk.json, or drop options.acl',
     );
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 

@@ -54,6 +54,8 @@ export function compareContent(source: ContentFacts, target: ContentFacts): Iden
   if (source.size === undefined || target.size === undefined || source.size !== target.size) {
     return { same: false, reason: 'size' };
   }
+  // The common case, as listed (both quoted the same way): no normalising needed.
+  if (source.etag && source.etag === target.etag) return { same: true, proof: 'etag' };
   const sourceEtag = normalizeEtag(source.etag);
   if (sourceEtag !== '' && sourceEtag === normalizeEtag(target.etag)) return { same: true, proof: 'etag' };
   for (const algorithm of CHECKSUM_ALGORITHMS) {

@@ -11,7 +11,8 @@
  *   slowest part it has seen, so the figures below are only its first guess.
  * docs/cost.md ("Rate model") states where each figure comes from.
  */
-import { MiB } from './job';
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
 
 export const COPY_RATES = {
   /**
@@ -22,6 +23,12 @@ export const COPY_RATES = {
   perRequestBytesPerSecond: 50 * MiB,
   /** Round-trip cost of one request besides its bytes, expressed as bytes of copying (planner's balance). */
   perObjectOverheadBytes: 1 * MiB,
+  /**
+   * What one copy invocation (15 minutes, 30 s margin) is planned to copy: an aggregate of 50 MiB/s for
+   * about 11 minutes, the rest of the invocation kept as slack. The default options.maxBytesPerBatch.
+   * An object larger than this gets a batch of its own and continues across invocations.
+   */
+  plannedBatchBytes: 32 * GiB,
 } as const;
 
 /** Expected milliseconds one request takes to copy `bytes`, by the model (before any measurement). */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { COPY_RATES } from './copy-rates';
 import { InvalidJobError } from './errors';
 
 /** Sizes in bytes, named once so limits and defaults read the same everywhere. */
@@ -46,12 +47,36 @@ export const bucketName = z
   .string()
   .refine(isValidBucketName, 'must be an S3 bucket name: 3-63 characters, lowercase letters, digits, dots and hyphens');
 
-/** A key prefix: "" (the whole bucket) or a path that ends in "/" (one is added if missing). */
+/** S3's key limit, in bytes of UTF-8 (not characters: "€" is 3 bytes). */
+export const MAX_KEY_BYTES = 1024;
+
+/**
+ * A key prefix: "" (the whole bucket) or a path that ends in "/" (one is added if missing), at most
+ * 1,024 bytes of UTF-8 with that "/". A leading "/" is refused: S3 keys rarely start with one, and
+ * `s3://bucket//data/` is nearly always a typo for `s3://bucket/data/` that would select nothing.
+ */
 const prefix = z
   .string()
-  .max(1024, 'must be at most 1024 bytes, the S3 key limit')
   .default('')
-  .transform((value) => (value === '' || value.endsWith('/') ? value : `${value}/`));
+  .transform((value) => (value === '' || value.endsWith('/') ? value : `${value}/`))
+  .superRefine((value, ctx) => {
+    for (const message of prefixProblems(value)) ctx.addIssue({ code: 'custom', message });
+  });
+
+/** What is wrong with a prefix (with its trailing "/"), as messages that follow the field name. */
+export function prefixProblems(value: string): string[] {
+  const problems: string[] = [];
+  if (value.startsWith('/')) {
+    problems.push(
+      `must not start with "/" (it is "${value.slice(0, 40)}"): write s3://BUCKET/data/, not s3://BUCKET//data/`,
+    );
+  }
+  const bytes = Buffer.byteLength(value);
+  if (bytes > MAX_KEY_BYTES) {
+    problems.push(`must be at most ${MAX_KEY_BYTES} bytes of UTF-8 (it is ${bytes}), the S3 key limit`);
+  }
+  return problems;
+}
 
 const roleArn = z
   .string()
@@ -89,12 +114,14 @@ export const DEFAULT_OPTIONS = {
   concurrency: 32,
   toleratedFailurePercentage: 0,
   maxObjectsPerBatch: 1000,
-  /** Chosen so one copy invocation (15 minutes) finishes even at a pessimistic 50 MiB/s of server-side copy. */
-  maxBytesPerBatch: 32 * GiB,
+  /** From the rate model (copy-rates.ts): one invocation's worth at a pessimistic aggregate 50 MiB/s. */
+  maxBytesPerBatch: COPY_RATES.plannedBatchBytes,
   sliceMaxObjects: 100_000,
   notifyOnSuccess: true,
   /** features (issue 13): mirror deletes are off unless asked for (always present, for the ASL's Choice). */
   delete: false,
+  /** Check (and repair) what the target holds after multipart copies, whose settings are re-sent, not copied. */
+  verify: 'multipart',
 } as const;
 
 /** S3's retrieval tiers for archived objects (RestoreObject); Expedited is not offered for DEEP_ARCHIVE. */
@@ -151,6 +178,7 @@ const optionsShape = z.object({
   maxDelete: z.number().int().nonnegative().optional(),
   /** With delete: stop with an error before deleting more than this share (0-100) of the target prefix's objects. */
   maxDeletePercent: z.number().min(0).max(100).optional(),
+  verify: z.enum(['multipart', 'all', 'none']),
 });
 
 export type JobOptions = z.infer<typeof optionsShape>;
@@ -200,7 +228,12 @@ export const JobSchema = z
     if (filter.minSize !== undefined && filter.maxSize !== undefined && filter.minSize > filter.maxSize) {
       ctx.addIssue({ code: 'custom', path: ['filter', 'minSize'], message: 'must not exceed filter.maxSize' });
     }
-    if (filter.modifiedAfter && filter.modifiedBefore && filter.modifiedAfter >= filter.modifiedBefore) {
+    // As instants: "10:00+02:00" is before "09:00Z" although its text sorts after.
+    if (
+      filter.modifiedAfter &&
+      filter.modifiedBefore &&
+      Date.parse(filter.modifiedAfter) >= Date.parse(filter.modifiedBefore)
+    ) {
       ctx.addIssue({
         code: 'custom',
         path: ['filter', 'modifiedAfter'],
@@ -286,7 +319,29 @@ export function resolveJob(input: unknown, defaults: JobDefaults = {}): Job {
     filter: { include: [], exclude: [], ...job.filter },
     options: { ...DEFAULT_OPTIONS, ...defaults.options, ...job.options },
   };
-  return parseJob(merged);
+  const resolved = parseJob(merged);
+  assertJobFits(resolved);
+  return resolved;
+}
+
+/**
+ * A resolved job may be at most this much JSON: every copy invocation gets the job beside its batch
+ * (up to 200 KiB), and Step Functions passes at most 256 KiB.
+ */
+export const MAX_JOB_JSON_BYTES = 32 * 1024;
+
+/**
+ * @throws InvalidJobError when the job is too large to travel with a batch (the CLI checks this before
+ *   anything is written, the list function before anything is listed)
+ */
+export function assertJobFits(job: Job): void {
+  const jobBytes = Buffer.byteLength(JSON.stringify(job));
+  if (jobBytes > MAX_JOB_JSON_BYTES) {
+    throw new InvalidJobError(
+      `the job is ${jobBytes} bytes of JSON; at most ${MAX_JOB_JSON_BYTES} fit beside a batch (200 KiB) in a copy ` +
+        "invocation's 256 KiB payload: shorten the filter's include/exclude lists",
+    );
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, type AssumeRoleCommandOutput, type STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@smithy/types';
-import type { S3ClientFactory } from './clients';
+import type { BucketRegions, S3ClientFactory } from './clients';
 import { AssumeRoleError, awsErrorCode, errorMessage, httpStatusOf } from './errors';
 
 /** A Lambda role assuming another role is role chaining: AWS caps such a session at one hour. */
@@ -149,13 +149,45 @@ export class TargetClients {
   private readonly clients = new Map<string, S3Client>();
   private readonly sessions = new Map<string, Promise<AwsCredentialIdentity & { expiration: Date }>>();
   private ownClient: S3Client | undefined;
+  private readonly regional = new Map<string, S3Client>();
 
   constructor(
     private readonly sts: STSClient,
     private readonly makeS3: S3ClientFactory,
     private readonly now: () => number = Date.now,
     private readonly retry: AssumeRoleRetry = DEFAULT_ASSUME_ROLE_RETRY,
+    /** Where buckets live; without it every client is in the factory's default region (one S3 server). */
+    private readonly regions?: BucketRegions,
   ) {}
+
+  /**
+   * The client for one bucket of the job, acting as the target role (or the function itself), in that
+   * bucket's region: the target bucket for writes, the source bucket for reads.
+   * @throws AssumeRoleError, or AssumeRoleTransientError when STS stays throttled
+   */
+  async forBucket(target: Partial<TargetRole>, jobId: string, bucket: string): Promise<S3Client> {
+    const home = await this.forTarget(target, jobId);
+    if (!this.regions) return home;
+    const region = await this.regions.regionOf(bucket, home);
+    if (region === (await home.config.region())) return home;
+    const cacheKey = `${target.roleArn ?? ''}\u0000${target.externalId ?? ''}\u0000${roleSessionName(jobId)}\u0000${region}`;
+    let client = this.regional.get(cacheKey);
+    if (!client) {
+      if (target.roleArn) {
+        const role: TargetRole = {
+          roleArn: target.roleArn,
+          ...(target.externalId ? { externalId: target.externalId } : {}),
+        };
+        const sessionName = roleSessionName(jobId);
+        const sessionKey = `${role.roleArn}\u0000${role.externalId ?? ''}\u0000${sessionName}`;
+        client = this.makeS3(() => this.credentials(sessionKey, role, sessionName), region);
+      } else {
+        client = this.makeS3(undefined, region);
+      }
+      this.regional.set(cacheKey, client);
+    }
+    return client;
+  }
 
   /**
    * The S3 client for a job's target. With a role, it assumes it first (so a bad role fails

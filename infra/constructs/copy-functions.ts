@@ -7,7 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ENV } from '../../functions/shared/config';
 import { type FunctionKind, FUNCTION_SIZING as SHARED_SIZING } from '../../functions/shared/function-sizing';
-import { type InfraConfig, isSameAccount } from '../config';
+import { bucketRegions, type InfraConfig, isSameAccount } from '../config';
 import { acknowledge, acknowledgePrefixWildcards } from '../nag';
 import { resourceArns, resourceNames } from '../names';
 import { copyRoleStatements, listRoleStatements, type PolicyStatementJson } from '../policies';
@@ -67,6 +67,7 @@ export class CopyFunctions extends Construct {
       [ENV.topicArn]: arns.topic,
       [ENV.notifyOnSuccess]: String(config.notifyOnSuccess),
       [ENV.allowAcl]: String(config.allowAcl),
+      [ENV.bucketRegions]: JSON.stringify(bucketRegions(config)),
       POWERTOOLS_METRICS_NAMESPACE: 's3xcopy',
       // Stack traces point at the TypeScript sources through the bundled source maps.
       NODE_OPTIONS: '--enable-source-maps',

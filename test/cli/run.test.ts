@@ -3,6 +3,7 @@
  * S3 server started here (S3XCOPY_EMBEDDED=1 tells the CLI it is that server).
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { startTestS3, type TestS3 } from '../support/s3';
 
@@ -83,6 +84,26 @@ describe('s3xcopy run', () => {
     expect(typeof summary.durationMs).toBe('number');
     expect(summary.results).toEqual(expect.any(String));
     expect((await s3.getBody('cli-dst', 'copy/file 3.txt')).toString()).toBe('content 3');
+  });
+
+  it('copies the one object a --source URI names, into the target prefix, as aws s3 cp does', async () => {
+    // Act
+    const run = await cli([
+      'run',
+      '--source',
+      's3://cli-src/data/file 3.txt',
+      '--target',
+      's3://cli-dst/one/',
+      '--endpoint',
+      s3.server.url,
+      '--json',
+    ]);
+
+    // Assess
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ objects: { selected: 1, copied: 1, skipped: 0, failed: 0 } });
+    expect(await s3.listKeys('cli-dst', 'one/')).toEqual(['one/file 3.txt']);
+    expect((await s3.getBody('cli-dst', 'one/file 3.txt')).toString()).toBe('content 3');
   });
 
   it('plans but copies nothing with --dry-run', async () => {
@@ -190,5 +211,60 @@ describe('s3xcopy run', () => {
     expect(run.stderr).toMatch(message);
     expect(run.stdout).toBe('');
     expect(await s3.listKeys('cli-dst', 'x/')).toEqual([]);
+  });
+});
+
+describe('s3xcopy run --invocation-timeout', () => {
+  it('finishes an object that needs several copy invocations, byte for byte, and reports invocations and parts', async () => {
+    // Arrange: 30 MiB in 5 MiB parts, one part at a time, and a 1-second local Lambda.
+    const body = randomBytes(30 * 1024 * 1024);
+    await s3.createBucket('cli-big-src');
+    await s3.createBucket('cli-big-dst');
+    await s3.put('cli-big-src', 'big.bin', body);
+    // Act
+    const run = await cli([
+      'run',
+      '--source',
+      's3://cli-big-src/',
+      '--target',
+      's3://cli-big-dst/',
+      '--endpoint',
+      s3.server.url,
+      '--part-size',
+      '5MiB',
+      '--multipart-threshold',
+      '5MiB',
+      '--concurrency',
+      '1',
+      '--invocation-timeout',
+      '1s',
+      '--json',
+    ]);
+    // Assess
+    expect(run.code).toBe(0);
+    const summary = JSON.parse(run.stdout);
+    expect(summary).toMatchObject({
+      status: 'SUCCEEDED',
+      objects: { copied: 1, failed: 0 },
+      bytes: { copied: body.length },
+    });
+    expect(summary.copy.invocations).toBeGreaterThan(1);
+    expect(summary.copy.parts).toBeGreaterThanOrEqual(6);
+    expect((await s3.getBody('cli-big-dst', 'big.bin')).equals(body)).toBe(true);
+    expect(await s3.openUploads('cli-big-dst')).toBe(0);
+  }, 60_000);
+
+  it('exits 2 naming the option when the timeout is not a duration', async () => {
+    const run = await cli([
+      'run',
+      '--source',
+      's3://cli-src/',
+      '--target',
+      's3://cli-dst/x/',
+      '--invocation-timeout',
+      'soon',
+    ]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--invocation-timeout: "soon" is not a duration/);
   });
 });

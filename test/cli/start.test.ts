@@ -9,7 +9,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { Command } from 'commander';
-import { isTransientPollError, MAX_FAILED_POLLS, register } from '../../cli/commands/start';
+import { isTransientPollError, jobInputFromFlags, MAX_FAILED_POLLS, register } from '../../cli/commands/start';
 import { UsageError } from '../../cli/errors';
 
 const STATE_MACHINE = 'arn:aws:states:eu-west-1:111111111111:stateMachine:s3xcopy-copy';
@@ -369,5 +369,99 @@ describe('s3xcopy start', () => {
         'arn:aws:lambda:eu-west-1:111111111111:function:x',
       ]),
     ).rejects.toThrow(/--state-machine-arn: .* is not a state machine ARN/);
+  });
+});
+
+describe('s3xcopy start --watch, the ledger', () => {
+  /** The history's end as Step Functions writes it: Notify's TaskSucceeded (its output), then its state exit. */
+  function notifyEnd(payload: unknown) {
+    return {
+      events: [
+        {
+          id: 31,
+          timestamp: new Date(),
+          type: 'TaskStateExited' as const,
+          stateExitedEventDetails: { name: 'NotifyFailure' },
+        },
+        {
+          id: 30,
+          timestamp: new Date(),
+          type: 'TaskSucceeded' as const,
+          taskSucceededEventDetails: {
+            resourceType: 'lambda',
+            resource: 'invoke',
+            output: JSON.stringify({ Payload: payload }),
+          },
+        },
+      ],
+    };
+  }
+
+  it('prints the ledger Notify reported and exits 1 when objects were not attempted', async () => {
+    // Arrange: every batch that ran succeeded, but the Map Run stopped with three batches pending.
+    sfn.on(DescribeExecutionCommand).resolves(execution('FAILED'));
+    sfn.on(ListMapRunsCommand).resolves(mapRuns(MAP_RUN));
+    sfn
+      .on(DescribeMapRunCommand)
+      .resolves({ status: 'FAILED', itemCounts: itemCounts({ total: 4, succeeded: 0, failed: 1 }) } as never);
+    sfn.on(GetExecutionHistoryCommand).resolves(
+      notifyEnd({
+        dryRun: false,
+        objects: { listed: 4, selected: 4, copied: 0, skipped: 0, failed: 1, notAttempted: 3 },
+        bytes: { selected: 40, copied: 0 },
+        failuresFile: 's3://state/reports/nightly-1/failures.jsonl',
+      }),
+    );
+
+    // Act
+    const { stdout, exitCode } = await runStart(['--watch', '--poll-seconds', '0']);
+
+    // Assert
+    expect(stdout).toContain(
+      'Ledger: 4 selected = 0 copied + 0 skipped + 1 failed + 3 not attempted; failed keys: s3://state/reports/nightly-1/failures.jsonl',
+    );
+    expect(exitCode).toBe(1);
+  });
+
+  it('says the counts are unavailable, never 0 copied, when Notify could not read them', async () => {
+    // Arrange
+    sfn.on(DescribeExecutionCommand).resolves(execution('FAILED'));
+    sfn.on(ListMapRunsCommand).resolves({ mapRuns: [] });
+    sfn.on(GetExecutionHistoryCommand).resolves(
+      notifyEnd({
+        dryRun: false,
+        objects: { listed: 4, selected: 4, copied: null, skipped: null, failed: null, notAttempted: null },
+        bytes: { selected: 40, copied: null },
+        countsUnavailable: 'the ResultWriter files could not be read: NoSuchBucket',
+      }),
+    );
+
+    // Act
+    const { stdout } = await runStart(['--watch', '--poll-seconds', '0', '--json']);
+
+    // Assert
+    expect(JSON.parse(stdout).ledger).toMatchObject({
+      objects: { copied: null },
+      countsUnavailable: 'the ResultWriter files could not be read: NoSuchBucket',
+    });
+  });
+});
+
+describe('jobInputFromFlags (s3xcopy start preflight)', () => {
+  const flags = { include: [] as string[], exclude: [] as string[] };
+
+  it('refuses a prefix starting with "/" and one over 1,024 UTF-8 bytes before anything starts', () => {
+    expect(() => jobInputFromFlags({ ...flags, source: 's3://src-bucket//data/' })).toThrow(
+      /source\.prefix must not start with "\/"/,
+    );
+    expect(() => jobInputFromFlags({ ...flags, target: `s3://dst-bucket/${'\u00e9'.repeat(600)}` })).toThrow(
+      /target\.prefix must be at most 1024 bytes of UTF-8/,
+    );
+  });
+
+  it('refuses a job too large for a copy invocation with a usage error (exit 2)', () => {
+    const include = Array.from({ length: 2000 }, (_, i) => `very/long/pattern/number/${i}/**/*.parquet`);
+    expect(() => jobInputFromFlags({ ...flags, include })).toThrow(UsageError);
+    expect(() => jobInputFromFlags({ ...flags, include })).toThrow(/at most 32768 fit/);
   });
 });

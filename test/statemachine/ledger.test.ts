@@ -173,3 +173,41 @@ describe('sync and content identity', () => {
     expect(result.stats.s3.target.HeadObjectCommand ?? 0).toBe(0);
   });
 });
+
+describe('inputs that get a clear answer', () => {
+  it('skips the folder marker of the source prefix (data/ itself) when it would map to an empty target key', async () => {
+    // Prepare
+    const { source, target } = await buckets();
+    await s3.put(source, 'm/', '');
+    await s3.put(source, 'm/a.txt', 'a');
+
+    // Act
+    const result = await run({ source: { bucket: source, prefix: 'm/' }, target: { bucket: target } });
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.objects).toMatchObject({
+      selected: 2,
+      copied: 1,
+      skipped: 1,
+      failed: 0,
+      notAttempted: 0,
+      skippedByReason: { prefixMarker: 1 },
+    });
+    expect(await s3.listKeys(target)).toEqual(['a.txt']);
+  });
+
+  it('copies the folder marker of the source prefix onto the target prefix when there is one', async () => {
+    // Prepare
+    const { source, target } = await buckets();
+    await s3.put(source, 'm/', '');
+    await s3.put(source, 'm/a.txt', 'a');
+
+    // Act
+    const result = await run({ source: { bucket: source, prefix: 'm/' }, target: { bucket: target, prefix: 'copy/' } });
+
+    // Assess
+    expect(result.objects).toMatchObject({ selected: 2, copied: 2, skipped: 0 });
+    expect((await s3.listKeys(target)).sort()).toEqual(['copy/', 'copy/a.txt']);
+  });
+});

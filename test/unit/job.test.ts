@@ -103,3 +103,44 @@ describe('targetKeyFor', () => {
     expect(targetKeyFor(job, 'x/y.txt')).toBe('x/y.txt');
   });
 });
+
+describe('inputs that get a clear answer (issue 9)', () => {
+  const base = { source: { bucket: 'src-bucket' }, target: { bucket: 'dst-bucket' } };
+
+  it('rejects a prefix that starts with "/", naming the field and the fix', () => {
+    expect(() => resolveJob({ ...base, source: { bucket: 'src-bucket', prefix: '/data/' } })).toThrow(
+      /source\.prefix must not start with "\/"/,
+    );
+    expect(() => resolveJob({ ...base, target: { bucket: 'dst-bucket', prefix: '/x' } })).toThrow(
+      /target\.prefix must not start with "\/"/,
+    );
+  });
+
+  it('counts the 1,024-byte prefix limit in UTF-8 bytes, not characters', () => {
+    // 400 characters of 3 bytes each: 1,200 bytes, under 1,024 characters.
+    const long = `${'\u20ac'.repeat(400)}/`;
+    expect(() => resolveJob({ ...base, source: { bucket: 'src-bucket', prefix: long } })).toThrow(
+      /source\.prefix must be at most 1024 bytes of UTF-8 \(it is 1201\)/,
+    );
+    const fits = `${'\u20ac'.repeat(341)}/`;
+    expect(resolveJob({ ...base, source: { bucket: 'src-bucket', prefix: fits } }).source.prefix).toBe(fits);
+  });
+
+  it('compares modifiedAfter and modifiedBefore as instants, not as text', () => {
+    // 10:00+02:00 is 08:00Z, before 09:00Z: a valid window although its text sorts after.
+    const window = { modifiedAfter: '2026-01-01T10:00:00+02:00', modifiedBefore: '2026-01-01T09:00:00Z' };
+    expect(resolveJob({ ...base, filter: window }).filter).toMatchObject(window);
+    // 09:00Z is after 10:00+05:00 (05:00Z): an empty window although its text sorts before.
+    expect(() =>
+      resolveJob({
+        ...base,
+        filter: { modifiedAfter: '2026-01-01T09:00:00Z', modifiedBefore: '2026-01-01T10:00:00+05:00' },
+      }),
+    ).toThrow(/filter\.modifiedAfter must be earlier than filter\.modifiedBefore/);
+  });
+
+  it('rejects a job too large to travel beside a batch in a copy invocation', () => {
+    const include = Array.from({ length: 2000 }, (_, i) => `very/long/pattern/number/${i}/**/*.parquet`);
+    expect(() => resolveJob({ ...base, filter: { include } })).toThrow(/the job is \d+ bytes of JSON; at most 32768/);
+  });
+});

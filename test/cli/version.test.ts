@@ -1,0 +1,28 @@
+/** `s3xcopy --version` and the engines range a user's own Node must satisfy. */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const ROOT = path.join(__dirname, '..', '..');
+const manifest = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+  version: string;
+  engines: { node: string };
+};
+
+describe('s3xcopy --version', () => {
+  it('prints the package version and exits 0', async () => {
+    // Act
+    const { stdout } = await promisify(execFile)('node', ['bin/s3xcopy.js', '--version'], { cwd: ROOT });
+
+    // Assess
+    expect(stdout.trim()).toBe(manifest.version);
+  });
+});
+
+describe('package engines', () => {
+  it("accept Node 20, so npx on a user's own Node prints no engine warning (npm brings Node 24 to run on)", () => {
+    // Assess: the README promises Node 20 or later; npm warns EBADENGINE when engines say otherwise.
+    expect(manifest.engines.node).toBe('>=20');
+  });
+});
