@@ -4,6 +4,7 @@
  */
 import { isValidBucketName, type JobInput } from '../functions/shared/job';
 import { UsageError } from './errors';
+import { type FeatureFlags, featureOptionsFromFlags } from './feature-flags';
 import { parseSize } from './size';
 
 /** Commander's collector for repeatable flags (--include A --include B). */
@@ -41,7 +42,7 @@ export function checkBucketName(bucket: string, option: string): string {
 }
 
 /** The copy-option flags, as commander hands them over (strings). */
-export interface OptionFlags {
+export interface OptionFlags extends FeatureFlags {
   mode?: string;
   dryRun?: boolean;
   concurrency?: string;
@@ -55,7 +56,8 @@ export interface OptionFlags {
  * @throws UsageError naming the flag
  */
 export function jobOptionsFromFlags(flags: OptionFlags): NonNullable<JobInput['options']> {
-  const options: NonNullable<JobInput['options']> = {};
+  // features (issue 13): --restore/--restore-days (cli/feature-flags.ts).
+  const options: NonNullable<JobInput['options']> = featureOptionsFromFlags(flags);
   if (flags.mode !== undefined) {
     if (flags.mode !== 'copy' && flags.mode !== 'sync') {
       throw new UsageError(`--mode: "${flags.mode}" is not a mode. Use --mode copy or --mode sync.`);

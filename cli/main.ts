@@ -8,6 +8,7 @@ import { register as registerPolicies } from './commands/policies';
 import { register as registerRun } from './commands/run';
 import { register as registerStart } from './commands/start';
 import { EXIT, UsageError } from './errors';
+import { addHelpExamples } from './help-examples';
 import { type CliIo, processIo } from './io';
 
 /**
@@ -37,6 +38,8 @@ export function buildProgram(io: CliIo): Command {
   for (const register of [registerRun, registerDemo, registerStart, registerPolicies, registerEstimate]) {
     register(program, io);
   }
+  // features (issue 13): an example at the end of every --help (cli/help-examples.ts).
+  addHelpExamples(program);
   for (const command of program.commands) {
     command.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   }

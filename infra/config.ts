@@ -92,6 +92,19 @@ export const InfraConfigSchema = z
      * the target prefix. false: it does not, and jobs asking for an ACL are rejected before anything is listed.
      */
     allowAcl: z.boolean().default(false),
+    /**
+     * features (issue 13): jobs may set `options.restore` (restore archived source objects): the list role
+     * gets s3:GetObject (HEAD reads x-amz-restore) and s3:RestoreObject on the source prefix. false: it does
+     * not, archived objects are skipped as `archived`, and jobs asking for restores are rejected at synth.
+     */
+    allowRestore: z.boolean().default(false),
+    /**
+     * features (issue 13): jobs may set `options.delete` (sync --delete, a mirror): the role the final
+     * MirrorDeletes step acts as (the target role; the list role in a same-account deployment) gets
+     * s3:DeleteObject on the target prefix, and the list role reads its records from the state bucket.
+     * false: no delete permission anywhere, and jobs asking for deletes are rejected at synth.
+     */
+    allowDelete: z.boolean().default(false),
     /** Job options every execution starts from (S3XCOPY_DEFAULT_OPTIONS). */
     defaultOptions: z.record(z.string(), z.unknown()).default({}),
     alarmEmails: z.array(z.email('must be an email address')).default([]),
@@ -159,6 +172,44 @@ export const InfraConfigSchema = z
             '"allowAcl": true, or drop the option (buckets with ACLs disabled need none)',
         });
       }
+    }
+    const restoreFrom = [
+      ['defaultOptions', 'restore', config.defaultOptions.restore],
+      ['schedule', 'job', 'options', 'restore', config.schedule?.job.options?.restore],
+    ] as const;
+    for (const entry of restoreFrom) {
+      if (entry[entry.length - 1] !== undefined && !config.allowRestore) {
+        ctx.addIssue({
+          code: 'custom',
+          path: entry.slice(0, -1) as unknown as string[],
+          message:
+            'needs s3:GetObject and s3:RestoreObject on the source prefix for the list role, which it has only with ' +
+            'allowRestore: true: set "allowRestore": true, or drop the option (archived objects are then skipped)',
+        });
+      }
+    }
+    const deleteFrom = [
+      ['defaultOptions', 'delete', config.defaultOptions.delete],
+      ['schedule', 'job', 'options', 'delete', config.schedule?.job.options?.delete],
+    ] as const;
+    for (const entry of deleteFrom) {
+      if (entry[entry.length - 1] === true && !config.allowDelete) {
+        ctx.addIssue({
+          code: 'custom',
+          path: entry.slice(0, -1) as unknown as string[],
+          message:
+            'needs s3:DeleteObject on the target prefix, which no role has without allowDelete: true: set ' +
+            '"allowDelete": true, or drop the option',
+        });
+      }
+    }
+    if (config.allowDelete && !config.allowSync) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['allowDelete'],
+        message:
+          'needs allowSync: true: deletes come from the sync merge, which lists the target through the target role',
+      });
     }
     const eventPrefix = config.s3Events.prefix;
     if (eventPrefix !== undefined && !eventPrefix.startsWith(config.source.prefix)) {

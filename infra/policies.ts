@@ -154,7 +154,23 @@ export function targetRoleTrustPolicy(config: InfraConfig): PolicyDocumentJson {
 
 /** The target role's permissions (cross-account deployments). */
 export function targetRolePermissionsPolicy(config: InfraConfig): PolicyDocumentJson {
-  return { Version: '2012-10-17', Statement: copyAccessStatements(config) };
+  return {
+    Version: '2012-10-17',
+    Statement: [...copyAccessStatements(config), ...(config.allowDelete ? [deleteTargetStatement(config)] : [])],
+  };
+}
+
+/**
+ * features (issue 13), mirror deletes: s3:DeleteObject on the target prefix only, for the role the
+ * MirrorDeletes step acts as (the target role; the list function's role in a same-account deployment).
+ */
+function deleteTargetStatement(config: InfraConfig): PolicyStatementJson {
+  return {
+    Sid: 'DeleteTargetOnlyObjects',
+    Effect: 'Allow',
+    Action: 's3:DeleteObject',
+    Resource: objectsUnder(resourceArns(config).targetBucket, config.target.prefix),
+  };
 }
 
 /**
@@ -186,6 +202,15 @@ export function sourceBucketPolicyStatements(config: InfraConfig): PolicyStateme
     statements.push(
       listUnder('S3xcopyListRoleListsSourcePrefix', arns.sourceBucket, config.source.prefix, arns.listRole),
     );
+    if (config.allowRestore) {
+      statements.push({
+        Sid: 'S3xcopyListRoleRestoresArchivedObjects',
+        Effect: 'Allow',
+        Principal: { AWS: arns.listRole },
+        Action: ['s3:GetObject', 's3:RestoreObject'],
+        Resource: objectsUnder(arns.sourceBucket, config.source.prefix),
+      });
+    }
     if (config.s3Events.enabled) {
       statements.push({
         Sid: 'S3xcopyListRoleHeadsSourceObjects',
@@ -231,6 +256,26 @@ export function listRoleStatements(config: InfraConfig): PolicyStatementJson[] {
       Sid: 'HeadSourceObjects',
       Effect: 'Allow',
       Action: 's3:GetObject',
+      Resource: objectsUnder(arns.sourceBucket, config.source.prefix),
+    });
+  }
+  if (config.allowDelete) {
+    // features (issue 13): the MirrorDeletes step reads the target-only keys each slice recorded.
+    statements.push({
+      Sid: 'ReadDeleteRecords',
+      Effect: 'Allow',
+      Action: 's3:GetObject',
+      Resource: `${arns.stateBucket}/manifests/*`,
+    });
+    if (isSameAccount(config)) statements.push(deleteTargetStatement(config));
+  }
+  if (config.allowRestore) {
+    // features (issue 13): archived objects (functions/list/archived-objects.ts): HEAD reads x-amz-restore
+    // (authorised as s3:GetObject) and RestoreObject starts a restore, on the source prefix only.
+    statements.push({
+      Sid: 'RestoreArchivedSourceObjects',
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:RestoreObject'],
       Resource: objectsUnder(arns.sourceBucket, config.source.prefix),
     });
   }

@@ -69,6 +69,7 @@ export const MODEL_OPERATIONS = [
   'ListParts',
   'ListMultipartUploads',
   'ListObjectsV2',
+  'RestoreObject',
 ] as const;
 export type ModelOperation = (typeof MODEL_OPERATIONS)[number];
 
@@ -90,6 +91,8 @@ export interface StoredObject {
   kmsKeyId?: string;
   /** Part sizes when a multipart upload made the object. */
   parts?: readonly number[];
+  /** Archived objects (GLACIER, DEEP_ARCHIVE): a restore requested (ongoing) or done (readable copy). */
+  restore?: { ongoing: boolean; days: number; tier: string };
   /** The bytes, for bodies written with PutObject. */
   body?: Uint8Array;
 }
@@ -142,6 +145,8 @@ export interface SeedObject {
   metadata?: Record<string, string>;
   contentType?: string;
   tags?: Tag[];
+  /** GLACIER and DEEP_ARCHIVE objects cannot be read (or copied) until restored (RestoreObject). */
+  storageClass?: string;
 }
 
 /** Called before an operation runs: throw (e.g. `s3Error(...)`) to fail it, await to delay it. */
@@ -197,6 +202,8 @@ const STATUS_OF: Record<string, number> = {
   NotFound: 404,
   NotImplemented: 501,
   PreconditionFailed: 412,
+  InvalidObjectState: 403,
+  RestoreAlreadyInProgress: 409,
   SlowDown: 503,
   InternalError: 500,
   ServiceUnavailable: 503,
@@ -591,8 +598,26 @@ export class S3Model {
         metadata: seed.metadata ?? EMPTY_RECORD,
         headers: seed.contentType ? { ContentType: seed.contentType } : EMPTY_RECORD,
         tags: seed.tags ?? EMPTY_TAGS,
+        ...(seed.storageClass ? { storageClass: seed.storageClass } : {}),
       });
     }
+  }
+
+  /**
+   * Finishes every restore in progress (what S3 does hours after RestoreObject): HEAD then answers
+   * `x-amz-restore: ongoing-request="false"` and the object can be copied.
+   * @returns how many restores finished
+   */
+  completeRestores(bucket: string): number {
+    const index = this.bucket(bucket);
+    let finished = 0;
+    for (const object of index.objects.values()) {
+      if (object.restore?.ongoing) {
+        index.set({ ...object, restore: { ...object.restore, ongoing: false } });
+        finished++;
+      }
+    }
+    return finished;
   }
 
   /** The stored object, or undefined. */
@@ -712,6 +737,8 @@ export class S3Model {
         return this.listMultipartUploads(bucket, input);
       case 'ListObjectsV2':
         return this.listObjectsV2(bucket, input);
+      case 'RestoreObject':
+        return this.restoreObject(bucket, input);
       default:
         throw new S3ModelUnsupportedError(`the operation ${String(op)}`);
     }
@@ -743,6 +770,7 @@ export class S3Model {
 
   private getObject(bucket: string, input: Record<string, unknown>): Answer {
     const object = this.existing(bucket, input.Key);
+    checkReadable(object);
     checkIfMatch(input.IfMatch, object);
     if (!object.body) {
       throw new S3ModelUnsupportedError(
@@ -790,6 +818,7 @@ export class S3Model {
           ? { PartsCount: partsCount }
           : {}),
         ...(object.storageClass ? { StorageClass: object.storageClass } : {}),
+        ...(object.restore ? { Restore: restoreHeader(object.restore, this.clock.now()) } : {}),
         ...(object.serverSideEncryption ? { ServerSideEncryption: object.serverSideEncryption } : {}),
         ...(object.kmsKeyId ? { SSEKMSKeyId: object.kmsKeyId } : {}),
         ...(object.tags.length > 0 ? { TagCount: object.tags.length } : {}),
@@ -801,6 +830,7 @@ export class S3Model {
     this.bucket(bucket);
     const from = parseCopySource(input.CopySource);
     const source = this.existing(from.bucket, from.key);
+    checkReadable(source);
     checkCopySourceIfMatch(input.CopySourceIfMatch, source);
     if (source.size > MODEL_LIMITS.maxCopyObjectBytes) {
       throw s3Error(
@@ -872,6 +902,7 @@ export class S3Model {
     }
     const from = parseCopySource(input.CopySource);
     const source = this.existing(from.bucket, from.key);
+    checkReadable(source);
     checkCopySourceIfMatch(input.CopySourceIfMatch, source);
     let start = 0;
     let end = source.size;
@@ -1045,6 +1076,30 @@ export class S3Model {
     };
   }
 
+  /**
+   * RestoreObject as S3 answers it for GLACIER and DEEP_ARCHIVE: 202 starts a restore, 409
+   * RestoreAlreadyInProgress while one runs, 200 (expiry extended) once restored, 403 InvalidObjectState
+   * for other storage classes; Expedited is refused for DEEP_ARCHIVE. Restores finish only when a test
+   * calls completeRestores (S3 takes minutes to hours).
+   */
+  private restoreObject(bucket: string, input: Record<string, unknown>): Answer {
+    const object = this.existing(bucket, input.Key);
+    if (!isArchivedClass(object.storageClass)) {
+      throw s3Error('InvalidObjectState', "Restore is not allowed for the object's current storage class");
+    }
+    const request = (input.RestoreRequest ?? {}) as { Days?: number; GlacierJobParameters?: { Tier?: string } };
+    const tier = request.GlacierJobParameters?.Tier ?? 'Standard';
+    if (tier === 'Expedited' && object.storageClass === 'DEEP_ARCHIVE') {
+      throw s3Error('InvalidArgument', 'Expedited retrieval is not supported for the DEEP_ARCHIVE storage class');
+    }
+    if (object.restore?.ongoing) {
+      throw s3Error('RestoreAlreadyInProgress', 'Object restore is already in progress');
+    }
+    const done = object.restore !== undefined;
+    this.bucket(bucket).set({ ...object, restore: { ongoing: !done, days: Number(request.Days ?? 1), tier } });
+    return { output: {} };
+  }
+
   private listObjectsV2(bucket: string, input: Record<string, unknown>): Answer {
     const keys = this.sortedKeys(bucket);
     const prefix = String(input.Prefix ?? '');
@@ -1202,6 +1257,25 @@ function optionsFrom(input: Record<string, unknown>) {
     ...(typeof input.ServerSideEncryption === 'string' ? { serverSideEncryption: input.ServerSideEncryption } : {}),
     ...(typeof input.SSEKMSKeyId === 'string' ? { kmsKeyId: input.SSEKMSKeyId } : {}),
   };
+}
+
+/** The storage classes whose objects must be restored before they can be read or copied. */
+function isArchivedClass(storageClass: string | undefined): boolean {
+  return storageClass === 'GLACIER' || storageClass === 'DEEP_ARCHIVE';
+}
+
+/** GetObject, CopyObject and UploadPartCopy of an archived object fail until a restore has finished. */
+function checkReadable(object: StoredObject): void {
+  if (isArchivedClass(object.storageClass) && (!object.restore || object.restore.ongoing)) {
+    throw s3Error('InvalidObjectState', "The operation is not valid for the object's storage class");
+  }
+}
+
+/** HEAD's x-amz-restore, as S3 writes it: ongoing, or done with the restored copy's expiry date. */
+function restoreHeader(restore: NonNullable<StoredObject['restore']>, now: number): string {
+  if (restore.ongoing) return 'ongoing-request="true"';
+  const expiry = new Date(now + restore.days * 86_400_000).toUTCString();
+  return `ongoing-request="false", expiry-date="${expiry}"`;
 }
 
 function checkIfMatch(ifMatch: unknown, object: StoredObject): void {

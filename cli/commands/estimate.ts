@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 import { S3_LIMITS } from '../../functions/shared/job';
+import { type FeatureEstimateFlags, featureEstimateFromFlags, featureEstimateText } from '../cost/feature-costs';
 import { formatUsd } from '../cost/model';
 import { PRICES_AS_OF, PRICES_REGION } from '../cost/prices';
 import { buildScenarios, type PlannedJob, type Scenario } from '../cost/scenarios';
@@ -13,7 +14,7 @@ import { UsageError } from '../errors';
 import type { CliIo } from '../io';
 import { formatBytes, parseSize } from '../size';
 
-interface EstimateFlags {
+interface EstimateFlags extends FeatureEstimateFlags {
   objects: string;
   avgSize: string;
   mode: string;
@@ -165,10 +166,17 @@ export function register(program: Command, io: CliIo): void {
     .option('--batch-size <n>', 'objects per copy batch (default 1000)')
     .option('--multipart-threshold <size>', 'copy larger objects with a multipart copy (default 64MiB)')
     .option('--part-size <size>', 'multipart part size (default 64MiB)')
+    // features (issue 13): restores and mirror deletes (cli/cost/feature-costs.ts).
+    .option('--archived <n>', 'price restoring this many archived objects before the copy (with --restore)')
+    .option('--archive-class <class>', 'GLACIER (default) or DEEP_ARCHIVE, for --archived')
+    .option('--restore <tier>', 'retrieval tier for --archived: Standard (default), Bulk or Expedited')
+    .option('--restore-days <n>', 'days the restored copies are kept (default 1)')
+    .option('--deletes <n>', 'price deleting this many target objects (sync --delete)')
     .option('--verify <scope>', 'checks after copying: multipart (default), all or none (adds HEAD/GetObjectTagging)')
     .option('--json', 'print one JSON object instead of the table')
     .action((flags: EstimateFlags) => {
       const job = plannedJobFromFlags(flags);
+      const features = featureEstimateFromFlags(flags, job.averageSizeBytes);
       let scenarios: Scenario[];
       try {
         scenarios = buildScenarios(job);
@@ -178,7 +186,9 @@ export function register(program: Command, io: CliIo): void {
         throw error;
       }
       io.stdout(
-        flags.json ? `${JSON.stringify(estimateJson(job, scenarios), null, 2)}\n` : estimateText(job, scenarios),
+        flags.json
+          ? `${JSON.stringify({ ...estimateJson(job, scenarios), ...features }, null, 2)}\n`
+          : estimateText(job, scenarios) + featureEstimateText(features).join('\n'),
       );
     });
 }

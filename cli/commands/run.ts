@@ -13,6 +13,7 @@ import { formatBytes, formatCount } from '../../functions/shared/format';
 import { type Job, type JobInput, resolveJob, useNameRules } from '../../functions/shared/job';
 import { embeddedEndpoint } from '../embedded-s3';
 import { EXIT, UsageError } from '../errors';
+import { addFeatureOptions, deletesSummary, type FeatureFlags } from '../feature-flags';
 import type { CliIo } from '../io';
 import { checkBucketName, collect, escapeGlob, jobOptionsFromFlags, parseS3Uri } from '../job-flags';
 import { createProgressReporter } from '../progress';
@@ -28,7 +29,7 @@ import { stsEndpointFor } from '../sts-endpoint';
 export const EMBEDDED_ENV = 'S3XCOPY_EMBEDDED';
 
 /** The job flags `run` (and `start`) share. */
-export interface JobFlags {
+export interface JobFlags extends FeatureFlags {
   source: string;
   target: string;
   targetRoleArn?: string;
@@ -54,7 +55,7 @@ interface RunFlags extends JobFlags {
 
 /** Adds the job flags (source, target, role, filters, options) to a command. */
 export function addJobOptions(command: Command): Command {
-  return command
+  command
     .requiredOption(
       '--source <uri>',
       'source, s3://BUCKET[/PREFIX]; a URI naming one object (s3://BUCKET/KEY) copies that object alone into the target prefix, as `aws s3 cp` does (run only)',
@@ -73,6 +74,8 @@ export function addJobOptions(command: Command): Command {
       '--verify <scope>',
       'check (and repair) what the target holds after each copy: multipart (default), all, or none',
     );
+  // features (issue 13): --restore, --restore-days, --delete, --max-delete (cli/feature-flags.ts).
+  return addFeatureOptions(command);
 }
 
 /**
@@ -195,6 +198,8 @@ export function runSummaryJson(result: LocalRunResult, durationMs: number) {
     copy: copyWork(result),
     results: result.results ?? null,
     failuresFile: result.failuresFile ?? null,
+    // features (issue 13): mirror deletes (--delete).
+    ...(result.deletes ? { deletes: result.deletes } : {}),
     outputDir: result.outputDir,
   };
 }
@@ -205,14 +210,14 @@ export function summaryLine(result: LocalRunResult, durationMs: number): string 
   const count = formatCount;
   const seconds = (durationMs / 1000).toFixed(1);
   if (result.list?.dryRun) {
-    return `DRY RUN: ${count(o.wouldCopy ?? 0)} of ${count(o.selected)} selected objects (${formatBytes(result.bytes.wouldCopy ?? 0)} of ${formatBytes(result.bytes.selected)}) would be copied, ${count(o.skipped)} skipped, ${count(o.listed)} listed; nothing was copied (${seconds} s)`;
+    return `DRY RUN${deletesSummary(result)}: ${count(o.wouldCopy ?? 0)} of ${count(o.selected)} selected objects (${formatBytes(result.bytes.wouldCopy ?? 0)} of ${formatBytes(result.bytes.selected)}) would be copied, ${count(o.skipped)} skipped, ${count(o.listed)} listed; nothing was copied (${seconds} s)`;
   }
   const notAttempted = o.notAttempted > 0 ? `, ${count(o.notAttempted)} not attempted` : '';
   const head = `${result.status}: ${count(o.copied)} copied, ${count(o.skipped)} skipped, ${count(o.failed)} failed${notAttempted} of ${count(o.selected)} selected (${formatBytes(result.bytes.copied)} copied of ${formatBytes(result.bytes.selected)}) in ${seconds} s`;
   const error = result.error ? `; ${result.error.error}: ${result.error.cause}` : '';
   const work = copyWork(result);
   const parts = work.parts > 0 ? `, ${count(work.parts)} parts` : '';
-  return `${head}; ${count(work.invocations)} copy invocations${parts}${error}`;
+  return `${head}; ${count(work.invocations)} copy invocations${parts}${deletesSummary(result)}${error}`;
 }
 
 /** How much work the copy did: its Lambda invocations (retries included) and the parts it copied. */

@@ -23,6 +23,7 @@ import {
   prefixProblems,
 } from '../../functions/shared/job';
 import { EXIT, UsageError } from '../errors';
+import { deleteOption, type FeatureFlags, maxDeleteOption, restoreDaysOption, restoreOption } from '../feature-flags';
 import type { CliIo } from '../io';
 import { collect, jobOptionsFromFlags, parseS3Uri } from '../job-flags';
 import { formatBytes } from '../size';
@@ -30,7 +31,7 @@ import { formatBytes } from '../size';
 const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):\d{12}:stateMachine:[\w-]{1,80}$/;
 const EXECUTION_NAME = /^[A-Za-z0-9_-]{1,80}$/;
 
-interface StartFlags {
+interface StartFlags extends FeatureFlags {
   stateMachineArn: string;
   source?: string;
   target?: string;
@@ -315,6 +316,11 @@ export function register(program: Command, io: CliIo): void {
     .option('--concurrency <n>', 'parallel copies per batch')
     .option('--multipart-threshold <size>', 'copy objects at least this big in parts (e.g. 64MiB)')
     .option('--part-size <size>', 'part size for multipart copies (e.g. 64MiB)')
+    // features (issue 13): --restore, --restore-days (cli/feature-flags.ts).
+    .addOption(restoreOption())
+    .addOption(restoreDaysOption())
+    .addOption(deleteOption())
+    .addOption(maxDeleteOption())
     .option('--name <name>', 'execution name (1-80 of A-Z a-z 0-9 _ -); becomes the job id')
     .option('--region <region>', 'region of the state machine (default: the one in its ARN)')
     .option('--watch', 'follow the execution until it ends; exit 0 if it SUCCEEDED with no failed batch, 1 otherwise')

@@ -53,6 +53,28 @@ export const PRICES = {
     publishPerRequest: 0.5 / 1_000_000,
     emailDeliveryPerNotification: 2.0 / 100_000,
   },
+  archiveRetrieval: {
+    // features (issue 13): restoring archived objects before copying them (RestoreObject).
+    // https://aws.amazon.com/s3/pricing/ (Requests & data retrievals), quoted with a worked example in
+    // https://repost.aws/knowledge-center/s3-manage-data-retrieval: S3 Glacier Flexible Retrieval
+    // Expedited "$10 per 1,000 requests" + "$0.03 per GB", Standard "$0.05 per 1,000" + "$0.01 per GB";
+    // Bulk retrievals are free for Flexible Retrieval ("Bulk retrievals are free for objects that are
+    // stored in S3 Glacier Flexible Retrieval", AWS's "Archive retrieval options" page). S3 Glacier Deep
+    // Archive: Standard "$0.10 per 1,000" + "$0.02 per GB", Bulk "$0.025 per 1,000" + "$0.0025 per GB";
+    // no Expedited tier.
+    GLACIER: {
+      Expedited: { perRequest: 10 / 1000, perGb: 0.03 },
+      Standard: { perRequest: 0.05 / 1000, perGb: 0.01 },
+      Bulk: { perRequest: 0, perGb: 0 },
+    },
+    DEEP_ARCHIVE: {
+      Standard: { perRequest: 0.1 / 1000, perGb: 0.02 },
+      Bulk: { perRequest: 0.025 / 1000, perGb: 0.0025 },
+    },
+    // The restored temporary copy is billed as S3 Standard storage for the days it is kept: "$0.023 per GB"
+    // a month (first 50 TB), prorated here per day (30-day month).
+    restoredCopyPerGbMonth: 0.023,
+  },
   batchOperations: {
     // https://aws.amazon.com/s3/pricing/ (Management & insights, S3 Batch Operations): "$0.25 per job"
     // and "$1.00 per million object operations performed", plus the S3 requests each operation makes.

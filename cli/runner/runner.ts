@@ -20,6 +20,7 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { createCopyHandler } from '../../functions/copy/handler';
 import type { ListOutput } from '../../functions/list/contract';
 import { createListHandler } from '../../functions/list/handler';
+import type { DeletesOutput } from '../../functions/list/mirror-deletes';
 import { createNotifyHandler, type NotifyOutput, resultsPrefix } from '../../functions/notify/handler';
 import { buildLedger, type LedgerBytes, type LedgerObjects } from '../../functions/notify/ledger';
 import type { Notification } from '../../functions/notify/message';
@@ -131,6 +132,8 @@ export interface LocalRunResult {
   error?: { error: string; cause: string };
   /** The last List output: the resolved job and the listing totals. */
   list?: ListOutput;
+  /** features (issue 13): the MirrorDeletes step's output, when the job deletes (options.delete). */
+  deletes?: DeletesOutput;
   /**
    * The ledger (functions/notify/ledger.ts), built from the ResultWriter files exactly as Notify builds
    * it when deployed: selected = copied + skipped + failed + notAttempted.
@@ -328,6 +331,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
 
     const observability = (name: string) => localObservability(`s3xcopy-${name}`, logStream);
     let lastList: ListOutput | undefined;
+    let mirrorDeletes: DeletesOutput | undefined;
     let notification: NotifyOutput | undefined;
 
     const functions: Record<FunctionName, LocalFunction> = {
@@ -343,6 +347,11 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           observability: observability('list'),
         }) as LocalHandler,
         onResult: (result) => {
+          // features (issue 13): the MirrorDeletes step is the list function too.
+          if ((result as { kind?: string }).kind === 'mirrorDeletes') {
+            mirrorDeletes = result as DeletesOutput;
+            return;
+          }
           const output = result as ListOutput;
           lastList = output;
           options.onProgress?.({
@@ -550,6 +559,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       jobId,
       ...(error ? { error } : {}),
       ...(lastList ? { list: lastList } : {}),
+      ...(mirrorDeletes ? { deletes: mirrorDeletes } : {}),
       objects: ledger.objects,
       bytes: ledger.bytes,
       batches: aggregated.batches,

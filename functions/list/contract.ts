@@ -16,6 +16,10 @@ export const ListTotalsSchema = z
     selectedBytes: z.number().int().nonnegative().default(0),
     /** `skipped` by reason: unchanged (sync), vanished (keys mode), prefixMarker. */
     skippedByReason: z.record(z.string(), z.number().int().nonnegative()).default({}),
+    /** features (issue 13), options.delete: target-only objects found (mirror-deletes.ts). */
+    toDelete: z.number().int().nonnegative().optional(),
+    /** features (issue 13), options.delete: target objects the merge walked (the percentage guard's base). */
+    targetListed: z.number().int().nonnegative().optional(),
   })
   .strict();
 export type ListTotals = z.infer<typeof ListTotalsSchema>;

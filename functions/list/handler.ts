@@ -12,6 +12,7 @@ import { createObservability, type Observability } from '../shared/observability
 import { TargetClients } from '../shared/target-role';
 import { ListEventSchema, type ListOutput, ZERO_TOTALS } from './contract';
 import { DEFAULT_TIME_MARGIN_MS, listSlice } from './list-slice';
+import { isDeletesEvent, runMirrorDeletes } from './mirror-deletes';
 import { isEventsRequest, type ObjectRef, parseObjectCreatedEvents } from './s3-events';
 
 export interface ListHandlerDeps {
@@ -63,6 +64,21 @@ export function createListHandler(deps: ListHandlerDeps) {
   const marginMs = deps.marginMs ?? DEFAULT_TIME_MARGIN_MS;
 
   const list = async (event: unknown, context: Partial<Context> | undefined): Promise<ListOutput> => {
+    // features (issue 13): the state machine's final MirrorDeletes step (functions/list/mirror-deletes.ts).
+    if (isDeletesEvent(event)) {
+      const stateBucket = deps.config.stateBucket;
+      if (!stateBucket) throw new Error(`${ENV.stateBucket} is not set: mirror deletes read their records from it`);
+      const output = await runMirrorDeletes({
+        event,
+        state: deps.stateS3,
+        stateBucket,
+        target: (job, jobId) => deps.targetClients.forTarget(job.target, jobId),
+      });
+      logger.info('Mirror deletes', { toDelete: output.toDelete, deleted: output.deleted, dryRun: output.dryRun });
+      // Only the MirrorDeletes state sends this event and reads a DeletesOutput (kind 'mirrorDeletes'); the
+      // declared type stays the slice output every other caller gets.
+      return output as unknown as ListOutput;
+    }
     const parsed = ListEventSchema.safeParse(event);
     if (!parsed.success) {
       throw new InvalidJobError(

@@ -1,6 +1,7 @@
 import { HeadObjectCommand, type HeadObjectCommandOutput, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { awsErrorCode, BucketAccessError, errorMessage, httpStatusOf } from '../shared/errors';
 import { type Job, type ManifestObject, type SkipReason, targetKeyFor } from '../shared/job';
+import { ArchivedObjects, archiveReportKey, isArchived, writeArchiveReport } from './archived-objects';
 import {
   type Continuation,
   type ListOutput,
@@ -10,6 +11,7 @@ import {
   ZERO_TOTALS,
 } from './contract';
 import { compareKeys } from './key-order';
+import { isDeleteCandidate, recordDeletes } from './mirror-deletes';
 import { createObjectFilter } from './object-filter';
 import { planBatches } from './planner';
 import type { ObjectRef } from './s3-events';
@@ -54,6 +56,10 @@ interface SliceSelection {
   exhausted: boolean;
   /** Sync mode: the slice stopped in the middle of the merge, after this target key (see Continuation). */
   targetStartAfter?: string;
+  /** Archived objects the slice skipped (features, issue 13). */
+  archived?: ArchivedObjects;
+  /** options.delete: the target-only keys the merge found, and the target objects it walked (features, issue 13). */
+  deletes?: { keys: string[]; targetListed: number };
 }
 
 /**
@@ -92,6 +98,13 @@ export async function listSlice(params: ListSliceParams): Promise<ListOutput> {
     manifest = { bucket: stateBucket, key: manifestKey(jobId, sliceNumber) };
     await writeManifest(params.clients.state, manifest, JSON.stringify(batches));
   }
+  if (selection.deletes && selection.deletes.keys.length > 0) {
+    await recordDeletes(params.clients.state, stateBucket, jobId, sliceNumber, selection.deletes.keys);
+  }
+  const archivedEntries = selection.archived?.entries ?? [];
+  if (archivedEntries.length > 0) {
+    await writeArchiveReport(params.clients.state, stateBucket, archiveReportKey(jobId, sliceNumber), archivedEntries);
+  }
 
   const skippedByReason = { ...before.skippedByReason };
   for (const [reason, count] of Object.entries(selection.counts.skippedByReason)) {
@@ -104,6 +117,12 @@ export async function listSlice(params: ListSliceParams): Promise<ListOutput> {
     bytes: before.bytes + bytes,
     selectedBytes: before.selectedBytes + selection.counts.selectedBytes,
     skippedByReason,
+    ...(selection.deletes
+      ? {
+          toDelete: (before.toDelete ?? 0) + selection.deletes.keys.length,
+          targetListed: (before.targetListed ?? 0) + selection.deletes.targetListed,
+        }
+      : {}),
   };
   const startAfter = selection.lastTaken ?? continuation?.startAfter;
   // A target position still applies while no source key has been taken since it was recorded.
@@ -181,6 +200,8 @@ async function selectFromListing(
   const startAfter = continuation?.startAfter;
   const targetStartAfter =
     continuation?.targetStartAfter ?? (startAfter === undefined ? undefined : targetKeyFor(job, startAfter));
+  const deleteKeys: string[] = [];
+  const deletes = job.options.delete && job.options.mode === 'sync';
   const cursor =
     job.options.mode === 'sync'
       ? new TargetCursor(
@@ -190,7 +211,16 @@ async function selectFromListing(
             ...(targetStartAfter === undefined ? {} : { startAfter: targetStartAfter }),
             role: 'target',
           }),
-          { shouldPause: outOfTime },
+          {
+            shouldPause: outOfTime,
+            ...(deletes
+              ? {
+                  onTargetOnly: (object: ManifestObject) => {
+                    if (isDeleteCandidate(job, filter, object)) deleteKeys.push(object.key);
+                  },
+                }
+              : {}),
+          },
         )
       : undefined;
   const pages = listPages(params.clients.source, {
@@ -202,12 +232,23 @@ async function selectFromListing(
 
   const selected: ManifestObject[] = [];
   const counts = newCounts();
+  const archived = new ArchivedObjects(params.clients.source, job);
+  const settleArchived = async () => {
+    selected.push(...(await archived.drain((reason) => skip(counts, reason))));
+  };
   let lastTaken: string | undefined;
   let pagesTaken = 0;
   const end = async (selection: SliceSelection): Promise<SliceSelection> => {
     await pages.return(undefined);
+    // Mirror deletes: the source is done, so every target key left is target-only.
+    if (deletes && selection.exhausted) await cursor?.drain();
     await cursor?.close();
-    return selection;
+    await settleArchived();
+    return {
+      ...selection,
+      archived,
+      ...(deletes ? { deletes: { keys: deleteKeys, targetListed: cursor?.seen ?? 0 } } : {}),
+    };
   };
   for (;;) {
     if (pagesTaken > 0 && outOfTime()) return end({ selected, counts, lastTaken, exhausted: false });
@@ -219,7 +260,9 @@ async function selectFromListing(
       const object = objects[i] as ManifestObject;
       const wanted = filter(object);
       let target: ManifestObject | undefined;
-      if (wanted && cursor) {
+      // Mirror deletes look up every source key, so a target object whose source is filtered out is not
+      // mistaken for a target-only one.
+      if ((wanted || deletes) && cursor) {
         const lookup = await cursor.find(targetKeyFor(job, object.key));
         if (lookup.kind === 'paused') {
           return end({ selected, counts, lastTaken, exhausted: false, targetStartAfter: lookup.after });
@@ -239,11 +282,13 @@ async function selectFromListing(
         skip(counts, 'unchanged');
         continue;
       }
-      selected.push(object);
-      if (selected.length >= cap) {
+      if (isArchived(object)) archived.add(object);
+      else selected.push(object);
+      if (selected.length + archived.pending >= cap) {
         return end({ selected, counts, lastTaken, exhausted: i === objects.length - 1 && !more });
       }
     }
+    await settleArchived();
     if (!more) return end({ selected, counts, lastTaken, exhausted: true });
   }
 }
@@ -298,13 +343,18 @@ async function selectFromKeys(
 
   const selected: ManifestObject[] = [];
   const counts = newCounts();
+  const archived = new ArchivedObjects(params.clients.source, job);
+  const done = async (selection: Omit<SliceSelection, 'archived'>): Promise<SliceSelection> => {
+    selected.push(...(await archived.drain((reason) => skip(counts, reason))));
+    return { ...selection, archived };
+  };
   // Stored keys this slice has examined: two events can resolve to one object ("a+b" falling back to
   // the raw key, "a%2Bb" decoding to it), which must not be copied or counted twice.
   const resolved = new Set<string>();
   let lastTaken: string | undefined;
   const chunkSize = HEAD_CONCURRENCY * 4;
   for (let start = 0; start < keys.length; start += chunkSize) {
-    if (start > 0 && outOfTime()) return { selected, counts, lastTaken, exhausted: false };
+    if (start > 0 && outOfTime()) return done({ selected, counts, lastTaken, exhausted: false });
     const chunk = keys.slice(start, start + chunkSize);
     const outcomes = await mapWithConcurrency(chunk, HEAD_CONCURRENCY, examine);
     for (let i = 0; i < chunk.length; i++) {
@@ -332,13 +382,14 @@ async function selectFromKeys(
         skip(counts, 'unchanged');
         continue;
       }
-      selected.push(outcome.object);
-      if (selected.length >= cap) {
-        return { selected, counts, lastTaken, exhausted: start + i === keys.length - 1 };
+      if (isArchived(outcome.object)) archived.add(outcome.object);
+      else selected.push(outcome.object);
+      if (selected.length + archived.pending >= cap) {
+        return done({ selected, counts, lastTaken, exhausted: start + i === keys.length - 1 });
       }
     }
   }
-  return { selected, counts, lastTaken, exhausted: true };
+  return done({ selected, counts, lastTaken, exhausted: true });
 }
 
 /**
@@ -369,6 +420,7 @@ async function headSource(s3: S3Client, bucket: string, key: string): Promise<Ma
     Size: head.ContentLength ?? 0,
     ...(head.ETag ? { ETag: head.ETag } : {}),
     ...(head.LastModified ? { LastModified: head.LastModified } : {}),
+    ...(head.StorageClass ? { StorageClass: head.StorageClass } : {}),
   });
 }
 

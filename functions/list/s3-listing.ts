@@ -1,6 +1,7 @@
 import { type _Object, ListObjectsV2Command, type ListObjectsV2CommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { awsErrorCode, BucketAccessError, errorMessage } from '../shared/errors';
 import type { ManifestObject } from '../shared/job';
+import { ARCHIVED_STORAGE_CLASSES } from './archived-objects';
 import { decodeFormUrl } from './s3-url-encoding';
 
 /**
@@ -45,6 +46,10 @@ export function toManifestObject(item: _Object): ManifestObject {
     size: item.Size ?? 0,
     etag: item.ETag ?? '',
     lastModified: (item.LastModified ?? new Date(0)).toISOString(),
+    // features (issue 13): only archived classes are kept, so ordinary manifests stay as small as before.
+    ...(item.StorageClass && ARCHIVED_STORAGE_CLASSES.has(item.StorageClass)
+      ? { storageClass: item.StorageClass }
+      : {}),
   };
 }
 

@@ -27,6 +27,11 @@ export interface TargetCursorOptions {
    * lookup could page through any number of target-only keys, far beyond the slice's time.
    */
   shouldPause?: () => boolean;
+  /**
+   * features (issue 13), mirror deletes: called for each target object passed over with no source key
+   * looked up for it (a target-only key), and `seen` counts every target object walked.
+   */
+  onTargetOnly?: (object: ManifestObject) => void;
 }
 
 /**
@@ -42,6 +47,9 @@ export class TargetCursor {
   private lastPassed: string | undefined;
   private readonly pages: AsyncIterator<ListedPage>;
   private readonly shouldPause: () => boolean;
+  private readonly onTargetOnly: ((object: ManifestObject) => void) | undefined;
+  /** Target objects walked so far (passed over or found). */
+  seen = 0;
 
   /**
    * @param pages the target prefix's listing, starting where the source slice starts (mapped onto the
@@ -51,6 +59,32 @@ export class TargetCursor {
   constructor(pages: AsyncIterable<ListedPage>, options: TargetCursorOptions = {}) {
     this.pages = pages[Symbol.asyncIterator]();
     this.shouldPause = options.shouldPause ?? (() => false);
+    this.onTargetOnly = options.onTargetOnly;
+  }
+
+  /**
+   * Walks the rest of the target listing (the source is exhausted), reporting every key left as
+   * target-only. Not paused by time: the tail is listed in one go.
+   */
+  async drain(): Promise<void> {
+    for (;;) {
+      while (this.index < this.page.length) {
+        const candidate = this.page[this.index] as ManifestObject;
+        this.index++;
+        this.seen++;
+        this.lastPassed = candidate.key;
+        this.onTargetOnly?.(candidate);
+      }
+      if (this.done) return;
+      const next = await this.pages.next();
+      if (next.done) {
+        this.done = true;
+        return;
+      }
+      this.page = next.value.objects;
+      this.index = 0;
+      this.done = !next.value.more;
+    }
   }
 
   /**
@@ -65,8 +99,10 @@ export class TargetCursor {
         const order = compareKeys(candidate.key, targetKey);
         if (order > 0) return { kind: 'absent' };
         this.index++;
+        this.seen++;
         this.lastPassed = candidate.key;
         if (order === 0) return { kind: 'found', object: candidate };
+        this.onTargetOnly?.(candidate);
       }
       if (this.done) return { kind: 'absent' };
       if (this.lastPassed !== undefined && this.shouldPause()) return { kind: 'paused', after: this.lastPassed };

@@ -4,6 +4,7 @@
  */
 import { formatBytes, formatCount } from '../shared/format';
 import type { CopyFailure, JobDefaults } from '../shared/job';
+import { archivedLines, deletesLines } from './feature-lines';
 import { buildLedger, type LedgerBytes, type LedgerObjects } from './ledger';
 import { type AggregatedResults, decodeCause } from './results';
 
@@ -27,8 +28,12 @@ export interface NotifyInput {
       bytes?: number;
       selectedBytes?: number;
       skippedByReason?: Record<string, number>;
+      /** features (issue 13): target-only objects found for mirror deletes. */
+      toDelete?: number;
     };
     error?: { Error?: string; Cause?: string };
+    /** features (issue 13): the MirrorDeletes step's output (options.delete). */
+    mirrorDeletes?: { summary?: { toDelete?: number; deleted?: number; dryRun?: boolean; wouldDelete?: string[] } };
   };
 }
 
@@ -223,6 +228,8 @@ export function formatNotification(
         ]),
     '',
     ...ledgerLines(summary),
+    ...archivedLines(summary.objects.skippedByReason, summary.jobId),
+    ...deletesLines(input.state.mirrorDeletes?.summary, input.state.totals),
   ];
   if (summary.failures.length > 0) {
     const failed = objects.failed ?? summary.failures.length;

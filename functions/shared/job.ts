@@ -118,9 +118,26 @@ export const DEFAULT_OPTIONS = {
   maxBytesPerBatch: COPY_RATES.plannedBatchBytes,
   sliceMaxObjects: 100_000,
   notifyOnSuccess: true,
+  /** features (issue 13): mirror deletes are off unless asked for (always present, for the ASL's Choice). */
+  delete: false,
   /** Check (and repair) what the target holds after multipart copies, whose settings are re-sent, not copied. */
   verify: 'multipart',
 } as const;
+
+/** S3's retrieval tiers for archived objects (RestoreObject); Expedited is not offered for DEEP_ARCHIVE. */
+export const RESTORE_TIERS = ['Standard', 'Bulk', 'Expedited'] as const;
+export type RestoreTier = (typeof RESTORE_TIERS)[number];
+
+/**
+ * features (issue 13): restore archived source objects (GLACIER, DEEP_ARCHIVE) instead of only skipping
+ * them: functions/list/archived-objects.ts.
+ */
+const restoreShape = z
+  .object({
+    tier: z.enum(RESTORE_TIERS),
+    days: z.number().int().min(1, 'must be at least 1 day').max(30_000, 'must be at most 30000 days, the S3 limit'),
+  })
+  .strict();
 
 const optionsShape = z.object({
   mode: z.enum(['copy', 'sync']),
@@ -151,6 +168,16 @@ const optionsShape = z.object({
   maxBytesPerBatch: z.number().int().min(S3_LIMITS.minPartBytes),
   sliceMaxObjects: z.number().int().min(1).max(1_000_000),
   notifyOnSuccess: z.boolean(),
+  restore: restoreShape.optional(),
+  /**
+   * features (issue 13), sync mode: delete target objects under the target prefix that have no source
+   * object (after the filter), once every copy of the run succeeded: functions/list/mirror-deletes.ts.
+   */
+  delete: z.boolean(),
+  /** With delete: stop with an error before deleting more than this many objects. */
+  maxDelete: z.number().int().nonnegative().optional(),
+  /** With delete: stop with an error before deleting more than this share (0-100) of the target prefix's objects. */
+  maxDeletePercent: z.number().min(0).max(100).optional(),
   verify: z.enum(['multipart', 'all', 'none']),
 });
 
@@ -211,6 +238,29 @@ export const JobSchema = z
         code: 'custom',
         path: ['filter', 'modifiedAfter'],
         message: 'must be earlier than filter.modifiedBefore',
+      });
+    }
+    const { options } = job;
+    if (options.delete && options.mode !== 'sync') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['options', 'delete'],
+        message: 'needs options.mode "sync" (--mode sync): deletes come from the sync merge of both listings',
+      });
+    }
+    if (options.delete && options.toleratedFailurePercentage > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['options', 'delete'],
+        message:
+          'cannot go with options.toleratedFailurePercentage above 0: nothing is deleted unless every copy succeeded; set it to 0',
+      });
+    }
+    if (!options.delete && (options.maxDelete !== undefined || options.maxDeletePercent !== undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['options', options.maxDelete !== undefined ? 'maxDelete' : 'maxDeletePercent'],
+        message: 'limits deletes, which only options.delete (--delete) makes: add it or drop the limit',
       });
     }
     if (job.target.externalId && !job.target.roleArn) {
@@ -318,6 +368,8 @@ export const ManifestObjectSchema = z
     size: nonNegativeInt,
     etag: z.string(),
     lastModified: isoDate,
+    /** Set only for archived storage classes (GLACIER, DEEP_ARCHIVE): functions/list/archived-objects.ts. */
+    storageClass: z.string().optional(),
   })
   .strict();
 export type ManifestObject = z.infer<typeof ManifestObjectSchema>;
@@ -343,9 +395,11 @@ export type CopyInput = z.infer<typeof CopyInputSchema>;
 /**
  * Why an object was not copied although it was selected: the target holds the same content
  * ('unchanged', sync), it was deleted since it was listed ('vanished'), or it is the folder marker of the
- * source prefix itself, which maps onto no target key ('prefixMarker').
+ * source prefix itself, which maps onto no target key ('prefixMarker'); or it is archived (GLACIER,
+ * DEEP_ARCHIVE, an Intelligent-Tiering archive tier) and not restored ('archived'), or its restore is
+ * still running ('restoring'): functions/list/archived-objects.ts.
  */
-export type SkipReason = 'unchanged' | 'vanished' | 'prefixMarker';
+export type SkipReason = 'unchanged' | 'vanished' | 'prefixMarker' | 'archived' | 'restoring';
 
 export interface CopyFailure {
   key: string;

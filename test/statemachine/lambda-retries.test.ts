@@ -88,8 +88,9 @@ async function runTask(taskName: string, failures: string[]) {
 }
 
 describe('Lambda Task retries in statemachine/copy.asl.json', () => {
-  it('has the four Lambda Tasks the workflow runs', () => {
-    expect(Object.keys(TASKS).sort()).toEqual(['Copy', 'List', 'NotifyFailure', 'NotifySuccess']);
+  it('has the five Lambda Tasks the workflow runs', () => {
+    // MirrorDeletes: the list function's final step for sync --delete (features, issue 13).
+    expect(Object.keys(TASKS).sort()).toEqual(['Copy', 'List', 'MirrorDeletes', 'NotifyFailure', 'NotifySuccess']);
   });
 
   describe.each(Object.keys(TASKS))('%s', (taskName) => {
