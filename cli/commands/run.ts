@@ -198,6 +198,7 @@ export function runSummaryJson(result: LocalRunResult, durationMs: number) {
     copy: copyWork(result),
     results: result.results ?? null,
     failuresFile: result.failuresFile ?? null,
+    openUploads: result.openUploads ?? null,
     // features (issue 13): mirror deletes (--delete).
     ...(result.deletes ? { deletes: result.deletes } : {}),
     outputDir: result.outputDir,
@@ -217,7 +218,10 @@ export function summaryLine(result: LocalRunResult, durationMs: number): string 
   const error = result.error ? `; ${result.error.error}: ${result.error.cause}` : '';
   const work = copyWork(result);
   const parts = work.parts > 0 ? `, ${count(work.parts)} parts` : '';
-  return `${head}; ${count(work.invocations)} copy invocations${parts}${deletesSummary(result)}${error}`;
+  const open = result.openUploads?.open
+    ? `; ${count(result.openUploads.open)} multipart uploads left open (the server did not answer; the next run to this target aborts them, listed in ${result.openUploads.file})`
+    : '';
+  return `${head}; ${count(work.invocations)} copy invocations${parts}${deletesSummary(result)}${open}${error}`;
 }
 
 /** How much work the copy did: its Lambda invocations (retries included) and the parts it copied. */

@@ -31,7 +31,7 @@ import { createS3Client, createStsClient, type S3Endpoint } from '../../function
 import type { DeploymentConfig } from '../../functions/shared/config';
 import { splitBatchResult } from '../../functions/shared/errors';
 import { FUNCTION_SIZING } from '../../functions/shared/function-sizing';
-import type { Batch, CopyFailure, CopyResult, JobDefaults } from '../../functions/shared/job';
+import type { Batch, CopyFailure, CopyResult, Job, JobDefaults } from '../../functions/shared/job';
 import type { Observability } from '../../functions/shared/observability';
 import { TargetClients } from '../../functions/shared/target-role';
 import { startEmbeddedS3 } from '../embedded-s3';
@@ -53,6 +53,7 @@ import {
 } from './definition';
 import { type ChildOutcome, runDistributedMap } from './distributed-map';
 import { invokeLocal, type LocalFunction, type LocalHandler } from './lambda';
+import { jobOpenUploads, openUploadsFile, settleOpenUploads } from './open-uploads';
 import { countRequests, emptyStats, increment, type RunStats } from './stats';
 
 /** aws-local-stepfunctions needs Promise.withResolvers (Node 22+); on older Node every Task fails silently. */
@@ -149,6 +150,11 @@ export interface LocalRunResult {
   results?: string;
   /** Every failed key with its code (Notify's failures.jsonl): s3://STATE/reports/<jobId>/..., or the saved local copy. */
   failuresFile?: string;
+  /**
+   * Multipart uploads of this run or an earlier one still open after the run tried to abort them
+   * (open-uploads.ts): `open` is 0 when none is; `file` lists them for the next run, which retries.
+   */
+  openUploads?: { open: number; file: string };
   outputDir: string;
   stats: RunStats;
 }
@@ -550,6 +556,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         ? await aggregateResults(stateS3, stateBucket, resultsPrefix(jobId), Number.POSITIVE_INFINITY)
         : emptyResults();
     const ledger = buildLedger(lastList?.totals ?? {}, aggregated, lastList?.dryRun ?? false);
+    const openUploads = lastList
+      ? await settleRunUploads(lastList.job, jobId, options.endpoint, stateS3, stateBucket, targetClients)
+      : undefined;
     stats.durationMs = Date.now() - startedAt;
     await writeFile(path.join(outputDir, 'stats.json'), `${JSON.stringify(stats, null, 2)}\n`);
     return {
@@ -567,6 +576,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       ...(notification ? { notification } : {}),
       ...(results ? { results } : {}),
       ...(failuresFile ? { failuresFile } : {}),
+      ...(openUploads ? { openUploads } : {}),
       outputDir,
       stats,
     };
@@ -577,4 +587,23 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     if (localState) await localState.stop();
     if (ownedLog) await new Promise<void>((resolve) => ownedLog.end(resolve));
   }
+}
+
+/**
+ * Ends the run's multipart uploads still open, and those earlier runs to the same target left open
+ * (open-uploads.ts). What cannot be aborted (the server is still down) is listed for the next run.
+ */
+async function settleRunUploads(
+  job: Job,
+  jobId: string,
+  endpoint: S3Endpoint,
+  stateS3: S3Client,
+  stateBucket: string,
+  targetClients: TargetClients,
+): Promise<{ open: number; file: string }> {
+  const file = openUploadsFile(endpoint.endpoint, job.target.bucket);
+  const fresh = await jobOpenUploads(stateS3, stateBucket, jobId);
+  const target = await targetClients.forBucket(job.target, jobId, job.target.bucket);
+  const stillOpen = await settleOpenUploads(file, fresh, target);
+  return { open: stillOpen.length, file };
 }

@@ -127,8 +127,15 @@ export async function copyMultipart(
       : error instanceof OutOfTime
         ? 'stopped: the time budget ran out and there is no progress record to resume from'
         : `failed: ${reportedCode(error)}: ${errorMessage(error)}`;
-    await abortUpload(ctx, targetKey, upload.uploadId);
-    if (upload.record) await writeRecord(ctx, { ...upload.record, state: 'aborted', reason: reason.slice(0, 500) });
+    const aborted = await abortUpload(ctx, targetKey, upload.uploadId);
+    if (upload.record) {
+      // An abort that failed (the server unreachable) leaves the upload open: the record says so, and it
+      // stays `uploading` so a retry, or the local runner's clean-up (cli/runner/open-uploads.ts), ends it.
+      const settled: UploadRecord = aborted
+        ? { ...upload.record, state: 'aborted', reason: reason.slice(0, 500) }
+        : { ...upload.record, reason: `abort-failed after ${reason}`.slice(0, 500) };
+      await writeRecord(ctx, settled, upload.done);
+    }
     throw changed ? new SourceChanged(version, error) : error;
   }
   await verifyMultipart(ctx, sourceKey, targetKey, head, upload.sourceTags);
@@ -482,17 +489,17 @@ async function abortRecorded(ctx: CopyContext, record: UploadRecord, reason: str
  * retry and per-request timeout instead of the batch's signal. A failure to abort is logged (with the
  * id) but never hides the cause.
  */
-export async function abortUpload(ctx: CopyContext, targetKey: string, uploadId: string): Promise<void> {
+export async function abortUpload(ctx: CopyContext, targetKey: string, uploadId: string): Promise<boolean> {
   const bucket = ctx.job.target.bucket;
   for (let attempt = 1; ; attempt++) {
     try {
       await ctx.s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: targetKey, UploadId: uploadId }), {
         abortSignal: AbortSignal.timeout(ABORT_REQUEST_TIMEOUT_MS),
       });
-      return;
+      return true;
     } catch (error) {
       // Already gone (completed, or aborted by an earlier try whose answer was lost): nothing is billed.
-      if (awsErrorCode(error) === 'NoSuchUpload') return;
+      if (awsErrorCode(error) === 'NoSuchUpload') return true;
       const retryable = isTransientError(error) || awsErrorCode(error) === 'AbortError';
       if (retryable && attempt < ABORT_RETRY.attempts) {
         await ctx.sleep(backoffDelay(attempt, ABORT_RETRY, ctx.random));
@@ -506,7 +513,7 @@ export async function abortUpload(ctx: CopyContext, targetKey: string, uploadId:
         error: errorMessage(error),
         fix: 'abort it with `aws s3api abort-multipart-upload`, or add an AbortIncompleteMultipartUpload lifecycle rule',
       });
-      return;
+      return false;
     }
   }
 }

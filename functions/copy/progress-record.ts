@@ -43,7 +43,7 @@ export interface UploadRecord {
   updatedAt: string;
   /** The ETag CompleteMultipartUpload gave the target (state `completed`). */
   targetEtag?: string;
-  /** Why the upload was aborted (state `aborted`): `source-changed: ...`, `failed: <code>: ...`. */
+  /** Why the upload was aborted (state `aborted`: `source-changed: ...`, `failed: <code>: ...`), or why it is still open (`abort-failed after ...`). */
   reason?: string;
   /** Earlier uploads of the same key by this job, newest last (at most MAX_HISTORY): what became of them. */
   history?: UploadHistoryEntry[];

@@ -1,0 +1,109 @@
+/**
+ * Multipart uploads a local run leaves open, and their clean-up by the next run.
+ *
+ * The copy engine aborts an upload when its object fails, and keeps it open only for a retry of the same
+ * execution (progress-record.ts). When the server is unreachable at that moment (it crashed, the network
+ * dropped), the abort fails too, and once the local run ends nothing of the job is left to retry: its
+ * upload would stay open, its parts billed, for ever. So at the end of every local run the runner:
+ * 1. adds the job's uploads still open (its progress records in state `uploading`) to a small file kept
+ *    per endpoint and target bucket under the temp directory (the private state store dies with the run);
+ * 2. aborts every upload that file names: this run's and those an earlier run could not abort (a
+ *    re-run after a crash finds the server back and cleans up). An upload is named only when a run of
+ *    ours created it (its record says so), so no other writer's upload is ever touched; one that is gone
+ *    already (NoSuchUpload) is done too. What cannot be aborted stays in the file for the next run, and the
+ *    run says how many are left open and where they are listed.
+ * Deployed executions rely on the target bucket's AbortIncompleteMultipartUpload lifecycle rule instead.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { AbortMultipartUploadCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { UploadRecord } from '../../functions/copy/progress-record';
+import { progressPrefix } from '../../functions/copy/progress-record';
+import { awsErrorCode, errorMessage } from '../../functions/shared/errors';
+
+/** One upload a run of ours created and left open. */
+export interface OpenUpload {
+  bucket: string;
+  key: string;
+  uploadId: string;
+  jobId: string;
+  /** Why the last try to abort it failed, once one did. */
+  lastError?: string;
+}
+
+/** The file that lists the open uploads for one endpoint and target bucket. */
+export function openUploadsFile(endpoint: string | undefined, targetBucket: string, base = tmpdir()): string {
+  const id = createHash('sha256')
+    .update(`${endpoint ?? 'aws'}\n${targetBucket}`)
+    .digest('hex')
+    .slice(0, 24);
+  return path.join(base, 's3xcopy', 'open-uploads', `${id}.json`);
+}
+
+async function readOpenUploads(file: string): Promise<OpenUpload[]> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as OpenUpload[];
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new Error(`Could not read ${file}, the list of multipart uploads left open: ${errorMessage(error)}`);
+  }
+}
+
+async function writeOpenUploads(file: string, uploads: OpenUpload[]): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const temporary = `${file}.${process.pid}.tmp`;
+  await writeFile(temporary, `${JSON.stringify(uploads, null, 1)}\n`);
+  await rename(temporary, file);
+}
+
+/** The job's uploads its progress records leave open (state `uploading`), from the state bucket. */
+export async function jobOpenUploads(state: S3Client, stateBucket: string, jobId: string): Promise<OpenUpload[]> {
+  const open: OpenUpload[] = [];
+  let token: string | undefined;
+  do {
+    const page = await state.send(
+      new ListObjectsV2Command({
+        Bucket: stateBucket,
+        Prefix: `${progressPrefix(jobId)}uploads/`,
+        ...(token ? { ContinuationToken: token } : {}),
+      }),
+    );
+    for (const item of page.Contents ?? []) {
+      const body = await state.send(new GetObjectCommand({ Bucket: stateBucket, Key: item.Key }));
+      const record = JSON.parse(await (body.Body?.transformToString() ?? '{}')) as UploadRecord;
+      if (record.state === 'uploading') {
+        open.push({ bucket: record.target.bucket, key: record.target.key, uploadId: record.uploadId, jobId });
+      }
+    }
+    token = page.NextContinuationToken;
+  } while (token);
+  return open;
+}
+
+/**
+ * Adds `fresh` to the file, then aborts every upload it lists with `target` (a client that may abort on
+ * the target bucket). Returns what is still open afterwards (also what the file keeps).
+ */
+export async function settleOpenUploads(file: string, fresh: OpenUpload[], target: S3Client): Promise<OpenUpload[]> {
+  const known = await readOpenUploads(file);
+  const byId = new Map(known.map((upload) => [upload.uploadId, upload]));
+  for (const upload of fresh) byId.set(upload.uploadId, upload);
+  if (byId.size === 0) return [];
+  const stillOpen: OpenUpload[] = [];
+  for (const upload of byId.values()) {
+    try {
+      await target.send(
+        new AbortMultipartUploadCommand({ Bucket: upload.bucket, Key: upload.key, UploadId: upload.uploadId }),
+        { abortSignal: AbortSignal.timeout(10_000) },
+      );
+    } catch (error) {
+      // Gone already (completed, or aborted by an earlier try whose answer was lost): nothing is billed.
+      if (awsErrorCode(error) === 'NoSuchUpload') continue;
+      stillOpen.push({ ...upload, lastError: `${awsErrorCode(error)}: ${errorMessage(error)}`.slice(0, 300) });
+    }
+  }
+  await writeOpenUploads(file, stillOpen);
+  return stillOpen;
+}
