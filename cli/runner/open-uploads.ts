@@ -83,14 +83,28 @@ export async function jobOpenUploads(state: S3Client, stateBucket: string, jobId
 }
 
 /**
- * Adds `fresh` to the file, then aborts every upload it lists with `target` (a client that may abort on
- * the target bucket). Returns what is still open afterwards (also what the file keeps).
+ * Adds `fresh` to the file, then aborts every upload it lists with `targetClient()` (a client that may
+ * abort on the target bucket; asked for only when the file lists any). Returns what is still open afterwards (also what the file keeps).
  */
-export async function settleOpenUploads(file: string, fresh: OpenUpload[], target: S3Client): Promise<OpenUpload[]> {
+export async function settleOpenUploads(
+  file: string,
+  fresh: OpenUpload[],
+  targetClient: () => Promise<S3Client>,
+): Promise<OpenUpload[]> {
   const known = await readOpenUploads(file);
   const byId = new Map(known.map((upload) => [upload.uploadId, upload]));
   for (const upload of fresh) byId.set(upload.uploadId, upload);
   if (byId.size === 0) return [];
+  let target: S3Client;
+  try {
+    // Asked for only when there is something to abort: the target role may be what failed the run.
+    target = await targetClient();
+  } catch (error) {
+    const lastError = `${awsErrorCode(error)}: ${errorMessage(error)}`.slice(0, 300);
+    const stillOpen = [...byId.values()].map((upload) => ({ ...upload, lastError }));
+    await writeOpenUploads(file, stillOpen);
+    return stillOpen;
+  }
   const stillOpen: OpenUpload[] = [];
   for (const upload of byId.values()) {
     try {

@@ -603,7 +603,8 @@ async function settleRunUploads(
 ): Promise<{ open: number; file: string }> {
   const file = openUploadsFile(endpoint.endpoint, job.target.bucket);
   const fresh = await jobOpenUploads(stateS3, stateBucket, jobId);
-  const target = await targetClients.forBucket(job.target, jobId, job.target.bucket);
-  const stillOpen = await settleOpenUploads(file, fresh, target);
+  const stillOpen = await settleOpenUploads(file, fresh, () =>
+    targetClients.forBucket(job.target, jobId, job.target.bucket),
+  );
   return { open: stillOpen.length, file };
 }

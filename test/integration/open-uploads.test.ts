@@ -48,8 +48,8 @@ describe('open multipart uploads a local run leaves behind', () => {
     const upload = await openUpload('big.bin', 'job-1');
 
     // Act: the crashed run cannot reach the server; the re-run can.
-    const afterCrash = await settleOpenUploads(file, [upload], unreachable());
-    const afterRerun = await settleOpenUploads(file, [], s3.s3);
+    const afterCrash = await settleOpenUploads(file, [upload], async () => unreachable());
+    const afterRerun = await settleOpenUploads(file, [], async () => s3.s3);
 
     // Assert
     expect(afterCrash.map((u) => u.uploadId)).toEqual([upload.uploadId]);
@@ -65,7 +65,7 @@ describe('open multipart uploads a local run leaves behind', () => {
     const gone: OpenUpload = { bucket: 'uploads-dst', key: 'x.bin', uploadId: 'no-such-upload', jobId: 'job-2' };
 
     // Act
-    const stillOpen = await settleOpenUploads(file, [gone], s3.s3);
+    const stillOpen = await settleOpenUploads(file, [gone], async () => s3.s3);
 
     // Assert
     expect(stillOpen).toEqual([]);
@@ -90,6 +90,24 @@ describe('open multipart uploads a local run leaves behind', () => {
 
     // Assert
     expect(open).toEqual([{ bucket: 'uploads-dst', key: 't/a', uploadId: 'u-a', jobId: 'job-3' }]);
+  });
+
+  it('keeps the uploads, with the reason, when no client for the target can be had', async () => {
+    // Arrange
+    const file = openUploadsFile(s3.server.url, 'uploads-dst', base);
+    const upload = await openUpload('denied.bin', 'job-5');
+    const denied = Object.assign(new Error('not authorized to perform sts:AssumeRole'), { name: 'AssumeRoleError' });
+
+    // Act
+    const stillOpen = await settleOpenUploads(file, [upload], async () => Promise.reject(denied));
+    const never = await settleOpenUploads(openUploadsFile('http://other', 'uploads-dst', base), [], async () => {
+      throw new Error('a run with nothing to abort must not ask for a client');
+    });
+
+    // Assert
+    expect(stillOpen).toMatchObject([{ uploadId: upload.uploadId, lastError: expect.stringMatching(/AssumeRole/) }]);
+    expect(never).toEqual([]);
+    await settleOpenUploads(file, [], async () => s3.s3);
   });
 
   it('keeps one file per endpoint and target bucket', () => {
