@@ -125,6 +125,15 @@ export function copyAccessStatements(
       Resource: objectsUnder(arns.targetBucket, config.target.prefix),
     },
     listUnder('ListTargetPrefix', arns.targetBucket, config.target.prefix),
+    {
+      // A CreateMultipartUpload whose answer was lost may leave an upload whose id never reached the copy:
+      // it lists the uploads of that one key to abort them (functions/copy/stray-uploads.ts). The action
+      // takes no s3:prefix condition; it shows only keys and ids of uploads in progress, never objects.
+      Sid: 'ListOpenUploadsOfTarget',
+      Effect: 'Allow',
+      Action: 's3:ListBucketMultipartUploads',
+      Resource: arns.targetBucket,
+    },
     ...kmsStatements(config),
   ];
 }

@@ -12,6 +12,9 @@
  *    ours created it (its record says so), so no other writer's upload is ever touched; one that is gone
  *    already (NoSuchUpload) is done too. What cannot be aborted stays in the file for the next run, and the
  *    run says how many are left open and where they are listed.
+ * Uploads whose id never reached us (a CreateMultipartUpload answer lost, functions/copy/stray-uploads.ts)
+ * are named by key and time instead: the records say since when (`creating`, or `strayCheck`), and the
+ * clean-up aborts the uploads of that exact key the server started since then.
  * Deployed executions rely on the target bucket's AbortIncompleteMultipartUpload lifecycle rule instead.
  */
 import { createHash } from 'node:crypto';
@@ -21,14 +24,18 @@ import path from 'node:path';
 import { AbortMultipartUploadCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { UploadRecord } from '../../functions/copy/progress-record';
 import { progressPrefix } from '../../functions/copy/progress-record';
+import { abortStrayUploads } from '../../functions/copy/stray-uploads';
 import { awsErrorCode, errorMessage } from '../../functions/shared/errors';
 
-/** One upload a run of ours created and left open. */
+/** One upload a run of ours created and left open, or (strays) the uploads of a key since a time. */
 export interface OpenUpload {
   bucket: string;
   key: string;
+  /** '' for strays: uploads of `key` whose ids never reached us. */
   uploadId: string;
   jobId: string;
+  /** Strays: the uploads of `key` the server started since then (ISO time) are ours to abort. */
+  straysSince?: string;
   /** Why the last try to abort it failed, once one did. */
   lastError?: string;
 }
@@ -73,9 +80,14 @@ export async function jobOpenUploads(state: S3Client, stateBucket: string, jobId
     for (const item of page.Contents ?? []) {
       const body = await state.send(new GetObjectCommand({ Bucket: stateBucket, Key: item.Key }));
       const record = JSON.parse(await (body.Body?.transformToString() ?? '{}')) as UploadRecord;
-      if (record.state === 'uploading') {
-        open.push({ bucket: record.target.bucket, key: record.target.key, uploadId: record.uploadId, jobId });
+      const at = { bucket: record.target.bucket, key: record.target.key, jobId };
+      if (record.state === 'uploading') open.push({ ...at, uploadId: record.uploadId });
+      // An earlier upload of the key whose abort failed is kept only in the history of the one that replaced it.
+      for (const earlier of record.history ?? []) {
+        if (earlier.state === 'uploading') open.push({ ...at, uploadId: earlier.uploadId });
       }
+      const straysSince = record.strayCheck ?? (record.state === 'creating' ? record.createStartedAt : undefined);
+      if (straysSince) open.push({ ...at, uploadId: '', straysSince });
     }
     token = page.NextContinuationToken;
   } while (token);
@@ -92,8 +104,9 @@ export async function settleOpenUploads(
   targetClient: () => Promise<S3Client>,
 ): Promise<OpenUpload[]> {
   const known = await readOpenUploads(file);
-  const byId = new Map(known.map((upload) => [upload.uploadId, upload]));
-  for (const upload of fresh) byId.set(upload.uploadId, upload);
+  const id = (upload: OpenUpload) => upload.uploadId || `strays ${upload.jobId} ${upload.bucket} ${upload.key}`;
+  const byId = new Map(known.map((upload) => [id(upload), upload]));
+  for (const upload of fresh) byId.set(id(upload), upload);
   if (byId.size === 0) return [];
   let target: S3Client;
   try {
@@ -106,7 +119,37 @@ export async function settleOpenUploads(
     return stillOpen;
   }
   const stillOpen: OpenUpload[] = [];
+  const abort = async (upload: OpenUpload, uploadId: string) => {
+    try {
+      await target.send(
+        new AbortMultipartUploadCommand({ Bucket: upload.bucket, Key: upload.key, UploadId: uploadId }),
+        {
+          abortSignal: AbortSignal.timeout(10_000),
+        },
+      );
+      return true;
+    } catch (error) {
+      return awsErrorCode(error) === 'NoSuchUpload';
+    }
+  };
   for (const upload of byId.values()) {
+    if (upload.straysSince !== undefined) {
+      try {
+        const sweep = await abortStrayUploads(
+          target,
+          upload,
+          Date.parse(upload.straysSince),
+          undefined,
+          (uploadId) => abort(upload, uploadId),
+          AbortSignal.timeout(10_000),
+        );
+        if (sweep.failed > 0)
+          stillOpen.push({ ...upload, lastError: `${sweep.failed} upload(s) could not be aborted` });
+      } catch (error) {
+        stillOpen.push({ ...upload, lastError: `${awsErrorCode(error)}: ${errorMessage(error)}`.slice(0, 300) });
+      }
+      continue;
+    }
     try {
       await target.send(
         new AbortMultipartUploadCommand({ Bucket: upload.bucket, Key: upload.key, UploadId: upload.uploadId }),

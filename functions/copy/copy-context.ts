@@ -21,6 +21,8 @@ export interface CopyStats {
   /** Objects an earlier invocation of this job had copied (found through the progress record). */
   alreadyCopied: number;
   recordWrites: number;
+  /** Uploads a lost CreateMultipartUpload answer had left open, found and aborted (stray-uploads.ts). */
+  strayUploadsAborted: number;
 }
 
 export interface CopyContext {
@@ -109,7 +111,14 @@ export function createCopyContext(job: Job, options: CopyContextOptions): CopyCo
     progress: options.progress,
     recordIntervalMs: options.recordIntervalMs ?? DEFAULT_RECORD_INTERVAL_MS,
     now,
-    stats: { partsCopied: 0, copiedBytes: 0, uploadsResumed: 0, alreadyCopied: 0, recordWrites: 0 },
+    stats: {
+      partsCopied: 0,
+      copiedBytes: 0,
+      uploadsResumed: 0,
+      alreadyCopied: 0,
+      recordWrites: 0,
+      strayUploadsAborted: 0,
+    },
     s3: options.s3,
     sourceS3: options.sourceS3 ?? options.s3,
     logger: options.logger,

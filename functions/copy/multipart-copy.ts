@@ -29,6 +29,7 @@ import { choosePartSize, type PartRange, planParts } from './part-plan';
 import { historyAfter, type UploadHistoryEntry, type UploadRecord } from './progress-record';
 import { backoffDelay, type RetryPolicy } from './retry';
 import { SourceChanged, type SourceVersion } from './source-version';
+import { abortStrayUploads } from './stray-uploads';
 import { findTarget } from './target-lookup';
 import { encodeTagging, multipartUploadSettings, withRawExpires } from './target-settings';
 import { OutOfTime } from './time-budget';
@@ -72,7 +73,13 @@ export async function copyMultipart(
   const size = head.ContentLength ?? version.size;
   const pinned = version.etag;
 
-  const recorded = await readRecord(ctx, sourceKey);
+  let recorded = await readRecord(ctx, sourceKey);
+  // Strays an earlier invocation could not look for yet: looked for again when this one creates its upload.
+  let strayCheck: number | undefined;
+  if (recorded && isThisCopy(ctx, recorded, sourceKey, targetKey)) {
+    recorded = await settleStrays(ctx, recorded);
+    strayCheck = pendingStrayCheck(recorded);
+  }
   // Only a record this job wrote for exactly this copy counts; anything else is ignored, never touched.
   let previous = recorded && isOurs(ctx, recorded, sourceKey, targetKey) ? recorded : undefined;
   let upload: OpenUpload | undefined;
@@ -98,7 +105,7 @@ export async function copyMultipart(
       );
     }
   }
-  upload ??= await createUpload(ctx, sourceKey, targetKey, head, version, size, historyAfter(previous));
+  upload ??= await createUpload(ctx, sourceKey, targetKey, head, version, size, historyAfter(previous), strayCheck);
 
   try {
     try {
@@ -197,18 +204,47 @@ async function headPinned(ctx: CopyContext, sourceKey: string, version: SourceVe
   }
 }
 
-/** A record this job wrote for exactly this copy (same job, buckets and keys): the only kind it resumes. */
-function isOurs(ctx: CopyContext, record: UploadRecord, sourceKey: string, targetKey: string): boolean {
+/** A record this job wrote for exactly this copy (same job, buckets and keys). */
+function isThisCopy(ctx: CopyContext, record: UploadRecord, sourceKey: string, targetKey: string): boolean {
   return (
     record.format === 1 &&
     record.jobId === ctx.jobId &&
     record.source.bucket === ctx.job.source.bucket &&
     record.source.key === sourceKey &&
     record.target.bucket === ctx.job.target.bucket &&
-    record.target.key === targetKey &&
-    typeof record.uploadId === 'string' &&
-    record.uploadId !== ''
+    record.target.key === targetKey
   );
+}
+
+/** A record of this copy with an upload id: the only kind it resumes. */
+function isOurs(ctx: CopyContext, record: UploadRecord, sourceKey: string, targetKey: string): boolean {
+  return isThisCopy(ctx, record, sourceKey, targetKey) && typeof record.uploadId === 'string' && record.uploadId !== '';
+}
+
+/** Since when strays of this record's creates are still to be looked for, if they are. */
+function pendingStrayCheck(record: UploadRecord): number | undefined {
+  const since = record.strayCheck ?? (record.state === 'creating' ? record.createStartedAt : undefined);
+  return since === undefined ? undefined : Date.parse(since);
+}
+
+/**
+ * An earlier invocation stopped between sending CreateMultipartUpload and recording its answer (`creating`),
+ * or could not look for the strays of a create that needed retries (`strayCheck`): look now, before
+ * anything else happens to the key. A `creating` record becomes `aborted` (its history keeps it).
+ */
+async function settleStrays(ctx: CopyContext, record: UploadRecord): Promise<UploadRecord> {
+  const since = pendingStrayCheck(record);
+  if (since === undefined) return record;
+  const keep = record.state === 'uploading' ? record.uploadId : undefined;
+  const swept = await sweepStrays(ctx, record.target.key, since, keep);
+  if (!swept) return record;
+  const { strayCheck: _done, ...rest } = record;
+  const settled: UploadRecord =
+    record.state === 'creating'
+      ? { ...rest, state: 'aborted', reason: 'create-unanswered: the invocation stopped before the answer' }
+      : rest;
+  await writeRecord(ctx, settled);
+  return settled;
 }
 
 function resumeUpload(record: UploadRecord): OpenUpload {
@@ -224,7 +260,12 @@ function resumeUpload(record: UploadRecord): OpenUpload {
   };
 }
 
-/** Creates the upload (with the source's headers, metadata and tags) and records it before any part. */
+/**
+ * Creates the upload (with the source's headers, metadata and tags) and records it before any part.
+ * The record is written twice: `creating` before the request (so a copy stopped before the answer leaves a
+ * trace) and `uploading` with the id after it. A create that needed more than one attempt may have left
+ * an upload whose id never reached us: those are looked for and aborted at once (stray-uploads.ts).
+ */
 async function createUpload(
   ctx: CopyContext,
   sourceKey: string,
@@ -233,6 +274,8 @@ async function createUpload(
   version: SourceVersion,
   size: number,
   history: UploadHistoryEntry[],
+  /** Strays of an earlier create still to look for, since then (the record keeps it until done). */
+  pendingSince?: number,
 ): Promise<OpenUpload> {
   const { job } = ctx;
   const options = ctx.budget.requestOptions;
@@ -248,8 +291,37 @@ async function createUpload(
     tagging = encodeTagging(sourceTags);
   }
   if (ctx.budget.exhausted()) throw new OutOfTime();
-  const created = await ctx.retry(() =>
-    ctx.s3.send(
+  const partSize = choosePartSize(size, job.options.partSize);
+  const plan = planParts(size, partSize);
+  const startedAt = ctx.now();
+  const started = new Date(startedAt).toISOString();
+  let record: UploadRecord | undefined;
+  if (ctx.progress && version.etag) {
+    record = {
+      format: 1,
+      jobId: ctx.jobId,
+      source: { bucket: job.source.bucket, key: sourceKey },
+      target: { bucket: job.target.bucket, key: targetKey },
+      uploadId: '',
+      sourceEtag: version.etag,
+      size,
+      partSize,
+      partCount: plan.length,
+      state: 'creating',
+      parts: {},
+      invocations: 1,
+      createdAt: started,
+      updatedAt: started,
+      createStartedAt: started,
+      ...(pendingSince !== undefined ? { strayCheck: new Date(pendingSince).toISOString() } : {}),
+      ...(history.length > 0 ? { history } : {}),
+    };
+    record = await tryWriteRecord(ctx, record, sourceKey);
+  }
+  let sends = 0;
+  const created = await ctx.retry(() => {
+    sends++;
+    return ctx.s3.send(
       withRawExpires(
         new CreateMultipartUploadCommand({
           Bucket: job.target.bucket,
@@ -259,13 +331,16 @@ async function createUpload(
         head,
       ),
       options,
-    ),
-  );
+    );
+  });
   const uploadId = created.UploadId;
   if (!uploadId)
     throw new Error(`CreateMultipartUpload for s3://${job.target.bucket}/${targetKey} returned no UploadId`);
-  const partSize = choosePartSize(size, job.options.partSize);
-  const plan = planParts(size, partSize);
+  let strayCheck: string | undefined;
+  if (pendingSince !== undefined || sends > 1 || (created.$metadata.attempts ?? 1) > 1) {
+    const since = Math.min(startedAt, pendingSince ?? startedAt);
+    strayCheck = (await sweepStrays(ctx, targetKey, since, uploadId)) ? undefined : new Date(since).toISOString();
+  }
   const upload: OpenUpload = {
     uploadId,
     partSize,
@@ -274,38 +349,77 @@ async function createUpload(
     record: undefined,
     ...(sourceTags ? { sourceTags } : {}),
   };
-  if (ctx.progress && version.etag) {
-    const now = new Date(ctx.now()).toISOString();
-    const record: UploadRecord = {
-      format: 1,
-      jobId: ctx.jobId,
-      source: { bucket: job.source.bucket, key: sourceKey },
-      target: { bucket: job.target.bucket, key: targetKey },
-      uploadId,
-      sourceEtag: version.etag,
-      size,
-      partSize,
-      partCount: plan.length,
-      state: 'uploading',
-      parts: {},
-      invocations: 1,
-      createdAt: now,
-      updatedAt: now,
-      ...(history.length > 0 ? { history } : {}),
-    };
-    try {
-      await ctx.progress.writeUpload(record);
-      upload.record = record;
-    } catch (error) {
-      // Without its record the upload cannot be resumed safely: copy it in this invocation or abort it.
-      ctx.logger.warn('Could not record a multipart upload; it will not resume across invocations', {
-        key: sourceKey,
+  if (record) {
+    const { strayCheck: _settled, ...rest } = record;
+    upload.record = await tryWriteRecord(
+      ctx,
+      {
+        ...rest,
         uploadId,
-        error: errorMessage(error),
-      });
-    }
+        state: 'uploading',
+        updatedAt: new Date(ctx.now()).toISOString(),
+        ...(strayCheck ? { strayCheck } : {}),
+      },
+      sourceKey,
+    );
   }
   return upload;
+}
+
+/** Writes a record; one that cannot be written is logged and the upload goes on without it (not resumable). */
+async function tryWriteRecord(
+  ctx: CopyContext,
+  record: UploadRecord,
+  sourceKey: string,
+): Promise<UploadRecord | undefined> {
+  try {
+    await ctx.progress?.writeUpload(record);
+    return record;
+  } catch (error) {
+    // Without its record the upload cannot be resumed safely: copy it in this invocation or abort it.
+    ctx.logger.warn('Could not record a multipart upload; it will not resume across invocations', {
+      key: sourceKey,
+      ...(record.uploadId ? { uploadId: record.uploadId } : {}),
+      error: errorMessage(error),
+    });
+    return undefined;
+  }
+}
+
+/**
+ * Ends the uploads of `targetKey` the server may have created for a create of ours whose answer was lost
+ * (since `since`), keeping `keep`. True when none is left open; false (logged) when some could not be
+ * listed or aborted: the record keeps `strayCheck` so a later invocation, or the local runner, tries again.
+ */
+async function sweepStrays(ctx: CopyContext, targetKey: string, since: number, keep: string | undefined) {
+  try {
+    const sweep = await abortStrayUploads(
+      ctx.s3,
+      { bucket: ctx.job.target.bucket, key: targetKey },
+      since,
+      keep,
+      (uploadId) => abortUpload(ctx, targetKey, uploadId),
+      AbortSignal.timeout(ABORT_REQUEST_TIMEOUT_MS),
+    );
+    ctx.stats.strayUploadsAborted += sweep.aborted;
+    if (sweep.aborted > 0) {
+      ctx.logger.warn('Aborted multipart uploads a lost CreateMultipartUpload answer had left open', {
+        bucket: ctx.job.target.bucket,
+        key: targetKey,
+        aborted: sweep.aborted,
+      });
+    }
+    return sweep.failed === 0;
+  } catch (error) {
+    ctx.logger.error('Could not look for multipart uploads a lost CreateMultipartUpload answer may have left open', {
+      bucket: ctx.job.target.bucket,
+      key: targetKey,
+      code: awsErrorCode(error),
+      error: errorMessage(error),
+      fix: 'the copy needs s3:ListBucketMultipartUploads on the target bucket; until it has it, an AbortIncompleteMultipartUpload lifecycle rule ends such uploads',
+    });
+    return false;
+  }
 }
 
 /**
@@ -478,7 +592,13 @@ async function complete(
 
 /** Aborts a recorded upload of this job whose source changed, and records why; returns the new record. */
 async function abortRecorded(ctx: CopyContext, record: UploadRecord, reason: string): Promise<UploadRecord> {
-  await abortUpload(ctx, record.target.key, record.uploadId);
+  if (!(await abortUpload(ctx, record.target.key, record.uploadId))) {
+    // Still open: the record stays `uploading` (never resumed: its source changed) so a later invocation,
+    // or the local runner's clean-up, aborts it; it is what the new upload's history carries.
+    const open: UploadRecord = { ...record, reason: `abort-failed after ${reason}`.slice(0, 500) };
+    await writeRecord(ctx, open);
+    return open;
+  }
   const aborted: UploadRecord = { ...record, state: 'aborted', reason };
   await writeRecord(ctx, aborted);
   return aborted;

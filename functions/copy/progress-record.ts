@@ -18,8 +18,11 @@ import { isTransientError } from './error-kinds';
 import { backoffDelay, type RetryPolicy } from './retry';
 import { realSleep, type Sleep } from './time-budget';
 
-/** Where a multipart copy stands. */
-export type UploadState = 'uploading' | 'completed' | 'aborted';
+/**
+ * Where a multipart copy stands. `creating`: CreateMultipartUpload was sent and its answer not recorded
+ * (written before the request, so a copy stopped in between leaves a trace: stray-uploads.ts).
+ */
+export type UploadState = 'creating' | 'uploading' | 'completed' | 'aborted';
 
 /** One multipart copy of this job: `{ jobId, key } -> uploadId`, pinned to one source version. */
 export interface UploadRecord {
@@ -27,7 +30,7 @@ export interface UploadRecord {
   jobId: string;
   source: { bucket: string; key: string };
   target: { bucket: string; key: string };
-  /** The upload this job created (CreateMultipartUpload); the only one it will ever resume. */
+  /** The upload this job created (CreateMultipartUpload); the only one it will ever resume. '' while `creating`. */
   uploadId: string;
   /** The source version every part is pinned to (CopySourceIfMatch), quoted. */
   sourceEtag: string;
@@ -41,6 +44,13 @@ export interface UploadRecord {
   invocations: number;
   createdAt: string;
   updatedAt: string;
+  /** When CreateMultipartUpload was first sent for this upload (this copy function's clock). */
+  createStartedAt?: string;
+  /**
+   * Set (to createStartedAt) while uploads the server may have created for this key without our knowing
+   * their ids (a create whose answer was lost) have not been looked for and aborted yet.
+   */
+  strayCheck?: string;
   /** The ETag CompleteMultipartUpload gave the target (state `completed`). */
   targetEtag?: string;
   /** Why the upload was aborted (state `aborted`: `source-changed: ...`, `failed: <code>: ...`), or why it is still open (`abort-failed after ...`). */

@@ -200,6 +200,7 @@ describe('s3xcopy policies', () => {
       'ListSourcePrefix',
       'WriteTargetPrefix',
       'ListTargetPrefix',
+      'ListOpenUploadsOfTarget',
     ]);
   });
 

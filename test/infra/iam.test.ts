@@ -38,6 +38,7 @@ const EXPECTED_TARGET_ROLE_S3 = [
   'source object: s3:GetObject',
   'source object: s3:GetObjectTagging',
   'target bucket: s3:ListBucket',
+  'target bucket: s3:ListBucketMultipartUploads',
   'target object: s3:AbortMultipartUpload',
   'target object: s3:GetObject',
   'target object: s3:PutObject',
