@@ -4,7 +4,14 @@
  * multipart copy by size, applies the sync rule, and settles a source 403/404 by listing the key.
  */
 import { awsErrorCode, errorMessage } from '../shared/errors';
-import { type CopyFailure, type ManifestObject, type SkipReason, targetKeyFor } from '../shared/job';
+import {
+  type CopyFailure,
+  type ManifestObject,
+  nameRulesInForce,
+  S3_LIMITS,
+  type SkipReason,
+  targetKeyFor,
+} from '../shared/job';
 import type { BatchProgress } from './batch-progress';
 import type { CopyContext } from './copy-context';
 import { isDenied, isVanished, reportedCode } from './error-kinds';
@@ -90,6 +97,17 @@ export async function copyObject(
 }
 
 /**
+ * CopyObject up to the multipart threshold. Also, on S3-compatible servers (the CLI's --endpoint), up to
+ * CopyObject's 5 GiB for a key holding `%`: Ceph RGW URL-decodes UploadPartCopy's copy source twice, so
+ * `a%41` would copy the key `a` + `A`, and a `%` not followed by two hex digits aborts radosgw
+ * (docs/compatibility.md); its CopyObject decodes once, as AWS does.
+ */
+export function copiesInOneRequest(key: string, size: number, multipartThreshold: number): boolean {
+  if (size <= multipartThreshold) return true;
+  return nameRulesInForce() === 's3-compatible' && key.includes('%') && size <= S3_LIMITS.maxCopyObjectBytes;
+}
+
+/**
  * Copies the version the listing saw, or, when the key was overwritten since (or during the copy), the
  * version it holds now: CopyObject up to the multipart threshold, a multipart copy above it, by the size of
  * the version copied.
@@ -100,10 +118,9 @@ async function copyPinned(ctx: CopyContext, object: ManifestObject, targetKey: s
   let version = listedVersion(object) ?? (await currentVersion(ctx, object.key));
   for (let tries = 1; ; tries++) {
     try {
-      const size =
-        version.size <= ctx.job.options.multipartThreshold
-          ? await copySingle(ctx, object.key, targetKey, version)
-          : await copyMultipart(ctx, object.key, targetKey, version);
+      const size = copiesInOneRequest(object.key, version.size, ctx.job.options.multipartThreshold)
+        ? await copySingle(ctx, object.key, targetKey, version)
+        : await copyMultipart(ctx, object.key, targetKey, version);
       return { etag: version.etag, size };
     } catch (error) {
       if (!(error instanceof SourceChanged) || tries >= MAX_SOURCE_VERSIONS) throw error;

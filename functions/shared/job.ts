@@ -32,6 +32,10 @@ let nameRules: NameRules = 'aws';
 export function useNameRules(rules: NameRules): void {
   nameRules = rules;
 }
+/** The naming rules in force: 's3-compatible' when the CLI talks to a server other than AWS (--endpoint). */
+export function nameRulesInForce(): NameRules {
+  return nameRules;
+}
 
 /** A bucket name with an optional `tenant:` before it (RGW's cross-tenant form). */
 const S3_COMPATIBLE_BUCKET_NAME_PATTERN = /^(?:[A-Za-z0-9_-]{1,64}:)?[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/;

@@ -39,6 +39,9 @@ export const ODD_KEYS = [
   'deep/a/b/c/d/e/f/g/file.txt',
 ];
 
+/** A key above the multipart threshold that RGW's UploadPartCopy would mangle (`%41`) or crash on (`% `). */
+const PERCENT_BIG_KEY = 'data/big/100% of 50%41.bin';
+
 /** The embedded server stores `a//b` as `a/b` (its file-system store): that key is left out there only. */
 function oddKeysFor(name: ServerName): string[] {
   return name === 'embedded' ? ODD_KEYS.filter((key) => !key.includes('//')) : ODD_KEYS;
@@ -123,6 +126,10 @@ export function defineCompatSuite(name: ServerName): void {
       // Multipart (3 parts of 5 MiB), with every header, metadata and tags, under a key with a space and `+`.
       await put(server.s3, src, 'data/big/large file+1.bin', randomBytes(12 * MiB), settingsFor(index), tagsFor(index));
       expected.push({ sourceKey: 'data/big/large file+1.bin', targetKey: 'copy/big/large file+1.bin' });
+      // Above the threshold with `%` in its key: RGW's UploadPartCopy decodes the copy source twice (and a
+      // `%` without two hex digits aborts radosgw), so on S3-compatible servers s3xcopy uses CopyObject.
+      await put(server.s3, src, PERCENT_BIG_KEY, randomBytes(6 * MiB + 3), settingsFor(index + 1), tagsFor(index + 1));
+      expected.push({ sourceKey: PERCENT_BIG_KEY, targetKey: PERCENT_BIG_KEY.replace(/^data\//, 'copy/') });
       for (const key of ['a.txt', 'b.log', 'sub/c.txt', 'sub/skip/d.txt']) {
         await put(server.s3, src, `globs/${key}`, randomBytes(100), {});
       }
