@@ -156,7 +156,18 @@ cmd_start() {
   osd_uuid=$(cat /proc/sys/kernel/random/uuid)
   ceph_ osd new "$osd_uuid" >/dev/null
   ceph-osd -c "$CONF" -i 0 --mkfs --osd-uuid "$osd_uuid" 2>>"$DIR/log/osd-mkfs.log"
-  ceph-osd -c "$CONF" -i 0 2>>"$DIR/log/startup.log"
+  # Under load, Ceph 16's OSD can send its first mon command before it has the monmap (fsid 000...),
+  # which the mon refuses ('wrong fsid') and the OSD exits before forking: seen on a loaded CI machine.
+  local attempt
+  for attempt in 1 2 3 4 5 6; do
+    ceph-osd -c "$CONF" -i 0 2>>"$DIR/log/startup.log" && break
+    if [ "$attempt" = 6 ]; then
+      log "start: osd.0 failed to start 6 times: $(grep -v '^$' "$DIR/log/startup.log" | tail -1)"
+      return 1
+    fi
+    log "start: osd.0 failed to start (attempt $attempt: $(grep -v '^$' "$DIR/log/startup.log" | tail -1)); trying again"
+    sleep 3
+  done
   for _ in $(seq 60); do
     pid_alive "$DIR/run/osd.0.pid" || { log "start: osd.0 exited (see $DIR/log/osd.0.log)"; return 1; }
     ceph_ osd dump 2>/dev/null | grep -q '^osd.0 up' && break
