@@ -93,4 +93,42 @@ describe('measured rates in the state machine', () => {
     expect(result.list?.continuation).toBeNull();
     expect(await s3.listKeys('rates-dst', '')).toHaveLength(6);
   });
+
+  it('resumes an execution continued by a deployment older than measured planning (no mapRun), from the continuation alone', async () => {
+    // Arrange: what an older ContinueAsNew sent: no s3xcopyContinue.mapRun; the listing resumes after k3
+    // and the continuation carries rates measured earlier.
+    const events: ProgressEvent[] = [];
+    const rates: MeasuredRates = { large: 0, small: 4, requestMs: 700 };
+    // Act
+    const result = await runLocal({
+      input: {
+        s3xcopyContinue: {
+          request: {
+            source: { bucket: 'rates-src', prefix: 'data/' },
+            target: { bucket: 'rates-dst', prefix: 'older/' },
+            options: { sliceMaxObjects: 2, maxObjectsPerBatch: 1 },
+          },
+          jobId: 'rates-older',
+          startTime: '2026-12-01T10:00:00.000Z',
+          continuation: {
+            startAfter: 'data/k3',
+            slice: 2,
+            totals: { listed: 4, selected: 4, skipped: 0, bytes: 28, selectedBytes: 28, skippedByReason: {} },
+            rates,
+          },
+        },
+      },
+      endpoint: s3.server.endpoint,
+      stateBucket: STATE,
+      retryIntervalMs: 0,
+      onProgress: (event) => events.push(event),
+      logStream: new Writable({ write: (_chunk, _encoding, done) => done() }),
+    });
+    // Assert
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.stats.transitions.parent).toMatchObject({ ResumeWithoutMapRun: 1, List: 1 });
+    const plans = events.flatMap((event) => (event.type === 'slice' ? [event.plan] : []));
+    expect(plans).toEqual([expect.objectContaining({ source: 'measured', requestMs: 700 })]);
+    expect(await s3.listKeys('rates-dst', 'older/')).toEqual(['older/k4', 'older/k5']);
+  });
 });
