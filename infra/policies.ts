@@ -257,6 +257,14 @@ export function listRoleStatements(config: InfraConfig): PolicyStatementJson[] {
       Action: 's3:PutObject',
       Resource: `${arns.stateBucket}/manifests/*`,
     },
+    // The previous slice's Map Run results: the copy rates it measured plan the next slice
+    // (functions/list/rate-plan.ts). Read by the keys the Map Run's output names, never listed.
+    {
+      Sid: 'ReadCopyResults',
+      Effect: 'Allow',
+      Action: 's3:GetObject',
+      Resource: `${arns.stateBucket}/results/*`,
+    },
   ];
   if (config.s3Events.enabled) {
     // Keys mode: list HEADs each object named by an event (size, ETag, date) before planning it, and

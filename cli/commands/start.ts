@@ -1,7 +1,8 @@
 /**
  * `s3xcopy start`: starts an execution of the deployed state machine with a job built from flags (the
  * deployment's defaults fill in the rest), and with --watch follows it until it ends: slices listed,
- * Map Run batch counts, bytes planned. Exit codes as DESIGN.md says: 0 only when the execution SUCCEEDED
+ * Map Run batch counts, bytes planned; a job that continued in new executions (ContinueAsNew) is followed
+ * to its last execution and its ledger printed once. Exit codes as DESIGN.md says: 0 only when the execution SUCCEEDED
  * and no batch failed (a job with toleratedFailurePercentage can succeed with failed batches, whose
  * objects were not copied), 1 otherwise, 2 on bad usage.
  */
@@ -295,6 +296,40 @@ export function progressLine(progress: Progress): string {
   );
 }
 
+/** An execution names, as the one it continued in, an execution the watch already followed. */
+export class ContinuationLoopError extends Error {
+  constructor(execution: string, next: string) {
+    super(
+      `Execution ${execution} says it continued in ${next}, which this watch already followed: the chain ` +
+        'loops; look at the executions of the state machine in the console.',
+    );
+    this.name = 'ContinuationLoopError';
+  }
+}
+
+/**
+ * The execution a SUCCEEDED execution continued in (the ASL's ContinueAsNew state, then "Continued":
+ * its output holds `continuedAs.executionArn`), or undefined when the job ended in this one.
+ */
+export function continuedAs(execution: DescribeExecutionCommandOutput): string | undefined {
+  if (execution.status !== 'SUCCEEDED' || !execution.output) return undefined;
+  try {
+    const output = JSON.parse(execution.output) as { continuedAs?: { executionArn?: unknown } };
+    const next = output.continuedAs?.executionArn;
+    return typeof next === 'string' && next !== '' ? next : undefined;
+  } catch {
+    // An output that is not JSON (or cut short by the console) names no continuation.
+    return undefined;
+  }
+}
+
+/** Adds an earlier execution's Map Runs to the one being watched: one job, one set of counts. */
+function withEarlier<P extends Progress>(progress: P, earlier: Pick<Progress, 'mapRuns' | 'batches'>): P {
+  const batches = { ...progress.batches };
+  for (const key of Object.keys(batches) as Array<keyof BatchCounts>) batches[key] += earlier.batches[key];
+  return { ...progress, mapRuns: progress.mapRuns + earlier.mapRuns, batches };
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Registers `s3xcopy start`. */
@@ -363,10 +398,18 @@ export function register(program: Command, io: CliIo): void {
         let lastLine = '';
         let failedPolls = 0;
         const finished: FinishedMapRuns = new Map();
+        // A long job continues in new executions (ContinueAsNew): follow the chain to the last one, which
+        // notifies, and count the Map Runs of every execution as the job's.
+        let watched = executionArn;
+        const executions = [executionArn];
+        let earlier: Pick<Progress, 'mapRuns' | 'batches'> = {
+          mapRuns: 0,
+          batches: { total: 0, succeeded: 0, failed: 0, running: 0, pending: 0 },
+        };
         for (;;) {
           let progress: Awaited<ReturnType<typeof readProgress>>;
           try {
-            progress = await readProgress(sfn, executionArn, finished);
+            progress = withEarlier(await readProgress(sfn, watched, finished), earlier);
             failedPolls = 0;
           } catch (error) {
             failedPolls += 1;
@@ -380,12 +423,21 @@ export function register(program: Command, io: CliIo): void {
             await sleep(waitSeconds * 1000);
             continue;
           }
+          const next = continuedAs(progress.execution);
+          if (next) {
+            if (executions.includes(next)) throw new ContinuationLoopError(watched, next);
+            io.stderr(`Continued as ${next}\n`);
+            earlier = { mapRuns: progress.mapRuns, batches: progress.batches };
+            watched = next;
+            executions.push(next);
+            continue;
+          }
           const line = progressLine(progress);
           if (line !== lastLine) io.stderr(`${line}\n`);
           lastLine = line;
           if (progress.status !== 'RUNNING' && progress.status !== 'PENDING_REDRIVE') {
-            const ledger = await notifiedLedger(sfn, executionArn);
-            reportEnd(io, executionArn, progress, flags.json === true, ledger);
+            const ledger = await notifiedLedger(sfn, watched);
+            reportEnd(io, executions, progress, flags.json === true, ledger);
             process.exitCode = exitCodeFor(progress, ledger);
             return;
           }
@@ -397,9 +449,14 @@ export function register(program: Command, io: CliIo): void {
     });
 }
 
+/**
+ * The watch's end: the last execution's status, the whole job's batch counts and the ledger (once).
+ * @param executions the job's executions in order: the one started (`executionArn` in --json), then those it
+ *   continued in; the last one was watched to its end
+ */
 function reportEnd(
   io: CliIo,
-  executionArn: string,
+  executions: readonly string[],
   progress: Progress & { execution: DescribeExecutionCommandOutput },
   json: boolean,
   ledger?: WatchedLedger,
@@ -422,7 +479,8 @@ function reportEnd(
     io.stdout(
       `${JSON.stringify({
         status: progress.status,
-        executionArn,
+        executionArn: executions[0],
+        executions,
         mapRuns: progress.mapRuns,
         batches: progress.batches,
         totals: progress.totals ?? null,

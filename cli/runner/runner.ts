@@ -77,6 +77,8 @@ export type ProgressEvent =
       totals: ListOutput['totals'];
       dryRun: boolean;
       more: boolean;
+      /** The rates and batch limits the slice was planned with (functions/list/rate-plan.ts). */
+      plan: ListOutput['plan'];
     }
   | { type: 'batch'; batchId: string; objects: number; bytes: number; result: CopyResult }
   | { type: 'batch-error'; batchId: string; error: string; message: string }
@@ -366,6 +368,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
             totals: output.totals,
             dryRun: output.dryRun,
             more: output.continuation !== null,
+            plan: output.plan,
           });
         },
       },

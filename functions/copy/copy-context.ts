@@ -9,6 +9,7 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import type { Job } from '../shared/job';
 import { type AdaptiveLimitOptions, applyAdaptiveLimit, DEFAULT_ADAPTIVE_LIMIT } from './adaptive-limit';
 import type { ProgressStore } from './progress-record';
+import { RateMeter } from './rate-meter';
 import { DEFAULT_RETRY, type Retrying, type RetryPolicy, retrying } from './retry';
 import { DEFAULT_SAFETY_MARGIN_MS, realSleep, type Sleep, TimeBudget } from './time-budget';
 
@@ -35,6 +36,8 @@ export interface CopyContext {
   recordIntervalMs: number;
   now: () => number;
   stats: CopyStats;
+  /** Times each CopyObject and UploadPartCopy: the batch result's measured rates (rate-meter.ts). */
+  rates: RateMeter;
   /**
    * Sends every request addressed to the target bucket: CopyObject, UploadPartCopy and the multipart
    * calls (S3 authorises them on the target and checks read access to the source itself), and HEADs of
@@ -119,6 +122,7 @@ export function createCopyContext(job: Job, options: CopyContextOptions): CopyCo
       recordWrites: 0,
       strayUploadsAborted: 0,
     },
+    rates: new RateMeter(),
     s3: options.s3,
     sourceS3: options.sourceS3 ?? options.s3,
     logger: options.logger,

@@ -135,6 +135,9 @@ export async function copyBatch(input: CopyInput, deps: CopyEngineDeps): Promise
     });
   }
   const summary = summarizeOutcomes(batch.id, outcomes);
+  // What this invocation measured travels with its result, so the next slice is planned from it.
+  const rates = ctx.rates.summary();
+  if (rates) summary.result.rates = rates;
   logBatch(deps.logger, summary, batch.objects.length, now() - started, ctx.stats);
   deps.onSettled?.(summary.result);
   deps.onStats?.(ctx.stats);

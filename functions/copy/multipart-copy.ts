@@ -475,7 +475,9 @@ async function copyParts(
           );
           const etag = response.CopyPartResult?.ETag;
           if (!etag) throw new Error(`UploadPartCopy part ${part.partNumber} returned no ETag`);
-          pace.observe(ctx.now() - started);
+          const durationMs = ctx.now() - started;
+          pace.observe(durationMs);
+          ctx.rates.observe(part.end - part.start + 1, durationMs);
           upload.done.set(part.partNumber, etag);
           ctx.stats.partsCopied++;
           ctx.stats.copiedBytes += part.end - part.start + 1;

@@ -30,6 +30,7 @@ export async function copySingle(
     TaggingDirective: job.options.tags === 'copy' ? 'COPY' : 'REPLACE',
     ...targetOptions(job),
   };
+  const started = ctx.now();
   try {
     await ctx.sourceReads.track(() =>
       ctx.retry(() => ctx.s3.send(new CopyObjectCommand(request), ctx.budget.requestOptions)),
@@ -38,6 +39,7 @@ export async function copySingle(
     if (version.etag && isPreconditionFailed(error)) throw new SourceChanged(version, error);
     throw error;
   }
+  ctx.rates.observe(version.size, ctx.now() - started);
   ctx.stats.copiedBytes += version.size;
   if (shouldVerify(job.options.verify, false)) {
     await verifyCopy(ctx, targetKey, await readSource(ctx, sourceKey, version.etag), { multipart: false });

@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { MeasuredRatesSchema } from '../shared/copy-rates';
 import type { Job } from '../shared/job';
+import type { SlicePlan } from './rate-plan';
 
 /** Cumulative counts across the slices of one execution. */
 export const ListTotalsSchema = z
@@ -53,6 +55,12 @@ export const ContinuationSchema = z
     /** The next slice's number (the first slice is 0); also its manifest part number. */
     slice: z.number().int().positive(),
     totals: ListTotalsSchema,
+    /**
+     * What the job's copies measured so far (functions/list/rate-plan.ts, combineRates): the next slice is
+     * planned from it. Absent until a copy reported rates. It travels as the totals do, across slices and
+     * into a continued execution.
+     */
+    rates: MeasuredRatesSchema.optional(),
   })
   .strict();
 export type Continuation = z.infer<typeof ContinuationSchema>;
@@ -68,6 +76,14 @@ export const JobIdSchema = z.string().regex(
   'must be 1-128 characters without "/" or control characters (the execution name)',
 );
 
+/** The part of a Distributed Map's output (with a ResultWriter) the list step reads. */
+export const PreviousMapRunSchema = z
+  .object({
+    ResultWriterDetails: z.object({ Bucket: z.string().min(1), Key: z.string().min(1) }),
+  })
+  .passthrough();
+export type PreviousMapRun = z.infer<typeof PreviousMapRunSchema>;
+
 /** The list function's event, as the state machine builds it. */
 export const ListEventSchema = z.object({
   /** The execution's original input ($$.Execution.Input): a (partial) job, or a batch of S3 events. */
@@ -75,6 +91,11 @@ export const ListEventSchema = z.object({
   jobId: JobIdSchema,
   /** Absent or null on the first slice; the previous output's continuation afterwards. */
   continuation: ContinuationSchema.nullish(),
+  /**
+   * The previous slice's Map Run output ($.list.mapRun: where its ResultWriter wrote the copy results),
+   * null when that slice copied nothing. The list step reads the rates the copies measured from it.
+   */
+  previousMapRun: PreviousMapRunSchema.nullish(),
 });
 export type ListEvent = z.input<typeof ListEventSchema>;
 
@@ -96,6 +117,14 @@ export interface ListOutput {
   continuation: Continuation | null;
   /** The job is a dry run: the manifest reports what would be copied and nothing is copied. */
   dryRun: boolean;
+  /** The rates and batch limits this slice was planned with (functions/list/rate-plan.ts). */
+  plan: SlicePlan;
+  /**
+   * Always null here: the state machine's Map writes its output over it ($.list.mapRun), and the next
+   * List call passes it on as previousMapRun. Being present even for a slice with nothing to copy keeps
+   * that JSONPath valid.
+   */
+  mapRun: null;
 }
 
 /** The manifest of slice n: `manifests/<jobId>/part-<n>.json`, n counting from 0. */

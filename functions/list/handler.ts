@@ -4,6 +4,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { S3Client } from '@aws-sdk/client-s3';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { readMapRunRates } from '../notify/results';
 import { BucketRegions, createS3Client, createStsClient, RegionalS3Clients, s3ClientFactory } from '../shared/clients';
 import { assertDeploymentAllows, type DeploymentConfig, ENV, loadConfig } from '../shared/config';
 import { InvalidJobError } from '../shared/errors';
@@ -13,6 +14,7 @@ import { TargetClients } from '../shared/target-role';
 import { ListEventSchema, type ListOutput, ZERO_TOTALS } from './contract';
 import { DEFAULT_TIME_MARGIN_MS, listSlice } from './list-slice';
 import { isDeletesEvent, runMirrorDeletes } from './mirror-deletes';
+import { combineRates } from './rate-plan';
 import { isEventsRequest, type ObjectRef, parseObjectCreatedEvents } from './s3-events';
 
 export interface ListHandlerDeps {
@@ -57,7 +59,7 @@ export function resolveListRequest(request: unknown, defaults: JobDefaults): Lis
 
 /**
  * The list function: one slice per invocation (see listSlice). Event:
- * `{ request, jobId, continuation? }`; output: ListOutput (DESIGN.md).
+ * `{ request, jobId, continuation?, previousMapRun? }`; output: ListOutput (DESIGN.md).
  */
 export function createListHandler(deps: ListHandlerDeps) {
   const { logger, metrics } = deps.observability ?? createObservability('s3xcopy-list');
@@ -101,6 +103,14 @@ export function createListHandler(deps: ListHandlerDeps) {
         first: ignored.slice(0, 20),
       });
     }
+    // The previous slice's copies measured the server: plan this slice from them (rate-plan.ts).
+    const previousMapRun = parsed.data.previousMapRun?.ResultWriterDetails;
+    const rates = previousMapRun
+      ? combineRates(
+          continuation?.rates,
+          await readMapRunRates(deps.stateS3, previousMapRun.Bucket, previousMapRun.Key),
+        )
+      : continuation?.rates;
     const remaining = context?.getRemainingTimeInMillis;
     const output = await listSlice({
       job,
@@ -115,6 +125,7 @@ export function createListHandler(deps: ListHandlerDeps) {
       stateBucket,
       ...(remaining ? { timeLeftMs: () => remaining.call(context) } : {}),
       marginMs,
+      ...(rates ? { rates } : {}),
     });
 
     const before = continuation?.totals ?? ZERO_TOTALS;
@@ -129,6 +140,7 @@ export function createListHandler(deps: ListHandlerDeps) {
       slice: output.slice,
       totals: output.totals,
       manifest: output.manifest,
+      plan: output.plan,
       more: output.continuation !== null,
       dryRun: output.dryRun,
     });

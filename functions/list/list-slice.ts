@@ -1,4 +1,5 @@
 import { HeadObjectCommand, type HeadObjectCommandOutput, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { MeasuredRates } from '../shared/copy-rates';
 import { awsErrorCode, BucketAccessError, errorMessage, httpStatusOf } from '../shared/errors';
 import { type Job, type ManifestObject, type SkipReason, targetKeyFor } from '../shared/job';
 import { ArchivedObjects, archiveReportKey, isArchived, writeArchiveReport } from './archived-objects';
@@ -14,6 +15,7 @@ import { compareKeys } from './key-order';
 import { isDeleteCandidate, recordDeletes } from './mirror-deletes';
 import { createObjectFilter } from './object-filter';
 import { planBatches } from './planner';
+import { planForRates } from './rate-plan';
 import type { ObjectRef } from './s3-events';
 import { findByListing, listPages, toManifestObject } from './s3-listing';
 import { TargetCursor, targetIsCurrent } from './sync-merge';
@@ -44,6 +46,11 @@ export interface ListSliceParams {
   timeLeftMs?: () => number;
   /** Stop taking more objects once the remaining time falls below this (default 60 s). */
   marginMs?: number;
+  /**
+   * What the job's copies measured up to the previous slice (the handler combines the continuation's
+   * rates with the previous Map Run's); default: the continuation's. Absent: planned by the model.
+   */
+  rates?: MeasuredRates;
 }
 
 /** What a slice took from the source, before planning. */
@@ -87,9 +94,14 @@ export async function listSlice(params: ListSliceParams): Promise<ListOutput> {
     ? await selectFromKeys(params, params.refs, continuation?.startAfter, outOfTime)
     : await selectFromListing(params, continuation, outOfTime);
 
+  const rates = params.rates ?? continuation?.rates;
+  const plan = planForRates(
+    { maxObjectsPerBatch: job.options.maxObjectsPerBatch, maxBytesPerBatch: job.options.maxBytesPerBatch },
+    rates,
+  );
   const batches = planBatches(
     selection.selected,
-    { maxObjectsPerBatch: job.options.maxObjectsPerBatch, maxBytesPerBatch: job.options.maxBytesPerBatch },
+    { maxObjectsPerBatch: plan.maxObjectsPerBatch, maxBytesPerBatch: plan.maxBytesPerBatch },
     `s${sliceNumber}-b`,
   );
   const bytes = batches.reduce((sum, batch) => sum + batch.bytes, 0);
@@ -141,8 +153,11 @@ export async function listSlice(params: ListSliceParams): Promise<ListOutput> {
           ...(targetStartAfter === undefined ? {} : { targetStartAfter }),
           slice: sliceNumber + 1,
           totals,
+          ...(rates ? { rates } : {}),
         },
     dryRun: job.options.dryRun,
+    plan,
+    mapRun: null,
   };
 }
 

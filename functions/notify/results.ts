@@ -8,6 +8,7 @@
  * string. FAILED files always hold execution records. OutputType JSON (one array) and JSONL both parse.
  */
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { type MeasuredRates, MeasuredRatesSchema } from '../shared/copy-rates';
 import { type BatchResultRecord, splitBatchResult } from '../shared/errors';
 import type { CopyFailure } from '../shared/job';
 
@@ -316,6 +317,36 @@ async function aggregateMapRun(s3: S3Client, bucket: string, manifestKey: string
     }
   }
   return tally;
+}
+
+function ratesOf(value: unknown): MeasuredRates | undefined {
+  const parsed = MeasuredRatesSchema.safeParse((value as { rates?: unknown } | null | undefined)?.rates);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/**
+ * The rates each copy invocation of one Map Run measured (CopyResult.rates): from succeeded batches'
+ * outputs and from the result record a failed or stopped batch's Cause carries. The list step plans the
+ * next slice from them (functions/list/rate-plan.ts). Batches that reported none (nothing copied) are
+ * left out.
+ * @param manifestKey the Map Run's manifest.json (its output's ResultWriterDetails.Key)
+ */
+export async function readMapRunRates(s3: S3Client, bucket: string, manifestKey: string): Promise<MeasuredRates[]> {
+  const manifest = await readJson<ResultWriterManifest>(s3, bucket, manifestKey);
+  const rates: MeasuredRates[] = [];
+  for (const status of ['SUCCEEDED', 'FAILED'] as const) {
+    for (const file of manifest.ResultFiles?.[status] ?? []) {
+      for (const entry of await readEntries(s3, manifest.DestinationBucket ?? bucket, file.Key)) {
+        const measured = isExecutionRecord(entry)
+          ? entry.Status === 'SUCCEEDED'
+            ? ratesOf(parseJson<unknown>(entry.Output))
+            : ratesOf(decodeCause(entry.Cause).batchResult)
+          : ratesOf(entry);
+        if (measured) rates.push(measured);
+      }
+    }
+  }
+  return rates;
 }
 
 /**

@@ -2,6 +2,7 @@
  * Error classes shared by the functions. Each sets `name` explicitly: Step Functions Retry/Catch match on
  * it (Lambda reports it as errorType), and so does the local runner.
  */
+import type { MeasuredRates } from './copy-rates';
 
 /** The job (or an option) is invalid; nothing was listed or written. Never retried. */
 export class InvalidJobError extends Error {
@@ -71,6 +72,8 @@ export interface BatchResultRecord {
   bytesCopied: number;
   /** The first failures, as many as fit in MAX_BATCH_RESULT_CHARS; `failed` is always the exact count. */
   failures: Array<{ key: string; code: string; message: string }>;
+  /** What the invocation measured (CopyResult.rates): a stopped batch's rates plan the next slice too. */
+  rates?: MeasuredRates;
 }
 
 /** Separates the human message from the JSON record (a line of its own, at the end). */

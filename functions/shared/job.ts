@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { COPY_RATES } from './copy-rates';
+import { COPY_RATES, type MeasuredRates } from './copy-rates';
 import { InvalidJobError } from './errors';
 
 /** Sizes in bytes, named once so limits and defaults read the same everywhere. */
@@ -426,4 +426,9 @@ export interface CopyResult {
    */
   notAttempted?: number;
   failures: CopyFailure[];
+  /**
+   * What this invocation's own copy requests measured (functions/copy/rate-meter.ts); absent when it
+   * copied nothing itself. The list step plans the next slice from it (functions/list/rate-plan.ts).
+   */
+  rates?: MeasuredRates;
 }

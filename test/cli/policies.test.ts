@@ -5,6 +5,7 @@ import { UsageError } from '../../cli/errors';
 import { parseInfraConfig } from '../../infra/config';
 import { targetRolePermissionsPolicy, targetRoleTrustPolicy } from '../../infra/policies';
 import { exampleConfig, synthesize } from '../infra/synth';
+import { THIRD_ACCOUNT } from '../support/accounts';
 
 const CDK_JSON = path.resolve(__dirname, '..', '..', 'cdk.json');
 const EMPTY_CDK_JSON = path.join(__dirname, '..', 'fixtures', 'infra', 'empty-cdk.json');
@@ -218,7 +219,7 @@ describe('s3xcopy policies', () => {
       '--source-prefix',
       'data/',
       '--source-bucket-account',
-      '333333333333',
+      THIRD_ACCOUNT,
       '--target-account',
       '222222222222',
       '--target-bucket',

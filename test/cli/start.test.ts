@@ -447,6 +447,123 @@ describe('s3xcopy start --watch, the ledger', () => {
   });
 });
 
+describe('s3xcopy start --watch, a job that continued as new', () => {
+  const SECOND = 'arn:aws:states:eu-west-1:111111111111:execution:s3xcopy-copy/second';
+  const THIRD = 'arn:aws:states:eu-west-1:111111111111:execution:s3xcopy-copy/third';
+  const MAP_RUN_3 = 'arn:aws:states:eu-west-1:111111111111:mapRun:s3xcopy-copy/third:ghi';
+
+  /** A SUCCEEDED execution that ended in the ASL's "Continued" state, naming the next one. */
+  function continued(arn: string, next: string) {
+    return {
+      ...execution('SUCCEEDED'),
+      executionArn: arn,
+      output: JSON.stringify({ list: { continuation: { slice: 3 } }, continuedAs: { executionArn: next } }),
+    };
+  }
+
+  const ledgerEnd = {
+    events: [
+      {
+        id: 31,
+        timestamp: new Date(),
+        type: 'TaskStateExited' as const,
+        stateExitedEventDetails: { name: 'NotifySuccess' },
+      },
+      {
+        id: 30,
+        timestamp: new Date(),
+        type: 'TaskSucceeded' as const,
+        taskSucceededEventDetails: {
+          resourceType: 'lambda',
+          resource: 'invoke',
+          output: JSON.stringify({
+            Payload: {
+              dryRun: false,
+              objects: { listed: 9, selected: 9, copied: 9, skipped: 0, failed: 0, notAttempted: 0 },
+              bytes: { selected: 90, copied: 90 },
+            },
+          }),
+        },
+      },
+    ],
+  };
+
+  beforeEach(() => {
+    // Three executions of one job: the first two continued, the third ran the job's last slice and notified.
+    sfn.on(DescribeExecutionCommand, { executionArn: EXECUTION }).resolves(continued(EXECUTION, SECOND));
+    sfn.on(DescribeExecutionCommand, { executionArn: SECOND }).resolves(continued(SECOND, THIRD));
+    sfn
+      .on(DescribeExecutionCommand, { executionArn: THIRD })
+      .resolves({ ...execution('SUCCEEDED'), executionArn: THIRD });
+    sfn.on(ListMapRunsCommand, { executionArn: EXECUTION }).resolves(mapRuns(MAP_RUN));
+    sfn.on(ListMapRunsCommand, { executionArn: SECOND }).resolves(mapRuns(MAP_RUN_2));
+    sfn.on(ListMapRunsCommand, { executionArn: THIRD }).resolves(mapRuns(MAP_RUN_3));
+    sfn
+      .on(DescribeMapRunCommand)
+      .resolves({ status: 'SUCCEEDED', itemCounts: itemCounts({ total: 3, succeeded: 3 }) } as never);
+    sfn.on(GetExecutionHistoryCommand).resolves({ events: [] });
+    sfn.on(GetExecutionHistoryCommand, { executionArn: THIRD }).resolves(ledgerEnd);
+  });
+
+  it('follows the chain to the last execution and prints the whole job and its ledger once', async () => {
+    // Act
+    const { stdout, stderr, exitCode } = await runStart(['--watch', '--poll-seconds', '0']);
+    // Assert
+    expect(stderr).toContain(`Continued as ${SECOND}\n`);
+    expect(stderr).toContain(`Continued as ${THIRD}\n`);
+    expect(stdout).toBe(
+      'SUCCEEDED: listing; slices copied 3; batches 9/9 done, 0 running, 0 failed\n' +
+        'Ledger: 9 selected = 9 copied + 0 skipped + 0 failed + 0 not attempted\n',
+    );
+    expect(stdout.match(/Ledger:/g)).toHaveLength(1);
+    expect(exitCode).toBe(0);
+    // The ledger is read where Notify ran: the last execution.
+    const historyReads = sfn
+      .commandCalls(GetExecutionHistoryCommand)
+      .map((call) => call.args[0].input.executionArn)
+      .filter((arn, i, all) => all.indexOf(arn) === i);
+    expect(historyReads).toContain(THIRD);
+  });
+
+  it('names every execution of the job in --json, with the one it started first', async () => {
+    // Act
+    const { stdout, exitCode } = await runStart(['--watch', '--poll-seconds', '0', '--json']);
+    // Assert
+    const report = JSON.parse(stdout);
+    expect(report).toMatchObject({
+      status: 'SUCCEEDED',
+      executionArn: EXECUTION,
+      executions: [EXECUTION, SECOND, THIRD],
+      mapRuns: 3,
+      batches: { total: 9, succeeded: 9, failed: 0 },
+      ledger: { objects: { copied: 9, notAttempted: 0 } },
+    });
+    expect(exitCode).toBe(0);
+  });
+
+  it('exits 1 when the last execution of the chain failed', async () => {
+    // Arrange
+    sfn
+      .on(DescribeExecutionCommand, { executionArn: THIRD })
+      .resolves({ ...execution('FAILED'), executionArn: THIRD, error: 'CopyBatchError', cause: 'batch s7-b0 failed' });
+    // Act
+    const { stdout, exitCode } = await runStart(['--watch', '--poll-seconds', '0']);
+    // Assert
+    expect(stdout).toContain('FAILED: listing; slices copied 3');
+    expect(stdout).toContain('CopyBatchError: batch s7-b0 failed');
+    expect(exitCode).toBe(1);
+  });
+
+  it('stops with a clear error when the chain loops back to an execution it followed', async () => {
+    // Arrange
+    sfn.on(DescribeExecutionCommand, { executionArn: THIRD }).resolves(continued(THIRD, SECOND));
+    // Act + Assert
+    await expect(runStart(['--watch', '--poll-seconds', '0'])).rejects.toThrow(
+      `Execution ${THIRD} says it continued in ${SECOND}, which this watch already followed`,
+    );
+  });
+});
+
 describe('jobInputFromFlags (s3xcopy start preflight)', () => {
   const flags = { include: [] as string[], exclude: [] as string[] };
 

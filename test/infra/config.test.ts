@@ -1,4 +1,5 @@
 import { configFromContext, parseInfraConfig } from '../../infra/config';
+import { THIRD_ACCOUNT } from '../support/accounts';
 import { exampleConfig, merge } from './synth';
 
 describe('infra configuration', () => {
@@ -66,10 +67,13 @@ describe('infra configuration', () => {
 
   it('refuses to create, or take S3 events from, a source bucket in another account', () => {
     // Arrange
-    const elsewhere = { source: { bucketAccount: '333333333333', createBucket: true }, s3Events: { enabled: true } };
+    const elsewhere = { source: { bucketAccount: THIRD_ACCOUNT, createBucket: true }, s3Events: { enabled: true } };
     // Act + Assert
     expect(() => parseInfraConfig(merge(exampleConfig(), elsewhere))).toThrow(
-      /source\.createBucket cannot be true when source\.bucketAccount \(333333333333\).*s3Events\.enabled cannot be true when the source bucket lives in account 333333333333/,
+      new RegExp(
+        `source\\.createBucket cannot be true when source\\.bucketAccount \\(${THIRD_ACCOUNT}\\).*` +
+          `s3Events\\.enabled cannot be true when the source bucket lives in account ${THIRD_ACCOUNT}`,
+      ),
     );
   });
 

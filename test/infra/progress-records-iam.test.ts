@@ -44,3 +44,32 @@ describe('the copy role and the state bucket', () => {
     });
   });
 });
+
+/** The list function reads the previous slice's copy results (functions/list/rate-plan.ts plans from them). */
+describe('the list role and the copy results', () => {
+  const built = synthesize();
+  const d = deployment(built.config, built.sourceTemplate.toJSON() as TemplateJson);
+  const arns = resourceArns(built.config);
+  const policies = d.source.identityPolicies(roleIdByArn(d.source, arns.listRole));
+  const can = (action: string, resource: string) =>
+    isAllowed({ principal: arns.listRole, action, resource, resourceAccount: built.config.source.account }, policies);
+
+  it('may read the Map Runs results, and neither write nor delete them', async () => {
+    // Act
+    const results = {
+      readManifest: await can('s3:GetObject', `${arns.stateBucket}/results/job-1/run-1/manifest.json`),
+      readResults: await can('s3:GetObject', `${arns.stateBucket}/results/job-1/run-1/SUCCEEDED_0.json`),
+      writeResults: await can('s3:PutObject', `${arns.stateBucket}/results/job-1/run-1/SUCCEEDED_0.json`),
+      deleteResults: await can('s3:DeleteObject', `${arns.stateBucket}/results/job-1/run-1/SUCCEEDED_0.json`),
+      readProgress: await can('s3:GetObject', `${arns.stateBucket}/progress/job-1/batches/b1.json`),
+    };
+    // Assert
+    expect(results).toEqual({
+      readManifest: true,
+      readResults: true,
+      writeResults: false,
+      deleteResults: false,
+      readProgress: false,
+    });
+  });
+});

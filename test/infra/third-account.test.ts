@@ -1,5 +1,6 @@
 import { resourceArns } from '../../infra/names';
 import { sourceBucketPolicyStatements } from '../../infra/policies';
+import { THIRD_ACCOUNT } from '../support/accounts';
 import {
   type Deployment,
   deployment,
@@ -11,11 +12,11 @@ import type { TemplateJson } from './resolve-template';
 import { synthesize } from './synth';
 
 /**
- * A source bucket in a third account: neither the workflow's (111111111111) nor the target's
- * (222222222222). Its owner applies the printed statements by hand; the proofs evaluate them as the
- * bucket's policy, cross-account, where AWS needs both the identity policy and the bucket policy.
+ * A source bucket in a third account (THIRD_ACCOUNT, test/support/accounts.ts): neither the workflow's
+ * (111111111111) nor the target's (222222222222). Its owner applies the printed statements by hand; the
+ * proofs evaluate them as the bucket's policy, cross-account, where AWS needs both the identity policy
+ * and the bucket policy.
  */
-const THIRD_ACCOUNT = '333333333333';
 
 function thirdAccountDeployment(withBucketPolicy: boolean): Deployment {
   const built = synthesize({

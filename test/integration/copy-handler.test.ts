@@ -116,6 +116,8 @@ describe('copy handler', () => {
       bytesCopied: 11,
       skippedByReason: {},
       failures: [],
+      // Two small CopyObjects timed: what the next slice is planned from (functions/list/rate-plan.ts).
+      rates: { large: 0, small: 2, requestMs: expect.any(Number) },
     });
     expect((await s3.getBody('handler-dst', 'out/b.txt')).toString()).toBe('bravo!');
     expect(stsMock.commandCalls(AssumeRoleCommand)[0]?.args[0].input).toMatchObject({

@@ -10,7 +10,12 @@ import { localObservability } from '../../cli/runner/runner';
 import { createNotifyHandler, rootCause } from '../../functions/notify/handler';
 import type { NotifyInput } from '../../functions/notify/message';
 import { snsPublisher } from '../../functions/notify/publisher';
-import { aggregateResults, type ResultWriterEntry, type ResultWriterManifest } from '../../functions/notify/results';
+import {
+  aggregateResults,
+  type ResultWriterEntry,
+  type ResultWriterManifest,
+  readMapRunRates,
+} from '../../functions/notify/results';
 import { attachBatchResult, CopyBatchError } from '../../functions/shared/errors';
 import { startTestS3, type TestS3 } from '../support/s3';
 
@@ -462,6 +467,45 @@ describe('aggregateResults', () => {
     await expect(aggregateResults(s3.s3, STATE, `results/${jobId}/`)).rejects.toThrow(
       `s3://${STATE}/results/${jobId}/run-a/SUCCEEDED_0.json is not JSON`,
     );
+  });
+});
+
+describe('readMapRunRates (what the list step plans the next slice from)', () => {
+  it('reads the rates of succeeded batches and of failed ones from their result record, skipping batches without', async () => {
+    // Prepare: one succeeded batch with rates, one without (it copied nothing), one stopped by its time
+    // budget whose Cause carries its record with rates, one failed without any record.
+    const jobId = 'job-rates';
+    const withRates = succeeded('s0-b0', 2, 20);
+    withRates.Output = JSON.stringify({
+      ...JSON.parse(withRates.Output as string),
+      rates: { large: 3, bytesPerSecond: 9_000_000, small: 0 },
+    });
+    const stopped = attachBatchResult(new CopyBatchError('s0-b2', 2, [{ key: 'x', code: 'SlowDown', message: 'm' }]), {
+      batchId: 's0-b2',
+      copied: 1,
+      skipped: 0,
+      skippedByReason: {},
+      failed: 1,
+      notAttempted: 0,
+      bytesCopied: 10,
+      failures: [{ key: 'x', code: 'SlowDown', message: 'm' }],
+      rates: { large: 0, small: 1, requestMs: 640 },
+    });
+    await writeMapRun(jobId, 'run-r', [
+      withRates,
+      succeeded('s0-b1', 0, 0),
+      failed('s0-b2', ['x', 'y'], stopped),
+      failed('s0-b3', ['z'], new Error('AccessDenied')),
+    ]);
+
+    // Act
+    const rates = await readMapRunRates(s3.s3, STATE, `results/${jobId}/run-r/manifest.json`);
+
+    // Assess
+    expect(rates).toEqual([
+      { large: 3, bytesPerSecond: 9_000_000, small: 0 },
+      { large: 0, small: 1, requestMs: 640 },
+    ]);
   });
 });
 
