@@ -13,7 +13,7 @@ import { formatBytes, formatCount } from '../../functions/shared/format';
 import { type Job, type JobInput, resolveJob, useNameRules } from '../../functions/shared/job';
 import { embeddedEndpoint } from '../embedded-s3';
 import { EXIT, UsageError } from '../errors';
-import { addFeatureOptions, deletesSummary, type FeatureFlags } from '../feature-flags';
+import { addFeatureOptions, deletesSummary, type FeatureFlags, manifestFromFlags } from '../feature-flags';
 import type { CliIo } from '../io';
 import { checkBucketName, collect, escapeGlob, jobOptionsFromFlags, parseS3Uri } from '../job-flags';
 import { createProgressReporter } from '../progress';
@@ -86,8 +86,9 @@ export function jobFromFlags(flags: JobFlags): JobInput {
   const source = parseS3Uri(flags.source, '--source');
   const target = parseS3Uri(flags.target, '--target');
   const options = jobOptionsFromFlags(flags);
+  const manifest = manifestFromFlags(flags);
   const job: JobInput = {
-    source,
+    source: { ...source, ...(manifest ? { manifest } : {}) },
     target: {
       ...target,
       ...(flags.targetRoleArn ? { roleArn: flags.targetRoleArn } : {}),
@@ -232,8 +233,10 @@ export function copyWork(result: LocalRunResult): { invocations: number; parts: 
   };
 }
 
-/** Exit code for a finished run: 0 all selected objects copied or skipped (or, in a dry run, planned); 1 otherwise. */
+/** Exit code for a finished run: 0 all selected objects copied or skipped (or, in a dry run, planned); 2 a bad manifest; 1 otherwise. */
 export function exitCodeFor(result: LocalRunResult): number {
+  // manifest (issue 13): a bad manifest is bad input, found by the validate pass before any copy.
+  if (result.status !== 'SUCCEEDED' && result.error?.error === 'InvalidManifestError') return EXIT.usage;
   const o = result.objects;
   const settled = o.failed === 0 && (result.list?.dryRun === true || o.notAttempted === 0);
   return result.status === 'SUCCEEDED' && settled ? EXIT.ok : EXIT.failed;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Job } from '../shared/job';
+import { ManifestPositionSchema } from './manifest';
 
 /** Cumulative counts across the slices of one execution. */
 export const ListTotalsSchema = z
@@ -10,6 +11,8 @@ export const ListTotalsSchema = z
     selected: z.number().int().nonnegative(),
     /** Selected objects left out of the manifest: the target already has them (sync), or they vanished. */
     skipped: z.number().int().nonnegative(),
+    /** manifest (issue 13): rows of the source manifest, counted by its validation pass. */
+    manifestRows: z.number().int().nonnegative().optional(),
     /** Bytes of the objects in the manifests (to copy). */
     bytes: z.number().int().nonnegative(),
     /** Bytes of the selected objects (the same set as `selected`: to copy and skipped). */
@@ -53,6 +56,8 @@ export const ContinuationSchema = z
     /** The next slice's number (the first slice is 0); also its manifest part number. */
     slice: z.number().int().positive(),
     totals: ListTotalsSchema,
+    /** manifest (issue 13): where a manifest job resumes (functions/list/manifest.ts); absent otherwise. */
+    manifest: ManifestPositionSchema.optional(),
   })
   .strict();
 export type Continuation = z.infer<typeof ContinuationSchema>;
