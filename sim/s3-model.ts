@@ -602,6 +602,8 @@ export class S3Model {
     for (const seed of objects) {
       const versionId = this.nextVersion();
       const content = wholeOrigin(seed.origin ?? `${bucket}/${seed.key}#${versionId}`, seed.size);
+      const replaced = index.objects.get(seed.key);
+      if (replaced) this.noncurrent.set(`${bucket}\u0000${replaced.key}\u0000${replaced.versionId}`, replaced);
       index.set({
         key: seed.key,
         size: seed.size,

@@ -203,8 +203,20 @@ export interface ManifestClients {
   target: () => Promise<S3Client>;
 }
 
+/**
+ * Whether reads of this bucket carry RequestPayer: a manifest kept in a Requester Pays source bucket is
+ * refused without it like any other object there.
+ */
+function paysFor(job: Pick<Job, 'source' | 'options'>, bucket: string): boolean {
+  return job.options.requestPayer === true && bucket === job.source.bucket;
+}
+
 /** The manifest's data files: the CSV itself, or the files an Inventory manifest.json names. */
-export async function manifestFiles(s3: S3Client, manifest: ManifestRef): Promise<ManifestFile[]> {
+export async function manifestFiles(
+  s3: S3Client,
+  manifest: ManifestRef,
+  job: Pick<Job, 'source' | 'options'>,
+): Promise<ManifestFile[]> {
   if (manifestFormatOf(manifest) === 'csv') {
     return [
       {
@@ -216,7 +228,7 @@ export async function manifestFiles(s3: S3Client, manifest: ManifestRef): Promis
       },
     ];
   }
-  const text = await (await getObject(s3, manifest.bucket, manifest.key)).text();
+  const text = await (await getObject(s3, manifest.bucket, manifest.key, paysFor(job, manifest.bucket))).text();
   return parseInventoryManifest(text, manifest);
 }
 
@@ -283,12 +295,20 @@ interface GotObject {
 }
 
 /** GETs a manifest object (a range of it from `offset`, pinned to `etag` when given). */
-async function getObject(s3: S3Client, bucket: string, key: string, offset = 0, etag?: string): Promise<GotObject> {
+async function getObject(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  payer: boolean,
+  offset = 0,
+  etag?: string,
+): Promise<GotObject> {
   try {
     const response = await s3.send(
       new GetObjectCommand({
         Bucket: bucket,
         Key: key,
+        ...(payer ? { RequestPayer: 'requester' } : {}),
         ...(offset > 0 ? { Range: `bytes=${offset}-` } : {}),
         ...(etag ? { IfMatch: etag } : {}),
       }),
@@ -329,11 +349,12 @@ async function getObject(s3: S3Client, bucket: string, key: string, offset = 0, 
 /** The rows of one data file from a position on, each with the position after it. */
 async function* rowsOf(
   s3: S3Client,
+  job: Pick<Job, 'source' | 'options'>,
   file: ManifestFile,
   from: { line: number; offset: number; etag?: string },
 ): AsyncGenerator<{ text: string; line: number; offset: number; etag: string | undefined }> {
   if (file.gzip) {
-    const got = await getObject(s3, file.bucket, file.key);
+    const got = await getObject(s3, file.bucket, file.key, paysFor(job, file.bucket));
     const gunzip = createGunzip();
     // pipeline destroys the gunzip stream when the GET fails, so the loop below throws instead of waiting.
     pipeline(Readable.from(got.stream), gunzip, () => undefined);
@@ -354,7 +375,7 @@ async function* rowsOf(
     }
     return;
   }
-  const got = await getObject(s3, file.bucket, file.key, from.offset, from.etag);
+  const got = await getObject(s3, file.bucket, file.key, paysFor(job, file.bucket), from.offset, from.etag);
   let line = from.line;
   for await (const { text, end } of linesOf(got.stream, from.offset)) {
     line++;
@@ -403,7 +424,7 @@ export async function selectFromManifest(params: ManifestSliceParams): Promise<M
   const { job } = params;
   const manifest = job.source.manifest;
   if (!manifest) throw new Error('selectFromManifest needs job.source.manifest');
-  const files = await manifestFiles(params.clients.manifest, manifest);
+  const files = await manifestFiles(params.clients.manifest, manifest, job);
   let position: ManifestPosition = params.position ?? { phase: 'validate', file: 0, line: 0, offset: 0, rows: 0 };
   const counts: ManifestSelection['counts'] = {
     listed: 0,
@@ -441,7 +462,7 @@ async function validateManifest(
   for (; fileIndex < files.length; fileIndex++, line = 0, offset = 0) {
     const file = files[fileIndex] as ManifestFile;
     let versioned: boolean | undefined;
-    for await (const read of rowsOf(params.clients.manifest, file, { line, offset, ...(etag ? { etag } : {}) })) {
+    for await (const read of rowsOf(params.clients.manifest, job, file, { line, offset, ...(etag ? { etag } : {}) })) {
       etag = file.gzip ? etag : read.etag;
       const row = parseManifestLine(read.text, read.line, file, job);
       if (row !== null && 'problem' in row) {
@@ -526,7 +547,7 @@ async function readRows(
   for (; fileIndex < files.length; fileIndex++) {
     const file = files[fileIndex] as ManifestFile;
     const from = fileIndex === start.file ? { line: start.line, offset: start.offset } : { line: 0, offset: 0 };
-    for await (const read of rowsOf(params.clients.manifest, file, {
+    for await (const read of rowsOf(params.clients.manifest, job, file, {
       ...from,
       ...(start.etag ? { etag: start.etag } : {}),
     })) {
