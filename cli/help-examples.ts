@@ -26,6 +26,7 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   ],
   estimate: [
     's3xcopy estimate --objects 1000000 --avg-size 256KiB',
+    's3xcopy estimate --manifest s3://inventory/src/daily/2026-12-01T01-00Z/manifest.json',
     's3xcopy estimate --objects 100000 --avg-size 8MiB --archived 5000 --archive-class DEEP_ARCHIVE --restore Bulk --deletes 200',
   ],
 };

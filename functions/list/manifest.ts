@@ -72,8 +72,8 @@ interface ManifestFile {
   bucket: string;
   key: string;
   gzip: boolean;
-  /** Column indexes; versionId/deleteMarker absent when the file has no such column. */
-  columns: { bucket: number; key: number; versionId?: number; deleteMarker?: number };
+  /** Column indexes; versionId/deleteMarker/size absent when the file has no such column. */
+  columns: { bucket: number; key: number; versionId?: number; deleteMarker?: number; size?: number };
   /** CSV only: every row must have a version if any has (checked in the validate pass). */
   uniformVersions: boolean;
 }
@@ -212,11 +212,7 @@ function paysFor(job: Pick<Job, 'source' | 'options'>, bucket: string): boolean 
 }
 
 /** The manifest's data files: the CSV itself, or the files an Inventory manifest.json names. */
-export async function manifestFiles(
-  s3: S3Client,
-  manifest: ManifestRef,
-  job: Pick<Job, 'source' | 'options'>,
-): Promise<ManifestFile[]> {
+export async function manifestFiles(s3: S3Client, manifest: ManifestRef, payer: boolean): Promise<ManifestFile[]> {
   if (manifestFormatOf(manifest) === 'csv') {
     return [
       {
@@ -228,7 +224,7 @@ export async function manifestFiles(
       },
     ];
   }
-  const text = await (await getObject(s3, manifest.bucket, manifest.key, paysFor(job, manifest.bucket))).text();
+  const text = await (await getObject(s3, manifest.bucket, manifest.key, payer)).text();
   return parseInventoryManifest(text, manifest);
 }
 
@@ -273,6 +269,7 @@ export function parseInventoryManifest(text: string, manifest: ManifestRef): Man
   }
   const versionColumn = names.indexOf('VersionId');
   const deleteMarkerColumn = names.indexOf('IsDeleteMarker');
+  const sizeColumn = names.indexOf('Size');
   const destination = inventory.destinationBucket.replace(/^arn:aws[a-z-]*:s3:::/, '');
   return inventory.files.map((file) => ({
     bucket: destination,
@@ -283,6 +280,7 @@ export function parseInventoryManifest(text: string, manifest: ManifestRef): Man
       key: keyColumn,
       ...(versionColumn >= 0 ? { versionId: versionColumn } : {}),
       ...(deleteMarkerColumn >= 0 ? { deleteMarker: deleteMarkerColumn } : {}),
+      ...(sizeColumn >= 0 ? { size: sizeColumn } : {}),
     },
     uniformVersions: false,
   }));
@@ -349,12 +347,12 @@ async function getObject(
 /** The rows of one data file from a position on, each with the position after it. */
 async function* rowsOf(
   s3: S3Client,
-  job: Pick<Job, 'source' | 'options'>,
+  payer: boolean,
   file: ManifestFile,
   from: { line: number; offset: number; etag?: string },
 ): AsyncGenerator<{ text: string; line: number; offset: number; etag: string | undefined }> {
   if (file.gzip) {
-    const got = await getObject(s3, file.bucket, file.key, paysFor(job, file.bucket));
+    const got = await getObject(s3, file.bucket, file.key, payer);
     const gunzip = createGunzip();
     // pipeline destroys the gunzip stream when the GET fails, so the loop below throws instead of waiting.
     pipeline(Readable.from(got.stream), gunzip, () => undefined);
@@ -375,7 +373,7 @@ async function* rowsOf(
     }
     return;
   }
-  const got = await getObject(s3, file.bucket, file.key, paysFor(job, file.bucket), from.offset, from.etag);
+  const got = await getObject(s3, file.bucket, file.key, payer, from.offset, from.etag);
   let line = from.line;
   for await (const { text, end } of linesOf(got.stream, from.offset)) {
     line++;
@@ -424,7 +422,7 @@ export async function selectFromManifest(params: ManifestSliceParams): Promise<M
   const { job } = params;
   const manifest = job.source.manifest;
   if (!manifest) throw new Error('selectFromManifest needs job.source.manifest');
-  const files = await manifestFiles(params.clients.manifest, manifest, job);
+  const files = await manifestFiles(params.clients.manifest, manifest, paysFor(job, manifest.bucket));
   let position: ManifestPosition = params.position ?? { phase: 'validate', file: 0, line: 0, offset: 0, rows: 0 };
   const counts: ManifestSelection['counts'] = {
     listed: 0,
@@ -462,7 +460,11 @@ async function validateManifest(
   for (; fileIndex < files.length; fileIndex++, line = 0, offset = 0) {
     const file = files[fileIndex] as ManifestFile;
     let versioned: boolean | undefined;
-    for await (const read of rowsOf(params.clients.manifest, job, file, { line, offset, ...(etag ? { etag } : {}) })) {
+    for await (const read of rowsOf(params.clients.manifest, paysFor(job, file.bucket), file, {
+      line,
+      offset,
+      ...(etag ? { etag } : {}),
+    })) {
       etag = file.gzip ? etag : read.etag;
       const row = parseManifestLine(read.text, read.line, file, job);
       if (row !== null && 'problem' in row) {
@@ -547,7 +549,7 @@ async function readRows(
   for (; fileIndex < files.length; fileIndex++) {
     const file = files[fileIndex] as ManifestFile;
     const from = fileIndex === start.file ? { line: start.line, offset: start.offset } : { line: 0, offset: 0 };
-    for await (const read of rowsOf(params.clients.manifest, job, file, {
+    for await (const read of rowsOf(params.clients.manifest, paysFor(job, file.bucket), file, {
       ...from,
       ...(start.etag ? { etag: start.etag } : {}),
     })) {
@@ -664,4 +666,40 @@ async function mapWithConcurrency<T, R>(
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
+}
+
+/** What `s3xcopy estimate --manifest` learns from a manifest: its rows, and their bytes when it has sizes. */
+export interface ManifestCount {
+  rows: number;
+  /** The sum of the Size column (an Inventory report with Size); undefined for a CSV, which has no sizes. */
+  bytes?: number;
+  files: number;
+}
+
+/**
+ * Counts the objects a manifest names (delete markers and empty lines are not objects) without checking
+ * them against a job: what the estimate needs, for one read of the manifest.
+ * @throws InvalidManifestError when the manifest cannot be read or a line does not parse
+ */
+export async function countManifest(s3: S3Client, manifest: ManifestRef, payer = false): Promise<ManifestCount> {
+  const files = await manifestFiles(s3, manifest, payer);
+  let rows = 0;
+  let bytes: number | undefined = files.every((file) => file.columns.size !== undefined) ? 0 : undefined;
+  for (const file of files) {
+    for await (const read of rowsOf(s3, payer, file, { line: 0, offset: 0 })) {
+      if (read.text.trim() === '') continue;
+      const fields = splitCsvLine(read.text);
+      if (!fields || fields[file.columns.key] === undefined) {
+        throw new InvalidManifestError(
+          `s3://${file.bucket}/${file.key} line ${read.line} is not bucket,key[,versionId]`,
+        );
+      }
+      if (file.columns.deleteMarker !== undefined && fields[file.columns.deleteMarker]?.toLowerCase() === 'true') {
+        continue;
+      }
+      rows++;
+      if (bytes !== undefined && file.columns.size !== undefined) bytes += Number(fields[file.columns.size] ?? 0) || 0;
+    }
+  }
+  return { rows, files: files.length, ...(bytes === undefined ? {} : { bytes }) };
 }

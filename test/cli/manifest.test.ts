@@ -149,6 +149,33 @@ describe('s3xcopy run --manifest', () => {
     expect(await s3.listKeys('man-dst', 'other/')).toEqual([]);
   });
 
+  it('estimate --manifest counts the objects, and their average size from an Inventory Size column', async () => {
+    // Act (the inventory of the Inventory test: 2 objects of 5 and 13 bytes, one delete marker)
+    const result = await cli([
+      'estimate',
+      '--manifest',
+      's3://man-src/inventory/2026-12-01T01-00Z/manifest.json',
+      '--endpoint',
+      s3.server.url,
+      '--json',
+    ]);
+
+    // Assess
+    expect(result.code).toBe(0);
+    const estimate = JSON.parse(result.stdout);
+    expect(estimate.job).toMatchObject({ objects: 2, averageSizeBytes: 9 });
+    expect(estimate.manifest).toMatchObject({ rows: 2, bytes: 18, files: 1, headRequests: 2 });
+  });
+
+  it('estimate --manifest of a CSV needs --avg-size (a CSV has no sizes), exit 2', async () => {
+    // Act
+    const result = await cli(['estimate', '--manifest', 's3://man-src/lists/run.csv', '--endpoint', s3.server.url]);
+
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--avg-size SIZE is required (a CSV manifest has no sizes');
+  });
+
   it('refuses --manifest without an object key, naming the flag (exit 2)', async () => {
     // Act
     const result = await run('s3://man-src/', 'none');

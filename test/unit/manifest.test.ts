@@ -73,7 +73,7 @@ describe('parseInventoryManifest', () => {
         bucket: 'inv',
         key: 'src/daily/data/1.csv.gz',
         gzip: true,
-        columns: { bucket: 0, key: 1, versionId: 2, deleteMarker: 4 },
+        columns: { bucket: 0, key: 1, versionId: 2, deleteMarker: 4, size: 5 },
         uniformVersions: false,
       },
     ]);
