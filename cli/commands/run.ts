@@ -5,7 +5,7 @@
  * that does not exist (exit 2).
  */
 import '../runner/esm-interop';
-import { HeadBucketCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { Command } from 'commander';
 import { createS3Client, createStsClient, type S3Endpoint } from '../../functions/shared/clients';
 import { awsErrorCode, errorMessage, httpStatusOf } from '../../functions/shared/errors';
@@ -119,9 +119,15 @@ export function endpointFromFlags(flags: { endpoint?: string; region?: string },
   return { endpoint: flags.endpoint, ...(flags.region ? { region: flags.region } : {}) };
 }
 
-async function checkBucket(s3: S3Client, bucket: string, role: string): Promise<void> {
+async function checkBucket(s3: S3Client, bucket: string, role: string, requestPayer = false): Promise<void> {
   try {
-    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+    // manifest (issue 13): HeadBucket cannot carry x-amz-request-payer, which a Requester Pays bucket
+    // demands of other accounts; a one-key listing can, and the run lists the bucket anyway.
+    await s3.send(
+      requestPayer
+        ? new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1, RequestPayer: 'requester' })
+        : new HeadBucketCommand({ Bucket: bucket }),
+    );
   } catch (error) {
     const status = httpStatusOf(error);
     if (status === 404) throw new UsageError(`${role} bucket ${bucket} does not exist. Check the name in --${role}.`);
@@ -141,7 +147,7 @@ async function checkBucket(s3: S3Client, bucket: string, role: string): Promise<
 export async function preflight(endpoint: S3Endpoint, job: Job, stateBucket?: string): Promise<void> {
   const s3 = createS3Client(endpoint);
   try {
-    await checkBucket(s3, job.source.bucket, 'source');
+    await checkBucket(s3, job.source.bucket, 'source', job.options.requestPayer === true);
     if (!job.target.roleArn) await checkBucket(s3, job.target.bucket, 'target');
     if (stateBucket) await checkBucket(s3, stateBucket, 'state');
   } finally {
@@ -161,7 +167,13 @@ export async function objectSourceJob(endpoint: S3Endpoint, input: JobInput): Pr
   if (!bucket || key === '' || key.endsWith('/')) return input;
   const s3 = createS3Client(endpoint);
   try {
-    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    await s3.send(
+      new HeadObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        ...(input.options?.requestPayer ? { RequestPayer: 'requester' } : {}),
+      }),
+    );
   } catch (error) {
     const status = httpStatusOf(error);
     // Not an object (or not readable as one): the URI is a prefix, as before.

@@ -6,8 +6,10 @@
  * RequestPayer=requester (403), as S3 does.
  */
 import { Writable } from 'node:stream';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { preflight } from '../../cli/commands/run';
 import { type LocalRunOptions, runLocal } from '../../cli/runner/runner';
+import { resolveJob } from '../../functions/shared/job';
 import { sameContent } from '../../sim/content';
 import { S3Model } from '../../sim/s3-model';
 
@@ -163,5 +165,29 @@ describe('manifest jobs (S3 model: the embedded server has no versions or Reques
     expect(refused.error?.cause).toContain('man-src');
     expect(paid.status).toBe('SUCCEEDED');
     expect(model.keys('man-dst')).toEqual(['copy/one', 'copy/two']);
+  });
+});
+
+describe('s3xcopy run preflight with --request-payer (S3 model)', () => {
+  const endpointFor = (model: S3Model) => ({
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'MODEL', secretAccessKey: 'MODEL' },
+    configure: (client: S3Client) => model.attach(client),
+  });
+
+  it('checks a Requester Pays source with a paid one-key listing, and still names a missing bucket', async () => {
+    // Prepare
+    const model = new S3Model();
+    for (const bucket of ['rp-src', 'rp-dst']) model.createBucket(bucket);
+    model.setRequesterPays('rp-src');
+    const job = (bucket: string) =>
+      resolveJob({ source: { bucket }, target: { bucket: 'rp-dst' }, options: { requestPayer: true } });
+
+    // Act / Assess
+    await expect(preflight(endpointFor(model), job('rp-src'))).resolves.toBeUndefined();
+    expect(model.stats.requests.ListObjectsV2).toBe(1);
+    await expect(preflight(endpointFor(model), job('rp-missing'))).rejects.toThrow(
+      'source bucket rp-missing does not exist',
+    );
   });
 });
