@@ -555,8 +555,13 @@ async function readRows(
     })) {
       const row = parseManifestLine(read.text, read.line, file, job);
       const after: ManifestPosition = { ...start, file: fileIndex, line: read.line, offset: read.offset };
-      if (row === null || 'problem' in row) {
-        // Validated already: only lines that name no object come here.
+      if (row !== null && 'problem' in row) {
+        // The validate pass read this line as good: the file changed since (Inventory files are not pinned).
+        throw new InvalidManifestError(
+          `s3://${file.bucket}/${file.key} line ${read.line} ${row.problem}; it changed after the job validated it. Start the job again`,
+        );
+      }
+      if (row === null) {
         if (chunk.length === 0) position = after;
         else (chunk.at(-1) as (typeof chunk)[number]).after = after;
         continue;
