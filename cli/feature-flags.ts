@@ -3,7 +3,14 @@
  * --restore-days), each parsed with an error that names the flag and the accepted form (exit 2).
  */
 import { type Command, Option } from 'commander';
-import { type JobInput, RESTORE_TIERS, type RestoreTier } from '../functions/shared/job';
+import {
+  isValidBucketName,
+  type JobInput,
+  MANIFEST_FORMATS,
+  type ManifestFormat,
+  RESTORE_TIERS,
+  type RestoreTier,
+} from '../functions/shared/job';
 import { UsageError } from './errors';
 
 export interface FeatureFlags {
@@ -11,6 +18,70 @@ export interface FeatureFlags {
   restoreDays?: string;
   delete?: boolean;
   maxDelete?: string;
+  manifest?: string;
+  manifestFormat?: string;
+  requestPayer?: boolean;
+}
+
+/** --manifest s3://BUCKET/KEY (manifest, issue 13). */
+export function manifestOption(): Option {
+  return new Option(
+    '--manifest <uri>',
+    'copy the objects a manifest names instead of listing the source: an S3 Batch Operations CSV (bucket,key[,versionId], keys URL-encoded) or an S3 Inventory manifest.json; rows must name the --source bucket and keys under its prefix',
+  );
+}
+
+/** --manifest-format csv|inventory. */
+export function manifestFormatOption(): Option {
+  return new Option(
+    '--manifest-format <format>',
+    'csv or inventory (default: inventory for a key ending in manifest.json, csv otherwise)',
+  );
+}
+
+/** --request-payer. */
+export function requestPayerOption(): Option {
+  return new Option(
+    '--request-payer',
+    'the source bucket is Requester Pays: send x-amz-request-payer: requester on every source request (you pay for them)',
+  );
+}
+
+/**
+ * The manifest a job reads, from --manifest and --manifest-format.
+ * @throws UsageError naming the flag and the fix
+ */
+export function manifestFromFlags(
+  flags: FeatureFlags,
+): { bucket: string; key: string; format?: ManifestFormat } | undefined {
+  if (flags.manifest === undefined) {
+    if (flags.manifestFormat !== undefined) {
+      throw new UsageError(
+        '--manifest-format needs --manifest s3://BUCKET/KEY. Example: --manifest s3://lists/run-1.csv',
+      );
+    }
+    return undefined;
+  }
+  const match = /^s3:\/\/([^/]+)\/(.+)$/s.exec(flags.manifest);
+  if (!match) {
+    throw new UsageError(
+      `--manifest: "${flags.manifest}" names no manifest object. Use s3://BUCKET/KEY, e.g. --manifest s3://lists/run-1.csv or s3://inventory/src/daily/2026-12-01T01-00Z/manifest.json`,
+    );
+  }
+  const bucket = match[1] as string;
+  if (!isValidBucketName(bucket)) {
+    throw new UsageError(
+      `--manifest: "${bucket}" is not a valid bucket name (3-63 lowercase letters, digits, dots and hyphens).`,
+    );
+  }
+  let format: ManifestFormat | undefined;
+  if (flags.manifestFormat !== undefined) {
+    format = MANIFEST_FORMATS.find((name) => name === flags.manifestFormat?.trim().toLowerCase());
+    if (!format) {
+      throw new UsageError(`--manifest-format: "${flags.manifestFormat}" is not a format. Use csv or inventory.`);
+    }
+  }
+  return { bucket, key: match[2] as string, ...(format ? { format } : {}) };
 }
 
 /** --restore TIER (a new Option per command: commander keeps state on it). */
@@ -48,7 +119,10 @@ export function addFeatureOptions(command: Command): Command {
     .addOption(restoreOption())
     .addOption(restoreDaysOption())
     .addOption(deleteOption())
-    .addOption(maxDeleteOption());
+    .addOption(maxDeleteOption())
+    .addOption(manifestOption())
+    .addOption(manifestFormatOption())
+    .addOption(requestPayerOption());
 }
 
 /**
@@ -82,6 +156,7 @@ export function featureOptionsFromFlags(flags: FeatureFlags): NonNullable<JobInp
     throw new UsageError('--max-delete limits --delete: add --delete --mode sync, or drop --max-delete.');
   }
   if (flags.delete) options.delete = true;
+  if (flags.requestPayer) options.requestPayer = true;
   if (flags.maxDelete !== undefined) {
     const match = /^\s*(\d+(?:\.\d+)?)\s*(%?)\s*$/.exec(flags.maxDelete);
     const value = match ? Number(match[1]) : Number.NaN;

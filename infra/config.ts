@@ -105,6 +105,20 @@ export const InfraConfigSchema = z
      * false: no delete permission anywhere, and jobs asking for deletes are rejected at synth.
      */
     allowDelete: z.boolean().default(false),
+    /**
+     * manifest (issue 13): where jobs may keep source manifests (`source.manifest`, --manifest): the list
+     * role gets s3:GetObject on `bucket/prefix*` (the CSV, or an Inventory report's manifest.json and data
+     * files: give the inventory's destination bucket and prefix) and on the source prefix (it HEADs each
+     * row). Absent: no manifest can be read, and a scheduled job naming one is rejected at synth.
+     */
+    manifests: z.object({ bucket: bucketName, prefix }).strict().optional(),
+    /**
+     * manifest (issue 13): manifest rows may name versions: the role that copies gets
+     * s3:GetObjectVersion and s3:GetObjectVersionTagging on the source prefix (CopyObject, UploadPartCopy,
+     * HEAD and GetObjectTagging of a version are authorised as those), the list role s3:GetObjectVersion
+     * with `manifests`. false: a versioned row is refused (403) when it is read.
+     */
+    allowVersions: z.boolean().default(false),
     /** Job options every execution starts from (S3XCOPY_DEFAULT_OPTIONS). */
     defaultOptions: z.record(z.string(), z.unknown()).default({}),
     alarmEmails: z.array(z.email('must be an email address')).default([]),
@@ -200,6 +214,21 @@ export const InfraConfigSchema = z
           message:
             'needs s3:DeleteObject on the target prefix, which no role has without allowDelete: true: set ' +
             '"allowDelete": true, or drop the option',
+        });
+      }
+    }
+    const scheduledManifest = config.schedule?.job.source?.manifest;
+    if (scheduledManifest) {
+      const allowed = config.manifests;
+      if (
+        !allowed ||
+        allowed.bucket !== scheduledManifest.bucket ||
+        !scheduledManifest.key.startsWith(allowed.prefix)
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['schedule', 'job', 'source', 'manifest'],
+          message: `s3://${scheduledManifest.bucket}/${scheduledManifest.key} lies outside "manifests"${allowed ? ` (s3://${allowed.bucket}/${allowed.prefix})` : ' (not set)'}: the list role may read manifests only there; set "manifests": { "bucket", "prefix" } to cover it`,
         });
       }
     }

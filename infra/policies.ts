@@ -30,6 +30,27 @@ export interface PolicyDocumentJson {
 export const SOURCE_OBJECT_ACTIONS = ['s3:GetObject', 's3:GetObjectTagging'] as const;
 
 /**
+ * manifest (issue 13), with allowVersions: reads of a named version (CopySource `?versionId=`, HEAD and
+ * GetObjectTagging with VersionId) are authorised as these instead.
+ */
+export const SOURCE_VERSION_ACTIONS = ['s3:GetObjectVersion', 's3:GetObjectVersionTagging'] as const;
+
+/** What the role that copies reads on the source, by the deployment's settings. */
+function sourceReadActions(config: InfraConfig): string[] {
+  return [...SOURCE_OBJECT_ACTIONS, ...(config.allowVersions ? SOURCE_VERSION_ACTIONS : [])];
+}
+
+/** What the list role HEADs source objects with: HEAD is s3:GetObject, of a version s3:GetObjectVersion. */
+function sourceHeadActions(config: InfraConfig): string | string[] {
+  return config.manifests && config.allowVersions ? ['s3:GetObject', 's3:GetObjectVersion'] : 's3:GetObject';
+}
+
+/** The list role HEADs source objects: for S3 event batches, and for every manifest row. */
+function listRoleHeadsSource(config: InfraConfig): boolean {
+  return config.s3Events.enabled || config.manifests !== undefined;
+}
+
+/**
  * What the copy writes on the target: objects (CopyObject, CreateMultipartUpload, UploadPartCopy and
  * CompleteMultipartUpload are all s3:PutObject), their tags, and aborting a failed multipart upload.
  * HeadObject on the target (the sync check before a copy) is s3:GetObject, so reads stay within the
@@ -113,7 +134,7 @@ export function copyAccessStatements(
     {
       Sid: 'ReadSourcePrefix',
       Effect: 'Allow',
-      Action: [...SOURCE_OBJECT_ACTIONS],
+      Action: sourceReadActions(config),
       Resource: objectsUnder(arns.sourceBucket, config.source.prefix),
     },
     listUnder('ListSourcePrefix', arns.sourceBucket, config.source.prefix),
@@ -201,7 +222,7 @@ export function sourceBucketPolicyStatements(config: InfraConfig): PolicyStateme
         Sid: `S3xcopy${who}ReadsSourcePrefix`,
         Effect: 'Allow',
         Principal: { AWS: copier },
-        Action: [...SOURCE_OBJECT_ACTIONS],
+        Action: sourceReadActions(config),
         Resource: objectsUnder(arns.sourceBucket, config.source.prefix),
       },
       listUnder(`S3xcopy${who}ListsSourcePrefix`, arns.sourceBucket, config.source.prefix, copier),
@@ -220,12 +241,12 @@ export function sourceBucketPolicyStatements(config: InfraConfig): PolicyStateme
         Resource: objectsUnder(arns.sourceBucket, config.source.prefix),
       });
     }
-    if (config.s3Events.enabled) {
+    if (listRoleHeadsSource(config)) {
       statements.push({
         Sid: 'S3xcopyListRoleHeadsSourceObjects',
         Effect: 'Allow',
         Principal: { AWS: arns.listRole },
-        Action: 's3:GetObject',
+        Action: sourceHeadActions(config),
         Resource: objectsUnder(arns.sourceBucket, config.source.prefix),
       });
     }
@@ -266,14 +287,24 @@ export function listRoleStatements(config: InfraConfig): PolicyStatementJson[] {
       Resource: `${arns.stateBucket}/results/*`,
     },
   ];
-  if (config.s3Events.enabled) {
-    // Keys mode: list HEADs each object named by an event (size, ETag, date) before planning it, and
-    // HeadObject is authorised as s3:GetObject. Without the trigger, listing needs no object access.
+  if (listRoleHeadsSource(config)) {
+    // Keys mode and manifest jobs: list HEADs each object named by an event or a manifest row (size, ETag,
+    // date) before planning it, and HeadObject is authorised as s3:GetObject (s3:GetObjectVersion for a
+    // version). Without either, listing needs no object access.
     statements.push({
       Sid: 'HeadSourceObjects',
       Effect: 'Allow',
-      Action: 's3:GetObject',
+      Action: sourceHeadActions(config),
       Resource: objectsUnder(arns.sourceBucket, config.source.prefix),
+    });
+  }
+  if (config.manifests) {
+    // manifest (issue 13): the manifest objects themselves (functions/list/manifest.ts), where configured only.
+    statements.push({
+      Sid: 'ReadSourceManifests',
+      Effect: 'Allow',
+      Action: 's3:GetObject',
+      Resource: objectsUnder(`arn:${config.partition}:s3:::${config.manifests.bucket}`, config.manifests.prefix),
     });
   }
   if (config.allowDelete) {

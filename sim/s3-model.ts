@@ -19,7 +19,13 @@
  * Hooks for simulations: fault injection per operation, request counters, per-partition rate limits
  * (503 SlowDown above them), a latency model and a clock (real, or sim/clock.ts's virtual one).
  *
- * Not modelled: versioning, ACL and policy evaluation, SSE-KMS ETags (they are random on S3; here they
+ * Versions (manifest, issue 13): every write keeps the object it replaces as a noncurrent version, and
+ * HeadObject, GetObject, GetObjectTagging, CopyObject and UploadPartCopy (`?versionId=` in the copy source)
+ * read the version a request names (NoSuchVersion, 404, for an unknown one). Delete markers and
+ * ListObjectVersions are not modelled. Requester Pays (setRequesterPays): requests reading such a bucket,
+ * including copies from it, are refused (403 AccessDenied) unless they carry RequestPayer=requester.
+ *
+ * Not modelled: ACL and policy evaluation, SSE-KMS ETags (they are random on S3; here they
  * stay the content's MD5), checksums, Range GETs, request abort signals (HttpHandlerOptions do not reach
  * an initialize-step middleware).
  */
@@ -396,12 +402,17 @@ function parseTagging(tagging: unknown): Tag[] {
 }
 
 /** `bucket/key` of x-amz-copy-source, URL-decoded as S3 decodes it (an optional leading "/" and ?versionId). */
-function parseCopySource(copySource: unknown): { bucket: string; key: string } {
+function parseCopySource(copySource: unknown): { bucket: string; key: string; versionId?: string } {
   if (typeof copySource !== 'string') throw s3Error('InvalidArgument', 'CopySource is required');
+  const version = /\?versionId=(.*)$/.exec(copySource)?.[1];
   const path = copySource.replace(/^\//, '').replace(/\?versionId=.*$/, '');
   const slash = path.indexOf('/');
   if (slash <= 0) throw s3Error('InvalidArgument', `Invalid copy source: ${copySource}`);
-  return { bucket: decodeURIComponent(path.slice(0, slash)), key: decodeURIComponent(path.slice(slash + 1)) };
+  return {
+    bucket: decodeURIComponent(path.slice(0, slash)),
+    key: decodeURIComponent(path.slice(slash + 1)),
+    ...(version === undefined ? {} : { versionId: decodeURIComponent(version) }),
+  };
 }
 
 function headersFrom(input: Record<string, unknown>): ContentHeaders {
@@ -463,6 +474,9 @@ export class S3Model {
   private readonly uploads = new Map<string, Upload>();
   private readonly limiter: PartitionRateLimiter | undefined;
   private versionCounter = 0;
+  /** Noncurrent versions by `bucket NUL key NUL versionId` (only replaced objects: the current one is in its bucket). */
+  private readonly noncurrent = new Map<string, StoredObject>();
+  private readonly requesterPays = new Set<string>();
 
   constructor(private readonly options: S3ModelOptions = {}) {
     this.clock = options.clock ?? realClock;
@@ -588,6 +602,8 @@ export class S3Model {
     for (const seed of objects) {
       const versionId = this.nextVersion();
       const content = wholeOrigin(seed.origin ?? `${bucket}/${seed.key}#${versionId}`, seed.size);
+      const replaced = index.objects.get(seed.key);
+      if (replaced) this.noncurrent.set(`${bucket}\u0000${replaced.key}\u0000${replaced.versionId}`, replaced);
       index.set({
         key: seed.key,
         size: seed.size,
@@ -660,7 +676,32 @@ export class S3Model {
     return index;
   }
 
-  private existing(bucket: string, key: unknown, headRequest = false): StoredObject {
+  /** Makes a bucket Requester Pays: reads of it need RequestPayer=requester (see the module comment). */
+  setRequesterPays(bucket: string): void {
+    this.bucket(bucket);
+    this.requesterPays.add(bucket);
+  }
+
+  private checkPayer(bucket: string, input: Record<string, unknown>): void {
+    if (this.requesterPays.has(bucket) && input.RequestPayer !== 'requester') {
+      throw s3Error('AccessDenied', `Access Denied: ${bucket} is a Requester Pays bucket`, 403);
+    }
+  }
+
+  private existing(bucket: string, key: unknown, headRequest = false, versionId?: unknown): StoredObject {
+    if (versionId !== undefined && versionId !== null) {
+      const current = this.bucket(bucket).objects.get(String(key));
+      const version =
+        current?.versionId === String(versionId)
+          ? current
+          : this.noncurrent.get(`${bucket}\u0000${String(key)}\u0000${String(versionId)}`);
+      if (!version) {
+        throw headRequest
+          ? s3Error('NotFound', 'Not Found', 404)
+          : s3Error('NoSuchVersion', `The specified version does not exist: ${String(versionId)}`, 404);
+      }
+      return version;
+    }
     const object = this.bucket(bucket).objects.get(String(key));
     if (!object) {
       // HEAD has no body: the SDK can only name the status.
@@ -686,12 +727,19 @@ export class S3Model {
       versionId: this.nextVersion(),
       lastModified: wholeSeconds(this.clock.now()),
     };
+    const replaced = this.bucket(bucket).objects.get(object.key);
+    if (replaced) this.noncurrent.set(`${bucket}\u0000${replaced.key}\u0000${replaced.versionId}`, replaced);
     this.bucket(bucket).set(stored);
     return stored;
   }
 
   private async execute(op: ModelOperation, input: Record<string, unknown>): Promise<Answer> {
     const bucket = String(input.Bucket ?? '');
+    if (['GetObject', 'HeadObject', 'GetObjectTagging', 'ListObjectsV2', 'RestoreObject'].includes(op)) {
+      this.checkPayer(bucket, input);
+    }
+    if (op === 'CopyObject' || op === 'UploadPartCopy')
+      this.checkPayer(parseCopySource(input.CopySource).bucket, input);
     switch (op) {
       case 'CreateBucket':
         if (this.buckets.has(bucket)) {
@@ -712,7 +760,9 @@ export class S3Model {
         this.bucket(bucket).delete(String(input.Key));
         return { output: {} };
       case 'GetObjectTagging':
-        return { output: { TagSet: this.existing(bucket, input.Key).tags.map((tag) => ({ ...tag })) } };
+        return {
+          output: { TagSet: this.existing(bucket, input.Key, false, input.VersionId).tags.map((tag) => ({ ...tag })) },
+        };
       case 'PutObjectTagging': {
         const object = this.existing(bucket, input.Key);
         const tags = ((input.Tagging as { TagSet?: Tag[] } | undefined)?.TagSet ?? []).map((tag) => ({ ...tag }));
@@ -769,7 +819,7 @@ export class S3Model {
   }
 
   private getObject(bucket: string, input: Record<string, unknown>): Answer {
-    const object = this.existing(bucket, input.Key);
+    const object = this.existing(bucket, input.Key, false, input.VersionId);
     checkReadable(object);
     checkIfMatch(input.IfMatch, object);
     if (!object.body) {
@@ -777,10 +827,17 @@ export class S3Model {
         `GetObject of s3://${bucket}/${object.key}: the model keeps bytes only for bodies written with PutObject`,
       );
     }
+    // A `bytes=N-` range (what the manifest reader sends to resume a CSV); other forms are not modelled.
+    const range = typeof input.Range === 'string' ? /^bytes=(\d+)-$/.exec(input.Range) : null;
+    if (typeof input.Range === 'string' && !range) throw new S3ModelUnsupportedError(`the Range ${input.Range}`);
+    const start = range ? Number(range[1]) : 0;
+    if (start > 0 && start >= object.body.length)
+      throw s3Error('InvalidRange', 'The requested range is not satisfiable', 416);
+    const body = start > 0 ? object.body.subarray(start) : object.body;
     return {
       output: {
-        Body: sdkBody(object.body),
-        ContentLength: object.size,
+        Body: sdkBody(body),
+        ContentLength: body.length,
         ETag: object.etag,
         LastModified: new Date(object.lastModified),
         Metadata: { ...object.metadata },
@@ -790,7 +847,7 @@ export class S3Model {
   }
 
   private headObject(bucket: string, input: Record<string, unknown>): Answer {
-    const object = this.existing(bucket, input.Key, true);
+    const object = this.existing(bucket, input.Key, true, input.VersionId);
     if (input.IfMatch !== undefined && unquote(String(input.IfMatch)) !== unquote(object.etag)) {
       throw s3Error('PreconditionFailed', 'Precondition Failed');
     }
@@ -812,6 +869,7 @@ export class S3Model {
         ContentLength: length,
         ETag: object.etag,
         LastModified: new Date(object.lastModified),
+        VersionId: object.versionId,
         Metadata: { ...object.metadata },
         ...object.headers,
         ...(partsCount !== undefined && (object.parts || input.PartNumber !== undefined)
@@ -829,7 +887,7 @@ export class S3Model {
   private copyObject(bucket: string, input: Record<string, unknown>): Answer {
     this.bucket(bucket);
     const from = parseCopySource(input.CopySource);
-    const source = this.existing(from.bucket, from.key);
+    const source = this.existing(from.bucket, from.key, false, from.versionId);
     checkReadable(source);
     checkCopySourceIfMatch(input.CopySourceIfMatch, source);
     if (source.size > MODEL_LIMITS.maxCopyObjectBytes) {
@@ -901,7 +959,7 @@ export class S3Model {
       );
     }
     const from = parseCopySource(input.CopySource);
-    const source = this.existing(from.bucket, from.key);
+    const source = this.existing(from.bucket, from.key, false, from.versionId);
     checkReadable(source);
     checkCopySourceIfMatch(input.CopySourceIfMatch, source);
     let start = 0;

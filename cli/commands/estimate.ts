@@ -5,18 +5,27 @@
  * copied; the figures come from cli/cost/ and the list prices dated there.
  */
 import type { Command } from 'commander';
-import { S3_LIMITS } from '../../functions/shared/job';
+import { countManifest, InvalidManifestError, type ManifestCount } from '../../functions/list/manifest';
+import { createS3Client } from '../../functions/shared/clients';
+import { manifestFormatOf, S3_LIMITS } from '../../functions/shared/job';
 import { type FeatureEstimateFlags, featureEstimateFromFlags, featureEstimateText } from '../cost/feature-costs';
 import { formatUsd } from '../cost/model';
-import { PRICES_AS_OF, PRICES_REGION } from '../cost/prices';
+import { PRICES, PRICES_AS_OF, PRICES_REGION } from '../cost/prices';
 import { buildScenarios, type PlannedJob, type Scenario } from '../cost/scenarios';
 import { UsageError } from '../errors';
+import { manifestFormatOption, manifestFromFlags, manifestOption, requestPayerOption } from '../feature-flags';
 import type { CliIo } from '../io';
 import { formatBytes, parseSize } from '../size';
+import { endpointFromFlags } from './run';
 
 interface EstimateFlags extends FeatureEstimateFlags {
-  objects: string;
-  avgSize: string;
+  objects?: string;
+  avgSize?: string;
+  manifest?: string;
+  manifestFormat?: string;
+  requestPayer?: boolean;
+  endpoint?: string;
+  region?: string;
   mode: string;
   changed?: string;
   batchSize?: string;
@@ -36,6 +45,16 @@ function parseWholeNumber(text: string, option: string, minimum: number): number
 
 /** Turns the flags into a planned job, or throws UsageError naming the flag and the fix. */
 export function plannedJobFromFlags(flags: EstimateFlags): PlannedJob {
+  if (flags.objects === undefined) {
+    throw new UsageError(
+      '--objects N (or --manifest s3://BUCKET/KEY to count them) is required. Example: --objects 1000000',
+    );
+  }
+  if (flags.avgSize === undefined) {
+    throw new UsageError(
+      '--avg-size SIZE is required (a CSV manifest has no sizes; an Inventory report with a Size column gives it). Example: --avg-size 8MiB',
+    );
+  }
   const objects = parseWholeNumber(flags.objects, '--objects', 1);
   const averageSizeBytes = parseSize(flags.avgSize, '--avg-size');
   if (averageSizeBytes > S3_LIMITS.maxObjectBytes) {
@@ -152,6 +171,48 @@ export function estimateText(job: PlannedJob, scenarios: Scenario[]): string {
   ].join('\n');
 }
 
+/**
+ * manifest (issue 13): --manifest counts the objects with one read of the manifest (and sums an Inventory
+ * report's Size column); a manifest job also HEADs each row and reads the manifest twice, which the note
+ * prices. --objects and --avg-size, when given, win over what the manifest says.
+ */
+async function countFromManifest(flags: EstimateFlags) {
+  const manifest = manifestFromFlags(flags);
+  if (!manifest) return undefined;
+  const s3 = createS3Client(endpointFromFlags(flags));
+  let count: ManifestCount;
+  try {
+    count = await countManifest(s3, manifest, flags.requestPayer === true);
+  } catch (error) {
+    if (error instanceof InvalidManifestError) throw new UsageError(`--manifest: ${error.message}`);
+    throw error;
+  } finally {
+    s3.destroy();
+  }
+  if (count.rows === 0) throw new UsageError(`--manifest: s3://${manifest.bucket}/${manifest.key} names no object.`);
+  const average = count.bytes === undefined ? undefined : Math.max(1, Math.round(count.bytes / count.rows));
+  const heads = count.rows * PRICES.s3.getHeadPerRequest;
+  const reads = 2 * (count.files + (manifestFormatOf(manifest) === 'inventory' ? 1 : 0));
+  return {
+    flags: {
+      objects: flags.objects ?? String(count.rows),
+      ...(flags.avgSize === undefined && average !== undefined ? { avgSize: String(average) } : {}),
+    },
+    json: {
+      rows: count.rows,
+      bytes: count.bytes ?? null,
+      files: count.files,
+      headRequests: count.rows,
+      headUsd: heads,
+    },
+    note:
+      `\nManifest s3://${manifest.bucket}/${manifest.key}: ${count.rows} objects` +
+      `${count.bytes === undefined ? '' : ` (${formatBytes(count.bytes)})`} in ${count.files} file(s). A manifest job ` +
+      `HEADs each row (${count.rows} HEADs, ${formatUsd(heads)}) and reads the manifest twice (${reads} GETs), ` +
+      'beyond the figures above, which price a listing.\n',
+  };
+}
+
 /** Registers `s3xcopy estimate`. */
 export function register(program: Command, io: CliIo): void {
   program
@@ -159,8 +220,14 @@ export function register(program: Command, io: CliIo): void {
     .description(
       'Estimate what a job costs (S3 requests vs orchestration, per million objects) for s3xcopy and the alternatives.',
     )
-    .requiredOption('--objects <n>', 'number of objects to copy (whole number >= 1)')
-    .requiredOption('--avg-size <size>', 'average object size: bytes or a unit (256KiB, 8MiB, 1.5GB)')
+    .option('--objects <n>', 'number of objects to copy (whole number >= 1)')
+    .option('--avg-size <size>', 'average object size: bytes or a unit (256KiB, 8MiB, 1.5GB)')
+    // manifest (issue 13): count the objects (and, from an Inventory report's Size column, their size).
+    .addOption(manifestOption())
+    .addOption(manifestFormatOption())
+    .addOption(requestPayerOption())
+    .option('--endpoint <url>', 'S3-compatible endpoint to read the manifest from (default: AWS)')
+    .option('--region <region>', 'region of the manifest bucket')
     .option('--mode <mode>', 'copy (every object) or sync (only objects that differ)', 'copy')
     .option('--changed <percent>', 'sync only: share of objects that differ from the target (default 100%)')
     .option('--batch-size <n>', 'objects per copy batch (default 1000)')
@@ -174,8 +241,9 @@ export function register(program: Command, io: CliIo): void {
     .option('--deletes <n>', 'price deleting this many target objects (sync --delete)')
     .option('--verify <scope>', 'checks after copying: multipart (default), all or none (adds HEAD/GetObjectTagging)')
     .option('--json', 'print one JSON object instead of the table')
-    .action((flags: EstimateFlags) => {
-      const job = plannedJobFromFlags(flags);
+    .action(async (flags: EstimateFlags) => {
+      const counted = await countFromManifest(flags);
+      const job = plannedJobFromFlags(counted ? { ...flags, ...counted.flags } : flags);
       const features = featureEstimateFromFlags(flags, job.averageSizeBytes);
       let scenarios: Scenario[];
       try {
@@ -187,8 +255,8 @@ export function register(program: Command, io: CliIo): void {
       }
       io.stdout(
         flags.json
-          ? `${JSON.stringify({ ...estimateJson(job, scenarios), ...features }, null, 2)}\n`
-          : estimateText(job, scenarios) + featureEstimateText(features).join('\n'),
+          ? `${JSON.stringify({ ...estimateJson(job, scenarios), ...features, ...(counted ? { manifest: counted.json } : {}) }, null, 2)}\n`
+          : estimateText(job, scenarios) + featureEstimateText(features).join('\n') + (counted?.note ?? ''),
       );
     });
 }

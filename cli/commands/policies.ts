@@ -11,6 +11,7 @@ import { CONTEXT_KEY, type InfraConfig, InfraConfigError, parseInfraConfig } fro
 import { copyingRoleArn, handAppliedPolicies, type KeyPolicyStatements } from '../../infra/policies';
 import { UsageError } from '../errors';
 import type { CliIo } from '../io';
+import { parseS3Uri } from '../job-flags';
 
 interface PolicyFlags {
   config?: string;
@@ -30,6 +31,8 @@ interface PolicyFlags {
   namePrefix?: string;
   partition?: string;
   sync: boolean;
+  manifests?: string;
+  allowVersions?: boolean;
   only?: string;
 }
 
@@ -98,6 +101,9 @@ export function configFromFlags(flags: PolicyFlags, cwd = process.cwd()): InfraC
   set(config, 'namePrefix', flags.namePrefix);
   set(config, 'partition', flags.partition);
   if (!flags.sync) config.allowSync = false;
+  // manifest (issue 13): where manifests live, and versioned rows.
+  if (flags.manifests !== undefined) config.manifests = parseS3Uri(flags.manifests, '--manifests');
+  if (flags.allowVersions) config.allowVersions = true;
   try {
     return parseInfraConfig(config);
   } catch (error) {
@@ -140,6 +146,14 @@ export function register(program: Command, io: CliIo): void {
     .option('--name-prefix <prefix>', 'prefix of the fixed role names (default s3xcopy)')
     .option('--partition <partition>', 'aws, aws-cn or aws-us-gov')
     .option('--no-sync', 'jobs never use sync mode: the target role trusts the copy role only')
+    .option(
+      '--manifests <uri>',
+      's3://BUCKET/PREFIX where jobs keep manifests (--manifest): the list role may read them and HEAD source objects',
+    )
+    .option(
+      '--allow-versions',
+      'manifest rows may name versions: s3:GetObjectVersion and s3:GetObjectVersionTagging on the source prefix',
+    )
     .option('--only <part>', `print one part: ${POLICY_PARTS.join(', ')}`)
     .action((flags: PolicyFlags) => {
       if (flags.only !== undefined && !(POLICY_PARTS as readonly string[]).includes(flags.only)) {

@@ -5,7 +5,7 @@
  * that does not exist (exit 2).
  */
 import '../runner/esm-interop';
-import { HeadBucketCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { Command } from 'commander';
 import { createS3Client, createStsClient, type S3Endpoint } from '../../functions/shared/clients';
 import { awsErrorCode, errorMessage, httpStatusOf } from '../../functions/shared/errors';
@@ -13,7 +13,7 @@ import { formatBytes, formatCount } from '../../functions/shared/format';
 import { type Job, type JobInput, resolveJob, useNameRules } from '../../functions/shared/job';
 import { embeddedEndpoint } from '../embedded-s3';
 import { EXIT, UsageError } from '../errors';
-import { addFeatureOptions, deletesSummary, type FeatureFlags } from '../feature-flags';
+import { addFeatureOptions, deletesSummary, type FeatureFlags, manifestFromFlags } from '../feature-flags';
 import type { CliIo } from '../io';
 import { checkBucketName, collect, escapeGlob, jobOptionsFromFlags, parseS3Uri } from '../job-flags';
 import { createProgressReporter } from '../progress';
@@ -86,8 +86,9 @@ export function jobFromFlags(flags: JobFlags): JobInput {
   const source = parseS3Uri(flags.source, '--source');
   const target = parseS3Uri(flags.target, '--target');
   const options = jobOptionsFromFlags(flags);
+  const manifest = manifestFromFlags(flags);
   const job: JobInput = {
-    source,
+    source: { ...source, ...(manifest ? { manifest } : {}) },
     target: {
       ...target,
       ...(flags.targetRoleArn ? { roleArn: flags.targetRoleArn } : {}),
@@ -118,9 +119,15 @@ export function endpointFromFlags(flags: { endpoint?: string; region?: string },
   return { endpoint: flags.endpoint, ...(flags.region ? { region: flags.region } : {}) };
 }
 
-async function checkBucket(s3: S3Client, bucket: string, role: string): Promise<void> {
+async function checkBucket(s3: S3Client, bucket: string, role: string, requestPayer = false): Promise<void> {
   try {
-    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+    // manifest (issue 13): HeadBucket cannot carry x-amz-request-payer, which a Requester Pays bucket
+    // demands of other accounts; a one-key listing can, and the run lists the bucket anyway.
+    await s3.send(
+      requestPayer
+        ? new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1, RequestPayer: 'requester' })
+        : new HeadBucketCommand({ Bucket: bucket }),
+    );
   } catch (error) {
     const status = httpStatusOf(error);
     if (status === 404) throw new UsageError(`${role} bucket ${bucket} does not exist. Check the name in --${role}.`);
@@ -140,7 +147,7 @@ async function checkBucket(s3: S3Client, bucket: string, role: string): Promise<
 export async function preflight(endpoint: S3Endpoint, job: Job, stateBucket?: string): Promise<void> {
   const s3 = createS3Client(endpoint);
   try {
-    await checkBucket(s3, job.source.bucket, 'source');
+    await checkBucket(s3, job.source.bucket, 'source', job.options.requestPayer === true);
     if (!job.target.roleArn) await checkBucket(s3, job.target.bucket, 'target');
     if (stateBucket) await checkBucket(s3, stateBucket, 'state');
   } finally {
@@ -160,7 +167,13 @@ export async function objectSourceJob(endpoint: S3Endpoint, input: JobInput): Pr
   if (!bucket || key === '' || key.endsWith('/')) return input;
   const s3 = createS3Client(endpoint);
   try {
-    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    await s3.send(
+      new HeadObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        ...(input.options?.requestPayer ? { RequestPayer: 'requester' } : {}),
+      }),
+    );
   } catch (error) {
     const status = httpStatusOf(error);
     // Not an object (or not readable as one): the URI is a prefix, as before.
@@ -232,8 +245,10 @@ export function copyWork(result: LocalRunResult): { invocations: number; parts: 
   };
 }
 
-/** Exit code for a finished run: 0 all selected objects copied or skipped (or, in a dry run, planned); 1 otherwise. */
+/** Exit code for a finished run: 0 all selected objects copied or skipped (or, in a dry run, planned); 2 a bad manifest; 1 otherwise. */
 export function exitCodeFor(result: LocalRunResult): number {
+  // manifest (issue 13): a bad manifest is bad input, found by the validate pass before any copy.
+  if (result.status !== 'SUCCEEDED' && result.error?.error === 'InvalidManifestError') return EXIT.usage;
   const o = result.objects;
   const settled = o.failed === 0 && (result.list?.dryRun === true || o.notAttempted === 0);
   return result.status === 'SUCCEEDED' && settled ? EXIT.ok : EXIT.failed;

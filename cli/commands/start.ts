@@ -24,7 +24,17 @@ import {
   prefixProblems,
 } from '../../functions/shared/job';
 import { EXIT, UsageError } from '../errors';
-import { deleteOption, type FeatureFlags, maxDeleteOption, restoreDaysOption, restoreOption } from '../feature-flags';
+import {
+  deleteOption,
+  type FeatureFlags,
+  manifestFormatOption,
+  manifestFromFlags,
+  manifestOption,
+  maxDeleteOption,
+  requestPayerOption,
+  restoreDaysOption,
+  restoreOption,
+} from '../feature-flags';
 import type { CliIo } from '../io';
 import { collect, jobOptionsFromFlags, parseS3Uri } from '../job-flags';
 import { formatBytes } from '../size';
@@ -79,6 +89,8 @@ export interface Progress {
 export function jobInputFromFlags(flags: Omit<StartFlags, 'stateMachineArn' | 'pollSeconds'>): JobInput {
   const job: Record<string, Record<string, unknown>> = {};
   if (flags.source) job.source = parseS3Uri(flags.source, '--source');
+  const manifest = manifestFromFlags(flags);
+  if (manifest) job.source = { ...job.source, manifest };
   const target: Record<string, unknown> = flags.target ? parseS3Uri(flags.target, '--target') : {};
   if (flags.targetRoleArn) target.roleArn = flags.targetRoleArn;
   if (flags.externalId) target.externalId = flags.externalId;
@@ -356,6 +368,9 @@ export function register(program: Command, io: CliIo): void {
     .addOption(restoreDaysOption())
     .addOption(deleteOption())
     .addOption(maxDeleteOption())
+    .addOption(manifestOption())
+    .addOption(manifestFormatOption())
+    .addOption(requestPayerOption())
     .option('--name <name>', 'execution name (1-80 of A-Z a-z 0-9 _ -); becomes the job id')
     .option('--region <region>', 'region of the state machine (default: the one in its ARN)')
     .option('--watch', 'follow the execution until it ends; exit 0 if it SUCCEEDED with no failed batch, 1 otherwise')

@@ -115,7 +115,7 @@ export function copiesInOneRequest(key: string, size: number, multipartThreshold
  * @throws SourceChanged when the key changed under each of MAX_SOURCE_VERSIONS versions
  */
 async function copyPinned(ctx: CopyContext, object: ManifestObject, targetKey: string): Promise<SourceVersion> {
-  let version = listedVersion(object) ?? (await currentVersion(ctx, object.key));
+  let version = listedVersion(object) ?? (await currentVersion(ctx, object.key, object.versionId));
   for (let tries = 1; ; tries++) {
     try {
       const size = copiesInOneRequest(object.key, version.size, ctx.job.options.multipartThreshold)
@@ -124,7 +124,7 @@ async function copyPinned(ctx: CopyContext, object: ManifestObject, targetKey: s
       return { etag: version.etag, size };
     } catch (error) {
       if (!(error instanceof SourceChanged) || tries >= MAX_SOURCE_VERSIONS) throw error;
-      version = await currentVersion(ctx, object.key);
+      version = await currentVersion(ctx, object.key, object.versionId);
     }
   }
 }

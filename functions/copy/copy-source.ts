@@ -12,10 +12,12 @@ function encodeSegment(segment: string): string {
 }
 
 /**
- * The `CopySource` of CopyObject and UploadPartCopy: `bucket/key` with each key segment percent-encoded
+ * The `CopySource` of CopyObject (with `?versionId=` when a version is named) and UploadPartCopy: `bucket/key` with each key segment percent-encoded
  * and the `/` separators kept, as S3 requires ("The value must be URL-encoded"). Keys with spaces, `+`,
  * `%`, `&`, `=`, unicode or empty segments (`a//b`) round-trip exactly through decodeURIComponent.
  */
-export function encodeCopySource(bucket: string, key: string): string {
-  return `${bucket}/${key.split('/').map(encodeSegment).join('/')}`;
+export function encodeCopySource(bucket: string, key: string, versionId?: string): string {
+  const path = `${bucket}/${key.split('/').map(encodeSegment).join('/')}`;
+  // manifest (issue 13): a manifest row's version, as S3 takes it: `?versionId=` after the encoded key.
+  return versionId === undefined ? path : `${path}?versionId=${encodeSegment(versionId)}`;
 }

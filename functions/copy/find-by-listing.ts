@@ -27,8 +27,17 @@ export async function findByListing(
   bucket: string,
   key: string,
   options: HttpHandlerOptions = {},
+  requestPayer = false,
 ): Promise<ListedObject | undefined> {
-  const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1 }), options);
+  const page = await s3.send(
+    new ListObjectsV2Command({
+      Bucket: bucket,
+      Prefix: key,
+      MaxKeys: 1,
+      ...(requestPayer ? { RequestPayer: 'requester' } : {}),
+    }),
+    options,
+  );
   const first = page.Contents?.[0];
   if (first?.Key !== key) return undefined;
   return {

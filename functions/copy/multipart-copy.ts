@@ -22,12 +22,12 @@ import {
 } from '@aws-sdk/client-s3';
 import { awsErrorCode, errorMessage } from '../shared/errors';
 import type { CopyContext } from './copy-context';
-import { encodeCopySource } from './copy-source';
 import { isPreconditionFailed, isTransientError, reportedCode } from './error-kinds';
 import { PartPace } from './part-pace';
 import { choosePartSize, type PartRange, planParts } from './part-plan';
 import { historyAfter, type UploadHistoryEntry, type UploadRecord } from './progress-record';
 import { backoffDelay, type RetryPolicy } from './retry';
+import { copySourceParams, sourceObjectParams } from './source-request';
 import { SourceChanged, type SourceVersion } from './source-version';
 import { abortStrayUploads } from './stray-uploads';
 import { findTarget } from './target-lookup';
@@ -90,7 +90,7 @@ export async function copyMultipart(
     if (target?.ContentLength === size && target.ETag === previous.targetEtag) {
       ctx.stats.alreadyCopied++;
       // Checked like a fresh copy: the invocation that completed it may have stopped before its check.
-      await verifyMultipart(ctx, sourceKey, targetKey, head);
+      await verifyMultipart(ctx, sourceKey, targetKey, head, undefined, version.versionId);
       return size;
     }
   } else if (previous?.state === 'uploading') {
@@ -109,14 +109,14 @@ export async function copyMultipart(
 
   try {
     try {
-      await copyParts(ctx, sourceKey, targetKey, pinned, upload);
+      await copyParts(ctx, sourceKey, targetKey, pinned, upload, version.versionId);
     } catch (error) {
       // The recorded upload is gone (aborted by a lifecycle rule or by hand): record why and start afresh once.
       if (!upload.record || upload.done.size === 0 || awsErrorCode(error) !== 'NoSuchUpload') throw error;
       const gone: UploadRecord = { ...upload.record, state: 'aborted', reason: 'upload-gone: NoSuchUpload on a part' };
       await writeRecord(ctx, gone, upload.done);
       upload = await createUpload(ctx, sourceKey, targetKey, head, version, size, historyAfter(gone));
-      await copyParts(ctx, sourceKey, targetKey, pinned, upload);
+      await copyParts(ctx, sourceKey, targetKey, pinned, upload, version.versionId);
     }
     const targetEtag = await complete(ctx, targetKey, size, upload);
     if (upload.record) {
@@ -145,7 +145,7 @@ export async function copyMultipart(
     }
     throw changed ? new SourceChanged(version, error) : error;
   }
-  await verifyMultipart(ctx, sourceKey, targetKey, head, upload.sourceTags);
+  await verifyMultipart(ctx, sourceKey, targetKey, head, upload.sourceTags, version.versionId);
   return size;
 }
 
@@ -157,9 +157,10 @@ async function verifyMultipart(
   head: HeadObjectCommandOutput,
   /** The source's tags when this invocation already read them (createUpload); read again otherwise. */
   sourceTags?: Tag[],
+  versionId?: string,
 ): Promise<void> {
   if (shouldVerify(ctx.job.options.verify, true)) {
-    const source = sourceTags ? { head, tags: sourceTags } : await withSourceTags(ctx, sourceKey, head);
+    const source = sourceTags ? { head, tags: sourceTags } : await withSourceTags(ctx, sourceKey, head, versionId);
     await verifyCopy(ctx, targetKey, source, { multipart: true });
   }
 }
@@ -190,8 +191,7 @@ async function headPinned(ctx: CopyContext, sourceKey: string, version: SourceVe
       ctx.retry(() =>
         ctx.sourceS3.send(
           new HeadObjectCommand({
-            Bucket: ctx.job.source.bucket,
-            Key: sourceKey,
+            ...sourceObjectParams(ctx, sourceKey, version.versionId),
             ...(pinned ? { IfMatch: pinned } : {}),
           }),
           ctx.budget.requestOptions,
@@ -284,7 +284,7 @@ async function createUpload(
   if (job.options.tags === 'copy') {
     const tags = await ctx.sourceReads.track(() =>
       ctx.retry(() =>
-        ctx.sourceS3.send(new GetObjectTaggingCommand({ Bucket: job.source.bucket, Key: sourceKey }), options),
+        ctx.sourceS3.send(new GetObjectTaggingCommand(sourceObjectParams(ctx, sourceKey, version.versionId)), options),
       ),
     );
     sourceTags = tags.TagSet ?? [];
@@ -434,8 +434,9 @@ async function copyParts(
   targetKey: string,
   pinned: string | undefined,
   upload: OpenUpload,
+  versionId?: string,
 ): Promise<void> {
-  const copySource = encodeCopySource(ctx.job.source.bucket, sourceKey);
+  const copySource = copySourceParams(ctx, sourceKey, versionId);
   const pace = new PartPace(upload.partSize);
   const recorder = upload.record ? new PartRecorder(ctx, upload) : undefined;
   let firstError: unknown;
@@ -464,7 +465,7 @@ async function copyParts(
                   Key: targetKey,
                   UploadId: upload.uploadId,
                   PartNumber: part.partNumber,
-                  CopySource: copySource,
+                  ...copySource,
                   CopySourceRange: `bytes=${part.start}-${part.end}`,
                   // A source overwritten mid-copy fails here instead of mixing two versions' bytes.
                   ...(pinned ? { CopySourceIfMatch: pinned } : {}),

@@ -1,8 +1,8 @@
 /** Copies one object of up to 5 GiB with a single CopyObject request, pinned to one source version. */
 import { CopyObjectCommand, type CopyObjectCommandInput } from '@aws-sdk/client-s3';
 import type { CopyContext } from './copy-context';
-import { encodeCopySource } from './copy-source';
 import { isPreconditionFailed } from './error-kinds';
+import { copySourceParams } from './source-request';
 import { SourceChanged, type SourceVersion } from './source-version';
 import { targetOptions } from './target-settings';
 import { readSource, shouldVerify, verifyCopy } from './verify-copy';
@@ -24,7 +24,7 @@ export async function copySingle(
   const request: CopyObjectCommandInput = {
     Bucket: job.target.bucket,
     Key: targetKey,
-    CopySource: encodeCopySource(job.source.bucket, sourceKey),
+    ...copySourceParams(ctx, sourceKey, version.versionId),
     ...(version.etag ? { CopySourceIfMatch: version.etag } : {}),
     MetadataDirective: 'COPY',
     TaggingDirective: job.options.tags === 'copy' ? 'COPY' : 'REPLACE',
@@ -42,7 +42,9 @@ export async function copySingle(
   ctx.rates.observe(version.size, ctx.now() - started);
   ctx.stats.copiedBytes += version.size;
   if (shouldVerify(job.options.verify, false)) {
-    await verifyCopy(ctx, targetKey, await readSource(ctx, sourceKey, version.etag), { multipart: false });
+    await verifyCopy(ctx, targetKey, await readSource(ctx, sourceKey, version.etag, version.versionId), {
+      multipart: false,
+    });
   }
   return version.size;
 }

@@ -7,12 +7,15 @@
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { ManifestObject } from '../shared/job';
 import type { CopyContext } from './copy-context';
+import { sourceObjectParams } from './source-request';
 
 /** One version of the source: its entity tag (quoted, as If-Match compares it) and size. */
 export interface SourceVersion {
   /** Undefined only when the server gives no ETag at all; the copy is then not pinned. */
   etag: string | undefined;
   size: number;
+  /** manifest (issue 13): the version a manifest row named; every read of the source names it. */
+  versionId?: string;
 }
 
 /**
@@ -37,15 +40,20 @@ export const quoted = (etag: string) => (etag.startsWith('"') ? etag : `"${etag}
 
 /** The version the listing saw; undefined when the listing gave no ETag (read the current one instead). */
 export function listedVersion(object: ManifestObject): SourceVersion | undefined {
-  return object.etag === '' ? undefined : { etag: quoted(object.etag), size: object.size };
+  if (object.etag === '') return undefined;
+  return { etag: quoted(object.etag), size: object.size, ...(object.versionId ? { versionId: object.versionId } : {}) };
 }
 
 /** The version the key holds now (an unconditional HEAD of the source). */
-export async function currentVersion(ctx: CopyContext, key: string): Promise<SourceVersion> {
+export async function currentVersion(ctx: CopyContext, key: string, versionId?: string): Promise<SourceVersion> {
   const head = await ctx.sourceReads.track(() =>
     ctx.retry(() =>
-      ctx.sourceS3.send(new HeadObjectCommand({ Bucket: ctx.job.source.bucket, Key: key }), ctx.budget.requestOptions),
+      ctx.sourceS3.send(new HeadObjectCommand(sourceObjectParams(ctx, key, versionId)), ctx.budget.requestOptions),
     ),
   );
-  return { etag: head.ETag ? quoted(head.ETag) : undefined, size: head.ContentLength ?? 0 };
+  return {
+    etag: head.ETag ? quoted(head.ETag) : undefined,
+    size: head.ContentLength ?? 0,
+    ...(versionId ? { versionId } : {}),
+  };
 }

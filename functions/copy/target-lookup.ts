@@ -53,7 +53,13 @@ export async function sourceIsGone(
 ): Promise<{ gone: boolean } | { listError: unknown }> {
   try {
     const listed = await ctx.retry(() =>
-      findByListing(ctx.sourceS3, ctx.job.source.bucket, object.key, ctx.budget.requestOptions),
+      findByListing(
+        ctx.sourceS3,
+        ctx.job.source.bucket,
+        object.key,
+        ctx.budget.requestOptions,
+        ctx.job.options.requestPayer === true,
+      ),
     );
     return { gone: listed === undefined };
   } catch (listError) {

@@ -21,6 +21,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-s3';
 import type { CopyContext } from './copy-context';
+import { sourceObjectParams } from './source-request';
 import { isHttpDate } from './target-settings';
 
 /** Which copies are checked: multipart ones only (the default: their settings are re-sent, not copied), all, none. */
@@ -109,32 +110,45 @@ export function describeDifferences(
 }
 
 /** The source's tags beside a HEAD the caller already has (the multipart path HEADs the source itself). */
-export async function withSourceTags(ctx: CopyContext, sourceKey: string, head: HeadObjectCommandOutput) {
+export async function withSourceTags(
+  ctx: CopyContext,
+  sourceKey: string,
+  head: HeadObjectCommandOutput,
+  versionId?: string,
+) {
   if (ctx.job.options.tags !== 'copy') return { head };
-  const bucket = ctx.job.source.bucket;
   const tagging = await ctx.sourceReads.track(() =>
     ctx.retry(() =>
-      ctx.sourceS3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: sourceKey }), ctx.budget.requestOptions),
+      ctx.sourceS3.send(
+        new GetObjectTaggingCommand(sourceObjectParams(ctx, sourceKey, versionId)),
+        ctx.budget.requestOptions,
+      ),
     ),
   );
   return { head, tags: tagging.TagSet ?? [] };
 }
 
 /** The source's HEAD and tags, for a single-request copy. */
-export async function readSource(ctx: CopyContext, sourceKey: string, etag: string | undefined): Promise<SourceImage> {
-  const bucket = ctx.job.source.bucket;
+export async function readSource(
+  ctx: CopyContext,
+  sourceKey: string,
+  etag: string | undefined,
+  versionId?: string,
+): Promise<SourceImage> {
   const options = ctx.budget.requestOptions;
   const head = await ctx.sourceReads.track(() =>
     ctx.retry(() =>
       ctx.sourceS3.send(
-        new HeadObjectCommand({ Bucket: bucket, Key: sourceKey, ...(etag ? { IfMatch: etag } : {}) }),
+        new HeadObjectCommand({ ...sourceObjectParams(ctx, sourceKey, versionId), ...(etag ? { IfMatch: etag } : {}) }),
         options,
       ),
     ),
   );
   if (ctx.job.options.tags !== 'copy') return { head };
   const tagging = await ctx.sourceReads.track(() =>
-    ctx.retry(() => ctx.sourceS3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: sourceKey }), options)),
+    ctx.retry(() =>
+      ctx.sourceS3.send(new GetObjectTaggingCommand(sourceObjectParams(ctx, sourceKey, versionId)), options),
+    ),
   );
   return { head, tags: tagging.TagSet ?? [] };
 }

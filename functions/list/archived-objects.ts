@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { awsErrorCode, BucketAccessError, errorMessage, httpStatusOf } from '../shared/errors';
 import type { Job, ManifestObject, RestoreTier } from '../shared/job';
+import { sourcePayer } from '../shared/request-payer';
 
 /** Storage classes whose objects must be restored before they can be copied. */
 export const ARCHIVED_STORAGE_CLASSES: ReadonlySet<string> = new Set(['GLACIER', 'DEEP_ARCHIVE']);
@@ -78,7 +79,14 @@ export async function settleArchived(
   const bucket = job.source.bucket;
   let head: HeadObjectCommandOutput;
   try {
-    head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: object.key }));
+    head = await s3.send(
+      new HeadObjectCommand({
+        Bucket: bucket,
+        Key: object.key,
+        ...(object.versionId ? { VersionId: object.versionId } : {}),
+        ...sourcePayer(job),
+      }),
+    );
   } catch (error) {
     // Deleted since it was listed: the copy worker reports it as vanished.
     if (httpStatusOf(error) === 404) return { outcome: 'copy' };
@@ -94,7 +102,7 @@ export async function settleArchived(
       note: 'S3 offers no Expedited retrieval for DEEP_ARCHIVE: use --restore Standard or Bulk',
     };
   }
-  await requestRestore(s3, bucket, object.key, restore.tier, restore.days);
+  await requestRestore(s3, bucket, object, restore.tier, restore.days, job.options.requestPayer === true);
   return { outcome: 'restoring' };
 }
 
@@ -104,12 +112,22 @@ function isRetryable(error: unknown): boolean {
   return status === undefined || status === 429 || status >= 500;
 }
 
-async function requestRestore(s3: S3Client, bucket: string, key: string, tier: RestoreTier, days: number) {
+async function requestRestore(
+  s3: S3Client,
+  bucket: string,
+  object: ManifestObject,
+  tier: RestoreTier,
+  days: number,
+  requestPayer: boolean,
+) {
+  const key = object.key;
   try {
     await s3.send(
       new RestoreObjectCommand({
         Bucket: bucket,
         Key: key,
+        ...(object.versionId ? { VersionId: object.versionId } : {}),
+        ...(requestPayer ? { RequestPayer: 'requester' } : {}),
         RestoreRequest: { Days: days, GlacierJobParameters: { Tier: tier } },
       }),
     );

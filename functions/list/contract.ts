@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MeasuredRatesSchema } from '../shared/copy-rates';
 import type { Job } from '../shared/job';
+import { ManifestPositionSchema } from './manifest';
 import type { SlicePlan } from './rate-plan';
 
 /** Cumulative counts across the slices of one execution. */
@@ -12,6 +13,8 @@ export const ListTotalsSchema = z
     selected: z.number().int().nonnegative(),
     /** Selected objects left out of the manifest: the target already has them (sync), or they vanished. */
     skipped: z.number().int().nonnegative(),
+    /** manifest (issue 13): rows of the source manifest, counted by its validation pass. */
+    manifestRows: z.number().int().nonnegative().optional(),
     /** Bytes of the objects in the manifests (to copy). */
     bytes: z.number().int().nonnegative(),
     /** Bytes of the selected objects (the same set as `selected`: to copy and skipped). */
@@ -61,6 +64,8 @@ export const ContinuationSchema = z
      * into a continued execution.
      */
     rates: MeasuredRatesSchema.optional(),
+    /** manifest (issue 13): where a manifest job resumes (functions/list/manifest.ts); absent otherwise. */
+    manifest: ManifestPositionSchema.optional(),
   })
   .strict();
 export type Continuation = z.infer<typeof ContinuationSchema>;

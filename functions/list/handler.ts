@@ -119,6 +119,10 @@ export function createListHandler(deps: ListHandlerDeps) {
       ...(refs ? { refs } : {}),
       clients: {
         source: deps.sourceClients ? await deps.sourceClients.clientFor(job.source.bucket) : deps.sourceS3,
+        // manifest (issue 13): the manifest's bucket may live in another region than the source.
+        ...(job.source.manifest && deps.sourceClients
+          ? { manifest: await deps.sourceClients.clientFor(job.source.manifest.bucket) }
+          : {}),
         state: deps.stateS3,
         target: () => deps.targetClients.forBucket(job.target, jobId, job.target.bucket),
       },

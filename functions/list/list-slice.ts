@@ -12,6 +12,7 @@ import {
   ZERO_TOTALS,
 } from './contract';
 import { compareKeys } from './key-order';
+import { type ManifestPosition, selectFromManifest } from './manifest';
 import { isDeleteCandidate, recordDeletes } from './mirror-deletes';
 import { createObjectFilter } from './object-filter';
 import { planBatches } from './planner';
@@ -32,6 +33,8 @@ export interface SliceClients {
   target: () => Promise<S3Client>;
   /** Writes manifests to the state bucket. */
   state: S3Client;
+  /** manifest (issue 13): reads a source manifest (default: the source client). */
+  manifest?: S3Client;
 }
 
 export interface ListSliceParams {
@@ -67,6 +70,46 @@ interface SliceSelection {
   archived?: ArchivedObjects;
   /** options.delete: the target-only keys the merge found, and the target objects it walked (features, issue 13). */
   deletes?: { keys: string[]; targetListed: number };
+  /** A manifest job: where the next slice resumes in the manifest, and its row count once validated. */
+  manifestPosition?: ManifestPosition;
+  manifestRows?: number;
+}
+
+/**
+ * manifest (issue 13): a slice of a manifest job (functions/list/manifest.ts), its archived rows settled
+ * as listed ones are.
+ */
+async function selectFromManifestSlice(
+  params: ListSliceParams,
+  continuation: Continuation | null,
+  outOfTime: () => boolean,
+): Promise<SliceSelection> {
+  const { job } = params;
+  const result = await selectFromManifest({
+    job,
+    position: continuation?.manifest,
+    clients: {
+      manifest: params.clients.manifest ?? params.clients.source,
+      source: params.clients.source,
+      target: params.clients.target,
+    },
+    outOfTime,
+    filter: createObjectFilter(job),
+    isArchived,
+  });
+  const counts = { ...result.counts, skippedByReason: { ...result.counts.skippedByReason } };
+  const archived = new ArchivedObjects(params.clients.source, job);
+  for (const object of result.archived) archived.add(object);
+  const selected = [...result.selected, ...(await archived.drain((reason) => skip(counts, reason)))];
+  return {
+    selected,
+    counts,
+    lastTaken: undefined,
+    exhausted: result.position === null,
+    archived,
+    ...(result.position ? { manifestPosition: result.position } : {}),
+    ...(result.rows !== undefined ? { manifestRows: result.rows } : {}),
+  };
 }
 
 /**
@@ -90,9 +133,12 @@ export async function listSlice(params: ListSliceParams): Promise<ListOutput> {
   const marginMs = params.marginMs ?? DEFAULT_TIME_MARGIN_MS;
   const outOfTime = () => timeLeftMs() < marginMs;
 
+  // manifest (issue 13): a job with source.manifest reads its objects from it (functions/list/manifest.ts).
   const selection = params.refs
     ? await selectFromKeys(params, params.refs, continuation?.startAfter, outOfTime)
-    : await selectFromListing(params, continuation, outOfTime);
+    : job.source.manifest
+      ? await selectFromManifestSlice(params, continuation, outOfTime)
+      : await selectFromListing(params, continuation, outOfTime);
 
   const rates = params.rates ?? continuation?.rates;
   const plan = planForRates(
@@ -129,6 +175,7 @@ export async function listSlice(params: ListSliceParams): Promise<ListOutput> {
     bytes: before.bytes + bytes,
     selectedBytes: before.selectedBytes + selection.counts.selectedBytes,
     skippedByReason,
+    ...(selection.manifestRows !== undefined ? { manifestRows: selection.manifestRows } : {}),
     ...(selection.deletes
       ? {
           toDelete: (before.toDelete ?? 0) + selection.deletes.keys.length,
@@ -137,6 +184,7 @@ export async function listSlice(params: ListSliceParams): Promise<ListOutput> {
       : {}),
   };
   const startAfter = selection.lastTaken ?? continuation?.startAfter;
+  const manifestPosition = selection.manifestPosition;
   // A target position still applies while no source key has been taken since it was recorded.
   const targetStartAfter =
     selection.targetStartAfter ?? (selection.lastTaken === undefined ? continuation?.targetStartAfter : undefined);
@@ -151,6 +199,7 @@ export async function listSlice(params: ListSliceParams): Promise<ListOutput> {
       : {
           ...(startAfter === undefined ? {} : { startAfter }),
           ...(targetStartAfter === undefined ? {} : { targetStartAfter }),
+          ...(manifestPosition ? { manifest: manifestPosition } : {}),
           slice: sliceNumber + 1,
           totals,
           ...(rates ? { rates } : {}),
@@ -243,6 +292,7 @@ async function selectFromListing(
     prefix: job.source.prefix,
     ...(startAfter === undefined ? {} : { startAfter }),
     role: 'source',
+    ...(job.options.requestPayer ? { requestPayer: true } : {}),
   });
 
   const selected: ManifestObject[] = [];
@@ -344,7 +394,7 @@ async function selectFromKeys(
   const examine = async (primary: string): Promise<Outcome> => {
     let object: ManifestObject | undefined;
     for (const candidate of candidatesByPrimary.get(primary) ?? [primary]) {
-      object = await headSource(params.clients.source, job.source.bucket, candidate);
+      object = await headSource(params.clients.source, job.source.bucket, candidate, job.options.requestPayer);
       if (object) break;
     }
     if (!object) return { kind: 'vanished' };
@@ -412,15 +462,22 @@ async function selectFromKeys(
  * instead of 404 for a missing key when the caller's s3:ListBucket does not cover the request (e.g. a
  * prefix-conditioned grant), so a 403 is settled by listing the key, which the role may always do.
  */
-async function headSource(s3: S3Client, bucket: string, key: string): Promise<ManifestObject | undefined> {
+async function headSource(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  requestPayer = false,
+): Promise<ManifestObject | undefined> {
   let head: HeadObjectCommandOutput;
   try {
-    head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    head = await s3.send(
+      new HeadObjectCommand({ Bucket: bucket, Key: key, ...(requestPayer ? { RequestPayer: 'requester' } : {}) }),
+    );
   } catch (error) {
     const code = awsErrorCode(error);
     if (code === 'NotFound' || code === 'NoSuchKey' || httpStatusOf(error) === 404) return undefined;
     if (code === 'Forbidden' || code === 'AccessDenied' || httpStatusOf(error) === 403) {
-      if (!(await findByListing(s3, bucket, key, 'source'))) return undefined;
+      if (!(await findByListing(s3, bucket, key, 'source', requestPayer))) return undefined;
       throw new BucketAccessError(
         bucket,
         'source',

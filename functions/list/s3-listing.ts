@@ -30,6 +30,8 @@ export interface ListRange {
   role: 'source' | 'target';
   /** Keys per request (S3 returns at most 1,000). */
   pageSize?: number;
+  /** manifest (issue 13): the bucket is Requester Pays and this account pays (x-amz-request-payer). */
+  requestPayer?: boolean;
 }
 
 /** One page of a listing. */
@@ -95,6 +97,7 @@ export async function* listPages(s3: S3Client, range: ListRange): AsyncGenerator
           Prefix: range.prefix === '' ? undefined : range.prefix,
           MaxKeys: range.pageSize ?? 1000,
           EncodingType: 'url',
+          ...(range.requestPayer ? { RequestPayer: 'requester' } : {}),
           ...(token ? { ContinuationToken: token } : range.startAfter ? { StartAfter: range.startAfter } : {}),
         }),
       );
@@ -125,10 +128,19 @@ export async function findByListing(
   bucket: string,
   key: string,
   role: 'source' | 'target',
+  requestPayer = false,
 ): Promise<ManifestObject | undefined> {
   let page: ListObjectsV2CommandOutput;
   try {
-    page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1, EncodingType: 'url' }));
+    page = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: key,
+        MaxKeys: 1,
+        EncodingType: 'url',
+        ...(requestPayer ? { RequestPayer: 'requester' } : {}),
+      }),
+    );
   } catch (error) {
     const code = awsErrorCode(error);
     if (code === 'NoSuchBucket' || code === 'AccessDenied') {

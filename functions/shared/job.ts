@@ -183,9 +183,38 @@ const optionsShape = z.object({
   /** With delete: stop with an error before deleting more than this share (0-100) of the target prefix's objects. */
   maxDeletePercent: z.number().min(0).max(100).optional(),
   verify: z.enum(['multipart', 'all', 'none']),
+  /**
+   * manifest (issue 13): the source bucket is Requester Pays: every request that reads it (list, HEAD,
+   * tags, CopyObject, UploadPartCopy, RestoreObject) says `x-amz-request-payer: requester`, so this
+   * account pays for them instead of S3 refusing them (403).
+   */
+  requestPayer: z.boolean().optional(),
 });
 
 export type JobOptions = z.infer<typeof optionsShape>;
+
+/** How a source manifest is written: functions/list/manifest.ts reads both. */
+export const MANIFEST_FORMATS = ['csv', 'inventory'] as const;
+export type ManifestFormat = (typeof MANIFEST_FORMATS)[number];
+
+/**
+ * manifest (issue 13): the objects to copy come from a manifest instead of a listing of the source
+ * prefix: an S3 Batch Operations CSV (`bucket,key[,versionId]`) or an S3 Inventory report's manifest.json.
+ * Without `format`, a key ending in `manifest.json` is an Inventory report and anything else a CSV.
+ */
+const manifestShape = z
+  .object({
+    bucket: bucketName,
+    key: z.string().min(1, 'must name the manifest object'),
+    format: z.enum(MANIFEST_FORMATS).optional(),
+  })
+  .strict();
+export type ManifestRef = z.infer<typeof manifestShape>;
+
+/** The manifest's format, as given or by its key (see manifestShape). */
+export function manifestFormatOf(manifest: ManifestRef): ManifestFormat {
+  return manifest.format ?? (manifest.key.endsWith('manifest.json') ? 'inventory' : 'csv');
+}
 
 const filterShape = z.object({
   include: z.array(z.string().min(1)).default([]),
@@ -199,7 +228,10 @@ const filterShape = z.object({
 /** A job as people and triggers write it: every field optional where the deployment has a default. */
 export const JobInputSchema = z
   .object({
-    source: z.object({ bucket: bucketName.optional(), prefix: z.string().optional() }).strict().optional(),
+    source: z
+      .object({ bucket: bucketName.optional(), prefix: z.string().optional(), manifest: manifestShape.optional() })
+      .strict()
+      .optional(),
     target: z
       .object({
         bucket: bucketName.optional(),
@@ -219,7 +251,7 @@ export type JobInput = z.input<typeof JobInputSchema>;
 /** A complete job, after deployment defaults are merged in: what every handler works with. */
 export const JobSchema = z
   .object({
-    source: z.object({ bucket: bucketName, prefix }).strict(),
+    source: z.object({ bucket: bucketName, prefix, manifest: manifestShape.optional() }).strict(),
     target: z
       .object({ bucket: bucketName, prefix, roleArn: roleArn.optional(), externalId: externalId.optional() })
       .strict(),
@@ -265,6 +297,14 @@ export const JobSchema = z
         code: 'custom',
         path: ['options', options.maxDelete !== undefined ? 'maxDelete' : 'maxDeletePercent'],
         message: 'limits deletes, which only options.delete (--delete) makes: add it or drop the limit',
+      });
+    }
+    if (options.delete && source.manifest) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['options', 'delete'],
+        message:
+          'cannot go with source.manifest (--manifest): mirror deletes need a listing of the whole source prefix; drop one of them',
       });
     }
     if (job.target.externalId && !job.target.roleArn) {
@@ -374,6 +414,8 @@ export const ManifestObjectSchema = z
     lastModified: isoDate,
     /** Set only for archived storage classes (GLACIER, DEEP_ARCHIVE): functions/list/archived-objects.ts. */
     storageClass: z.string().optional(),
+    /** manifest (issue 13): the version a manifest row names; the copy reads exactly that version. */
+    versionId: z.string().min(1).optional(),
   })
   .strict();
 export type ManifestObject = z.infer<typeof ManifestObjectSchema>;

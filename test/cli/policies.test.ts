@@ -21,6 +21,35 @@ async function runPolicies(args: string[]) {
 }
 
 describe('s3xcopy policies', () => {
+  it('prints the manifest read and version statements with --manifests and --allow-versions', async () => {
+    // Act
+    const { stdout } = await runPolicies([
+      '--config',
+      CDK_JSON,
+      '--manifests',
+      's3://example-manifests/lists/',
+      '--allow-versions',
+    ]);
+
+    // Assert
+    const printed = JSON.parse(stdout);
+    expect(printed.functionRoleStatements.list).toContainEqual({
+      Sid: 'ReadSourceManifests',
+      Effect: 'Allow',
+      Action: 's3:GetObject',
+      Resource: 'arn:aws:s3:::example-manifests/lists/*',
+    });
+    const read = printed.targetRole.permissionsPolicy.Statement.find(
+      (statement: { Sid?: string }) => statement.Sid === 'ReadSourcePrefix',
+    );
+    expect(read.Action).toEqual([
+      's3:GetObject',
+      's3:GetObjectTagging',
+      's3:GetObjectVersion',
+      's3:GetObjectVersionTagging',
+    ]);
+  });
+
   it('prints the policies of the cdk.json deployment, the same JSON the stacks deploy', async () => {
     // Act
     const { stdout } = await runPolicies(['--config', CDK_JSON]);

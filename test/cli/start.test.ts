@@ -576,6 +576,27 @@ describe('jobInputFromFlags (s3xcopy start preflight)', () => {
     );
   });
 
+  it('puts --manifest, --manifest-format and --request-payer into the execution input (the deployment fills the rest)', () => {
+    expect(
+      jobInputFromFlags({
+        ...flags,
+        manifest: 's3://lists-bucket/run 1/inventory.json',
+        manifestFormat: 'inventory',
+        requestPayer: true,
+      }),
+    ).toEqual({
+      source: { manifest: { bucket: 'lists-bucket', key: 'run 1/inventory.json', format: 'inventory' } },
+      options: { requestPayer: true },
+    });
+  });
+
+  it('refuses --manifest-format without --manifest, and a manifest URI without a key, naming the flag', () => {
+    expect(() => jobInputFromFlags({ ...flags, manifestFormat: 'csv' })).toThrow(/--manifest-format needs --manifest/);
+    expect(() => jobInputFromFlags({ ...flags, manifest: 's3://lists-bucket' })).toThrow(
+      /--manifest: "s3:\/\/lists-bucket" names no manifest object/,
+    );
+  });
+
   it('refuses a job too large for a copy invocation with a usage error (exit 2)', () => {
     const include = Array.from({ length: 2000 }, (_, i) => `very/long/pattern/number/${i}/**/*.parquet`);
     expect(() => jobInputFromFlags({ ...flags, include })).toThrow(UsageError);
