@@ -208,6 +208,22 @@ describe('the notify handler', () => {
     expect(output).toMatchObject({ published: false, status: 'SUCCEEDED' });
   });
 
+  it('does not publish a success when the job turned success notifications off, but writes its ledger', async () => {
+    // Prepare
+    const event = input('job-quiet-job', 'SUCCEEDED');
+    event.state.job = { ...event.state.job, options: { notifyOnSuccess: false } };
+
+    // Act
+    const output = await handler(true)(event, context);
+
+    // Assess
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
+    expect(output).toMatchObject({ published: false, status: 'SUCCEEDED' });
+    expect(JSON.parse((await s3.getBody(STATE, 'reports/job-quiet-job/ledger.json')).toString())).toMatchObject({
+      status: 'SUCCEEDED',
+    });
+  });
+
   it('still publishes a failure, without copy counts, when the results cannot be read', async () => {
     // Act
     const output = await handler(true, 'no-such-state-bucket')(
