@@ -14,6 +14,8 @@
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { awsErrorCode, errorMessage, httpStatusOf } from '../shared/errors';
+import type { CopyFailure } from '../shared/job';
+import { batchFailuresKey } from '../shared/report-keys';
 import { isTransientError } from './error-kinds';
 import { backoffDelay, type RetryPolicy } from './retry';
 import { realSleep, type Sleep } from './time-budget';
@@ -95,6 +97,11 @@ export interface ProgressStore {
   writeUpload(record: UploadRecord): Promise<void>;
   readBatch(jobId: string, batchId: string): Promise<BatchRecord | undefined>;
   writeBatch(record: BatchRecord): Promise<void>;
+  /**
+   * Writes a batch's full failure list (one JSON line per failure) to the job's reports and returns its
+   * key. Optional: without it a batch names only its first MAX_REPORTED_FAILURES failures.
+   */
+  writeBatchFailures?(jobId: string, batchId: string, failures: readonly CopyFailure[]): Promise<string>;
 }
 
 /** The prefix every record of a job lives under (what the copy role may read and write). */
@@ -166,12 +173,23 @@ export class S3ProgressStore implements ProgressStore {
     });
   }
 
-  private async write(key: string, record: unknown): Promise<void> {
-    const body = JSON.stringify(record);
+  async writeBatchFailures(jobId: string, batchId: string, failures: readonly CopyFailure[]): Promise<string> {
+    const key = batchFailuresKey(jobId, batchId);
+    const body = failures
+      .map((failure) => `${JSON.stringify({ key: failure.key, code: failure.code, message: failure.message })}\n`)
+      .join('');
+    await this.write(key, body, 'application/x-ndjson');
+    return key;
+  }
+
+  private async write(key: string, record: unknown, contentType = 'application/json'): Promise<void> {
+    const body = typeof record === 'string' ? record : JSON.stringify(record);
     await this.withRetry('write', key, async (signal) => {
       await this.s3.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/json' }),
-        { abortSignal: signal },
+        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }),
+        {
+          abortSignal: signal,
+        },
       );
     });
   }

@@ -71,6 +71,8 @@ export interface BatchResultRecord {
   bytesCopied: number;
   /** The first failures, as many as fit in MAX_BATCH_RESULT_CHARS; `failed` is always the exact count. */
   failures: Array<{ key: string; code: string; message: string }>;
+  /** The batch's full failure list in the state bucket, when `failures` cannot name them all (CopyResult). */
+  failuresFile?: string;
 }
 
 /** Separates the human message from the JSON record (a line of its own, at the end). */

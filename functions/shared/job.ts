@@ -422,4 +422,10 @@ export interface CopyResult {
    */
   notAttempted?: number;
   failures: CopyFailure[];
+  /**
+   * When the batch failed more objects than `failures` names (MAX_REPORTED_FAILURES): the state bucket
+   * key of its full failure list (shared/report-keys.ts, batchFailuresKey), which Notify merges into
+   * failures.jsonl. Absent when `failures` names them all, or the list could not be written.
+   */
+  failuresFile?: string;
 }
