@@ -16,6 +16,7 @@ import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/clie
 import { awsErrorCode, errorMessage, httpStatusOf } from '../shared/errors';
 import type { CopyFailure } from '../shared/job';
 import { batchFailuresKey } from '../shared/report-keys';
+import type { UploadChecksum } from './checksums';
 import { isTransientError } from './error-kinds';
 import { backoffDelay, type RetryPolicy } from './retry';
 import { realSleep, type Sleep } from './time-budget';
@@ -39,6 +40,10 @@ export interface UploadRecord {
   state: UploadState;
   /** Part number -> the part's ETag, for every part copied and recorded. */
   parts: Record<string, string>;
+  /** The checksum the upload was created with (checksums.ts); a resumed upload completes with the same. */
+  checksum?: UploadChecksum;
+  /** Part number -> the part's checksum UploadPartCopy returned (CompleteMultipartUpload lists them). */
+  partChecksums?: Record<string, string>;
   /** Invocations that worked on the upload (the first included). */
   invocations: number;
   createdAt: string;

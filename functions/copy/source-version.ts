@@ -5,7 +5,9 @@
  * ITS ETag, and reports ITS size: the bytes actually written, not the listed size.
  */
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import type { ChecksumAlgorithm } from '../shared/content-identity';
 import type { ManifestObject } from '../shared/job';
+import { checksumOf } from './checksums';
 import type { CopyContext } from './copy-context';
 
 /** One version of the source: its entity tag (quoted, as If-Match compares it) and size. */
@@ -13,6 +15,8 @@ export interface SourceVersion {
   /** Undefined only when the server gives no ETag at all; the copy is then not pinned. */
   etag: string | undefined;
   size: number;
+  /** Its checksum algorithm, when the listing or HEAD reported one (the copy asks for the same). */
+  checksumAlgorithm?: ChecksumAlgorithm;
 }
 
 /**
@@ -37,15 +41,28 @@ export const quoted = (etag: string) => (etag.startsWith('"') ? etag : `"${etag}
 
 /** The version the listing saw; undefined when the listing gave no ETag (read the current one instead). */
 export function listedVersion(object: ManifestObject): SourceVersion | undefined {
-  return object.etag === '' ? undefined : { etag: quoted(object.etag), size: object.size };
+  if (object.etag === '') return undefined;
+  return {
+    etag: quoted(object.etag),
+    size: object.size,
+    ...(object.checksumAlgorithm ? { checksumAlgorithm: object.checksumAlgorithm } : {}),
+  };
 }
 
-/** The version the key holds now (an unconditional HEAD of the source). */
+/** The version the key holds now (an unconditional HEAD of the source, its checksum included). */
 export async function currentVersion(ctx: CopyContext, key: string): Promise<SourceVersion> {
   const head = await ctx.sourceReads.track(() =>
     ctx.retry(() =>
-      ctx.sourceS3.send(new HeadObjectCommand({ Bucket: ctx.job.source.bucket, Key: key }), ctx.budget.requestOptions),
+      ctx.sourceS3.send(
+        new HeadObjectCommand({ Bucket: ctx.job.source.bucket, Key: key, ChecksumMode: 'ENABLED' }),
+        ctx.budget.requestOptions,
+      ),
     ),
   );
-  return { etag: head.ETag ? quoted(head.ETag) : undefined, size: head.ContentLength ?? 0 };
+  const algorithm = checksumOf(head)?.algorithm;
+  return {
+    etag: head.ETag ? quoted(head.ETag) : undefined,
+    size: head.ContentLength ?? 0,
+    ...(algorithm ? { checksumAlgorithm: algorithm } : {}),
+  };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CHECKSUM_ALGORITHMS } from './content-identity';
 import { COPY_RATES } from './copy-rates';
 import { InvalidJobError } from './errors';
 
@@ -370,6 +371,11 @@ export const ManifestObjectSchema = z
     lastModified: isoDate,
     /** Set only for archived storage classes (GLACIER, DEEP_ARCHIVE): functions/list/archived-objects.ts. */
     storageClass: z.string().optional(),
+    /**
+     * The source's checksum algorithm as the listing reports it (ListObjectsV2 ChecksumAlgorithm), so
+     * CopyObject can ask for it explicitly (functions/copy/checksums.ts). Absent when it has none.
+     */
+    checksumAlgorithm: z.enum(CHECKSUM_ALGORITHMS).optional(),
   })
   .strict();
 export type ManifestObject = z.infer<typeof ManifestObjectSchema>;
