@@ -13,6 +13,7 @@ import {
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { copyBatch } from '../../functions/copy/copy-engine';
+import { S3ProgressStore } from '../../functions/copy/progress-record';
 import { listedObjects } from '../../functions/list/s3-listing';
 import { type CopyResult, DEFAULT_OPTIONS, type ManifestObject, MiB, parseJob } from '../../functions/shared/job';
 import { S3Model } from '../../sim/s3-model';
@@ -64,7 +65,12 @@ async function manifestOf(s3: S3Client): Promise<ManifestObject[]> {
   return listedObjects(page, 'src');
 }
 
-async function copy(s3: S3Client, objects: ManifestObject[], verify: 'multipart' | 'all' = 'all') {
+async function copy(
+  s3: S3Client,
+  objects: ManifestObject[],
+  verify: 'multipart' | 'all' = 'all',
+  progress?: S3ProgressStore,
+) {
   const job = parseJob({
     source: { bucket: 'src', prefix: 'data/' },
     target: { bucket: 'dst', prefix: 'copy/' },
@@ -79,6 +85,7 @@ async function copy(s3: S3Client, objects: ManifestObject[], verify: 'multipart'
       s3,
       logger: new Logger({ logLevel: 'SILENT' }),
       remainingTimeMs: () => 900_000,
+      ...(progress ? { progress } : {}),
       onSettled: (result) => {
         settled = result;
       },
@@ -206,6 +213,35 @@ describe('checksums on the CopyObject path', () => {
       type: 'FULL_OBJECT',
       sha256: model.object('src', 'data/a')?.checksum?.value,
     });
+  });
+});
+
+describe('a retried batch', () => {
+  it('does not count as copied a target an earlier attempt wrote but could not verify', async () => {
+    // Prepare: a server whose CopyObject stores CRC32 whatever the source has; a progress store, so the
+    // second call is the batch's retry and finds the first attempt's target.
+    const { model, s3 } = setup();
+    model.createBucket('state');
+    s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'CopyObjectCommand')
+          (args.input as Record<string, unknown>).ChecksumAlgorithm = 'CRC32';
+        return next(args);
+      },
+      { step: 'initialize', priority: 'high', name: 'testWrongAlgorithm' },
+    );
+    model.seed('src', [{ key: 'data/a', size: SMALL, checksumAlgorithm: 'SHA256' }]);
+    const manifest = await manifestOf(s3);
+    const progress = new S3ProgressStore(s3, 'state');
+
+    // Act
+    const first = await copy(s3, manifest, 'all', progress);
+    const retry = await copy(s3, manifest, 'all', progress);
+
+    // Assess
+    expect(first).toMatchObject({ copied: 0, failed: 1 });
+    expect(retry).toMatchObject({ copied: 0, failed: 1 });
+    expect(retry.failures[0]?.message).toMatch(/checksum algorithm CRC32 instead of SHA256/);
   });
 });
 
