@@ -18,8 +18,8 @@ import {
   type SourceVersion,
 } from './source-version';
 import { findTarget, sourceIsGone, type TargetObject } from './target-lookup';
-import { readSource, shouldVerify, verifyCopy } from './verify-copy';
 import { OutOfTime } from './time-budget';
+import { readSource, shouldVerify, verifyCopy } from './verify-copy';
 
 export type Outcome =
   | { kind: 'copied'; bytes: number; etag?: string }
