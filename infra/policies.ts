@@ -354,6 +354,14 @@ export function copyRoleStatements(config: InfraConfig): PolicyStatementJson[] {
       Resource: `${arns.stateBucket}/progress/*`,
     },
     listUnder('ListProgressRecords', arns.stateBucket, 'progress/'),
+    // A batch's full failure list when its result can name only the first ones (shared/report-keys.ts);
+    // write only: the copy function never reads reports, and cannot touch the ledger or failures.jsonl.
+    {
+      Sid: 'WriteBatchFailureLists',
+      Effect: 'Allow',
+      Action: 's3:PutObject',
+      Resource: `${arns.stateBucket}/reports/*/batch-failures/*`,
+    },
   ];
 }
 
@@ -366,6 +374,13 @@ export function notifyRoleStatements(config: InfraConfig, topicKeyArn: string): 
   return [
     listUnder('ListResults', arns.stateBucket, 'results/'),
     { Sid: 'ReadResults', Effect: 'Allow', Action: 's3:GetObject', Resource: `${arns.stateBucket}/results/*` },
+    // The copy function's per-batch failure lists, merged into failures.jsonl.
+    {
+      Sid: 'ReadBatchFailureLists',
+      Effect: 'Allow',
+      Action: 's3:GetObject',
+      Resource: `${arns.stateBucket}/reports/*/batch-failures/*`,
+    },
     // The ledger and every failed key (docs/state-bucket.md); a failures file over 8 MiB is a multipart upload.
     {
       Sid: 'WriteReports',

@@ -25,9 +25,21 @@
  * ListObjectVersions are not modelled. Requester Pays (setRequesterPays): requests reading such a bucket,
  * including copies from it, are refused (403 AccessDenied) unless they carry RequestPayer=requester.
  *
+ * Checksums (S3's "Checking object integrity"): an object holds at most one algorithm with a type.
+ * PutObject and CopyObject store a FULL_OBJECT checksum of the algorithm asked for (CopyObject: the
+ * source's when none is asked for); CreateMultipartUpload takes ChecksumAlgorithm and ChecksumType
+ * (CRC64NVME only FULL_OBJECT, SHA1/SHA256 only COMPOSITE, CRC32/CRC32C either, COMPOSITE by default);
+ * UploadPartCopy returns the part's checksum; CompleteMultipartUpload of a COMPOSITE upload needs every
+ * part's checksum (InvalidRequest, S3's message) and refuses a wrong one, and a FULL_OBJECT whole-object
+ * value that does not match the assembled bytes is a BadDigest. HEAD returns the checksum only with
+ * ChecksumMode ENABLED; listings carry ChecksumAlgorithm and ChecksumType. Values are stand-ins derived
+ * from the content descriptor (equal bytes, equal full-object value; composite "value-N" from the
+ * parts'), not real CRCs. An object written without an algorithm has none (S3 now adds CRC64NVME:
+ * seed `checksumAlgorithm` for that).
+ *
  * Not modelled: ACL and policy evaluation, SSE-KMS ETags (they are random on S3; here they
- * stay the content's MD5), checksums, Range GETs, request abort signals (HttpHandlerOptions do not reach
- * an initialize-step middleware).
+ * stay the content's MD5), request abort signals (HttpHandlerOptions do not reach an initialize-step
+ * middleware).
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -97,6 +109,8 @@ export interface StoredObject {
   kmsKeyId?: string;
   /** Part sizes when a multipart upload made the object. */
   parts?: readonly number[];
+  /** Its additional checksum (see the module comment), if it has one. */
+  checksum?: ModelChecksum;
   /** Archived objects (GLACIER, DEEP_ARCHIVE): a restore requested (ongoing) or done (readable copy). */
   restore?: { ongoing: boolean; days: number; tier: string };
   /** The bytes, for bodies written with PutObject. */
@@ -121,11 +135,20 @@ const HEADER_NAMES = [
   'Expires',
 ] as const;
 
+/** An object's checksum: one algorithm, its type, and the (stand-in) value. */
+export interface ModelChecksum {
+  algorithm: string;
+  type: 'FULL_OBJECT' | 'COMPOSITE';
+  value: string;
+}
+
 interface UploadPart {
   etag: string;
   size: number;
   content: Content;
   lastModified: number;
+  /** The part's checksum, when the upload has an algorithm. */
+  checksum?: string;
 }
 
 interface Upload {
@@ -139,6 +162,8 @@ interface Upload {
   storageClass?: string;
   serverSideEncryption?: string;
   kmsKeyId?: string;
+  /** The checksum algorithm and type the upload was created with. */
+  checksum?: { algorithm: string; type: 'FULL_OBJECT' | 'COMPOSITE' };
   parts: Map<number, UploadPart>;
 }
 
@@ -153,6 +178,8 @@ export interface SeedObject {
   tags?: Tag[];
   /** GLACIER and DEEP_ARCHIVE objects cannot be read (or copied) until restored (RestoreObject). */
   storageClass?: string;
+  /** A FULL_OBJECT checksum of this algorithm, as a single-part upload with it would have. */
+  checksumAlgorithm?: string;
 }
 
 /** Called before an operation runs: throw (e.g. `s3Error(...)`) to fail it, await to delay it. */
@@ -194,6 +221,7 @@ export interface ModelStats {
 
 const STATUS_OF: Record<string, number> = {
   AccessDenied: 403,
+  BadDigest: 400,
   BucketAlreadyOwnedByYou: 409,
   EntityTooSmall: 400,
   InvalidArgument: 400,
@@ -615,6 +643,7 @@ export class S3Model {
         headers: seed.contentType ? { ContentType: seed.contentType } : EMPTY_RECORD,
         tags: seed.tags ?? EMPTY_TAGS,
         ...(seed.storageClass ? { storageClass: seed.storageClass } : {}),
+        ...(seed.checksumAlgorithm ? { checksum: fullChecksum(seed.checksumAlgorithm, content) } : {}),
       });
     }
   }
@@ -813,6 +842,9 @@ export class S3Model {
       headers: headersFrom(input),
       tags: parseTagging(input.Tagging),
       ...optionsFrom(input),
+      ...(typeof input.ChecksumAlgorithm === 'string'
+        ? { checksum: fullChecksum(input.ChecksumAlgorithm, content) }
+        : {}),
       ...(bytes ? { body: new Uint8Array(bytes) } : {}),
     });
     return { output: { ETag: stored.etag, VersionId: stored.versionId } };
@@ -880,6 +912,9 @@ export class S3Model {
         ...(object.serverSideEncryption ? { ServerSideEncryption: object.serverSideEncryption } : {}),
         ...(object.kmsKeyId ? { SSEKMSKeyId: object.kmsKeyId } : {}),
         ...(object.tags.length > 0 ? { TagCount: object.tags.length } : {}),
+        ...(object.checksum && input.ChecksumMode === 'ENABLED'
+          ? { [`Checksum${object.checksum.algorithm}`]: object.checksum.value, ChecksumType: object.checksum.type }
+          : {}),
       },
     };
   }
@@ -911,10 +946,14 @@ export class S3Model {
           "object's metadata, storage class, website redirect location or encryption attributes.",
       );
     }
+    // S3 copies the source's algorithm unless the request names one; the copy is single-part: FULL_OBJECT.
+    const algorithm =
+      typeof input.ChecksumAlgorithm === 'string' ? input.ChecksumAlgorithm : source.checksum?.algorithm;
     const stored = this.store(bucket, {
       key: target,
       size: source.size,
       content: source.content,
+      ...(algorithm ? { checksum: fullChecksum(algorithm, source.content) } : {}),
       // A copy is a single-part object: its ETag is its bytes' MD5, even when the source was multipart.
       etag: source.parts ? quote(contentDigest(source.content)) : source.etag,
       metadata: replaceMetadata
@@ -927,13 +966,22 @@ export class S3Model {
     });
     this.stats.bytesCopied += source.size;
     return {
-      output: { CopyObjectResult: { ETag: stored.etag, LastModified: new Date(stored.lastModified) } },
+      output: {
+        CopyObjectResult: {
+          ETag: stored.etag,
+          LastModified: new Date(stored.lastModified),
+          ...(stored.checksum
+            ? { [`Checksum${stored.checksum.algorithm}`]: stored.checksum.value, ChecksumType: stored.checksum.type }
+            : {}),
+        },
+      },
       bytes: source.size,
     };
   }
 
   private createMultipartUpload(bucket: string, input: Record<string, unknown>): Answer {
     this.bucket(bucket);
+    const checksum = uploadChecksum(input);
     const uploadId = `upload-${this.nextVersion()}`;
     this.uploads.set(uploadId, {
       uploadId,
@@ -944,9 +992,17 @@ export class S3Model {
       headers: headersFrom(input),
       tags: parseTagging(input.Tagging),
       ...optionsFrom(input),
+      ...(checksum ? { checksum } : {}),
       parts: new Map(),
     });
-    return { output: { Bucket: bucket, Key: input.Key, UploadId: uploadId } };
+    return {
+      output: {
+        Bucket: bucket,
+        Key: input.Key,
+        UploadId: uploadId,
+        ...(checksum ? { ChecksumAlgorithm: checksum.algorithm, ChecksumType: checksum.type } : {}),
+      },
+    };
   }
 
   private uploadPartCopy(input: Record<string, unknown>): Answer {
@@ -984,15 +1040,28 @@ export class S3Model {
     const content = sliceContent(source.content, start, end);
     const etag = quote(contentDigest(content));
     const lastModified = wholeSeconds(this.clock.now());
-    upload.parts.set(partNumber, { etag, size, content, lastModified });
+    const checksum = upload.checksum ? fullChecksum(upload.checksum.algorithm, content).value : undefined;
+    upload.parts.set(partNumber, { etag, size, content, lastModified, ...(checksum ? { checksum } : {}) });
     this.stats.bytesCopied += size;
-    return { output: { CopyPartResult: { ETag: etag, LastModified: new Date(lastModified) } }, bytes: size };
+    return {
+      output: {
+        CopyPartResult: {
+          ETag: etag,
+          LastModified: new Date(lastModified),
+          ...(upload.checksum && checksum ? { [`Checksum${upload.checksum.algorithm}`]: checksum } : {}),
+        },
+      },
+      bytes: size,
+    };
   }
 
   private completeMultipartUpload(input: Record<string, unknown>): Answer {
     const upload = this.upload(input);
-    const requested = (input.MultipartUpload as { Parts?: Array<{ PartNumber?: number; ETag?: string }> } | undefined)
-      ?.Parts;
+    const requested = (
+      input.MultipartUpload as
+        | { Parts?: Array<{ PartNumber?: number; ETag?: string } & Record<string, unknown>> }
+        | undefined
+    )?.Parts;
     if (!requested || requested.length === 0) {
       throw s3Error(
         'MalformedXML',
@@ -1017,6 +1086,22 @@ export class S3Model {
           `One or more of the specified parts could not be found or its ETag did not match (part ${number})`,
         );
       }
+      if (upload.checksum) {
+        const { algorithm, type } = upload.checksum;
+        const given = entry[`Checksum${algorithm}`];
+        if (given === undefined && type === 'COMPOSITE') {
+          throw s3Error(
+            'InvalidRequest',
+            `The upload was created using a ${algorithm.toLowerCase()} checksum. The complete request must include the checksum for each part. It was missing for part ${number} in the request.`,
+          );
+        }
+        if (given !== undefined && given !== part.checksum) {
+          throw s3Error(
+            'InvalidPart',
+            `One or more of the specified parts could not be found or its checksum did not match (part ${number})`,
+          );
+        }
+      }
       parts.push(part);
     }
     // Sizes are checked once every part is known to exist: S3 reports a missing part first.
@@ -1030,6 +1115,7 @@ export class S3Model {
     }
     const digest = createMultipartDigest(parts.map((part) => part.etag));
     const content = concatContent(parts.map((part) => part.content));
+    const checksum = upload.checksum ? completedChecksum(upload.checksum, parts, content, input) : undefined;
     const stored = this.store(upload.bucket, {
       key: upload.key,
       size: contentSize(content),
@@ -1041,6 +1127,7 @@ export class S3Model {
       ...(upload.storageClass ? { storageClass: upload.storageClass } : {}),
       ...(upload.serverSideEncryption ? { serverSideEncryption: upload.serverSideEncryption } : {}),
       ...(upload.kmsKeyId ? { kmsKeyId: upload.kmsKeyId } : {}),
+      ...(checksum ? { checksum } : {}),
       parts: parts.map((part) => part.size),
     });
     this.uploads.delete(upload.uploadId);
@@ -1203,6 +1290,9 @@ export class S3Model {
           ETag: object.etag,
           Size: object.size,
           StorageClass: object.storageClass ?? 'STANDARD',
+          ...(object.checksum
+            ? { ChecksumAlgorithm: [object.checksum.algorithm], ChecksumType: object.checksum.type }
+            : {}),
         });
         last = { kind: 'key', value: key };
         index++;
@@ -1352,6 +1442,65 @@ function checkCopySourceIfMatch(ifMatch: unknown, source: StoredObject): void {
 }
 
 /** S3's multipart ETag body: the MD5 of the parts' binary MD5s concatenated. */
+/** A full-object checksum's stand-in value: equal bytes (content descriptors) give equal values. */
+function fullChecksum(algorithm: string, content: Content): ModelChecksum {
+  const value = createHash('sha256')
+    .update(`${algorithm}:${contentDigest(content)}`)
+    .digest('base64');
+  return { algorithm, type: 'FULL_OBJECT', value };
+}
+
+/** The checksum a CreateMultipartUpload asks for, checked against S3's rules for the algorithm. */
+function uploadChecksum(input: Record<string, unknown>): Upload['checksum'] {
+  const algorithm = input.ChecksumAlgorithm;
+  if (typeof algorithm !== 'string') {
+    if (input.ChecksumType !== undefined) {
+      throw s3Error('InvalidRequest', 'The x-amz-checksum-type header requires x-amz-checksum-algorithm');
+    }
+    return undefined;
+  }
+  const asked = input.ChecksumType;
+  const type =
+    asked === 'FULL_OBJECT' || asked === 'COMPOSITE' ? asked : algorithm === 'CRC64NVME' ? 'FULL_OBJECT' : 'COMPOSITE';
+  const allowed =
+    algorithm === 'CRC64NVME'
+      ? ['FULL_OBJECT']
+      : algorithm.startsWith('SHA')
+        ? ['COMPOSITE']
+        : ['FULL_OBJECT', 'COMPOSITE'];
+  if (!allowed.includes(type)) {
+    throw s3Error('InvalidRequest', `The ${algorithm} checksum algorithm does not support the ${type} checksum type`);
+  }
+  return { algorithm, type };
+}
+
+/** The completed object's checksum; a FULL_OBJECT value sent with Complete must match the bytes (BadDigest). */
+function completedChecksum(
+  checksum: NonNullable<Upload['checksum']>,
+  parts: readonly UploadPart[],
+  content: Content,
+  input: Record<string, unknown>,
+): ModelChecksum {
+  if (input.ChecksumType !== undefined && input.ChecksumType !== checksum.type) {
+    throw s3Error(
+      'InvalidRequest',
+      `The upload was created using the ${checksum.type} checksum mode. The complete request must use the same checksum mode.`,
+    );
+  }
+  if (checksum.type === 'FULL_OBJECT') {
+    const full = fullChecksum(checksum.algorithm, content);
+    const given = input[`Checksum${checksum.algorithm}`];
+    if (given !== undefined && given !== full.value) {
+      throw s3Error('BadDigest', `The ${checksum.algorithm} you specified did not match the calculated checksum.`);
+    }
+    return full;
+  }
+  const value = createHash('sha256')
+    .update(`${checksum.algorithm}:${parts.map((part) => part.checksum ?? '').join(',')}`)
+    .digest('base64');
+  return { algorithm: checksum.algorithm, type: 'COMPOSITE', value: `${value}-${parts.length}` };
+}
+
 function createMultipartDigest(partEtags: readonly string[]): string {
   const hash = createHash('md5');
   for (const etag of partEtags) hash.update(Buffer.from(unquote(etag), 'hex'));

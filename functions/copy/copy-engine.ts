@@ -16,11 +16,11 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import { sameContent } from '../shared/content-identity';
-import { CopyBatchError, CopyTimeBudgetError } from '../shared/errors';
+import { CopyBatchError, CopyTimeBudgetError, errorMessage } from '../shared/errors';
 import { type CopyInput, type CopyResult, type ManifestObject, targetKeyFor } from '../shared/job';
 import type { AdaptiveLimitOptions } from './adaptive-limit';
 import { BatchProgress } from './batch-progress';
-import { logBatch, summarizeOutcomes } from './batch-result';
+import { type BatchSummary, logBatch, MAX_REPORTED_FAILURES, summarizeOutcomes } from './batch-result';
 import { type CopyStats, createCopyContext } from './copy-context';
 import { copyObject, type Outcome } from './copy-object';
 import type { ProgressStore } from './progress-record';
@@ -97,6 +97,26 @@ function noProgress(input: CopyInput, object: ManifestObject, durationMs: number
 }
 
 /**
+ * A batch's result names at most MAX_REPORTED_FAILURES failures (it travels through Step Functions'
+ * 256 KiB states); when it failed more, the full list goes to the state bucket
+ * (reports/<jobId>/batch-failures/) and the result names the file, so Notify can list every failed key.
+ * A list that cannot be written leaves the result as it was: the rest then count as unnamed.
+ */
+async function writeFullFailureList(input: CopyInput, deps: CopyEngineDeps, summary: BatchSummary): Promise<void> {
+  if (summary.failures.length <= MAX_REPORTED_FAILURES || !deps.progress?.writeBatchFailures) return;
+  try {
+    summary.result.failuresFile = await deps.progress.writeBatchFailures(input.jobId, input.batch.id, summary.failures);
+  } catch (error) {
+    deps.logger.warn("Could not write the batch's full failure list; the report names only its first failures", {
+      failed: summary.failures.length,
+      named: summary.result.failures.length,
+      error: errorMessage(error),
+      fix: 'give the copy function s3:PutObject on <state bucket>/reports/*/batch-failures/*',
+    });
+  }
+}
+
+/**
  * Copies one batch of objects server-side into the target, with bounded concurrency.
  * Objects up to `multipartThreshold` go through CopyObject; larger ones through a multipart copy with
  * parallel UploadPartCopy pinned to the source's ETag, aborted on any failure. In sync mode objects whose
@@ -138,6 +158,7 @@ export async function copyBatch(input: CopyInput, deps: CopyEngineDeps): Promise
   // What this invocation measured travels with its result, so the next slice is planned from it.
   const rates = ctx.rates.summary();
   if (rates) summary.result.rates = rates;
+  await writeFullFailureList(input, deps, summary);
   logBatch(deps.logger, summary, batch.objects.length, now() - started, ctx.stats);
   deps.onSettled?.(summary.result);
   deps.onStats?.(ctx.stats);

@@ -26,6 +26,7 @@ import {
 } from './source-version';
 import { findTarget, sourceIsGone, type TargetObject } from './target-lookup';
 import { OutOfTime } from './time-budget';
+import { readSource, shouldVerify, verifyCopy } from './verify-copy';
 
 export type Outcome =
   | { kind: 'copied'; bytes: number; etag?: string }
@@ -59,6 +60,9 @@ export async function copyObject(
     if (job.options.mode === 'sync' || progress?.isRetry) {
       const target = await findTarget(ctx, targetKey);
       if (target && progress?.isRetry && progress.writtenByThisBatch(object, target)) {
+        // The earlier invocation may have been stopped, or failed the object, before its check: check it
+        // now, so a copy that failed verification is not counted as copied by the retry.
+        await verifyWritten(ctx, object, targetKey);
         ctx.stats.alreadyCopied++;
         progress.copied(object.key, object.etag, object.size);
         return { kind: 'copied', bytes: object.size };
@@ -127,6 +131,14 @@ async function copyPinned(ctx: CopyContext, object: ManifestObject, targetKey: s
       version = await currentVersion(ctx, object.key, object.versionId);
     }
   }
+}
+
+/** Verifies a target an earlier invocation of the batch wrote, as the copy that wrote it would have. */
+async function verifyWritten(ctx: CopyContext, object: ManifestObject, targetKey: string): Promise<void> {
+  const multipart = object.size > ctx.job.options.multipartThreshold;
+  if (!shouldVerify(ctx.job.options.verify, multipart)) return;
+  const version = listedVersion(object);
+  await verifyCopy(ctx, targetKey, await readSource(ctx, object.key, version?.etag), { multipart });
 }
 
 /** The failure as reported: the AWS code, and a message naming source, target and (for 412) what to do. */

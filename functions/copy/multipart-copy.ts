@@ -21,6 +21,17 @@ import {
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { awsErrorCode, errorMessage } from '../shared/errors';
+import {
+  checksumOf,
+  completeChecksumFields,
+  completedPart,
+  createUploadChecksumFields,
+  isChecksumAlgorithm,
+  type ObjectChecksum,
+  partChecksumOf,
+  type UploadChecksum,
+  uploadChecksumFor,
+} from './checksums';
 import type { CopyContext } from './copy-context';
 import { isPreconditionFailed, isTransientError, reportedCode } from './error-kinds';
 import { PartPace } from './part-pace';
@@ -50,6 +61,10 @@ interface OpenUpload {
   plan: PartRange[];
   /** Part number -> ETag of every part copied (recorded or not). */
   done: Map<number, string>;
+  /** The checksum the upload was created with, if any (checksums.ts). */
+  checksum?: UploadChecksum;
+  /** Part number -> the part's checksum, for the parts in `done` whose UploadPartCopy returned one. */
+  partChecksums: Map<number, string>;
   record: UploadRecord | undefined;
   /** The source's tags as createUpload read them (undefined on a resumed upload, or with tags: none). */
   sourceTags?: Tag[];
@@ -114,18 +129,18 @@ export async function copyMultipart(
       // The recorded upload is gone (aborted by a lifecycle rule or by hand): record why and start afresh once.
       if (!upload.record || upload.done.size === 0 || awsErrorCode(error) !== 'NoSuchUpload') throw error;
       const gone: UploadRecord = { ...upload.record, state: 'aborted', reason: 'upload-gone: NoSuchUpload on a part' };
-      await writeRecord(ctx, gone, upload.done);
+      await writeRecord(ctx, gone, upload);
       upload = await createUpload(ctx, sourceKey, targetKey, head, version, size, historyAfter(gone));
       await copyParts(ctx, sourceKey, targetKey, pinned, upload, version.versionId);
     }
-    const targetEtag = await complete(ctx, targetKey, size, upload);
+    const targetEtag = await complete(ctx, targetKey, size, upload, checksumOf(head));
     if (upload.record) {
       await writeRecord(ctx, { ...upload.record, state: 'completed', ...(targetEtag ? { targetEtag } : {}) });
     }
   } catch (error) {
     if ((error instanceof OutOfTime || ctx.budget.isOut) && upload.record) {
       // Stopped by the time budget: record the parts done and leave the upload open for the retry.
-      await writeRecord(ctx, upload.record, upload.done);
+      await writeRecord(ctx, upload.record, upload);
       throw new OutOfTime();
     }
     const changed = pinned !== undefined && isPreconditionFailed(error);
@@ -141,7 +156,7 @@ export async function copyMultipart(
       const settled: UploadRecord = aborted
         ? { ...upload.record, state: 'aborted', reason: reason.slice(0, 500) }
         : { ...upload.record, reason: `abort-failed after ${reason}`.slice(0, 500) };
-      await writeRecord(ctx, settled, upload.done);
+      await writeRecord(ctx, settled, upload);
     }
     throw changed ? new SourceChanged(version, error) : error;
   }
@@ -193,6 +208,8 @@ async function headPinned(ctx: CopyContext, sourceKey: string, version: SourceVe
           new HeadObjectCommand({
             ...sourceObjectParams(ctx, sourceKey, version.versionId),
             ...(pinned ? { IfMatch: pinned } : {}),
+            // Its checksum: the upload is created with the same algorithm (checksums.ts).
+            ChecksumMode: 'ENABLED',
           }),
           ctx.budget.requestOptions,
         ),
@@ -251,11 +268,16 @@ function resumeUpload(record: UploadRecord): OpenUpload {
   const plan = planParts(record.size, record.partSize);
   const done = new Map<number, string>();
   for (const [number, etag] of Object.entries(record.parts)) done.set(Number(number), etag);
+  const partChecksums = new Map<number, string>();
+  for (const [number, value] of Object.entries(record.partChecksums ?? {})) partChecksums.set(Number(number), value);
+  const checksum = isChecksumAlgorithm(record.checksum?.algorithm) ? record.checksum : undefined;
   return {
     uploadId: record.uploadId,
     partSize: record.partSize,
     plan,
     done,
+    partChecksums,
+    ...(checksum ? { checksum } : {}),
     record: { ...record, invocations: record.invocations + 1 },
   };
 }
@@ -293,6 +315,7 @@ async function createUpload(
   if (ctx.budget.exhausted()) throw new OutOfTime();
   const partSize = choosePartSize(size, job.options.partSize);
   const plan = planParts(size, partSize);
+  const checksum = uploadChecksumFor(checksumOf(head), version.checksumAlgorithm);
   const startedAt = ctx.now();
   const started = new Date(startedAt).toISOString();
   let record: UploadRecord | undefined;
@@ -309,6 +332,7 @@ async function createUpload(
       partCount: plan.length,
       state: 'creating',
       parts: {},
+      ...(checksum ? { checksum } : {}),
       invocations: 1,
       createdAt: started,
       updatedAt: started,
@@ -327,6 +351,7 @@ async function createUpload(
           Bucket: job.target.bucket,
           Key: targetKey,
           ...multipartUploadSettings(job, head, tagging),
+          ...createUploadChecksumFields(checksum),
         }),
         head,
       ),
@@ -346,7 +371,9 @@ async function createUpload(
     partSize,
     plan,
     done: new Map(),
+    partChecksums: new Map(),
     record: undefined,
+    ...(checksum ? { checksum } : {}),
     ...(sourceTags ? { sourceTags } : {}),
   };
   if (record) {
@@ -479,6 +506,8 @@ async function copyParts(
           const durationMs = ctx.now() - started;
           pace.observe(durationMs);
           ctx.rates.observe(part.end - part.start + 1, durationMs);
+          const partChecksum = partChecksumOf(response.CopyPartResult, upload.checksum);
+          if (partChecksum) upload.partChecksums.set(part.partNumber, partChecksum);
           upload.done.set(part.partNumber, etag);
           ctx.stats.partsCopied++;
           ctx.stats.copiedBytes += part.end - part.start + 1;
@@ -529,19 +558,27 @@ class PartRecorder {
     if (!record || !this.dirty) return;
     this.dirty = false;
     this.lastWrite = this.ctx.now();
-    await writeRecord(this.ctx, record, this.upload.done).catch(() => undefined);
+    await writeRecord(this.ctx, record, this.upload).catch(() => undefined);
   }
 }
 
 /**
- * Writes the record with the parts done (all of `done` when given) and the time; updates `record` in
- * place so later writes carry it. Failures are logged, never thrown: a stale record only means parts are
- * copied again.
+ * Writes the record with the parts done (all of the upload's when given, with their checksums) and the
+ * time; updates `record` in place so later writes carry it. Failures are logged, never thrown: a stale
+ * record only means parts are copied again.
  */
-async function writeRecord(ctx: CopyContext, record: UploadRecord, done?: ReadonlyMap<number, string>): Promise<void> {
+async function writeRecord(
+  ctx: CopyContext,
+  record: UploadRecord,
+  upload?: Pick<OpenUpload, 'done' | 'partChecksums'>,
+): Promise<void> {
   if (!ctx.progress) return;
-  if (done)
-    record.parts = Object.fromEntries([...done].sort((a, b) => a[0] - b[0]).map(([n, etag]) => [String(n), etag]));
+  if (upload) {
+    const byNumber = (entries: Map<number, string>) =>
+      Object.fromEntries([...entries].sort((a, b) => a[0] - b[0]).map(([n, value]) => [String(n), value]));
+    record.parts = byNumber(upload.done);
+    if (upload.partChecksums.size > 0) record.partChecksums = byNumber(upload.partChecksums);
+  }
   record.updatedAt = new Date(ctx.now()).toISOString();
   try {
     await ctx.progress.writeUpload(record);
@@ -555,18 +592,34 @@ async function writeRecord(ctx: CopyContext, record: UploadRecord, done?: Readon
   }
 }
 
-/** Completes the upload with every part; returns the target's ETag. */
+/**
+ * Completes the upload with every part (and each part's checksum, which S3 requires of an upload created
+ * with a checksum algorithm); for a full-object checksum it also sends the source's value, so S3 refuses
+ * to assemble bytes that differ from the source's. Returns the target's ETag.
+ */
 async function complete(
   ctx: CopyContext,
   targetKey: string,
   size: number,
   upload: OpenUpload,
+  sourceChecksum: ObjectChecksum | undefined,
 ): Promise<string | undefined> {
-  const parts = [...upload.done].sort((a, b) => a[0] - b[0]).map(([PartNumber, ETag]) => ({ PartNumber, ETag }));
+  const parts = [...upload.done]
+    .sort((a, b) => a[0] - b[0])
+    .map(([PartNumber, ETag]) =>
+      completedPart(PartNumber, ETag, upload.checksum, upload.partChecksums.get(PartNumber)),
+    );
   if (parts.length !== upload.plan.length) {
     throw new Error(`multipart copy of ${targetKey}: ${parts.length} of ${upload.plan.length} parts copied`);
   }
-  if (upload.record) upload.record.parts = Object.fromEntries(parts.map((p) => [String(p.PartNumber), p.ETag]));
+  if (upload.record) {
+    upload.record.parts = Object.fromEntries(parts.map((p) => [String(p.PartNumber), p.ETag ?? '']));
+    if (upload.partChecksums.size > 0) {
+      upload.record.partChecksums = Object.fromEntries(
+        [...upload.partChecksums].sort((a, b) => a[0] - b[0]).map(([n, value]) => [String(n), value]),
+      );
+    }
+  }
   let completeTries = 0;
   try {
     const response = await ctx.retry(() => {
@@ -577,6 +630,7 @@ async function complete(
           Key: targetKey,
           UploadId: upload.uploadId,
           MultipartUpload: { Parts: parts },
+          ...completeChecksumFields(upload.checksum, sourceChecksum),
         }),
         ctx.budget.requestOptions,
       );

@@ -14,6 +14,9 @@
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { awsErrorCode, errorMessage, httpStatusOf } from '../shared/errors';
+import type { CopyFailure } from '../shared/job';
+import { batchFailuresKey } from '../shared/report-keys';
+import type { UploadChecksum } from './checksums';
 import { isTransientError } from './error-kinds';
 import { backoffDelay, type RetryPolicy } from './retry';
 import { realSleep, type Sleep } from './time-budget';
@@ -40,6 +43,10 @@ export interface UploadRecord {
   state: UploadState;
   /** Part number -> the part's ETag, for every part copied and recorded. */
   parts: Record<string, string>;
+  /** The checksum the upload was created with (checksums.ts); a resumed upload completes with the same. */
+  checksum?: UploadChecksum;
+  /** Part number -> the part's checksum UploadPartCopy returned (CompleteMultipartUpload lists them). */
+  partChecksums?: Record<string, string>;
   /** Invocations that worked on the upload (the first included). */
   invocations: number;
   createdAt: string;
@@ -105,6 +112,11 @@ export interface ProgressStore {
   writeUpload(record: UploadRecord): Promise<void>;
   readBatch(jobId: string, batchId: string): Promise<BatchRecord | undefined>;
   writeBatch(record: BatchRecord): Promise<void>;
+  /**
+   * Writes a batch's full failure list (one JSON line per failure) to the job's reports and returns its
+   * key. Optional: without it a batch names only its first MAX_REPORTED_FAILURES failures.
+   */
+  writeBatchFailures?(jobId: string, batchId: string, failures: readonly CopyFailure[]): Promise<string>;
 }
 
 /** The prefix every record of a job lives under (what the copy role may read and write). */
@@ -176,12 +188,23 @@ export class S3ProgressStore implements ProgressStore {
     });
   }
 
-  private async write(key: string, record: unknown): Promise<void> {
-    const body = JSON.stringify(record);
+  async writeBatchFailures(jobId: string, batchId: string, failures: readonly CopyFailure[]): Promise<string> {
+    const key = batchFailuresKey(jobId, batchId);
+    const body = failures
+      .map((failure) => `${JSON.stringify({ key: failure.key, code: failure.code, message: failure.message })}\n`)
+      .join('');
+    await this.write(key, body, 'application/x-ndjson');
+    return key;
+  }
+
+  private async write(key: string, record: unknown, contentType = 'application/json'): Promise<void> {
+    const body = typeof record === 'string' ? record : JSON.stringify(record);
     await this.withRetry('write', key, async (signal) => {
       await this.s3.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/json' }),
-        { abortSignal: signal },
+        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }),
+        {
+          abortSignal: signal,
+        },
       );
     });
   }

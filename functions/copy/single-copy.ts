@@ -10,7 +10,8 @@ import { readSource, shouldVerify, verifyCopy } from './verify-copy';
 /**
  * Copies version `version` of `sourceKey` to `targetKey` with CopyObject, carrying metadata
  * (MetadataDirective COPY) and, with `tags: copy`, the tags (TaggingDirective COPY; REPLACE with no tags
- * gives the copy none). CopySourceIfMatch makes S3 refuse (412) rather than copy another version.
+ * gives the copy none), and the source's checksum algorithm (checksums.ts). CopySourceIfMatch makes S3
+ * refuse (412) rather than copy another version.
  * @returns the bytes copied: the version's size
  * @throws SourceChanged when the key no longer holds that version
  */
@@ -28,6 +29,8 @@ export async function copySingle(
     ...(version.etag ? { CopySourceIfMatch: version.etag } : {}),
     MetadataDirective: 'COPY',
     TaggingDirective: job.options.tags === 'copy' ? 'COPY' : 'REPLACE',
+    // S3 would copy the source's algorithm by default; asking for it makes the request say what it wants.
+    ...(version.checksumAlgorithm ? { ChecksumAlgorithm: version.checksumAlgorithm } : {}),
     ...targetOptions(job),
   };
   const started = ctx.now();

@@ -5,7 +5,9 @@
  * ITS ETag, and reports ITS size: the bytes actually written, not the listed size.
  */
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import type { ChecksumAlgorithm } from '../shared/content-identity';
 import type { ManifestObject } from '../shared/job';
+import { checksumOf } from './checksums';
 import type { CopyContext } from './copy-context';
 import { sourceObjectParams } from './source-request';
 
@@ -16,6 +18,8 @@ export interface SourceVersion {
   size: number;
   /** manifest (issue 13): the version a manifest row named; every read of the source names it. */
   versionId?: string;
+  /** Its checksum algorithm, when the listing or HEAD reported one (the copy asks for the same). */
+  checksumAlgorithm?: ChecksumAlgorithm;
 }
 
 /**
@@ -41,19 +45,29 @@ export const quoted = (etag: string) => (etag.startsWith('"') ? etag : `"${etag}
 /** The version the listing saw; undefined when the listing gave no ETag (read the current one instead). */
 export function listedVersion(object: ManifestObject): SourceVersion | undefined {
   if (object.etag === '') return undefined;
-  return { etag: quoted(object.etag), size: object.size, ...(object.versionId ? { versionId: object.versionId } : {}) };
+  return {
+    etag: quoted(object.etag),
+    size: object.size,
+    ...(object.versionId ? { versionId: object.versionId } : {}),
+    ...(object.checksumAlgorithm ? { checksumAlgorithm: object.checksumAlgorithm } : {}),
+  };
 }
 
-/** The version the key holds now (an unconditional HEAD of the source). */
+/** The version the key holds now (an unconditional HEAD of the source, its checksum included). */
 export async function currentVersion(ctx: CopyContext, key: string, versionId?: string): Promise<SourceVersion> {
   const head = await ctx.sourceReads.track(() =>
     ctx.retry(() =>
-      ctx.sourceS3.send(new HeadObjectCommand(sourceObjectParams(ctx, key, versionId)), ctx.budget.requestOptions),
+      ctx.sourceS3.send(
+        new HeadObjectCommand({ ...sourceObjectParams(ctx, key, versionId), ChecksumMode: 'ENABLED' }),
+        ctx.budget.requestOptions,
+      ),
     ),
   );
+  const algorithm = checksumOf(head)?.algorithm;
   return {
     etag: head.ETag ? quoted(head.ETag) : undefined,
     size: head.ContentLength ?? 0,
     ...(versionId ? { versionId } : {}),
+    ...(algorithm ? { checksumAlgorithm: algorithm } : {}),
   };
 }

@@ -5,7 +5,7 @@
  * CreateMultipartUpload, the embedded server ignores TaggingDirective on CopyObject. A copy that
  * returned 200 is therefore checked (`options.verify`): the target's size, its ETag where it must equal
  * the source's (a single-request copy of an object that was not itself a multipart upload), its content
- * headers, user metadata and tags. Tags are repaired with PutObjectTagging; anything else that differs
+ * headers, user metadata, checksum algorithm (and full-object checksum value, checksums.ts) and tags. Tags are repaired with PutObjectTagging; anything else that differs
  * fails the object with a code naming what differs (CopyVerificationFailed), so the ledger never counts
  * as copied an object the target does not hold as the source is.
  *
@@ -20,6 +20,7 @@ import {
   PutObjectTaggingCommand,
   type Tag,
 } from '@aws-sdk/client-s3';
+import { checksumDifferences, checksumOf } from './checksums';
 import type { CopyContext } from './copy-context';
 import { sourceObjectParams } from './source-request';
 import { isHttpDate } from './target-settings';
@@ -106,6 +107,8 @@ export function describeDifferences(
     differences.push(`Expires ${JSON.stringify(targetExpires)} instead of ${JSON.stringify(sourceExpires)}`);
   }
   if (metadataKey(source.Metadata) !== metadataKey(target.Metadata)) differences.push('user metadata differs');
+  // Both HEADs ask for checksums (ChecksumMode ENABLED): the algorithm kept, and a full-object value equal.
+  differences.push(...checksumDifferences(checksumOf(source), checksumOf(target)));
   return differences;
 }
 
@@ -139,7 +142,11 @@ export async function readSource(
   const head = await ctx.sourceReads.track(() =>
     ctx.retry(() =>
       ctx.sourceS3.send(
-        new HeadObjectCommand({ ...sourceObjectParams(ctx, sourceKey, versionId), ...(etag ? { IfMatch: etag } : {}) }),
+        new HeadObjectCommand({
+          ...sourceObjectParams(ctx, sourceKey, versionId),
+          ...(etag ? { IfMatch: etag } : {}),
+          ChecksumMode: 'ENABLED',
+        }),
         options,
       ),
     ),
@@ -168,7 +175,9 @@ export async function verifyCopy(
   const bucket = ctx.job.target.bucket;
   const options = ctx.budget.requestOptions;
   const where = `s3://${bucket}/${targetKey}`;
-  const target = await ctx.retry(() => ctx.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: targetKey }), options));
+  const target = await ctx.retry(() =>
+    ctx.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: targetKey, ChecksumMode: 'ENABLED' }), options),
+  );
   // A single-request copy of a single-part source keeps its MD5 ETag (SSE-KMS aside, which changes it).
   const sameEtag =
     !kind.multipart && !unquote(source.head.ETag).includes('-') && ctx.job.options.kmsKeyId === undefined;

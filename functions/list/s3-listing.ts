@@ -1,4 +1,5 @@
 import { type _Object, ListObjectsV2Command, type ListObjectsV2CommandOutput, type S3Client } from '@aws-sdk/client-s3';
+import { isChecksumAlgorithm } from '../shared/content-identity';
 import { awsErrorCode, BucketAccessError, errorMessage } from '../shared/errors';
 import type { ManifestObject } from '../shared/job';
 import { ARCHIVED_STORAGE_CLASSES } from './archived-objects';
@@ -52,6 +53,8 @@ export function toManifestObject(item: _Object): ManifestObject {
     ...(item.StorageClass && ARCHIVED_STORAGE_CLASSES.has(item.StorageClass)
       ? { storageClass: item.StorageClass }
       : {}),
+    // S3 stores one algorithm per object; the listing reports it as a one-element list.
+    ...(isChecksumAlgorithm(item.ChecksumAlgorithm?.[0]) ? { checksumAlgorithm: item.ChecksumAlgorithm[0] } : {}),
   };
 }
 

@@ -63,8 +63,18 @@ export function resultsPrefix(jobId: string): string {
 }
 
 /**
- * Creates the notify handler. A success is not published when the deployment turned success
- * notifications off (S3XCOPY_NOTIFY_ON_SUCCESS=false); failures always are.
+ * Whether the outcome goes to SNS: a failure always; a success unless the job (`options.notifyOnSuccess`)
+ * or the deployment (S3XCOPY_NOTIFY_ON_SUCCESS=false) turned success notifications off. The reports are
+ * written either way: the state machine runs Notify after every execution for them.
+ */
+export function shouldPublish(input: NotifyInput, deploymentNotifiesSuccess: boolean): boolean {
+  if (input.status === 'FAILED') return true;
+  return deploymentNotifiesSuccess && input.state.job?.options?.notifyOnSuccess !== false;
+}
+
+/**
+ * Creates the notify handler: it writes the ledger and the failures file for every execution, and
+ * publishes as shouldPublish says.
  */
 export function createNotifyHandler(deps: NotifyDeps) {
   const observability = deps.observability ?? createObservability('s3xcopy-notify');
@@ -143,7 +153,7 @@ export function createNotifyHandler(deps: NotifyDeps) {
       }
     }
     const notification = formatNotification(summary, input, results);
-    const publish = input.status === 'FAILED' || deps.config.notifyOnSuccess;
+    const publish = shouldPublish(input, deps.config.notifyOnSuccess);
     let messageId: string | undefined;
     if (publish) {
       ({ messageId } = await deps.publisher.publish(notification));

@@ -17,7 +17,7 @@ export interface NotifyInput {
     job?: {
       source?: { bucket?: string; prefix?: string };
       target?: { bucket?: string; prefix?: string; roleArn?: string };
-      options?: { mode?: string; dryRun?: boolean };
+      options?: { mode?: string; dryRun?: boolean; notifyOnSuccess?: boolean };
     };
     jobId?: string;
     dryRun?: boolean;

@@ -13,20 +13,10 @@ import {
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { ledgerKey } from '../shared/report-keys';
 import type { LedgerFailure } from './results';
 
-/** The report prefix of a job in the state bucket. */
-export function reportsPrefix(jobId: string): string {
-  return `reports/${jobId}/`;
-}
-
-export function failuresKey(jobId: string): string {
-  return `${reportsPrefix(jobId)}failures.jsonl`;
-}
-
-export function ledgerKey(jobId: string): string {
-  return `${reportsPrefix(jobId)}ledger.json`;
-}
+export { failuresKey, ledgerKey, reportsPrefix } from '../shared/report-keys';
 
 /** S3's minimum part size (but the last); parts are flushed once the buffer holds this much. */
 export const FAILURES_PART_BYTES = 8 * 1024 * 1024;

@@ -11,6 +11,7 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import { type MeasuredRates, MeasuredRatesSchema } from '../shared/copy-rates';
 import { type BatchResultRecord, splitBatchResult } from '../shared/errors';
 import type { CopyFailure } from '../shared/job';
+import { isBatchFailuresKey } from '../shared/report-keys';
 
 /** The manifest.json a ResultWriter writes once per Map Run. */
 export interface ResultWriterManifest {
@@ -127,6 +128,8 @@ interface CopyOutputLike {
   bytesCopied?: number;
   skippedByReason?: Record<string, number>;
   failures?: CopyFailure[];
+  /** The batch's full failure list in the state bucket, when `failures` names only the first ones. */
+  failuresFile?: string;
 }
 
 interface BatchInputLike {
@@ -181,10 +184,23 @@ export interface FailureSink {
   flush(): Promise<void>;
 }
 
-/** One Map Run's figures, with every failure the results name (the failures file lists them all). */
+/**
+ * A batch whose result names only its first failures and points at its full list in the state bucket
+ * (functions/copy/copy-engine.ts, writeFullFailureList). Its codes and unnamed count are settled when
+ * the list is read (resolveFailures), one batch at a time, so memory holds one list at most.
+ */
+interface BatchFailuresFile {
+  batchId: string;
+  file: string;
+  /** What the result itself names (used if the list cannot be read). */
+  named: LedgerFailure[];
+  failed: number;
+}
+
+/** One Map Run's figures, with every failure the results name, in order (the failures file lists them all). */
 interface MapRunTally {
   totals: AggregatedResults;
-  failures: LedgerFailure[];
+  failures: Array<LedgerFailure | BatchFailuresFile>;
 }
 
 function addCounts(target: Record<string, number>, source: Record<string, number> | undefined): void {
@@ -206,6 +222,11 @@ function addCopyCounts(tally: MapRunTally, output: CopyOutputLike, batchId: stri
   totals.objects.notAttempted += output.notAttempted ?? 0;
   totals.bytesCopied += output.bytesCopied ?? 0;
   addCounts(totals.skippedByReason, output.skippedByReason);
+  if (output.failuresFile && isBatchFailuresKey(output.failuresFile) && failed > failures.length) {
+    const named = failures.map((failure) => ({ ...failure, batchId }));
+    tally.failures.push({ batchId, file: output.failuresFile, named, failed });
+    return;
+  }
   for (const failure of failures) {
     tally.failures.push({ key: failure.key, code: failure.code, message: failure.message, batchId });
     totals.failedByCode[failure.code] = (totals.failedByCode[failure.code] ?? 0) + 1;
@@ -287,10 +308,71 @@ function merge(totals: AggregatedResults, tally: MapRunTally, maxFailures: numbe
   addCounts(totals.failedByCode, part.failedByCode);
   totals.failuresUnnamed += part.failuresUnnamed;
   totals.bytesCopied += part.bytesCopied;
-  const room = Math.max(0, maxFailures - totals.failures.length);
-  totals.failures.push(...tally.failures.slice(0, room).map(({ batchId: _batchId, ...failure }) => failure));
   totals.batchErrors.push(...part.batchErrors.slice(0, Math.max(0, maxFailures - totals.batchErrors.length)));
   if (part.firstBatchFailure) totals.firstBatchFailure ??= part.firstBatchFailure;
+}
+
+/** The lines of a batch's full failure list; undefined when it cannot be read or parsed. */
+async function readBatchFailures(
+  s3: S3Client,
+  bucket: string,
+  file: BatchFailuresFile,
+): Promise<LedgerFailure[] | undefined> {
+  let text: string;
+  try {
+    text = await readText(s3, bucket, file.file);
+  } catch {
+    return undefined;
+  }
+  const failures: LedgerFailure[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const parsed = parseJson<Partial<CopyFailure>>(line);
+    if (typeof parsed?.key !== 'string' || typeof parsed.code !== 'string') return undefined;
+    failures.push({ key: parsed.key, code: parsed.code, message: parsed.message ?? '', batchId: file.batchId });
+  }
+  return failures;
+}
+
+/**
+ * Hands one Map Run's failures, in order, to the sink and to the first `maxFailures` kept in the totals,
+ * reading each batch's full failure list where its result points at one. A list that cannot be read
+ * (deleted, denied) falls back to what the result names, and the rest count as unnamed.
+ */
+async function resolveFailures(
+  s3: S3Client,
+  bucket: string,
+  totals: AggregatedResults,
+  entries: ReadonlyArray<LedgerFailure | BatchFailuresFile>,
+  maxFailures: number,
+  sink: FailureSink | undefined,
+): Promise<void> {
+  const keep = (failure: LedgerFailure) => {
+    if (totals.failures.length < maxFailures) {
+      const { batchId: _batchId, ...named } = failure;
+      totals.failures.push(named);
+    }
+    sink?.add(failure);
+  };
+  for (const entry of entries) {
+    if (!('file' in entry)) {
+      keep(entry);
+      continue;
+    }
+    const listed = (await readBatchFailures(s3, bucket, entry)) ?? entry.named;
+    const named = listed.slice(0, entry.failed);
+    for (const failure of named) {
+      keep(failure);
+      totals.failedByCode[failure.code] = (totals.failedByCode[failure.code] ?? 0) + 1;
+    }
+    const unnamed = entry.failed - named.length;
+    if (unnamed > 0) {
+      totals.failuresUnnamed += unnamed;
+      totals.failedByCode[UNNAMED_CODE] = (totals.failedByCode[UNNAMED_CODE] ?? 0) + unnamed;
+    }
+    // One batch's list at a time: the failures file's buffer uploads its parts as it fills.
+    await sink?.flush();
+  }
 }
 
 /** One Map Run: its manifest, then each result file in turn, each dropped once counted. */
@@ -390,7 +472,7 @@ export async function aggregateResults(
     const parts = await Promise.all(group.map((key) => aggregateMapRun(s3, bucket, key)));
     for (const part of parts) {
       merge(totals, part, maxFailures);
-      if (sink) for (const failure of part.failures) sink.add(failure);
+      await resolveFailures(s3, bucket, totals, part.failures, maxFailures, sink);
     }
     await sink?.flush();
   }

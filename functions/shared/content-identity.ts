@@ -18,9 +18,29 @@
  *   wrong skip leaves stale data behind for good.
  */
 
-/** Checksum algorithms S3 stores; a HEAD with ChecksumMode=ENABLED returns their values (base64). */
-export const CHECKSUM_ALGORITHMS = ['CRC64NVME', 'CRC32', 'CRC32C', 'SHA1', 'SHA256'] as const;
+/**
+ * Checksum algorithms S3 stores; a HEAD with ChecksumMode=ENABLED returns their values (base64) as
+ * `Checksum<algorithm>`. The first five are those S3's "Checking object integrity" guide describes; the
+ * rest are the ones the SDK (3.9xx) added since, kept so a copy never drops an algorithm it can name.
+ */
+export const CHECKSUM_ALGORITHMS = [
+  'CRC64NVME',
+  'CRC32',
+  'CRC32C',
+  'SHA1',
+  'SHA256',
+  'SHA512',
+  'MD5',
+  'XXHASH64',
+  'XXHASH3',
+  'XXHASH128',
+] as const;
 export type ChecksumAlgorithm = (typeof CHECKSUM_ALGORITHMS)[number];
+
+/** Whether a value names an algorithm we know (listings and records are read as plain strings). */
+export function isChecksumAlgorithm(value: unknown): value is ChecksumAlgorithm {
+  return typeof value === 'string' && (CHECKSUM_ALGORITHMS as readonly string[]).includes(value);
+}
 
 /** What the rule reads of one object: from a listing, a HEAD, or a manifest entry. */
 export interface ContentFacts {

@@ -74,6 +74,8 @@ export interface BatchResultRecord {
   failures: Array<{ key: string; code: string; message: string }>;
   /** What the invocation measured (CopyResult.rates): a stopped batch's rates plan the next slice too. */
   rates?: MeasuredRates;
+  /** The batch's full failure list in the state bucket, when `failures` cannot name them all (CopyResult). */
+  failuresFile?: string;
 }
 
 /** Separates the human message from the JSON record (a line of its own, at the end). */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CHECKSUM_ALGORITHMS } from './content-identity';
 import { COPY_RATES, type MeasuredRates } from './copy-rates';
 import { InvalidJobError } from './errors';
 
@@ -416,6 +417,11 @@ export const ManifestObjectSchema = z
     storageClass: z.string().optional(),
     /** manifest (issue 13): the version a manifest row names; the copy reads exactly that version. */
     versionId: z.string().min(1).optional(),
+    /**
+     * The source's checksum algorithm as the listing reports it (ListObjectsV2 ChecksumAlgorithm), so
+     * CopyObject can ask for it explicitly (functions/copy/checksums.ts). Absent when it has none.
+     */
+    checksumAlgorithm: z.enum(CHECKSUM_ALGORITHMS).optional(),
   })
   .strict();
 export type ManifestObject = z.infer<typeof ManifestObjectSchema>;
@@ -473,4 +479,10 @@ export interface CopyResult {
    * copied nothing itself. The list step plans the next slice from it (functions/list/rate-plan.ts).
    */
   rates?: MeasuredRates;
+  /**
+   * When the batch failed more objects than `failures` names (MAX_REPORTED_FAILURES): the state bucket
+   * key of its full failure list (shared/report-keys.ts, batchFailuresKey), which Notify merges into
+   * failures.jsonl. Absent when `failures` names them all, or the list could not be written.
+   */
+  failuresFile?: string;
 }

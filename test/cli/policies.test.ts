@@ -74,6 +74,12 @@ describe('s3xcopy policies', () => {
         Resource: 'arn:aws:s3:::s3xcopy-state-111111111111-eu-west-1',
         Condition: { StringLike: { 's3:prefix': ['progress/*'] } },
       },
+      {
+        Sid: 'WriteBatchFailureLists',
+        Effect: 'Allow',
+        Action: 's3:PutObject',
+        Resource: 'arn:aws:s3:::s3xcopy-state-111111111111-eu-west-1/reports/*/batch-failures/*',
+      },
     ]);
     // Existing source bucket with the S3 event trigger on: it says to turn EventBridge notifications on.
     expect(printed.sourceBucketEventBridge).toEqual({ notificationConfiguration: { EventBridgeConfiguration: {} } });

@@ -43,6 +43,44 @@ describe('the copy role and the state bucket', () => {
       deleteRecord: false,
     });
   });
+
+  it('may write the full failure lists of its batches, and no other report', async () => {
+    // Act
+    const results = {
+      writeBatchList: await can('s3:PutObject', `${arns.stateBucket}/reports/job-1/batch-failures/s0-b0.jsonl`),
+      readBatchList: await can('s3:GetObject', `${arns.stateBucket}/reports/job-1/batch-failures/s0-b0.jsonl`),
+      writeFailuresFile: await can('s3:PutObject', `${arns.stateBucket}/reports/job-1/failures.jsonl`),
+      writeLedger: await can('s3:PutObject', `${arns.stateBucket}/reports/job-1/ledger.json`),
+    };
+    // Assert
+    expect(results).toEqual({
+      writeBatchList: true,
+      readBatchList: false,
+      writeFailuresFile: false,
+      writeLedger: false,
+    });
+  });
+});
+
+describe('the notify role and the state bucket', () => {
+  const built = synthesize();
+  const d = deployment(built.config, built.sourceTemplate.toJSON() as TemplateJson);
+  const arns = resourceArns(built.config);
+  const policies = d.source.identityPolicies(roleIdByArn(d.source, arns.notifyRole));
+  const can = (action: string, resource: string) =>
+    isAllowed({ principal: arns.notifyRole, action, resource, resourceAccount: built.config.source.account }, policies);
+
+  it("may read the copy function's per-batch failure lists and write the reports, but not read progress records", async () => {
+    // Act
+    const results = {
+      readBatchList: await can('s3:GetObject', `${arns.stateBucket}/reports/job-1/batch-failures/s0-b0.jsonl`),
+      writeFailuresFile: await can('s3:PutObject', `${arns.stateBucket}/reports/job-1/failures.jsonl`),
+      readLedger: await can('s3:GetObject', `${arns.stateBucket}/reports/job-1/ledger.json`),
+      readRecord: await can('s3:GetObject', `${arns.stateBucket}/progress/job-1/batches/b1.json`),
+    };
+    // Assert
+    expect(results).toEqual({ readBatchList: true, writeFailuresFile: true, readLedger: false, readRecord: false });
+  });
 });
 
 /** The list function reads the previous slice's copy results (functions/list/rate-plan.ts plans from them). */

@@ -42,13 +42,18 @@ interface Scenario {
   partCopies: PartCopy[];
 }
 
-function scenario(size: number, partSize: number, concurrency: number = DEFAULT_OPTIONS.concurrency): Scenario {
+function scenario(
+  size: number,
+  partSize: number,
+  concurrency: number = DEFAULT_OPTIONS.concurrency,
+  checksumAlgorithm?: string,
+): Scenario {
   // Timers due within 5 ms of each other wake together: fewer scheduling turns, same outcome.
   const clock = new VirtualClock(Date.UTC(2026, 0, 1), 5);
   // About 100 MB/s per server-side part copy, tens of ms per small request, seeded.
   const model = new S3Model({ clock, latency: awsLatency({ random: seededRandom(7), copyBytesPerSecond: 100e6 }) });
   for (const bucket of ['src', 'dst', 'state']) model.createBucket(bucket);
-  model.seed('src', [{ key: KEY, size, origin: 'version-1' }]);
+  model.seed('src', [{ key: KEY, size, origin: 'version-1', ...(checksumAlgorithm ? { checksumAlgorithm } : {}) }]);
   const listed = model.object('src', KEY);
   if (!listed) throw new Error('seed failed');
   const job = parseJob({
@@ -183,6 +188,21 @@ describe('copying large objects across invocations in the S3 model', () => {
     expect(await record(s)).toMatchObject({ state: 'completed', invocations, partCount: S3_LIMITS.maxParts });
     // For the report: the largest object copied in a test, and the invocations it took.
     process.stdout.write(`[sim] ${S3_LIMITS.maxObjectBytes / TiB} TiB in ${invocations} invocations\n`);
+  });
+
+  it('completes a resumed SHA256 upload with the checksums of the parts earlier invocations copied', async () => {
+    // Arrange: 8 TiB, 8 parts at a time: several invocations. A SHA256 upload is COMPOSITE, and S3 refuses
+    // a Complete that lacks any part's checksum, so the parts of earlier invocations need theirs recorded.
+    const s = scenario(8 * TiB, 5 * GiB, 8, 'SHA256');
+    // Act
+    const { result, invocations } = await drive(s);
+    // Assert
+    expect(result).toMatchObject({ copied: 1, failed: 0 });
+    expect(invocations).toBeGreaterThan(1);
+    expect(s.model.object('dst', KEY)?.checksum).toMatchObject({ algorithm: 'SHA256', type: 'COMPOSITE' });
+    const done = await record(s);
+    expect(done.checksum).toEqual({ algorithm: 'SHA256', type: 'COMPOSITE' });
+    expect(Object.keys(done.partChecksums ?? {})).toHaveLength(done.partCount);
   });
 
   it('redoes only the parts a killed invocation could not record, and never touches a foreign upload', async () => {

@@ -177,6 +177,25 @@ describe('statemachine/copy.asl.json', () => {
     expect(states.Done.Type).toBe('Succeed');
   });
 
+  it('reaches Done only through NotifySuccess, so every successful execution writes its reports', () => {
+    // Prepare
+    const states = JSON.parse(text).States as Record<string, Record<string, unknown>>;
+    const targets = (state: Record<string, unknown>): string[] => [
+      ...(typeof state.Next === 'string' ? [state.Next] : []),
+      ...(typeof state.Default === 'string' ? [state.Default] : []),
+      ...((state.Choices as Array<{ Next: string }> | undefined) ?? []).map((choice) => choice.Next),
+      ...((state.Catch as Array<{ Next: string }> | undefined) ?? []).map((catcher) => catcher.Next),
+    ];
+
+    // Act
+    const intoDone = Object.entries(states)
+      .filter(([, state]) => targets(state).includes('Done'))
+      .map(([name]) => name);
+
+    // Assess
+    expect(intoDone).toEqual(['NotifySuccess']);
+  });
+
   it('says in its Comment how many slices one execution holds and what to do beyond that', () => {
     // Act
     const comment = JSON.parse(text).Comment as string;

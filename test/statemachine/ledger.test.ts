@@ -96,6 +96,41 @@ describe('the ledger of a local run', () => {
     ]);
   });
 
+  it('names every failed key in failures.jsonl when a batch fails more objects than its result may name', async () => {
+    // Prepare: one batch of 260 objects, 250 of which fail (the result names at most 100).
+    const { source, target } = await buckets();
+    const denied = Array.from({ length: 250 }, (_, i) => `f/${String(i).padStart(3, '0')}`);
+    const fine = Array.from({ length: 10 }, (_, i) => `g/${i}`);
+    await s3.putMany(
+      source,
+      [...denied, ...fine].map((key) => ({ key, body: key })),
+    );
+
+    // Act
+    const result = await run({ source: { bucket: source }, target: { bucket: target } }, denyCopiesOf(denied));
+
+    // Assess: the file lists all 250 with their code, and the ledger's counts still add up.
+    expect(result.status).toBe('FAILED');
+    expect(result.objects).toMatchObject({ selected: 260, copied: 10, skipped: 0, failed: 250, notAttempted: 0 });
+    expectIdentity(result);
+    const lines = (await s3.getBody(STATE, `reports/${result.jobId}/failures.jsonl`))
+      .toString()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { key: string; code: string; batchId: string });
+    expect(lines).toHaveLength(250);
+    expect(lines.map((line) => line.key).sort()).toEqual(denied);
+    expect(new Set(lines.map((line) => `${line.code} ${line.batchId}`))).toEqual(new Set(['AccessDenied s0-b0']));
+    const ledger = JSON.parse((await s3.getBody(STATE, `reports/${result.jobId}/ledger.json`)).toString());
+    expect(ledger).toMatchObject({
+      objects: { selected: 260, copied: 10, failed: 250, notAttempted: 0, failedByCode: { AccessDenied: 250 } },
+      failuresListed: 250,
+      failuresUnnamed: 0,
+    });
+    expect(ledger.objects.failedByCode.unnamed).toBeUndefined();
+    expect(result.failures).toHaveLength(250);
+  });
+
   it('counts the batches left pending by the tolerated-failure threshold as not attempted', async () => {
     // Prepare
     const { source, target } = await buckets();

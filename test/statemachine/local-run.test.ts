@@ -339,23 +339,37 @@ describe('the copy state machine, run locally', () => {
     expect(result.stats.transitions.parent.Failed).toBeUndefined();
   });
 
-  it('skips the success notification when the job turns it off', async () => {
+  it('writes the reports but publishes nothing when the job turns success notifications off', async () => {
     // Prepare
     const { source, target } = await buckets();
     await s3.put(source, 'n/1', 'one');
+    const published: string[] = [];
+    const publisher = {
+      publish: async (notification: { subject: string }) => {
+        published.push(notification.subject);
+        return { messageId: 'm-1' };
+      },
+    };
 
     // Act
-    const result = await run({
-      source: { bucket: source },
-      target: { bucket: target },
-      options: { notifyOnSuccess: false },
-    });
+    const result = await run(
+      { source: { bucket: source }, target: { bucket: target }, options: { notifyOnSuccess: false } },
+      { publisher },
+    );
 
-    // Assess
+    // Assess: Notify ran (the ASL no longer skips it) and wrote both reports, but sent nothing.
     expect(result.status).toBe('SUCCEEDED');
-    expect(result.notification).toBeUndefined();
-    expect(result.stats.transitions.parent.NotifySuccess).toBeUndefined();
-    expect(result.stats.transitions.parent.Done).toBe(1);
+    expect(published).toEqual([]);
+    expect(result.stats.sns.publish).toBe(0);
+    expect(result.notification).toMatchObject({ published: false, status: 'SUCCEEDED' });
+    expect(result.stats.transitions.parent).toMatchObject({ NotifySuccess: 1, Done: 1 });
+    const ledger = await readJson<{ status: string; objects: { selected: number; copied: number } }>(
+      STATE,
+      `reports/${result.jobId}/ledger.json`,
+    );
+    expect(ledger).toMatchObject({ status: 'SUCCEEDED', objects: { selected: 1, copied: 1 } });
+    const failures = await s3.getBody(STATE, `reports/${result.jobId}/failures.jsonl`);
+    expect(failures.toString()).toBe('');
   });
 
   it('copies exactly the keys of a batch of S3 events (keys mode), with the job from the deployment defaults', async () => {

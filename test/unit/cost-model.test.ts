@@ -125,23 +125,23 @@ describe('buildScenario', () => {
     // S3: (1001 + 1,000,000 + 30) x 0.000005 + 30 x 0.0000004 = 5.005155 + 0.000012 = 5.005167.
     expect(scenario.cost.s3Requests.total).toBeCloseTo(5.005167, 9);
     // Parent: Init 1 + 10 slices x (List, AnythingToCopy, MoreSlices) + 10 x (PrepareCopy, CopyBatches)
-    // + NotifyOnSuccess, NotifySuccess, Done = 1 + 30 + 20 + 3 = 54; children 1000 x (start + Copy) = 2000.
-    // 2054 x 0.000025 = 0.05135.
-    expect(scenario.cost.orchestration.stepFunctionsStandard).toBeCloseTo(0.05135, 12);
+    // + NotifySuccess, Done = 1 + 30 + 20 + 2 = 53; children 1000 x (start + Copy) = 2000.
+    // 2053 x 0.000025 = 0.051325.
+    expect(scenario.cost.orchestration.stepFunctionsStandard).toBeCloseTo(0.051325, 12);
     expect(scenario.counts.lambda?.find((usage) => usage.name === 'copy')?.invocations).toBe(1000);
   });
 
   it('charges one child start and one Copy transition per object without batching', () => {
-    // 54 parent + 1,000,000 x 2 = 2,000,054 transitions x 0.000025 = 50.00135.
+    // 53 parent + 1,000,000 x 2 = 2,000,053 transitions x 0.000025 = 50.001325.
     const scenario = buildScenario('per-object-executions', million);
-    expect(scenario.cost.orchestration.stepFunctionsStandard).toBeCloseTo(50.00135, 9);
+    expect(scenario.cost.orchestration.stepFunctionsStandard).toBeCloseTo(50.001325, 9);
     expect(scenario.counts.lambda?.find((usage) => usage.name === 'copy')?.invocations).toBe(1_000_000);
   });
 
   it('moves the children out of Standard transitions with Express children', () => {
-    // 54 parent + 1000 child starts = 1054 x 0.000025 = 0.02635; 1000 Express requests = 0.001 + duration.
+    // 53 parent + 1000 child starts = 1053 x 0.000025 = 0.026325; 1000 Express requests = 0.001 + duration.
     const scenario = buildScenario('s3xcopy-express', million);
-    expect(scenario.cost.orchestration.stepFunctionsStandard).toBeCloseTo(0.02635, 12);
+    expect(scenario.cost.orchestration.stepFunctionsStandard).toBeCloseTo(0.026325, 12);
     expect(scenario.counts.expressExecutions?.executions).toBe(1000);
     expect(scenario.cost.orchestration.stepFunctionsExpress).toBeGreaterThan(0.001);
   });

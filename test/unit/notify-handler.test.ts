@@ -17,6 +17,7 @@ import {
   readMapRunRates,
 } from '../../functions/notify/results';
 import { attachBatchResult, CopyBatchError } from '../../functions/shared/errors';
+import { batchFailuresKey } from '../../functions/shared/report-keys';
 import { startTestS3, type TestS3 } from '../support/s3';
 
 const STATE = 'notify-state';
@@ -213,6 +214,22 @@ describe('the notify handler', () => {
     expect(output).toMatchObject({ published: false, status: 'SUCCEEDED' });
   });
 
+  it('does not publish a success when the job turned success notifications off, but writes its ledger', async () => {
+    // Prepare
+    const event = input('job-quiet-job', 'SUCCEEDED');
+    event.state.job = { ...event.state.job, options: { notifyOnSuccess: false } };
+
+    // Act
+    const output = await handler(true)(event, context);
+
+    // Assess
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
+    expect(output).toMatchObject({ published: false, status: 'SUCCEEDED' });
+    expect(JSON.parse((await s3.getBody(STATE, 'reports/job-quiet-job/ledger.json')).toString())).toMatchObject({
+      status: 'SUCCEEDED',
+    });
+  });
+
   it('still publishes a failure, without copy counts, when the results cannot be read', async () => {
     // Act
     const output = await handler(true, 'no-such-state-bucket')(
@@ -287,6 +304,51 @@ describe('the notify handler', () => {
     expect(output.objects).toMatchObject({ failed: 35, failedByCode: { AssumeRoleError: 30, AccessDenied: 5 } });
     const ledger = JSON.parse((await s3.getBody(STATE, `reports/${jobId}/ledger.json`)).toString());
     expect(ledger).toMatchObject({ jobId, failuresListed: 35, objects: { selected: 35, failed: 35, notAttempted: 0 } });
+  });
+
+  it("merges a batch's full failure list, and counts the rest unnamed when a list cannot be read", async () => {
+    // Prepare: two batches of 4 failures whose results name 1 each; only s0-b0's list exists.
+    const jobId = 'job-lists';
+    const failures = (batch: string) =>
+      Array.from({ length: 4 }, (_, i) => ({ key: `${batch}/k${i}`, code: 'AccessDenied', message: 'denied' }));
+    const withList = (batchId: string) =>
+      attachBatchResult(new CopyBatchError(batchId, 4, failures(batchId)), {
+        batchId,
+        copied: 0,
+        skipped: 0,
+        skippedByReason: {},
+        failed: 4,
+        notAttempted: 0,
+        bytesCopied: 0,
+        failures: failures(batchId).slice(0, 1),
+        failuresFile: batchFailuresKey(jobId, batchId),
+      });
+    await s3.put(
+      STATE,
+      batchFailuresKey(jobId, 's0-b0'),
+      failures('s0-b0')
+        .map((f) => `${JSON.stringify(f)}\n`)
+        .join(''),
+    );
+    await writeMapRun(jobId, 'run-a', [failed('s0-b0', [], withList('s0-b0')), failed('s0-b1', [], withList('s0-b1'))]);
+    const event = input(jobId, 'FAILED', { Error: 'States.ExceedToleratedFailureThreshold', Cause: 'threshold' });
+    event.state.totals = { listed: 8, selected: 8, skipped: 0, bytes: 8 };
+
+    // Act
+    const output = await handler()(event, context);
+
+    // Assess
+    const lines = (await s3.getBody(STATE, `reports/${jobId}/failures.jsonl`)).toString().trim().split('\n');
+    expect(lines.map((line) => (JSON.parse(line) as { key: string }).key)).toEqual([
+      's0-b0/k0',
+      's0-b0/k1',
+      's0-b0/k2',
+      's0-b0/k3',
+      's0-b1/k0',
+    ]);
+    expect(output.objects).toMatchObject({ failed: 8, failedByCode: { AccessDenied: 5, unnamed: 3 } });
+    const ledger = JSON.parse((await s3.getBody(STATE, `reports/${jobId}/ledger.json`)).toString());
+    expect(ledger).toMatchObject({ failuresListed: 5, failuresUnnamed: 3 });
   });
 
   it('counts the objects a time-budget stop never reached as not attempted, and what it copied as copied', async () => {
