@@ -42,6 +42,7 @@ export interface JobFlags extends FeatureFlags {
   multipartThreshold?: string;
   partSize?: string;
   verify?: string;
+  sliceMaxObjects?: string;
 }
 
 interface RunFlags extends JobFlags {
@@ -73,6 +74,10 @@ export function addJobOptions(command: Command): Command {
     .option(
       '--verify <scope>',
       'check (and repair) what the target holds after each copy: multipart (default), all, or none',
+    )
+    .option(
+      '--slice-max-objects <n>',
+      'objects listed and copied per slice (default 100000); a local run holds one slice in memory at a time',
     );
   // features (issue 13): --restore, --restore-days, --delete, --max-delete (cli/feature-flags.ts).
   return addFeatureOptions(command);
