@@ -13,6 +13,7 @@ import { buildScenarios, type PlannedJob, type Scenario } from '../cost/scenario
 import { UsageError } from '../errors';
 import type { CliIo } from '../io';
 import { formatBytes, parseSize } from '../size';
+import { COMMAND_DESCRIPTIONS } from './catalog';
 
 interface EstimateFlags extends FeatureEstimateFlags {
   objects: string;
@@ -156,9 +157,7 @@ export function estimateText(job: PlannedJob, scenarios: Scenario[]): string {
 export function register(program: Command, io: CliIo): void {
   program
     .command('estimate')
-    .description(
-      'Estimate what a job costs (S3 requests vs orchestration, per million objects) for s3xcopy and the alternatives.',
-    )
+    .description(COMMAND_DESCRIPTIONS.estimate)
     .requiredOption('--objects <n>', 'number of objects to copy (whole number >= 1)')
     .requiredOption('--avg-size <size>', 'average object size: bytes or a unit (256KiB, 8MiB, 1.5GB)')
     .option('--mode <mode>', 'copy (every object) or sync (only objects that differ)', 'copy')

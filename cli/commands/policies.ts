@@ -11,6 +11,7 @@ import { CONTEXT_KEY, type InfraConfig, InfraConfigError, parseInfraConfig } fro
 import { copyingRoleArn, handAppliedPolicies, type KeyPolicyStatements } from '../../infra/policies';
 import { UsageError } from '../errors';
 import type { CliIo } from '../io';
+import { COMMAND_DESCRIPTIONS } from './catalog';
 
 interface PolicyFlags {
   config?: string;
@@ -114,9 +115,7 @@ export function configFromFlags(flags: PolicyFlags, cwd = process.cwd()): InfraC
 export function register(program: Command, io: CliIo): void {
   program
     .command('policies')
-    .description(
-      "Print the IAM policies to apply by hand (existing source bucket, hand-made target role) as JSON, from the same code the stacks deploy. Defaults come from ./cdk.json's s3xcopy context.",
-    )
+    .description(COMMAND_DESCRIPTIONS.policies)
     .option('--config <file>', 'a cdk.json with an s3xcopy context (default: ./cdk.json if present)')
     .option('--source-account <id>', 'account that runs the workflow')
     .option('--source-region <region>', 'region of the workflow and the source bucket')
