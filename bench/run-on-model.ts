@@ -3,8 +3,11 @@
  * ASL and the real handlers) in this process with every S3 client answered by the in-memory S3 model
  * (sim/s3-model.ts) instead of a server, so what is timed and what fills memory is s3xcopy's own work.
  *
- * Usage: tsx bench/run-on-model.ts OBJECTS. Prints one JSON line on stderr:
- * { objects, exitCode, seconds, peakRssBytes, copied, modelRequests }.
+ * Usage: tsx bench/run-on-model.ts OBJECTS [SLICE_OBJECTS]. Prints one JSON line on stderr:
+ * { objects, sliceMaxObjects, exitCode, seconds, peakRssBytes, seededRssBytes, copied, modelRequests }.
+ * seededRssBytes is the RSS once the model holds the source objects, before s3xcopy starts: the part of
+ * the peak that is the model's, not s3xcopy's. GROWTH_TRACE=1 prints the peak, RSS and heap as each slice
+ * starts.
  */
 import { readFileSync } from 'node:fs';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -19,7 +22,10 @@ function peakRssBytes(): number {
 
 async function main(): Promise<void> {
   const objects = Number(process.argv[2]);
-  if (!Number.isSafeInteger(objects) || objects < 1) throw new Error('usage: tsx bench/run-on-model.ts OBJECTS');
+  const sliceMaxObjects = process.argv[3] === undefined ? undefined : Number(process.argv[3]);
+  if (!Number.isSafeInteger(objects) || objects < 1 || (sliceMaxObjects !== undefined && !(sliceMaxObjects >= 1))) {
+    throw new Error('usage: tsx bench/run-on-model.ts OBJECTS [SLICE_OBJECTS]');
+  }
   const model = new S3Model();
   model.createBucket('growth-src');
   model.createBucket('growth-dst');
@@ -45,6 +51,9 @@ async function main(): Promise<void> {
     return send.apply(this, args);
   };
   const { run } = await import('../cli/main');
+  // What is left after a full collection is the model and the loaded code.
+  (await import('../cli/runner/slice-heap')).fullCollection()?.();
+  const seededRssBytes = process.memoryUsage.rss();
   let stdout = '';
   const started = process.hrtime.bigint();
   const io: CliIo = {
@@ -52,6 +61,14 @@ async function main(): Promise<void> {
       stdout += text;
     },
     stderr: (text) => {
+      // Memory as each slice starts, to see what grows with the job (the slice heap guard has run).
+      if (process.env.GROWTH_TRACE && text.includes('slice')) {
+        const m = (n: number) => Math.round(n / 2 ** 20);
+        const { rss, heapUsed, external } = process.memoryUsage();
+        process.stderr.write(
+          `trace: hwm ${m(peakRssBytes())} rss ${m(rss)} heap ${m(heapUsed)} external ${m(external)} MiB `,
+        );
+      }
       process.stderr.write(text);
     },
     isTTY: false,
@@ -68,6 +85,7 @@ async function main(): Promise<void> {
       '--endpoint',
       'http://127.0.0.1:9',
       '--json',
+      ...(sliceMaxObjects === undefined ? [] : ['--slice-max-objects', String(sliceMaxObjects)]),
     ],
     io,
   );
@@ -80,7 +98,7 @@ async function main(): Promise<void> {
   const summary = JSON.parse(stdout || '{}') as { objects?: { copied?: number } };
   const modelRequests = Object.values(model.stats.requests).reduce((a, b) => a + b, 0);
   process.stderr.write(
-    `${JSON.stringify({ objects, exitCode, seconds, peakRssBytes: peakRssBytes(), copied: summary.objects?.copied ?? 0, modelRequests })}\n`,
+    `${JSON.stringify({ objects, sliceMaxObjects: sliceMaxObjects ?? null, exitCode, seconds, peakRssBytes: peakRssBytes(), seededRssBytes, copied: summary.objects?.copied ?? 0, modelRequests })}\n`,
   );
   process.exit(0);
 }

@@ -99,7 +99,7 @@ function honourIfMatch(objectController: Record<string, (ctx: never) => unknown>
       .split(',')
       .some((etag) => etag.trim() === '*' || unquoteEtag(etag) === unquoteEtag(metadata.etag ?? ''));
     if (!matches) {
-      throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', {
+      throw s3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', {
         Condition: header === 'if-match' ? 'If-Match' : 'x-amz-copy-source-If-Match',
       });
     }
@@ -144,11 +144,16 @@ interface Router {
   delete(path: string, middleware: Middleware): Router;
 }
 
-const S3Error = require('@20minutes/s3rver/lib/models/error') as new (
-  code: string,
-  message: string,
-  detail?: Record<string, string>,
-) => Error;
+type S3ErrorClass = new (code: string, message: string, detail?: Record<string, string>) => Error;
+
+/**
+ * The server's error class, required when a patched route first throws: loading it loads the server's
+ * models (lodash, an XML parser), which `s3xcopy run` against any other endpoint never needs.
+ */
+function s3Error(code: string, message: string, detail?: Record<string, string>): Error {
+  const S3Error = require('@20minutes/s3rver/lib/models/error') as S3ErrorClass;
+  return new S3Error(code, message, detail);
+}
 
 /**
  * Defect 4: the server answers ListMultipartUploads with NotImplemented and AbortMultipartUpload with
@@ -163,7 +168,7 @@ function addMultipartUploadRoutes(): void {
   router.get('/:bucket', async (ctx, next) => {
     if (!('uploads' in ctx.query)) return next();
     if (!(await ctx.store.getBucket(ctx.params.bucket))) {
-      throw new S3Error('NoSuchBucket', 'The specified bucket does not exist', { BucketName: ctx.params.bucket });
+      throw s3Error('NoSuchBucket', 'The specified bucket does not exist', { BucketName: ctx.params.bucket });
     }
     const dir = uploadsDir(ctx);
     const ids = await readdir(dir).catch(() => [] as string[]);
@@ -195,7 +200,7 @@ function addMultipartUploadRoutes(): void {
       () => false,
     );
     if (!exists) {
-      throw new S3Error('NoSuchUpload', 'The specified upload does not exist.', { UploadId: uploadId });
+      throw s3Error('NoSuchUpload', 'The specified upload does not exist.', { UploadId: uploadId });
     }
     await rm(dir, { recursive: true, force: true });
     ctx.status = 204;

@@ -49,6 +49,7 @@ export interface OptionFlags extends FeatureFlags {
   multipartThreshold?: string;
   partSize?: string;
   verify?: string;
+  sliceMaxObjects?: string;
 }
 
 /**
@@ -81,6 +82,15 @@ export function jobOptionsFromFlags(flags: OptionFlags): NonNullable<JobInput['o
       throw new UsageError(`--verify: "${flags.verify}" is not a scope. Use --verify multipart, all or none.`);
     }
     options.verify = flags.verify;
+  }
+  if (flags.sliceMaxObjects !== undefined) {
+    const value = /^\d+$/.test(flags.sliceMaxObjects.trim()) ? Number(flags.sliceMaxObjects) : Number.NaN;
+    if (!(value >= 1 && value <= 1_000_000)) {
+      throw new UsageError(
+        `--slice-max-objects: "${flags.sliceMaxObjects}" is not a whole number from 1 to 1000000 (default 100000).`,
+      );
+    }
+    options.sliceMaxObjects = value;
   }
   return options;
 }

@@ -1,12 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { useNameRules } from '../functions/shared/job';
-import { register as registerDemo } from './commands/demo';
-import { register as registerEstimate } from './commands/estimate';
-import { register as registerPolicies } from './commands/policies';
-import { register as registerRun } from './commands/run';
-import { register as registerStart } from './commands/start';
+import { COMMAND_DESCRIPTIONS, COMMANDS, type CommandName, requestedCommand } from './commands/catalog';
 import { EXIT, UsageError } from './errors';
 import { addHelpExamples } from './help-examples';
 import { type CliIo, processIo } from './io';
@@ -27,16 +22,22 @@ export function packageVersion(): string {
   }
 }
 
-/** Builds the s3xcopy program; each command lives in cli/commands/<name>.ts. */
-export function buildProgram(io: CliIo): Command {
+/**
+ * Builds the s3xcopy program; each command lives in cli/commands/<name>.ts.
+ * @param only the one command to load in full (the one the arguments ask for): the others are listed
+ *   by name and description only, so `--help` and `--version` load no AWS SDK, runner or cost model.
+ *   Without it every command is loaded (tests walk every command's help).
+ */
+export function buildProgram(io: CliIo, only?: CommandName | null): Command {
   const program = new Command('s3xcopy')
     .description('Copy S3 objects across buckets and accounts, server-side, with Step Functions.')
     .version(packageVersion(), '-V, --version', 'print the version of s3xcopy')
     .showHelpAfterError('(run s3xcopy --help for usage)')
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride();
-  for (const register of [registerRun, registerDemo, registerStart, registerPolicies, registerEstimate]) {
-    register(program, io);
+  for (const { name, load } of COMMANDS) {
+    if (only === undefined || only === name) load().register(program, io);
+    else program.command(name).description(COMMAND_DESCRIPTIONS[name]);
   }
   // features (issue 13): an example at the end of every --help (cli/help-examples.ts).
   addHelpExamples(program);
@@ -52,10 +53,13 @@ export function buildProgram(io: CliIo): Command {
  */
 export async function run(argv: string[], io: CliIo = processIo): Promise<number> {
   process.exitCode = undefined;
-  // AWS's naming rules unless a command selects an S3-compatible server's (run --endpoint).
-  useNameRules('aws');
+  const command = requestedCommand(argv.slice(2)) ?? null;
+  if (command) {
+    // AWS's naming rules unless a command selects an S3-compatible server's (run --endpoint).
+    (require('../functions/shared/job') as typeof import('../functions/shared/job')).useNameRules('aws');
+  }
   try {
-    await buildProgram(io).parseAsync(argv);
+    await buildProgram(io, command).parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -15,6 +15,7 @@ import { EXIT, UsageError } from '../errors';
 import type { CliIo } from '../io';
 import type { LocalRunResult } from '../runner/runner';
 import { formatBytes } from '../size';
+import { COMMAND_DESCRIPTIONS } from './catalog';
 import { exitCodeFor, runSummaryJson, runWithProgress, summaryLine } from './run';
 
 export const DEMO_BUCKETS = { source: 'demo-source', target: 'demo-target', state: 'demo-state' } as const;
@@ -114,9 +115,7 @@ interface DemoFlags {
 export function register(program: Command, io: CliIo): void {
   program
     .command('demo')
-    .description(
-      'See the whole workflow on this machine: an embedded S3 server, a sample tree, a copy with the real state machine, then a sync that skips everything.',
-    )
+    .description(COMMAND_DESCRIPTIONS.demo)
     .option('--objects <n>', 'how many sample objects', String(DEFAULT_DEMO_OBJECTS))
     .option('--json', 'print one JSON document with both runs on stdout')
     .action(async (flags: DemoFlags) => {

@@ -16,6 +16,7 @@ import { UsageError } from '../errors';
 import { manifestFormatOption, manifestFromFlags, manifestOption, requestPayerOption } from '../feature-flags';
 import type { CliIo } from '../io';
 import { formatBytes, parseSize } from '../size';
+import { COMMAND_DESCRIPTIONS } from './catalog';
 import { endpointFromFlags } from './run';
 
 interface EstimateFlags extends FeatureEstimateFlags {
@@ -217,9 +218,7 @@ async function countFromManifest(flags: EstimateFlags) {
 export function register(program: Command, io: CliIo): void {
   program
     .command('estimate')
-    .description(
-      'Estimate what a job costs (S3 requests vs orchestration, per million objects) for s3xcopy and the alternatives.',
-    )
+    .description(COMMAND_DESCRIPTIONS.estimate)
     .option('--objects <n>', 'number of objects to copy (whole number >= 1)')
     .option('--avg-size <size>', 'average object size: bytes or a unit (256KiB, 8MiB, 1.5GB)')
     // manifest (issue 13): count the objects (and, from an Inventory report's Size column, their size).

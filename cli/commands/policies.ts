@@ -12,6 +12,7 @@ import { copyingRoleArn, handAppliedPolicies, type KeyPolicyStatements } from '.
 import { UsageError } from '../errors';
 import type { CliIo } from '../io';
 import { parseS3Uri } from '../job-flags';
+import { COMMAND_DESCRIPTIONS } from './catalog';
 
 interface PolicyFlags {
   config?: string;
@@ -120,9 +121,7 @@ export function configFromFlags(flags: PolicyFlags, cwd = process.cwd()): InfraC
 export function register(program: Command, io: CliIo): void {
   program
     .command('policies')
-    .description(
-      "Print the IAM policies to apply by hand (existing source bucket, hand-made target role) as JSON, from the same code the stacks deploy. Defaults come from ./cdk.json's s3xcopy context.",
-    )
+    .description(COMMAND_DESCRIPTIONS.policies)
     .option('--config <file>', 'a cdk.json with an s3xcopy context (default: ./cdk.json if present)')
     .option('--source-account <id>', 'account that runs the workflow')
     .option('--source-region <region>', 'region of the workflow and the source bucket')

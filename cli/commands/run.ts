@@ -17,9 +17,10 @@ import { addFeatureOptions, deletesSummary, type FeatureFlags, manifestFromFlags
 import type { CliIo } from '../io';
 import { checkBucketName, collect, escapeGlob, jobOptionsFromFlags, parseS3Uri } from '../job-flags';
 import { createProgressReporter } from '../progress';
-import { type LocalRunOptions, type LocalRunResult, runLocal } from '../runner/runner';
+import type { LocalRunOptions, LocalRunResult } from '../runner/runner';
 import { parseDuration } from '../size';
 import { stsEndpointFor } from '../sts-endpoint';
+import { COMMAND_DESCRIPTIONS } from './catalog';
 
 /**
  * Set to 1 when --endpoint is the embedded S3 server (`s3xcopy demo`'s, or one a test started): the CLI
@@ -42,6 +43,7 @@ export interface JobFlags extends FeatureFlags {
   multipartThreshold?: string;
   partSize?: string;
   verify?: string;
+  sliceMaxObjects?: string;
 }
 
 interface RunFlags extends JobFlags {
@@ -73,6 +75,10 @@ export function addJobOptions(command: Command): Command {
     .option(
       '--verify <scope>',
       'check (and repair) what the target holds after each copy: multipart (default), all, or none',
+    )
+    .option(
+      '--slice-max-objects <n>',
+      'objects listed and copied per slice (default 100000); a local run holds one slice in memory at a time',
     );
   // features (issue 13): --restore, --restore-days, --delete, --max-delete (cli/feature-flags.ts).
   return addFeatureOptions(command);
@@ -265,6 +271,9 @@ export async function runWithProgress(
 ): Promise<{ result: LocalRunResult; durationMs: number }> {
   const progress = createProgressReporter(io, label);
   const started = Date.now();
+  // Loaded here, after the flags and the buckets are checked: the runner brings the Step Functions
+  // interpreter, the handlers and Powertools, which a bad flag or a missing bucket never needs.
+  const { runLocal } = require('../runner/runner') as typeof import('../runner/runner');
   const result = await runLocal({
     ...options,
     onProgress: (event) => progress.onProgress(event),
@@ -278,11 +287,7 @@ export async function runWithProgress(
 
 /** Registers `s3xcopy run`. */
 export function register(program: Command, io: CliIo): void {
-  const command = program
-    .command('run')
-    .description(
-      'Run the copy workflow (statemachine/copy.asl.json) on this machine with the real handlers: against AWS with your credentials, or any S3-compatible server with --endpoint.',
-    );
+  const command = program.command('run').description(COMMAND_DESCRIPTIONS.run);
   addJobOptions(command)
     .option('--endpoint <url>', 'an S3-compatible server (path-style requests; credentials from the AWS_* variables)')
     .option(

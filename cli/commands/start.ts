@@ -38,6 +38,7 @@ import {
 import type { CliIo } from '../io';
 import { collect, jobOptionsFromFlags, parseS3Uri } from '../job-flags';
 import { formatBytes } from '../size';
+import { COMMAND_DESCRIPTIONS } from './catalog';
 
 const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):\d{12}:stateMachine:[\w-]{1,80}$/;
 const EXECUTION_NAME = /^[A-Za-z0-9_-]{1,80}$/;
@@ -348,9 +349,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export function register(program: Command, io: CliIo): void {
   program
     .command('start')
-    .description(
-      'Start a copy on the deployed state machine. Flags override the deployment defaults; with none, it copies what the deployment is configured to copy.',
-    )
+    .description(COMMAND_DESCRIPTIONS.start)
     .requiredOption('--state-machine-arn <arn>', 'the deployed state machine (stack output / s3xcopy-copy)')
     .option('--source <uri>', 'source, s3://BUCKET[/PREFIX] (default: the deployment)')
     .option('--target <uri>', 'target, s3://BUCKET[/PREFIX] (default: the deployment)')

@@ -54,6 +54,7 @@ import {
 import { type ChildOutcome, runDistributedMap } from './distributed-map';
 import { invokeLocal, type LocalFunction, type LocalHandler } from './lambda';
 import { jobOpenUploads, openUploadsFile, settleOpenUploads } from './open-uploads';
+import { SliceHeapGuard } from './slice-heap';
 import { countRequests, emptyStats, increment, type RunStats } from './stats';
 
 /** aws-local-stepfunctions needs Promise.withResolvers (Node 22+); on older Node every Task fails silently. */
@@ -341,6 +342,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     let lastList: ListOutput | undefined;
     let mirrorDeletes: DeletesOutput | undefined;
     let notification: NotifyOutput | undefined;
+    // The list step runs between two Map Runs: the right moment to drop the last slice's garbage.
+    const heapGuard = new SliceHeapGuard();
 
     const functions: Record<FunctionName, LocalFunction> = {
       list: {
@@ -362,6 +365,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           }
           const output = result as ListOutput;
           lastList = output;
+          heapGuard.sliceEnded();
           options.onProgress?.({
             type: 'slice',
             ...output.slice,

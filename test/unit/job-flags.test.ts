@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import picomatch from 'picomatch';
-import { escapeGlob } from '../../cli/job-flags';
+import { escapeGlob, jobOptionsFromFlags } from '../../cli/job-flags';
 
 const segment = fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }).filter((s) => !s.includes('/'));
 
@@ -25,5 +25,23 @@ describe('escapeGlob', () => {
       expect(picomatch(escapeGlob(name), { dot: true, windows: false })(name)).toBe(true);
       expect(picomatch(escapeGlob(name), { dot: true, windows: false })(`${name}x`)).toBe(false);
     }
+  });
+});
+
+describe('jobOptionsFromFlags --slice-max-objects', () => {
+  it('sets the slice size when the flag is a whole number in range', () => {
+    // Act
+    const options = jobOptionsFromFlags({ sliceMaxObjects: '10000' });
+
+    // Assess
+    expect(options.sliceMaxObjects).toBe(10_000);
+  });
+
+  it('leaves the slice size to the default when the flag is absent', () => {
+    expect(jobOptionsFromFlags({}).sliceMaxObjects).toBeUndefined();
+  });
+
+  it.each(['0', '1000001', '1e4', '-5', 'many'])('rejects %s naming the flag', (value) => {
+    expect(() => jobOptionsFromFlags({ sliceMaxObjects: value })).toThrow(/--slice-max-objects: .* 1 to 1000000/);
   });
 });
