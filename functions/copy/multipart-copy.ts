@@ -7,7 +7,8 @@
  * recorded as they finish, and when the time budget runs out the copy stops starting parts, lets the ones
  * in flight finish, records them and leaves the upload open. The next invocation of the same job resumes
  * it, copying only the parts not recorded, and only while the source still has the recorded ETag (every
- * part is pinned to it). It never resumes, completes or aborts an upload it did not record itself.
+ * part is pinned to it). It never resumes or completes an upload it did not record itself, and aborts
+ * one only as a stray of its own create whose answer was lost (stray-uploads.ts).
  * An upload is aborted, and its record says why, when the source changed or the object failed.
  */
 import {
