@@ -2,6 +2,7 @@ import { HeadObjectCommand, type HeadObjectCommandOutput, PutObjectCommand, type
 import type { MeasuredRates } from '../shared/copy-rates';
 import { awsErrorCode, BucketAccessError, errorMessage, httpStatusOf } from '../shared/errors';
 import { type Job, type ManifestObject, type SkipReason, targetKeyFor } from '../shared/job';
+import { mapLimited } from '../shared/map-limited';
 import { ArchivedObjects, archiveReportKey, isArchived, writeArchiveReport } from './archived-objects';
 import {
   type Continuation,
@@ -421,7 +422,7 @@ async function selectFromKeys(
   for (let start = 0; start < keys.length; start += chunkSize) {
     if (start > 0 && outOfTime()) return done({ selected, counts, lastTaken, exhausted: false });
     const chunk = keys.slice(start, start + chunkSize);
-    const outcomes = await mapWithConcurrency(chunk, HEAD_CONCURRENCY, examine);
+    const outcomes = await mapLimited(chunk, HEAD_CONCURRENCY, examine);
     for (let i = 0; i < chunk.length; i++) {
       const outcome = outcomes[i] as Outcome;
       lastTaken = chunk[i];
@@ -494,22 +495,4 @@ async function headSource(
     ...(head.LastModified ? { LastModified: head.LastModified } : {}),
     ...(head.StorageClass ? { StorageClass: head.StorageClass } : {}),
   });
-}
-
-/** Maps items with at most `limit` calls in flight, keeping the results in the items' order. */
-async function mapWithConcurrency<T, R>(
-  items: readonly T[],
-  limit: number,
-  map: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await map(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }

@@ -28,6 +28,7 @@ import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/cli
 import { z } from 'zod';
 import { awsErrorCode, BucketAccessError, errorMessage, httpStatusOf } from '../shared/errors';
 import { type Job, type ManifestObject, type ManifestRef, manifestFormatOf, targetKeyFor } from '../shared/job';
+import { mapLimited } from '../shared/map-limited';
 import { sourcePayer } from '../shared/request-payer';
 import { findByListing, toManifestObject } from './s3-listing';
 import { decodeFormUrl } from './s3-url-encoding';
@@ -515,7 +516,7 @@ async function readRows(
   let chunk: { row: ManifestRow; after: ManifestPosition }[] = [];
 
   const settleChunk = async () => {
-    const outcomes = await mapWithConcurrency(chunk, HEAD_CONCURRENCY, ({ row }) => examine(params, row, target));
+    const outcomes = await mapLimited(chunk, HEAD_CONCURRENCY, ({ row }) => examine(params, row, target));
     for (let i = 0; i < chunk.length; i++) {
       const outcome = outcomes[i] as Examined;
       position = (chunk[i] as (typeof chunk)[number]).after;
@@ -653,24 +654,6 @@ async function headRow(s3: S3Client, job: Job, row: ManifestRow): Promise<Manife
     }
     throw error;
   }
-}
-
-/** Maps items with at most `limit` calls in flight, keeping the results in the items' order. */
-async function mapWithConcurrency<T, R>(
-  items: readonly T[],
-  limit: number,
-  map: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await map(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 /** What `s3xcopy estimate --manifest` learns from a manifest: its rows, and their bytes when it has sizes. */
