@@ -9,6 +9,14 @@ if (major < 22) {
   );
   process.exit(2);
 }
+// A reader that stops early (`s3xcopy --help | head`) closes the pipe: end quietly, as Unix tools do,
+// instead of an unhandled EPIPE stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
+}
 const compiled = require('./compiled.js').freshBundle();
 if (compiled) {
   // dist/cli/s3xcopy.js (build/bundle-cli.js, run by `npm install`), while no source is newer than it.

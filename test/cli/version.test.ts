@@ -1,5 +1,5 @@
 /** `s3xcopy --version` and the engines range a user's own Node must satisfy. */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -17,6 +17,23 @@ describe('s3xcopy --version', () => {
 
     // Assess
     expect(stdout.trim()).toBe(manifest.version);
+  });
+});
+
+describe('s3xcopy --help read by a pipe that closes early (`| head -1`)', () => {
+  it('ends quietly with exit 0, without an EPIPE stack trace', async () => {
+    // Act: close our end of the pipe before the CLI writes, as `head -1` does once it has its line.
+    const child = spawn('node', ['bin/s3xcopy.js', '--help'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+
+    // Assess
+    expect(stderr).not.toMatch(/EPIPE/);
+    expect(code).toBe(0);
   });
 });
 
