@@ -239,7 +239,15 @@ export function formatNotification(
     );
     for (const failure of summary.failures) lines.push(`  ${failure.key}  (${failure.code})`);
   }
-  if (summary.failuresFile) lines.push('', `Every failed key with its error code: ${summary.failuresFile}`);
+  if (summary.failuresFile) {
+    // Written for every run (with the ledger beside it); named as the failure list only when something failed.
+    lines.push(
+      '',
+      (objects.failed ?? 1) > 0
+        ? `Every failed key with its error code: ${summary.failuresFile}`
+        : `Report (ledger.json, failures.jsonl): ${summary.failuresFile.replace(/[^/]*$/, '')}`,
+    );
+  }
   if (results && results.batchErrors.length > 0) {
     lines.push('', 'Failed batches:');
     for (const batch of results.batchErrors.slice(0, 5))

@@ -223,6 +223,29 @@ describe('formatNotification', () => {
     expect(notification.body).toMatch(/the deployment defaults: the execution failed before the job was resolved/);
   });
 
+  it('names the failures file as the failure list only when something failed, and as the report otherwise', () => {
+    // Prepare
+    const file = 's3://state/reports/run-1/failures.jsonl';
+    const success: NotifyInput = {
+      ...failureInput,
+      status: 'SUCCEEDED',
+      state: { ...failureInput.state, error: undefined },
+    };
+
+    // Act
+    const clean = formatNotification({ ...summarize(success, results(0)), failuresFile: file }, success, undefined);
+    const failed = formatNotification(
+      { ...summarize(failureInput, results(3)), failuresFile: file },
+      failureInput,
+      undefined,
+    );
+
+    // Assess
+    expect(clean.body).toContain('Report (ledger.json, failures.jsonl): s3://state/reports/run-1/');
+    expect(clean.body).not.toContain('Every failed key');
+    expect(failed.body).toContain(`Every failed key with its error code: ${file}`);
+  });
+
   it('names the resolved job, not the deployment defaults, once List resolved it', () => {
     // Act
     const summary = summarize(failureInput, undefined, undefined, { source: { bucket: 'src-default' } });
