@@ -135,10 +135,12 @@ async function copyPinned(ctx: CopyContext, object: ManifestObject, targetKey: s
 
 /** Verifies a target an earlier invocation of the batch wrote, as the copy that wrote it would have. */
 async function verifyWritten(ctx: CopyContext, object: ManifestObject, targetKey: string): Promise<void> {
-  const multipart = object.size > ctx.job.options.multipartThreshold;
+  const multipart = !copiesInOneRequest(object.key, object.size, ctx.job.options.multipartThreshold);
   if (!shouldVerify(ctx.job.options.verify, multipart)) return;
   const version = listedVersion(object);
-  await verifyCopy(ctx, targetKey, await readSource(ctx, object.key, version?.etag), { multipart });
+  // A manifest row's version, not the key's current one: If-Match with the row's ETag would fail on the latter.
+  const source = await readSource(ctx, object.key, version?.etag, object.versionId);
+  await verifyCopy(ctx, targetKey, source, { multipart });
 }
 
 /** The failure as reported: the AWS code, and a message naming source, target and (for 412) what to do. */

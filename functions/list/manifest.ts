@@ -69,12 +69,20 @@ export interface ManifestRow {
 }
 
 /** A data file of the manifest and how to read its rows. */
-interface ManifestFile {
+export interface ManifestFile {
   bucket: string;
   key: string;
   gzip: boolean;
   /** Column indexes; versionId/deleteMarker/size absent when the file has no such column. */
-  columns: { bucket: number; key: number; versionId?: number; deleteMarker?: number; size?: number };
+  columns: {
+    bucket: number;
+    key: number;
+    versionId?: number;
+    deleteMarker?: number;
+    /** An Inventory of all versions: rows of noncurrent versions are passed over (IsLatest false). */
+    isLatest?: number;
+    size?: number;
+  };
   /** CSV only: every row must have a version if any has (checked in the validate pass). */
   uniformVersions: boolean;
 }
@@ -142,6 +150,9 @@ export function parseManifestLine(
     return { problem: `has ${fields.length} fields; expected bucket,key[,versionId] (a comma in a key is %2C)` };
   }
   if (columns.deleteMarker !== undefined && fields[columns.deleteMarker]?.toLowerCase() === 'true') return null;
+  // Every version of a key would be copied to the same target key, the last to finish winning: an
+  // Inventory of all versions copies each key's current version only.
+  if (columns.isLatest !== undefined && fields[columns.isLatest]?.toLowerCase() === 'false') return null;
   if (bucket !== job.source.bucket) {
     return {
       problem: `names bucket "${bucket.slice(0, 80)}", not the job's source bucket ${job.source.bucket}: a job copies from one bucket; split the manifest or set --source s3://${bucket.slice(0, 63)}/`,
@@ -270,6 +281,7 @@ export function parseInventoryManifest(text: string, manifest: ManifestRef): Man
   }
   const versionColumn = names.indexOf('VersionId');
   const deleteMarkerColumn = names.indexOf('IsDeleteMarker');
+  const isLatestColumn = names.indexOf('IsLatest');
   const sizeColumn = names.indexOf('Size');
   const destination = inventory.destinationBucket.replace(/^arn:aws[a-z-]*:s3:::/, '');
   return inventory.files.map((file) => ({
@@ -281,6 +293,7 @@ export function parseInventoryManifest(text: string, manifest: ManifestRef): Man
       key: keyColumn,
       ...(versionColumn >= 0 ? { versionId: versionColumn } : {}),
       ...(deleteMarkerColumn >= 0 ? { deleteMarker: deleteMarkerColumn } : {}),
+      ...(isLatestColumn >= 0 ? { isLatest: isLatestColumn } : {}),
       ...(sizeColumn >= 0 ? { size: sizeColumn } : {}),
     },
     uniformVersions: false,
@@ -448,6 +461,12 @@ export async function selectFromManifest(params: ManifestSliceParams): Promise<M
   return { ...(await readRows(params, files, position, counts)), rows: position.rows };
 }
 
+/**
+ * Versioned rows whose keys the validate pass remembers to find a key named twice (about 100 bytes each):
+ * a larger manifest is checked on its first rows only (README, "Manifests instead of listing").
+ */
+export const VERSIONED_KEYS_CHECKED = 200_000;
+
 /** The validate pass, from `position` to the end or the time margin; returns where it stopped. */
 async function validateManifest(
   params: ManifestSliceParams,
@@ -458,6 +477,9 @@ async function validateManifest(
   let { file: fileIndex, line, offset, rows } = start;
   let etag = start.etag;
   let sinceCheck = 0;
+  // Keys of versioned rows met in this pass, with their line: two versions of one key would both be copied
+  // to the same target key, the last to finish winning. Bounded memory: checked up to VERSIONED_KEYS_CHECKED.
+  const versionedKeys = new Map<string, { line: number; versionId: string }>();
   for (; fileIndex < files.length; fileIndex++, line = 0, offset = 0) {
     const file = files[fileIndex] as ManifestFile;
     let versioned: boolean | undefined;
@@ -482,6 +504,15 @@ async function validateManifest(
               `s3://${file.bucket}/${file.key} line ${read.line} ${has ? 'names' : 'lacks'} a versionId while earlier rows ${has ? 'do not' : 'do'}: in a Batch Operations manifest either every row names a version or none does. Nothing was copied`,
             );
           }
+        }
+        if (row.versionId !== undefined && versionedKeys.size < VERSIONED_KEYS_CHECKED) {
+          const earlier = versionedKeys.get(row.key);
+          if (earlier !== undefined && earlier.versionId !== row.versionId) {
+            throw new InvalidManifestError(
+              `s3://${file.bucket}/${file.key} line ${read.line} names another version of ${row.key.slice(0, 200)} (line ${earlier.line} names ${earlier.versionId.slice(0, 100)}): every version would be copied to the same target key and the last copy to finish would win. Keep one row per key. Nothing was copied`,
+            );
+          }
+          if (earlier === undefined) versionedKeys.set(row.key, { line: read.line, versionId: row.versionId });
         }
         rows++;
       }

@@ -105,6 +105,25 @@ describe('manifest jobs (S3 model: the embedded server has no versions or Reques
     expect(model.keys('man-dst')).toEqual([]);
   });
 
+  it('fails the job before any copy when a manifest names two versions of one key (the last copy would win)', async () => {
+    // Prepare
+    const { model, run, putManifest } = setup();
+    model.seed('man-src', [{ key: 'data/big', size: 12 * MiB, origin: 'v1' }]);
+    const v1 = model.object('man-src', 'data/big')?.versionId;
+    model.seed('man-src', [{ key: 'data/big', size: 13 * MiB, origin: 'v2' }]);
+    const v2 = model.object('man-src', 'data/big')?.versionId;
+    await putManifest('lists/two.csv', `man-src,data/big,${v1}\nman-src,data/big,${v1}\nman-src,data/big,${v2}\n`);
+
+    // Act
+    const result = await run('lists/two.csv');
+
+    // Assess: the same version twice is one row; another version of the key is refused by line.
+    expect(result.status).toBe('FAILED');
+    expect(result.error?.error).toBe('InvalidManifestError');
+    expect(result.error?.cause).toContain('line 3 names another version of data/big (line 1 names');
+    expect(model.keys('man-dst')).toEqual([]);
+  });
+
   it('reads a manifest in bounded slices (a byte offset each) and copies every row once', async () => {
     // Prepare: 25 rows, 4 objects a slice: 7 slices after the validate pass.
     const { model, run, putManifest } = setup();

@@ -3,6 +3,7 @@ import { encodeCopySource } from '../../functions/copy/copy-source';
 import {
   InvalidManifestError,
   linesOf,
+  type ManifestFile,
   parseInventoryManifest,
   parseManifestLine,
   splitCsvLine,
@@ -73,10 +74,33 @@ describe('parseInventoryManifest', () => {
         bucket: 'inv',
         key: 'src/daily/data/1.csv.gz',
         gzip: true,
-        columns: { bucket: 0, key: 1, versionId: 2, deleteMarker: 4, size: 5 },
+        columns: { bucket: 0, key: 1, versionId: 2, deleteMarker: 4, isLatest: 3, size: 5 },
         uniformVersions: false,
       },
     ]);
+  });
+
+  it("passes over the noncurrent versions of an all-versions inventory, so each key's current version is copied once", () => {
+    // Prepare
+    const [file] = parseInventoryManifest(
+      JSON.stringify({
+        sourceBucket: 'src',
+        destinationBucket: 'arn:aws:s3:::inv',
+        fileFormat: 'CSV',
+        fileSchema: 'Bucket, Key, VersionId, IsLatest, IsDeleteMarker, Size',
+        files: [{ key: 'src/daily/data/1.csv.gz' }],
+      }),
+      manifest,
+    );
+    const job = { source: { bucket: 'src', prefix: '' } };
+
+    // Act
+    const current = parseManifestLine('"src","a.txt","v2","true","false","5"', 1, file as ManifestFile, job);
+    const noncurrent = parseManifestLine('"src","a.txt","v1","false","false","4"', 2, file as ManifestFile, job);
+
+    // Assert
+    expect(current).toEqual({ line: 1, key: 'a.txt', versionId: 'v2' });
+    expect(noncurrent).toBeNull();
   });
 
   it('refuses a Parquet inventory, naming the fix', () => {
