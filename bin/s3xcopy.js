@@ -9,12 +9,15 @@ if (major < 22) {
   );
   process.exit(2);
 }
-// A reader that stops early (`s3xcopy --help | head`) closes the pipe: end quietly, as Unix tools do,
-// instead of an unhandled EPIPE stack trace.
+// A reader that closes the pipe early (`s3xcopy --help | head`): --help and --version end quietly, as Unix
+// tools do, instead of an unhandled EPIPE stack trace. Any other command keeps going without its output, so
+// a job is never cut short (its clean-up and report included) and exits with its own code.
+const infoOnly =
+  process.argv.length <= 2 || process.argv.slice(2).some((arg) => /^(-h|--help|-V|--version|help)$/.test(arg));
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (error) => {
-    if (error.code === 'EPIPE') process.exit(0);
-    throw error;
+    if (error.code !== 'EPIPE') throw error;
+    if (infoOnly) process.exit(0);
   });
 }
 const compiled = require('./compiled.js').freshBundle();
