@@ -7,7 +7,7 @@ import type { Context } from 'aws-lambda';
 import { readMapRunRates } from '../notify/results';
 import { BucketRegions, createS3Client, createStsClient, RegionalS3Clients, s3ClientFactory } from '../shared/clients';
 import { assertDeploymentAllows, type DeploymentConfig, ENV, loadConfig } from '../shared/config';
-import { InvalidJobError } from '../shared/errors';
+import { errorMessage, InvalidJobError } from '../shared/errors';
 import { describeIssues, type Job, type JobDefaults, resolveJob } from '../shared/job';
 import { createObservability, type Observability } from '../shared/observability';
 import { TargetClients } from '../shared/target-role';
@@ -105,12 +105,19 @@ export function createListHandler(deps: ListHandlerDeps) {
     }
     // The previous slice's copies measured the server: plan this slice from them (rate-plan.ts).
     const previousMapRun = parsed.data.previousMapRun?.ResultWriterDetails;
-    const rates = previousMapRun
-      ? combineRates(
-          continuation?.rates,
-          await readMapRunRates(deps.stateS3, previousMapRun.Bucket, previousMapRun.Key),
-        )
-      : continuation?.rates;
+    let rates = continuation?.rates;
+    if (previousMapRun) {
+      try {
+        rates = combineRates(rates, await readMapRunRates(deps.stateS3, previousMapRun.Bucket, previousMapRun.Key));
+      } catch (error) {
+        // The rates only tune planning: without the last slice's, plan from the job's earlier ones (or the model).
+        logger.warn("Could not read the previous slice's copy rates; planning from the earlier ones", {
+          bucket: previousMapRun.Bucket,
+          key: previousMapRun.Key,
+          error: errorMessage(error),
+        });
+      }
+    }
     const remaining = context?.getRemainingTimeInMillis;
     const output = await listSlice({
       job,

@@ -108,6 +108,23 @@ describe('list handler', () => {
     expect(output.job).toMatchObject({ source: { bucket: 'h-src', prefix: 'many/' }, target: { bucket: 'h-dst' } });
   });
 
+  it("plans from the model when the previous slice's copy rates cannot be read, instead of failing the job", async () => {
+    // Arrange: the previous Map Run's ResultWriter manifest is gone (deleted, or unreadable to the role).
+    const handler = createListHandler(deps());
+    // Act
+    const output: ListOutput = await handler(
+      {
+        request: { source: { prefix: 'many/' }, target: { prefix: 'copied/' } },
+        jobId: 'exec-rates-gone',
+        continuation: null,
+        previousMapRun: { ResultWriterDetails: { Bucket: 'h-state', Key: 'results/gone/manifest.json' } },
+      },
+      contextWithRemaining(900_000),
+    );
+    // Assert
+    expect(output).toMatchObject({ slice: { number: 0, objects: 2600, batches: 3 }, continuation: null });
+  });
+
   it('rejects an invalid job naming every bad field, and writes nothing', async () => {
     // Arrange
     const handler = createListHandler(deps());
