@@ -14,7 +14,8 @@
  *    run says how many are left open and where they are listed.
  * Uploads whose id never reached us (a CreateMultipartUpload answer lost, functions/copy/stray-uploads.ts)
  * are named by key and time instead: the records say since when (`creating`, or `strayCheck`), and the
- * clean-up aborts the uploads of that exact key the server started since then.
+ * clean-up aborts the uploads of that exact key the server started within that create's window (15
+ * minutes, stray-uploads.ts), never a later writer's.
  * Deployed executions rely on the target bucket's AbortIncompleteMultipartUpload lifecycle rule instead.
  */
 import { createHash } from 'node:crypto';

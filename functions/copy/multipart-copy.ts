@@ -15,13 +15,14 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  type CreateMultipartUploadCommandOutput,
   GetObjectTaggingCommand,
   HeadObjectCommand,
   type HeadObjectCommandOutput,
   type Tag,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
-import { awsErrorCode, errorMessage } from '../shared/errors';
+import { awsErrorCode, errorMessage, httpStatusOf } from '../shared/errors';
 import {
   checksumOf,
   completeChecksumFields,
@@ -131,7 +132,19 @@ export async function copyMultipart(
       if (!upload.record || upload.done.size === 0 || awsErrorCode(error) !== 'NoSuchUpload') throw error;
       const gone: UploadRecord = { ...upload.record, state: 'aborted', reason: 'upload-gone: NoSuchUpload on a part' };
       await writeRecord(ctx, gone, upload);
-      upload = await createUpload(ctx, sourceKey, targetKey, head, version, size, historyAfter(gone));
+      // Settled: if the new create fails, the handling below must not write this old record over the new
+      // upload's `creating` record (the only trace of a create whose answer may be lost).
+      upload.record = undefined;
+      upload = await createUpload(
+        ctx,
+        sourceKey,
+        targetKey,
+        head,
+        version,
+        size,
+        historyAfter(gone),
+        pendingStrayCheck(gone),
+      );
       await copyParts(ctx, sourceKey, targetKey, pinned, upload, version.versionId);
     }
     const targetEtag = await complete(ctx, targetKey, size, upload, checksumOf(head));
@@ -256,7 +269,7 @@ async function settleStrays(ctx: CopyContext, record: UploadRecord): Promise<Upl
   const keep = record.state === 'uploading' ? record.uploadId : undefined;
   const swept = await sweepStrays(ctx, record.target.key, since, keep);
   if (!swept) return record;
-  const { strayCheck: _done, ...rest } = record;
+  const rest = withoutStrayCheck(record);
   const settled: UploadRecord =
     record.state === 'creating'
       ? { ...rest, state: 'aborted', reason: 'create-unanswered: the invocation stopped before the answer' }
@@ -319,52 +332,67 @@ async function createUpload(
   const checksum = uploadChecksumFor(checksumOf(head), version.checksumAlgorithm);
   const startedAt = ctx.now();
   const started = new Date(startedAt).toISOString();
-  let record: UploadRecord | undefined;
-  if (ctx.progress && version.etag) {
-    record = {
-      format: 1,
-      jobId: ctx.jobId,
-      source: { bucket: job.source.bucket, key: sourceKey },
-      target: { bucket: job.target.bucket, key: targetKey },
-      uploadId: '',
-      sourceEtag: version.etag,
-      size,
-      partSize,
-      partCount: plan.length,
-      state: 'creating',
-      parts: {},
-      ...(checksum ? { checksum } : {}),
-      invocations: 1,
-      createdAt: started,
-      updatedAt: started,
-      createStartedAt: started,
-      ...(pendingSince !== undefined ? { strayCheck: new Date(pendingSince).toISOString() } : {}),
-      ...(history.length > 0 ? { history } : {}),
-    };
-    record = await tryWriteRecord(ctx, record, sourceKey);
-  }
+  // What the record says of this upload; undefined without a progress store (or an unpinned source).
+  const base: UploadRecord | undefined =
+    ctx.progress && version.etag
+      ? {
+          format: 1,
+          jobId: ctx.jobId,
+          source: { bucket: job.source.bucket, key: sourceKey },
+          target: { bucket: job.target.bucket, key: targetKey },
+          uploadId: '',
+          sourceEtag: version.etag,
+          size,
+          partSize,
+          partCount: plan.length,
+          state: 'creating',
+          parts: {},
+          ...(checksum ? { checksum } : {}),
+          invocations: 1,
+          createdAt: started,
+          updatedAt: started,
+          createStartedAt: started,
+          ...(pendingSince !== undefined ? { strayCheck: new Date(pendingSince).toISOString() } : {}),
+          ...(history.length > 0 ? { history } : {}),
+        }
+      : undefined;
+  if (base) await tryWriteRecord(ctx, base, sourceKey);
+  const since = Math.min(startedAt, pendingSince ?? startedAt);
   let sends = 0;
-  const created = await ctx.retry(() => {
-    sends++;
-    return ctx.s3.send(
-      withRawExpires(
-        new CreateMultipartUploadCommand({
-          Bucket: job.target.bucket,
-          Key: targetKey,
-          ...multipartUploadSettings(job, head, tagging),
-          ...createUploadChecksumFields(checksum),
-        }),
-        head,
-      ),
-      options,
-    );
-  });
+  let created: CreateMultipartUploadCommandOutput;
+  try {
+    created = await ctx.retry(() => {
+      sends++;
+      return ctx.s3.send(
+        withRawExpires(
+          new CreateMultipartUploadCommand({
+            Bucket: job.target.bucket,
+            Key: targetKey,
+            ...multipartUploadSettings(job, head, tagging),
+            ...createUploadChecksumFields(checksum),
+          }),
+          head,
+        ),
+        options,
+      );
+    });
+  } catch (error) {
+    // Every attempt failed, but S3 may have acted on one whose answer was lost: look now, while this
+    // invocation can (the `creating` record keeps the check for a retry or the local runner otherwise).
+    if (sends > 0 && !isPermanentRefusal(error) && (await sweepStrays(ctx, targetKey, since, undefined)) && base) {
+      await tryWriteRecord(
+        ctx,
+        { ...withoutStrayCheck(base), state: 'aborted', reason: `create-failed: ${reportedCode(error)}`.slice(0, 500) },
+        sourceKey,
+      );
+    }
+    throw error;
+  }
   const uploadId = created.UploadId;
   if (!uploadId)
     throw new Error(`CreateMultipartUpload for s3://${job.target.bucket}/${targetKey} returned no UploadId`);
   let strayCheck: string | undefined;
   if (pendingSince !== undefined || sends > 1 || (created.$metadata.attempts ?? 1) > 1) {
-    const since = Math.min(startedAt, pendingSince ?? startedAt);
     strayCheck = (await sweepStrays(ctx, targetKey, since, uploadId)) ? undefined : new Date(since).toISOString();
   }
   const upload: OpenUpload = {
@@ -377,12 +405,12 @@ async function createUpload(
     ...(checksum ? { checksum } : {}),
     ...(sourceTags ? { sourceTags } : {}),
   };
-  if (record) {
-    const { strayCheck: _settled, ...rest } = record;
+  if (base) {
+    // Written even when the `creating` write failed: with it the upload can still resume.
     upload.record = await tryWriteRecord(
       ctx,
       {
-        ...rest,
+        ...withoutStrayCheck(base),
         uploadId,
         state: 'uploading',
         updatedAt: new Date(ctx.now()).toISOString(),
@@ -392,6 +420,18 @@ async function createUpload(
     );
   }
   return upload;
+}
+
+/** The record without its pending stray check (once the check is done, or carried elsewhere). */
+function withoutStrayCheck(record: UploadRecord): UploadRecord {
+  const { strayCheck: _done, ...rest } = record;
+  return rest;
+}
+
+/** A refusal S3 answers before acting (4xx but throttling and timeouts): no upload can have been created. */
+function isPermanentRefusal(error: unknown): boolean {
+  const status = httpStatusOf(error);
+  return status !== undefined && status >= 400 && status < 500 && !isTransientError(error);
 }
 
 /** Writes a record; one that cannot be written is logged and the upload goes on without it (not resumable). */

@@ -22,6 +22,14 @@ import { ListMultipartUploadsCommand, type MultipartUpload, type S3Client } from
  */
 export const STRAY_CLOCK_SKEW_MS = 30_000;
 
+/**
+ * How long after our first CreateMultipartUpload S3 may have started an upload for it: the requests of one
+ * create (its retries included) live within one Lambda invocation, at most 15 minutes. Uploads of the key
+ * started later are someone else's (a later job, another tool) and are never touched, however late the
+ * check runs (a retry, or the local runner's next run).
+ */
+export const STRAY_WINDOW_MS = 15 * 60_000;
+
 export interface StraySweep {
   /** Uploads of the key, started in the window, that were aborted (or were gone by the time we asked). */
   aborted: number;
@@ -31,22 +39,24 @@ export interface StraySweep {
 
 /**
  * The strays among listed uploads: those of exactly `key` (a prefix also matches longer keys, and some
- * servers ignore it), initiated at or after `since - STRAY_CLOCK_SKEW_MS`, other than `keep`.
+ * servers ignore it), initiated from `since - STRAY_CLOCK_SKEW_MS` to `since + STRAY_WINDOW_MS +
+ * STRAY_CLOCK_SKEW_MS`, other than `keep`.
  */
 export function straysAmong(uploads: MultipartUpload[], key: string, since: number, keep?: string): string[] {
   const strays: string[] = [];
   for (const upload of uploads) {
     if (upload.Key !== key || !upload.UploadId || upload.UploadId === keep) continue;
     const initiated = upload.Initiated?.getTime();
-    if (initiated === undefined || Number.isNaN(initiated) || initiated < since - STRAY_CLOCK_SKEW_MS) continue;
+    if (initiated === undefined || Number.isNaN(initiated)) continue;
+    if (initiated < since - STRAY_CLOCK_SKEW_MS || initiated > since + STRAY_WINDOW_MS + STRAY_CLOCK_SKEW_MS) continue;
     strays.push(upload.UploadId);
   }
   return strays;
 }
 
 /**
- * Aborts the uploads of `key` in `bucket` initiated at or after `since - STRAY_CLOCK_SKEW_MS`, except
- * `keep`. `abort` ends one upload and says whether it is gone (it has its own retry). Throws when the
+ * Aborts the strays of `key` in `bucket` (straysAmong: started in the window of a create sent at `since`),
+ * except `keep`. `abort` ends one upload and says whether it is gone (it has its own retry). Throws when the
  * uploads cannot be listed (the caller keeps the check pending for later).
  */
 export async function abortStrayUploads(

@@ -1,4 +1,4 @@
-import { STRAY_CLOCK_SKEW_MS, straysAmong } from '../../functions/copy/stray-uploads';
+import { STRAY_CLOCK_SKEW_MS, STRAY_WINDOW_MS, straysAmong } from '../../functions/copy/stray-uploads';
 
 const since = Date.parse('2026-01-01T10:00:00Z');
 const at = (offsetMs: number) => new Date(since + offsetMs);
@@ -16,10 +16,11 @@ describe('straysAmong', () => {
     expect(strays).toEqual(['lost', 'skewed']);
   });
 
-  it('never names an older upload, another key, one without a date, or the upload in use', () => {
+  it('never names an older or much later upload, another key, one without a date, or the upload in use', () => {
     // Arrange
     const uploads = [
       { Key: 'big.bin', UploadId: 'older', Initiated: at(-STRAY_CLOCK_SKEW_MS - 1) },
+      { Key: 'big.bin', UploadId: 'later-writer', Initiated: at(STRAY_WINDOW_MS + STRAY_CLOCK_SKEW_MS + 1) },
       { Key: 'big.bin.2', UploadId: 'longer-key', Initiated: at(10) },
       { Key: 'other', UploadId: 'other-key', Initiated: at(10) },
       { Key: 'big.bin', UploadId: 'undated' },
