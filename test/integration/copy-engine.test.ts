@@ -233,6 +233,35 @@ describe('copyBatch against the embedded S3 server', () => {
     }
   });
 
+  it('fails an object whose every CreateMultipartUpload answer was lost, leaving none of the uploads S3 created open', async () => {
+    // Arrange: each create reaches the server, which creates the upload; its answer never arrives.
+    const { source, target } = await buckets();
+    await s3.put(source, 'big.bin', randomBytes(6 * MiB));
+    const client = s3.makeS3();
+    let created = 0;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if (context.commandName !== 'CreateMultipartUploadCommand') return result;
+        created++;
+        throw awsError('InternalError', 500, 'the answer was lost after the server acted');
+      },
+      { step: 'deserialize', name: 'loseCreateAnswers' },
+    );
+    // Act
+    const attempt = copyBatch(
+      copyInput(source, target, [await manifestEntry(source, 'big.bin')], {
+        multipartThreshold: 5 * MiB,
+        partSize: 5 * MiB,
+      }),
+      engineDeps(client),
+    );
+    // Assert
+    await expect(attempt).rejects.toBeInstanceOf(CopyBatchError);
+    expect(created).toBeGreaterThan(1);
+    expect(await s3.openUploads(target)).toBe(0);
+  });
+
   it('copies a 0-byte object when it is empty', async () => {
     // Arrange
     const { source, target } = await buckets();
