@@ -15,7 +15,7 @@ import {
 import type { BatchProgress } from './batch-progress';
 import type { CopyContext } from './copy-context';
 import { isDenied, isVanished, reportedCode } from './error-kinds';
-import { copyMultipart } from './multipart-copy';
+import { copyMultipart, failedOnPartCopy } from './multipart-copy';
 import { copySingle } from './single-copy';
 import {
   currentVersion,
@@ -124,13 +124,56 @@ async function copyPinned(ctx: CopyContext, object: ManifestObject, targetKey: s
     try {
       const size = copiesInOneRequest(object.key, version.size, ctx.job.options.multipartThreshold)
         ? await copySingle(ctx, object.key, targetKey, version)
-        : await copyMultipart(ctx, object.key, targetKey, version);
+        : await copyInParts(ctx, object.key, targetKey, version);
       return { etag: version.etag, size };
     } catch (error) {
       if (!(error instanceof SourceChanged) || tries >= MAX_SOURCE_VERSIONS) throw error;
       version = await currentVersion(ctx, object.key, object.versionId);
     }
   }
+}
+
+/**
+ * A multipart copy; on S3-compatible servers (the CLI's --endpoint), when UploadPartCopy is denied and the
+ * object fits CopyObject's 5 GiB, one CopyObject after the upload was aborted. Ceph RGW 16.2 checks
+ * UploadPartCopy's read access against the user's own grants only, ignoring a bucket or role policy that
+ * CopyObject honours (docs/compatibility.md), so an assumed role's large objects would otherwise all fail.
+ * Never on AWS: both requests need the same permissions there, so the retry would only double the denials.
+ * @returns the bytes copied (the version's size)
+ */
+async function copyInParts(
+  ctx: CopyContext,
+  sourceKey: string,
+  targetKey: string,
+  version: SourceVersion,
+): Promise<number> {
+  try {
+    return await copyMultipart(ctx, sourceKey, targetKey, version);
+  } catch (error) {
+    if (!copiesAfterDeniedParts(error, version.size)) throw error;
+    // One line per object: the operator sees which objects took the other path, and why.
+    ctx.logger.warn('UploadPartCopy was denied; copying the object with one CopyObject (S3-compatible server)', {
+      source: `s3://${ctx.job.source.bucket}/${sourceKey}`,
+      target: `s3://${ctx.job.target.bucket}/${targetKey}`,
+      size: version.size,
+      error: errorMessage(error),
+    });
+    // A denial of this one too propagates as the object's AccessDenied, as without the fallback.
+    return await copySingle(ctx, sourceKey, targetKey, version);
+  }
+}
+
+/**
+ * Whether a multipart copy that failed with `error` is tried once more with CopyObject: only on
+ * S3-compatible servers, only for an UploadPartCopy's access denial, only up to CopyObject's 5 GiB.
+ */
+export function copiesAfterDeniedParts(error: unknown, size: number): boolean {
+  return (
+    nameRulesInForce() === 's3-compatible' &&
+    failedOnPartCopy(error) &&
+    isDenied(error) &&
+    size <= S3_LIMITS.maxCopyObjectBytes
+  );
 }
 
 /** Verifies a target an earlier invocation of the batch wrote, as the copy that wrote it would have. */

@@ -490,6 +490,17 @@ async function sweepStrays(ctx: CopyContext, targetKey: string, since: number, k
   }
 }
 
+/** Errors UploadPartCopy raised (per request, so a module-wide set is safe): see `failedOnPartCopy`. */
+const partCopyErrors = new WeakSet<object>();
+
+/**
+ * True when `error` came from an UploadPartCopy request (not from the HEAD, CreateMultipartUpload or
+ * Complete of the copy): copy-object.ts falls back to CopyObject only for a part copy's denial.
+ */
+export function failedOnPartCopy(error: unknown): boolean {
+  return error !== null && typeof error === 'object' && partCopyErrors.has(error);
+}
+
 /**
  * Copies the parts not done yet, in parallel (the context's part limiter), each pinned to the version.
  * Records finished parts every `recordIntervalMs`. With a record, stops starting parts when the slowest
@@ -554,6 +565,7 @@ async function copyParts(
           ctx.stats.copiedBytes += part.end - part.start + 1;
           recorder?.partDone();
         } catch (error) {
+          if (error !== null && typeof error === 'object') partCopyErrors.add(error);
           firstError ??= error;
         }
       }),

@@ -11,7 +11,11 @@ import path from 'node:path';
 export type ServerName = 'embedded' | 'moto' | 'ceph';
 
 export const ROOT = path.join(__dirname, '..', '..');
-export const STATE_FILE = path.join(tmpdir(), 's3xcopy-compat-servers.json');
+/**
+ * Where global-setup records the servers; S3XCOPY_COMPAT_STATE moves it, so two runs on one machine
+ * (each with its own S3XCOPY_CEPH_DIR and ports) do not read each other's servers.
+ */
+export const STATE_FILE = process.env.S3XCOPY_COMPAT_STATE || path.join(tmpdir(), 's3xcopy-compat-servers.json');
 
 /** What global-setup found for one external server. */
 export interface ServerState {

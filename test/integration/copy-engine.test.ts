@@ -9,10 +9,12 @@ import {
   type CopyInput,
   type CopyResult,
   DEFAULT_OPTIONS,
+  GiB,
   type JobOptions,
   type ManifestObject,
   MiB,
   parseJob,
+  useNameRules,
 } from '../../functions/shared/job';
 import { startTestS3, type TestS3 } from '../support/s3';
 
@@ -430,6 +432,65 @@ describe('copyBatch against the embedded S3 server', () => {
       { step: 'initialize', name: 'overwriteSourceForTest' },
     );
   }
+
+  describe('on an S3-compatible server, when UploadPartCopy is denied (Ceph RGW ignores policy grants there)', () => {
+    afterEach(() => useNameRules('aws'));
+
+    it('copies the object with one CopyObject when it is at most 5 GiB', async () => {
+      // Arrange
+      const { source, target } = await buckets();
+      const body = randomBytes(12 * MiB);
+      await s3.put(source, 'big.bin', body);
+      useNameRules('s3-compatible');
+      const client = s3.makeS3();
+      failNthCall(client, 'UploadPartCopyCommand', 1, awsError('AccessDenied', 403, 'Access Denied'));
+      const sent = recordCommands(client);
+      // Act
+      const result = await copyBatch(
+        copyInput(source, target, [await manifestEntry(source, 'big.bin')], {
+          multipartThreshold: 5 * MiB,
+          partSize: 5 * MiB,
+          concurrency: 1,
+        }),
+        engineDeps(client),
+      );
+      // Assert
+      expect(result).toMatchObject({ copied: 1, failed: 0, bytesCopied: body.length });
+      const reads = new Set(['HeadObjectCommand', 'GetObjectTaggingCommand']);
+      expect(sent.map((entry) => entry.command).filter((command) => !reads.has(command))).toEqual([
+        'CreateMultipartUploadCommand',
+        'UploadPartCopyCommand',
+        'AbortMultipartUploadCommand',
+        'CopyObjectCommand',
+      ]);
+      expect((await s3.getBody(target, 'big.bin')).equals(body)).toBe(true);
+      expect(await s3.openUploads(target)).toBe(0);
+    });
+
+    it("reports AccessDenied without a CopyObject when the object is above CopyObject's 5 GiB", async () => {
+      // Arrange: the listing says 6 GiB (the server holds 12 MiB): only the size decides the fallback.
+      const { source, target } = await buckets();
+      await s3.put(source, 'huge.bin', randomBytes(12 * MiB));
+      useNameRules('s3-compatible');
+      const client = s3.makeS3();
+      failNthCall(client, 'UploadPartCopyCommand', 1, awsError('AccessDenied', 403, 'Access Denied'));
+      const sent = recordCommands(client);
+      const listed = { ...(await manifestEntry(source, 'huge.bin')), size: 6 * GiB };
+      // Act
+      const error = await copyBatch(
+        copyInput(source, target, [listed], { multipartThreshold: 5 * MiB, partSize: 5 * MiB, concurrency: 1 }),
+        engineDeps(client),
+      ).catch((caught: unknown) => caught);
+      // Assert
+      expect(error).toBeInstanceOf(CopyBatchError);
+      expect((error as CopyBatchError).failures).toEqual([
+        expect.objectContaining({ key: 'huge.bin', code: 'AccessDenied' }),
+      ]);
+      expect(sent.filter((entry) => entry.command === 'CopyObjectCommand')).toHaveLength(0);
+      expect(await s3.openUploads(target)).toBe(0);
+      expect(await s3.listKeys(target)).toEqual([]);
+    });
+  });
 
   it('aborts and copies the new version, pinned to its ETag, when the source is overwritten during a multipart copy', async () => {
     // Arrange
