@@ -224,7 +224,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchSection> {
     const noopGoal = ours.noop <= awsNoop;
     notes.push(
       `${count} objects of 200-500 bytes on moto_server (a separate process), median of ${runs} runs per method, methods alternating; ${awsVersion.stdout.trim() || awsVersion.stderr.trim()}${rcloneVersion ? `; ${rcloneVersion}` : ''}.`,
-      "Each copy goes into a fresh target prefix; the no-op sync repeats the same command onto it (s3xcopy with --mode sync: a HEAD per object and the sync rule; aws s3 sync and rclone compare listings). 'speed vs this' above 1x means s3xcopy was faster.",
+      "Each copy goes into a fresh target prefix; the no-op sync repeats the same command onto it (all three compare listings: s3xcopy's List step in --mode sync lists both sides and applies the sync rule, size and ETag, with no request per object). 'speed vs this' above 1x means s3xcopy was faster.",
       'Every time includes the process start-up: s3xcopy runs its compiled CLI (see CLI start-up), the state machine, the handlers and a private state store in its process.',
       `Goals (issue 14): copy >= 1.5x faster than both peers: ${copyGoal ? 'met' : 'not met'} (${ratio(awsCopy, ours.copy)} vs aws s3 sync${rcloneCopy ? `, ${ratio(rcloneCopy, ours.copy)} vs rclone` : ''}); no-op sync at least as fast as aws s3 sync: ${noopGoal ? 'met' : 'not met'} (${ratio(awsNoop, ours.noop)}).`,
     );
