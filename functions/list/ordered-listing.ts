@@ -131,7 +131,11 @@ export async function* listPagesOrdered(
       if (!page.IsTruncated) {
         const units = levelUnits(unit, objects, prefixes, delimiter);
         const at = queue.indexOf(unit, head);
-        // The consumer cannot have passed a unit whose listing has not ended, so it is still queued.
+        // The consumer cannot pass a unit whose listing has not ended, so it is still queued.
+        if (at < 0)
+          throw new Error(
+            `ordered listing of bucket ${range.bucket}: partition "${unit.prefix}" left the queue before it was listed`,
+          );
         queue.splice(at, 1, ...units);
         startWindow();
         return;
@@ -177,6 +181,11 @@ export async function* listPagesOrdered(
   /** The next non-empty run of keys in order, or undefined at the end. */
   const nextObjects = async (): Promise<ManifestObject[] | undefined> => {
     for (;;) {
+      // Units already handed on are dropped now and then, so the queue does not keep a slice's keys.
+      if (head >= 1024) {
+        queue.splice(0, head);
+        head = 0;
+      }
       startWindow();
       const unit = queue[head];
       if (!unit) return undefined;

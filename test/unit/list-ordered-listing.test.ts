@@ -144,6 +144,21 @@ describe('ordered partitioned listing', () => {
     expect(model.stats.requests.ListObjectsV2).toBe(1 + 1 + 3);
   });
 
+  it('hands on thousands of small partitions in order (the queue drops what it handed on)', async () => {
+    // Prepare: 60 x 60 partitions of one key and one direct key each
+    const keys = Array.from({ length: 60 }, (_, i) =>
+      Array.from({ length: 60 }, (_, j) => [`d${i}/e${j}/k`, `d${i}/f${j}`]),
+    ).flat(2);
+    const { s3 } = modelWith(keys, 1000);
+    const range = { bucket: 'src', prefix: '', role: 'source' as const };
+
+    // Act
+    const pages = await collect(listPagesOrdered(s3, range, { concurrency: 8 }));
+
+    // Assess
+    expect(pages.flatMap((page) => page.objects.map((o) => o.key))).toEqual([...keys].sort(compareKeys));
+  });
+
   it('lists a prefix that fits one page with one request, as one chain does', async () => {
     // Prepare
     const keys = ['a/1', 'a/b/2', 'b/1', 'top'];
