@@ -50,6 +50,7 @@ export interface OptionFlags extends FeatureFlags {
   partSize?: string;
   verify?: string;
   sliceMaxObjects?: string;
+  listConcurrency?: string;
 }
 
 /**
@@ -91,6 +92,15 @@ export function jobOptionsFromFlags(flags: OptionFlags): NonNullable<JobInput['o
       );
     }
     options.sliceMaxObjects = value;
+  }
+  if (flags.listConcurrency !== undefined) {
+    const value = /^\d+$/.test(flags.listConcurrency.trim()) ? Number(flags.listConcurrency) : Number.NaN;
+    if (!(value >= 1 && value <= 256)) {
+      throw new UsageError(
+        `--list-concurrency: "${flags.listConcurrency}" is not a whole number from 1 to 256 (default 32; 1 = one listing chain).`,
+      );
+    }
+    options.listConcurrency = value;
   }
   return options;
 }

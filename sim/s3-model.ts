@@ -197,6 +197,11 @@ export interface S3ModelOptions {
   faults?: Partial<Record<ModelOperation, FaultHook>>;
   /** 0 <= x < 1, for the SDK retry emulation's jitter; seed it so simulations repeat. */
   random?: () => number;
+  /**
+   * Most keys (and common prefixes) a ListObjectsV2 page holds, below S3's 1,000: lets property tests
+   * cross page boundaries with a few dozen keys. Default 1,000.
+   */
+  maxKeysPerPage?: number;
 }
 
 /** The SDK's standard retry mode, as a client of the model emulates it. */
@@ -1251,7 +1256,7 @@ export class S3Model {
     const delimiter = input.Delimiter === undefined || input.Delimiter === '' ? undefined : String(input.Delimiter);
     const maxKeys = Math.min(
       Math.max(0, Number(input.MaxKeys ?? MODEL_LIMITS.maxKeysPerPage)),
-      MODEL_LIMITS.maxKeysPerPage,
+      this.options.maxKeysPerPage ?? MODEL_LIMITS.maxKeysPerPage,
     );
     const url = input.EncodingType === 'url';
     const encode = (value: string) => (url ? formUrlEncode(value) : value);

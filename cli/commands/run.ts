@@ -44,6 +44,7 @@ export interface JobFlags extends FeatureFlags {
   partSize?: string;
   verify?: string;
   sliceMaxObjects?: string;
+  listConcurrency?: string;
 }
 
 interface RunFlags extends JobFlags {
@@ -79,6 +80,10 @@ export function addJobOptions(command: Command): Command {
     .option(
       '--slice-max-objects <n>',
       'objects listed and copied per slice (default 100000); a local run holds one slice in memory at a time',
+    )
+    .option(
+      '--list-concurrency <n>',
+      'partitions of the source prefix listed at once (default 32); 1 lists one ListObjectsV2 chain',
     );
   // features (issue 13): --restore, --restore-days, --delete, --max-delete (cli/feature-flags.ts).
   return addFeatureOptions(command);

@@ -16,6 +16,7 @@ import { compareKeys } from './key-order';
 import { type ManifestPosition, selectFromManifest } from './manifest';
 import { isDeleteCandidate, recordDeletes } from './mirror-deletes';
 import { createObjectFilter } from './object-filter';
+import { listPagesOrdered } from './ordered-listing';
 import { planBatches } from './planner';
 import { planForRates } from './rate-plan';
 import type { ObjectRef } from './s3-events';
@@ -24,6 +25,11 @@ import { TargetCursor, targetIsCurrent } from './sync-merge';
 
 /** Leave this much of the Lambda's time for planning, writing the manifest and returning. */
 export const DEFAULT_TIME_MARGIN_MS = 60_000;
+/**
+ * Partitions of the source prefix listed at once when the job does not say (options.listConcurrency):
+ * see docs/scale.md "Listing that scales" for why this value.
+ */
+export const DEFAULT_LIST_CONCURRENCY = 32;
 /** HEAD requests in flight at once in keys mode. */
 const HEAD_CONCURRENCY = 16;
 
@@ -288,13 +294,18 @@ async function selectFromListing(
           },
         )
       : undefined;
-  const pages = listPages(params.clients.source, {
-    bucket: job.source.bucket,
-    prefix: job.source.prefix,
-    ...(startAfter === undefined ? {} : { startAfter }),
-    role: 'source',
-    ...(job.options.requestPayer ? { requestPayer: true } : {}),
-  });
+  // issue 14: the same pages in the same order, several partitions of the prefix listed at once.
+  const pages = listPagesOrdered(
+    params.clients.source,
+    {
+      bucket: job.source.bucket,
+      prefix: job.source.prefix,
+      ...(startAfter === undefined ? {} : { startAfter }),
+      role: 'source',
+      ...(job.options.requestPayer ? { requestPayer: true } : {}),
+    },
+    { concurrency: job.options.listConcurrency ?? DEFAULT_LIST_CONCURRENCY },
+  );
 
   const selected: ManifestObject[] = [];
   const counts = newCounts();

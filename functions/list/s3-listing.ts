@@ -14,7 +14,7 @@ import { decodeFormUrl } from './s3-url-encoding';
  */
 
 /** S3 answers these when the bucket is wrong or the role may not list it: retrying cannot help. */
-const NOT_RETRYABLE = new Set([
+export const NOT_RETRYABLE_LIST_ERRORS: ReadonlySet<string> = new Set([
   'NoSuchBucket',
   'AccessDenied',
   'AllBucketsDenied',
@@ -106,7 +106,7 @@ export async function* listPages(s3: S3Client, range: ListRange): AsyncGenerator
       );
     } catch (error) {
       const code = awsErrorCode(error);
-      if (NOT_RETRYABLE.has(code)) {
+      if (NOT_RETRYABLE_LIST_ERRORS.has(code)) {
         throw new BucketAccessError(
           range.bucket,
           range.role,

@@ -190,6 +190,11 @@ const optionsShape = z.object({
    * account pays for them instead of S3 refusing them (403).
    */
   requestPayer: z.boolean().optional(),
+  /**
+   * issue 14: partitions of the source prefix the List step lists at once (functions/list/ordered-listing.ts);
+   * 1 = one ListObjectsV2 chain. Absent: DEFAULT_LIST_CONCURRENCY (functions/list/list-slice.ts).
+   */
+  listConcurrency: z.number().int().min(1).max(256).optional(),
 });
 
 export type JobOptions = z.infer<typeof optionsShape>;

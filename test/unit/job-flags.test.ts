@@ -28,6 +28,20 @@ describe('escapeGlob', () => {
   });
 });
 
+describe('jobOptionsFromFlags --list-concurrency', () => {
+  it('sets the listing concurrency when the flag is a whole number in range', () => {
+    expect(jobOptionsFromFlags({ listConcurrency: '8' }).listConcurrency).toBe(8);
+  });
+
+  it('leaves the listing concurrency to the default when the flag is absent', () => {
+    expect(jobOptionsFromFlags({}).listConcurrency).toBeUndefined();
+  });
+
+  it.each(['0', '257', '2.5', 'all'])('rejects %s naming the flag', (value) => {
+    expect(() => jobOptionsFromFlags({ listConcurrency: value })).toThrow(/--list-concurrency: .* 1 to 256/);
+  });
+});
+
 describe('jobOptionsFromFlags --slice-max-objects', () => {
   it('sets the slice size when the flag is a whole number in range', () => {
     // Act

@@ -1,0 +1,269 @@
+/**
+ * The List step's partitioned source listing (functions/list/ordered-listing.ts) against the S3 model with
+ * small pages (so a few dozen keys cross many page boundaries and reach every branch: a level listed in
+ * one page, a truncated level without common prefixes, and the guard for a truncated level with them).
+ */
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import fc from 'fast-check';
+import type { Continuation, ListOutput } from '../../functions/list/contract';
+import { compareKeys } from '../../functions/list/key-order';
+import { listSlice } from '../../functions/list/list-slice';
+import { deletesKey } from '../../functions/list/mirror-deletes';
+import { listPagesOrdered } from '../../functions/list/ordered-listing';
+import { type ListedPage, listPages } from '../../functions/list/s3-listing';
+import { type Batch, resolveJob } from '../../functions/shared/job';
+import { S3Model } from '../../sim/s3-model';
+
+const keyChar = fc.constantFrom('a', 'b', '/', '-', 'é', '\u{1F600}', '\uFFFD', ' ', '+', '%');
+const keySets = fc.uniqueArray(fc.string({ unit: keyChar, minLength: 1, maxLength: 7 }), { maxLength: 90 });
+const orderedOptions = fc.record({
+  concurrency: fc.integer({ min: 2, max: 8 }),
+  pagesAhead: fc.integer({ min: 1, max: 3 }),
+  maxDepth: fc.integer({ min: 0, max: 4 }),
+});
+
+function modelWith(keys: readonly string[], pageSize: number) {
+  const model = new S3Model({ maxKeysPerPage: pageSize });
+  for (const bucket of ['src', 'dst', 'state']) model.createBucket(bucket);
+  model.seed(
+    'src',
+    keys.map((key) => ({ key, size: key.length })),
+  );
+  return { model, s3: model.client() };
+}
+
+async function collect(pages: AsyncGenerator<ListedPage>): Promise<ListedPage[]> {
+  const all: ListedPage[] = [];
+  for await (const page of pages) all.push(page);
+  return all;
+}
+
+describe('ordered partitioned listing', () => {
+  it('hands on the same keys in the same order as one chain, from any resume key', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        keySets,
+        fc.constantFrom('', 'a', 'a/', 'b/'),
+        fc.option(fc.string({ unit: keyChar, maxLength: 6 }), { nil: undefined }),
+        fc.integer({ min: 1, max: 6 }),
+        orderedOptions,
+        async (keys, prefix, startAfter, pageSize, options) => {
+          // Prepare
+          const { s3 } = modelWith(keys, pageSize);
+          const range = { bucket: 'src', prefix, role: 'source' as const, startAfter };
+
+          // Act
+          const chain = (await collect(listPages(s3, range))).flatMap((page) => page.objects);
+          const pages = await collect(listPagesOrdered(s3, range, options));
+
+          // Assess: same objects, same order; no empty page but an empty listing's; only the last page says
+          // nothing follows
+          expect(pages.flatMap((page) => page.objects)).toEqual(chain);
+          expect(pages.every((page) => page.objects.length > 0 || pages.length === 1)).toBe(true);
+          expect(pages.map((page) => page.more)).toEqual(pages.map((_, i) => i < pages.length - 1));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('resumes after any key taken so far and lists the rest exactly once, after stopping anywhere', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        keySets.filter((keys) => keys.length > 0),
+        fc.nat(),
+        fc.nat(),
+        fc.integer({ min: 1, max: 5 }),
+        orderedOptions,
+        async (keys, stopSeed, cutSeed, pageSize, options) => {
+          // Prepare
+          const { s3 } = modelWith(keys, pageSize);
+          const range = { bucket: 'src', prefix: '', role: 'source' as const };
+          const expected = [...keys].sort(compareKeys);
+
+          // Act: take some pages, stop (read-ahead still in flight), resume after a key within them
+          const taken: string[] = [];
+          const pages = listPagesOrdered(s3, range, options);
+          const stopAfter = 1 + (stopSeed % 4);
+          for (let i = 0; i < stopAfter; i++) {
+            const next = await pages.next();
+            if (next.done) break;
+            taken.push(...next.value.objects.map((object) => object.key));
+          }
+          await pages.return(undefined);
+          const cut = cutSeed % taken.length;
+          const resumed = await collect(listPagesOrdered(s3, { ...range, startAfter: taken[cut] }, options));
+
+          // Assess
+          expect([...taken.slice(0, cut + 1), ...resumed.flatMap((page) => page.objects.map((o) => o.key))]).toEqual(
+            expected,
+          );
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('reads at most pagesAhead pages ahead in each of concurrency partitions', async () => {
+    // Prepare: 20 partitions of 10 one-key pages each
+    const keys = Array.from({ length: 200 }, (_, i) => `p${String(Math.floor(i / 10)).padStart(2, '0')}/k${i % 10}`);
+    const { model, s3 } = modelWith(keys, 1);
+    const pages = listPagesOrdered(
+      s3,
+      { bucket: 'src', prefix: '', role: 'source' },
+      { concurrency: 4, pagesAhead: 2 },
+    );
+
+    // Act: take one page, let every producer fill its buffer, then stop
+    await pages.next();
+    await new Promise((resolve) => setImmediate(resolve));
+    for (let i = 0; i < 50; i++) await Promise.resolve();
+    await pages.return(undefined);
+
+    // Assess: the first page, discovery (1 + 4 delimiter requests) and at most 4 x 2 pages, plus one in
+    // flight for each
+    const requests = model.stats.requests.ListObjectsV2 ?? 0;
+    expect(requests).toBeGreaterThan(2);
+    expect(requests).toBeLessThanOrEqual(1 + 1 + 4 + 4 * (2 + 1));
+  });
+
+  it('falls back to one chain for a level whose common prefixes do not fit one page', async () => {
+    // Prepare: 6 common prefixes at the top, pages of 2
+    const keys = ['a/1', 'b/1', 'c/1', 'd/1', 'e/1', 'f/1', 'top'];
+    const { model, s3 } = modelWith(keys, 2);
+
+    // Act
+    const pages = await collect(
+      listPagesOrdered(s3, { bucket: 'src', prefix: '', role: 'source' }, { concurrency: 4 }),
+    );
+
+    // Assess: the first page as one chain lists it, one delimiter page (truncated, with common prefixes),
+    // then the chain after the first page (3 pages of 2): no request with a continuation token and a
+    // delimiter, which the embedded test server answers wrongly
+    expect(pages.flatMap((page) => page.objects.map((o) => o.key))).toEqual(keys);
+    expect(model.stats.requests.ListObjectsV2).toBe(1 + 1 + 3);
+  });
+
+  it('hands on thousands of small partitions in order (the queue drops what it handed on)', async () => {
+    // Prepare: 60 x 60 partitions of one key and one direct key each
+    const keys = Array.from({ length: 60 }, (_, i) =>
+      Array.from({ length: 60 }, (_, j) => [`d${i}/e${j}/k`, `d${i}/f${j}`]),
+    ).flat(2);
+    const { s3 } = modelWith(keys, 1000);
+    const range = { bucket: 'src', prefix: '', role: 'source' as const };
+
+    // Act
+    const pages = await collect(listPagesOrdered(s3, range, { concurrency: 8 }));
+
+    // Assess
+    expect(pages.flatMap((page) => page.objects.map((o) => o.key))).toEqual([...keys].sort(compareKeys));
+  });
+
+  it('lists a prefix that fits one page with one request, as one chain does', async () => {
+    // Prepare
+    const keys = ['a/1', 'a/b/2', 'b/1', 'top'];
+    const { model, s3 } = modelWith(keys, 1000);
+
+    // Act
+    const pages = await collect(
+      listPagesOrdered(s3, { bucket: 'src', prefix: '', role: 'source' }, { concurrency: 8 }),
+    );
+
+    // Assess
+    expect(pages.map((page) => page.objects.map((o) => o.key))).toEqual([keys]);
+    expect(model.stats.requests.ListObjectsV2).toBe(1);
+  });
+});
+
+async function recorded<T>(s3: S3Client, key: string | undefined, empty: T): Promise<T> {
+  if (key === undefined) return empty;
+  const response = await s3.send(new GetObjectCommand({ Bucket: 'state', Key: key }));
+  return JSON.parse(await (response.Body as { transformToString(): Promise<string> }).transformToString()) as T;
+}
+
+/** Every slice of a job until the continuation ends: keys planned (in order), deletes, and the last totals. */
+async function runSlices(
+  model: S3Model,
+  options: { mode: 'copy' | 'sync'; delete: boolean; sliceMaxObjects: number; listConcurrency: number },
+  outOfTime: (call: number) => boolean,
+) {
+  const s3 = model.client();
+  const job = resolveJob({
+    source: { bucket: 'src', prefix: '' },
+    target: { bucket: 'dst', prefix: '' },
+    options,
+  });
+  let calls = 0;
+  const planned: string[] = [];
+  const deletes: string[] = [];
+  let continuation: Continuation | null = null;
+  let output: ListOutput;
+  let slices = 0;
+  let toDelete = 0;
+  do {
+    output = await listSlice({
+      job,
+      jobId: 'job-1',
+      continuation,
+      clients: { source: s3, target: async () => s3, state: s3 },
+      stateBucket: 'state',
+      timeLeftMs: () => (outOfTime(calls++) ? 0 : Number.POSITIVE_INFINITY),
+      marginMs: 1,
+    });
+    const batches = await recorded<Batch[]>(s3, output.manifest?.key, []);
+    planned.push(...batches.flatMap((batch) => batch.objects.map((object) => object.key)));
+    // A slice records its deletes only when it found some.
+    if ((output.totals.toDelete ?? 0) > toDelete) {
+      deletes.push(...(await recorded<string[]>(s3, deletesKey('job-1', output.slice.number), [])));
+    }
+    toDelete = output.totals.toDelete ?? 0;
+    continuation = output.continuation;
+    if (++slices > 500) throw new Error('runaway slicing');
+  } while (continuation);
+  return { planned, deletes, totals: output.totals };
+}
+
+describe('List step with listConcurrency (S3 model)', () => {
+  it('plans every key exactly once, in the order one chain plans them, in copy and sync mode and across slices', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        keySets,
+        fc.subarray(['a/1', 'a/b/2', 'b', 'zz/only-in-target', '-', '%/x', '\u{1F600}/y']),
+        fc.constantFrom('copy', 'sync'),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 25 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 2, max: 8 }),
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 30 }),
+        async (keys, targetKeys, mode, mirror, sliceMaxObjects, pageSize, listConcurrency, stops) => {
+          // Prepare: the target holds copies of some source keys and keys of its own
+          const build = () => {
+            const { model } = modelWith(keys, pageSize);
+            model.seed(
+              'dst',
+              [...keys.filter((_, i) => i % 3 === 0), ...targetKeys].map((key) => ({ key, size: key.length })),
+            );
+            return model;
+          };
+          const options = { mode, delete: mode === 'sync' && mirror, sliceMaxObjects };
+          const outOfTime = (call: number) => stops[call % stops.length] === true;
+
+          // Act
+          const oneChain = await runSlices(build(), { ...options, listConcurrency: 1 }, outOfTime);
+          const partitioned = await runSlices(build(), { ...options, listConcurrency }, outOfTime);
+
+          // Assess
+          expect(partitioned.planned).toEqual(oneChain.planned);
+          expect(new Set(partitioned.planned).size).toBe(partitioned.planned.length);
+          expect(partitioned.deletes).toEqual(oneChain.deletes);
+          expect(partitioned.totals).toMatchObject({
+            listed: oneChain.totals.listed,
+            selected: oneChain.totals.selected,
+            skipped: oneChain.totals.skipped,
+          });
+        },
+      ),
+      { numRuns: 120 },
+    );
+  });
+});
