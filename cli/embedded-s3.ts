@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
+import pLimit from 'p-limit';
 import type { S3Endpoint } from '../functions/shared/clients';
 
 // biome-ignore lint/suspicious/noExplicitAny: s3rver ships no types.
@@ -296,6 +297,13 @@ function* storedKeys(dir: string, relative: string, prefix: string): Generator<s
 const OBJECT_SUFFIX = '._S3rver_object';
 
 /**
+ * Every listing reads each listed key's metadata files. With listings side by side (the List step lists up to
+ * 32 partitions at once, 4 pages ahead) unbounded reads ran out of file descriptors (EMFILE at 50,000 keys in
+ * bench:list): at most this many metadata reads run at once across the server.
+ */
+const metadataReads = pLimit(256);
+
+/**
  * Defect 5: the store lists keys in directory-walk order (`p/a/b` before `p/a-b` before `p/a`) and
  * compares StartAfter in JavaScript string order, so a listing resumed after a key can skip keys.
  * Replace its listObjects with one that sorts every matching key by UTF-8 bytes, as S3 does, and
@@ -331,13 +339,15 @@ function listInS3Order(): void {
       }
     }
     const objects = await Promise.all(
-      keys.map(async (key) => {
-        const metadata = await this.getMetadata(bucket, key).catch((error: { code?: string }) => {
-          if (error.code === 'ENOENT') return undefined;
-          throw error;
-        });
-        return metadata === undefined ? undefined : new S3Object(bucket, key, null, metadata);
-      }),
+      keys.map((key) =>
+        metadataReads(async () => {
+          const metadata = await this.getMetadata(bucket, key).catch((error: { code?: string }) => {
+            if (error.code === 'ENOENT') return undefined;
+            throw error;
+          });
+          return metadata === undefined ? undefined : new S3Object(bucket, key, null, metadata);
+        }),
+      ),
     );
     return {
       objects: objects.filter((object) => object !== undefined),
