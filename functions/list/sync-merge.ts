@@ -38,11 +38,18 @@ export interface TargetCursorOptions {
  * The target side of the one-pass merge: walks the target listing (sorted in S3's order, fetched a page
  * at a time) alongside the source listing. Lookups must come in ascending key order; each target page is
  * read once, and no object is HEADed.
+ *
+ * One page ahead (issue 14, goal 4b): the first target page is requested when the cursor is built, and
+ * each next page as soon as the current one is handed to the merge, so target requests overlap the
+ * source listing instead of adding to it. At most one request is ahead; a page fetched ahead but never
+ * needed (the slice paused or ended) is dropped, and its error too, since nothing depended on it.
  */
 export class TargetCursor {
   private page: ManifestObject[] = [];
   private index = 0;
   private done = false;
+  /** The page requested ahead, not yet handed to the merge. */
+  private ahead: Promise<IteratorResult<ListedPage>> | undefined;
   /** The last target key passed over or found; undefined until the first page is read. */
   private lastPassed: string | undefined;
   private readonly pages: AsyncIterator<ListedPage>;
@@ -60,6 +67,23 @@ export class TargetCursor {
     this.pages = pages[Symbol.asyncIterator]();
     this.shouldPause = options.shouldPause ?? (() => false);
     this.onTargetOnly = options.onTargetOnly;
+    this.requestAhead();
+  }
+
+  private requestAhead(): void {
+    const ahead = this.pages.next();
+    // Awaited by nextPage when the merge needs the page; until then a failure must not surface as an
+    // unhandled rejection (and is dropped if the page is never needed).
+    ahead.catch(() => undefined);
+    this.ahead = ahead;
+  }
+
+  /** Hands out the page requested ahead and requests the one after it, unless this one is the last. */
+  private async nextPage(): Promise<IteratorResult<ListedPage>> {
+    const next = await (this.ahead ?? this.pages.next());
+    this.ahead = undefined;
+    if (!next.done && next.value.more) this.requestAhead();
+    return next;
   }
 
   /**
@@ -76,7 +100,7 @@ export class TargetCursor {
         this.onTargetOnly?.(candidate);
       }
       if (this.done) return;
-      const next = await this.pages.next();
+      const next = await this.nextPage();
       if (next.done) {
         this.done = true;
         return;
@@ -106,7 +130,7 @@ export class TargetCursor {
       }
       if (this.done) return { kind: 'absent' };
       if (this.lastPassed !== undefined && this.shouldPause()) return { kind: 'paused', after: this.lastPassed };
-      const next = await this.pages.next();
+      const next = await this.nextPage();
       if (next.done) {
         this.done = true;
         return { kind: 'absent' };
@@ -118,8 +142,14 @@ export class TargetCursor {
     }
   }
 
-  /** Stops the target listing (no further pages are requested). */
+  /**
+   * Stops the target listing: no further pages are requested. A page still in flight is waited for
+   * (an async generator queues return() behind it) and dropped, so no request outlives the slice.
+   */
   async close(): Promise<void> {
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    await ahead?.catch(() => undefined);
     await this.pages.return?.();
   }
 }

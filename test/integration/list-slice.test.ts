@@ -332,8 +332,9 @@ describe('listSlice in sync mode when time runs out among target-only keys', () 
   });
 
   /**
-   * Runs slices until the continuation is null; in each slice the time runs out once the target has
-   * answered `targetPages` ListObjectsV2 calls (a clock that counts pages instead of milliseconds).
+   * Runs slices until the continuation is null; in each slice the time runs out once `targetPages`
+   * target ListObjectsV2 calls have started (a clock that counts pages instead of milliseconds). The
+   * cursor keeps one page requested ahead, so a budget of N lets the merge pass N - 1 pages.
    */
   async function runWithTargetPageBudget(jobInput: JobInput, targetPages: number): Promise<ListOutput[]> {
     const outputs: ListOutput[] = [];
@@ -366,7 +367,7 @@ describe('listSlice in sync mode when time runs out among target-only keys', () 
     // Act
     const outputs = await runWithTargetPageBudget(
       { source: { prefix: 'merge/' }, target: { prefix: 'merge-mirror/' }, options: { mode: 'sync' } },
-      2,
+      3,
     );
     // Assert: slice 0 took a1 and stopped before d1, having passed two target pages
     expect(outputs[0]?.continuation).toEqual({
@@ -391,7 +392,7 @@ describe('listSlice in sync mode when time runs out among target-only keys', () 
     // Act
     const outputs = await runWithTargetPageBudget(
       { source: { prefix: 'merge-late/' }, target: { prefix: 'late-mirror/' }, options: { mode: 'sync' } },
-      1,
+      2,
     );
     // Assert: each of the first two slices passed one target page without taking a source key
     expect(outputs.map((o) => o.continuation)).toEqual([

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { TargetCursor, type TargetLookup, targetIsCurrent } from '../../functions/list/sync-merge';
 import type { ManifestObject } from '../../functions/shared/job';
 
@@ -108,5 +109,105 @@ describe('TargetCursor', () => {
     // Assert
     expect(results).toEqual(['t/a', undefined, 't/c']);
     expect(shouldPause).not.toHaveBeenCalled();
+  });
+
+  it('requests the next target page as soon as it hands out the current one', async () => {
+    // Arrange: pages that record when each is requested
+    const requested: number[] = [];
+    const pages = [[object('t/a'), object('t/b')], [object('t/c')], [object('t/d')]];
+    async function* recordedPages() {
+      for (const [i, objects] of pages.entries()) {
+        requested.push(i);
+        yield { objects, more: i < pages.length - 1 };
+      }
+    }
+    const cursor = new TargetCursor(recordedPages());
+    // Act
+    const first = describeLookup(await cursor.find('t/a'));
+    const requestedWhileOnFirstPage = [...requested];
+    const rest = [describeLookup(await cursor.find('t/c')), describeLookup(await cursor.find('t/d'))];
+    // Assert: page 1 was on its way before the merge left page 0, and nothing beyond the last page
+    expect(first).toBe('t/a');
+    expect(requestedWhileOnFirstPage).toEqual([0, 1]);
+    expect(rest).toEqual(['t/c', 't/d']);
+    expect(requested).toEqual([0, 1, 2]);
+  });
+
+  it('keeps at most one page ahead of the merge', async () => {
+    // Arrange
+    let requested = 0;
+    async function* endless() {
+      for (let i = 0; ; i++) {
+        requested++;
+        yield { objects: [object(`t/${String(i).padStart(4, '0')}`)], more: true };
+      }
+    }
+    const cursor = new TargetCursor(endless());
+    // Act
+    const found = describeLookup(await cursor.find('t/0004'));
+    await cursor.close();
+    // Assert: pages 0-4 taken, page 5 ahead, none after
+    expect(found).toBe('t/0004');
+    expect(requested).toBe(6);
+  });
+
+  it('drops the page requested ahead, and its failure, when it closes before needing it', async () => {
+    // Arrange
+    async function* failingSecondPage() {
+      yield { objects: [object('t/a')], more: true };
+      throw new Error('page 2 failed');
+    }
+    const cursor = new TargetCursor(failingSecondPage());
+    // Act
+    const found = describeLookup(await cursor.find('t/a'));
+    const closed = cursor.close();
+    // Assert
+    expect(found).toBe('t/a');
+    await expect(closed).resolves.toBeUndefined();
+  });
+
+  it('reports the failure of the page requested ahead when the merge needs that page', async () => {
+    // Arrange
+    async function* failingSecondPage() {
+      yield { objects: [object('t/a')], more: true };
+      throw new Error('page 2 failed');
+    }
+    const cursor = new TargetCursor(failingSecondPage());
+    // Act
+    await cursor.find('t/a');
+    const lookup = cursor.find('t/b');
+    // Assert
+    await expect(lookup).rejects.toThrow('page 2 failed');
+  });
+
+  it('answers every lookup as a plain search of the target keys would, reading ahead or not', async () => {
+    const key = fc.stringMatching(/^[a-e]{1,3}$/).map((k) => `t/${k}`);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(key, { maxLength: 30 }),
+        fc.uniqueArray(key, { maxLength: 30 }),
+        fc.integer({ min: 1, max: 4 }),
+        async (targetKeys, lookupKeys, pageSize) => {
+          // Arrange
+          const sortedTargets = [...targetKeys].sort();
+          const pages: ManifestObject[][] = [];
+          for (let i = 0; i < sortedTargets.length; i += pageSize) {
+            pages.push(sortedTargets.slice(i, i + pageSize).map((k) => object(k)));
+          }
+          const cursor = new TargetCursor(pagesOf(...pages));
+          const passedOver: string[] = [];
+          const withOnlyHook = new TargetCursor(pagesOf(...pages), { onTargetOnly: (o) => passedOver.push(o.key) });
+          // Act
+          const lookups = [...lookupKeys].sort();
+          const found = [];
+          for (const k of lookups) found.push(describeLookup(await cursor.find(k)));
+          for (const k of lookups) await withOnlyHook.find(k);
+          await withOnlyHook.drain();
+          // Assert
+          expect(found).toEqual(lookups.map((k) => (targetKeys.includes(k) ? k : undefined)));
+          expect(passedOver).toEqual(sortedTargets.filter((k) => !lookups.includes(k)));
+        },
+      ),
+    );
   });
 });
