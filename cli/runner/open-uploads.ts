@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AbortMultipartUploadCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { UploadRecord } from '../../functions/copy/progress-record';
-import { progressPrefix } from '../../functions/copy/progress-record';
+import { progressPrefix, strayCheckSince } from '../../functions/copy/progress-record';
 import { abortStrayUploads } from '../../functions/copy/stray-uploads';
 import { awsErrorCode, errorMessage } from '../../functions/shared/errors';
 
@@ -87,7 +87,7 @@ export async function jobOpenUploads(state: S3Client, stateBucket: string, jobId
       for (const earlier of record.history ?? []) {
         if (earlier.state === 'uploading') open.push({ ...at, uploadId: earlier.uploadId });
       }
-      const straysSince = record.strayCheck ?? (record.state === 'creating' ? record.createStartedAt : undefined);
+      const straysSince = strayCheckSince(record);
       if (straysSince) open.push({ ...at, uploadId: '', straysSince });
     }
     token = page.NextContinuationToken;
@@ -120,47 +120,40 @@ export async function settleOpenUploads(
     return stillOpen;
   }
   const stillOpen: OpenUpload[] = [];
-  const abort = async (upload: OpenUpload, uploadId: string) => {
+  const describe = (error: unknown) => `${awsErrorCode(error)}: ${errorMessage(error)}`.slice(0, 300);
+  /** Aborts one upload; undefined once it is gone, else why it is still open. */
+  const abort = async (upload: OpenUpload, uploadId: string): Promise<string | undefined> => {
     try {
       await target.send(
         new AbortMultipartUploadCommand({ Bucket: upload.bucket, Key: upload.key, UploadId: uploadId }),
-        {
-          abortSignal: AbortSignal.timeout(10_000),
-        },
+        { abortSignal: AbortSignal.timeout(10_000) },
       );
-      return true;
+      return undefined;
     } catch (error) {
-      return awsErrorCode(error) === 'NoSuchUpload';
+      // Gone already (completed, or aborted by an earlier try whose answer was lost): nothing is billed.
+      return awsErrorCode(error) === 'NoSuchUpload' ? undefined : describe(error);
     }
   };
   for (const upload of byId.values()) {
-    if (upload.straysSince !== undefined) {
+    let lastError: string | undefined;
+    if (upload.straysSince === undefined) {
+      lastError = await abort(upload, upload.uploadId);
+    } else {
       try {
         const sweep = await abortStrayUploads(
           target,
           upload,
           Date.parse(upload.straysSince),
           undefined,
-          (uploadId) => abort(upload, uploadId),
+          async (uploadId) => (await abort(upload, uploadId)) === undefined,
           AbortSignal.timeout(10_000),
         );
-        if (sweep.failed > 0)
-          stillOpen.push({ ...upload, lastError: `${sweep.failed} upload(s) could not be aborted` });
+        if (sweep.failed > 0) lastError = `${sweep.failed} upload(s) could not be aborted`;
       } catch (error) {
-        stillOpen.push({ ...upload, lastError: `${awsErrorCode(error)}: ${errorMessage(error)}`.slice(0, 300) });
+        lastError = describe(error);
       }
-      continue;
     }
-    try {
-      await target.send(
-        new AbortMultipartUploadCommand({ Bucket: upload.bucket, Key: upload.key, UploadId: upload.uploadId }),
-        { abortSignal: AbortSignal.timeout(10_000) },
-      );
-    } catch (error) {
-      // Gone already (completed, or aborted by an earlier try whose answer was lost): nothing is billed.
-      if (awsErrorCode(error) === 'NoSuchUpload') continue;
-      stillOpen.push({ ...upload, lastError: `${awsErrorCode(error)}: ${errorMessage(error)}`.slice(0, 300) });
-    }
+    if (lastError !== undefined) stillOpen.push({ ...upload, lastError });
   }
   await writeOpenUploads(file, stillOpen);
   return stillOpen;

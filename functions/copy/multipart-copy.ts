@@ -38,7 +38,7 @@ import type { CopyContext } from './copy-context';
 import { isPreconditionFailed, isTransientError, reportedCode } from './error-kinds';
 import { PartPace } from './part-pace';
 import { choosePartSize, type PartRange, planParts } from './part-plan';
-import { historyAfter, type UploadHistoryEntry, type UploadRecord } from './progress-record';
+import { historyAfter, strayCheckSince, type UploadHistoryEntry, type UploadRecord } from './progress-record';
 import { backoffDelay, type RetryPolicy } from './retry';
 import { copySourceParams, sourceObjectParams } from './source-request';
 import { SourceChanged, type SourceVersion } from './source-version';
@@ -254,7 +254,7 @@ function isOurs(ctx: CopyContext, record: UploadRecord, sourceKey: string, targe
 
 /** Since when strays of this record's creates are still to be looked for, if they are. */
 function pendingStrayCheck(record: UploadRecord): number | undefined {
-  const since = record.strayCheck ?? (record.state === 'creating' ? record.createStartedAt : undefined);
+  const since = strayCheckSince(record);
   return since === undefined ? undefined : Date.parse(since);
 }
 

@@ -76,6 +76,14 @@ export interface UploadHistoryEntry {
   updatedAt: string;
 }
 
+/**
+ * Since when (ISO time) strays of this record's creates are still to be looked for: `strayCheck`, or the
+ * create of a record still `creating` (stray-uploads.ts); undefined when none are.
+ */
+export function strayCheckSince(record: UploadRecord): string | undefined {
+  return record.strayCheck ?? (record.state === 'creating' ? record.createStartedAt : undefined);
+}
+
 /** Entries kept in `history`. */
 export const MAX_HISTORY = 10;
 
