@@ -44,6 +44,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { S3Client, S3ServiceException, type Tag } from '@aws-sdk/client-s3';
+import { THROTTLING_CODES } from '../functions/copy/error-kinds';
 import { compareKeys } from '../functions/list/key-order';
 import { type Clock, realClock } from './clock';
 import {
@@ -1321,19 +1322,6 @@ export class S3Model {
     };
   }
 }
-
-/** Error codes the SDK classifies as throttling (smithy's THROTTLING_ERROR_CODES, the S3 ones). */
-const THROTTLING_CODES = new Set([
-  'SlowDown',
-  'Throttling',
-  'ThrottlingException',
-  'ThrottledException',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'BandwidthLimitExceeded',
-]);
 
 /**
  * The AWS SDK's standard retry mode (smithy StandardRetryStrategy, 2026 constants), run in the model's

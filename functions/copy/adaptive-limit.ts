@@ -16,6 +16,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { FinalizeRequestMiddleware, InitializeMiddleware, MetadataBearer } from '@smithy/types';
 import { awsErrorCode, httpStatusOf } from '../shared/errors';
+import { THROTTLING_CODES } from './error-kinds';
 
 /** The mark sim/s3-model.ts puts on the clients it answers (a registered symbol: no import of sim/). */
 const ANSWERS_AT_INITIALIZE = Symbol.for('s3xcopy.answersAtInitializeStep');
@@ -43,18 +44,6 @@ export interface AdaptiveLimitStats {
   /** Requests that waited for a slot. */
   queued: number;
 }
-
-const THROTTLING_CODES = new Set([
-  'SlowDown',
-  'Throttling',
-  'ThrottlingException',
-  'ThrottledException',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'BandwidthLimitExceeded',
-]);
 
 /** True for an S3 answer that means "slow down". */
 export function isThrottling(error: unknown): boolean {

@@ -5,12 +5,9 @@
  */
 import { awsErrorCode, httpStatusOf } from '../shared/errors';
 
-const TRANSIENT_CODES = new Set([
+/** Error codes that mean "slow down" (the SDK's throttling codes that S3 and STS answer). */
+export const THROTTLING_CODES: ReadonlySet<string> = new Set([
   'SlowDown',
-  'ServiceUnavailable',
-  'InternalError',
-  'RequestTimeout',
-  'RequestTimeoutException',
   'Throttling',
   'ThrottlingException',
   'ThrottledException',
@@ -19,6 +16,14 @@ const TRANSIENT_CODES = new Set([
   'TooManyRequestsException',
   'RequestLimitExceeded',
   'BandwidthLimitExceeded',
+]);
+
+const TRANSIENT_CODES = new Set([
+  ...THROTTLING_CODES,
+  'ServiceUnavailable',
+  'InternalError',
+  'RequestTimeout',
+  'RequestTimeoutException',
   'KMS.ThrottlingException',
   'TimeoutError',
   'NetworkingError',
