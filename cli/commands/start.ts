@@ -24,17 +24,7 @@ import {
   prefixProblems,
 } from '../../functions/shared/job';
 import { EXIT, UsageError } from '../errors';
-import {
-  deleteOption,
-  type FeatureFlags,
-  manifestFormatOption,
-  manifestFromFlags,
-  manifestOption,
-  maxDeleteOption,
-  requestPayerOption,
-  restoreDaysOption,
-  restoreOption,
-} from '../feature-flags';
+import { addFeatureOptions, type FeatureFlags, manifestFromFlags } from '../feature-flags';
 import type { CliIo } from '../io';
 import { collect, jobOptionsFromFlags, parseS3Uri } from '../job-flags';
 import { formatBytes } from '../size';
@@ -347,7 +337,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Registers `s3xcopy start`. */
 export function register(program: Command, io: CliIo): void {
-  program
+  const command = program
     .command('start')
     .description(COMMAND_DESCRIPTIONS.start)
     .requiredOption('--state-machine-arn <arn>', 'the deployed state machine (stack output / s3xcopy-copy)')
@@ -361,15 +351,9 @@ export function register(program: Command, io: CliIo): void {
     .option('--dry-run', 'list and plan, copy nothing')
     .option('--concurrency <n>', 'parallel copies per batch')
     .option('--multipart-threshold <size>', 'copy objects at least this big in parts (e.g. 64MiB)')
-    .option('--part-size <size>', 'part size for multipart copies (e.g. 64MiB)')
-    // features (issue 13): --restore, --restore-days (cli/feature-flags.ts).
-    .addOption(restoreOption())
-    .addOption(restoreDaysOption())
-    .addOption(deleteOption())
-    .addOption(maxDeleteOption())
-    .addOption(manifestOption())
-    .addOption(manifestFormatOption())
-    .addOption(requestPayerOption())
+    .option('--part-size <size>', 'part size for multipart copies (e.g. 64MiB)');
+  // features (issue 13): restore, deletes, manifests, Requester Pays (cli/feature-flags.ts), as `run` has them.
+  addFeatureOptions(command)
     .option('--name <name>', 'execution name (1-80 of A-Z a-z 0-9 _ -); becomes the job id')
     .option('--region <region>', 'region of the state machine (default: the one in its ARN)')
     .option('--watch', 'follow the execution until it ends; exit 0 if it SUCCEEDED with no failed batch, 1 otherwise')
