@@ -19,11 +19,10 @@
  *   loses common prefixes", docs/compatibility.md); one page of a delimiter listing is right everywhere.
  * Below `maxDepth` levels a partition is listed as one chain without the delimiter.
  */
-import { ListObjectsV2Command, type ListObjectsV2CommandOutput, type S3Client } from '@aws-sdk/client-s3';
-import { awsErrorCode, BucketAccessError, errorMessage } from '../shared/errors';
+import type { ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
 import type { ManifestObject } from '../shared/job';
 import { compareKeys } from './key-order';
-import { type ListedPage, type ListRange, listedObjects, listPages, NOT_RETRYABLE_LIST_ERRORS } from './s3-listing';
+import { type ListedPage, type ListRange, listedObjects, listPages, listRequest } from './s3-listing';
 import { decodeFormUrl } from './s3-url-encoding';
 
 /** Pages each partition may read ahead of the slice (bounds memory and the pages a full slice wastes). */
@@ -237,30 +236,7 @@ async function listLevel(
   delimiter: string,
   startAfter: string | undefined,
 ): Promise<ListObjectsV2CommandOutput> {
-  try {
-    return await s3.send(
-      new ListObjectsV2Command({
-        Bucket: range.bucket,
-        Prefix: prefix === '' ? undefined : prefix,
-        Delimiter: delimiter,
-        MaxKeys: range.pageSize ?? 1000,
-        EncodingType: 'url',
-        ...(range.requestPayer ? { RequestPayer: 'requester' } : {}),
-        ...(startAfter ? { StartAfter: startAfter } : {}),
-      }),
-    );
-  } catch (error) {
-    const code = awsErrorCode(error);
-    if (NOT_RETRYABLE_LIST_ERRORS.has(code)) {
-      throw new BucketAccessError(
-        range.bucket,
-        range.role,
-        code,
-        `ListObjectsV2 on prefix "${prefix}" with delimiter "${delimiter}" failed: ${errorMessage(error)}`,
-      );
-    }
-    throw error;
-  }
+  return listRequest(s3, range, { prefix, delimiter, ...(startAfter ? { startAfter } : {}) });
 }
 
 function commonPrefixes(page: ListObjectsV2CommandOutput): string[] {

@@ -84,6 +84,43 @@ export function listedObjects(
 }
 
 /**
+ * One ListObjectsV2 request of a listing (url-encoded keys, the range's page size and Requester Pays), from
+ * a continuation token or after a key, with a delimiter when given.
+ * @throws BucketAccessError when the bucket does not exist or may not be listed (not retryable)
+ */
+export async function listRequest(
+  s3: S3Client,
+  range: ListRange,
+  page: { prefix: string; delimiter?: string; startAfter?: string; token?: string },
+): Promise<ListObjectsV2CommandOutput> {
+  try {
+    return await s3.send(
+      new ListObjectsV2Command({
+        Bucket: range.bucket,
+        Prefix: page.prefix === '' ? undefined : page.prefix,
+        ...(page.delimiter !== undefined ? { Delimiter: page.delimiter } : {}),
+        MaxKeys: range.pageSize ?? 1000,
+        EncodingType: 'url',
+        ...(range.requestPayer ? { RequestPayer: 'requester' } : {}),
+        ...(page.token ? { ContinuationToken: page.token } : page.startAfter ? { StartAfter: page.startAfter } : {}),
+      }),
+    );
+  } catch (error) {
+    const code = awsErrorCode(error);
+    if (NOT_RETRYABLE_LIST_ERRORS.has(code)) {
+      const delimiter = page.delimiter !== undefined ? ` with delimiter "${page.delimiter}"` : '';
+      throw new BucketAccessError(
+        range.bucket,
+        range.role,
+        code,
+        `ListObjectsV2 on prefix "${page.prefix}"${delimiter} failed: ${errorMessage(error)}`,
+      );
+    }
+    throw error;
+  }
+}
+
+/**
  * Lists a prefix page by page, in S3's key order (UTF-8 bytes), starting after `startAfter`. The
  * pages are fetched lazily: the caller stops pulling when its slice is full, and the next slice resumes
  * with StartAfter = the last key it took (a continuation token would tie the resume to a page boundary).
@@ -92,30 +129,10 @@ export function listedObjects(
 export async function* listPages(s3: S3Client, range: ListRange): AsyncGenerator<ListedPage> {
   let token: string | undefined;
   do {
-    let page: ListObjectsV2CommandOutput;
-    try {
-      page = await s3.send(
-        new ListObjectsV2Command({
-          Bucket: range.bucket,
-          Prefix: range.prefix === '' ? undefined : range.prefix,
-          MaxKeys: range.pageSize ?? 1000,
-          EncodingType: 'url',
-          ...(range.requestPayer ? { RequestPayer: 'requester' } : {}),
-          ...(token ? { ContinuationToken: token } : range.startAfter ? { StartAfter: range.startAfter } : {}),
-        }),
-      );
-    } catch (error) {
-      const code = awsErrorCode(error);
-      if (NOT_RETRYABLE_LIST_ERRORS.has(code)) {
-        throw new BucketAccessError(
-          range.bucket,
-          range.role,
-          code,
-          `ListObjectsV2 on prefix "${range.prefix}" failed: ${errorMessage(error)}`,
-        );
-      }
-      throw error;
-    }
+    const page = await listRequest(s3, range, {
+      prefix: range.prefix,
+      ...(token ? { token } : range.startAfter ? { startAfter: range.startAfter } : {}),
+    });
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
     yield { objects: listedObjects(page, range.bucket), more: token !== undefined };
   } while (token);
