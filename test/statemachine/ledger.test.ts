@@ -1,11 +1,6 @@
-/**
- * The ledger (DESIGN.md): every selected object ends with exactly one fate (copied, skipped, failed or
- * not attempted), in the runner's result and in what Notify sends, for failed batches, Map Runs stopped
- * by the tolerated-failure threshold, and sync dry runs. Real ASL, real handlers, embedded S3.
- */
-import { Writable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { type LocalRunOptions, type LocalRunResult, runLocal } from '../../cli/runner/runner';
+import type { LocalRunOptions, LocalRunResult } from '../../cli/runner/runner';
+import { runOnTestS3 } from '../support/local-run';
 import { startTestS3, type TestS3 } from '../support/s3';
 
 const STATE = 'ledger-state';
@@ -45,14 +40,7 @@ function denyCopiesOf(keys: string[]): Pick<LocalRunOptions, 'configureS3'> {
 }
 
 function run(input: unknown, extra: Partial<LocalRunOptions> = {}) {
-  return runLocal({
-    input,
-    endpoint: s3.server.endpoint,
-    stateBucket: STATE,
-    retryIntervalMs: 0,
-    logStream: new Writable({ write: (_chunk, _encoding, done) => done() }),
-    ...extra,
-  });
+  return runOnTestS3(s3, STATE, input, extra);
 }
 
 function expectIdentity(result: LocalRunResult): void {

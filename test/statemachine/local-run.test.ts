@@ -4,13 +4,13 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
-import { type LocalRunOptions, runLocal } from '../../cli/runner/runner';
+import type { LocalRunOptions } from '../../cli/runner/runner';
 import type { ResultWriterManifest } from '../../functions/notify/results';
 import type { CopyResult } from '../../functions/shared/job';
+import { runOnTestS3 } from '../support/local-run';
 import { startTestS3, type TestS3 } from '../support/s3';
 
 const STATE = 'sm-state';
@@ -63,14 +63,7 @@ function failCopiesOf(
 }
 
 function run(input: unknown, extra: Partial<LocalRunOptions> = {}) {
-  return runLocal({
-    input,
-    endpoint: s3.server.endpoint,
-    stateBucket: STATE,
-    retryIntervalMs: 0,
-    logStream: new Writable({ write: (_chunk, _encoding, done) => done() }),
-    ...extra,
-  });
+  return runOnTestS3(s3, STATE, input, extra);
 }
 
 async function readJson<T>(bucket: string, key: string): Promise<T> {

@@ -6,10 +6,10 @@
  * client, as RGW would answer it.
  */
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { type LocalRunOptions, type LocalRunResult, runLocal } from '../../cli/runner/runner';
+import type { LocalRunOptions, LocalRunResult } from '../../cli/runner/runner';
 import { MiB, useNameRules } from '../../functions/shared/job';
+import { runOnTestS3 } from '../support/local-run';
 import { startTestS3, type TestS3 } from '../support/s3';
 
 const STATE = 'part-denied-state';
@@ -60,18 +60,16 @@ function denyOnTarget(
 }
 
 function run(source: string, target: string, extra: Partial<LocalRunOptions>) {
-  return runLocal({
-    input: {
+  return runOnTestS3(
+    s3,
+    STATE,
+    {
       source: { bucket: source },
       target: { bucket: target },
       options: { multipartThreshold: 5 * MiB, partSize: 5 * MiB },
     },
-    endpoint: s3.server.endpoint,
-    stateBucket: STATE,
-    retryIntervalMs: 0,
-    logStream: new Writable({ write: (_chunk, _encoding, done) => done() }),
-    ...extra,
-  });
+    extra,
+  );
 }
 
 function count(sent: Array<{ command: string; key?: string }>, command: string, key = 'big.bin'): number {

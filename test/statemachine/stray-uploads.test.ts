@@ -1,13 +1,6 @@
-/**
- * CreateMultipartUpload is not idempotent: when its answer is lost after the server created the upload,
- * a retry creates a second one and the first is known to nobody. Run through the real ASL file and
- * handlers against the embedded server, with the loss injected at the target client (the request reaches
- * the server; its answer does not reach the copy): no upload may be left open, in the run that met the
- * loss or, after a crash, once a re-run found the server back.
- */
-import { Writable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { type LocalRunOptions, runLocal } from '../../cli/runner/runner';
+import type { LocalRunOptions } from '../../cli/runner/runner';
+import { runOnTestS3 } from '../support/local-run';
 import { startTestS3, type TestS3 } from '../support/s3';
 
 const STATE = 'stray-state';
@@ -67,14 +60,7 @@ function loseCreateAnswers(lose: number, crash = false): Pick<LocalRunOptions, '
 }
 
 function run(input: unknown, extra: Partial<LocalRunOptions> = {}) {
-  return runLocal({
-    input,
-    endpoint: s3.server.endpoint,
-    stateBucket: STATE,
-    retryIntervalMs: 0,
-    logStream: new Writable({ write: (_chunk, _encoding, done) => done() }),
-    ...extra,
-  });
+  return runOnTestS3(s3, STATE, input, extra);
 }
 
 const job = (source: string, target: string) => ({
