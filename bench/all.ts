@@ -9,13 +9,15 @@
  * `--out DIR` says where.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import {
   type BenchOptions,
   type BenchRun,
   type BenchSection,
   type ChartGroup,
+  type GoalRow,
+  markdownTable,
   renderBarChartSvg,
   renderSection,
 } from './harness';
@@ -43,6 +45,81 @@ interface SectionOutcome {
   section: BenchSection;
   seconds: number;
   failed: boolean;
+  /** The 1-minute load average sampled while the section ran (other sessions share these cores). */
+  load?: LoadSummary;
+}
+
+export interface LoadSummary {
+  min: number;
+  max: number;
+  mean: number;
+}
+
+/**
+ * Samples the 1-minute load average every `intervalMs` until stopped. Wall-clock figures depend on it
+ * (2 shared cores), so the document says what it was section by section instead of a hand-written note.
+ */
+export function startLoadSampler(intervalMs = 15_000, read: () => number = () => loadavg()[0] ?? 0) {
+  const samples = [read()];
+  const timer = setInterval(() => samples.push(read()), intervalMs);
+  timer.unref();
+  return {
+    stop(): LoadSummary {
+      clearInterval(timer);
+      samples.push(read());
+      return summarizeLoad(samples);
+    },
+  };
+}
+
+export function summarizeLoad(samples: readonly number[]): LoadSummary {
+  if (samples.length === 0) throw new Error('summarizeLoad: no samples');
+  const sum = samples.reduce((total, value) => total + value, 0);
+  return { min: Math.min(...samples), max: Math.max(...samples), mean: sum / samples.length };
+}
+
+function loadText(load: LoadSummary | undefined): string {
+  return load ? `${load.min.toFixed(1)}-${load.max.toFixed(1)} (mean ${load.mean.toFixed(1)})` : 'not sampled';
+}
+
+/**
+ * The goals every section measured (issue 14), in one table, and for each missed one what its section says
+ * holds it back. Written from this run's figures only: nothing here is edited by hand afterwards.
+ */
+export function renderGoals(outcomes: SectionOutcome[]): string[] {
+  const goals: Array<GoalRow & { section: string }> = outcomes.flatMap((outcome) =>
+    (outcome.section.goals ?? []).map((goal) => ({ ...goal, section: outcome.section.title })),
+  );
+  if (goals.length === 0) return [];
+  const missed = goals.filter((goal) => !goal.met);
+  return [
+    '## Issue 14 goals in this run',
+    '',
+    '"Before" is the figure the issue quoted (moto_server, 2 cores, the week it was filed) or, where it gave',
+    'none, the row measured without the change in this same run. Every "this run" figure comes from the',
+    'section named in the last column.',
+    '',
+    markdownTable(
+      goals.map((goal) => ({
+        'goal (issue 14)': goal.goal,
+        target: goal.target,
+        before: goal.before,
+        'this run': goal.measured,
+        result: goal.met ? 'met' : 'not met',
+        section: goal.section,
+      })),
+    ),
+    '',
+    ...(missed.length > 0
+      ? [
+          'What holds the missed ones back:',
+          ...missed.map(
+            (goal) => `- **${goal.goal}** (${goal.measured}): ${goal.holdsBack ?? 'not explained by its section.'}`,
+          ),
+          '',
+        ]
+      : []),
+  ];
 }
 
 function describeError(error: unknown): string {
@@ -94,8 +171,21 @@ export function renderDocument(outcomes: SectionOutcome[], options: BenchOptions
   const headlines = outcomes.flatMap((outcome) => (outcome.section.headline ? [`- ${outcome.section.headline}`] : []));
   const timing = outcomes.map(
     (outcome) =>
-      `| ${outcome.section.title} | ${outcome.failed ? 'not run / failed' : 'ok'} | ${outcome.seconds.toFixed(1)} |`,
+      `| ${outcome.section.title} | ${outcome.failed ? 'not run / failed' : 'ok'} | ${outcome.seconds.toFixed(1)} | ${loadText(outcome.load)} |`,
   );
+  const sampled = outcomes.filter((outcome) => outcome.load !== undefined);
+  const sampledSeconds = sampled.reduce((total, outcome) => total + outcome.seconds, 0);
+  const overall: LoadSummary | undefined =
+    sampled.length > 0
+      ? {
+          min: Math.min(...sampled.map((outcome) => outcome.load?.min ?? 0)),
+          max: Math.max(...sampled.map((outcome) => outcome.load?.max ?? 0)),
+          // Weighted by each section's length: a long section under load weighs more than a short one.
+          mean:
+            sampled.reduce((total, outcome) => total + (outcome.load?.mean ?? 0) * outcome.seconds, 0) /
+            Math.max(sampledSeconds, Number.EPSILON),
+        }
+      : undefined;
   return [
     '# s3xcopy benchmarks',
     '',
@@ -108,14 +198,20 @@ export function renderDocument(outcomes: SectionOutcome[], options: BenchOptions
     "machine's, and the ratios as the comparison. Costs use the list prices in cli/cost/prices.ts; see",
     '[cost.md](cost.md) for the model and its assumptions.',
     '',
+    `Load: the 1-minute load average (sampled every 15 s) was ${loadText(overall)} over the run on ${cpus().length} cores,`,
+    "which other jobs on this machine may share; each section's range is in the last table. Wall-clock figures",
+    'slow down with it; ratios measured side by side in one section are what to compare. Simulated sections',
+    '(resume, AWS scale, partitioned listing) run in virtual time and do not depend on it.',
+    '',
     ...(headlines.length > 0 ? ['## Headlines', '', ...headlines, ''] : []),
+    ...renderGoals(outcomes),
     '![Benchmark chart](benchmarks.svg)',
     '',
     ...outcomes.map((outcome) => renderSection(outcome.section)),
     '## Sections and their run time',
     '',
-    '| section | status | seconds |',
-    '| --- | --- | ---: |',
+    '| section | status | seconds | load average |',
+    '| --- | --- | ---: | --- |',
     ...timing,
     '',
     'Run one section alone with `npx tsx bench/<name>.bench.ts` (each prints its own table).',
@@ -130,7 +226,8 @@ export async function runAll(options: BenchOptions, only?: string[], outDir = DO
   for (const entry of SECTIONS) {
     if (only && !only.includes(entry.id)) continue;
     process.stderr.write(`bench: ${entry.id} ...\n`);
-    const outcome = await runSection(entry, options);
+    const sampler = startLoadSampler();
+    const outcome = { ...(await runSection(entry, options)), load: sampler.stop() };
     process.stderr.write(
       `bench: ${entry.id} ${outcome.failed ? 'FAILED' : 'done'} in ${outcome.seconds.toFixed(1)} s\n`,
     );

@@ -82,6 +82,24 @@ export async function run(options: BenchOptions = {}): Promise<BenchSection> {
       `Goal (issue 14): time per object grows <= ${TIME_GOAL}x from the smallest job to the largest: ${growth <= TIME_GOAL ? 'met' : 'not met'} (${ratio(perObject(last), perObject(first))}; the smallest job carries the fixed start-up).`,
       `Memory bounded by the slice: with ${slice.toLocaleString('en-US')} objects per slice, s3xcopy's peak is ${mib(own(slicedFirst))} MiB for ${slicedFirst.objects.toLocaleString('en-US')} objects and ${mib(own(slicedLast))} MiB for ${slicedLast.objects.toLocaleString('en-US')} (${ratio(own(slicedLast), own(slicedFirst))} for ${ratio(slicedLast.objects, slicedFirst.objects)} the objects; goal <= ${TIME_GOAL}x: ${rssGrowth <= TIME_GOAL ? 'met' : 'not met'}). A job that fits one slice holds that slice: the rows above grow with the job because their slice is the job.`,
     ],
+    goals: [
+      {
+        goal: `3. \`s3xcopy run\` time per object, ${first.objects.toLocaleString('en-US')} to ${last.objects.toLocaleString('en-US')} objects`,
+        target: `<= ${TIME_GOAL}x`,
+        before: 'not measured',
+        measured: `${ratio(perObject(last), perObject(first))} (${round(perObject(first))} to ${round(perObject(last))} ms)`,
+        met: growth <= TIME_GOAL,
+        holdsBack: 'per-object time grows with the job: see the rows above for where.',
+      },
+      {
+        goal: `3. Peak RSS bounded by the slice (${slice.toLocaleString('en-US')}-object slices, ${slicedFirst.objects.toLocaleString('en-US')} to ${slicedLast.objects.toLocaleString('en-US')} objects)`,
+        target: `<= ${TIME_GOAL}x`,
+        before: '270 MB at 2,000, 610 MB at 20,000 (whole process)',
+        measured: `${ratio(own(slicedLast), own(slicedFirst))} (s3xcopy's peak ${mib(own(slicedFirst))} to ${mib(own(slicedLast))} MiB)`,
+        met: rssGrowth <= TIME_GOAL,
+        holdsBack: 'memory grows with the job although slices are bounded: something outlives its slice.',
+      },
+    ],
     headline: `Flat costs: s3xcopy run took ${round(perObject(first))} ms per object at ${first.objects.toLocaleString('en-US')} objects and ${round(perObject(last))} ms at ${last.objects.toLocaleString('en-US')} (${ratio(perObject(last), perObject(first))}, goal <= ${TIME_GOAL}x); in ${slice.toLocaleString('en-US')}-object slices its peak memory was ${mib(own(slicedFirst))} MiB at ${slicedFirst.objects.toLocaleString('en-US')} objects and ${mib(own(slicedLast))} MiB at ${slicedLast.objects.toLocaleString('en-US')} (${ratio(own(slicedLast), own(slicedFirst))}).`,
     chart: {
       unit: 'ms per object',

@@ -29,6 +29,23 @@ export interface BenchSection {
   chart?: { unit: string; bars: Array<{ label: string; value: number }> };
   /** Optional one-sentence result for the Headlines list at the top of docs/BENCHMARKS.md. */
   headline?: string;
+  /** Issue 14's goals this section measures: bench/all.ts gathers them into one table at the top. */
+  goals?: GoalRow[];
+}
+
+/** One goal measured in this run, next to the figure the issue quoted before the work. */
+export interface GoalRow {
+  /** Which goal, numbered as in the issue ("3. No-op sync vs aws s3 sync, 2,000 objects on moto"). */
+  goal: string;
+  /** The target, for example ">= 1x". */
+  target: string;
+  /** The figure the issue quoted, or the same run's row without the change. */
+  before: string;
+  /** This run's figure. */
+  measured: string;
+  met: boolean;
+  /** What holds the goal back, printed only when it is missed in this run. */
+  holdsBack?: string;
 }
 
 /** The function every bench file exports. */
