@@ -1,8 +1,10 @@
 /**
  * A copy job at AWS scale, simulated: the REAL list code, planner and copy engine run against the S3
  * model (sim/s3-model.ts) in virtual time, as the state machine would run them on AWS:
- * - slices of `sliceMaxObjects` listed one after another (the List Lambda; functions/list/s3-listing.ts),
- *   each split into batches by planBatches (functions/list/planner.ts);
+ * - the List step itself, slice after slice (listSlice, functions/list/list-slice.ts: the partitioned
+ *   listing, batches planned from the rates the previous slice's copies measured and in whole rounds of
+ *   the Map's MaxConcurrency, the manifest written to a state bucket); the next slice is listed once the
+ *   previous Map run has ended, as in the ASL;
  * - a Distributed Map of `mapMaxConcurrency` child executions over the batches; each child is one copy
  *   invocation (copyBatch) on one of as many Lambda execution environments, each with its own S3 client
  *   (SDK standard retries, 3 attempts, emulated in virtual time), reused by its next batches;
@@ -77,6 +79,8 @@ export interface CopyOutcome {
   objectsPerSecond: number;
   /** Of `seconds`, the time spent listing (the List step runs between Map runs, not beside them). */
   listSeconds: number;
+  /** ListObjectsV2 requests the List step sent. */
+  listRequests: number;
   /** Objects per second while the Map runs were copying (listing left out). */
   copyObjectsPerSecond: number;
   /**
@@ -318,6 +322,7 @@ async function simulate(scenario: CopyScenario): Promise<CopyOutcome> {
     seconds,
     objectsPerSecond: scenario.objects / seconds,
     listSeconds: listMs / 1000,
+    listRequests: model.stats.requests.ListObjectsV2 ?? 0,
     copyObjectsPerSecond: scenario.objects / (seconds - listMs / 1000),
     s3LimitPerSecond: scenario.objects / secondsAtLimit,
     // The latency model is log-normal around 30 ms with sigma 0.5 (mean 30 x e^(0.125) = 34 ms), plus the
