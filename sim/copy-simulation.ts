@@ -1,8 +1,10 @@
 /**
  * A copy job at AWS scale, simulated: the REAL list code, planner and copy engine run against the S3
  * model (sim/s3-model.ts) in virtual time, as the state machine would run them on AWS:
- * - slices of `sliceMaxObjects` listed one after another (the List Lambda; functions/list/s3-listing.ts),
- *   each split into batches by planBatches (functions/list/planner.ts);
+ * - the List step itself, slice after slice (listSlice, functions/list/list-slice.ts: the partitioned
+ *   listing, batches planned from the rates the previous slice's copies measured and in whole rounds of
+ *   the Map's MaxConcurrency, the manifest written to a state bucket); the next slice is listed once the
+ *   previous Map run has ended, as in the ASL;
  * - a Distributed Map of `mapMaxConcurrency` child executions over the batches; each child is one copy
  *   invocation (copyBatch) on one of as many Lambda execution environments, each with its own S3 client
  *   (SDK standard retries, 3 attempts, emulated in virtual time), reused by its next batches;
@@ -16,10 +18,12 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import { type AdaptiveLimitOptions, adaptiveLimitOf } from '../functions/copy/adaptive-limit';
 import { copyBatch } from '../functions/copy/copy-engine';
-import { planBatches } from '../functions/list/planner';
-import { listPages } from '../functions/list/s3-listing';
+import type { Continuation } from '../functions/list/contract';
+import { listSlice } from '../functions/list/list-slice';
+import { combineRates } from '../functions/list/rate-plan';
+import type { MeasuredRates } from '../functions/shared/copy-rates';
 import { CopyBatchError, CopyTimeBudgetError } from '../functions/shared/errors';
-import { type Batch, DEFAULT_OPTIONS, type ManifestObject, parseJob } from '../functions/shared/job';
+import { type Batch, DEFAULT_OPTIONS, parseJob } from '../functions/shared/job';
 import { VirtualClock } from './clock';
 import { sameContent } from './content';
 import { AWS_RATE_LIMITS, awsLatency, seededRandom } from './limits';
@@ -44,6 +48,28 @@ export interface CopyScenario {
   seed?: number;
   /** Lambda's time per invocation before the handler runs (scheduling, a warm start). */
   invokeOverheadMs?: number;
+  /** options.listConcurrency: partitions the List step lists at once (default: the List step's, 32). */
+  listConcurrency?: number;
+  /**
+   * Whether the List step knows the Map's MaxConcurrency and plans whole rounds of it, as deployed
+   * (S3XCOPY_MAP_MAX_CONCURRENCY); false: the fewest batches, as before (default true).
+   */
+  planForMap?: boolean;
+}
+
+/** Where one slice's time went. */
+export interface SliceTimeline {
+  slice: number;
+  objects: number;
+  batches: number;
+  /** The List step (listing, planning, the manifest). */
+  listSeconds: number;
+  /** The slice's Map run, first child started to last child ended. */
+  copySeconds: number;
+  /** Map children running, on average over the Map run (at most mapMaxConcurrency): the Map's tail. */
+  meanChildren: number;
+  /** CopyObject requests in flight, on average over the Map run (at most mapMaxConcurrency x concurrency). */
+  meanCopiesInFlight: number;
 }
 
 export interface CopyOutcome {
@@ -53,6 +79,8 @@ export interface CopyOutcome {
   objectsPerSecond: number;
   /** Of `seconds`, the time spent listing (the List step runs between Map runs, not beside them). */
   listSeconds: number;
+  /** ListObjectsV2 requests the List step sent. */
+  listRequests: number;
   /** Objects per second while the Map runs were copying (listing left out). */
   copyObjectsPerSecond: number;
   /**
@@ -79,10 +107,17 @@ export interface CopyOutcome {
   contentMismatches: number;
   /** Mean AIMD window per worker at the end (adaptive runs). */
   finalWindow?: number;
+  /** Per slice: listing, Map run, and how full the Map and the copies kept their slots. */
+  timeline: SliceTimeline[];
   wallSeconds: number;
 }
 
 const FINAL_LIMIT = 3;
+
+/** The model's mean CopyObject time for an object of `bytes` (sim/limits.ts awsLatency's defaults). */
+export function meanCopySeconds(bytes: number): number {
+  return 0.03 * Math.exp(0.5 ** 2 / 2) + bytes / 100_000_000;
+}
 
 /** Runs one scenario to the end and measures it. */
 export async function simulateCopy(scenario: CopyScenario): Promise<CopyOutcome> {
@@ -110,6 +145,7 @@ async function simulate(scenario: CopyScenario): Promise<CopyOutcome> {
   });
   model.createBucket('source');
   model.createBucket('target');
+  model.createBucket('state');
   model.seed(
     'source',
     (function* () {
@@ -127,7 +163,14 @@ async function simulate(scenario: CopyScenario): Promise<CopyOutcome> {
     source: { bucket: 'source', prefix: '' },
     target: { bucket: 'target', prefix: '' },
     filter: { include: [], exclude: [] },
-    options: { ...DEFAULT_OPTIONS, mode: 'copy', concurrency: scenario.concurrency },
+    options: {
+      ...DEFAULT_OPTIONS,
+      mode: 'copy',
+      concurrency: scenario.concurrency,
+      ...(scenario.sliceMaxObjects ? { sliceMaxObjects: scenario.sliceMaxObjects } : {}),
+      ...(scenario.maxObjectsPerBatch ? { maxObjectsPerBatch: scenario.maxObjectsPerBatch } : {}),
+      ...(scenario.listConcurrency ? { listConcurrency: scenario.listConcurrency } : {}),
+    },
   });
   const logger = new Logger({ serviceName: 'copy-simulation', logLevel: 'SILENT' });
   const listClient = model.client({ sdkRetries: { maxAttempts: 3 } });
@@ -142,8 +185,21 @@ async function simulate(scenario: CopyScenario): Promise<CopyOutcome> {
   let failedObjects = 0;
   let batchRetries = 0;
   let copied = 0;
+  // Time Map children ran (the Map's slots in use), summed over children: the Map's own tail shows here.
+  let childMs = 0;
+  const timeline: SliceTimeline[] = [];
 
-  async function runChild(batch: Batch): Promise<void> {
+  /** One Map child: the batch copied, retried as the ASL's Retry does; returns what its copies measured. */
+  async function runChild(batch: Batch): Promise<MeasuredRates | undefined> {
+    const childStarted = clock.now();
+    try {
+      return await runChildAttempts(batch);
+    } finally {
+      childMs += clock.now() - childStarted;
+    }
+  }
+
+  async function runChildAttempts(batch: Batch): Promise<MeasuredRates | undefined> {
     let budgetRetries = 0;
     let failureRetries = 0;
     for (;;) {
@@ -166,7 +222,7 @@ async function simulate(scenario: CopyScenario): Promise<CopyOutcome> {
           },
         );
         copied += result.copied;
-        return;
+        return result.rates;
       } catch (caught) {
         error = caught;
       } finally {
@@ -177,7 +233,7 @@ async function simulate(scenario: CopyScenario): Promise<CopyOutcome> {
         if (failureRetries >= FINAL_LIMIT) {
           failedObjects += error.failures.length;
           copied += batch.objects.length - error.failures.length;
-          return;
+          return undefined;
         }
         failureRetries++;
         batchRetries++;
@@ -197,33 +253,59 @@ async function simulate(scenario: CopyScenario): Promise<CopyOutcome> {
   // Seconds the slices would take at S3's limit: the limit of the whole job is objects / this.
   let secondsAtLimit = 0;
   await clock.run(async () => {
-    let startAfter: string | undefined;
-    for (;;) {
-      const slice: ManifestObject[] = [];
-      let more = false;
+    let continuation: Continuation | null = null;
+    let rates: MeasuredRates | undefined;
+    let slice = 0;
+    do {
+      // The List step as deployed (functions/list/list-slice.ts): the partitioned listing, the rate plan,
+      // planBatches and the manifest written to the state bucket.
       const listStarted = clock.now();
-      for await (const page of listPages(listClient, {
-        bucket: 'source',
-        prefix: '',
-        role: 'source',
-        ...(startAfter ? { startAfter } : {}),
-      })) {
-        slice.push(...page.objects);
-        more = page.more;
-        if (slice.length >= (scenario.sliceMaxObjects ?? DEFAULT_OPTIONS.sliceMaxObjects)) break;
-      }
-      listMs += clock.now() - listStarted;
-      if (slice.length === 0) break;
-      const partitions = new Set(slice.map((object) => AWS_RATE_LIMITS.partitionOf(object.key))).size;
-      secondsAtLimit += slice.length / (partitions * AWS_RATE_LIMITS.writePerSecond);
-      startAfter = slice[slice.length - 1]?.key;
-      const batches = planBatches(slice, {
-        maxObjectsPerBatch: scenario.maxObjectsPerBatch ?? DEFAULT_OPTIONS.maxObjectsPerBatch,
-        maxBytesPerBatch: DEFAULT_OPTIONS.maxBytesPerBatch,
+      const output = await listSlice({
+        job,
+        jobId: 'sim',
+        continuation,
+        clients: { source: listClient, target: async () => listClient, state: listClient },
+        stateBucket: 'state',
+        ...(rates ? { rates } : {}),
+        ...(scenario.planForMap === false ? {} : { mapMaxConcurrency: scenario.mapMaxConcurrency }),
       });
-      await Promise.all(batches.map((batch) => mapLimit(() => runChild(batch))));
-      if (!more) break;
-    }
+      const listEnded = clock.now();
+      listMs += listEnded - listStarted;
+      continuation = output.continuation;
+      if (!output.manifest) continue;
+      // The Map Run's ItemReader reads the manifest; read here without virtual time (the model keeps its bytes).
+      const body = model.object('state', output.manifest.key)?.body;
+      if (!body) throw new Error(`simulation: slice ${slice} wrote no manifest at ${output.manifest.key}`);
+      const batches = JSON.parse(Buffer.from(body).toString('utf8')) as Batch[];
+      const partitions = new Set(
+        batches.flatMap((batch) => batch.objects.map((object) => AWS_RATE_LIMITS.partitionOf(object.key))),
+      ).size;
+      secondsAtLimit += output.slice.objects / (partitions * AWS_RATE_LIMITS.writePerSecond);
+      const measured: MeasuredRates[] = [];
+      const childMsBefore = childMs;
+      const copyBusyBefore = model.stats.busyMs.CopyObject ?? 0;
+      await Promise.all(
+        batches.map((batch) =>
+          mapLimit(async () => {
+            const batchRates = await runChild(batch);
+            if (batchRates) measured.push(batchRates);
+          }),
+        ),
+      );
+      const copyMs = clock.now() - listEnded;
+      timeline.push({
+        slice,
+        objects: output.slice.objects,
+        batches: batches.length,
+        listSeconds: (listEnded - listStarted) / 1000,
+        copySeconds: copyMs / 1000,
+        meanChildren: (childMs - childMsBefore) / copyMs,
+        meanCopiesInFlight: ((model.stats.busyMs.CopyObject ?? 0) - copyBusyBefore) / copyMs,
+      });
+      // As the List handler does with the previous Map Run's results (functions/list/handler.ts).
+      rates = combineRates(rates, measured);
+      slice++;
+    } while (continuation);
   });
   const seconds = (clock.now() - started) / 1000;
 
@@ -240,10 +322,13 @@ async function simulate(scenario: CopyScenario): Promise<CopyOutcome> {
     seconds,
     objectsPerSecond: scenario.objects / seconds,
     listSeconds: listMs / 1000,
+    listRequests: model.stats.requests.ListObjectsV2 ?? 0,
     copyObjectsPerSecond: scenario.objects / (seconds - listMs / 1000),
     s3LimitPerSecond: scenario.objects / secondsAtLimit,
-    // The latency model is log-normal around 30 ms with sigma 0.5: its mean is 30 x e^(0.125) = 34 ms.
-    concurrencyLimitPerSecond: (scenario.mapMaxConcurrency * scenario.concurrency) / (0.03 * Math.exp(0.125)),
+    // The latency model is log-normal around 30 ms with sigma 0.5 (mean 30 x e^(0.125) = 34 ms), plus the
+    // object's bytes at 100 MB/s (2.6 ms for 256 KiB).
+    concurrencyLimitPerSecond:
+      (scenario.mapMaxConcurrency * scenario.concurrency) / meanCopySeconds(scenario.objectBytes),
     copied,
     objectFailures,
     failedObjects,
@@ -254,6 +339,7 @@ async function simulate(scenario: CopyScenario): Promise<CopyOutcome> {
     retries: copyRequests - scenario.objects,
     contentMismatches,
     ...(windows.length > 0 ? { finalWindow: windows.reduce((a, b) => a + b, 0) / windows.length } : {}),
+    timeline,
     wallSeconds: (Date.now() - wallStarted) / 1000,
   };
 }

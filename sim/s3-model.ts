@@ -223,6 +223,11 @@ export interface ModelStats {
   bytesCopied: number;
   /** Retries the SDK retry emulation made (each one is also a request above). */
   sdkRetries: number;
+  /**
+   * Per operation, the sum of its requests' durations in the model's clock (ms): divided by a span of
+   * time, the mean number of such requests in flight (how full the callers kept their concurrency).
+   */
+  busyMs: Record<string, number>;
 }
 
 const STATUS_OF: Record<string, number> = {
@@ -502,6 +507,7 @@ export class S3Model {
     peakInFlight: 0,
     bytesCopied: 0,
     sdkRetries: 0,
+    busyMs: {},
   };
   private readonly buckets = new Map<string, KeyIndex>();
   private readonly synthetic = new Map<string, SyntheticKeys>();
@@ -573,6 +579,7 @@ export class S3Model {
     this.stats.requests[op] = count;
     this.stats.inFlight++;
     this.stats.peakInFlight = Math.max(this.stats.peakInFlight, this.stats.inFlight);
+    const started = this.clock.now();
     try {
       const fault = this.options.faults?.[op];
       if (fault) await fault(input, { operation: op, count });
@@ -595,6 +602,7 @@ export class S3Model {
       throw error;
     } finally {
       this.stats.inFlight--;
+      this.stats.busyMs[op] = (this.stats.busyMs[op] ?? 0) + (this.clock.now() - started);
     }
   }
 

@@ -16,6 +16,7 @@
  * the request count; price a mix as the sum of one scenario per size class.
  */
 import { choosePartSize } from '../../functions/copy/part-plan';
+import { batchCount } from '../../functions/list/planner';
 import { DEFAULT_OPTIONS, GiB } from '../../functions/shared/job';
 import { type CostBreakdown, priceUsage, type S3RequestType, type UsageCounts } from './model';
 
@@ -140,7 +141,7 @@ function requirePositiveInteger(value: number, name: string): void {
     throw new RangeError(`${name} must be a whole number >= 1, got ${value}`);
 }
 
-function plan(input: PlannedJob): Plan {
+function plan(input: PlannedJob, mapMaxConcurrency: number): Plan {
   const job: Required<PlannedJob> = {
     changedFraction: 1,
     maxObjectsPerBatch: DEFAULT_OPTIONS.maxObjectsPerBatch,
@@ -180,8 +181,17 @@ function plan(input: PlannedJob): Plan {
     1,
     Math.min(job.maxObjectsPerBatch, Math.floor(job.maxBytesPerBatch / Math.max(1, job.averageSizeBytes))),
   );
-  const batches = Math.ceil(toCopy / objectsPerBatch);
   const slices = Math.ceil(job.objects / job.sliceMaxObjects);
+  // The List step plans each slice's batches in whole rounds of the Map's MaxConcurrency once they are
+  // more than one round (planBatches' parallelism): 100,000 small objects are 120 batches, not 100.
+  const share = toCopy / job.objects;
+  const sliceBatches = (sliceObjects: number) => {
+    const copies = Math.round(sliceObjects * share);
+    return Math.min(copies, batchCount(Math.ceil(copies / objectsPerBatch), mapMaxConcurrency));
+  };
+  const fullSlices = Math.floor(job.objects / job.sliceMaxObjects);
+  const batches =
+    fullSlices * sliceBatches(job.sliceMaxObjects) + sliceBatches(job.objects - fullSlices * job.sliceMaxObjects);
   const pages = (objects: number) => Math.max(slices, Math.ceil(objects / KEYS_PER_LIST_PAGE));
   return {
     job,
@@ -481,7 +491,7 @@ export function buildScenario(
   job: PlannedJob,
   assumptions: ScenarioAssumptions = DEFAULT_ASSUMPTIONS,
 ): Scenario {
-  const p = plan(job);
+  const p = plan(job, assumptions.mapMaxConcurrency);
   switch (design) {
     case 's3xcopy-standard':
       return s3xcopy(p, assumptions, 'standard');

@@ -351,7 +351,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         ...LOCAL_FUNCTIONS.list,
         stats: stats.lambda.list,
         handler: createListHandler({
-          config,
+          // The List step plans whole rounds of the Map's MaxConcurrency, as the deployed one reads it
+          // from S3XCOPY_MAP_MAX_CONCURRENCY.
+          config: { ...config, mapMaxConcurrency: options.mapMaxConcurrency ?? 40 },
           sourceS3,
           stateS3,
           targetClients,

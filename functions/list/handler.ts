@@ -137,6 +137,7 @@ export function createListHandler(deps: ListHandlerDeps) {
       ...(remaining ? { timeLeftMs: () => remaining.call(context) } : {}),
       marginMs,
       ...(rates ? { rates } : {}),
+      ...(deps.config.mapMaxConcurrency ? { mapMaxConcurrency: deps.config.mapMaxConcurrency } : {}),
     });
 
     const before = continuation?.totals ?? ZERO_TOTALS;

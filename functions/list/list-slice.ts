@@ -61,6 +61,11 @@ export interface ListSliceParams {
    * rates with the previous Map Run's); default: the continuation's. Absent: planned by the model.
    */
   rates?: MeasuredRates;
+  /**
+   * The Distributed Map's MaxConcurrency (the deployment's S3XCOPY_MAP_MAX_CONCURRENCY): batches are
+   * planned in whole rounds of it (planBatches, parallelism). Absent: the fewest batches the limits allow.
+   */
+  mapMaxConcurrency?: number;
 }
 
 /** What a slice took from the source, before planning. */
@@ -154,7 +159,11 @@ export async function listSlice(params: ListSliceParams): Promise<ListOutput> {
   );
   const batches = planBatches(
     selection.selected,
-    { maxObjectsPerBatch: plan.maxObjectsPerBatch, maxBytesPerBatch: plan.maxBytesPerBatch },
+    {
+      maxObjectsPerBatch: plan.maxObjectsPerBatch,
+      maxBytesPerBatch: plan.maxBytesPerBatch,
+      ...(params.mapMaxConcurrency ? { parallelism: params.mapMaxConcurrency } : {}),
+    },
     `s${sliceNumber}-b`,
   );
   const bytes = batches.reduce((sum, batch) => sum + batch.bytes, 0);

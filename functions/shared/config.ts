@@ -19,6 +19,8 @@ export interface DeploymentConfig {
   allowAcl?: boolean;
   /** Regions of buckets the deployment knows (S3XCOPY_BUCKET_REGIONS); others are discovered once per bucket. */
   bucketRegions?: Record<string, string>;
+  /** The Distributed Map's MaxConcurrency (S3XCOPY_MAP_MAX_CONCURRENCY): the List step plans whole rounds of it. */
+  mapMaxConcurrency?: number;
 }
 
 export const ENV = {
@@ -34,6 +36,7 @@ export const ENV = {
   notifyOnSuccess: 'S3XCOPY_NOTIFY_ON_SUCCESS',
   allowAcl: 'S3XCOPY_ALLOW_ACL',
   bucketRegions: 'S3XCOPY_BUCKET_REGIONS',
+  mapMaxConcurrency: 'S3XCOPY_MAP_MAX_CONCURRENCY',
 } as const;
 
 /** Reads the deployment configuration from an environment (process.env by default). */
@@ -84,8 +87,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DeploymentConf
     }
     bucketRegions = regions.data;
   }
+  const rawMapConcurrency = get(ENV.mapMaxConcurrency);
+  const mapConcurrency = z.coerce.number().int().min(1).max(10_000).optional().safeParse(rawMapConcurrency);
+  if (!mapConcurrency.success) {
+    throw new Error(
+      `${ENV.mapMaxConcurrency} must be a whole number from 1 to 10,000 (the Distributed Map's MaxConcurrency), not "${rawMapConcurrency}"`,
+    );
+  }
   return {
     ...(bucketRegions ? { bucketRegions } : {}),
+    ...(mapConcurrency.data !== undefined ? { mapMaxConcurrency: mapConcurrency.data } : {}),
     defaults: parsed.data as JobDefaults,
     ...omitUndefined({ stateBucket: get(ENV.stateBucket), topicArn: get(ENV.topicArn) }),
     notifyOnSuccess: notify.data !== 'false',

@@ -68,6 +68,7 @@ export class CopyFunctions extends Construct {
       [ENV.notifyOnSuccess]: String(config.notifyOnSuccess),
       [ENV.allowAcl]: String(config.allowAcl),
       [ENV.bucketRegions]: JSON.stringify(bucketRegions(config)),
+      [ENV.mapMaxConcurrency]: String(config.mapMaxConcurrency),
       POWERTOOLS_METRICS_NAMESPACE: 's3xcopy',
       // Stack traces point at the TypeScript sources through the bundled source maps.
       NODE_OPTIONS: '--enable-source-maps',

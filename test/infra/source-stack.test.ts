@@ -56,6 +56,14 @@ describe('SourceStack', () => {
       });
     });
 
+    it("tells the list function the Map's MaxConcurrency, so that it plans whole rounds of it", () => {
+      const { sourceTemplate } = synthesize({ mapMaxConcurrency: 25 }, { nag: false });
+      sourceTemplate.hasResourceProperties('AWS::Lambda::Function', {
+        FunctionName: 's3xcopy-list',
+        Environment: { Variables: Match.objectLike({ S3XCOPY_MAP_MAX_CONCURRENCY: '25' }) },
+      });
+    });
+
     it('gives list and copy the full 15 minutes, and notify 5 minutes and 1 GiB to read every result file', () => {
       for (const kind of ['list', 'copy']) {
         template.hasResourceProperties('AWS::Lambda::Function', {

@@ -108,6 +108,23 @@ describe('list handler', () => {
     expect(output.job).toMatchObject({ source: { bucket: 'h-src', prefix: 'many/' }, target: { bucket: 'h-dst' } });
   });
 
+  it("plans whole rounds of the deployment's Map MaxConcurrency once the batches are more than one round", async () => {
+    // Arrange: 2,600 objects are 3 batches of at most 1,000; a Map of 2 children at once would run them in
+    // rounds of 2 and 1, so the List step plans 4 batches of 650
+    const handler = createListHandler(deps({ mapMaxConcurrency: 2 }));
+    // Act
+    const output: ListOutput = await handler(
+      { request: { source: { prefix: 'many/' }, target: { prefix: 'rounds/' } }, jobId: 'exec-rounds' },
+      contextWithRemaining(900_000),
+    );
+    // Assert
+    expect(output.slice).toMatchObject({ objects: 2600, batches: 4 });
+    const manifest = JSON.parse((await s3.getBody('h-state', output.manifest?.key ?? '')).toString('utf8')) as Array<{
+      objects: unknown[];
+    }>;
+    expect(manifest.map((batch) => batch.objects.length)).toEqual([650, 650, 650, 650]);
+  });
+
   it("plans from the model when the previous slice's copy rates cannot be read, instead of failing the job", async () => {
     // Arrange: the previous Map Run's ResultWriter manifest is gone (deleted, or unreadable to the role).
     const handler = createListHandler(deps());

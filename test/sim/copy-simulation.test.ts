@@ -46,4 +46,28 @@ describe('simulateCopy', () => {
     expect(outcome.slowDowns).toBe(0);
     expect(outcome.copied).toBe(2_000);
   });
+
+  it("plans whole rounds of the Map's MaxConcurrency, which keeps more children busy than the fewest batches", async () => {
+    // Arrange: 2,000 objects in batches of at most 200 (10 at the fewest) on a Map of 4 children
+    const scenario = {
+      objects: 2_000,
+      prefixes: 400,
+      objectBytes: 1_000,
+      mapMaxConcurrency: 4,
+      concurrency: 8,
+      maxObjectsPerBatch: 200,
+      adaptive: true,
+      seed: 5,
+    };
+    // Act
+    const fewest = await simulateCopy({ ...scenario, planForMap: false });
+    const rounds = await simulateCopy({ ...scenario });
+    // Assert: 10 batches are rounds of 4, 4 and 2; 12 batches fill three rounds
+    expect(fewest.timeline.map((t) => t.batches)).toEqual([10]);
+    expect(rounds.timeline.map((t) => t.batches)).toEqual([12]);
+    expect(rounds.copied).toBe(2_000);
+    expect(fewest.timeline[0]?.meanChildren).toBeLessThan(3.5);
+    expect(rounds.timeline[0]?.meanChildren).toBeGreaterThan(3.5);
+    expect(rounds.copyObjectsPerSecond).toBeGreaterThan(fewest.copyObjectsPerSecond);
+  });
 });

@@ -34,6 +34,19 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ S3XCOPY_TARGET_ROLE_ARN: 'role/x' })).toThrow(/target\.roleArn must be an IAM role ARN/);
   });
 
+  it("reads the Map's MaxConcurrency, which the List step plans whole rounds of", () => {
+    expect(loadConfig({ S3XCOPY_MAP_MAX_CONCURRENCY: '40' }).mapMaxConcurrency).toBe(40);
+    expect(loadConfig({}).mapMaxConcurrency).toBeUndefined();
+  });
+
+  it('rejects a MaxConcurrency that is not a whole number from 1, naming the variable', () => {
+    for (const value of ['0', 'forty', '2.5']) {
+      expect(() => loadConfig({ S3XCOPY_MAP_MAX_CONCURRENCY: value })).toThrow(
+        /S3XCOPY_MAP_MAX_CONCURRENCY must be a whole number from 1 to 10,000/,
+      );
+    }
+  });
+
   it('rejects a notify switch that is not true or false', () => {
     expect(() => loadConfig({ S3XCOPY_NOTIFY_ON_SUCCESS: 'yes' })).toThrow(
       /S3XCOPY_NOTIFY_ON_SUCCESS must be "true" or "false"/,

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { MAX_BATCH_JSON_BYTES, OBJECT_OVERHEAD_BYTES, planBatches } from '../../functions/list/planner';
+import { batchCount, MAX_BATCH_JSON_BYTES, OBJECT_OVERHEAD_BYTES, planBatches } from '../../functions/list/planner';
 import { type Batch, BatchSchema, GiB, type ManifestObject } from '../../functions/shared/job';
 
 const object = (key: string, size: number): ManifestObject => ({
@@ -26,10 +26,15 @@ const objectsArbitrary = (maxSize: number) =>
     )
     .map(([keys, sizes]) => keys.map((key, i) => object(key, sizes[i] ?? 0)));
 
-const limitsArbitrary = fc.record({
-  maxObjectsPerBatch: fc.integer({ min: 1, max: 60 }),
-  maxBytesPerBatch: fc.integer({ min: 1, max: 5000 }),
-});
+const limitsArbitrary = fc.record(
+  {
+    maxObjectsPerBatch: fc.integer({ min: 1, max: 60 }),
+    maxBytesPerBatch: fc.integer({ min: 1, max: 5000 }),
+    // The Map's MaxConcurrency: the limits and the exactly-once rule hold with and without it.
+    parallelism: fc.integer({ min: 1, max: 12 }),
+  },
+  { requiredKeys: ['maxObjectsPerBatch', 'maxBytesPerBatch'] },
+);
 
 describe('planBatches', () => {
   it('puts every object in exactly one batch', () => {
@@ -99,6 +104,72 @@ describe('planBatches', () => {
         if (counts.length > 0) expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
       }),
       { numRuns: 200 },
+    );
+  });
+
+  it('plans whole rounds of the Map when the fewest batches are more than one round, evenly', () => {
+    fc.assert(
+      fc.property(
+        objectsArbitrary(100),
+        fc.integer({ min: 1, max: 60 }),
+        fc.integer({ min: 1, max: 12 }),
+        (objects, maxObjectsPerBatch, parallelism) => {
+          // Arrange: the count limit alone decides the fewest batches (bytes and JSON have room)
+          const limits = { maxObjectsPerBatch, maxBytesPerBatch: 1024 * 1024, parallelism };
+          const fewest = Math.ceil(objects.length / maxObjectsPerBatch);
+          // Act
+          const batches = planBatches(objects, limits);
+          // Assert
+          const expected =
+            fewest <= parallelism ? fewest : Math.min(objects.length, Math.ceil(fewest / parallelism) * parallelism);
+          expect(batches).toHaveLength(expected);
+          const counts = batches.map((b) => b.objects.length);
+          if (counts.length > 0) expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('turns 100 batches of 1,000 at MaxConcurrency 40 into three full rounds of 834 or 833', () => {
+    // Arrange: a default slice of 100,000 small objects
+    const objects = Array.from({ length: 100_000 }, (_, i) => object(`k/${String(i).padStart(6, '0')}`, 1024));
+    // Act
+    const batches = planBatches(objects, { maxObjectsPerBatch: 1000, maxBytesPerBatch: 32 * GiB, parallelism: 40 });
+    // Assert
+    expect(batches).toHaveLength(120);
+    expect(new Set(batches.map((b) => b.objects.length))).toEqual(new Set([833, 834]));
+  });
+
+  it('keeps the fewest batches within one round, and counts objects above the byte cap in the rounds', () => {
+    // Arrange: 30 regular objects (3 batches of 10) and 2 objects above the byte cap
+    const regular = Array.from({ length: 30 }, (_, i) => object(`r/${String(i).padStart(2, '0')}`, 10));
+    const large = [object('big/1', 5000), object('big/2', 5000)];
+    const limits = { maxObjectsPerBatch: 10, maxBytesPerBatch: 1000 };
+    // Act
+    const oneRound = planBatches([...regular, ...large], { ...limits, parallelism: 8 });
+    const twoRounds = planBatches([...regular, ...large], { ...limits, parallelism: 4 });
+    // Assert: 5 batches fit a round of 8; at 4 they make 2 rounds of 4 (2 large alone, 6 of 5 regular)
+    expect(oneRound).toHaveLength(5);
+    expect(twoRounds).toHaveLength(8);
+    expect(twoRounds.filter((b) => b.objects.length === 1).map((b) => b.objects[0]?.key)).toEqual(['big/1', 'big/2']);
+    expect(twoRounds.filter((b) => b.objects.length === 5)).toHaveLength(6);
+  });
+
+  it('keeps the batch count when the Map takes every batch in one round, else rounds it up by less than a round', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 100_000 }), fc.integer({ min: 1, max: 10_000 }), (fewest, parallelism) => {
+        // Act
+        const count = batchCount(fewest, parallelism);
+        // Assert
+        if (fewest <= parallelism) expect(count).toBe(fewest);
+        else {
+          expect(count % parallelism).toBe(0);
+          expect(count).toBeGreaterThanOrEqual(fewest);
+          expect(count - fewest).toBeLessThan(parallelism);
+        }
+        expect(batchCount(fewest, undefined)).toBe(fewest);
+      }),
     );
   });
 
