@@ -64,6 +64,10 @@ type Unit =
       startAfter?: string;
       /** The rest of a level whose delimiter listing was truncated: listed from this continuation token. */
       token?: string;
+      /** A key range of a split partition (rangeUnits): listed without the delimiter. */
+      flat?: boolean;
+      /** Keys starting with any of these belong to an earlier unit: left out here. */
+      skip?: string[];
       depth: number;
       state?: PartitionState;
     };
@@ -174,54 +178,87 @@ export async function* listPagesOrdered(
       if (stopped) return;
       const next = await pages.next();
       if (next.done || stopped) return;
-      state.pages.push(next.value);
+      state.pages.push({ objects: kept(unit, next.value.objects), more: next.value.more });
       changed();
       if (!next.value.more) return;
     }
   };
 
-  const produce = async (unit: Extract<Unit, { kind: 'partition' }>, state: PartitionState) => {
-    if (unit.depth < maxDepth || unit.token !== undefined) {
-      const page = await listRequest(s3, range, {
-        prefix: unit.prefix,
-        delimiter,
-        ...(unit.token !== undefined ? { token: unit.token } : unit.startAfter ? { startAfter: unit.startAfter } : {}),
-      });
-      if (stopped) return;
-      const objects = listedObjects(page, range.bucket);
-      const prefixes = commonPrefixes(page);
-      const token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      if (page.IsTruncated && !token) {
-        throw new Error(
-          `ListObjectsV2 on bucket ${range.bucket}, prefix "${unit.prefix}" with delimiter "${delimiter}" was truncated without a NextContinuationToken: is the endpoint S3-compatible?`,
-        );
-      }
-      if (token === undefined && prefixes.length === 0) {
-        state.pages.push({ objects, more: false });
-        return;
-      }
-      const last = objects[objects.length - 1];
-      if (prefixes.length === 0 && last) {
-        // Direct keys only, so far: the rest of the level is listed as one chain from the last of them
-        // (any common prefixes further on included), without a second request for this page.
-        state.pages.push({ objects, more: true });
-        changed();
-        await chain(unit, state, last.key);
-        return;
-      }
-      const units = levelUnits(unit, objects, prefixes, delimiter);
-      if (token !== undefined) units.push({ kind: 'partition', prefix: unit.prefix, depth: unit.depth, token });
-      const at = queue.indexOf(unit, head);
-      // The consumer cannot pass a unit whose listing has not ended, so it is still queued.
-      if (at < 0)
-        throw new Error(
-          `ordered listing of bucket ${range.bucket}: partition "${unit.prefix}" left the queue before it was listed`,
-        );
-      queue.splice(at, 1, ...units);
-      startWindow();
+  /** Puts `units` in the queue in place of `unit`, in S3's order, and starts what enters the window. */
+  const replace = (unit: Extract<Unit, { kind: 'partition' }>, units: Unit[]) => {
+    const at = queue.indexOf(unit, head);
+    // The consumer cannot pass a unit whose listing has not ended, so it is still queued.
+    if (at < 0)
+      throw new Error(
+        `ordered listing of bucket ${range.bucket}: partition "${unit.prefix}" left the queue before it was listed`,
+      );
+    queue.splice(at, 1, ...units);
+    startWindow();
+  };
+
+  /**
+   * After a truncated first page without common prefixes: the rest of the partition is cut into key
+   * ranges listed side by side (rangeUnits), or, when the keys do not allow it, listed as one chain.
+   */
+  const splitOrChain = async (
+    unit: Extract<Unit, { kind: 'partition' }>,
+    state: PartitionState,
+    raw: ManifestObject[],
+  ) => {
+    const objects = kept(unit, raw);
+    const last = raw[raw.length - 1];
+    const units = last ? rangeUnits(unit, raw) : undefined;
+    if (units) {
+      replace(unit, [{ kind: 'objects', objects }, ...units]);
       return;
     }
-    await chain(unit, state, unit.startAfter);
+    state.pages.push({ objects, more: true });
+    changed();
+    await chain(unit, state, last?.key ?? unit.startAfter);
+  };
+
+  const produce = async (unit: Extract<Unit, { kind: 'partition' }>, state: PartitionState) => {
+    if (unit.flat || (unit.depth >= maxDepth && unit.token === undefined)) {
+      const page = await listRequest(s3, range, {
+        prefix: unit.prefix,
+        ...(unit.startAfter ? { startAfter: unit.startAfter } : {}),
+      });
+      if (stopped) return;
+      const raw = listedObjects(page, range.bucket);
+      if (!page.IsTruncated) {
+        state.pages.push({ objects: kept(unit, raw), more: false });
+        return;
+      }
+      await splitOrChain(unit, state, raw);
+      return;
+    }
+    const page = await listRequest(s3, range, {
+      prefix: unit.prefix,
+      delimiter,
+      ...(unit.token !== undefined ? { token: unit.token } : unit.startAfter ? { startAfter: unit.startAfter } : {}),
+    });
+    if (stopped) return;
+    const objects = listedObjects(page, range.bucket);
+    const prefixes = commonPrefixes(page);
+    const token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    if (page.IsTruncated && !token) {
+      throw new Error(
+        `ListObjectsV2 on bucket ${range.bucket}, prefix "${unit.prefix}" with delimiter "${delimiter}" was truncated without a NextContinuationToken: is the endpoint S3-compatible?`,
+      );
+    }
+    if (token === undefined && prefixes.length === 0) {
+      state.pages.push({ objects, more: false });
+      return;
+    }
+    if (prefixes.length === 0 && objects.length > 0) {
+      // Direct keys only, so far: the rest of the level (any common prefixes further on included) is
+      // listed without the delimiter, from the last of them, without a second request for this page.
+      await splitOrChain(unit, state, objects);
+      return;
+    }
+    const units = levelUnits(unit, objects, prefixes, delimiter);
+    if (token !== undefined) units.push({ kind: 'partition', prefix: unit.prefix, depth: unit.depth, token });
+    replace(unit, units);
   };
 
   const startWindow = () => {
@@ -348,5 +385,77 @@ function levelUnits(
   }
   run = objects.slice(k);
   if (run.length > 0) units.push({ kind: 'objects', objects: run });
+  return units;
+}
+
+/** The objects of a unit's page without the keys an earlier unit lists (its `skip` prefixes). */
+function kept(unit: Extract<Unit, { kind: 'partition' }>, objects: ManifestObject[]): ManifestObject[] {
+  const skip = unit.skip;
+  if (!skip) return objects;
+  return objects.filter((object) => !skip.some((prefix) => object.key.startsWith(prefix)));
+}
+
+/** Above every character a key can hold (U+10FFFF is the last code point, F4 8F BF BF in UTF-8). */
+const LAST_CHARACTER = '\u{10FFFF}';
+/** Key ranges a split makes at one character position, at most. */
+const RANGES_PER_LEVEL = 10;
+
+/**
+ * Cuts what follows a partition's first page into key ranges listed side by side (issue 14: one prefix
+ * of 100,000 keys was one chain of 100 requests in series). The page's first and last keys F and L share
+ * their first c characters; the keys still to come mostly differ from L at character d = c - 1 or the
+ * one before, so ranges are made at those positions. At a position p with A = L[0..p) and x = L[p]
+ * (both ASCII, where UTF-8 byte order is character order):
+ * - the keys with prefix A + x after L (the head; at the finer position only),
+ * - for each character ch after x up to the highest seen at position c (at most 10): the keys with
+ *   prefix A + ch (a Prefix listing: exact, with no request past its end),
+ * - the keys with prefix A after every key with prefix A + top (StartAfter A + top + U+10FFFF, keys
+ *   starting with A + top left out, since they belong to the range before),
+ * and, last, the keys of the partition after every key with prefix A of the coarsest position. Each
+ * piece's keys sort after the previous piece's and together they are exactly the partition's keys after
+ * L, so S3's order and exact-once hold whatever the keys are; the split only guesses where the keys are
+ * (a range with no key costs one request). Each range splits again after its own first page.
+ * @returns the units in S3's order, or undefined when the keys do not allow a split (non-ASCII there)
+ */
+function rangeUnits(parent: Extract<Unit, { kind: 'partition' }>, raw: ManifestObject[]): Unit[] | undefined {
+  const first = (raw[0] as ManifestObject).key;
+  const last = (raw[raw.length - 1] as ManifestObject).key;
+  let common = 0;
+  while (common < first.length && common < last.length && first[common] === last[common]) common++;
+  const splittable = (code: number) => code < 0x7e;
+  const finest = common - 1;
+  if (finest < parent.prefix.length || !splittable(last.charCodeAt(finest))) return undefined;
+  let highest = 0;
+  for (const object of raw) {
+    const code = object.key.charCodeAt(common);
+    if (code < 0x7f && code > highest) highest = code;
+  }
+  const inherited = parent.skip ?? [];
+  const range = (prefix: string, extra: { startAfter?: string; skip?: string[] } = {}): Unit => {
+    const skip = [...inherited, ...(extra.skip ?? [])];
+    return {
+      kind: 'partition',
+      prefix,
+      depth: parent.depth,
+      flat: true,
+      ...(extra.startAfter !== undefined ? { startAfter: extra.startAfter } : {}),
+      ...(skip.length > 0 ? { skip } : {}),
+    };
+  };
+  const units: Unit[] = [range(last.slice(0, finest + 1), { startAfter: last })];
+  let covered = last.slice(0, finest + 1);
+  for (let at = finest; at >= Math.max(parent.prefix.length, finest - 1); at--) {
+    const x = last.charCodeAt(at);
+    if (!splittable(x)) break;
+    const base = last.slice(0, at);
+    const top = Math.min(Math.max(highest, x), x + RANGES_PER_LEVEL, 0x7e);
+    for (let ch = x + 1; ch <= top; ch++) units.push(range(base + String.fromCharCode(ch)));
+    const lastRange = base + String.fromCharCode(top);
+    units.push(range(base, { startAfter: lastRange + LAST_CHARACTER, skip: [lastRange] }));
+    covered = base;
+  }
+  if (covered !== parent.prefix) {
+    units.push(range(parent.prefix, { startAfter: covered + LAST_CHARACTER, skip: [covered] }));
+  }
   return units;
 }

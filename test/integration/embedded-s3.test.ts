@@ -4,6 +4,8 @@ import {
   type ListObjectsV2CommandInput,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { listPagesOrdered } from '../../functions/list/ordered-listing';
+import { listPages } from '../../functions/list/s3-listing';
 import { S3Model } from '../../sim/s3-model';
 import { startTestS3, type TestS3 } from '../support/s3';
 
@@ -164,5 +166,34 @@ describe('embedded S3 server with its fixes', () => {
       expect(topPrefixes).toEqual([...topPrefixes].sort());
       expect(serverDeep).toEqual(await pagesOf(model.client(), deep));
     });
+  });
+
+  it('gives the List step the same keys as one chain when it pages levels and splits ranges on this server', async () => {
+    // Arrange: a level of 12 common prefixes, one prefix of 300 numbered keys, direct keys between, and
+    // pages of 10 so that levels span pages and the numbered prefix is cut into key ranges
+    const keys = [
+      ...Array.from({ length: 12 }, (_, i) => `split/d${String(i).padStart(2, '0')}/x`),
+      ...Array.from({ length: 300 }, (_, i) => `split/n/k${String(i).padStart(3, '0')}`),
+      'split/m',
+      'split/z',
+    ];
+    await s3.putMany(
+      'fixes-src',
+      keys.map((key) => ({ key, body: 'k' })),
+    );
+    const range = { bucket: 'fixes-src', prefix: 'split/', role: 'source' as const, pageSize: 10 };
+    const keysOf = async (pages: AsyncGenerator<{ objects: Array<{ key: string }> }>) => {
+      const all: string[] = [];
+      for await (const page of pages) all.push(...page.objects.map((object) => object.key));
+      return all;
+    };
+    // Act
+    const chain = await keysOf(listPages(s3.s3, range));
+    const ordered = await keysOf(listPagesOrdered(s3.s3, range, { concurrency: 8 }));
+    const resumed = await keysOf(listPagesOrdered(s3.s3, { ...range, startAfter: 'split/n/k123' }, { concurrency: 8 }));
+    // Assert
+    expect(chain).toEqual([...keys].sort());
+    expect(ordered).toEqual(chain);
+    expect(resumed).toEqual(chain.slice(chain.indexOf('split/n/k123') + 1));
   });
 });

@@ -67,6 +67,62 @@ describe('ordered partitioned listing', () => {
     );
   });
 
+  it('hands on the same keys in the same order as one chain when it splits large prefixes into key ranges', async () => {
+    // Numbered keys (what ranges are cut for), U+10FFFF (what a range's rest starts after) and a
+    // non-ASCII character (where no range is cut), many keys for pages of a few, so that ranges split
+    // again after their own first page
+    const rangeChar = fc.constantFrom('0', '1', '2', '9', 'a', '/', '\u{10FFFF}', 'é');
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(fc.string({ unit: rangeChar, minLength: 1, maxLength: 6 }), { maxLength: 160 }),
+        fc.constantFrom('', '0', '1/'),
+        fc.option(fc.string({ unit: rangeChar, maxLength: 5 }), { nil: undefined }),
+        fc.integer({ min: 1, max: 8 }),
+        orderedOptions,
+        async (keys, prefix, startAfter, pageSize, options) => {
+          // Prepare
+          const { s3 } = modelWith(keys, pageSize);
+          const range = { bucket: 'src', prefix, role: 'source' as const, startAfter };
+
+          // Act
+          const chain = (await collect(listPages(s3, range))).flatMap((page) => page.objects.map((o) => o.key));
+          const pages = await collect(listPagesOrdered(s3, range, options));
+
+          // Assess
+          expect(pages.flatMap((page) => page.objects.map((o) => o.key))).toEqual(chain);
+          expect(pages.map((page) => page.more)).toEqual(pages.map((_, i) => i < pages.length - 1));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('lists a prefix of many numbered keys as key ranges side by side, each key once', async () => {
+    // Prepare: one prefix of 2,000 keys, pages of 100
+    const keys = Array.from({ length: 2000 }, (_, i) => `p/k${String(i).padStart(4, '0')}`);
+    const { model, s3 } = modelWith(keys, 100);
+    const prefixes: string[] = [];
+    s3.middlewareStack.add(
+      (next) => async (args) => {
+        prefixes.push(String((args.input as { Prefix?: string }).Prefix ?? ''));
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordPrefixes' },
+    );
+
+    // Act
+    const pages = await collect(
+      listPagesOrdered(s3, { bucket: 'src', prefix: 'p/', role: 'source' }, { concurrency: 8 }),
+    );
+
+    // Assess: every key once, in order; ranges of the thousands and hundreds digits were listed on their
+    // own, and the requests stay near one per page (20) plus the ranges' ends
+    expect(pages.flatMap((page) => page.objects.map((o) => o.key))).toEqual(keys);
+    expect(prefixes).toContain('p/k1');
+    expect(prefixes).toContain('p/k01');
+    expect(model.stats.requests.ListObjectsV2).toBeLessThanOrEqual(20 + 60);
+  });
+
   it('resumes after any key taken so far and lists the rest exactly once, after stopping anywhere', async () => {
     await fc.assert(
       fc.asyncProperty(
