@@ -129,16 +129,14 @@ export async function run(options: BenchOptions = {}): Promise<BenchSection> {
       });
     }
   }
-  const [main] = ratios;
-  const headlineRatio = main ? ratio(main.speedup, 1) : 'n/a';
   return {
     title: 'Listing that scales: the List step, partitioned vs one ListObjectsV2 chain (simulated)',
     rows,
     notes: [
       `The List step (listSlice, copy mode, 100,000-object slices, manifests written) slice after slice on synthetic buckets of the S3 model: LIST latency log-normal around 40 ms, 5,500 LIST/s per prefix, SDK retries emulated. Each run lasts ${windowMs / 1000} s of virtual time or until the bucket is listed (${round((Date.now() - wallStarted) / 1000)} s of wall-clock time here for all rows).`,
-      `Partitioned: functions/list/ordered-listing.ts, ${CONCURRENCY} partitions at once, at most 4 pages read ahead in each; keys reach the slice in S3's order and the continuation stays one key. "LISTs per 1,000 keys" above 1 is the delimiter requests and the read-ahead a full slice drops (listed again by the next slice).`,
-      "A level with more common prefixes than one page is listed as one chain (the guard against the embedded test server's Delimiter paging defect), so the last bucket gains nothing; one large partition (100,000 keys under one prefix) gains only its read-ahead.",
-      `Goal (issue 14): >= ${GOAL}x the one-chain rate on a bucket spread over prefixes: ${main && main.speedup >= GOAL ? 'met' : 'not met'} (${headlineRatio} on ${main?.shape.name ?? ''}).`,
+      `Partitioned: functions/list/ordered-listing.ts, ${CONCURRENCY} partitions at once; read-ahead goes to the partitions the slice reaches next, within ${CONCURRENCY} x 4 pages for those up to each one and the keys the slice still takes; keys reach the slice in S3's order and the continuation stays one key. "LISTs per 1,000 keys" above 1 is the delimiter requests, key ranges with no key (one request each) and the read-ahead a full slice drops (listed again by the next slice).`,
+      'A level with more common prefixes than one page (the last bucket) is paged with continuation tokens, a page of prefixes at a time into the queue (the embedded test server pages delimiter listings as S3 does since 2026-12-01). A partition whose first page is full (the third and last buckets) is cut after that page into key ranges at the characters where its keys still vary (prefix listings, split again after their own first page), listed side by side.',
+      `Goal (issue 14): >= ${GOAL}x the one-chain rate on a bucket spread over prefixes: ${ratios.every((r) => r.speedup >= GOAL) ? 'met on every bucket' : ratios.some((r) => r.speedup >= GOAL) ? `met on ${ratios.filter((r) => r.speedup >= GOAL).length} of ${ratios.length} buckets` : 'not met'} (${ratios.map((r) => `${ratio(r.speedup, 1)} on ${r.shape.name.split(':')[0]}`).join(', ')}).`,
     ],
     headline: `List step, partitioned (listConcurrency ${CONCURRENCY}) vs one chain, simulated: ${ratios.map((r) => `${ratio(r.speedup, 1)} on ${r.shape.name.split(':')[0]}`).join(', ')} (goal >= ${GOAL}x).`,
     chart: {

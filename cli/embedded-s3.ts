@@ -73,6 +73,7 @@ function patchServerOnce(): void {
   honourIfMatch(objectController);
   addMultipartUploadRoutes();
   listInS3Order();
+  pageDelimiterListings();
 }
 
 /** The parts of the s3rver store the conditional-request fix reads. */
@@ -303,11 +304,33 @@ const OBJECT_SUFFIX = '._S3rver_object';
  */
 const metadataReads = pLimit(256);
 
+/** What one store listing found: keys, common prefixes, and the last entry of the page (for the token). */
+interface StoreListing {
+  objects: unknown[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+  /** The page's last entry, a key or a common prefix; undefined on an empty page. */
+  last?: { value: string; prefix: boolean };
+}
+
+interface StoreListOptions {
+  delimiter?: string;
+  startAfter?: string;
+  prefix?: string;
+  maxKeys?: number;
+  /** A continuation after a common prefix: skip every key under `startAfter`, not only the ones before it. */
+  startAfterPrefix?: boolean;
+}
+
 /**
  * Defect 5: the store lists keys in directory-walk order (`p/a/b` before `p/a-b` before `p/a`) and
  * compares StartAfter in JavaScript string order, so a listing resumed after a key can skip keys.
- * Replace its listObjects with one that sorts every matching key by UTF-8 bytes, as S3 does, and
- * compares StartAfter the same way. Delimiter handling keeps the store's own (simplified) semantics.
+ * Defect 7: with a Delimiter it gathered every common prefix into each page without counting them against
+ * MaxKeys, and its continuation token names the page's last key, so a paged delimiter listing repeated or
+ * lost common prefixes (and failed on a page of prefixes only).
+ * Replace its listObjects with one that walks every matching key in UTF-8 byte order, as S3 does: a key
+ * and a common prefix each count as one of MaxKeys, and the keys under a common prefix are one entry. The
+ * token fix is in pageDelimiterListings.
  */
 function listInS3Order(): void {
   const FilesystemStore = require('@20minutes/s3rver/lib/stores/filesystem');
@@ -315,28 +338,32 @@ function listInS3Order(): void {
   FilesystemStore.prototype.listObjects = async function listObjects(
     this: { getBucketPath(bucket: string): string; getMetadata(bucket: string, key: string): Promise<unknown> },
     bucket: string,
-    options: { delimiter?: string; startAfter?: string; prefix?: string; maxKeys?: number },
-  ) {
+    options: StoreListOptions,
+  ): Promise<StoreListing> {
     const { delimiter = '', startAfter = '', prefix = '', maxKeys = Number.POSITIVE_INFINITY } = options;
     const after = Buffer.from(startAfter);
     const sorted = [...storedKeys(this.getBucketPath(bucket), '', prefix)]
       .filter((key) => key.startsWith(prefix))
+      .filter((key) => !(options.startAfterPrefix && key.startsWith(startAfter)))
       .map((key) => ({ key, bytes: Buffer.from(key) }))
       .filter(({ bytes }) => Buffer.compare(bytes, after) > 0)
       .sort((a, b) => Buffer.compare(a.bytes, b.bytes));
-    const commonPrefixes = new Set<string>();
+    const commonPrefixes: string[] = [];
     const keys: string[] = [];
+    let last: StoreListing['last'];
     let isTruncated = false;
     for (const { key } of sorted) {
       const cut = delimiter ? key.indexOf(delimiter, prefix.length) : -1;
-      if (cut !== -1) {
-        commonPrefixes.add(key.slice(0, cut + delimiter.length));
-      } else if (keys.length < maxKeys) {
-        keys.push(key);
-      } else {
+      const common = cut === -1 ? undefined : key.slice(0, cut + delimiter.length);
+      // The keys under one common prefix are contiguous in byte order: the rest of them add nothing.
+      if (common !== undefined && last?.prefix && last.value === common) continue;
+      if (keys.length + commonPrefixes.length >= maxKeys) {
         isTruncated = true;
         break;
       }
+      if (common === undefined) keys.push(key);
+      else commonPrefixes.push(common);
+      last = { value: common ?? key, prefix: common !== undefined };
     }
     const objects = await Promise.all(
       keys.map((key) =>
@@ -351,8 +378,95 @@ function listInS3Order(): void {
     );
     return {
       objects: objects.filter((object) => object !== undefined),
-      commonPrefixes: [...commonPrefixes].sort(),
+      commonPrefixes,
       isTruncated,
+      ...(last ? { last } : {}),
     };
+  };
+}
+
+/** The continuation token of the fixed listing: where the page ended, and whether that was a common prefix. */
+interface ListToken {
+  bucket: string;
+  after: string;
+  prefix: boolean;
+}
+
+const encodeListToken = (token: ListToken) => Buffer.from(JSON.stringify(token), 'utf8').toString('base64');
+
+function decodeListToken(token: string, bucket: string): ListToken {
+  let decoded: Partial<ListToken> | undefined;
+  try {
+    decoded = JSON.parse(Buffer.from(token, 'base64').toString('utf8')) as Partial<ListToken>;
+  } catch {
+    decoded = undefined;
+  }
+  if (decoded?.bucket !== bucket || typeof decoded.after !== 'string' || typeof decoded.prefix !== 'boolean') {
+    throw s3Error('InvalidArgument', 'The continuation token provided is incorrect', {
+      ArgumentName: 'continuation-token',
+    });
+  }
+  return decoded as ListToken;
+}
+
+interface ListContext {
+  params: { bucket: string };
+  query: Record<string, string | undefined>;
+  store: { listObjects(bucket: string, options: StoreListOptions): Promise<StoreListing> };
+  body: unknown;
+}
+
+/**
+ * Defect 7, the token half: the server's token is the page's last key, so a continuation after a common
+ * prefix would list that prefix's keys again. Around its GET Bucket controller: a continuation token of
+ * ours becomes StartAfter (plus "skip the prefix" when the page ended on one), the controller lists through
+ * a store view that passes that on, and the answer gets S3's IsTruncated, NextContinuationToken (NextMarker
+ * in ListObjects v1) and KeyCount (keys and common prefixes). The signature was checked before with the
+ * request as sent.
+ */
+function pageDelimiterListings(): void {
+  const bucketController = require('@20minutes/s3rver/lib/controllers/bucket') as Record<
+    string,
+    (ctx: ListContext) => Promise<unknown>
+  >;
+  const original = bucketController.getBucket;
+  if (!original) throw new Error('embedded S3 server: controller getBucket not found; its fix needs updating');
+  bucketController.getBucket = async (ctx) => {
+    const bucket = ctx.params.bucket;
+    const v2 = ctx.query['list-type'] === '2';
+    const tokenIn = v2 ? ctx.query['continuation-token'] : undefined;
+    let continued: ListToken | undefined;
+    if (tokenIn) {
+      continued = decodeListToken(tokenIn, bucket);
+      const { 'continuation-token': _token, 'start-after': _startAfter, ...rest } = ctx.query;
+      ctx.query = { ...rest, 'start-after': continued.after };
+    }
+    const store = ctx.store;
+    let listing: StoreListing | undefined;
+    ctx.store = Object.assign(Object.create(store) as ListContext['store'], {
+      async listObjects(name: string, options: StoreListOptions) {
+        listing = await store.listObjects(name, {
+          ...options,
+          ...(continued?.prefix ? { startAfterPrefix: true } : {}),
+        });
+        // The controller would build its token from the last key: it sees an untruncated page.
+        return { ...listing, isTruncated: false };
+      },
+    });
+    await original(ctx);
+    const result = (ctx.body as { ListBucketResult?: Record<string, unknown> } | undefined)?.ListBucketResult;
+    if (!result || !listing) return;
+    const next = listing.isTruncated && listing.last ? listing.last : undefined;
+    result.IsTruncated = next !== undefined;
+    if (v2) {
+      result.KeyCount = listing.objects.length + listing.commonPrefixes.length;
+      result.StartAfter = tokenIn ? undefined : ctx.query['start-after'];
+      result.ContinuationToken = tokenIn;
+      result.NextContinuationToken = next
+        ? encodeListToken({ bucket, after: next.value, prefix: next.prefix })
+        : undefined;
+    } else {
+      result.NextMarker = next && ctx.query.delimiter ? next.value : undefined;
+    }
   };
 }

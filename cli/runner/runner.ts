@@ -566,7 +566,15 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         : emptyResults();
     const ledger = buildLedger(lastList?.totals ?? {}, aggregated, lastList?.dryRun ?? false);
     const openUploads = lastList
-      ? await settleRunUploads(lastList.job, jobId, options.endpoint, stateS3, stateBucket, targetClients)
+      ? await settleRunUploads(
+          lastList.job,
+          jobId,
+          options.endpoint,
+          stateS3,
+          stateBucket,
+          targetClients,
+          stats.executions.mapRuns > 0,
+        )
       : undefined;
     stats.durationMs = Date.now() - startedAt;
     await writeFile(path.join(outputDir, 'stats.json'), `${JSON.stringify(stats, null, 2)}\n`);
@@ -601,6 +609,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
 /**
  * Ends the run's multipart uploads still open, and those earlier runs to the same target left open
  * (open-uploads.ts). What cannot be aborted (the server is still down) is listed for the next run.
+ * @param copied whether the run started a Map Run: without one no copy ran, so the job has no progress
+ *   record to read (a no-op sync then lists only source and target, as `aws s3 sync` does)
  */
 async function settleRunUploads(
   job: Job,
@@ -609,9 +619,10 @@ async function settleRunUploads(
   stateS3: S3Client,
   stateBucket: string,
   targetClients: TargetClients,
+  copied: boolean,
 ): Promise<{ open: number; file: string }> {
   const file = openUploadsFile(endpoint.endpoint, job.target.bucket);
-  const fresh = await jobOpenUploads(stateS3, stateBucket, jobId);
+  const fresh = copied ? await jobOpenUploads(stateS3, stateBucket, jobId) : [];
   const stillOpen = await settleOpenUploads(file, fresh, () =>
     targetClients.forBucket(job.target, jobId, job.target.bucket),
   );

@@ -303,6 +303,9 @@ async function selectFromListing(
           },
         )
       : undefined;
+  const selected: ManifestObject[] = [];
+  const counts = newCounts();
+  const archived = new ArchivedObjects(params.clients.source, job);
   // issue 14: the same pages in the same order, several partitions of the prefix listed at once.
   const pages = listPagesOrdered(
     params.clients.source,
@@ -313,12 +316,14 @@ async function selectFromListing(
       role: 'source',
       ...(job.options.requestPayer ? { requestPayer: true } : {}),
     },
-    { concurrency: job.options.listConcurrency ?? DEFAULT_LIST_CONCURRENCY },
+    {
+      concurrency: job.options.listConcurrency ?? DEFAULT_LIST_CONCURRENCY,
+      // Each key taken selects at most one object, so the slice takes at least this many more keys
+      // (more when keys are filtered out or found current): read-ahead past them would be dropped.
+      keysWanted: () => cap - selected.length - archived.pending,
+    },
   );
 
-  const selected: ManifestObject[] = [];
-  const counts = newCounts();
-  const archived = new ArchivedObjects(params.clients.source, job);
   const settleArchived = async () => {
     selected.push(...(await archived.drain((reason) => skip(counts, reason))));
   };

@@ -5,18 +5,22 @@
  * A slice consumes keys in S3's order and resumes after the last key it took, and the keys under one
  * common prefix form one contiguous run of that order. So the stream walks an ordered queue of units:
  * keys found directly at a level, and partitions (a common prefix, plus the resume key when it falls
- * inside). The first `concurrency` partitions of the queue are listed ahead, each at most `pagesAhead`
- * pages, and their pages are handed on strictly in queue order. The continuation stays one `startAfter`
- * key: nothing here is recorded between slices.
+ * inside; or the rest of a level, after a continuation token). The first `concurrency` partitions of the
+ * queue are listed ahead and their pages are handed on strictly in queue order. Read-ahead is bounded by
+ * `concurrency x pagesAhead` pages in all, given to the partitions nearest the slice first: the partition
+ * the slice will reach next has had the longest time to read ahead, so a partition of many pages is
+ * mostly listed before the slice reaches it. The continuation stays one `startAfter` key: nothing here is
+ * recorded between slices.
  *
- * A partition is first listed with the delimiter (one request, from the resume key):
+ * A partition is listed with the delimiter one page at a time (from the resume key, or the level's
+ * continuation token):
  * - not truncated and no common prefixes: that page is the whole partition;
- * - not truncated with common prefixes: the partition is replaced in the queue by its direct keys and its
- *   common prefixes (one level down), merged in S3's order;
  * - truncated without common prefixes: the page is the partition's first page; the rest is one chain;
- * - truncated with common prefixes: one chain from the start (the guard). Finding every common prefix
- *   would need Delimiter with paging, which the embedded test server gets wrong ("Delimiter with paging
- *   loses common prefixes", docs/compatibility.md); one page of a delimiter listing is right everywhere.
+ * - with common prefixes: the partition is replaced in the queue by the page's direct keys and common
+ *   prefixes (one level down), merged in S3's order, and, when the page is truncated, by the rest of the
+ *   level (the same prefix from the page's continuation token: S3 counts a common prefix as one of
+ *   MaxKeys and a continuation after it skips all its keys). A level of 10,000,000 common prefixes thus
+ *   enters the queue a page at a time, as the slice reaches its end, not all at once.
  * Below `maxDepth` levels a partition is listed as one chain without the delimiter.
  */
 import type { ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
@@ -25,7 +29,10 @@ import { compareKeys } from './key-order';
 import { type ListedPage, type ListRange, listedObjects, listPages, listRequest } from './s3-listing';
 import { decodeFormUrl } from './s3-url-encoding';
 
-/** Pages each partition may read ahead of the slice (bounds memory and the pages a full slice wastes). */
+/**
+ * Pages each partition may read ahead of the slice on average: `concurrency x pagesAhead` pages in all
+ * (bounds memory and the pages a full slice wastes).
+ */
 export const DEFAULT_PAGES_AHEAD = 4;
 /** Delimiter levels below the job's prefix that are split into partitions. */
 export const DEFAULT_MAX_DEPTH = 3;
@@ -36,19 +43,34 @@ export interface OrderedListingOptions {
   pagesAhead?: number;
   maxDepth?: number;
   delimiter?: string;
+  /**
+   * Keys the caller will still take at least (a slice: the objects it may still select). Read-ahead
+   * stops there: what a full slice would drop is not listed (it costs requests and memory).
+   */
+  keysWanted?: () => number;
 }
 
 interface PartitionState {
   pages: ListedPage[];
   done: boolean;
   error?: unknown;
-  /** Wakes the producer when the consumer took a page (or the stream stopped). */
-  space?: () => void;
 }
 
 type Unit =
   | { kind: 'objects'; objects: ManifestObject[] }
-  | { kind: 'partition'; prefix: string; startAfter?: string; depth: number; state?: PartitionState };
+  | {
+      kind: 'partition';
+      prefix: string;
+      startAfter?: string;
+      /** The rest of a level whose delimiter listing was truncated: listed from this continuation token. */
+      token?: string;
+      /** A key range of a split partition (rangeUnits): listed without the delimiter. */
+      flat?: boolean;
+      /** Keys starting with any of these belong to an earlier unit: left out here. */
+      skip?: string[];
+      depth: number;
+      state?: PartitionState;
+    };
 
 /**
  * Lists `range` like listPages, several partitions at once (see the module comment). Pages hold at most
@@ -97,57 +119,146 @@ export async function* listPagesOrdered(
     wake = undefined;
     resolve?.();
   };
-  const started: PartitionState[] = [];
+  // Read-ahead is given by place in the queue: a partition may list one more page while the pages
+  // buffered by it and every partition before it stay within the budget (and, with keysWanted, while the
+  // keys buffered up to it are fewer than the slice still takes). The partition the slice reaches next has
+  // had the longest time to read ahead, so the pages of a partition of many pages are mostly listed, in
+  // parallel with its neighbours', by the time the slice gets there; a flat cap of pagesAhead each left the
+  // rest of it a chain of requests in series. Partitions further back keep what they read while those
+  // before them grow, so all buffers together are held to twice the budget.
+  const budget = options.concurrency * pagesAhead;
+  /** Producers waiting for read-ahead room; woken whenever the slice takes a page or waits. */
+  let blocked: Array<() => void> = [];
+  const wakeProducers = () => {
+    const waiting = blocked;
+    blocked = [];
+    for (const resolve of waiting) resolve();
+  };
+  const mayReadAhead = (unit: Extract<Unit, { kind: 'partition' }>, state: PartitionState): boolean => {
+    const keysIn = (pages: readonly ListedPage[]) => pages.reduce((sum, page) => sum + page.objects.length, 0);
+    let place = -1;
+    let own: number | undefined;
+    let pages = 0;
+    let pagesUpTo = 0;
+    let keysUpTo = 0;
+    for (let i = head; i < queue.length && place + 1 < options.concurrency; i++) {
+      const queued = queue[i] as Unit;
+      if (queued.kind === 'objects') {
+        if (own === undefined) keysUpTo += queued.objects.length;
+        continue;
+      }
+      place++;
+      const buffered = queued.state?.pages ?? [];
+      pages += buffered.length;
+      if (own !== undefined) continue;
+      pagesUpTo += buffered.length;
+      keysUpTo += keysIn(buffered);
+      if (queued === unit) own = place;
+    }
+    // Behind the window (pushed back when a partition before it split): it waits with what it holds.
+    if (own === undefined) return false;
+    // The partition the slice reads now is never starved: the slice waits for it.
+    if (own === 0 && state.pages.length < pagesAhead) return true;
+    const wanted = options.keysWanted?.() ?? Number.POSITIVE_INFINITY;
+    return pagesUpTo < budget && keysUpTo < wanted && pages < 2 * budget;
+  };
 
   const chain = async (
     unit: Extract<Unit, { kind: 'partition' }>,
     state: PartitionState,
     startAfter: string | undefined,
   ) => {
-    for await (const page of listPages(s3, { ...range, prefix: unit.prefix, startAfter })) {
-      if (stopped) return;
-      state.pages.push(page);
-      changed();
-      while (state.pages.length >= pagesAhead && !stopped) {
+    const pages = listPages(s3, { ...range, prefix: unit.prefix, startAfter });
+    for (;;) {
+      while (!stopped && !mayReadAhead(unit, state)) {
         await new Promise<void>((resolve) => {
-          state.space = resolve;
+          blocked.push(resolve);
         });
       }
       if (stopped) return;
+      const next = await pages.next();
+      if (next.done || stopped) return;
+      state.pages.push({ objects: kept(unit, next.value.objects), more: next.value.more });
+      changed();
+      if (!next.value.more) return;
     }
   };
 
-  const produce = async (unit: Extract<Unit, { kind: 'partition' }>, state: PartitionState) => {
-    if (unit.depth < maxDepth) {
-      const page = await listLevel(s3, range, unit.prefix, delimiter, unit.startAfter);
-      if (stopped) return;
-      const objects = listedObjects(page, range.bucket);
-      const prefixes = commonPrefixes(page);
-      if (!page.IsTruncated && prefixes.length === 0) {
-        state.pages.push({ objects, more: false });
-        return;
-      }
-      if (!page.IsTruncated) {
-        const units = levelUnits(unit, objects, prefixes, delimiter);
-        const at = queue.indexOf(unit, head);
-        // The consumer cannot pass a unit whose listing has not ended, so it is still queued.
-        if (at < 0)
-          throw new Error(
-            `ordered listing of bucket ${range.bucket}: partition "${unit.prefix}" left the queue before it was listed`,
-          );
-        queue.splice(at, 1, ...units);
-        startWindow();
-        return;
-      }
-      const last = objects[objects.length - 1];
-      if (prefixes.length === 0 && last) {
-        state.pages.push({ objects, more: true });
-        changed();
-        await chain(unit, state, last.key);
-        return;
-      }
+  /** Puts `units` in the queue in place of `unit`, in S3's order, and starts what enters the window. */
+  const replace = (unit: Extract<Unit, { kind: 'partition' }>, units: Unit[]) => {
+    const at = queue.indexOf(unit, head);
+    // The consumer cannot pass a unit whose listing has not ended, so it is still queued.
+    if (at < 0)
+      throw new Error(
+        `ordered listing of bucket ${range.bucket}: partition "${unit.prefix}" left the queue before it was listed`,
+      );
+    queue.splice(at, 1, ...units);
+    startWindow();
+  };
+
+  /**
+   * After a truncated first page without common prefixes: the rest of the partition is cut into key
+   * ranges listed side by side (rangeUnits), or, when the keys do not allow it, listed as one chain.
+   */
+  const splitOrChain = async (
+    unit: Extract<Unit, { kind: 'partition' }>,
+    state: PartitionState,
+    raw: ManifestObject[],
+  ) => {
+    const objects = kept(unit, raw);
+    const last = raw[raw.length - 1];
+    const units = last ? rangeUnits(unit, raw) : undefined;
+    if (units) {
+      replace(unit, [{ kind: 'objects', objects }, ...units]);
+      return;
     }
-    await chain(unit, state, unit.startAfter);
+    state.pages.push({ objects, more: true });
+    changed();
+    await chain(unit, state, last?.key ?? unit.startAfter);
+  };
+
+  const produce = async (unit: Extract<Unit, { kind: 'partition' }>, state: PartitionState) => {
+    if (unit.flat || (unit.depth >= maxDepth && unit.token === undefined)) {
+      const page = await listRequest(s3, range, {
+        prefix: unit.prefix,
+        ...(unit.startAfter ? { startAfter: unit.startAfter } : {}),
+      });
+      if (stopped) return;
+      const raw = listedObjects(page, range.bucket);
+      if (!page.IsTruncated) {
+        state.pages.push({ objects: kept(unit, raw), more: false });
+        return;
+      }
+      await splitOrChain(unit, state, raw);
+      return;
+    }
+    const page = await listRequest(s3, range, {
+      prefix: unit.prefix,
+      delimiter,
+      ...(unit.token !== undefined ? { token: unit.token } : unit.startAfter ? { startAfter: unit.startAfter } : {}),
+    });
+    if (stopped) return;
+    const objects = listedObjects(page, range.bucket);
+    const prefixes = commonPrefixes(page);
+    const token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    if (page.IsTruncated && !token) {
+      throw new Error(
+        `ListObjectsV2 on bucket ${range.bucket}, prefix "${unit.prefix}" with delimiter "${delimiter}" was truncated without a NextContinuationToken: is the endpoint S3-compatible?`,
+      );
+    }
+    if (token === undefined && prefixes.length === 0) {
+      state.pages.push({ objects, more: false });
+      return;
+    }
+    if (prefixes.length === 0 && objects.length > 0) {
+      // Direct keys only, so far: the rest of the level (any common prefixes further on included) is
+      // listed without the delimiter, from the last of them, without a second request for this page.
+      await splitOrChain(unit, state, objects);
+      return;
+    }
+    const units = levelUnits(unit, objects, prefixes, delimiter);
+    if (token !== undefined) units.push({ kind: 'partition', prefix: unit.prefix, depth: unit.depth, token });
+    replace(unit, units);
   };
 
   const startWindow = () => {
@@ -173,7 +284,6 @@ export async function* listPagesOrdered(
           changed();
         },
       );
-      started.push(state);
     }
   };
 
@@ -196,8 +306,7 @@ export async function* listPagesOrdered(
       const state = unit.state as PartitionState;
       const page = state.pages.shift();
       if (page) {
-        state.space?.();
-        state.space = undefined;
+        wakeProducers();
         if (page.objects.length > 0) return page.objects;
         continue;
       }
@@ -207,6 +316,8 @@ export async function* listPagesOrdered(
         if (queue[head] === unit) head++;
         continue;
       }
+      // The slice may have moved on to a partition that waited for budget behind the one it finished.
+      wakeProducers();
       await new Promise<void>((resolve) => {
         wake = resolve;
       });
@@ -224,19 +335,8 @@ export async function* listPagesOrdered(
     // Requests in flight are not awaited: the slice does not wait a round trip for pages it drops, and
     // a stopped producer pushes nothing and starts no further request.
     stopped = true;
-    for (const state of started) state.space?.();
+    wakeProducers();
   }
-}
-
-/** One page of a level listed with the delimiter, from `startAfter`. */
-async function listLevel(
-  s3: S3Client,
-  range: ListRange,
-  prefix: string,
-  delimiter: string,
-  startAfter: string | undefined,
-): Promise<ListObjectsV2CommandOutput> {
-  return listRequest(s3, range, { prefix, delimiter, ...(startAfter ? { startAfter } : {}) });
 }
 
 function commonPrefixes(page: ListObjectsV2CommandOutput): string[] {
@@ -285,5 +385,77 @@ function levelUnits(
   }
   run = objects.slice(k);
   if (run.length > 0) units.push({ kind: 'objects', objects: run });
+  return units;
+}
+
+/** The objects of a unit's page without the keys an earlier unit lists (its `skip` prefixes). */
+function kept(unit: Extract<Unit, { kind: 'partition' }>, objects: ManifestObject[]): ManifestObject[] {
+  const skip = unit.skip;
+  if (!skip) return objects;
+  return objects.filter((object) => !skip.some((prefix) => object.key.startsWith(prefix)));
+}
+
+/** Above every character a key can hold (U+10FFFF is the last code point, F4 8F BF BF in UTF-8). */
+const LAST_CHARACTER = '\u{10FFFF}';
+/** Key ranges a split makes at one character position, at most. */
+const RANGES_PER_LEVEL = 10;
+
+/**
+ * Cuts what follows a partition's first page into key ranges listed side by side (issue 14: one prefix
+ * of 100,000 keys was one chain of 100 requests in series). The page's first and last keys F and L share
+ * their first c characters; the keys still to come mostly differ from L at character d = c - 1 or the
+ * one before, so ranges are made at those positions. At a position p with A = L[0..p) and x = L[p]
+ * (both ASCII, where UTF-8 byte order is character order):
+ * - the keys with prefix A + x after L (the head; at the finer position only),
+ * - for each character ch after x up to the highest seen at position c (at most 10): the keys with
+ *   prefix A + ch (a Prefix listing: exact, with no request past its end),
+ * - the keys with prefix A after every key with prefix A + top (StartAfter A + top + U+10FFFF, keys
+ *   starting with A + top left out, since they belong to the range before),
+ * and, last, the keys of the partition after every key with prefix A of the coarsest position. Each
+ * piece's keys sort after the previous piece's and together they are exactly the partition's keys after
+ * L, so S3's order and exact-once hold whatever the keys are; the split only guesses where the keys are
+ * (a range with no key costs one request). Each range splits again after its own first page.
+ * @returns the units in S3's order, or undefined when the keys do not allow a split (non-ASCII there)
+ */
+function rangeUnits(parent: Extract<Unit, { kind: 'partition' }>, raw: ManifestObject[]): Unit[] | undefined {
+  const first = (raw[0] as ManifestObject).key;
+  const last = (raw[raw.length - 1] as ManifestObject).key;
+  let common = 0;
+  while (common < first.length && common < last.length && first[common] === last[common]) common++;
+  const splittable = (code: number) => code < 0x7e;
+  const finest = common - 1;
+  if (finest < parent.prefix.length || !splittable(last.charCodeAt(finest))) return undefined;
+  let highest = 0;
+  for (const object of raw) {
+    const code = object.key.charCodeAt(common);
+    if (code < 0x7f && code > highest) highest = code;
+  }
+  const inherited = parent.skip ?? [];
+  const range = (prefix: string, extra: { startAfter?: string; skip?: string[] } = {}): Unit => {
+    const skip = [...inherited, ...(extra.skip ?? [])];
+    return {
+      kind: 'partition',
+      prefix,
+      depth: parent.depth,
+      flat: true,
+      ...(extra.startAfter !== undefined ? { startAfter: extra.startAfter } : {}),
+      ...(skip.length > 0 ? { skip } : {}),
+    };
+  };
+  const units: Unit[] = [range(last.slice(0, finest + 1), { startAfter: last })];
+  let covered = last.slice(0, finest + 1);
+  for (let at = finest; at >= Math.max(parent.prefix.length, finest - 1); at--) {
+    const x = last.charCodeAt(at);
+    if (!splittable(x)) break;
+    const base = last.slice(0, at);
+    const top = Math.min(Math.max(highest, x), x + RANGES_PER_LEVEL, 0x7e);
+    for (let ch = x + 1; ch <= top; ch++) units.push(range(base + String.fromCharCode(ch)));
+    const lastRange = base + String.fromCharCode(top);
+    units.push(range(base, { startAfter: lastRange + LAST_CHARACTER, skip: [lastRange] }));
+    covered = base;
+  }
+  if (covered !== parent.prefix) {
+    units.push(range(parent.prefix, { startAfter: covered + LAST_CHARACTER, skip: [covered] }));
+  }
   return units;
 }

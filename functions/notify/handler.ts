@@ -17,7 +17,7 @@ import { createObservability, type Observability } from '../shared/observability
 import { formatNotification, MAX_FAILED_KEYS, type NotificationSummary, type NotifyInput, summarize } from './message';
 import { type NotificationPublisher, snsPublisher } from './publisher';
 import { FailuresFileWriter, failuresKey, ledgerKey, writeLedgerFile } from './report-files';
-import { type AggregatedResults, aggregateResults, RESULT_READERS } from './results';
+import { type AggregatedResults, aggregateResults, emptyResults, RESULT_READERS } from './results';
 
 export interface NotifyDeps {
   config: DeploymentConfig;
@@ -63,6 +63,17 @@ export function resultsPrefix(jobId: string): string {
 }
 
 /**
+ * Whether a succeeded job put no object into a manifest: the totals are the job's (the continuation
+ * carries them across slices and executions) and every selected object was skipped, so no Map Run ran
+ * and there is no ResultWriter file to list (a no-op sync then costs no LIST here). Anything else, older
+ * totals without these fields included, reads the results.
+ */
+export function nothingPlanned(input: NotifyInput): boolean {
+  const { selected, skipped } = input.state.totals ?? {};
+  return input.status === 'SUCCEEDED' && selected !== undefined && skipped !== undefined && selected === skipped;
+}
+
+/**
  * Whether the outcome goes to SNS: a failure always; a success unless the job (`options.notifyOnSuccess`)
  * or the deployment (S3XCOPY_NOTIFY_ON_SUCCESS=false) turned success notifications off. The reports are
  * written either way: the state machine runs Notify after every execution for them.
@@ -99,14 +110,9 @@ export function createNotifyHandler(deps: NotifyDeps) {
     } else {
       const writer = new FailuresFileWriter(deps.stateS3, bucket, failuresKey(jobId));
       try {
-        results = await aggregateResults(
-          deps.stateS3,
-          bucket,
-          resultsPrefix(jobId),
-          MAX_FAILED_KEYS,
-          RESULT_READERS,
-          writer,
-        );
+        results = nothingPlanned(input)
+          ? emptyResults()
+          : await aggregateResults(deps.stateS3, bucket, resultsPrefix(jobId), MAX_FAILED_KEYS, RESULT_READERS, writer);
       } catch (error) {
         // The message must still go out (a failure alert matters more than its counts); say why counts are missing.
         countsUnavailable = `the ResultWriter files under s3://${bucket}/${resultsPrefix(jobId)} could not be read: ${awsErrorCode(error)}: ${errorMessage(error)}`;

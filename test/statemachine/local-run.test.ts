@@ -186,6 +186,27 @@ describe('the copy state machine, run locally', () => {
     expect(result.notification?.subject).toMatch(/^s3xcopy DRY RUN: .*, 2 of 2 objects to copy$/);
   });
 
+  it('lists only the source and the target in a sync with nothing to copy, as aws s3 sync does', async () => {
+    // Prepare: a first run copies the objects
+    const { source, target } = await buckets();
+    await s3.putMany(source, [
+      { key: 'x/1', body: 'one' },
+      { key: 'x/2', body: 'two' },
+    ]);
+    const job = { source: { bucket: source }, target: { bucket: target }, options: { mode: 'sync' } };
+    expect((await run(job)).objects).toMatchObject({ copied: 2 });
+
+    // Act
+    const result = await run(job);
+
+    // Assess: one page each side; the state bucket gets the two report files and no LIST (no Map Run
+    // ran, so there is neither a ResultWriter file nor a progress record to look for)
+    expect(result.objects).toMatchObject({ selected: 2, copied: 0, skipped: 2 });
+    expect(result.stats.s3.source).toEqual({ ListObjectsV2Command: 1 });
+    expect(result.stats.s3.target).toEqual({ ListObjectsV2Command: 1 });
+    expect(result.stats.s3.state).toEqual({ PutObjectCommand: 2 });
+  });
+
   it('retries a batch whose copy failed once and then succeeds', async () => {
     // Prepare
     const { source, target } = await buckets();

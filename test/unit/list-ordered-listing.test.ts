@@ -1,7 +1,7 @@
 /**
  * The List step's partitioned source listing (functions/list/ordered-listing.ts) against the S3 model with
  * small pages (so a few dozen keys cross many page boundaries and reach every branch: a level listed in
- * one page, a truncated level without common prefixes, and the guard for a truncated level with them).
+ * one page, a truncated level without common prefixes, and a level whose common prefixes span pages).
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
@@ -67,6 +67,62 @@ describe('ordered partitioned listing', () => {
     );
   });
 
+  it('hands on the same keys in the same order as one chain when it splits large prefixes into key ranges', async () => {
+    // Numbered keys (what ranges are cut for), U+10FFFF (what a range's rest starts after) and a
+    // non-ASCII character (where no range is cut), many keys for pages of a few, so that ranges split
+    // again after their own first page
+    const rangeChar = fc.constantFrom('0', '1', '2', '9', 'a', '/', '\u{10FFFF}', 'é');
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(fc.string({ unit: rangeChar, minLength: 1, maxLength: 6 }), { maxLength: 160 }),
+        fc.constantFrom('', '0', '1/'),
+        fc.option(fc.string({ unit: rangeChar, maxLength: 5 }), { nil: undefined }),
+        fc.integer({ min: 1, max: 8 }),
+        orderedOptions,
+        async (keys, prefix, startAfter, pageSize, options) => {
+          // Prepare
+          const { s3 } = modelWith(keys, pageSize);
+          const range = { bucket: 'src', prefix, role: 'source' as const, startAfter };
+
+          // Act
+          const chain = (await collect(listPages(s3, range))).flatMap((page) => page.objects.map((o) => o.key));
+          const pages = await collect(listPagesOrdered(s3, range, options));
+
+          // Assess
+          expect(pages.flatMap((page) => page.objects.map((o) => o.key))).toEqual(chain);
+          expect(pages.map((page) => page.more)).toEqual(pages.map((_, i) => i < pages.length - 1));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('lists a prefix of many numbered keys as key ranges side by side, each key once', async () => {
+    // Prepare: one prefix of 2,000 keys, pages of 100
+    const keys = Array.from({ length: 2000 }, (_, i) => `p/k${String(i).padStart(4, '0')}`);
+    const { model, s3 } = modelWith(keys, 100);
+    const prefixes: string[] = [];
+    s3.middlewareStack.add(
+      (next) => async (args) => {
+        prefixes.push(String((args.input as { Prefix?: string }).Prefix ?? ''));
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordPrefixes' },
+    );
+
+    // Act
+    const pages = await collect(
+      listPagesOrdered(s3, { bucket: 'src', prefix: 'p/', role: 'source' }, { concurrency: 8 }),
+    );
+
+    // Assess: every key once, in order; ranges of the thousands and hundreds digits were listed on their
+    // own, and the requests stay near one per page (20) plus the ranges' ends
+    expect(pages.flatMap((page) => page.objects.map((o) => o.key))).toEqual(keys);
+    expect(prefixes).toContain('p/k1');
+    expect(prefixes).toContain('p/k01');
+    expect(model.stats.requests.ListObjectsV2).toBeLessThanOrEqual(20 + 60);
+  });
+
   it('resumes after any key taken so far and lists the rest exactly once, after stopping anywhere', async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -104,10 +160,18 @@ describe('ordered partitioned listing', () => {
     );
   });
 
-  it('reads at most pagesAhead pages ahead in each of concurrency partitions', async () => {
+  it('keeps read-ahead within twice concurrency x pagesAhead pages, the nearest partitions first', async () => {
     // Prepare: 20 partitions of 10 one-key pages each
     const keys = Array.from({ length: 200 }, (_, i) => `p${String(Math.floor(i / 10)).padStart(2, '0')}/k${i % 10}`);
     const { model, s3 } = modelWith(keys, 1);
+    const listed: string[] = [];
+    s3.middlewareStack.add(
+      (next) => async (args) => {
+        listed.push(String((args.input as { Prefix?: string }).Prefix ?? ''));
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordPrefixes' },
+    );
     const pages = listPagesOrdered(
       s3,
       { bucket: 'src', prefix: '', role: 'source' },
@@ -120,28 +184,63 @@ describe('ordered partitioned listing', () => {
     for (let i = 0; i < 50; i++) await Promise.resolve();
     await pages.return(undefined);
 
-    // Assess: the first page, discovery (1 + 4 delimiter requests) and at most 4 x 2 pages, plus one in
-    // flight for each
+    // Assess: the first page, the top level's delimiter pages (one per partition found) and each
+    // partition's first delimiter page, the pages taken (2), and at most 2 x 4 x 2 pages read ahead; the
+    // partition the slice reads now read further than the fourth
     const requests = model.stats.requests.ListObjectsV2 ?? 0;
-    expect(requests).toBeGreaterThan(2);
-    expect(requests).toBeLessThanOrEqual(1 + 1 + 4 + 4 * (2 + 1));
+    expect(requests).toBeGreaterThan(1 + 4 + 4);
+    expect(requests).toBeLessThanOrEqual(1 + 4 + 4 + 2 + 2 * 4 * 2);
+    const count = (prefix: string) => listed.filter((p) => p === prefix).length;
+    expect(count('p00/')).toBeGreaterThan(count('p03/'));
   });
 
-  it('falls back to one chain for a level whose common prefixes do not fit one page', async () => {
+  it('reads no further ahead than the keys the caller still wants', async () => {
+    // Prepare: 20 partitions of 10 one-key pages each
+    const keys = Array.from({ length: 200 }, (_, i) => `p${String(Math.floor(i / 10)).padStart(2, '0')}/k${i % 10}`);
+    const { model, s3 } = modelWith(keys, 1);
+    const pages = listPagesOrdered(
+      s3,
+      { bucket: 'src', prefix: '', role: 'source' },
+      { concurrency: 4, pagesAhead: 8, keysWanted: () => 3 },
+    );
+
+    // Act
+    await pages.next();
+    await new Promise((resolve) => setImmediate(resolve));
+    for (let i = 0; i < 50; i++) await Promise.resolve();
+    await pages.return(undefined);
+
+    // Assess: discovery as above (1 + 4 + 4), the partition read now up to pagesAhead, and no page of
+    // the other three beyond their first once three keys are buffered
+    expect(model.stats.requests.ListObjectsV2).toBeLessThanOrEqual(1 + 4 + 4 + 8 + 1);
+  });
+
+  it('pages a level whose common prefixes do not fit one page, each prefix listed once', async () => {
     // Prepare: 6 common prefixes at the top, pages of 2
     const keys = ['a/1', 'b/1', 'c/1', 'd/1', 'e/1', 'f/1', 'top'];
-    const { model, s3 } = modelWith(keys, 2);
+    const { s3 } = modelWith(keys, 2);
+    const requests: Array<{ prefix: string; token: boolean }> = [];
+    s3.middlewareStack.add(
+      (next) => async (args) => {
+        const input = args.input as { Prefix?: string; ContinuationToken?: string };
+        requests.push({ prefix: input.Prefix ?? '', token: input.ContinuationToken !== undefined });
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordRequests' },
+    );
 
     // Act
     const pages = await collect(
       listPagesOrdered(s3, { bucket: 'src', prefix: '', role: 'source' }, { concurrency: 4 }),
     );
 
-    // Assess: the first page as one chain lists it, one delimiter page (truncated, with common prefixes),
-    // then the chain after the first page (3 pages of 2): no request with a continuation token and a
-    // delimiter, which the embedded test server answers wrongly
+    // Assess: every key once, in order; the top level was paged with continuation tokens, and each
+    // common prefix after the first page was listed on its own, once
     expect(pages.flatMap((page) => page.objects.map((o) => o.key))).toEqual(keys);
-    expect(model.stats.requests.ListObjectsV2).toBe(1 + 1 + 3);
+    expect(requests.filter((r) => r.prefix === '' && r.token).length).toBeGreaterThan(0);
+    for (const prefix of ['c/', 'd/', 'e/', 'f/']) {
+      expect(requests.filter((r) => r.prefix === prefix)).toHaveLength(1);
+    }
   });
 
   it('hands on thousands of small partitions in order (the queue drops what it handed on)', async () => {

@@ -8,8 +8,8 @@ import { S3Model } from '../../sim/s3-model';
 const keyChar = fc.constantFrom('a', 'b', '/', '-', 'é', '\u{1F600}', ' ', '+', '%');
 const keySets = fc.uniqueArray(fc.string({ unit: keyChar, minLength: 1, maxLength: 7 }), { maxLength: 120 });
 
-function bucketWith(keys: readonly string[]) {
-  const model = new S3Model();
+function bucketWith(keys: readonly string[], pageSize?: number) {
+  const model = new S3Model(pageSize === undefined ? {} : { maxKeysPerPage: pageSize });
   model.createBucket('src');
   model.createBucket('dst');
   model.seed(
@@ -28,8 +28,10 @@ describe('partitioned listing', () => {
         fc.integer({ min: 1, max: 40 }),
         fc.integer({ min: 1, max: 3 }),
         fc.integer({ min: 1, max: 8 }),
-        async (keys, prefix, target, maxDepth, concurrency) => {
-          const { s3 } = bucketWith(keys);
+        // Small pages: a level's common prefixes span several pages of a delimiter listing.
+        fc.constantFrom(1, 2, 3, 1000),
+        async (keys, prefix, target, maxDepth, concurrency, pageSize) => {
+          const { s3 } = bucketWith(keys, pageSize);
           const plan = await discoverPartitions(s3, 'src', prefix, { target, maxDepth });
           const listed: string[] = [];
           await listPartitions(s3, plan, {

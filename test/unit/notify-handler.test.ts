@@ -205,6 +205,49 @@ describe('the notify handler', () => {
     ]);
   });
 
+  it('reads no ResultWriter file when the job put no object into a manifest (a no-op sync)', async () => {
+    // Prepare: a Map Run's files under the job's prefix would add 5 copies if they were read
+    const jobId = 'job-noop-sync';
+    await writeMapRun(jobId, 'run-1', [succeeded('b1', 5, 500)]);
+    const event = input(jobId, 'SUCCEEDED');
+    event.state.totals = { listed: 10, selected: 10, skipped: 10, bytes: 0, skippedByReason: { unchanged: 10 } };
+    let lists = 0;
+    s3.s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'ListObjectsV2Command') lists++;
+        return next(args);
+      },
+      { step: 'initialize', name: 'countStateLists' },
+    );
+
+    // Act
+    try {
+      await handler(true)(event, context);
+    } finally {
+      s3.s3.middlewareStack.remove('countStateLists');
+    }
+
+    // Assess: no LIST, and the ledger has the ten unchanged objects and no copy
+    expect(lists).toBe(0);
+    const ledger = JSON.parse((await s3.getBody(STATE, `reports/${jobId}/ledger.json`)).toString());
+    expect(ledger.objects).toMatchObject({ selected: 10, copied: 0, skipped: 10 });
+  });
+
+  it('still reads the ResultWriter files when the totals do not say nothing was planned', async () => {
+    // Prepare
+    const jobId = 'job-older-totals';
+    await writeMapRun(jobId, 'run-1', [succeeded('b1', 5, 500)]);
+    const event = input(jobId, 'SUCCEEDED');
+    event.state.totals = { listed: 10, bytes: 0 };
+
+    // Act
+    await handler(true)(event, context);
+
+    // Assess
+    const ledger = JSON.parse((await s3.getBody(STATE, `reports/${jobId}/ledger.json`)).toString());
+    expect(ledger.objects).toMatchObject({ copied: 5 });
+  });
+
   it('does not publish a success when the deployment turned success notifications off', async () => {
     // Act
     const output = await handler(false)(input('job-quiet', 'SUCCEEDED'), context);
