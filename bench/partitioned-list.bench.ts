@@ -144,7 +144,8 @@ export async function run(options: BenchOptions = {}): Promise<BenchSection> {
       before: `1x (one chain: ${round(r.chain.keys / r.chain.seconds).toLocaleString('en-US')} keys/s)`,
       measured: `${ratio(r.speedup, 1)} (${round(r.partitioned.keys / r.partitioned.seconds).toLocaleString('en-US')} keys/s, ${round((r.partitioned.lists / r.partitioned.keys) * 1000)} LISTs per 1,000 keys)`,
       met: r.speedup >= GOAL,
-      holdsBack: 'the partitions found in this bucket do not keep the listing concurrency busy: see the LISTs per 1,000 keys and the notes above.',
+      holdsBack:
+        'the partitions found in this bucket do not keep the listing concurrency busy: see the LISTs per 1,000 keys and the notes above.',
     })),
     headline: `List step, partitioned (listConcurrency ${CONCURRENCY}) vs one chain, simulated: ${ratios.map((r) => `${ratio(r.speedup, 1)} on ${r.shape.name.split(':')[0]}`).join(', ')} (goal >= ${GOAL}x).`,
     chart: {

@@ -194,7 +194,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchSection> {
     }));
     notes.push(
       `${version}; ${count} objects of 200-500 bytes, median of ${runs} runs per method, methods alternating, each run into a fresh target prefix.`,
-      'rclone copies server-side here (source and target on one remote), one CopyObject per object, after listing both sides; s3xcopy run lists, plans batches of 1,000, runs the state machine locally and copies each batch with the copy worker.',
+      'rclone copies server-side here (source and target on one remote), one CopyObject per object, after listing both sides; s3xcopy run lists, plans its batches (one for these 1,000 objects), runs the state machine locally and copies each batch with the copy worker.',
       "'speed vs s3xcopy run' is that method's objects/s over s3xcopy run's: below 1x it was slower. Both share this machine's 2 cores with the in-process server; s3xcopy run also runs the state machine and the handlers in the same process, while rclone is a separate process.",
     );
     const rcloneTuned = medians[1] ?? 0;

@@ -105,8 +105,10 @@ export interface CopyOutcome {
   sdkRetries: number;
   /** Target objects whose content differs from their source's (must be 0). */
   contentMismatches: number;
-  /** Mean AIMD window per worker at the end (adaptive runs). */
+  /** Mean AIMD window per worker at the end (adaptive runs): it grows back once the last batches run alone. */
   finalWindow?: number;
+  /** Times the workers' AIMD windows were halved on a throttled attempt (adaptive runs). */
+  windowDecreases?: number;
   /** Per slice: listing, Map run, and how full the Map and the copies kept their slots. */
   timeline: SliceTimeline[];
   wallSeconds: number;
@@ -317,6 +319,7 @@ async function simulate(scenario: CopyScenario): Promise<CopyOutcome> {
   }
   const copyRequests = model.stats.requests.CopyObject ?? 0;
   const windows = workers.map((client) => adaptiveLimitOf(client)?.current).filter((w) => w !== undefined);
+  const decreases = workers.map((client) => adaptiveLimitOf(client)?.stats.decreases).filter((d) => d !== undefined);
   return {
     scenario,
     seconds,
@@ -339,6 +342,7 @@ async function simulate(scenario: CopyScenario): Promise<CopyOutcome> {
     retries: copyRequests - scenario.objects,
     contentMismatches,
     ...(windows.length > 0 ? { finalWindow: windows.reduce((a, b) => a + b, 0) / windows.length } : {}),
+    ...(decreases.length > 0 ? { windowDecreases: decreases.reduce((a, b) => a + b, 0) } : {}),
     timeline,
     wallSeconds: (Date.now() - wallStarted) / 1000,
   };

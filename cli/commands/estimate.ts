@@ -229,7 +229,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--region <region>', 'region of the manifest bucket')
     .option('--mode <mode>', 'copy (every object) or sync (only objects that differ)', 'copy')
     .option('--changed <percent>', 'sync only: share of objects that differ from the target (default 100%)')
-    .option('--batch-size <n>', 'objects per copy batch (default 1000)')
+    .option('--batch-size <n>', 'objects per copy batch (default 1250)')
     .option('--multipart-threshold <size>', 'copy larger objects with a multipart copy (default 64MiB)')
     .option('--part-size <size>', 'multipart part size (default 64MiB)')
     // features (issue 13): restores and mirror deletes (cli/cost/feature-costs.ts).

@@ -183,7 +183,7 @@ function plan(input: PlannedJob, mapMaxConcurrency: number): Plan {
   );
   const slices = Math.ceil(job.objects / job.sliceMaxObjects);
   // The List step plans each slice's batches in whole rounds of the Map's MaxConcurrency once they are
-  // more than one round (planBatches' parallelism): 100,000 small objects are 120 batches, not 100.
+  // more than one round (planBatches' parallelism): 100,000 small objects are 80 batches of 1,250 (two rounds of 40); 60,000 would be 48, rounded up to 80.
   const share = toCopy / job.objects;
   const sliceBatches = (sliceObjects: number) => {
     const copies = Math.round(sliceObjects * share);

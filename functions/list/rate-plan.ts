@@ -3,7 +3,7 @@
  * docs/cost.md, "Rate model").
  *
  * A batch is planned to take at most the job's window W: the time the job's own limits take at the
- * model's rates (maxBytesPerBatch at 50 MiB/s plus maxObjectsPerBatch requests of 20 ms: 675 s by
+ * model's rates (maxBytesPerBatch at 50 MiB/s plus maxObjectsPerBatch requests of 20 ms: 680 s by
  * default, 78% of the 870 s a 15-minute invocation copies before its 30 s safety margin; the rest is the
  * planning margin). A batch's
  * planned time is bytes / R + objects x L, as if its requests ran one after another: a copy invocation

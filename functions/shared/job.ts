@@ -118,7 +118,7 @@ export const DEFAULT_OPTIONS = {
   partSize: 64 * MiB,
   concurrency: 32,
   toleratedFailurePercentage: 0,
-  maxObjectsPerBatch: 1000,
+  maxObjectsPerBatch: 1250,
   /** From the rate model (copy-rates.ts): one invocation's worth at a pessimistic aggregate 50 MiB/s. */
   maxBytesPerBatch: COPY_RATES.plannedBatchBytes,
   sliceMaxObjects: 100_000,

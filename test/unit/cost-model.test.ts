@@ -115,8 +115,8 @@ describe('buildScenario', () => {
   const million = { objects: 1_000_000, averageSizeBytes: 1024, mode: 'copy' as const };
 
   it('counts s3xcopy requests and transitions for a million small objects', () => {
-    // Arrange: 1,000,000 objects of 1 KiB, defaults (1000 per batch, 100,000 per slice, 40 children at once).
-    // -> 100 batches a slice rounded up to 3 whole rounds of 40 = 120, 1200 batches, 10 slices, 1000 LIST pages, 1,000,000 COPY; state bucket: 10 Map Runs x (PUT manifest
+    // Arrange: 1,000,000 objects of 1 KiB, defaults (1250 per batch, 100,000 per slice, 40 children at once).
+    // -> 80 batches a slice, 2 whole rounds of 40, 800 batches, 10 slices, 1000 LIST pages, 1,000,000 COPY; state bucket: 10 Map Runs x (PUT manifest
     // + 2 ResultWriter PUTs) = 30 PUT, 10 x (ItemReader GET + notify's 2 GETs) = 30 GET, notify's 1 LIST.
     // Act
     const scenario = buildScenario('s3xcopy-standard', million);
@@ -125,10 +125,10 @@ describe('buildScenario', () => {
     // S3: (1001 + 1,000,000 + 30) x 0.000005 + 30 x 0.0000004 = 5.005155 + 0.000012 = 5.005167.
     expect(scenario.cost.s3Requests.total).toBeCloseTo(5.005167, 9);
     // Parent: Init 1 + 10 slices x (List, AnythingToCopy, MoreSlices) + 10 x (PrepareCopy, CopyBatches)
-    // + NotifySuccess, Done = 1 + 30 + 20 + 2 = 53; children 1200 x (start + Copy) = 2400.
-    // 2453 x 0.000025 = 0.061325.
-    expect(scenario.cost.orchestration.stepFunctionsStandard).toBeCloseTo(0.061325, 12);
-    expect(scenario.counts.lambda?.find((usage) => usage.name === 'copy')?.invocations).toBe(1200);
+    // + NotifySuccess, Done = 1 + 30 + 20 + 2 = 53; children 800 x (start + Copy) = 1600.
+    // 1653 x 0.000025 = 0.041325.
+    expect(scenario.cost.orchestration.stepFunctionsStandard).toBeCloseTo(0.041325, 12);
+    expect(scenario.counts.lambda?.find((usage) => usage.name === 'copy')?.invocations).toBe(800);
   });
 
   it('counts the fewest batches when a slice needs no more than one round of the Map', () => {
@@ -145,10 +145,10 @@ describe('buildScenario', () => {
   });
 
   it('moves the children out of Standard transitions with Express children', () => {
-    // 53 parent + 1200 child starts = 1253 x 0.000025 = 0.031325; 1200 Express requests = 0.0012 + duration.
+    // 53 parent + 800 child starts = 853 x 0.000025 = 0.021325; 800 Express requests = 0.0008 + duration.
     const scenario = buildScenario('s3xcopy-express', million);
-    expect(scenario.cost.orchestration.stepFunctionsStandard).toBeCloseTo(0.031325, 12);
-    expect(scenario.counts.expressExecutions?.executions).toBe(1200);
+    expect(scenario.cost.orchestration.stepFunctionsStandard).toBeCloseTo(0.021325, 12);
+    expect(scenario.counts.expressExecutions?.executions).toBe(800);
     expect(scenario.cost.orchestration.stepFunctionsExpress).toBeGreaterThan(0.001);
   });
 

@@ -39,17 +39,17 @@ describe('planForRates', () => {
   it('leaves a fifth of the invocation as margin with the default limits', () => {
     // Act
     const window = planningWindowSeconds(DEFAULT_LIMITS);
-    // Assert: 32 GiB at 50 MiB/s plus 1,000 requests of 20 ms
-    expect(window).toBeCloseTo(675.36, 2);
+    // Assert: 32 GiB at 50 MiB/s plus 1,250 requests of 20 ms
+    expect(window).toBeCloseTo(680.36, 2);
     expect(window).toBeLessThanOrEqual(0.8 * INVOCATION_SECONDS);
   });
 
   it('plans a slow server (8 MiB/s a request) about a sixth of the model batch', () => {
     // Act
     const plan = planForRates(DEFAULT_LIMITS, { large: 40, bytesPerSecond: 8 * MiB, small: 0 });
-    // Assert: 655 s of bytes at 8 MiB/s after 1,000 requests of 20 ms
+    // Assert: 655 s of bytes at 8 MiB/s after 1,250 requests of 20 ms
     expect(plan.source).toBe('measured');
-    expect(plan.maxObjectsPerBatch).toBe(1000);
+    expect(plan.maxObjectsPerBatch).toBe(1250);
     expect(plan.maxBytesPerBatch).toBe(Math.floor(8 * MiB * 655.36));
     expect(plan.maxBytesPerBatch / GiB).toBeCloseTo(5.12, 2);
   });
