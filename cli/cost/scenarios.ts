@@ -4,7 +4,7 @@
  *
  * Designs compared (docs/cost.md explains each assumption):
  * - `s3xcopy-standard`: s3xcopy as deployed; Standard parent, Distributed Map with Standard children,
- *   one child (one copy Lambda invocation) per batch of up to 1,000 objects.
+ *   one child (one copy Lambda invocation) per batch of up to 1,250 objects (the default maxObjectsPerBatch).
  * - `s3xcopy-express`: the same with Express children (ExecutionType EXPRESS).
  * - `per-object-executions`: the same state machine without batching: one child execution and one
  *   Lambda invocation per object (what a naive "one execution per object" design pays).
