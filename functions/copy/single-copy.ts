@@ -8,10 +8,10 @@ import { targetOptions } from './target-settings';
 import { readSource, shouldVerify, verifyCopy } from './verify-copy';
 
 /**
- * Copies version `version` of `sourceKey` to `targetKey` with CopyObject, carrying metadata
- * (MetadataDirective COPY) and, with `tags: copy`, the tags (TaggingDirective COPY; REPLACE with no tags
- * gives the copy none), and the source's checksum algorithm (checksums.ts). CopySourceIfMatch makes S3
- * refuse (412) rather than copy another version.
+ * Copies version `version` of `sourceKey` to `targetKey` with CopyObject, carrying metadata and, with
+ * `tags: copy`, the tags (with `tags: none`, TaggingDirective REPLACE with no tags gives the copy none),
+ * and the source's checksum algorithm (checksums.ts). CopySourceIfMatch makes S3 refuse (412) rather
+ * than copy another version.
  * @returns the bytes copied: the version's size
  * @throws SourceChanged when the key no longer holds that version
  */
@@ -27,8 +27,10 @@ export async function copySingle(
     Key: targetKey,
     ...copySourceParams(ctx, sourceKey, version.versionId),
     ...(version.etag ? { CopySourceIfMatch: version.etag } : {}),
-    MetadataDirective: 'COPY',
-    TaggingDirective: job.options.tags === 'copy' ? 'COPY' : 'REPLACE',
+    // COPY is S3's default for both directives (and moto's, and the S3 model's): sending it would only
+    // restate it, in two more headers to serialise, sign and parse for every object. Only `tags: none`
+    // needs a directive. The verify step (`options.verify: all`) still checks metadata and tags.
+    ...(job.options.tags === 'copy' ? {} : { TaggingDirective: 'REPLACE' as const }),
     // S3 would copy the source's algorithm by default; asking for it makes the request say what it wants.
     ...(version.checksumAlgorithm ? { ChecksumAlgorithm: version.checksumAlgorithm } : {}),
     ...targetOptions(job),

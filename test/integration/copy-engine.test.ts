@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { DeleteObjectCommand, HeadObjectCommand, PutObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  PutObjectTaggingCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import type { HttpHandlerOptions } from '@smithy/types';
 import { type CopyEngineDeps, copyBatch } from '../../functions/copy/copy-engine';
 import { CopyBatchError, CopyTimeBudgetError } from '../../functions/shared/errors';
@@ -286,9 +292,14 @@ describe('copyBatch against the embedded S3 server', () => {
       CacheControl: 'max-age=60',
       Metadata: { origin: 'unit-test', owner: 'team-a' },
     });
+    const client = s3.makeS3();
+    const sent = recordCommands(client);
     // Act
-    await copyBatch(copyInput(source, target, [await manifestEntry(source, 'meta.json')]), engineDeps(s3.makeS3()));
-    // Assert
+    await copyBatch(copyInput(source, target, [await manifestEntry(source, 'meta.json')]), engineDeps(client));
+    // Assert: kept through S3's default directives, which the request does not restate.
+    const copy = sent.find((entry) => entry.command === 'CopyObjectCommand');
+    expect(copy?.input).not.toHaveProperty('MetadataDirective');
+    expect(copy?.input).not.toHaveProperty('TaggingDirective');
     const head = await s3.s3.send(new HeadObjectCommand({ Bucket: target, Key: 'meta.json' }));
     expect(head.ContentType).toBe('application/json');
     expect(head.CacheControl).toBe('max-age=60');
@@ -318,13 +329,37 @@ describe('copyBatch against the embedded S3 server', () => {
       Bucket: target,
       Key: 'a.txt',
       CopySource: `${source}/a.txt`,
-      MetadataDirective: 'COPY',
       TaggingDirective: 'REPLACE',
       StorageClass: 'STANDARD_IA',
       ServerSideEncryption: 'aws:kms',
       SSEKMSKeyId: kmsKeyId,
       ACL: 'bucket-owner-full-control',
     });
+    expect(copy?.input).not.toHaveProperty('MetadataDirective');
+  });
+
+  it('keeps the tags of an object copied with CopyObject when verify is all, though this server drops them', async () => {
+    // Arrange: the embedded server carries no tags on CopyObject whatever the directive (NOTES.md).
+    const { source, target } = await buckets();
+    await s3.put(source, 'tagged.txt', 'tagged', { Metadata: { owner: 'team-a' } });
+    await s3.s3.send(
+      new PutObjectTaggingCommand({
+        Bucket: source,
+        Key: 'tagged.txt',
+        Tagging: { TagSet: [{ Key: 'team', Value: 'data eng' }] },
+      }),
+    );
+    // Act
+    const result = await copyBatch(
+      copyInput(source, target, [await manifestEntry(source, 'tagged.txt')], { verify: 'all' }),
+      engineDeps(s3.makeS3()),
+    );
+    // Assert
+    expect(result).toMatchObject({ copied: 1, failed: 0 });
+    const tags = await s3.s3.send(new GetObjectTaggingCommand({ Bucket: target, Key: 'tagged.txt' }));
+    expect(tags.TagSet).toEqual([{ Key: 'team', Value: 'data eng' }]);
+    const head = await s3.s3.send(new HeadObjectCommand({ Bucket: target, Key: 'tagged.txt' }));
+    expect(head.Metadata).toEqual({ owner: 'team-a' });
   });
 
   it('copies a large object in parts with its headers, metadata and tags when it is above the threshold', async () => {

@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import {
   adaptForLocal,
   DEFINITION_PATH,
@@ -221,6 +223,19 @@ describe('statemachine/copy.asl.json', () => {
       ErrorPath: '$.list.error.Error',
       CausePath: '$.list.error.Cause',
     });
+  });
+
+  it('refuses to load a definition whose state names a Next that does not exist', () => {
+    // Prepare: the repository's file with one transition broken, in a file of its own.
+    const broken = JSON.parse(text);
+    const state = Object.values(broken.States as Record<string, { Next?: string }>).find((each) => each.Next);
+    if (!state) throw new Error('the definition has no state with a Next');
+    state.Next = 'NoSuchState';
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'asl-')), 'broken.asl.json');
+    writeFileSync(file, JSON.stringify(broken));
+
+    // Act and Assess
+    expect(() => loadDefinition(values, file)).toThrow(/with its placeholders filled is not a valid state machine/);
   });
 
   it('turns the Distributed Map into a Task the runner binds, keeping its Catch and ResultPath', () => {
