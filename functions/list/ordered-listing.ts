@@ -144,6 +144,11 @@ export async function* listPagesOrdered(
   // rest of it a chain of requests in series. Partitions further back keep what they read while those
   // before them grow, so all buffers together are held to twice the budget.
   const budget = options.concurrency * pagesAhead;
+  // What the runs' first pages showed (levelUnits): the other runs of a level wait for the first one's,
+  // and once runs mostly meet prefixes that fill a page alone, runs not yet started are queued as one
+  // partition per prefix (as without runs) instead of each spending a request to find that out.
+  let runsStarted = 0;
+  const runsSeen = { small: 0, large: 0 };
   /** Producers waiting for read-ahead room; woken whenever the slice takes a page or waits. */
   let blocked: Array<() => void> = [];
   const wakeProducers = () => {
@@ -245,11 +250,14 @@ export async function* listPagesOrdered(
       const lastRaw = raw[raw.length - 1];
       const pastEnd = unit.end !== undefined && lastRaw !== undefined && compareKeys(lastRaw.key, unit.end) >= 0;
       if (!page.IsTruncated || pastEnd || !lastRaw) {
+        if (unit.members) runsSeen.small++;
         state.pages.push({ objects: kept(unit, raw), more: false });
         return;
       }
       if (unit.members) {
-        replace(unit, [{ kind: 'objects', objects: kept(unit, raw) }, ...splitRun(unit, lastRaw.key)]);
+        const split = splitRun(unit, lastRaw.key);
+        runsSeen[split.large ? 'large' : 'small']++;
+        replace(unit, [{ kind: 'objects', objects: kept(unit, raw) }, ...split.units]);
         return;
       }
       await splitOrChain(unit, state, raw);
@@ -293,6 +301,16 @@ export async function* listPagesOrdered(
     for (let i = head; i < queue.length && partitions < options.concurrency; i++) {
       const unit = queue[i] as Unit;
       if (unit.kind !== 'partition') continue;
+      if (!unit.state && unit.members) {
+        if (runsSeen.large > runsSeen.small && unit.members.length > 0) {
+          queue.splice(i, 1, ...prefixUnits(unit));
+          i--;
+          continue;
+        }
+        // The window goes no further until a run's first page has shown what runs hold.
+        if (runsSeen.large + runsSeen.small === 0 && runsStarted > 0) break;
+        runsStarted++;
+      }
       partitions++;
       if (unit.state) continue;
       const state: PartitionState = { pages: [], done: false };
@@ -506,14 +524,14 @@ function levelUnits(
 
 /**
  * What follows the full first page of a run (levelUnits), ending with key `last`. The page shows how
- * many of the run's prefixes a page holds: when it passed some, the prefixes still to come are cut into
- * runs of that many (the first from `last`, each next one from the end of the one before), listed side
- * by side and split again the same way if a page still does not hold them; when the first prefix alone
- * filled the page, the prefixes are large, and each is queued as a partition of its own (the first from
- * `last`), which lists it as any other (one level down, or cut into key ranges). Either way the units
- * hold exactly the run's keys after `last`, in S3's order.
+ * many of the run's prefixes a page holds: when it passed two or more, the prefixes still to come are cut
+ * into runs of that many (the first from `last`, each next one from the end of the one before), listed
+ * side by side and split again the same way if a page still does not hold them; when it passed at most
+ * one, the prefixes are large (`large`), and each is queued as a partition of its own (the one holding
+ * `last` from there), which lists it as any other (one level down, or cut into key ranges). Either way
+ * the units hold exactly the run's keys after `last`, in S3's order.
  */
-function splitRun(unit: Extract<Unit, { kind: 'partition' }>, last: string): Unit[] {
+function splitRun(unit: Extract<Unit, { kind: 'partition' }>, last: string): { units: Unit[]; large: boolean } {
   const members = unit.members ?? [];
   let passed = 0;
   while (
@@ -524,14 +542,10 @@ function splitRun(unit: Extract<Unit, { kind: 'partition' }>, last: string): Uni
     passed++;
   }
   const rest = members.slice(passed);
-  const holder = rest[0];
-  if (passed === 0 && holder !== undefined && last.startsWith(holder)) {
-    return rest.map((prefix, i) => ({
-      kind: 'partition',
-      prefix,
-      depth: unit.depth,
-      ...(i === 0 ? { startAfter: last } : {}),
-    }));
+  // A page that passed at most one prefix: runs would list a prefix or so a request, no better than a
+  // partition each, which can also go one level down or be cut into key ranges.
+  if (passed <= 1 && rest.length > 0) {
+    return { units: prefixUnits({ ...unit, members: rest, startAfter: last }), large: true };
   }
   const runLength = Math.max(1, passed);
   const units: Unit[] = [];
@@ -546,7 +560,21 @@ function splitRun(unit: Extract<Unit, { kind: 'partition' }>, last: string): Uni
     const end = rest[start + runLength] ?? unit.end;
     units.push(runUnit(unit.prefix, unit.depth, runMembers, after, end));
   }
-  return units;
+  return { units, large: false };
+}
+
+/**
+ * A run's prefixes as one partition each, the one holding the run's start from there. They hold the
+ * run's keys: a run has no direct key between its prefixes (levelUnits).
+ */
+function prefixUnits(unit: Extract<Unit, { kind: 'partition' }>): Unit[] {
+  const from = unit.startAfter;
+  return (unit.members ?? []).map((prefix) => ({
+    kind: 'partition',
+    prefix,
+    depth: unit.depth,
+    ...(from?.startsWith(prefix) ? { startAfter: from } : {}),
+  }));
 }
 
 /** The objects of a unit's page without the keys an earlier unit lists (its `skip` prefixes). */

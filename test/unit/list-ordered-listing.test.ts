@@ -186,6 +186,32 @@ describe('ordered partitioned listing', () => {
     expect(model.stats.requests.ListObjectsV2).toBeLessThanOrEqual(80);
   });
 
+  it('lists a level of many large prefixes one partition each, as without runs, once a run has shown them large', async () => {
+    // Prepare: 200 prefixes of 25 keys, pages of 20 (each prefix fills a page alone)
+    const keys = Array.from({ length: 5000 }, (_, i) => `p${String(i % 200).padStart(3, '0')}/k${Math.floor(i / 200)}`);
+    const requestsWith = async (groupAbove: number) => {
+      const { model, s3 } = modelWith(keys, 20);
+      const pages = listPagesOrdered(
+        s3,
+        { bucket: 'src', prefix: '', role: 'source' },
+        { concurrency: 8, groupAbove, pagesAhead: 1 },
+      );
+      // A slice that takes a few pages and stops, read-ahead in flight
+      for (let i = 0; i < 4; i++) await pages.next();
+      await new Promise((resolve) => setImmediate(resolve));
+      await pages.return(undefined);
+      return model.stats.requests.ListObjectsV2 ?? 0;
+    };
+
+    // Act
+    const withoutRuns = await requestsWith(Number.POSITIVE_INFINITY);
+    const withRuns = await requestsWith(2);
+
+    // Assess: the level's first run costs a request of its own (and the rest of its first prefix one);
+    // the other runs were not listed to find their prefixes large
+    expect(withRuns).toBeLessThanOrEqual(withoutRuns + 2);
+  });
+
   it('lists a prefix of many numbered keys as key ranges side by side, each key once', async () => {
     // Prepare: one prefix of 2,000 keys, pages of 100
     const keys = Array.from({ length: 2000 }, (_, i) => `p/k${String(i).padStart(4, '0')}`);
