@@ -437,7 +437,10 @@ function runUnit(prefix: string, depth: number, members: string[], after: Bound,
  * two neighbouring entries of a delimiter listing there is no other key, so each run holds exactly the
  * keys under its prefixes. A prefix is left on its own when the page does not show what precedes or
  * follows it: the first after a continuation token and the last of a truncated page. (A run starting at
- * the page's first entry after a resume key starts after that key, the prefix holding it included.) A run whose first page is full is split by what that page shows (splitRun).
+ * the page's first entry after a resume key starts after that key, the prefix holding it included.) A run whose first page is full is split by what that page
+ * shows (splitRun). The page says nothing of how many keys a prefix holds, so only the first run of a
+ * listing is listed at once; the others wait for its first page, and are queued as one partition per
+ * prefix instead while runs have mostly met large prefixes (listPagesOrdered's runsSeen).
  */
 function levelUnits(
   parent: Extract<Unit, { kind: 'partition' }>,
