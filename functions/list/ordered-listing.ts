@@ -24,7 +24,7 @@
  *   holds many common prefixes (more than 4 x concurrency), runs of consecutive ones are queued as key
  *   ranges listed without the delimiter instead, so that a LIST returns up to 1,000 keys across several
  *   small prefixes rather than one prefix's few (levelUnits; a run that holds more than a page is split
- * by what its first page shows, splitRun).
+ *   by what its first page shows, splitRun).
  * Below `maxDepth` levels a partition is listed as one chain without the delimiter.
  */
 import type { ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
@@ -80,7 +80,7 @@ type Unit =
       /** Keys from this one on belong to a later unit: left out here, and the listing ends there. */
       end?: string;
       /**
-       * A run of consecutive common prefixes of one level listed together (groupedUnits): `prefix` is the
+       * A run of consecutive common prefixes of one level listed together (levelUnits): `prefix` is the
        * level's, the listing is flat and bounded by startAfter/skip and `end`, and these are the run's
        * prefixes, kept to split the run when it turns out to hold more than a page.
        */
