@@ -20,7 +20,11 @@
  *   prefixes (one level down), merged in S3's order, and, when the page is truncated, by the rest of the
  *   level (the same prefix from the page's continuation token: S3 counts a common prefix as one of
  *   MaxKeys and a continuation after it skips all its keys). A level of 10,000,000 common prefixes thus
- *   enters the queue a page at a time, as the slice reaches its end, not all at once.
+ *   enters the queue a page at a time, as the slice reaches its end, not all at once. When the page
+ *   holds many common prefixes (more than 4 x concurrency), runs of consecutive ones are queued as key
+ *   ranges listed without the delimiter instead, so that a LIST returns up to 1,000 keys across several
+ *   small prefixes rather than one prefix's few (levelUnits; a run that holds more than a page is split
+ *   by what its first page shows, splitRun).
  * Below `maxDepth` levels a partition is listed as one chain without the delimiter.
  */
 import type { ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
@@ -43,6 +47,11 @@ export interface OrderedListingOptions {
   pagesAhead?: number;
   maxDepth?: number;
   delimiter?: string;
+  /**
+   * Common prefixes a delimiter page must hold (more than this) for runs of them to be listed together;
+   * default GROUP_ABOVE x concurrency (see levelUnits).
+   */
+  groupAbove?: number;
   /**
    * Keys the caller will still take at least (a slice: the objects it may still select). Read-ahead
    * stops there: what a full slice would drop is not listed (it costs requests and memory).
@@ -68,6 +77,14 @@ type Unit =
       flat?: boolean;
       /** Keys starting with any of these belong to an earlier unit: left out here. */
       skip?: string[];
+      /** Keys from this one on belong to a later unit: left out here, and the listing ends there. */
+      end?: string;
+      /**
+       * A run of consecutive common prefixes of one level listed together (levelUnits): `prefix` is the
+       * level's, the listing is flat and bounded by startAfter/skip and `end`, and these are the run's
+       * prefixes, kept to split the run when it turns out to hold more than a page.
+       */
+      members?: string[];
       depth: number;
       state?: PartitionState;
     };
@@ -127,6 +144,11 @@ export async function* listPagesOrdered(
   // rest of it a chain of requests in series. Partitions further back keep what they read while those
   // before them grow, so all buffers together are held to twice the budget.
   const budget = options.concurrency * pagesAhead;
+  // What the runs' first pages showed (levelUnits): the other runs of a level wait for the first one's,
+  // and once runs mostly meet prefixes that fill a page alone, runs not yet started are queued as one
+  // partition per prefix (as without runs) instead of each spending a request to find that out.
+  let runsStarted = 0;
+  const runsSeen = { small: 0, large: 0 };
   /** Producers waiting for read-ahead room; woken whenever the slice takes a page or waits. */
   let blocked: Array<() => void> = [];
   const wakeProducers = () => {
@@ -225,8 +247,17 @@ export async function* listPagesOrdered(
       });
       if (stopped) return;
       const raw = listedObjects(page, range.bucket);
-      if (!page.IsTruncated) {
+      const lastRaw = raw[raw.length - 1];
+      const pastEnd = unit.end !== undefined && lastRaw !== undefined && compareKeys(lastRaw.key, unit.end) >= 0;
+      if (!page.IsTruncated || pastEnd || !lastRaw) {
+        if (unit.members) runsSeen.small++;
         state.pages.push({ objects: kept(unit, raw), more: false });
+        return;
+      }
+      if (unit.members) {
+        const split = splitRun(unit, lastRaw.key);
+        runsSeen[split.large ? 'large' : 'small']++;
+        replace(unit, [{ kind: 'objects', objects: kept(unit, raw) }, ...split.units]);
         return;
       }
       await splitOrChain(unit, state, raw);
@@ -256,7 +287,11 @@ export async function* listPagesOrdered(
       await splitOrChain(unit, state, objects);
       return;
     }
-    const units = levelUnits(unit, objects, prefixes, delimiter);
+    const units = levelUnits(unit, objects, prefixes, delimiter, {
+      concurrency: options.concurrency,
+      groupAbove: options.groupAbove ?? GROUP_ABOVE * options.concurrency,
+      truncated: token !== undefined,
+    });
     if (token !== undefined) units.push({ kind: 'partition', prefix: unit.prefix, depth: unit.depth, token });
     replace(unit, units);
   };
@@ -266,6 +301,16 @@ export async function* listPagesOrdered(
     for (let i = head; i < queue.length && partitions < options.concurrency; i++) {
       const unit = queue[i] as Unit;
       if (unit.kind !== 'partition') continue;
+      if (!unit.state && unit.members) {
+        if (runsSeen.large > runsSeen.small && unit.members.length > 0) {
+          queue.splice(i, 1, ...prefixUnits(unit));
+          i--;
+          continue;
+        }
+        // The window goes no further until a run's first page has shown what runs hold.
+        if (runsSeen.large + runsSeen.small === 0 && runsStarted > 0) break;
+        runsStarted++;
+      }
       partitions++;
       if (unit.state) continue;
       const state: PartitionState = { pages: [], done: false };
@@ -347,17 +392,62 @@ function commonPrefixes(page: ListObjectsV2CommandOutput): string[] {
 }
 
 /**
+ * A level is grouped once its page holds more than GROUP_ABOVE x concurrency common prefixes that can be
+ * grouped: with that many, a partition each costs a LIST each however few keys it holds (2,000 prefixes
+ * of 100 keys: 2,028 requests of 100 keys), while a run of them listed flat returns up to 1,000 keys a
+ * request. Below it the level's partitions are about as many as the window holds and one each keeps
+ * large prefixes (a run's first page cannot tell a large prefix from a full run) at one request each.
+ */
+const GROUP_ABOVE = 4;
+
+type Bound = { startAfter?: string; skip?: string[] };
+
+/** What follows a level entry: after a key, that key; after a common prefix, every key under it. */
+function boundAfter(entry: ManifestObject | string): Bound {
+  if (typeof entry !== 'string') return { startAfter: entry.key };
+  // Keys under `entry` sort before entry + U+10FFFF or start with it: the latter are left out.
+  return { startAfter: entry + LAST_CHARACTER, skip: [entry] };
+}
+
+/** A run of a level's consecutive common prefixes listed as one flat key range (see Unit.members). */
+function runUnit(prefix: string, depth: number, members: string[], after: Bound, end: string | undefined): Unit {
+  return {
+    kind: 'partition',
+    prefix,
+    depth,
+    flat: true,
+    members,
+    ...(after.startAfter !== undefined ? { startAfter: after.startAfter } : {}),
+    ...(after.skip ? { skip: after.skip } : {}),
+    ...(end !== undefined ? { end } : {}),
+  };
+}
+
+/**
  * A level's direct keys and common prefixes as queue units, in S3's order: a key outside a common prefix
  * sorts before or after every key under it, as it sorts against the prefix itself. The resume key passes
  * to the common prefix holding it; that prefix is queued even when the server left it out, since S3
  * rolls keys after StartAfter into it but a server that starts its common prefixes after StartAfter
  * would drop it (an extra request at worst).
+ *
+ * A level of many common prefixes (above `groupAbove` on this page, GROUP_ABOVE x concurrency by default) is cut into about
+ * `concurrency` runs of consecutive prefixes, each listed as one key range without the delimiter: from
+ * just after the entry before the run (a direct key, or every key under a prefix) up to the entry after
+ * it (exclusive). The keys of a level lie under its common prefixes or are its direct keys, and between
+ * two neighbouring entries of a delimiter listing there is no other key, so each run holds exactly the
+ * keys under its prefixes. A prefix is left on its own when the page does not show what precedes or
+ * follows it: the first after a continuation token and the last of a truncated page. (A run starting at
+ * the page's first entry after a resume key starts after that key, the prefix holding it included.) A run whose first page is full is split by what that page
+ * shows (splitRun). The page says nothing of how many keys a prefix holds, so only the first run of a
+ * listing is listed at once; the others wait for its first page, and are queued as one partition per
+ * prefix instead while runs have mostly met large prefixes (listPagesOrdered's runsSeen).
  */
 function levelUnits(
   parent: Extract<Unit, { kind: 'partition' }>,
   objects: ManifestObject[],
   prefixes: string[],
   delimiter: string,
+  level: { concurrency: number; groupAbove: number; truncated: boolean },
 ): Unit[] {
   const all = new Set(prefixes);
   const resume = parent.startAfter;
@@ -366,33 +456,138 @@ function levelUnits(
     if (cut >= 0) all.add(resume.slice(0, cut + delimiter.length));
   }
   const sorted = [...all].sort(compareKeys);
-  const units: Unit[] = [];
-  let run: ManifestObject[] = [];
+  // The level's entries in S3's order: direct keys (objects) and common prefixes (strings).
+  const entries: Array<ManifestObject | string> = [];
   let k = 0;
   for (const prefix of sorted) {
     while (k < objects.length && compareKeys((objects[k] as ManifestObject).key, prefix) < 0) {
-      run.push(objects[k] as ManifestObject);
+      entries.push(objects[k] as ManifestObject);
       k++;
     }
+    entries.push(prefix);
+  }
+  entries.push(...objects.slice(k));
+
+  const groupable = entries.map(
+    (entry, i) =>
+      typeof entry === 'string' &&
+      !(i === 0 && parent.token !== undefined) &&
+      !(i === entries.length - 1 && level.truncated),
+  );
+  const count = groupable.filter(Boolean).length;
+  const runLength = count > level.groupAbove ? Math.ceil(count / level.concurrency) : 1;
+
+  const units: Unit[] = [];
+  let run: ManifestObject[] = [];
+  const flushKeys = () => {
     if (run.length > 0) units.push({ kind: 'objects', objects: run });
     run = [];
-    units.push({
-      kind: 'partition',
-      prefix,
-      depth: parent.depth + 1,
-      ...(resume?.startsWith(prefix) ? { startAfter: resume } : {}),
-    });
+  };
+  const single = (prefix: string): Unit => ({
+    kind: 'partition',
+    prefix,
+    depth: parent.depth + 1,
+    ...(resume?.startsWith(prefix) ? { startAfter: resume } : {}),
+  });
+  for (let i = 0; i < entries.length; ) {
+    const entry = entries[i] as ManifestObject | string;
+    if (typeof entry !== 'string') {
+      run.push(entry);
+      i++;
+      continue;
+    }
+    flushKeys();
+    if (runLength === 1 || !groupable[i]) {
+      units.push(single(entry));
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j + 1 < entries.length && groupable[j + 1]) j++;
+    // Prefixes i..j are consecutive and groupable: runs of runLength, the last ones possibly shorter.
+    for (let start = i; start <= j; start += runLength) {
+      const stop = Math.min(start + runLength, j + 1);
+      const members = entries.slice(start, stop) as string[];
+      if (members.length === 1) {
+        units.push(single(members[0] as string));
+        continue;
+      }
+      const before = entries[start - 1];
+      const after: Bound =
+        before !== undefined ? boundAfter(before) : resume !== undefined ? { startAfter: resume } : {};
+      const next = entries[stop];
+      const end = next === undefined ? undefined : typeof next === 'string' ? next : next.key;
+      units.push(runUnit(parent.prefix, parent.depth + 1, members, after, end));
+    }
+    i = j + 1;
   }
-  run = objects.slice(k);
-  if (run.length > 0) units.push({ kind: 'objects', objects: run });
+  flushKeys();
   return units;
+}
+
+/**
+ * What follows the full first page of a run (levelUnits), ending with key `last`. The page shows how
+ * many of the run's prefixes a page holds: when it passed two or more, the prefixes still to come are cut
+ * into runs of that many (the first from `last`, each next one from the end of the one before), listed
+ * side by side and split again the same way if a page still does not hold them; when it passed at most
+ * one, the prefixes are large (`large`), and each is queued as a partition of its own (the one holding
+ * `last` from there), which lists it as any other (one level down, or cut into key ranges). Either way
+ * the units hold exactly the run's keys after `last`, in S3's order.
+ */
+function splitRun(unit: Extract<Unit, { kind: 'partition' }>, last: string): { units: Unit[]; large: boolean } {
+  const members = unit.members ?? [];
+  let passed = 0;
+  while (
+    passed < members.length &&
+    compareKeys(members[passed] as string, last) < 0 &&
+    !last.startsWith(members[passed] as string)
+  ) {
+    passed++;
+  }
+  const rest = members.slice(passed);
+  // A page that passed at most one prefix: runs would list a prefix or so a request, no better than a
+  // partition each, which can also go one level down or be cut into key ranges.
+  if (passed <= 1 && rest.length > 0) {
+    return { units: prefixUnits({ ...unit, members: rest, startAfter: last }), large: true };
+  }
+  const runLength = Math.max(1, passed);
+  const units: Unit[] = [];
+  // A run with no prefix left still lists what lies after `last` up to its end (a key written since).
+  for (let start = 0; start < Math.max(1, rest.length); start += runLength) {
+    const runMembers = rest.slice(start, start + runLength);
+    // `last` may be one of the keys the run leaves out (under the prefix before it): they stay left out.
+    const after: Bound =
+      start === 0
+        ? { startAfter: last, ...(unit.skip ? { skip: unit.skip } : {}) }
+        : boundAfter(rest[start - 1] as string);
+    const end = rest[start + runLength] ?? unit.end;
+    units.push(runUnit(unit.prefix, unit.depth, runMembers, after, end));
+  }
+  return { units, large: false };
+}
+
+/**
+ * A run's prefixes as one partition each, the one holding the run's start from there. They hold the
+ * run's keys: a run has no direct key between its prefixes (levelUnits).
+ */
+function prefixUnits(unit: Extract<Unit, { kind: 'partition' }>): Unit[] {
+  const from = unit.startAfter;
+  return (unit.members ?? []).map((prefix) => ({
+    kind: 'partition',
+    prefix,
+    depth: unit.depth,
+    ...(from?.startsWith(prefix) ? { startAfter: from } : {}),
+  }));
 }
 
 /** The objects of a unit's page without the keys an earlier unit lists (its `skip` prefixes). */
 function kept(unit: Extract<Unit, { kind: 'partition' }>, objects: ManifestObject[]): ManifestObject[] {
-  const skip = unit.skip;
-  if (!skip) return objects;
-  return objects.filter((object) => !skip.some((prefix) => object.key.startsWith(prefix)));
+  const { skip, end } = unit;
+  if (!skip && end === undefined) return objects;
+  return objects.filter(
+    (object) =>
+      !skip?.some((prefix) => object.key.startsWith(prefix)) && (end === undefined || compareKeys(object.key, end) < 0),
+  );
 }
 
 /** Above every character a key can hold (U+10FFFF is the last code point, F4 8F BF BF in UTF-8). */

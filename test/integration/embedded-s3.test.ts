@@ -191,9 +191,16 @@ describe('embedded S3 server with its fixes', () => {
     const chain = await keysOf(listPages(s3.s3, range));
     const ordered = await keysOf(listPagesOrdered(s3.s3, range, { concurrency: 8 }));
     const resumed = await keysOf(listPagesOrdered(s3.s3, { ...range, startAfter: 'split/n/k123' }, { concurrency: 8 }));
+    // Runs of the level's prefixes listed together (above 2 a page; S3's pages would need 4 x 3 of 1,000)
+    const grouped = await keysOf(listPagesOrdered(s3.s3, range, { concurrency: 3, groupAbove: 2 }));
+    const groupedResumed = await keysOf(
+      listPagesOrdered(s3.s3, { ...range, startAfter: 'split/d03/x' }, { concurrency: 3, groupAbove: 2 }),
+    );
     // Assert
     expect(chain).toEqual([...keys].sort());
     expect(ordered).toEqual(chain);
     expect(resumed).toEqual(chain.slice(chain.indexOf('split/n/k123') + 1));
+    expect(grouped).toEqual(chain);
+    expect(groupedResumed).toEqual(chain.slice(chain.indexOf('split/d03/x') + 1));
   });
 });

@@ -20,6 +20,9 @@ const orderedOptions = fc.record({
   concurrency: fc.integer({ min: 2, max: 8 }),
   pagesAhead: fc.integer({ min: 1, max: 3 }),
   maxDepth: fc.integer({ min: 0, max: 4 }),
+  // Pages of a few entries: runs of prefixes listed together above 0 to 3 prefixes on a page, or as on S3
+  // (above 4 x concurrency of its 1,000 a page)
+  groupAbove: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }),
 });
 
 function modelWith(keys: readonly string[], pageSize: number) {
@@ -95,6 +98,118 @@ describe('ordered partitioned listing', () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it('hands on the same keys in the same order as one chain on levels of many small prefixes, from any resume key', async () => {
+    // Many common prefixes of a few keys each (so runs of them are listed together), direct keys between them, keys holding U+10FFFF (what a run starts after) right
+    // after a prefix, and a second level of their own
+    const nameChar = fc.constantFrom('a', 'b', '0', 'é', '\u{1F600}', '\u{10FFFF}', '.');
+    const suffix = fc.constantFrom('', 'x', '0/x', '\u{10FFFF}', '\u{10FFFF}x', '\u{10FFFF}/\u{10FFFF}');
+    // A few prefixes hold more keys than a page (numbered keys): a run whose first page one prefix fills
+    const numbered = fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, fc.integer({ min: 1, max: 30 }));
+    const manyPrefixes = fc
+      .uniqueArray(fc.string({ unit: nameChar, minLength: 1, maxLength: 3 }), { minLength: 10, maxLength: 80 })
+      .chain((names) =>
+        fc.tuple(
+          fc.constant(names),
+          fc.array(fc.tuple(fc.array(suffix, { maxLength: 4 }), numbered), {
+            minLength: names.length,
+            maxLength: names.length,
+          }),
+          fc.subarray(names),
+        ),
+      )
+      .map(([names, contents, direct]) => [
+        ...new Set([
+          ...names.flatMap((name, i) => {
+            const [suffixes, count] = contents[i] ?? [[], 0];
+            return [...suffixes, ...Array.from({ length: count }, (_, n) => `n${n}`)].map((s) => `${name}/${s}`);
+          }),
+          ...direct,
+        ]),
+      ]);
+    await fc.assert(
+      fc.asyncProperty(
+        manyPrefixes,
+        fc.option(fc.string({ unit: nameChar, maxLength: 4 }), { nil: undefined }),
+        fc.integer({ min: 1, max: 12 }),
+        orderedOptions.map((options) => ({ ...options, groupAbove: options.groupAbove ?? 0 })),
+        async (keys, startAfter, pageSize, options) => {
+          // Prepare
+          const { s3 } = modelWith(keys, pageSize);
+          const range = { bucket: 'src', prefix: '', role: 'source' as const, startAfter };
+
+          // Act
+          const chain = (await collect(listPages(s3, range))).flatMap((page) => page.objects.map((o) => o.key));
+          const pages = await collect(listPagesOrdered(s3, range, options));
+
+          // Assess
+          expect(pages.flatMap((page) => page.objects.map((o) => o.key))).toEqual(chain);
+          expect(pages.map((page) => page.more)).toEqual(pages.map((_, i) => i < pages.length - 1));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('leaves out, in the runs a run splits into, the keys of the prefix before it that sort after its start', async () => {
+    // Prepare: runs [a/ b/ c/] and [d/ e/ f/]; the second starts after c/ + U+10FFFF and its first page
+    // holds only keys of c/ above that (left out), so its split starts from one of them
+    const above = Array.from({ length: 7 }, (_, i) => `c/\u{10FFFF}a${i}`);
+    const keys = ['a/1', 'b/1', 'c/1', 'c/\u{10FFFF}', ...above, 'd/1', 'e/1', 'f/1'];
+    const { s3 } = modelWith(keys, 6);
+    const range = { bucket: 'src', prefix: '', role: 'source' as const, startAfter: '0' };
+
+    // Act
+    const pages = await collect(listPagesOrdered(s3, range, { concurrency: 2, groupAbove: 0 }));
+
+    // Assess
+    expect(pages.flatMap((page) => page.objects.map((o) => o.key))).toEqual([...keys].sort(compareKeys));
+  });
+
+  it('lists runs of small prefixes together: far fewer requests than one per prefix', async () => {
+    // Prepare: 2,000 prefixes of 10 keys (the 2,000-prefix bucket of the aws-scale bench, scaled down)
+    const keys = Array.from(
+      { length: 20_000 },
+      (_, i) => `p${String(i % 2000).padStart(4, '0')}/obj-${Math.floor(i / 2000)}`,
+    );
+    const { model, s3 } = modelWith(keys, 1000);
+
+    // Act
+    const pages = await collect(
+      listPagesOrdered(s3, { bucket: 'src', prefix: '', role: 'source' }, { concurrency: 8 }),
+    );
+
+    // Assess: every key once, in S3's order, with about one request per 1,000 keys listed (20) plus the
+    // delimiter pages and the runs' splits, not one per prefix (2,000)
+    expect(pages.flatMap((page) => page.objects.map((o) => o.key))).toEqual([...keys].sort(compareKeys));
+    expect(model.stats.requests.ListObjectsV2).toBeLessThanOrEqual(80);
+  });
+
+  it('lists a level of many large prefixes one partition each, as without runs, once a run has shown them large', async () => {
+    // Prepare: 200 prefixes of 25 keys, pages of 20 (each prefix fills a page alone)
+    const keys = Array.from({ length: 5000 }, (_, i) => `p${String(i % 200).padStart(3, '0')}/k${Math.floor(i / 200)}`);
+    const requestsWith = async (groupAbove: number) => {
+      const { model, s3 } = modelWith(keys, 20);
+      const pages = listPagesOrdered(
+        s3,
+        { bucket: 'src', prefix: '', role: 'source' },
+        { concurrency: 8, groupAbove, pagesAhead: 1 },
+      );
+      // A slice that takes a few pages and stops, read-ahead in flight
+      for (let i = 0; i < 4; i++) await pages.next();
+      await new Promise((resolve) => setImmediate(resolve));
+      await pages.return(undefined);
+      return model.stats.requests.ListObjectsV2 ?? 0;
+    };
+
+    // Act
+    const withoutRuns = await requestsWith(Number.POSITIVE_INFINITY);
+    const withRuns = await requestsWith(2);
+
+    // Assess: the level's first run costs a request of its own (and the rest of its first prefix one);
+    // the other runs were not listed to find their prefixes large
+    expect(withRuns).toBeLessThanOrEqual(withoutRuns + 2);
   });
 
   it('lists a prefix of many numbered keys as key ranges side by side, each key once', async () => {

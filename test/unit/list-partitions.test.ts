@@ -47,6 +47,55 @@ describe('partitioned listing', () => {
     );
   });
 
+  it('lists every key exactly once on levels of many small prefixes, whatever the pages', async () => {
+    // Many common prefixes of a few keys (one partition each), direct keys among them, a level below some
+    const many = fc
+      .uniqueArray(fc.string({ unit: fc.constantFrom('a', 'b', '0', 'é', '\u{10FFFF}'), minLength: 1, maxLength: 3 }), {
+        minLength: 20,
+        maxLength: 80,
+      })
+      .chain((names) =>
+        fc.tuple(
+          fc.constant(names),
+          fc.array(fc.subarray(['x', 'y/z', '\u{10FFFF}']), { minLength: names.length, maxLength: names.length }),
+          fc.subarray(names),
+        ),
+      )
+      .map(([names, suffixes, direct]) => [
+        ...new Set([...names.flatMap((name, i) => (suffixes[i] ?? []).map((s) => `${name}/${s}`)), ...direct]),
+      ]);
+    await fc.assert(
+      fc.asyncProperty(
+        many,
+        fc.integer({ min: 1, max: 2 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.constantFrom(1, 3, 7, 1000),
+        async (keys, maxDepth, concurrency, pageSize) => {
+          // Prepare
+          const { s3 } = bucketWith(keys, pageSize);
+
+          // Act
+          const plan = await discoverPartitions(s3, 'src', '', { target: 10_000, maxDepth });
+          const listed: string[] = [...plan.direct.map((o) => o.key)];
+          await listPartitions(
+            s3,
+            { ...plan, direct: [] },
+            {
+              bucket: 'src',
+              concurrency,
+              onObjects: (_partition, objects) => listed.push(...objects.map((o) => o.key)),
+            },
+          );
+
+          // Assess
+          expect(listed).toHaveLength(keys.length);
+          expect([...listed].sort(compareKeys)).toEqual([...keys].sort(compareKeys));
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
   it('splits one level further down while there are fewer partitions than the target', async () => {
     const keys = ['logs/2026/01/a', 'logs/2026/02/b', 'logs/2025/12/c', 'logs/top', 'readme'];
     const { s3 } = bucketWith(keys);
