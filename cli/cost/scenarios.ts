@@ -310,12 +310,19 @@ export function parentTransitions(slices: number, copySlices: number): Record<st
  * S3 requests on the state bucket: the list function PUTs one manifest part per slice with batches, the
  * Distributed Map's ItemReader GETs it, and its ResultWriter PUTs a manifest.json and a SUCCEEDED_0.json
  * (2 PUTs a Map Run; a run with failures adds FAILED files, not counted). The notify function then lists
- * the job's results prefix (one page per 1,000 files) and GETs both files of every Map Run to total them.
+ * the job's results prefix (one page per 1,000 files; none when no slice had batches, since no Map Run
+ * wrote any) and GETs both files of every Map Run to total them, and writes the job's two reports
+ * (ledger.json and failures.jsonl) on every run.
  */
 function stateBucketRequests(copySlices: number): Requests {
+  const REPORT_PUTS = 2;
   return addRequests(
     {},
-    { PUT: copySlices * 3, GET: copySlices * 3, LIST: Math.max(1, Math.ceil((copySlices * 2) / 1000)) },
+    {
+      PUT: copySlices * 3 + REPORT_PUTS,
+      GET: copySlices * 3,
+      LIST: copySlices === 0 ? 0 : Math.ceil((copySlices * 2) / 1000),
+    },
   );
 }
 
