@@ -483,12 +483,7 @@ function levelUnits(
     if (run.length > 0) units.push({ kind: 'objects', objects: run });
     run = [];
   };
-  const single = (prefix: string): Unit => ({
-    kind: 'partition',
-    prefix,
-    depth: parent.depth + 1,
-    ...(resume?.startsWith(prefix) ? { startAfter: resume } : {}),
-  });
+  const single = (prefix: string): Unit => prefixPartition(prefix, parent.depth + 1, resume);
   for (let i = 0; i < entries.length; ) {
     const entry = entries[i] as ManifestObject | string;
     if (typeof entry !== 'string') {
@@ -571,13 +566,12 @@ function splitRun(unit: Extract<Unit, { kind: 'partition' }>, last: string): { u
  * run's keys: a run has no direct key between its prefixes (levelUnits).
  */
 function prefixUnits(unit: Extract<Unit, { kind: 'partition' }>): Unit[] {
-  const from = unit.startAfter;
-  return (unit.members ?? []).map((prefix) => ({
-    kind: 'partition',
-    prefix,
-    depth: unit.depth,
-    ...(from?.startsWith(prefix) ? { startAfter: from } : {}),
-  }));
+  return (unit.members ?? []).map((prefix) => prefixPartition(prefix, unit.depth, unit.startAfter));
+}
+
+/** One common prefix as a partition; it resumes after `resume` when that key lies under the prefix. */
+function prefixPartition(prefix: string, depth: number, resume: string | undefined): Unit {
+  return { kind: 'partition', prefix, depth, ...(resume?.startsWith(prefix) ? { startAfter: resume } : {}) };
 }
 
 /** The objects of a unit's page without the keys an earlier unit lists (its `skip` prefixes). */
