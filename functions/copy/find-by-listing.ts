@@ -27,17 +27,9 @@ export async function findByListing(
   bucket: string,
   key: string,
   options: HttpHandlerOptions = {},
-  requestPayer = false,
+  payer: { RequestPayer?: 'requester' } = {},
 ): Promise<ListedObject | undefined> {
-  const page = await s3.send(
-    new ListObjectsV2Command({
-      Bucket: bucket,
-      Prefix: key,
-      MaxKeys: 1,
-      ...(requestPayer ? { RequestPayer: 'requester' } : {}),
-    }),
-    options,
-  );
+  const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1, ...payer }), options);
   const first = page.Contents?.[0];
   if (first?.Key !== key) return undefined;
   return {

@@ -626,12 +626,7 @@ async function writeRecord(
   upload?: Pick<OpenUpload, 'done' | 'partChecksums'>,
 ): Promise<void> {
   if (!ctx.progress) return;
-  if (upload) {
-    const byNumber = (entries: Map<number, string>) =>
-      Object.fromEntries([...entries].sort((a, b) => a[0] - b[0]).map(([n, value]) => [String(n), value]));
-    record.parts = byNumber(upload.done);
-    if (upload.partChecksums.size > 0) record.partChecksums = byNumber(upload.partChecksums);
-  }
+  if (upload) recordParts(record, upload);
   record.updatedAt = new Date(ctx.now()).toISOString();
   try {
     await ctx.progress.writeUpload(record);
@@ -643,6 +638,14 @@ async function writeRecord(
       error: errorMessage(error),
     });
   }
+}
+
+/** Puts the upload's copied parts and their checksums into `record`, by part number. */
+function recordParts(record: UploadRecord, upload: Pick<OpenUpload, 'done' | 'partChecksums'>): void {
+  const byNumber = (entries: Map<number, string>) =>
+    Object.fromEntries([...entries].sort((a, b) => a[0] - b[0]).map(([n, value]) => [String(n), value]));
+  record.parts = byNumber(upload.done);
+  if (upload.partChecksums.size > 0) record.partChecksums = byNumber(upload.partChecksums);
 }
 
 /**
@@ -665,14 +668,7 @@ async function complete(
   if (parts.length !== upload.plan.length) {
     throw new Error(`multipart copy of ${targetKey}: ${parts.length} of ${upload.plan.length} parts copied`);
   }
-  if (upload.record) {
-    upload.record.parts = Object.fromEntries(parts.map((p) => [String(p.PartNumber), p.ETag ?? '']));
-    if (upload.partChecksums.size > 0) {
-      upload.record.partChecksums = Object.fromEntries(
-        [...upload.partChecksums].sort((a, b) => a[0] - b[0]).map(([n, value]) => [String(n), value]),
-      );
-    }
-  }
+  if (upload.record) recordParts(upload.record, upload);
   let completeTries = 0;
   try {
     const response = await ctx.retry(() => {

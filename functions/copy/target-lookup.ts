@@ -5,6 +5,7 @@
 import { HeadObjectCommand, type HeadObjectCommandOutput } from '@aws-sdk/client-s3';
 import { httpStatusOf } from '../shared/errors';
 import type { ManifestObject } from '../shared/job';
+import { sourcePayer } from '../shared/request-payer';
 import type { CopyContext } from './copy-context';
 import { isDenied } from './error-kinds';
 import { findByListing } from './find-by-listing';
@@ -53,13 +54,7 @@ export async function sourceIsGone(
 ): Promise<{ gone: boolean } | { listError: unknown }> {
   try {
     const listed = await ctx.retry(() =>
-      findByListing(
-        ctx.sourceS3,
-        ctx.job.source.bucket,
-        object.key,
-        ctx.budget.requestOptions,
-        ctx.job.options.requestPayer === true,
-      ),
+      findByListing(ctx.sourceS3, ctx.job.source.bucket, object.key, ctx.budget.requestOptions, sourcePayer(ctx.job)),
     );
     return { gone: listed === undefined };
   } catch (listError) {

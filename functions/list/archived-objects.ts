@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { awsErrorCode, BucketAccessError, errorMessage, httpStatusOf } from '../shared/errors';
 import type { Job, ManifestObject, RestoreTier } from '../shared/job';
+import { mapLimited } from '../shared/map-limited';
 import { sourcePayer } from '../shared/request-payer';
 
 /** Storage classes whose objects must be restored before they can be copied. */
@@ -102,7 +103,7 @@ export async function settleArchived(
       note: 'S3 offers no Expedited retrieval for DEEP_ARCHIVE: use --restore Standard or Bulk',
     };
   }
-  await requestRestore(s3, bucket, object, restore.tier, restore.days, job.options.requestPayer === true);
+  await requestRestore(s3, bucket, object, restore.tier, restore.days, sourcePayer(job));
   return { outcome: 'restoring' };
 }
 
@@ -118,7 +119,7 @@ async function requestRestore(
   object: ManifestObject,
   tier: RestoreTier,
   days: number,
-  requestPayer: boolean,
+  payer: { RequestPayer?: 'requester' },
 ) {
   const key = object.key;
   try {
@@ -127,7 +128,7 @@ async function requestRestore(
         Bucket: bucket,
         Key: key,
         ...(object.versionId ? { VersionId: object.versionId } : {}),
-        ...(requestPayer ? { RequestPayer: 'requester' } : {}),
+        ...payer,
         RestoreRequest: { Days: days, GlacierJobParameters: { Tier: tier } },
       }),
     );
@@ -209,15 +210,7 @@ export class ArchivedObjects {
   async drain(onSkip: (reason: 'archived' | 'restoring') => void): Promise<ManifestObject[]> {
     const queue = this.queue;
     this.queue = [];
-    const outcomes: Array<{ outcome: ArchivedOutcome; note?: string }> = new Array(queue.length);
-    let next = 0;
-    const worker = async () => {
-      while (next < queue.length) {
-        const index = next++;
-        outcomes[index] = await settleArchived(this.s3, this.job, queue[index] as ManifestObject);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(SETTLE_CONCURRENCY, queue.length) }, worker));
+    const outcomes = await mapLimited(queue, SETTLE_CONCURRENCY, (object) => settleArchived(this.s3, this.job, object));
     const toCopy: ManifestObject[] = [];
     queue.forEach((object, index) => {
       const { outcome, note } = outcomes[index] as { outcome: ArchivedOutcome; note?: string };
