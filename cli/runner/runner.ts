@@ -344,6 +344,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     let notification: NotifyOutput | undefined;
     // The list step runs between two Map Runs: the right moment to drop the last slice's garbage.
     const heapGuard = new SliceHeapGuard();
+    // The Map's MaxConcurrency: the ASL runs with it and the List step plans whole rounds of it.
+    const mapMaxConcurrency = options.mapMaxConcurrency ?? 40;
 
     const functions: Record<FunctionName, LocalFunction> = {
       list: {
@@ -353,7 +355,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         handler: createListHandler({
           // The List step plans whole rounds of the Map's MaxConcurrency, as the deployed one reads it
           // from S3XCOPY_MAP_MAX_CONCURRENCY.
-          config: { ...config, mapMaxConcurrency: options.mapMaxConcurrency ?? 40 },
+          config: { ...config, mapMaxConcurrency },
           sourceS3,
           stateS3,
           targetClients,
@@ -426,7 +428,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
 
     const values = placeholderValues(
       stateBucket,
-      options.mapMaxConcurrency ?? 40,
+      mapMaxConcurrency,
       options.slicesPerExecution ?? DEFAULT_SLICES_PER_EXECUTION,
     );
     const byArn = new Map<string, LocalFunction>([
