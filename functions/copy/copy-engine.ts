@@ -16,11 +16,17 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import { sameContent } from '../shared/content-identity';
-import { CopyBatchError, CopyTimeBudgetError, errorMessage } from '../shared/errors';
+import {
+  CopyBatchError,
+  CopyTimeBudgetError,
+  errorMessage,
+  failuresKeptInBatchResult,
+  toBatchResultRecord,
+} from '../shared/errors';
 import { type CopyInput, type CopyResult, type ManifestObject, targetKeyFor } from '../shared/job';
 import type { AdaptiveLimitOptions } from './adaptive-limit';
 import { BatchProgress } from './batch-progress';
-import { type BatchSummary, logBatch, MAX_REPORTED_FAILURES, summarizeOutcomes } from './batch-result';
+import { type BatchSummary, logBatch, summarizeOutcomes } from './batch-result';
 import { type CopyStats, createCopyContext } from './copy-context';
 import { copyObject, type Outcome } from './copy-object';
 import type { ProgressStore } from './progress-record';
@@ -98,12 +104,15 @@ function noProgress(input: CopyInput, object: ManifestObject, durationMs: number
 
 /**
  * A batch's result names at most MAX_REPORTED_FAILURES failures (it travels through Step Functions'
- * 256 KiB states); when it failed more, the full list goes to the state bucket
- * (reports/<jobId>/batch-failures/) and the result names the file, so Notify can list every failed key.
- * A list that cannot be written leaves the result as it was: the rest then count as unnamed.
+ * 256 KiB states), and a failed batch's result, carried in its error's Cause, keeps fewer when long keys
+ * and messages would pass MAX_BATCH_RESULT_CHARS. When it cannot name every failure, the full list goes
+ * to the state bucket (reports/<jobId>/batch-failures/) and the result names the file, so Notify can list
+ * every failed key. A list that cannot be written leaves the result as it was: the rest then count as
+ * unnamed.
  */
 async function writeFullFailureList(input: CopyInput, deps: CopyEngineDeps, summary: BatchSummary): Promise<void> {
-  if (summary.failures.length <= MAX_REPORTED_FAILURES || !deps.progress?.writeBatchFailures) return;
+  const record = toBatchResultRecord(summary.result, input.batch.objects.length);
+  if (failuresKeptInBatchResult(record) >= summary.failures.length || !deps.progress?.writeBatchFailures) return;
   try {
     summary.result.failuresFile = await deps.progress.writeBatchFailures(input.jobId, input.batch.id, summary.failures);
   } catch (error) {

@@ -14,7 +14,13 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { BucketRegions, createStsClient, s3ClientFactory } from '../shared/clients';
 import { loadConfig } from '../shared/config';
-import { attachBatchResult, CopyBatchError, CopyTimeBudgetError, InvalidJobError } from '../shared/errors';
+import {
+  attachBatchResult,
+  CopyBatchError,
+  CopyTimeBudgetError,
+  InvalidJobError,
+  toBatchResultRecord,
+} from '../shared/errors';
 import { CopyInputSchema, type CopyResult, DEFAULT_OPTIONS, describeIssues } from '../shared/job';
 import { createObservability, type Observability } from '../shared/observability';
 import { TargetClients } from '../shared/target-role';
@@ -90,12 +96,7 @@ export function createCopyHandler(deps: CopyHandlerDeps) {
       // The ledger counts a failed batch's copied and skipped objects from this record, which Lambda and
       // Step Functions carry in the Cause (docs/state-bucket.md, "The ledger").
       if (settled && (error instanceof CopyBatchError || error instanceof CopyTimeBudgetError)) {
-        const total = input.batch.objects.length;
-        attachBatchResult(error, {
-          ...settled,
-          notAttempted: total - settled.copied - settled.skipped - settled.failed,
-          skippedByReason: { ...settled.skippedByReason },
-        });
+        attachBatchResult(error, toBatchResultRecord(settled, input.batch.objects.length));
       }
       throw error;
     }

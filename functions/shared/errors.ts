@@ -90,13 +90,37 @@ const RECORD_MESSAGE_CHARS = 300;
 
 /** Serialises a record within MAX_BATCH_RESULT_CHARS, dropping failures from the end when needed. */
 export function encodeBatchResult(record: BatchResultRecord): string {
+  return fitBatchResult(record).text;
+}
+
+/**
+ * A batch's result (CopyResult) as the record its error carries: what was neither copied, skipped nor
+ * failed was not attempted.
+ */
+export function toBatchResultRecord(
+  result: Omit<BatchResultRecord, 'notAttempted'> & { notAttempted?: number },
+  total: number,
+): BatchResultRecord {
+  return {
+    ...result,
+    notAttempted: total - result.copied - result.skipped - result.failed,
+    skippedByReason: { ...result.skippedByReason },
+  };
+}
+
+/** How many of the record's failures its encoding (encodeBatchResult) still names. */
+export function failuresKeptInBatchResult(record: BatchResultRecord): number {
+  return fitBatchResult(record).kept;
+}
+
+function fitBatchResult(record: BatchResultRecord): { text: string; kept: number } {
   const failures = record.failures.map((f) => ({ ...f, message: f.message.slice(0, RECORD_MESSAGE_CHARS) }));
   let text = JSON.stringify({ ...record, failures });
   while (text.length > MAX_BATCH_RESULT_CHARS && failures.length > 0) {
     failures.splice(Math.max(0, Math.floor(failures.length * 0.8)));
     text = JSON.stringify({ ...record, failures });
   }
-  return text;
+  return { text, kept: failures.length };
 }
 
 /**

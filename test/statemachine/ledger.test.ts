@@ -119,6 +119,31 @@ describe('the ledger of a local run', () => {
     expect(result.failures).toHaveLength(250);
   });
 
+  it('names every failed key when fewer than 100 fail but their long keys and messages overflow the result', async () => {
+    // Prepare: 60 failures of 400-character keys; the result a failed batch carries keeps 16,000
+    // characters, so it cannot name them all although they are under the 100 it may name.
+    const { source, target } = await buckets();
+    const denied = Array.from(
+      { length: 60 },
+      (_, i) => `long/${'a'.repeat(200)}/${'b'.repeat(180)}/${String(i).padStart(3, '0')}`,
+    );
+    await s3.putMany(
+      source,
+      [...denied, 'g/0'].map((key) => ({ key, body: 'x' })),
+    );
+
+    // Act
+    const result = await run({ source: { bucket: source }, target: { bucket: target } }, denyCopiesOf(denied));
+
+    // Assess: every failed key is named, none counted as unnamed.
+    expect(result.objects).toMatchObject({ selected: 61, copied: 1, failed: 60, notAttempted: 0 });
+    expectIdentity(result);
+    const lines = (await s3.getBody(STATE, `reports/${result.jobId}/failures.jsonl`)).toString().trim().split('\n');
+    expect(lines.map((line) => (JSON.parse(line) as { key: string }).key).sort()).toEqual(denied);
+    const ledger = JSON.parse((await s3.getBody(STATE, `reports/${result.jobId}/ledger.json`)).toString());
+    expect(ledger).toMatchObject({ failuresListed: 60, failuresUnnamed: 0 });
+  });
+
   it('counts the batches left pending by the tolerated-failure threshold as not attempted', async () => {
     // Prepare
     const { source, target } = await buckets();
