@@ -149,10 +149,7 @@ export function parseManifestLine(
   if (!file.gzip && fields.length > 3) {
     return { problem: `has ${fields.length} fields; expected bucket,key[,versionId] (a comma in a key is %2C)` };
   }
-  if (columns.deleteMarker !== undefined && fields[columns.deleteMarker]?.toLowerCase() === 'true') return null;
-  // Every version of a key would be copied to the same target key, the last to finish winning: an
-  // Inventory of all versions copies each key's current version only.
-  if (columns.isLatest !== undefined && fields[columns.isLatest]?.toLowerCase() === 'false') return null;
+  if (namesNoObject(fields, columns)) return null;
   if (bucket !== job.source.bucket) {
     return {
       problem: `names bucket "${bucket.slice(0, 80)}", not the job's source bucket ${job.source.bucket}: a job copies from one bucket; split the manifest or set --source s3://${bucket.slice(0, 63)}/`,
@@ -696,7 +693,18 @@ export interface ManifestCount {
 }
 
 /**
- * Counts the objects a manifest names (delete markers and empty lines are not objects) without checking
+ * Whether an Inventory row names no object to copy: a delete marker, or a noncurrent version (every
+ * version of a key would be copied to the same target key, the last to finish winning: an Inventory of
+ * all versions copies each key's current version only).
+ */
+function namesNoObject(fields: string[], columns: { deleteMarker?: number; isLatest?: number }): boolean {
+  const is = (column: number | undefined, value: string) =>
+    column !== undefined && fields[column]?.toLowerCase() === value;
+  return is(columns.deleteMarker, 'true') || is(columns.isLatest, 'false');
+}
+
+/**
+ * Counts the objects a manifest names (delete markers, noncurrent versions and empty lines are not objects) without checking
  * them against a job: what the estimate needs, for one read of the manifest.
  * @throws InvalidManifestError when the manifest cannot be read or a line does not parse
  */
@@ -713,9 +721,7 @@ export async function countManifest(s3: S3Client, manifest: ManifestRef, payer =
           `s3://${file.bucket}/${file.key} line ${read.line} is not bucket,key[,versionId]`,
         );
       }
-      if (file.columns.deleteMarker !== undefined && fields[file.columns.deleteMarker]?.toLowerCase() === 'true') {
-        continue;
-      }
+      if (namesNoObject(fields, file.columns)) continue;
       rows++;
       if (bytes !== undefined && file.columns.size !== undefined) bytes += Number(fields[file.columns.size] ?? 0) || 0;
     }

@@ -167,6 +167,42 @@ describe('s3xcopy run --manifest', () => {
     expect(estimate.manifest).toMatchObject({ rows: 2, bytes: 18, files: 1, headRequests: 2 });
   });
 
+  it('estimate --manifest counts only the current version of each key of an all-versions Inventory, as a job copies', async () => {
+    // Arrange: a.txt has a current and a noncurrent version; the job would copy the current one only.
+    const data = [
+      '"man-src","data/a.txt","v2","true","false","5"',
+      '"man-src","data/a.txt","v1","false","false","100"',
+      '"man-src","data/b.txt","v1","true","false","7"',
+    ].join('\n');
+    await s3.put('man-src', 'versions/data/1.csv.gz', gzipSync(`${data}\n`));
+    await s3.put(
+      'man-src',
+      'versions/2026-12-01T01-00Z/manifest.json',
+      JSON.stringify({
+        sourceBucket: 'man-src',
+        destinationBucket: 'arn:aws:s3:::man-src',
+        version: '2016-11-30',
+        fileFormat: 'CSV',
+        fileSchema: 'Bucket, Key, VersionId, IsLatest, IsDeleteMarker, Size',
+        files: [{ key: 'versions/data/1.csv.gz', size: 1, MD5checksum: '0' }],
+      }),
+    );
+
+    // Act
+    const result = await cli([
+      'estimate',
+      '--manifest',
+      's3://man-src/versions/2026-12-01T01-00Z/manifest.json',
+      '--endpoint',
+      s3.server.url,
+      '--json',
+    ]);
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout).manifest).toMatchObject({ rows: 2, bytes: 12 });
+  });
+
   it('estimate --manifest of a CSV needs --avg-size (a CSV has no sizes), exit 2', async () => {
     // Act
     const result = await cli(['estimate', '--manifest', 's3://man-src/lists/run.csv', '--endpoint', s3.server.url]);
