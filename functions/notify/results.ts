@@ -229,9 +229,14 @@ function addCopyCounts(tally: MapRunTally, output: CopyOutputLike, batchId: stri
   }
   for (const failure of failures) {
     tally.failures.push({ key: failure.key, code: failure.code, message: failure.message, batchId });
-    totals.failedByCode[failure.code] = (totals.failedByCode[failure.code] ?? 0) + 1;
   }
-  const unnamed = Math.max(0, failed - failures.length);
+  countFailures(totals, failures, failed);
+}
+
+/** Counts a batch's named failures by code, and the rest of its `failed` objects as unnamed. */
+function countFailures(totals: AggregatedResults, named: ReadonlyArray<{ code: string }>, failed: number): void {
+  for (const failure of named) totals.failedByCode[failure.code] = (totals.failedByCode[failure.code] ?? 0) + 1;
+  const unnamed = failed - named.length;
   if (unnamed > 0) {
     totals.failuresUnnamed += unnamed;
     totals.failedByCode[UNNAMED_CODE] = (totals.failedByCode[UNNAMED_CODE] ?? 0) + unnamed;
@@ -361,15 +366,8 @@ async function resolveFailures(
     }
     const listed = (await readBatchFailures(s3, bucket, entry)) ?? entry.named;
     const named = listed.slice(0, entry.failed);
-    for (const failure of named) {
-      keep(failure);
-      totals.failedByCode[failure.code] = (totals.failedByCode[failure.code] ?? 0) + 1;
-    }
-    const unnamed = entry.failed - named.length;
-    if (unnamed > 0) {
-      totals.failuresUnnamed += unnamed;
-      totals.failedByCode[UNNAMED_CODE] = (totals.failedByCode[UNNAMED_CODE] ?? 0) + unnamed;
-    }
+    for (const failure of named) keep(failure);
+    countFailures(totals, named, entry.failed);
     // One batch's list at a time: the failures file's buffer uploads its parts as it fills.
     await sink?.flush();
   }
