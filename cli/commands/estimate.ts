@@ -5,8 +5,7 @@
  * copied; the figures come from cli/cost/ and the list prices dated there.
  */
 import type { Command } from 'commander';
-import { countManifest, InvalidManifestError, type ManifestCount } from '../../functions/list/manifest';
-import { createS3Client } from '../../functions/shared/clients';
+import type { ManifestCount } from '../../functions/list/manifest';
 import { manifestFormatOf, S3_LIMITS } from '../../functions/shared/job';
 import { type FeatureEstimateFlags, featureEstimateFromFlags, featureEstimateText } from '../cost/feature-costs';
 import { formatUsd } from '../cost/model';
@@ -17,7 +16,6 @@ import { manifestFormatOption, manifestFromFlags, manifestOption, requestPayerOp
 import type { CliIo } from '../io';
 import { formatBytes, parseSize } from '../size';
 import { COMMAND_DESCRIPTIONS } from './catalog';
-import { endpointFromFlags } from './run';
 
 interface EstimateFlags extends FeatureEstimateFlags {
   objects?: string;
@@ -180,6 +178,12 @@ export function estimateText(job: PlannedJob, scenarios: Scenario[]): string {
 async function countFromManifest(flags: EstimateFlags) {
   const manifest = manifestFromFlags(flags);
   if (!manifest) return undefined;
+  // Loaded only with --manifest: an estimate without one is arithmetic, and its start-up stays that.
+  const { countManifest, InvalidManifestError } =
+    require('../../functions/list/manifest') as typeof import('../../functions/list/manifest');
+  const { createS3Client } =
+    require('../../functions/shared/clients') as typeof import('../../functions/shared/clients');
+  const { endpointFromFlags } = require('./run') as typeof import('./run');
   const s3 = createS3Client(endpointFromFlags(flags));
   let count: ManifestCount;
   try {
