@@ -54,6 +54,18 @@ export interface OptionFlags extends FeatureFlags {
 }
 
 /**
+ * A whole number from 1 to `max` given as `option`.
+ * @throws UsageError naming the option, the range and, when given, the `hint` (its default)
+ */
+function wholeNumberFlag(text: string, option: string, max: number, hint?: string): number {
+  const value = /^\d+$/.test(text.trim()) ? Number(text) : Number.NaN;
+  if (!(value >= 1 && value <= max)) {
+    throw new UsageError(`${option}: "${text}" is not a whole number from 1 to ${max}${hint ? ` (${hint})` : ''}.`);
+  }
+  return value;
+}
+
+/**
  * Turns the option flags into job options; a flag not given stays unset, so defaults apply.
  * @throws UsageError naming the flag
  */
@@ -67,13 +79,7 @@ export function jobOptionsFromFlags(flags: OptionFlags): NonNullable<JobInput['o
     options.mode = flags.mode;
   }
   if (flags.dryRun) options.dryRun = true;
-  if (flags.concurrency !== undefined) {
-    const value = /^\d+$/.test(flags.concurrency.trim()) ? Number(flags.concurrency) : Number.NaN;
-    if (!(value >= 1 && value <= 1000)) {
-      throw new UsageError(`--concurrency: "${flags.concurrency}" is not a whole number from 1 to 1000.`);
-    }
-    options.concurrency = value;
-  }
+  if (flags.concurrency !== undefined) options.concurrency = wholeNumberFlag(flags.concurrency, '--concurrency', 1000);
   if (flags.multipartThreshold !== undefined) {
     options.multipartThreshold = parseSize(flags.multipartThreshold, '--multipart-threshold');
   }
@@ -85,22 +91,20 @@ export function jobOptionsFromFlags(flags: OptionFlags): NonNullable<JobInput['o
     options.verify = flags.verify;
   }
   if (flags.sliceMaxObjects !== undefined) {
-    const value = /^\d+$/.test(flags.sliceMaxObjects.trim()) ? Number(flags.sliceMaxObjects) : Number.NaN;
-    if (!(value >= 1 && value <= 1_000_000)) {
-      throw new UsageError(
-        `--slice-max-objects: "${flags.sliceMaxObjects}" is not a whole number from 1 to 1000000 (default 100000).`,
-      );
-    }
-    options.sliceMaxObjects = value;
+    options.sliceMaxObjects = wholeNumberFlag(
+      flags.sliceMaxObjects,
+      '--slice-max-objects',
+      1_000_000,
+      'default 100000',
+    );
   }
   if (flags.listConcurrency !== undefined) {
-    const value = /^\d+$/.test(flags.listConcurrency.trim()) ? Number(flags.listConcurrency) : Number.NaN;
-    if (!(value >= 1 && value <= 256)) {
-      throw new UsageError(
-        `--list-concurrency: "${flags.listConcurrency}" is not a whole number from 1 to 256 (default 32; 1 = one listing chain).`,
-      );
-    }
-    options.listConcurrency = value;
+    options.listConcurrency = wholeNumberFlag(
+      flags.listConcurrency,
+      '--list-concurrency',
+      256,
+      'default 32; 1 = one listing chain',
+    );
   }
   return options;
 }

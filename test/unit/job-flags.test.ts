@@ -59,3 +59,15 @@ describe('jobOptionsFromFlags --slice-max-objects', () => {
     expect(() => jobOptionsFromFlags({ sliceMaxObjects: value })).toThrow(/--slice-max-objects: .* 1 to 1000000/);
   });
 });
+
+describe('jobOptionsFromFlags --concurrency', () => {
+  it('sets the concurrency when the flag is a whole number in range', () => {
+    expect(jobOptionsFromFlags({ concurrency: '64' }).concurrency).toBe(64);
+  });
+
+  it.each(['0', '1001', '3.5', 'lots'])('rejects %s naming the flag and its range', (value) => {
+    expect(() => jobOptionsFromFlags({ concurrency: value })).toThrow(
+      `--concurrency: "${value}" is not a whole number from 1 to 1000.`,
+    );
+  });
+});
