@@ -13,9 +13,9 @@ import { formatBytes, formatCount } from '../../functions/shared/format';
 import { type Job, type JobInput, resolveJob, useNameRules } from '../../functions/shared/job';
 import { embeddedEndpoint } from '../embedded-s3';
 import { EXIT, UsageError } from '../errors';
-import { addFeatureOptions, deletesSummary, type FeatureFlags, manifestFromFlags } from '../feature-flags';
+import { addFeatureOptions, deletesSummary, manifestFromFlags } from '../feature-flags';
 import type { CliIo } from '../io';
-import { checkBucketName, collect, escapeGlob, jobOptionsFromFlags, parseS3Uri } from '../job-flags';
+import { checkBucketName, collect, escapeGlob, jobOptionsFromFlags, type OptionFlags, parseS3Uri } from '../job-flags';
 import { createProgressReporter } from '../progress';
 import type { LocalRunOptions, LocalRunResult } from '../runner/runner';
 import { parseDuration } from '../size';
@@ -30,7 +30,7 @@ import { COMMAND_DESCRIPTIONS } from './catalog';
 export const EMBEDDED_ENV = 'S3XCOPY_EMBEDDED';
 
 /** The job flags `run` (and `start`) share. */
-export interface JobFlags extends FeatureFlags {
+export interface JobFlags extends OptionFlags {
   source: string;
   target: string;
   targetRoleArn?: string;
@@ -38,13 +38,6 @@ export interface JobFlags extends FeatureFlags {
   include: string[];
   exclude: string[];
   mode: string;
-  dryRun?: boolean;
-  concurrency?: string;
-  multipartThreshold?: string;
-  partSize?: string;
-  verify?: string;
-  sliceMaxObjects?: string;
-  listConcurrency?: string;
 }
 
 interface RunFlags extends JobFlags {
