@@ -253,6 +253,8 @@ export function copyWork(result: LocalRunResult): { invocations: number; parts: 
 export function exitCodeFor(result: LocalRunResult): number {
   // manifest (issue 13): a bad manifest is bad input, found by the validate pass before any copy.
   if (result.status !== 'SUCCEEDED' && result.error?.error === 'InvalidManifestError') return EXIT.usage;
+  // An empty or much smaller source with --delete stops before any delete: most likely a wrong --source.
+  if (result.status !== 'SUCCEEDED' && result.error?.error === 'SourceListingTooSmallError') return EXIT.usage;
   const o = result.objects;
   const settled = o.failed === 0 && (result.list?.dryRun === true || o.notAttempted === 0);
   return result.status === 'SUCCEEDED' && settled ? EXIT.ok : EXIT.failed;

@@ -4,7 +4,7 @@
  */
 import { formatBytes, formatCount } from '../shared/format';
 import type { CopyFailure, JobDefaults } from '../shared/job';
-import { archivedLines, deletesLines } from './feature-lines';
+import { archivedLines, type DeletesSummaryInput, deletesLines } from './feature-lines';
 import { buildLedger, type LedgerBytes, type LedgerObjects } from './ledger';
 import { type AggregatedResults, decodeCause } from './results';
 
@@ -33,7 +33,7 @@ export interface NotifyInput {
     };
     error?: { Error?: string; Cause?: string };
     /** features (issue 13): the MirrorDeletes step's output (options.delete). */
-    mirrorDeletes?: { summary?: { toDelete?: number; deleted?: number; dryRun?: boolean; wouldDelete?: string[] } };
+    mirrorDeletes?: { summary?: DeletesSummaryInput };
   };
 }
 
