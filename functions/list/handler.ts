@@ -6,7 +6,13 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { readMapRunRates } from '../notify/results';
 import { BucketRegions, createS3Client, createStsClient, RegionalS3Clients, s3ClientFactory } from '../shared/clients';
-import { assertDeploymentAllows, type DeploymentConfig, ENV, loadConfig } from '../shared/config';
+import {
+  assertDeploymentAllows,
+  assertStateBucketApart,
+  type DeploymentConfig,
+  ENV,
+  loadConfig,
+} from '../shared/config';
 import { errorMessage, InvalidJobError } from '../shared/errors';
 import { describeIssues, type Job, type JobDefaults, resolveJob } from '../shared/job';
 import { createObservability, type Observability } from '../shared/observability';
@@ -106,6 +112,7 @@ export function createListHandler(deps: ListHandlerDeps) {
 
     const { job, refs, ignored } = resolveListRequest(request, deps.config.defaults);
     assertDeploymentAllows(job, deps.config);
+    assertStateBucketApart(job, stateBucket);
     if (ignored.length > 0) {
       logger.warn('Ignored event batch items that name no created object', {
         count: ignored.length,
