@@ -255,6 +255,7 @@ export function runSummaryJson(result: LocalRunResult, durationMs: number) {
     results: result.results ?? null,
     failuresFile: result.failuresFile ?? null,
     openUploads: result.openUploads ?? null,
+    strayUploads: result.strayUploads ?? [],
     // features (issue 13): mirror deletes (--delete).
     ...(result.deletes ? { deletes: result.deletes } : {}),
     outputDir: result.outputDir,
@@ -277,7 +278,10 @@ export function summaryLine(result: LocalRunResult, durationMs: number): string 
   const open = result.openUploads?.open
     ? `; ${count(result.openUploads.open)} multipart uploads left open (the server did not answer; the next run to this target aborts them, listed in ${result.openUploads.file})`
     : '';
-  return `${head}; ${count(work.invocations)} copy invocations${parts}${deletesSummary(result)}${open}${error}`;
+  const strays = result.strayUploads?.length
+    ? `; ${count(result.strayUploads.length)} multipart uploads left open, not provably this job's (ids in --json and the notification)`
+    : '';
+  return `${head}; ${count(work.invocations)} copy invocations${parts}${deletesSummary(result)}${open}${strays}${error}`;
 }
 
 /** How much work the copy did: its Lambda invocations (retries included) and the parts it copied. */

@@ -33,7 +33,7 @@ import { splitBatchResult } from '../../functions/shared/errors';
 import { FUNCTION_SIZING } from '../../functions/shared/function-sizing';
 import type { Batch, CopyFailure, CopyResult, Job, JobDefaults } from '../../functions/shared/job';
 import type { Observability } from '../../functions/shared/observability';
-import { TargetClients } from '../../functions/shared/target-role';
+import { roleSessionName, TargetClients } from '../../functions/shared/target-role';
 import { startEmbeddedS3 } from '../embedded-s3';
 import {
   DEFAULT_SLICES_PER_EXECUTION,
@@ -158,6 +158,11 @@ export interface LocalRunResult {
    * (open-uploads.ts): `open` is 0 when none is; `file` lists them for the next run, which retries.
    */
   openUploads?: { open: number; file: string };
+  /**
+   * Multipart uploads of a key whose CreateMultipartUpload answer was lost that could not be proven this
+   * job's (functions/copy/stray-uploads.ts): left open, named by id. Absent when none.
+   */
+  strayUploads?: Array<{ key: string; uploadId: string }>;
   outputDir: string;
   stats: RunStats;
 }
@@ -578,6 +583,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           stats.executions.mapRuns > 0,
         )
       : undefined;
+    const strayUploads = mergeStrays(aggregated.strayUploads ?? [], openUploads?.leftAlone ?? []);
     stats.durationMs = Date.now() - startedAt;
     await writeFile(path.join(outputDir, 'stats.json'), `${JSON.stringify(stats, null, 2)}\n`);
     return {
@@ -595,7 +601,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       ...(notification ? { notification } : {}),
       ...(results ? { results } : {}),
       ...(failuresFile ? { failuresFile } : {}),
-      ...(openUploads ? { openUploads } : {}),
+      ...(openUploads ? { openUploads: { open: openUploads.open, file: openUploads.file } } : {}),
+      ...(strayUploads.length > 0 ? { strayUploads } : {}),
       outputDir,
       stats,
     };
@@ -622,11 +629,24 @@ async function settleRunUploads(
   stateBucket: string,
   targetClients: TargetClients,
   copied: boolean,
-): Promise<{ open: number; file: string }> {
+): Promise<{ open: number; file: string; leftAlone: Array<{ key: string; uploadId: string }> }> {
   const file = openUploadsFile(endpoint.endpoint, job.target.bucket);
-  const fresh = copied ? await jobOpenUploads(stateS3, stateBucket, jobId) : [];
-  const stillOpen = await settleOpenUploads(file, fresh, () =>
-    targetClients.forBucket(job.target, jobId, job.target.bucket),
+  // Only a job that assumes the target role has a session of its own, which proves its uploads its.
+  const session = job.target.roleArn ? roleSessionName(jobId) : undefined;
+  const fresh = copied ? await jobOpenUploads(stateS3, stateBucket, jobId, session) : [];
+  const leftAlone: Array<{ key: string; uploadId: string }> = [];
+  const stillOpen = await settleOpenUploads(
+    file,
+    fresh,
+    () => targetClients.forBucket(job.target, jobId, job.target.bucket),
+    (upload) => leftAlone.push({ key: upload.key, uploadId: upload.uploadId }),
   );
-  return { open: stillOpen.length, file };
+  return { open: stillOpen.length, file, leftAlone };
+}
+
+/** The stray uploads the batches and the end-of-run clean-up left alone, each once. */
+function mergeStrays(...lists: Array<Array<{ key: string; uploadId: string }>>) {
+  const byId = new Map<string, { key: string; uploadId: string }>();
+  for (const upload of lists.flat()) byId.set(upload.uploadId, upload);
+  return [...byId.values()];
 }

@@ -22,8 +22,10 @@ export interface CopyStats {
   /** Objects an earlier invocation of this job had copied (found through the progress record). */
   alreadyCopied: number;
   recordWrites: number;
-  /** Uploads a lost CreateMultipartUpload answer had left open, found and aborted (stray-uploads.ts). */
+  /** Uploads a lost CreateMultipartUpload answer had left open, proven ours and aborted (stray-uploads.ts). */
   strayUploadsAborted: number;
+  /** Other uploads of a key whose create answer was lost: not provably ours, left open and reported. */
+  strayUploadsLeftOpen: Array<{ key: string; uploadId: string }>;
 }
 
 export interface CopyContext {
@@ -121,6 +123,7 @@ export function createCopyContext(job: Job, options: CopyContextOptions): CopyCo
       alreadyCopied: 0,
       recordWrites: 0,
       strayUploadsAborted: 0,
+      strayUploadsLeftOpen: [],
     },
     rates: new RateMeter(),
     s3: options.s3,

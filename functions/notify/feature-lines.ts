@@ -74,3 +74,15 @@ export function deletesLines(
   }
   return [`Deleted:   ${n(deletes.deleted)} target objects with no source object (mirror): ${ledger}`, ...named];
 }
+
+/**
+ * Multipart uploads left open because they could not be proven the job's (a CreateMultipartUpload answer
+ * was lost, and another upload of the key exists: functions/copy/stray-uploads.ts), named by id.
+ */
+export function strayUploadLines(uploads: Array<{ key: string; uploadId: string }> | undefined): string[] {
+  if (!uploads || uploads.length === 0) return [];
+  return [
+    `Left open: ${formatCount(uploads.length)} multipart uploads of keys whose CreateMultipartUpload answer was lost, not provably this job's (not aborted; abort them by id once you know they are not in use, or let an AbortIncompleteMultipartUpload lifecycle rule end them):`,
+    ...uploads.map((upload) => `  ${upload.key}  upload ${upload.uploadId}`),
+  ];
+}

@@ -65,6 +65,8 @@ export interface AggregatedResults {
   batchErrors: Array<{ batchId: string; error: string; message: string }>;
   /** The first failed batch's Error and Cause exactly as Step Functions recorded them. */
   firstBatchFailure?: { Error: string; Cause: string };
+  /** Uploads of a key whose create answer was lost, not provably the job's: left open (CopyResult.strayUploads). */
+  strayUploads?: Array<{ key: string; uploadId: string }>;
 }
 
 /** An error Cause decoded: Lambda reports `{"errorType","errorMessage","trace"}` as a JSON string. */
@@ -130,6 +132,7 @@ interface CopyOutputLike {
   failures?: CopyFailure[];
   /** The batch's full failure list in the state bucket, when `failures` names only the first ones. */
   failuresFile?: string;
+  strayUploads?: Array<{ key: string; uploadId: string }>;
 }
 
 interface BatchInputLike {
@@ -222,6 +225,7 @@ function addCopyCounts(tally: MapRunTally, output: CopyOutputLike, batchId: stri
   totals.objects.notAttempted += output.notAttempted ?? 0;
   totals.bytesCopied += output.bytesCopied ?? 0;
   addCounts(totals.skippedByReason, output.skippedByReason);
+  if (output.strayUploads) (totals.strayUploads ??= []).push(...output.strayUploads);
   if (output.failuresFile && isBatchFailuresKey(output.failuresFile) && failed > failures.length) {
     const named = failures.map((failure) => ({ ...failure, batchId }));
     tally.failures.push({ batchId, file: output.failuresFile, named, failed });
@@ -295,6 +299,7 @@ export function emptyResults(): AggregatedResults {
     bytesCopied: 0,
     failures: [],
     batchErrors: [],
+    strayUploads: [],
   };
 }
 
@@ -315,6 +320,8 @@ function merge(totals: AggregatedResults, tally: MapRunTally, maxFailures: numbe
   totals.bytesCopied += part.bytesCopied;
   totals.batchErrors.push(...part.batchErrors.slice(0, Math.max(0, maxFailures - totals.batchErrors.length)));
   if (part.firstBatchFailure) totals.firstBatchFailure ??= part.firstBatchFailure;
+  const strays = (totals.strayUploads ??= []);
+  strays.push(...(part.strayUploads ?? []).slice(0, Math.max(0, maxFailures - strays.length)));
 }
 
 /** The lines of a batch's full failure list; undefined when it cannot be read or parsed. */

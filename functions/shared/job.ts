@@ -503,4 +503,9 @@ export interface CopyResult {
    * failures.jsonl. Absent when `failures` names them all, or the list could not be written.
    */
   failuresFile?: string;
+  /**
+   * Multipart uploads of a key whose CreateMultipartUpload answer was lost that could not be proven this
+   * job's (functions/copy/stray-uploads.ts): left open, named here for the report. Absent when none.
+   */
+  strayUploads?: Array<{ key: string; uploadId: string }>;
 }
