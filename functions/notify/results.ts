@@ -225,7 +225,7 @@ function addCopyCounts(tally: MapRunTally, output: CopyOutputLike, batchId: stri
   totals.objects.notAttempted += output.notAttempted ?? 0;
   totals.bytesCopied += output.bytesCopied ?? 0;
   addCounts(totals.skippedByReason, output.skippedByReason);
-  if (output.strayUploads) (totals.strayUploads ??= []).push(...output.strayUploads);
+  if (output.strayUploads) totals.strayUploads = [...(totals.strayUploads ?? []), ...output.strayUploads];
   if (output.failuresFile && isBatchFailuresKey(output.failuresFile) && failed > failures.length) {
     const named = failures.map((failure) => ({ ...failure, batchId }));
     tally.failures.push({ batchId, file: output.failuresFile, named, failed });
@@ -320,8 +320,8 @@ function merge(totals: AggregatedResults, tally: MapRunTally, maxFailures: numbe
   totals.bytesCopied += part.bytesCopied;
   totals.batchErrors.push(...part.batchErrors.slice(0, Math.max(0, maxFailures - totals.batchErrors.length)));
   if (part.firstBatchFailure) totals.firstBatchFailure ??= part.firstBatchFailure;
-  const strays = (totals.strayUploads ??= []);
-  strays.push(...(part.strayUploads ?? []).slice(0, Math.max(0, maxFailures - strays.length)));
+  const strays = totals.strayUploads ?? [];
+  totals.strayUploads = [...strays, ...(part.strayUploads ?? []).slice(0, Math.max(0, maxFailures - strays.length))];
 }
 
 /** The lines of a batch's full failure list; undefined when it cannot be read or parsed. */
