@@ -77,8 +77,8 @@ cmd_start() {
   else
     [ -f "$PIDFILE" ] && log "start: removing stale PID file (pid $(cat "$PIDFILE") is not serving)"
     cmd_stop
-    # moto-server.py is moto_server with a Step Functions defect worked around (see that file); it runs
-    # on the Python moto_server itself runs on.
+    # moto-server.py is moto_server with defects of its Step Functions engine worked around (see that
+    # file); it runs on the Python moto_server itself runs on.
     local python
     python=$(moto_python "$moto")
     log "start: MOTO_PORT=$LAMBDA_PORT $python $HERE/moto-server.py -H 127.0.0.1 -p $PORT"
@@ -91,8 +91,12 @@ cmd_start() {
     done
     up || { log "start: moto_server did not answer in 30 s (see $DIR/moto.log)"; return 1; }
   fi
-  if ! curl -fsS -X POST "http://127.0.0.1:$PORT/moto-api/config" \
-    -d '{"stepfunctions": {"execute_state_machine": true}}' >/dev/null; then
+  # moto's own Python posts the setting, so the script needs nothing more than moto itself.
+  if ! "$(moto_python "$moto")" -c '
+import sys, urllib.request
+body = b"{\"stepfunctions\": {\"execute_state_machine\": true}}"
+urllib.request.urlopen(urllib.request.Request(sys.argv[1], data=body, method="POST"), timeout=10)
+' "http://127.0.0.1:$PORT/moto-api/config"; then
     log "start: could not turn on moto's Step Functions engine (POST /moto-api/config; see $DIR/moto.log)"
     return 1
   fi
