@@ -309,8 +309,10 @@ export async function startMotoEngine(options: {
       return created.stateMachineArn ?? '';
     },
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // close() waits for open connections; the engine's keep-alive ones would hold it, so end them too.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await closed;
       for (const client of [s3, sfn, sns, sts]) client.destroy();
       await new Promise<void>((resolve) => logStream.end(() => resolve()));
     },
