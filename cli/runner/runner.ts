@@ -27,6 +27,7 @@ import type { Notification } from '../../functions/notify/message';
 import type { NotificationPublisher } from '../../functions/notify/publisher';
 import { reportsPrefix } from '../../functions/notify/report-files';
 import { aggregateResults, decodeCause, emptyResults } from '../../functions/notify/results';
+import { actingAs, type CallIdentity, installCallRecorder, recordCall } from '../../functions/shared/call-recorder';
 import { createS3Client, createStsClient, type S3Endpoint } from '../../functions/shared/clients';
 import type { DeploymentConfig } from '../../functions/shared/config';
 import { splitBatchResult } from '../../functions/shared/errors';
@@ -173,6 +174,11 @@ export function assertNodeVersion(version = process.versions.node): void {
   }
 }
 
+/** Records a call the Step Functions service makes as the state machine's role (S3XCOPY_RECORD_CALLS). */
+function recordStateMachineCall(service: string, command: string, input: Record<string, string | boolean>): void {
+  recordCall({ identity: 'stateMachine', service, command, input, outcome: 'ok' });
+}
+
 /** A new execution name: unique, sortable, and valid as an execution name and a jobId. */
 export function newExecutionName(now = new Date()): string {
   const stamp = now
@@ -305,6 +311,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const targetEndpoint = withCounting('target', options.endpoint);
   const sts = options.sts ?? createStsClient(options.endpoint.region);
   countRequests(sts, stats.sts);
+  installCallRecorder(sts, 'sts');
   const targetClients = new TargetClients(sts, (credentials) =>
     createS3Client(targetEndpoint, credentials ? { credentials } : {}),
   );
@@ -328,6 +335,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           `Subject: ${notification.subject}\nAttributes: ${attributes}\n\n${notification.body}\n---\n`,
         );
         options.onNotification?.(notification);
+        // Deployed, this is Notify's sns:Publish to the deployment's topic: recorded as that call.
+        recordCall({ identity: 'notify', service: 'sns', command: 'PublishCommand', input: {}, outcome: 'ok' });
         return { messageId: `local-${executionName}` };
       },
     };
@@ -440,7 +449,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       const { FunctionName, Payload } = (request ?? {}) as { FunctionName?: string; Payload?: unknown };
       const fn = FunctionName ? byArn.get(FunctionName) : undefined;
       if (!fn) throw new Error(`The local runner has no function ${String(FunctionName)}`);
-      return invokeLocal(fn, Payload);
+      // The state machine's role invokes; the function then calls AWS as its own role.
+      recordStateMachineCall('lambda', 'InvokeCommand', { FunctionName: fn.name });
+      return actingAs(fn.name.replace(/^s3xcopy-/, '') as CallIdentity, () => invokeLocal(fn, Payload));
     };
 
     const filled = loadCached(values, options.definitionFile);
@@ -460,7 +471,13 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       executionName,
       (name) => `arn:aws:states:local:111111111111:execution:s3xcopy:${name}`,
     );
-    for (const name of startExecutionStates(allStates)) taskHandlers[name] = starter.handler;
+    for (const name of startExecutionStates(allStates)) {
+      // ContinueAsNew: the state machine's role starts the next execution of the same state machine.
+      taskHandlers[name] = (request) => {
+        recordStateMachineCall('states', 'StartExecutionCommand', {});
+        return starter.handler(request);
+      };
+    }
     const retryOverrides: Record<string, number> = {};
     if (options.retryIntervalMs !== undefined) {
       for (const name of retryingStates(allStates)) retryOverrides[name] = options.retryIntervalMs;
@@ -478,28 +495,33 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       taskHandlers[mapName] = async (input) => {
         stats.executions.mapRuns++;
         const parentInput = copyJson(input);
-        return runDistributedMap(mapState, parentInput, {
-          stateS3,
-          stateMachineArn,
-          context: { ...context, Execution: { ...context.Execution, Input: options.input } },
-          runChild: async (childInput, info): Promise<ChildOutcome> => {
-            stats.executions.children++;
-            const execution = child.run(childInput as never, {
-              overrides: runOverrides,
-              context: { Execution: { Id: info.arn, Name: info.name }, StateMachine: context.StateMachine },
-            });
-            const drained = drain(execution.eventLogs, stats.transitions.children);
-            try {
-              const output = await execution.result;
-              return { status: 'SUCCEEDED', output };
-            } catch (error) {
-              const { name, message } = errorOf(error);
-              return { status: 'FAILED', error: name, cause: message };
-            } finally {
-              await drained;
-            }
-          },
-        });
+        // The Map Run starts its children as executions of this state machine, as the state machine's role;
+        // its ItemReader and ResultWriter read and write the state bucket as that role too.
+        recordStateMachineCall('states', 'StartExecutionCommand', { MapRun: true });
+        return actingAs('stateMachine', () =>
+          runDistributedMap(mapState, parentInput, {
+            stateS3,
+            stateMachineArn,
+            context: { ...context, Execution: { ...context.Execution, Input: options.input } },
+            runChild: async (childInput, info): Promise<ChildOutcome> => {
+              stats.executions.children++;
+              const execution = child.run(childInput as never, {
+                overrides: runOverrides,
+                context: { Execution: { Id: info.arn, Name: info.name }, StateMachine: context.StateMachine },
+              });
+              const drained = drain(execution.eventLogs, stats.transitions.children);
+              try {
+                const output = await execution.result;
+                return { status: 'SUCCEEDED', output };
+              } catch (error) {
+                const { name, message } = errorOf(error);
+                return { status: 'FAILED', error: name, cause: message };
+              } finally {
+                await drained;
+              }
+            },
+          }),
+        );
       };
     }
 
