@@ -113,13 +113,20 @@ export function defineCompatSuite(name: ServerName): void {
     const src = `compat-src-${run}`;
     const dst = `compat-dst-${run}`;
     const expected: ExpectedCopy[] = [];
-    const endpointArgs = () => ['--endpoint', server.endpoint];
+    // Where the server has STS, every run copies as the target role, under the deployed policies
+    // (deployed-policies.ts) on servers that enforce them.
+    const endpointArgs = () => [
+      '--endpoint',
+      server.endpoint,
+      ...(server.roleArn ? ['--target-role-arn', server.roleArn] : []),
+    ];
     const copyArgs = ['--multipart-threshold', '5MiB', '--part-size', '5MiB', '--verify', 'all', '--json'];
 
     beforeAll(async () => {
       server = await connect(name);
       await server.s3.send(new CreateBucketCommand({ Bucket: src }));
       await server.s3.send(new CreateBucketCommand({ Bucket: dst }));
+      await server.deployPolicies?.(src, dst);
       let index = 0;
       for (const key of oddKeysFor(name)) {
         await put(server.s3, src, `data/${key}`, randomBytes(1000 + index * 37), settingsFor(index), tagsFor(index));
@@ -366,6 +373,95 @@ export function defineCompatSuite(name: ServerName): void {
     }
 
     if (name === 'ceph') {
+      it('mirrors deletes as the target role under the deployed policy (allowDelete)', async () => {
+        // Prepare: a target-only object under the mirrored prefix, and one outside it.
+        await put(server.s3, dst, 'mirror/gone.txt', randomBytes(10), {});
+        await put(server.s3, dst, 'elsewhere/keep.txt', randomBytes(10), {});
+
+        // Act
+        const result = await cli(
+          [
+            'run',
+            '--source',
+            `s3://${src}/globs/`,
+            '--target',
+            `s3://${dst}/mirror/`,
+            '--mode',
+            'sync',
+            '--delete',
+            ...endpointArgs(),
+            '--json',
+          ],
+          server.cliEnv,
+        );
+
+        // Assess
+        expectExit(result, 0);
+        expect((await listKeys(server.s3, dst, 'mirror/')).sort()).toEqual(
+          ['a.txt', 'b.log', 'big/role-large.bin', 'sub/c.txt', 'sub/skip/d.txt'].map((key) => `mirror/${key}`),
+        );
+        expect(await listKeys(server.s3, dst, 'elsewhere/')).toEqual(['elsewhere/keep.txt']);
+      });
+
+      it('copies the objects a manifest names as the target role under the deployed policy', async () => {
+        // Prepare
+        await put(
+          server.s3,
+          src,
+          'lists/rows.csv',
+          new TextEncoder().encode(`${src},globs/a.txt\n${src},globs/b.log\n`),
+          {},
+        );
+
+        // Act
+        const result = await cli(
+          [
+            'run',
+            '--source',
+            `s3://${src}/globs/`,
+            '--manifest',
+            `s3://${src}/lists/rows.csv`,
+            '--target',
+            `s3://${dst}/from-manifest/`,
+            ...endpointArgs(),
+            '--json',
+          ],
+          server.cliEnv,
+        );
+
+        // Assess
+        expectExit(result, 0);
+        expect((await listKeys(server.s3, dst, 'from-manifest/')).sort()).toEqual([
+          'from-manifest/a.txt',
+          'from-manifest/b.log',
+        ]);
+      });
+
+      it('fails with AccessDenied when the deployed policy lacks the one action the verification needs', async () => {
+        // Act: the same copy as the target role's, by a role whose policy is the deployed one minus the
+        // target's s3:GetObjectTagging (what the target role lacked before it was granted).
+        const result = await cli(
+          [
+            'run',
+            '--source',
+            `s3://${src}/globs/`,
+            '--target',
+            `s3://${dst}/lacking/`,
+            '--endpoint',
+            server.endpoint,
+            '--target-role-arn',
+            server.lackingRoleArn ?? '',
+            ...copyArgs,
+          ],
+          server.cliEnv,
+        );
+
+        // Assess: every object fails its verification with RGW's AccessDenied, after it was copied.
+        expect(result.code).toBe(1);
+        expect(result.json?.objects).toMatchObject({ selected: 5, copied: 0, failed: 5 });
+        expect(new Set(result.json?.failures.map((failure) => failure.code))).toEqual(new Set(['AccessDenied']));
+      });
+
       it("copies into another tenant's bucket named tenant:bucket", async () => {
         // Arrange
         const tenant = server.tenant;
@@ -382,7 +478,9 @@ export function defineCompatSuite(name: ServerName): void {
             `s3://${src}/data/`,
             '--target',
             `s3://${tenant.name}:${bucket}/copy/`,
-            ...endpointArgs(),
+            // As the source user, whom the tenant's bucket policy lets write (no role reaches another tenant).
+            '--endpoint',
+            server.endpoint,
             ...copyArgs,
           ],
           server.cliEnv,
