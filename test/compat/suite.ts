@@ -3,6 +3,8 @@
  * oracle (oracle.ts) reading back what the server holds.
  */
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import {
   CreateBucketCommand,
   HeadObjectCommand,
@@ -11,8 +13,16 @@ import {
   PutObjectTaggingCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { LOCAL_STATE_BUCKET } from '../../cli/runner/runner';
+import { RECORD_CALLS_ENV } from '../../functions/shared/call-recorder';
+import { resourceNames } from '../../infra/names';
+import { sourceBucketPolicyStatements } from '../../infra/policies';
+import { deployment } from '../infra/iam-proofs';
+import { checkRecordedCalls, readRecording } from '../infra/recorded-calls';
+import { synthesize } from '../infra/synth';
 import { type CliRun, cli } from './cli';
 import { type CompatServer, connect } from './connect';
+import { compatDeployment } from './deployed-policies';
 import { compareCopies, type ExpectedCopy, listKeys, readObject } from './oracle';
 import { IN_CI, readServerStates, type ServerName } from './servers';
 
@@ -121,6 +131,9 @@ export function defineCompatSuite(name: ServerName): void {
       ...(server.roleArn ? ['--target-role-arn', server.roleArn] : []),
     ];
     const copyArgs = ['--multipart-threshold', '5MiB', '--part-size', '5MiB', '--verify', 'all', '--json'];
+    // Every AWS call the CLI's runs make, with the identity making it, for the last test of the file.
+    const recording = path.join(tmpdir(), `s3xcopy-compat-calls-${name}-${run}.jsonl`);
+    const recordedEnv = () => ({ ...server.cliEnv, [RECORD_CALLS_ENV]: recording });
 
     beforeAll(async () => {
       server = await connect(name);
@@ -156,7 +169,7 @@ export function defineCompatSuite(name: ServerName): void {
       // Act
       const result = await cli(
         ['run', '--source', `s3://${src}/data/`, '--target', `s3://${dst}/copy/`, ...endpointArgs(), ...copyArgs],
-        server.cliEnv,
+        recordedEnv(),
       );
 
       // Assess: the sources do carry tags (the comparison below would be vacuous otherwise).
@@ -196,7 +209,7 @@ export function defineCompatSuite(name: ServerName): void {
           ...endpointArgs(),
           ...copyArgs,
         ],
-        server.cliEnv,
+        recordedEnv(),
       );
       await put(server.s3, src, `data/${ODD_KEYS[1]}`, randomBytes(1037), settingsFor(1), tagsFor(1));
       const changed = await cli(
@@ -211,7 +224,7 @@ export function defineCompatSuite(name: ServerName): void {
           ...endpointArgs(),
           ...copyArgs,
         ],
-        server.cliEnv,
+        recordedEnv(),
       );
 
       // Assess
@@ -249,7 +262,7 @@ export function defineCompatSuite(name: ServerName): void {
           ...endpointArgs(),
           ...copyArgs,
         ],
-        server.cliEnv,
+        recordedEnv(),
       );
 
       // Assess
@@ -274,7 +287,7 @@ export function defineCompatSuite(name: ServerName): void {
           ...endpointArgs(),
           '--json',
         ],
-        server.cliEnv,
+        recordedEnv(),
       );
 
       // Assess
@@ -286,11 +299,11 @@ export function defineCompatSuite(name: ServerName): void {
       // Act
       const missingBucket = await cli(
         ['run', '--source', `s3://no-such-bucket-${run}/`, '--target', `s3://${dst}/bad/`, ...endpointArgs()],
-        server.cliEnv,
+        recordedEnv(),
       );
       const badUri = await cli(
         ['run', '--source', 'https://x/y', '--target', `s3://${dst}/bad/`, ...endpointArgs()],
-        server.cliEnv,
+        recordedEnv(),
       );
       const badNumber = await cli(
         [
@@ -303,7 +316,7 @@ export function defineCompatSuite(name: ServerName): void {
           '0',
           ...endpointArgs(),
         ],
-        server.cliEnv,
+        recordedEnv(),
       );
 
       // Assess
@@ -331,7 +344,7 @@ export function defineCompatSuite(name: ServerName): void {
             ...endpointArgs(),
             '--json',
           ],
-          server.cliEnv,
+          recordedEnv(),
         );
 
         // Assess
@@ -354,7 +367,7 @@ export function defineCompatSuite(name: ServerName): void {
             ...endpointArgs(),
             ...copyArgs,
           ],
-          server.cliEnv,
+          recordedEnv(),
         );
 
         // Assess: the large object too (on RGW through the CopyObject fallback, functions/copy/copy-object.ts).
@@ -392,7 +405,7 @@ export function defineCompatSuite(name: ServerName): void {
             ...endpointArgs(),
             '--json',
           ],
-          server.cliEnv,
+          recordedEnv(),
         );
 
         // Assess
@@ -426,7 +439,7 @@ export function defineCompatSuite(name: ServerName): void {
             ...endpointArgs(),
             '--json',
           ],
-          server.cliEnv,
+          recordedEnv(),
         );
 
         // Assess
@@ -453,7 +466,7 @@ export function defineCompatSuite(name: ServerName): void {
             server.lackingRoleArn ?? '',
             ...copyArgs,
           ],
-          server.cliEnv,
+          recordedEnv(),
         );
 
         // Assess: every object fails its verification with RGW's AccessDenied, after it was copied.
@@ -483,6 +496,7 @@ export function defineCompatSuite(name: ServerName): void {
             server.endpoint,
             ...copyArgs,
           ],
+          // Not recorded: another tenant's bucket is no bucket of the deployment the calls are held against.
           server.cliEnv,
         );
 
@@ -495,6 +509,42 @@ export function defineCompatSuite(name: ServerName): void {
           expected,
         });
         expect(problems).toEqual([]);
+      });
+    }
+
+    if (name !== 'embedded') {
+      it('made only calls the deployed templates allow (each recorded call held against them)', async () => {
+        // Prepare: the templates of the deployment these runs stand for (deployed-policies.ts).
+        const synthesized = synthesize(
+          {
+            ...compatDeployment(src, dst),
+            // The example configuration's ExternalId, schedule and event trigger are not this deployment's.
+            target: { ...compatDeployment(src, dst).target, externalId: undefined },
+            schedule: undefined,
+            s3Events: { enabled: false },
+          },
+          { nag: false },
+        );
+        const d = deployment(
+          synthesized.config,
+          synthesized.sourceTemplate.toJSON() as never,
+          synthesized.targetTemplate?.toJSON() as never,
+        );
+        d.sourceBucketPolicy = { Version: '2012-10-17', Statement: sourceBucketPolicyStatements(synthesized.config) };
+        const calls = readRecording(recording);
+
+        // Act: the CLI's in-process state store stands for the deployment's state bucket.
+        const check = await checkRecordedCalls(d, calls, {
+          [LOCAL_STATE_BUCKET]: resourceNames(synthesized.config).stateBucket,
+        });
+
+        // Assess
+        console.info(
+          `[compat] ${name}: ${calls.length} calls recorded, ${check.checked} held against the templates, ` +
+            `${check.distinctActions.length} distinct identity/action pairs, ${check.denials.length} denied`,
+        );
+        expect(new Set(calls.map((call) => call.identity))).toContain('target');
+        expect(check.denials).toEqual([]);
       });
     }
   });

@@ -135,13 +135,22 @@ function evaluationOf(d: Deployment, needed: NeededAction): Omit<Evaluation, 'pr
  * Evaluates every recorded call (but the CLI user's) against the deployment.
  * @throws when a call's command is not mapped to IAM actions, or names a resource the deployment lacks
  */
-export async function checkRecordedCalls(d: Deployment, calls: RecordedCall[]): Promise<CallCheck> {
+export async function checkRecordedCalls(
+  d: Deployment,
+  calls: RecordedCall[],
+  /** Recorded bucket name -> the deployment's (a local run's in-process state store stands for the state bucket). */
+  aliases: Record<string, string> = {},
+): Promise<CallCheck> {
   const denials: Denial[] = [];
   const distinct = new Set<string>();
   const verdicts = new Map<string, boolean | undefined>();
   let checked = 0;
   for (const call of calls) {
-    const needed = actionsFor(call);
+    const needed = actionsFor(call).map((action) =>
+      'bucket' in action.resource && aliases[action.resource.bucket]
+        ? { ...action, resource: { ...action.resource, bucket: aliases[action.resource.bucket] as string } }
+        : action,
+    );
     if (call.identity === 'cli') continue;
     checked++;
     const principal = principalOf(d, call.identity);
