@@ -10,12 +10,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { PutObjectTaggingCommand } from '@aws-sdk/client-s3';
+import { PutObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
 import { RECORD_CALLS_ENV, type RecordedCall } from '../../functions/shared/call-recorder';
 import type { InfraConfig } from '../../infra/config';
 import { resourceArns, resourceNames } from '../../infra/names';
 import { sourceBucketPolicyStatements } from '../../infra/policies';
+import { S3Model } from '../../sim/s3-model';
 import { mappedCommands } from '../support/iam-actions';
 import { runOnTestS3 } from '../support/local-run';
 import { startTestS3, type TestS3 } from '../support/s3';
@@ -59,6 +60,33 @@ function standInSts(): STSClient {
       }),
     } as never,
   });
+}
+
+/**
+ * Lets the first CreateMultipartUpload reach the server and loses its answer, so the copy sweeps the
+ * upload it cannot name (functions/copy/stray-uploads.ts): ListMultipartUploads, then an abort.
+ */
+function loseFirstCreateAnswer() {
+  let lost = false;
+  return (client: S3Client, role: string) => {
+    if (role !== 'target') return;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if (context.commandName === 'CreateMultipartUploadCommand' && !lost) {
+          lost = true;
+          throw Object.assign(new Error('We encountered an internal error (answer lost)'), {
+            name: 'InternalError',
+            $fault: 'server',
+            $metadata: { httpStatusCode: 500 },
+          });
+        }
+        return result;
+      },
+      // After signing, inside the SDK's retries: the request really reaches the server.
+      { step: 'deserialize', name: 'testLostAnswer' },
+    );
+  };
 }
 
 let s3: TestS3;
@@ -137,6 +165,33 @@ beforeAll(async () => {
   event.detail.bucket.name = 'rec-source';
   event.detail.object.key = 'data/incoming/e.txt';
   await recordedRun([event], { defaults: { source, target: { ...target, prefix: 'copy/events/' } } });
+  // A multipart copy whose CreateMultipartUpload answer is lost: the stray-upload sweep.
+  await recordedRun(
+    { source, target: { ...target, prefix: 'copy/stray/' }, filter: { include: ['big.bin'] }, options: multipart },
+    { configureS3: loseFirstCreateAnswer() },
+  );
+  // Archived objects with restore (allowRestore): on the S3 model, as the embedded server has no storage
+  // classes or RestoreObject (test/statemachine/archived-objects.sim.test.ts).
+  const model = new S3Model();
+  for (const bucket of ['rec-source', 'rec-target', resourceNames(config).stateBucket]) model.createBucket(bucket);
+  model.seed('rec-source', [
+    { key: 'data/hot', size: 100 },
+    { key: 'data/cold', size: 300, storageClass: 'GLACIER' },
+  ]);
+  await recordedRun(
+    {
+      source,
+      target: { ...target, prefix: 'copy/restored/' },
+      options: { mode: 'sync', restore: { tier: 'Bulk', days: 3 } },
+    },
+    {
+      endpoint: {
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'MODEL', secretAccessKey: 'MODEL' },
+        configure: (client: S3Client) => model.attach(client),
+      },
+    },
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -147,7 +202,7 @@ afterAll(async () => {
 describe('every recorded call against the synthesized templates', () => {
   it('records the calls of every function, the target role and the state machine', () => {
     // Assess: a recording that misses an identity would prove nothing about it.
-    expect(statuses).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
+    expect(statuses).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
     const identities = new Set(calls.map((call) => call.identity));
     expect([...identities].filter((identity) => identity !== 'cli').sort()).toEqual(
       ['copy', 'list', 'notify', 'stateMachine', 'target'].sort(),
@@ -160,6 +215,9 @@ describe('every recorded call against the synthesized templates', () => {
       'GetObjectTaggingCommand',
       'PutObjectTaggingCommand',
       'DeleteObjectCommand',
+      'ListMultipartUploadsCommand',
+      'AbortMultipartUploadCommand',
+      'RestoreObjectCommand',
       'ListObjectsV2Command',
       'HeadObjectCommand',
       'PublishCommand',
