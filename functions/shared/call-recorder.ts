@@ -46,9 +46,8 @@ export function markAssumedRoleCredentials<T extends object>(provider: T): T {
 
 /** True when `credentials` came from markAssumedRoleCredentials. */
 export function isAssumedRoleCredentials(credentials: unknown): boolean {
-  return typeof credentials === 'object' || typeof credentials === 'function'
-    ? credentials !== null && assumedRoleProviders.has(credentials as object)
-    : false;
+  const isObject = typeof credentials === 'function' || (typeof credentials === 'object' && credentials !== null);
+  return isObject && assumedRoleProviders.has(credentials as object);
 }
 
 /** The file to record to, or undefined when recording is off. */

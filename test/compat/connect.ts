@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PutBucketPolicyCommand, type S3Client } from '@aws-sdk/client-s3';
 import { applyEmbeddedClientFix, type EmbeddedS3, startEmbeddedS3 } from '../../cli/embedded-s3';
-import { compatDeployment, forRgw, printedPolicy, withoutAction } from './deployed-policies';
+import { compatDeployment, forRgw, hasWildcardAction, printedPolicy, withoutAction } from './deployed-policies';
 import { oracleClient } from './oracle';
 import { readServerStates, type ServerName, serverScript } from './servers';
 
@@ -86,6 +86,8 @@ export async function connect(name: ServerName): Promise<CompatServer> {
     async deployPolicies(source, target) {
       const deployment = compatDeployment(source, target);
       const permissions = forRgw(printedPolicy(deployment, 'target-permissions'));
+      if (hasWildcardAction(permissions))
+        throw new Error(`the deployed policy grants a wildcard action: ${JSON.stringify(permissions)}`);
       const lacking = withoutAction(permissions, 'WriteTargetPrefix', 's3:GetObjectTagging');
       for (const [role, policy] of [
         ['s3xcopy-target', permissions],

@@ -8,6 +8,7 @@ import path from 'node:path';
 import {
   CreateBucketCommand,
   HeadObjectCommand,
+  PutBucketRequestPaymentCommand,
   PutObjectCommand,
   type PutObjectCommandInput,
   PutObjectTaggingCommand,
@@ -473,6 +474,43 @@ export function defineCompatSuite(name: ServerName): void {
         expect(result.code).toBe(1);
         expect(result.json?.objects).toMatchObject({ selected: 5, copied: 0, failed: 5 });
         expect(new Set(result.json?.failures.map((failure) => failure.code))).toEqual(new Set(['AccessDenied']));
+      });
+
+      // RGW 16.2.15 did not refuse the same run without --request-payer (measured 2026-12-06): it shows that
+      // requests carrying x-amz-request-payer pass under the deployed policy, not that the flag is needed.
+      it('reads a Requester Pays source as the target role with --request-payer', async () => {
+        // Prepare: the source bucket charges requesters for the length of this test.
+        await server.s3.send(
+          new PutBucketRequestPaymentCommand({ Bucket: src, RequestPaymentConfiguration: { Payer: 'Requester' } }),
+        );
+        // Act
+        let paying: CliRun;
+        try {
+          paying = await cli(
+            [
+              'run',
+              '--source',
+              `s3://${src}/globs/`,
+              '--target',
+              `s3://${dst}/payer/`,
+              '--include',
+              '*.txt',
+              '--request-payer',
+              ...endpointArgs(),
+              '--json',
+            ],
+            recordedEnv(),
+          );
+        } finally {
+          await server.s3.send(
+            new PutBucketRequestPaymentCommand({ Bucket: src, RequestPaymentConfiguration: { Payer: 'BucketOwner' } }),
+          );
+        }
+
+        // Assess
+        expectExit(paying, 0);
+        expect(paying.json?.objects).toMatchObject({ selected: 1, copied: 1, failed: 0 });
+        expect(await listKeys(server.s3, dst, 'payer/')).toEqual(['payer/a.txt']);
       });
 
       it("copies into another tenant's bucket named tenant:bucket", async () => {
