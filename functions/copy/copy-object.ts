@@ -16,6 +16,7 @@ import type { BatchProgress } from './batch-progress';
 import type { CopyContext } from './copy-context';
 import { isDenied, isVanished, reportedCode } from './error-kinds';
 import { copyMultipart, failedOnPartCopy } from './multipart-copy';
+import { settingsMatch } from './settings-check';
 import { copySingle } from './single-copy';
 import { type CopyRoute, chooseRoute, partsCountOf } from './source-layout';
 import {
@@ -69,7 +70,10 @@ export async function copyObject(
         return { kind: 'copied', bytes: object.size };
       }
       if (job.options.mode === 'sync' && target && matches(object, target)) {
-        return { kind: 'skipped', reason: 'unchanged' };
+        // Written again since its copy (the list step saw it): the settings decide (settings-check.ts).
+        if (!object.checkSettings || (await settingsMatch(ctx, object, targetKey))) {
+          return { kind: 'skipped', reason: 'unchanged' };
+        }
       }
     }
     const copied = await copyPinned(ctx, object, targetKey);
