@@ -6,13 +6,17 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   HeadObjectCommand,
   PutBucketRequestPaymentCommand,
   PutObjectCommand,
   type PutObjectCommandInput,
   PutObjectTaggingCommand,
   type S3Client,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { LOCAL_STATE_BUCKET } from '../../cli/runner/runner';
 import { RECORD_CALLS_ENV } from '../../functions/shared/call-recorder';
@@ -95,6 +99,33 @@ async function put(
   if (tags) await s3.send(new PutObjectTaggingCommand({ Bucket: bucket, Key: key, Tagging: { TagSet: tags } }));
 }
 
+/** Uploads an object in parts of these sizes, as `aws s3 cp` and boto3 do above 8 MiB. */
+async function putInParts(s3: S3Client, bucket: string, key: string, sizes: number[]): Promise<void> {
+  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+  const parts = [];
+  for (const [i, size] of sizes.entries()) {
+    const answer = await s3.send(
+      new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: i + 1, Body: randomBytes(size) }),
+    );
+    parts.push({ PartNumber: i + 1, ETag: answer.ETag });
+  }
+  await s3.send(
+    new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId, MultipartUpload: { Parts: parts } }),
+  );
+}
+
+/**
+ * Sources in the layouts uploaders write: 5, 8 and 16 MiB parts (the last two below and above the
+ * default 64 MiB multipart threshold), an uneven layout, and a single part.
+ */
+const LAYOUTS: Record<string, number[]> = {
+  'p5-13MiB.bin': [5 * MiB, 5 * MiB, 3 * MiB],
+  'p8-13MiB.bin': [8 * MiB, 5 * MiB],
+  'p16-70MiB.bin': [16 * MiB, 16 * MiB, 16 * MiB, 16 * MiB, 6 * MiB],
+  'uneven-18MiB.bin': [7 * MiB, 5 * MiB, 6 * MiB, 1000],
+  'single.bin': [2000],
+};
+
 /** Fails the run with the CLI's output when it did not end as expected: the output is the diagnosis. */
 function expectExit(run: CliRun, code: number): void {
   if (run.code !== code) {
@@ -160,6 +191,10 @@ export function defineCompatSuite(name: ServerName): void {
       // Above the threshold, copied with the target role: RGW denies UploadPartCopy the read access its
       // role policy grants (CopyObject honours it), so there s3xcopy copies it with one CopyObject.
       await put(server.s3, src, ROLE_BIG_KEY, randomBytes(12 * MiB), settingsFor(2), tagsFor(2));
+      for (const [key, sizes] of Object.entries(LAYOUTS)) {
+        if (sizes.length === 1) await put(server.s3, src, `layouts/${key}`, randomBytes(sizes[0] ?? 0), {});
+        else await putInParts(server.s3, src, `layouts/${key}`, sizes);
+      }
     }, 120_000);
 
     afterAll(async () => {
@@ -249,6 +284,73 @@ export function defineCompatSuite(name: ServerName): void {
       });
       expect(problems).toEqual([]);
     });
+
+    it('a sync right after a copy copies nothing, whatever the part layout of the sources', async () => {
+      // Arrange
+      const args = ['--source', `s3://${src}/layouts/`, '--target', `s3://${dst}/layouts/`, ...endpointArgs()];
+      const copied = await cli(['run', ...args, '--verify', 'all', '--json'], server.cliEnv);
+      expectExit(copied, 0);
+
+      // Act
+      const synced = await cli(['run', ...args, '--mode', 'sync', '--json'], server.cliEnv);
+
+      // Assess: the copies hold the source's ETag (the proof the sync used), and nothing was copied again.
+      const keys = Object.keys(LAYOUTS);
+      expect(copied.json?.objects).toMatchObject({ copied: keys.length, failed: 0 });
+      expectExit(synced, 0);
+      expect(synced.json).toMatchObject({
+        objects: { selected: keys.length, copied: 0, skipped: keys.length, failed: 0 },
+        bytes: { copied: 0 },
+      });
+      for (const key of keys) {
+        const [a, b] = await Promise.all([
+          server.s3.send(new HeadObjectCommand({ Bucket: src, Key: `layouts/${key}` })),
+          server.s3.send(new HeadObjectCommand({ Bucket: dst, Key: `layouts/${key}` })),
+        ]);
+        expect(`${key} ${b.ETag}`).toBe(`${key} ${a.ETag}`);
+      }
+    });
+
+    // The embedded server keeps LastModified on a CopyObject onto itself (docs/compatibility.md): nothing
+    // there says the object was written again.
+    if (name !== 'embedded') {
+      it('a sync copies an object whose headers and metadata were rewritten in place, and only that one', async () => {
+        // Arrange: three single-part objects copied; then, a second later (LastModified has one-second
+        // precision), one gets a new content type and metadata in place (same bytes, same ETag), and one is
+        // rewritten in place with its own settings.
+        for (const key of ['changed.txt', 'rewritten.txt', 'untouched.txt']) {
+          await put(server.s3, src, `meta/${key}`, randomBytes(500), {
+            ContentType: 'text/plain',
+            Metadata: { v: '1' },
+          });
+        }
+        const args = ['--source', `s3://${src}/meta/`, '--target', `s3://${dst}/meta/`, ...endpointArgs(), '--json'];
+        expectExit(await cli(['run', ...args], server.cliEnv), 0);
+        await new Promise((resolve) => setTimeout(resolve, 1100));
+        const rewrite = (key: string, ContentType: string, Metadata: Record<string, string>) =>
+          server.s3.send(
+            new CopyObjectCommand({
+              Bucket: src,
+              Key: `meta/${key}`,
+              CopySource: `${src}/meta/${key}`,
+              MetadataDirective: 'REPLACE',
+              ContentType,
+              Metadata,
+            }),
+          );
+        await rewrite('changed.txt', 'text/csv', { v: '2' });
+        await rewrite('rewritten.txt', 'text/plain', { v: '1' });
+
+        // Act
+        const synced = await cli(['run', ...args, '--mode', 'sync'], server.cliEnv);
+
+        // Assess
+        expectExit(synced, 0);
+        expect(synced.json?.objects).toMatchObject({ selected: 3, copied: 1, skipped: 2, failed: 0 });
+        const target = await server.s3.send(new HeadObjectCommand({ Bucket: dst, Key: 'meta/changed.txt' }));
+        expect([target.ContentType, target.Metadata]).toEqual(['text/csv', { v: '2' }]);
+      });
+    }
 
     it('dry run lists and counts but writes nothing', async () => {
       // Act
