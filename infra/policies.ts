@@ -45,9 +45,12 @@ function sourceHeadActions(config: InfraConfig): string | string[] {
   return config.manifests && config.allowVersions ? ['s3:GetObject', 's3:GetObjectVersion'] : 's3:GetObject';
 }
 
-/** The list role HEADs source objects: for S3 event batches, and for every manifest row. */
+/**
+ * The list role HEADs source objects: for S3 event batches the pipe starts executions with, and for every
+ * manifest row. On the direct event path the events function reads them, as the role that copies.
+ */
 function listRoleHeadsSource(config: InfraConfig): boolean {
-  return config.s3Events.enabled || config.manifests !== undefined;
+  return (config.s3Events.enabled && !directEventPath(config)) || config.manifests !== undefined;
 }
 
 /**
@@ -159,10 +162,23 @@ export function copyAccessStatements(
   ];
 }
 
-/** The target role's trust: the source account, limited to the copy (and, with sync, list) roles. */
+/** True when S3 events are copied by the events function itself (s3Events.delivery "lambda"). */
+export function directEventPath(config: InfraConfig): boolean {
+  return config.s3Events.enabled && config.s3Events.delivery === 'lambda';
+}
+
+/**
+ * The target role's trust: the source account, limited to the copy role (with sync, the list role; with
+ * the direct event path, the events role).
+ */
 export function targetRoleTrustPolicy(config: InfraConfig): PolicyDocumentJson {
   const arns = resourceArns(config);
-  const trusted = config.allowSync ? [arns.copyRole, arns.listRole] : [arns.copyRole];
+  const trusted = [
+    arns.copyRole,
+    ...(config.allowSync ? [arns.listRole] : []),
+    // The direct event path copies as the target role too (functions/events/).
+    ...(directEventPath(config) ? [arns.eventsRole] : []),
+  ];
   return {
     Version: '2012-10-17',
     Statement: [
@@ -361,6 +377,31 @@ export function copyRoleStatements(config: InfraConfig): PolicyStatementJson[] {
       Effect: 'Allow',
       Action: 's3:PutObject',
       Resource: `${arns.stateBucket}/reports/*/batch-failures/*`,
+    },
+  ];
+}
+
+/**
+ * The events function (the direct event path): copy as the target role (cross-account) or itself (same
+ * account), write reports of final failures, and publish them to the topic through the topic's key.
+ * Reading its queue is granted by the event source mapping, on that one queue.
+ */
+export function eventsRoleStatements(config: InfraConfig, topicKeyArn: string): PolicyStatementJson[] {
+  const arns = resourceArns(config);
+  return [
+    ...(isSameAccount(config) ? copyAccessStatements(config) : [assumeTargetRoleStatement(config)]),
+    {
+      Sid: 'WriteEventFailureReports',
+      Effect: 'Allow',
+      Action: 's3:PutObject',
+      Resource: `${arns.stateBucket}/reports/events/*`,
+    },
+    { Sid: 'PublishNotifications', Effect: 'Allow', Action: 'sns:Publish', Resource: arns.topic },
+    {
+      Sid: 'EncryptNotifications',
+      Effect: 'Allow',
+      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      Resource: topicKeyArn,
     },
   ];
 }

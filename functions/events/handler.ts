@@ -20,9 +20,7 @@ import { type CopyFailure, DEFAULT_OPTIONS, resolveJob } from '../shared/job';
 import { createObservability, type Observability } from '../shared/observability';
 import { TargetClients } from '../shared/target-role';
 import { copyEventBatch, EVENTS_JOB_ID, type EventCopyDeps, type EventLedger } from './event-copy';
-
-/** The queue's maxReceiveCount (set by infra): a message received this often is on its last delivery. */
-export const MAX_RECEIVE_COUNT_ENV = 'S3XCOPY_EVENTS_MAX_RECEIVE_COUNT';
+import { MAX_RECEIVE_COUNT_ENV } from './handler-env';
 
 export interface EventsHandlerDeps {
   config: DeploymentConfig;

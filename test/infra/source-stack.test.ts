@@ -291,7 +291,7 @@ describe('SourceStack', () => {
       );
 
     it.each([
-      ['the event trigger', 'ObjectCreatedDeadLetters', /never started an execution/],
+      ['the direct event path', 'DirectEventsDeadLetters', /failed on every delivery/],
       ['the schedule', 'ScheduleDeadLetters', /could not start/],
     ])('alarms to the topic as soon as a message sits in the dead-letter queue of %s', (_name, queueId, meaning) => {
       // Act
@@ -356,8 +356,9 @@ describe('SourceStack', () => {
       });
     });
 
-    it('batches events through a pipe into one execution per batch', () => {
-      template.hasResourceProperties('AWS::Pipes::Pipe', {
+    it('batches events through a pipe into one execution per batch, with delivery "pipe"', () => {
+      const { sourceTemplate: piped } = synthesize({ s3Events: { delivery: 'pipe' } }, { nag: false });
+      piped.hasResourceProperties('AWS::Pipes::Pipe', {
         SourceParameters: { SqsQueueParameters: { BatchSize: 50, MaximumBatchingWindowInSeconds: 60 } },
         Target: { Ref: Match.stringLikeRegexp('^WorkflowStateMachine') },
         TargetParameters: { StepFunctionStateMachineParameters: { InvocationType: 'FIRE_AND_FORGET' } },
