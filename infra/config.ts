@@ -154,9 +154,16 @@ export const InfraConfigSchema = z
          * about 100 times the cost when events trickle in one at a time.
          */
         delivery: z.enum(['lambda', 'pipe']).default('lambda'),
+        /**
+         * Delivery "lambda" only: where the queue's events come from. "notification" (default): the bucket's
+         * own event notifications send Object Created events to the queue, which S3 does at no charge.
+         * "eventbridge": an EventBridge rule forwards them, billed as opt-in data events ($1.00 per million,
+         * docs/cost.md). The pipe always reads EventBridge events.
+         */
+        source: z.enum(['notification', 'eventbridge']).default('notification'),
       })
       .strict()
-      .default({ enabled: false, batchSize: 50, batchWindowSeconds: 60, delivery: 'lambda' }),
+      .default({ enabled: false, batchSize: 50, batchWindowSeconds: 60, delivery: 'lambda', source: 'notification' }),
     mapMaxConcurrency: z.number().int().min(1).max(10_000).default(40),
     /**
      * Slices one execution lists and copies before the job continues in a new execution: each slice takes

@@ -167,6 +167,53 @@ export function directEventPath(config: InfraConfig): boolean {
   return config.s3Events.enabled && config.s3Events.delivery === 'lambda';
 }
 
+/** True when the source bucket's own event notifications feed the direct path's queue (no EventBridge). */
+export function bucketNotifiesQueue(config: InfraConfig): boolean {
+  return directEventPath(config) && config.s3Events.source === 'notification';
+}
+
+/** The prefix whose Object Created events start copies: s3Events.prefix, else the source prefix. */
+export function eventKeyPrefix(config: InfraConfig): string {
+  return config.s3Events.prefix ?? config.source.prefix;
+}
+
+/**
+ * The source bucket's notification configuration for the direct path (a managed bucket gets it from the
+ * stack; `s3xcopy policies` and docs/deploy.md show it for a bucket managed by hand): Object Created events
+ * under the prefix go to the events queue.
+ */
+export function bucketNotificationQueueConfiguration(config: InfraConfig) {
+  const prefix = eventKeyPrefix(config);
+  return {
+    Id: 's3xcopy-object-created',
+    QueueArn: resourceArns(config).eventsQueue,
+    Events: ['s3:ObjectCreated:*'],
+    ...(prefix === '' ? {} : { Filter: { Key: { FilterRules: [{ Name: 'Prefix', Value: prefix }] } } }),
+  };
+}
+
+/**
+ * The events queue's policy statement that lets the source bucket send its notifications, and nothing
+ * else: S3 on behalf of that one bucket in its owner's account (the confused-deputy keys).
+ */
+export function eventsQueueStatements(config: InfraConfig): PolicyStatementJson[] {
+  if (!bucketNotifiesQueue(config)) return [];
+  const arns = resourceArns(config);
+  return [
+    {
+      Sid: 'SourceBucketSendsObjectCreated',
+      Effect: 'Allow',
+      Principal: { Service: 's3.amazonaws.com' },
+      Action: 'sqs:SendMessage',
+      Resource: arns.eventsQueue,
+      Condition: {
+        ArnEquals: { 'aws:SourceArn': arns.sourceBucket },
+        StringEquals: { 'aws:SourceAccount': sourceBucketAccount(config) },
+      },
+    },
+  ];
+}
+
 /**
  * The target role's trust: the source account, limited to the copy role (with sync, the list role; with
  * the direct event path, the events role).

@@ -77,6 +77,9 @@ export class SourceStack extends Stack {
         ...(props.functionsDir ? { functionsDir: props.functionsDir } : {}),
       });
       functions.events = this.directEvents.function;
+      // S3 checks that it may send to the queue when the notification is set: the queue policy comes first.
+      const queuePolicy = this.directEvents.queuePolicy;
+      if (this.sourceBucket && queuePolicy) this.sourceBucket.node.addDependency(queuePolicy);
       deadLetterQueues.DirectEvents = {
         queue: this.directEvents.deadLetters,
         meaning:

@@ -8,13 +8,13 @@ import * as lambdaEventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
+import { Construct, type IDependable } from 'constructs';
 import { MAX_RECEIVE_COUNT_ENV } from '../../functions/events/handler-env';
 import { EVENTS_FUNCTION_SIZING } from '../../functions/shared/function-sizing';
 import type { InfraConfig } from '../config';
 import { acknowledge, acknowledgePrefixWildcards } from '../nag';
 import { resourceNames } from '../names';
-import { eventsRoleStatements } from '../policies';
+import { eventKeyPrefix, eventsQueueStatements, eventsRoleStatements } from '../policies';
 import { PROJECT_ROOT } from './copy-functions';
 import { deadLetterQueue, QUEUE_DEFAULTS } from './triggers';
 
@@ -32,26 +32,29 @@ export interface DirectEventCopyProps {
 }
 
 /**
- * The direct event path (s3Events.delivery "lambda"): S3 EventBridge notifications -> a rule for Object
- * Created under the prefix -> an SQS queue (with a dead-letter queue) -> an event source mapping that
- * batches up to `batchSize` events over `batchWindowSeconds` -> the events function, which copies the
- * batch itself and reports failed messages back (partial batch responses), so only those are delivered
- * again. No Step Functions execution runs: at one event per invocation the orchestration is one SQS
- * message and one short Lambda invocation (docs/cost.md).
+ * The direct event path (s3Events.delivery "lambda"): the source bucket's event notifications (or, with
+ * s3Events.source "eventbridge", an EventBridge rule) send Object Created events under the prefix to an
+ * SQS queue (with a dead-letter queue) -> an event source mapping batches up to `batchSize` events over
+ * `batchWindowSeconds` -> the events function copies the batch itself and reports failed messages back
+ * (partial batch responses), so only those are delivered again. No Step Functions execution runs: at one
+ * event per invocation the orchestration is a few SQS requests and one short Lambda invocation
+ * (docs/cost.md).
  */
 export class DirectEventCopy extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetters: sqs.Queue;
-  readonly rule: events.Rule;
+  /** Only with s3Events.source "eventbridge" (default: the bucket notifies the queue itself). */
+  readonly rule?: events.Rule;
   readonly function: nodejs.NodejsFunction;
   readonly role: iam.Role;
+  /** The queue policy that lets the source bucket send (absent with EventBridge): the bucket waits for it. */
+  readonly queuePolicy?: IDependable;
 
   constructor(scope: Construct, id: string, props: DirectEventCopyProps) {
     super(scope, id);
     const { config } = props;
     const names = resourceNames(config);
     const { batchSize, batchWindowSeconds } = config.s3Events;
-    const keyPrefix = config.s3Events.prefix ?? config.source.prefix;
     const timeout = Duration.seconds(EVENTS_FUNCTION_SIZING.timeoutSeconds);
 
     this.deadLetters = deadLetterQueue(this, 'DeadLetters');
@@ -63,18 +66,11 @@ export class DirectEventCopy extends Construct {
       visibilityTimeout: Duration.seconds(EVENTS_FUNCTION_SIZING.timeoutSeconds * 6),
       deadLetterQueue: { queue: this.deadLetters, maxReceiveCount: EVENTS_MAX_RECEIVE_COUNT },
     });
-    this.rule = new events.Rule(this, 'ObjectCreated', {
-      description: `s3xcopy: objects created in s3://${config.source.bucket}/${keyPrefix} (copied by the events function)`,
-      eventPattern: {
-        source: ['aws.s3'],
-        detailType: ['Object Created'],
-        detail: {
-          bucket: { name: [config.source.bucket] },
-          ...(keyPrefix === '' ? {} : { object: { key: events.Match.prefix(keyPrefix) } }),
-        },
-      },
-      targets: [new eventTargets.SqsQueue(this.queue, { deadLetterQueue: this.deadLetters, retryAttempts: 8 })],
-    });
+    for (const statement of eventsQueueStatements(config)) {
+      const added = this.queue.addToResourcePolicy(iam.PolicyStatement.fromJson(statement));
+      this.queuePolicy = added.policyDependable;
+    }
+    if (config.s3Events.source === 'eventbridge') this.rule = this.eventBridgeRule(config);
 
     const logGroup = new logs.LogGroup(this, 'Logs', {
       logGroupName: `/aws/lambda/${names.eventsFunction}`,
@@ -154,5 +150,22 @@ export class DirectEventCopy extends Construct {
         'dead-letter queue (redrive policy), whose alarm notifies the topic. A function DLQ applies to ' +
         'asynchronous invocations only.',
     );
+  }
+
+  /** With s3Events.source "eventbridge": an EventBridge rule for Object Created under the prefix -> the queue. */
+  private eventBridgeRule(config: InfraConfig): events.Rule {
+    const keyPrefix = eventKeyPrefix(config);
+    return new events.Rule(this, 'ObjectCreated', {
+      description: `s3xcopy: objects created in s3://${config.source.bucket}/${keyPrefix} (copied by the events function)`,
+      eventPattern: {
+        source: ['aws.s3'],
+        detailType: ['Object Created'],
+        detail: {
+          bucket: { name: [config.source.bucket] },
+          ...(keyPrefix === '' ? {} : { object: { key: events.Match.prefix(keyPrefix) } }),
+        },
+      },
+      targets: [new eventTargets.SqsQueue(this.queue, { deadLetterQueue: this.deadLetters, retryAttempts: 8 })],
+    });
   }
 }

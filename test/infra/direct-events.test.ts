@@ -67,14 +67,60 @@ describe('the direct event path (s3Events.delivery "lambda")', () => {
       });
     });
 
-    it('routes Object Created events under the prefix to that queue', () => {
-      template.hasResourceProperties('AWS::Events::Rule', {
+    it('has the managed source bucket notify the queue itself of Object Created under the prefix (no EventBridge)', () => {
+      template.resourceCountIs('AWS::Events::Rule', 0);
+      template.hasResource('AWS::S3::Bucket', {
+        Properties: Match.objectLike({
+          BucketName: 'example-source-bucket',
+          NotificationConfiguration: {
+            QueueConfigurations: [
+              {
+                Event: 's3:ObjectCreated:*',
+                Queue: arns.eventsQueue,
+                Filter: { S3Key: { Rules: [{ Name: 'Prefix', Value: 'data/incoming/' }] } },
+              },
+            ],
+          },
+        }),
+        DependsOn: Match.arrayWith([Match.stringLikeRegexp('^DirectEventsQueuePolicy')]),
+      });
+    });
+
+    it('lets only S3, for the source bucket in its account, send to the queue', () => {
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            {
+              Sid: 'SourceBucketSendsObjectCreated',
+              Effect: 'Allow',
+              Principal: { Service: 's3.amazonaws.com' },
+              Action: 'sqs:SendMessage',
+              Resource: arns.eventsQueue,
+              Condition: {
+                ArnEquals: { 'aws:SourceArn': arns.sourceBucket },
+                StringEquals: { 'aws:SourceAccount': '111111111111' },
+              },
+            },
+          ]),
+        },
+      });
+    });
+
+    it('routes Object Created events through an EventBridge rule instead with s3Events.source "eventbridge"', () => {
+      const viaRule = synthesize(
+        { source: { createBucket: true }, s3Events: { source: 'eventbridge' } },
+        { nag: false },
+      );
+      viaRule.sourceTemplate.hasResourceProperties('AWS::Events::Rule', {
         EventPattern: {
           source: ['aws.s3'],
           'detail-type': ['Object Created'],
           detail: { bucket: { name: ['example-source-bucket'] }, object: { key: [{ prefix: 'data/incoming/' }] } },
         },
         Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DirectEventsQueue'), 'Arn'] } })],
+      });
+      viaRule.sourceTemplate.hasResourceProperties('AWS::S3::Bucket', {
+        NotificationConfiguration: { EventBridgeConfiguration: { EventBridgeEnabled: true } },
       });
     });
 

@@ -341,8 +341,9 @@ describe('SourceStack', () => {
       });
     });
 
-    it('routes Object Created events under the prefix to a queue with a dead-letter queue', () => {
-      template.hasResourceProperties('AWS::Events::Rule', {
+    it('routes Object Created events under the prefix to a queue with a dead-letter queue, with delivery "pipe"', () => {
+      const { sourceTemplate: piped } = synthesize({ s3Events: { delivery: 'pipe' } }, { nag: false });
+      piped.hasResourceProperties('AWS::Events::Rule', {
         EventPattern: {
           source: ['aws.s3'],
           'detail-type': ['Object Created'],
@@ -350,7 +351,7 @@ describe('SourceStack', () => {
         },
         Targets: [Match.objectLike({ DeadLetterConfig: { Arn: Match.anyValue() } })],
       });
-      template.hasResourceProperties('AWS::SQS::Queue', {
+      piped.hasResourceProperties('AWS::SQS::Queue', {
         RedrivePolicy: { maxReceiveCount: 5, deadLetterTargetArn: Match.anyValue() },
         SqsManagedSseEnabled: true,
       });
@@ -376,11 +377,13 @@ describe('SourceStack', () => {
   describe('a source bucket the stack owns', () => {
     const owned = synthesize({ source: { createBucket: true } }).sourceTemplate;
 
-    it('turns on EventBridge notifications without a custom resource', () => {
-      owned.hasResourceProperties('AWS::S3::Bucket', {
+    it('turns on EventBridge notifications without a custom resource for the pipe', () => {
+      const piped = synthesize({ source: { createBucket: true }, s3Events: { delivery: 'pipe' } }, { nag: false });
+      piped.sourceTemplate.hasResourceProperties('AWS::S3::Bucket', {
         BucketName: 'example-source-bucket',
         NotificationConfiguration: { EventBridgeConfiguration: { EventBridgeEnabled: true } },
       });
+      piped.sourceTemplate.resourceCountIs('Custom::S3BucketNotifications', 0);
       owned.resourceCountIs('Custom::S3BucketNotifications', 0);
     });
 
