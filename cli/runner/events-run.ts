@@ -5,6 +5,8 @@
  * S3 and STS requests; no state transitions, since no execution runs), so the cost model can price a
  * measured run of this path beside the workflow's (`npm run bench:events`, test/cli/estimate-events.test.ts).
  */
+// First: the events handler imports an ESM-only package (see esm-interop.ts).
+import './esm-interop';
 import { Console } from 'node:console';
 import { Writable } from 'node:stream';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -69,6 +71,8 @@ function silentObservability() {
   const logger = new Logger({ serviceName: 's3xcopy-events', logLevel: 'WARN' });
   (logger as unknown as { console: unknown }).console = console;
   const metrics = new Metrics({ namespace: 's3xcopy', serviceName: 's3xcopy-events', logger: console });
+  // Metrics writes its EMF lines through its own console, which the option above does not replace.
+  (metrics as unknown as { console: unknown }).console = console;
   return { logger, metrics };
 }
 
