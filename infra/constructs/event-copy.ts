@@ -119,8 +119,9 @@ export class DirectEventCopy extends Construct {
     this.function.addEventSource(
       new lambdaEventSources.SqsEventSource(this.queue, {
         batchSize,
-        // Lambda requires a batching window for batches over 10; a trickle still starts within the window.
-        maxBatchingWindow: Duration.seconds(batchWindowSeconds),
+        // Lambda requires a batching window of at least 1 s for batches over 10; a trickle still starts
+        // within the window.
+        maxBatchingWindow: Duration.seconds(batchSize > 10 ? Math.max(1, batchWindowSeconds) : batchWindowSeconds),
         reportBatchItemFailures: true,
       }),
     );

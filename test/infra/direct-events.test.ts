@@ -37,6 +37,14 @@ describe('the direct event path (s3Events.delivery "lambda")', () => {
       });
     });
 
+    it('gives a batch of more than 10 events at least the 1 s batching window Lambda requires', () => {
+      const noWindow = synthesize({ s3Events: { batchWindowSeconds: 0 } }, { nag: false });
+      noWindow.sourceTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        BatchSize: 50,
+        MaximumBatchingWindowInSeconds: 1,
+      });
+    });
+
     it('runs the events function small (billed per event), arm64, traced, told the queue maxReceiveCount', () => {
       template.hasResourceProperties('AWS::Lambda::Function', {
         FunctionName: 's3xcopy-events',

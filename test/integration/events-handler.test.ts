@@ -214,6 +214,34 @@ describe('events handler (direct event path)', () => {
     expect(ledger.selected).toBe(ledger.copied + ledger.skipped + ledger.failed + ledger.notAttempted);
   });
 
+  it('reads the bucket notification S3 sends to the queue itself, its key form-encoded', async () => {
+    // Arrange: what S3 sends for "in/a b+c.txt" (space as "+", "+" as "%2B"), and its test event
+    await s3.put(SRC, 'in/a b+c.txt', 'notified');
+    const notification = (body: unknown, messageId: string) => ({
+      ...record('unused', messageId),
+      body: JSON.stringify(body),
+    });
+    const { run } = handlerFor();
+
+    // Act
+    const { report, response } = await run([
+      notification(
+        {
+          Records: [
+            { eventName: 'ObjectCreated:Put', s3: { bucket: { name: SRC }, object: { key: 'in/a+b%2Bc.txt' } } },
+          ],
+        },
+        'n1',
+      ),
+      notification({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: SRC }, 'n2'),
+    ]);
+
+    // Assert
+    expect((await s3.getBody(DST, 'out/a b+c.txt')).toString()).toBe('notified');
+    expect(report.ledger).toMatchObject({ messages: 2, ignored: 1, selected: 1, copied: 1 });
+    expect(response.batchItemFailures).toEqual([]);
+  });
+
   it('hands failed messages back to the queue, and on the last delivery reports them to the topic and the state bucket', async () => {
     // Arrange: the target bucket does not exist, so every copy fails.
     await s3.put(SRC, 'in/fails.txt', 'f');
