@@ -53,7 +53,10 @@ export interface EventLedger {
   /** Keys the invocation ran out of time for: their messages go back to the queue. */
   notAttempted: number;
   bytesCopied: number;
-  /** Keys copied again because the source changed while they were copied. */
+  /**
+   * Keys that went round again because the source changed while they were copied (the next round copies
+   * the newer version, or finds the target already holds it).
+   */
   recopied: number;
 }
 
