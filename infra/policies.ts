@@ -54,16 +54,19 @@ function listRoleHeadsSource(config: InfraConfig): boolean {
 }
 
 /**
- * What the copy writes on the target: objects (CopyObject, CreateMultipartUpload, UploadPartCopy and
- * CompleteMultipartUpload are all s3:PutObject), their tags, and aborting a failed multipart upload.
- * HeadObject on the target (the sync check before a copy) is s3:GetObject, so reads stay within the
- * target prefix too.
+ * What the copy does on the target: write objects (CopyObject, CreateMultipartUpload, UploadPartCopy and
+ * CompleteMultipartUpload are all s3:PutObject), their tags, and abort a failed multipart upload; and
+ * read back what it wrote: HeadObject (the sync check before a copy, and the verification after it) is
+ * s3:GetObject, and the verification reads the copy's tags (GetObjectTagging) to repair tags a server
+ * dropped. Reads stay within the target prefix too. test/infra/recorded-calls.test.ts holds every call
+ * the code makes against this list.
  */
 export const TARGET_OBJECT_ACTIONS = [
   's3:PutObject',
   's3:PutObjectTagging',
   's3:AbortMultipartUpload',
   's3:GetObject',
+  's3:GetObjectTagging',
 ] as const;
 
 /** `arn:...:bucket/prefix*`: the objects under a prefix ("" = the whole bucket). */

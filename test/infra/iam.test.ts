@@ -41,6 +41,7 @@ const EXPECTED_TARGET_ROLE_S3 = [
   'target bucket: s3:ListBucketMultipartUploads',
   'target object: s3:AbortMultipartUpload',
   'target object: s3:GetObject',
+  'target object: s3:GetObjectTagging',
   'target object: s3:PutObject',
   'target object: s3:PutObjectTagging',
 ].sort();
