@@ -18,6 +18,7 @@
 import { choosePartSize } from '../../functions/copy/part-plan';
 import { batchCount } from '../../functions/list/planner';
 import { DEFAULT_OPTIONS, GiB } from '../../functions/shared/job';
+import type { EventDesign } from './event-scenarios';
 import { type CostBreakdown, priceUsage, type S3RequestType, type UsageCounts } from './model';
 
 /** ListObjectsV2 returns at most 1,000 keys a page. */
@@ -107,7 +108,8 @@ export const DESIGN_TITLES: Record<Design, string> = {
 
 /** One design's counts and price for a planned job. */
 export interface Scenario {
-  design: Design;
+  /** A design of DESIGNS, or of EVENT_DESIGNS (./event-scenarios.ts, `--trigger s3-events`). */
+  design: Design | EventDesign;
   title: string;
   counts: UsageCounts;
   cost: CostBreakdown;
