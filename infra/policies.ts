@@ -428,6 +428,14 @@ export function copyRoleStatements(config: InfraConfig): PolicyStatementJson[] {
       Action: 's3:PutObject',
       Resource: `${arns.stateBucket}/reports/*/batch-failures/*`,
     },
+    // Each batch attempt's result (shared/report-keys.ts, batchResultKey): the ledger's source when the
+    // ResultWriter wrote no result file. Write only: the copy function never reads them back.
+    {
+      Sid: 'WriteBatchRecords',
+      Effect: 'Allow',
+      Action: 's3:PutObject',
+      Resource: `${arns.stateBucket}/batch-results/*`,
+    },
   ];
 }
 
@@ -457,7 +465,8 @@ export function eventsRoleStatements(config: InfraConfig, topicKeyArn: string): 
 }
 
 /**
- * The notify function: read the Map results it summarises, and publish to its topic through the
+ * The notify function: read the Map results it summarises (or the batch records and manifests when the
+ * Map wrote no results), and publish to its topic through the
  * topic's KMS key.
  */
 export function notifyRoleStatements(config: InfraConfig, topicKeyArn: string): PolicyStatementJson[] {
@@ -465,6 +474,16 @@ export function notifyRoleStatements(config: InfraConfig, topicKeyArn: string): 
   return [
     listUnder('ListResults', arns.stateBucket, 'results/'),
     { Sid: 'ReadResults', Effect: 'Allow', Action: 's3:GetObject', Resource: `${arns.stateBucket}/results/*` },
+    // When the ResultWriter wrote no result file, the ledger is counted from the copy function's batch
+    // records over the batches the job's manifests list (functions/notify/batch-records.ts).
+    listUnder('ListBatchRecords', arns.stateBucket, 'batch-results/'),
+    listUnder('ListManifests', arns.stateBucket, 'manifests/'),
+    {
+      Sid: 'ReadBatchRecordsAndManifests',
+      Effect: 'Allow',
+      Action: 's3:GetObject',
+      Resource: [`${arns.stateBucket}/batch-results/*`, `${arns.stateBucket}/manifests/*`],
+    },
     // The copy function's per-batch failure lists, merged into failures.jsonl.
     {
       Sid: 'ReadBatchFailureLists',
