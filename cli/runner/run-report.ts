@@ -6,10 +6,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { aggregateJobResults } from '../../functions/notify/batch-records';
 import { resultsPrefix } from '../../functions/notify/handler';
 import { buildLedger, type LedgerBytes, type LedgerObjects } from '../../functions/notify/ledger';
 import { reportsPrefix } from '../../functions/notify/report-files';
-import { aggregateResults, emptyResults } from '../../functions/notify/results';
+import { emptyResults, type LedgerSource } from '../../functions/notify/results';
 import type { S3Endpoint } from '../../functions/shared/clients';
 import type { CopyFailure, Job } from '../../functions/shared/job';
 import { roleSessionName, type TargetClients } from '../../functions/shared/target-role';
@@ -22,6 +23,8 @@ export interface RunReport {
   bytes: LedgerBytes;
   batches: { succeeded: number; failed: number; pending: number };
   failures: CopyFailure[];
+  /** Set when the counts come from the copy function's batch records (no ResultWriter result file). */
+  ledgerSource?: LedgerSource;
   results?: string;
   failuresFile?: string;
   openUploads?: { open: number; file: string };
@@ -84,7 +87,7 @@ export async function reportRun(params: {
   // deployed one would. Every failure is kept (a local run's caller gets the full list).
   const aggregated =
     mapRuns > 0
-      ? await aggregateResults(stateS3, stateBucket, resultsPrefix(jobId), Number.POSITIVE_INFINITY)
+      ? await aggregateJobResults(stateS3, stateBucket, jobId, { maxFailures: Number.POSITIVE_INFINITY })
       : emptyResults();
   const lastList = observed.lastList;
   const ledger = buildLedger(lastList?.totals ?? {}, aggregated, lastList?.dryRun ?? false);
@@ -97,6 +100,7 @@ export async function reportRun(params: {
     bytes: ledger.bytes,
     batches: aggregated.batches,
     failures: aggregated.failures,
+    ...(aggregated.ledgerSource ? { ledgerSource: aggregated.ledgerSource } : {}),
     ...(results ? { results } : {}),
     ...(failuresFile ? { failuresFile } : {}),
     ...(openUploads ? { openUploads: { open: openUploads.open, file: openUploads.file } } : {}),

@@ -26,6 +26,12 @@ export interface CopyStats {
   strayUploadsAborted: number;
   /** Other uploads of a key whose create answer was lost: not provably ours, left open and reported. */
   strayUploadsLeftOpen: Array<{ key: string; uploadId: string }>;
+  /** Source HEADs that read a multipart source's part sizes, so its copy keeps its layout (source-layout.ts). */
+  layoutHeads: number;
+  /** Multipart sources whose layout could not be replayed: their copies' ETags differ from theirs. */
+  layoutFallbacks: number;
+  /** Objects whose content was proven current but whose headers, metadata or tags were compared (settings-check.ts). */
+  settingsChecked: number;
 }
 
 export interface CopyContext {
@@ -124,6 +130,9 @@ export function createCopyContext(job: Job, options: CopyContextOptions): CopyCo
       recordWrites: 0,
       strayUploadsAborted: 0,
       strayUploadsLeftOpen: [],
+      layoutHeads: 0,
+      layoutFallbacks: 0,
+      settingsChecked: 0,
     },
     rates: new RateMeter(),
     s3: options.s3,
