@@ -4,7 +4,7 @@
  */
 import { formatBytes, formatCount } from '../shared/format';
 import type { CopyFailure, JobDefaults } from '../shared/job';
-import { archivedLines, deletesLines } from './feature-lines';
+import { archivedLines, type DeletesSummaryInput, deletesLines, strayUploadLines } from './feature-lines';
 import { buildLedger, type LedgerBytes, type LedgerObjects } from './ledger';
 import { type AggregatedResults, decodeCause, type LedgerSource } from './results';
 
@@ -33,7 +33,7 @@ export interface NotifyInput {
     };
     error?: { Error?: string; Cause?: string };
     /** features (issue 13): the MirrorDeletes step's output (options.delete). */
-    mirrorDeletes?: { summary?: { toDelete?: number; deleted?: number; dryRun?: boolean; wouldDelete?: string[] } };
+    mirrorDeletes?: { summary?: DeletesSummaryInput };
   };
 }
 
@@ -76,6 +76,8 @@ export interface NotificationSummary {
   consoleUrl?: string;
   /** False when the execution failed before List resolved the job: source and target are then the deployment defaults. */
   jobResolved: boolean;
+  /** Uploads of a key whose create answer was lost, not provably the job's: left open, named by id. */
+  strayUploads?: Array<{ key: string; uploadId: string }>;
 }
 
 /** SNS: subjects are ASCII, start with a letter/digit/punctuation, have no line breaks, and are under 100 characters. */
@@ -146,6 +148,7 @@ export function summarize(
     ...(error ? { error } : {}),
     ...(resultsUrl && results && results.mapRuns > 0 ? { results: resultsUrl } : {}),
     ...(consoleUrl(input.execution.id) ? { consoleUrl: consoleUrl(input.execution.id) } : {}),
+    ...(results?.strayUploads?.length ? { strayUploads: results.strayUploads } : {}),
   };
   return summary;
 }
@@ -244,6 +247,7 @@ export function formatNotification(
     ...ledgerLines(summary),
     ...archivedLines(summary.objects.skippedByReason, summary.jobId),
     ...deletesLines(input.state.mirrorDeletes?.summary, input.state.totals),
+    ...strayUploadLines(summary.strayUploads),
   ];
   if (summary.failures.length > 0) {
     const failed = objects.failed ?? summary.failures.length;

@@ -66,6 +66,8 @@ export interface AggregatedResults {
   batchErrors: Array<{ batchId: string; error: string; message: string }>;
   /** The first failed batch's Error and Cause exactly as Step Functions recorded them. */
   firstBatchFailure?: { Error: string; Cause: string };
+  /** Uploads of a key whose create answer was lost, not provably the job's: left open (CopyResult.strayUploads). */
+  strayUploads?: Array<{ key: string; uploadId: string }>;
   /** Set when the counts come from the copy function's batch records, not the ResultWriter files (batch-records.ts). */
   ledgerSource?: LedgerSource;
 }
@@ -144,6 +146,7 @@ interface CopyOutputLike {
   failures?: CopyFailure[];
   /** The batch's full failure list in the state bucket, when `failures` names only the first ones. */
   failuresFile?: string;
+  strayUploads?: Array<{ key: string; uploadId: string }>;
 }
 
 interface BatchInputLike {
@@ -239,6 +242,7 @@ export function addCopyCounts(tally: MapRunTally, output: CopyOutputLike, batchI
   totals.objects.notAttempted += output.notAttempted ?? 0;
   totals.bytesCopied += output.bytesCopied ?? 0;
   addCounts(totals.skippedByReason, output.skippedByReason);
+  if (output.strayUploads) totals.strayUploads = [...(totals.strayUploads ?? []), ...output.strayUploads];
   if (output.failuresFile && isBatchFailuresKey(output.failuresFile) && failed > failures.length) {
     const named = failures.map((failure) => ({ ...failure, batchId }));
     tally.failures.push({ batchId, file: output.failuresFile, named, failed });
@@ -312,6 +316,7 @@ export function emptyResults(): AggregatedResults {
     bytesCopied: 0,
     failures: [],
     batchErrors: [],
+    strayUploads: [],
   };
 }
 
@@ -332,6 +337,8 @@ function merge(totals: AggregatedResults, tally: MapRunTally, maxFailures: numbe
   totals.bytesCopied += part.bytesCopied;
   totals.batchErrors.push(...part.batchErrors.slice(0, Math.max(0, maxFailures - totals.batchErrors.length)));
   if (part.firstBatchFailure) totals.firstBatchFailure ??= part.firstBatchFailure;
+  const strays = totals.strayUploads ?? [];
+  totals.strayUploads = [...strays, ...(part.strayUploads ?? []).slice(0, Math.max(0, maxFailures - strays.length))];
 }
 
 /** The lines of a batch's full failure list; undefined when it cannot be read or parsed. */
