@@ -80,14 +80,11 @@ export async function* listPagesOrdered(
   range: ListRange,
   options: OrderedListingOptions,
 ): AsyncGenerator<ListedPage> {
-  const check = orderCheck(range);
   if (options.concurrency <= 1) {
-    for await (const page of listPages(s3, range)) {
-      check(page.objects);
-      yield page;
-    }
+    yield* listPagesChecked(s3, range);
     return;
   }
+  const check = orderCheck(range);
   const queue = new PartitionQueue(s3, range, {
     concurrency: options.concurrency,
     pagesAhead: Math.max(1, options.pagesAhead ?? DEFAULT_PAGES_AHEAD),
@@ -111,6 +108,19 @@ export async function* listPagesOrdered(
   } finally {
     // Requests in flight are not awaited: the slice does not wait a round trip for pages it drops.
     queue.stop();
+  }
+}
+
+/**
+ * One ListObjectsV2 chain (listPages), its keys checked as the partitioned listing's are: the sync target's
+ * listing, and `concurrency: 1`.
+ * @throws ListingOrderError when the server lists a key twice, out of order or outside the range
+ */
+export async function* listPagesChecked(s3: S3Client, range: ListRange): AsyncGenerator<ListedPage> {
+  const check = orderCheck(range);
+  for await (const page of listPages(s3, range)) {
+    check(page.objects);
+    yield page;
   }
 }
 

@@ -11,7 +11,7 @@ import type { Continuation, ListOutput } from '../../functions/list/contract';
 import { compareKeys } from '../../functions/list/key-order';
 import { listSlice } from '../../functions/list/list-slice';
 import { deletesKey } from '../../functions/list/mirror-deletes';
-import { listPagesOrdered } from '../../functions/list/ordered-listing';
+import { ListingOrderError, listPagesChecked, listPagesOrdered } from '../../functions/list/ordered-listing';
 import { type ListedPage, listPages } from '../../functions/list/s3-listing';
 import { type Batch, resolveJob } from '../../functions/shared/job';
 import { type ListingQuirks, S3Model } from '../../sim/s3-model';
@@ -225,6 +225,36 @@ describe('listing on servers that contradict themselves (S3 model quirks)', () =
         ),
         { numRuns: 40 },
       );
+    },
+  );
+
+  it.each([1, 8])(
+    'fails, naming bucket and key, when a server lists keys out of order (list concurrency %i)',
+    async (concurrency) => {
+      // Prepare: a server whose pages come in reverse order
+      const keys = Array.from({ length: 30 }, (_, i) => `data/k${String(i).padStart(2, '0')}`);
+      const model = modelWith(QUIRKS.aws as ListingQuirks, keys, 10);
+      const s3 = model.client();
+      s3.middlewareStack.add(
+        (next) => async (args) => {
+          const result = await next(args);
+          const output = result.output as { Contents?: unknown[] };
+          output.Contents?.reverse();
+          return result;
+        },
+        { step: 'initialize', priority: 'high', name: 'reversePages' },
+      );
+      const range = { bucket: 'src', prefix: 'data/', role: 'source' as const };
+
+      // Act
+      const listing = keysOf(listPagesOrdered(s3, range, { concurrency }));
+
+      // Assess
+      await expect(listing).rejects.toThrow(ListingOrderError);
+      await expect(keysOf(listPagesOrdered(s3, range, { concurrency }))).rejects.toThrow(
+        /bucket src, prefix "data\/": it returned the key "data\/k0\d" after "data\/k\d\d"/,
+      );
+      await expect(keysOf(listPagesChecked(s3, range))).rejects.toThrow(ListingOrderError);
     },
   );
 });
