@@ -19,6 +19,14 @@ export const LISTING_KEYS = [
   ...Array.from({ length: 5 }, (_, i) => `list/small/k${i}`),
 ];
 
+/**
+ * 1,100 keys in the only folder of `one/`, and 5 in the only folder of `small/`: moto's delimited page
+ * after a StartAfter inside a folder is empty when no other folder follows (under `list/`, `list/deep/`
+ * and `list/small/` follow `list/2024/`, and the page is not empty).
+ */
+export const ONE_FOLDER_KEYS = Array.from({ length: 1100 }, (_, i) => `one/2024/k${String(i).padStart(4, '0')}`);
+export const SMALL_FOLDER_KEYS = Array.from({ length: 5 }, (_, i) => `small/f/k${i}`);
+
 /** What one scenario measured: keys the CLI listed, keys present in the source, LIST requests. */
 interface Measured {
   listed: number;
@@ -80,7 +88,7 @@ export function defineListingSuite(name: string, connectTo: () => Promise<Compat
       await server.s3.send(new CreateBucketCommand({ Bucket: dst }));
       const limit = pLimit(16);
       await Promise.all(
-        LISTING_KEYS.map((key) =>
+        [...LISTING_KEYS, ...ONE_FOLDER_KEYS, ...SMALL_FOLDER_KEYS].map((key) =>
           limit(() => server.s3.send(new PutObjectCommand({ Bucket: src, Key: key, Body: key }))),
         ),
       );
@@ -91,11 +99,24 @@ export function defineListingSuite(name: string, connectTo: () => Promise<Compat
       await server?.stop();
     });
 
-    it('copies every key: 1,500 in one folder, one deep below a folder without keys, five more', async () => {
+    it('copies every key: 1,500 in one folder, one deep below a folder without keys; 1,100 in the only folder', async () => {
       // Act
       const { result, lists } = await runCli(['run', '--source', `s3://${src}/list/`, '--target', `s3://${dst}/all/`]);
 
+      const one = await runCli(['run', '--source', `s3://${src}/one/`, '--target', `s3://${dst}/one/`]);
+
       // Assess
+      report(name, 'copy, 1,100 keys in the only folder', {
+        listed: one.result.json?.objects.listed ?? 0,
+        present: ONE_FOLDER_KEYS.length,
+        lists: one.lists,
+      });
+      expectExit(one.result, 0);
+      expect(one.result.json?.objects).toMatchObject({
+        listed: ONE_FOLDER_KEYS.length,
+        copied: ONE_FOLDER_KEYS.length,
+      });
+      expect(await missingInTarget(server.s3, dst, ONE_FOLDER_KEYS, 'one/', 'one/')).toEqual([]);
       report(name, 'copy, one slice', {
         listed: result.json?.objects.listed ?? 0,
         present: LISTING_KEYS.length,
@@ -107,7 +128,7 @@ export function defineListingSuite(name: string, connectTo: () => Promise<Compat
     });
 
     it('copies every key when slices end inside a folder', async () => {
-      // Act: slices of 400 end inside list/2024/; slices of 2 end inside list/small/
+      // Act: slices of 400 end inside list/2024/; slices of 2 end inside small/f/
       const all = await runCli([
         'run',
         '--source',
@@ -120,7 +141,7 @@ export function defineListingSuite(name: string, connectTo: () => Promise<Compat
       const small = await runCli([
         'run',
         '--source',
-        `s3://${src}/list/small/`,
+        `s3://${src}/small/`,
         '--target',
         `s3://${dst}/small/`,
         '--slice-max-objects',
@@ -128,7 +149,7 @@ export function defineListingSuite(name: string, connectTo: () => Promise<Compat
       ]);
 
       // Assess
-      const smallKeys = LISTING_KEYS.filter((key) => key.startsWith('list/small/'));
+      const smallKeys = SMALL_FOLDER_KEYS;
       report(name, 'slices of 400', {
         listed: all.result.json?.objects.listed ?? 0,
         present: LISTING_KEYS.length,
@@ -144,7 +165,7 @@ export function defineListingSuite(name: string, connectTo: () => Promise<Compat
       expect(all.result.json?.objects).toMatchObject({ listed: LISTING_KEYS.length, copied: LISTING_KEYS.length });
       expect(small.result.json?.objects).toMatchObject({ listed: 5, copied: 5 });
       expect(await missingInTarget(server.s3, dst, LISTING_KEYS, 'list/', 'sliced/')).toEqual([]);
-      expect(await missingInTarget(server.s3, dst, smallKeys, 'list/small/', 'small/')).toEqual([]);
+      expect(await missingInTarget(server.s3, dst, smallKeys, 'small/', 'small/')).toEqual([]);
     });
 
     it('sync --delete in slices keeps every key whose source exists and deletes only target-only keys', async () => {
@@ -172,7 +193,31 @@ export function defineListingSuite(name: string, connectTo: () => Promise<Compat
         '400',
       ]);
 
+      const oneSeeded = await runCli(['run', '--source', `s3://${src}/one/`, '--target', `s3://${dst}/one-mirror/`]);
+      expectExit(oneSeeded.result, 0);
+      await server.s3.send(new PutObjectCommand({ Bucket: dst, Key: 'one-mirror/2024/gone', Body: 'x' }));
+      const one = await runCli([
+        'run',
+        '--source',
+        `s3://${src}/one/`,
+        '--target',
+        `s3://${dst}/one-mirror/`,
+        '--mode',
+        'sync',
+        '--delete',
+        '--slice-max-objects',
+        '400',
+      ]);
+
       // Assess
+      report(name, 'sync --delete, 1,100 keys in the only folder, slices of 400', {
+        listed: one.result.json?.objects.listed ?? 0,
+        present: ONE_FOLDER_KEYS.length,
+        lists: one.lists,
+      });
+      expectExit(one.result, 0);
+      expect(await missingInTarget(server.s3, dst, ONE_FOLDER_KEYS, 'one/', 'one-mirror/')).toEqual([]);
+      expect(await listKeys(server.s3, dst, 'one-mirror/')).toHaveLength(ONE_FOLDER_KEYS.length);
       report(name, 'sync --delete, slices of 400', {
         listed: result.json?.objects.listed ?? 0,
         present: LISTING_KEYS.length,
