@@ -18,6 +18,7 @@
 import { choosePartSize } from '../../functions/copy/part-plan';
 import { batchCount } from '../../functions/list/planner';
 import { DEFAULT_OPTIONS, GiB } from '../../functions/shared/job';
+import type { EventDesign } from './event-scenarios';
 import { type CostBreakdown, priceUsage, type S3RequestType, type UsageCounts } from './model';
 
 /** ListObjectsV2 returns at most 1,000 keys a page. */
@@ -107,7 +108,8 @@ export const DESIGN_TITLES: Record<Design, string> = {
 
 /** One design's counts and price for a planned job. */
 export interface Scenario {
-  design: Design;
+  /** A design of DESIGNS, or of EVENT_DESIGNS (./event-scenarios.ts, `--trigger s3-events`). */
+  design: Design | EventDesign;
   title: string;
   counts: UsageCounts;
   cost: CostBreakdown;
@@ -222,7 +224,9 @@ function addRequests(into: Requests, add: Requests, times = 1): Requests {
 /**
  * The S3 requests the copy engine (functions/copy/*) makes for one object it copies:
  * sync mode first HEADs the target (the listing may be minutes old); up to the multipart threshold one
- * CopyObject; above it HEAD source (metadata), GetObjectTagging (when tags are copied),
+ * CopyObject; above it HEAD source (metadata), one HEAD per part of the source (PartNumber: its layout,
+ * replayed so the target keeps the source's ETag, functions/copy/source-layout.ts; the source is taken to
+ * have been uploaded in parts of the job's part size), GetObjectTagging (when tags are copied),
  * CreateMultipartUpload, one UploadPartCopy per part and CompleteMultipartUpload. The check after the
  * copy (verify-copy.ts, on for multipart copies by default) adds a HEAD of the target and, with tags
  * copied, GetObjectTagging of source and target; for a single-request copy also a HEAD of the source.
@@ -242,7 +246,7 @@ export function s3xcopyRequestsPerObject(p: {
   if (verified) addRequests(requests, { HEAD: p.multipart ? 1 : 2, GetObjectTagging: tagReads });
   if (!p.multipart) return addRequests(requests, { COPY: 1 });
   return addRequests(requests, {
-    HEAD: 1,
+    HEAD: 1 + p.partsPerObject,
     ...(p.tags === 'copy' ? { GetObjectTagging: 1 } : {}),
     CreateMultipartUpload: 1,
     UploadPartCopy: p.partsPerObject,
@@ -312,14 +316,15 @@ export function parentTransitions(slices: number, copySlices: number): Record<st
  * (2 PUTs a Map Run; a run with failures adds FAILED files, not counted). The notify function then lists
  * the job's results prefix (one page per 1,000 files; none when no slice had batches, since no Map Run
  * wrote any) and GETs both files of every Map Run to total them, and writes the job's two reports
- * (ledger.json and failures.jsonl) on every run.
+ * (ledger.json and failures.jsonl) on every run. Each copy invocation PUTs its batch record
+ * (batch-results/<jobId>/: the ledger's source when the ResultWriter writes no result file).
  */
-function stateBucketRequests(copySlices: number): Requests {
+function stateBucketRequests(copySlices: number, copyInvocations: number): Requests {
   const REPORT_PUTS = 2;
   return addRequests(
     {},
     {
-      PUT: copySlices * 3 + REPORT_PUTS,
+      PUT: copySlices * 3 + REPORT_PUTS + copyInvocations,
       GET: copySlices * 3,
       LIST: copySlices === 0 ? 0 : Math.ceil((copySlices * 2) / 1000),
     },
@@ -381,7 +386,7 @@ function s3xcopy(p: Plan, a: ScenarioAssumptions, children: 'standard' | 'expres
   const list = listUsage(p, a);
   const notifyMs = a.invocationOverheadMs + a.requestLatencyMs;
   const requests = addRequests(
-    addRequests(listingRequests(p), stateBucketRequests(p.copySlices)),
+    addRequests(listingRequests(p), stateBucketRequests(p.copySlices, childCount)),
     s3xcopyRequestsPerObject({ ...p, ...p.job }),
     p.toCopy,
   );

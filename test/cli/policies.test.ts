@@ -80,6 +80,12 @@ describe('s3xcopy policies', () => {
         Action: 's3:PutObject',
         Resource: 'arn:aws:s3:::s3xcopy-state-111111111111-eu-west-1/reports/*/batch-failures/*',
       },
+      {
+        Sid: 'WriteBatchRecords',
+        Effect: 'Allow',
+        Action: 's3:PutObject',
+        Resource: 'arn:aws:s3:::s3xcopy-state-111111111111-eu-west-1/batch-results/*',
+      },
     ]);
     // Existing source bucket with the S3 event trigger on: it says to turn EventBridge notifications on.
     expect(printed.sourceBucketEventBridge).toEqual({ notificationConfiguration: { EventBridgeConfiguration: {} } });
@@ -120,8 +126,10 @@ describe('s3xcopy policies', () => {
       Resource: 'arn:aws:s3:::other-source/data/incoming/*',
     });
     const trust = JSON.parse((await runPolicies(['--config', CDK_JSON, '--no-sync', '--only', 'target-trust'])).stdout);
+    // --no-sync drops the list role; the example's S3 events are copied by the events function, which stays.
     expect(trust.Statement[0].Condition.ArnEquals['aws:PrincipalArn']).toEqual([
       'arn:aws:iam::111111111111:role/s3xcopy-copy',
+      'arn:aws:iam::111111111111:role/s3xcopy-events',
     ]);
   });
 

@@ -423,6 +423,25 @@ describe('s3xcopy start --watch, the ledger', () => {
     expect(exitCode).toBe(1);
   });
 
+  it('finds the ledger in a history served oldest first, as moto serves it whatever reverseOrder says', async () => {
+    // Arrange
+    sfn.on(DescribeExecutionCommand).resolves(execution('SUCCEEDED'));
+    sfn.on(ListMapRunsCommand).resolves({ mapRuns: [] });
+    const newestFirst = notifyEnd({
+      dryRun: false,
+      objects: { listed: 2, selected: 2, copied: 2, skipped: 0, failed: 0, notAttempted: 0 },
+      bytes: { selected: 20, copied: 20 },
+    });
+    sfn.on(GetExecutionHistoryCommand).resolves({ events: [...newestFirst.events].reverse() });
+
+    // Act
+    const { stdout, exitCode } = await runStart(['--watch', '--poll-seconds', '0']);
+
+    // Assert
+    expect(stdout).toContain('Ledger: 2 selected = 2 copied + 0 skipped + 0 failed + 0 not attempted');
+    expect(exitCode).toBe(0);
+  });
+
   it('says the counts are unavailable, never 0 copied, when Notify could not read them', async () => {
     // Arrange
     sfn.on(DescribeExecutionCommand).resolves(execution('FAILED'));
@@ -444,6 +463,31 @@ describe('s3xcopy start --watch, the ledger', () => {
       objects: { copied: null },
       countsUnavailable: 'the ResultWriter files could not be read: NoSuchBucket',
     });
+  });
+  it('says when the ledger was counted from the batch records, and how many batches had none', async () => {
+    // Arrange: moto's engine wrote no ResultWriter file; Notify counted the copy function's records.
+    sfn.on(DescribeExecutionCommand).resolves(execution('SUCCEEDED'));
+    sfn.on(ListMapRunsCommand).resolves({ mapRuns: [] });
+    const ledgerSource = { from: 'batch-records', reason: 'names no result file', batches: 3, batchesWithoutRecord: 1 };
+    sfn.on(GetExecutionHistoryCommand).resolves(
+      notifyEnd({
+        dryRun: false,
+        objects: { listed: 3, selected: 3, copied: 2, skipped: 0, failed: 0, notAttempted: 1 },
+        bytes: { selected: 30, copied: 20 },
+        ledgerSource,
+      }),
+    );
+
+    // Act
+    const text = await runStart(['--watch', '--poll-seconds', '0']);
+    const json = await runStart(['--watch', '--poll-seconds', '0', '--json']);
+
+    // Assert
+    expect(text.stdout).toContain(
+      'Ledger: 3 selected = 2 copied + 0 skipped + 0 failed + 1 not attempted (counted from the batch records: 1 of 3 batches had none)',
+    );
+    expect(JSON.parse(json.stdout).ledger.ledgerSource).toEqual(ledgerSource);
+    expect(text.exitCode).toBe(1);
   });
 });
 
