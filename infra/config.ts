@@ -265,6 +265,29 @@ export const InfraConfigSchema = z
           "account's EventBridge bus, not this one; run jobs on a schedule or with s3xcopy start instead",
       });
     }
+    const bucketRegion = config.source.bucketRegion ?? config.source.region;
+    if (bucketRegion !== config.source.region && config.source.createBucket) {
+      // A stack creates its resources in its own region: the bucket would land in source.region while the
+      // functions, told it lives in bucketRegion, send every request there and get 301s.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['source', 'createBucket'],
+        message:
+          `cannot be true when source.bucketRegion (${bucketRegion}) is not the stack's region (${config.source.region}): ` +
+          `the stack would create the bucket in ${config.source.region}; create the bucket in ${bucketRegion} yourself ` +
+          `and set "createBucket": false, or drop source.bucketRegion to create it in ${config.source.region}`,
+      });
+    }
+    if (bucketRegion !== config.source.region && config.s3Events.enabled) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['s3Events', 'enabled'],
+        message:
+          `cannot be true when the source bucket lives in ${bucketRegion} and the workflow in ${config.source.region}: ` +
+          "S3 delivers its EventBridge events in the bucket's own region, so this stack's rule would never see one; " +
+          `deploy the workflow in ${bucketRegion} (source.region), or run jobs on a schedule or with s3xcopy start`,
+      });
+    }
     if (config.source.bucket === config.target.bucket && bucketAccount !== config.target.account) {
       ctx.addIssue({ code: 'custom', path: ['target', 'bucket'], message: 'a bucket lives in one account only' });
     }
