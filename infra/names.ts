@@ -41,6 +41,12 @@ export function resourceNames(config: InfraConfig): ResourceNames {
   };
 }
 
+/**
+ * The Distributed Map's Label in the ASL: its child executions are named `<state machine>/<Label>:<id>`
+ * and report AWS/States metrics under `<state machine ARN>/<Label>`.
+ */
+export const COPY_MAP_LABEL = 'CopyBatches';
+
 /** ARNs derived from the fixed names. */
 export interface ResourceArns {
   listRole: string;
@@ -54,6 +60,8 @@ export interface ResourceArns {
   stateMachine: string;
   /** Executions of the state machine, including the Distributed Map's child executions. */
   stateMachineExecutions: string;
+  /** The copy Map's child executions only (what a redrive of the Map Run restarts). */
+  copyMapChildren: string;
   topic: string;
   /** The deployment's CloudWatch alarms (a name pattern): the only alarms that may publish to the topic. */
   alarms: string;
@@ -81,6 +89,7 @@ export function resourceArns(config: InfraConfig): ResourceArns {
     stateMachine: `arn:${partition}:states:${region}:${account}:stateMachine:${names.stateMachine}`,
     // Distributed Map children run as executions of "<state machine>/<map run id>".
     stateMachineExecutions: `arn:${partition}:states:${region}:${account}:execution:${names.stateMachine}/*`,
+    copyMapChildren: `arn:${partition}:states:${region}:${account}:execution:${names.stateMachine}/${COPY_MAP_LABEL}:*`,
     topic: `arn:${partition}:sns:${region}:${account}:${names.topic}`,
     alarms: `arn:${partition}:cloudwatch:${region}:${account}:alarm:${names.alarmPrefix}*`,
     stateBucket: `arn:${partition}:s3:::${names.stateBucket}`,

@@ -5,7 +5,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { InfraConfig } from '../config';
-import { resourceArns, resourceNames } from '../names';
+import { COPY_MAP_LABEL, resourceArns, resourceNames } from '../names';
 
 /** Where the functions' EMF metrics go: POWERTOOLS_METRICS_NAMESPACE (copy-functions.ts). */
 export const METRICS_NAMESPACE = 's3xcopy';
@@ -15,11 +15,8 @@ export function serviceOf(kind: 'list' | 'copy' | 'notify'): string {
   return `s3xcopy-${kind}`;
 }
 
-/**
- * The Distributed Map's Label in the ASL: its child executions report AWS/States metrics under
- * `<state machine ARN>/<Label>`, which is how the dashboard shows batches started, done and failed.
- */
-export const COPY_MAP_LABEL = 'CopyBatches';
+// The dashboard shows batches started, done and failed from the Map's child executions' metrics.
+export { COPY_MAP_LABEL };
 
 export interface CopyDashboardProps {
   config: InfraConfig;
