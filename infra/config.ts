@@ -130,9 +130,9 @@ export const InfraConfigSchema = z
         /** Only objects created under this prefix (within the source prefix) start copies. */
         prefix: z.string().optional(),
         /**
-         * Events per execution. The Pipe trims each SQS record to the event's type, bucket and key (an
+         * Events per execution. The Pipe trims each SQS record to the event's type, bucket and object (an
          * input template) and passes the batch as the execution input, which Step Functions limits to
-         * 256 KiB: 50 records with 1,024-byte keys sent fully percent-encoded take about 161 KB.
+         * 256 KiB: 50 records with 1,024-byte keys sent fully percent-encoded take about 168 KB.
          */
         batchSize: z
           .number()
