@@ -11,6 +11,7 @@ import {
   type DescribeExecutionCommandOutput,
   DescribeMapRunCommand,
   GetExecutionHistoryCommand,
+  type HistoryEvent,
   ListMapRunsCommand,
   SFNClient,
   StartExecutionCommand,
@@ -228,14 +229,23 @@ export function exitCodeFor(progress: Progress, ledger?: WatchedLedger): number 
 }
 
 /**
+ * The last 100 events of an execution's history, newest first. Sorted by event id as well as asked for in
+ * reverse: moto's Step Functions engine ignores reverseOrder and maxResults and returns the whole history
+ * oldest first, and the watch would then read the first slice's totals and never find Notify's output.
+ */
+async function recentHistory(sfn: SFNClient, executionArn: string): Promise<HistoryEvent[]> {
+  const history = await sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 100 }));
+  return [...(history.events ?? [])].sort((a, b) => (b.id ?? 0) - (a.id ?? 0)).slice(0, 100);
+}
+
+/**
  * The summary the last Notify task returned (NotifySuccess or NotifyFailure): the ledger the SNS
  * message states. Read from the end of the execution history, where Notify's TaskSucceeded event holds
  * the function's output.
  */
 export async function notifiedLedger(sfn: SFNClient, executionArn: string): Promise<WatchedLedger | undefined> {
-  const history = await sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 100 }));
   let notifyExited = false;
-  for (const event of history.events ?? []) {
+  for (const event of await recentHistory(sfn, executionArn)) {
     const name = event.stateExitedEventDetails?.name;
     if (event.type === 'TaskStateExited' && (name === 'NotifySuccess' || name === 'NotifyFailure')) {
       notifyExited = true;
@@ -268,8 +278,7 @@ export function ledgerLine(ledger: WatchedLedger): string {
 
 /** The cumulative totals of the last List step to finish, from the recent execution history. */
 async function latestListTotals(sfn: SFNClient, executionArn: string): Promise<Progress['totals']> {
-  const history = await sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 100 }));
-  for (const event of history.events ?? []) {
+  for (const event of await recentHistory(sfn, executionArn)) {
     const exited = event.stateExitedEventDetails;
     if (event.type !== 'TaskStateExited' || exited?.name !== 'List' || !exited.output) continue;
     try {

@@ -140,44 +140,49 @@ async function putResultFile(
   return Buffer.byteLength(body);
 }
 
-/**
- * Runs one Map Run of a Distributed Map state on `input`.
- * @returns with a ResultWriter, `{ MapRunArn, ResultWriterDetails: { Bucket, Key } }` (AWS's output);
- *   without one, the children's outputs in item order
- * @throws MapRunError named States.ExceedToleratedFailureThreshold when more children failed than tolerated
- */
-export async function runDistributedMap(state: AslState, input: unknown, deps: MapRunDeps): Promise<unknown> {
-  // A bad WriterConfig fails the Map Run before any child runs, as AWS rejects it when the definition is created.
-  const writerConfig = writerConfigOf(state.ResultWriter ?? {});
-  const items = await readItems(state, input, deps);
-  const maxConcurrency = numberField(state, 'MaxConcurrency', input, deps.context) || LOCAL_DEFAULT_MAX_CONCURRENCY;
+interface MapRunIds {
+  mapRunId: string;
+  mapRunArn: string;
+  stateMachineName: string;
+}
+
+/** The tolerated-failure check: without either field no failure is tolerated; crossing any one fails. */
+function failureThreshold(state: AslState, input: unknown, deps: MapRunDeps, items: number) {
   const toleratedPercentage = numberField(state, 'ToleratedFailurePercentage', input, deps.context);
   const toleratedCount = numberField(state, 'ToleratedFailureCount', input, deps.context);
-  const mapRunId = randomUUID();
-  const stateMachineName = deps.stateMachineArn.split(':').pop() ?? 'local';
-  const mapRunArn = `${deps.stateMachineArn.replace(':stateMachine:', ':mapRun:')}/${mapRunId}:${mapRunId}`;
+  return (failed: number): boolean => {
+    if (toleratedCount === undefined && toleratedPercentage === undefined) return failed > 0;
+    if (toleratedCount !== undefined && failed > toleratedCount) return true;
+    return toleratedPercentage !== undefined && (failed / items) * 100 > toleratedPercentage;
+  };
+}
 
+/**
+ * Runs the children, MaxConcurrency at a time, and records each one's execution record at its item's
+ * index; once the failures cross the threshold no further child starts (AWS leaves those PENDING).
+ */
+async function runChildren(
+  state: AslState,
+  input: unknown,
+  items: unknown[],
+  deps: MapRunDeps,
+  ids: MapRunIds,
+): Promise<{ entries: Array<ResultWriterEntry | undefined>; failed: number; exceeded: boolean }> {
+  const maxConcurrency = numberField(state, 'MaxConcurrency', input, deps.context) || LOCAL_DEFAULT_MAX_CONCURRENCY;
+  const exceeds = failureThreshold(state, input, deps, items.length);
   const entries: Array<ResultWriterEntry | undefined> = new Array(items.length);
   let failed = 0;
   let exceeded = false;
-  // Without either field no failure is tolerated; with one or both, crossing any of them fails the Map Run.
-  const exceeds = () => {
-    if (toleratedCount === undefined && toleratedPercentage === undefined) return failed > 0;
-    if (toleratedCount !== undefined && failed > toleratedCount) return true;
-    return toleratedPercentage !== undefined && (failed / items.length) * 100 > toleratedPercentage;
-  };
-
   const limit = pLimit(maxConcurrency);
   await Promise.all(
     items.map((item, index) =>
       limit(async () => {
-        // AWS stops starting children once the threshold is crossed; the rest stay PENDING.
         if (exceeded) return;
         const childInput = state.ItemSelector
           ? applyTemplate(state.ItemSelector, input, { ...deps.context, Map: { Item: { Index: index, Value: item } } })
           : item;
-        const name = `${mapRunId.slice(0, 8)}-${index}`;
-        const arn = `arn:aws:states:local:111111111111:execution:${stateMachineName}/${mapRunId}:${name}`;
+        const name = `${ids.mapRunId.slice(0, 8)}-${index}`;
+        const arn = `arn:aws:states:local:111111111111:execution:${ids.stateMachineName}/${ids.mapRunId}:${name}`;
         const startDate = new Date().toISOString();
         const outcome = await deps.runChild(childInput, { name, arn, index });
         const base = {
@@ -199,70 +204,95 @@ export async function runDistributedMap(state: AslState, input: unknown, deps: M
         } else {
           failed++;
           entries[index] = { ...base, Status: 'FAILED', Error: outcome.error, Cause: outcome.cause };
-          if (exceeds()) exceeded = true;
+          if (exceeds(failed)) exceeded = true;
         }
       }),
     ),
   );
+  return { entries, failed, exceeded: exceeded || (failed > 0 && exceeds(failed)) };
+}
 
-  const succeededEntries = entries.filter((e): e is ResultWriterEntry => e?.Status === 'SUCCEEDED');
-  const failedEntries = entries.filter((e): e is ResultWriterEntry => e !== undefined && e.Status !== 'SUCCEEDED');
-  const pendingEntries: ResultWriterEntry[] = items.flatMap((item, index) =>
-    entries[index] === undefined
-      ? [
-          {
-            ExecutionArn: '',
-            Status: 'PENDING' as const,
-            Input: JSON.stringify(item),
-            InputDetails: { Included: true },
-          },
-        ]
-      : [],
-  );
-
-  let output: unknown = entries.map((entry) => (entry?.Output ? JSON.parse(entry.Output) : null));
-  if (state.ResultWriter) {
-    const writer = state.ResultWriter as { Resource: string; Parameters: unknown };
-    const { Bucket, Prefix = '' } = applyTemplate(writer.Parameters, input, deps.context) as {
-      Bucket: string;
-      Prefix?: string;
-    };
-    const base = `${Prefix === '' || Prefix.endsWith('/') ? Prefix : `${Prefix}/`}${mapRunId}/`;
-    const manifest: ResultWriterManifest = { DestinationBucket: Bucket, MapRunArn: mapRunArn, ResultFiles: {} };
-    try {
-      for (const [status, list] of [
-        ['SUCCEEDED', succeededEntries],
-        ['FAILED', failedEntries],
-        ['PENDING', pendingEntries],
-      ] as const) {
-        manifest.ResultFiles[status] = [];
-        if (list.length === 0) continue;
-        const key = `${base}${status}_0.json`;
-        const values = status === 'SUCCEEDED' ? succeededValues(list, writerConfig.Transformation) : list;
-        const size = await putResultFile(deps.stateS3, Bucket, key, values, writerConfig.OutputType);
-        manifest.ResultFiles[status].push({ Key: key, Size: size });
-      }
-      const manifestBody = JSON.stringify(manifest);
-      await deps.stateS3.send(
-        new PutObjectCommand({
-          Bucket,
-          Key: `${base}manifest.json`,
-          Body: manifestBody,
-          ContentType: 'application/json',
-        }),
-      );
-    } catch (error) {
-      throw new MapRunError(
-        'States.ResultWriterFailed',
-        `Cannot write the Map Run results to s3://${Bucket}/${base}: ${String(error)}`,
-      );
+/**
+ * Writes the ResultWriter files in AWS's layout: `<Prefix>/<mapRunId>/{SUCCEEDED,FAILED,PENDING}_0.json`
+ * and `manifest.json`; children that never started are PENDING.
+ * @returns the Map state's output, `{ MapRunArn, ResultWriterDetails: { Bucket, Key } }`
+ */
+async function writeResults(
+  state: AslState,
+  input: unknown,
+  items: unknown[],
+  entries: Array<ResultWriterEntry | undefined>,
+  deps: MapRunDeps,
+  ids: MapRunIds,
+  writerConfig: WriterConfig,
+): Promise<unknown> {
+  const byStatus = {
+    SUCCEEDED: entries.filter((e): e is ResultWriterEntry => e?.Status === 'SUCCEEDED'),
+    FAILED: entries.filter((e): e is ResultWriterEntry => e !== undefined && e.Status !== 'SUCCEEDED'),
+    PENDING: items.flatMap((item, index): ResultWriterEntry[] =>
+      entries[index] === undefined
+        ? [{ ExecutionArn: '', Status: 'PENDING', Input: JSON.stringify(item), InputDetails: { Included: true } }]
+        : [],
+    ),
+  };
+  const writer = state.ResultWriter as { Resource: string; Parameters: unknown };
+  const { Bucket, Prefix = '' } = applyTemplate(writer.Parameters, input, deps.context) as {
+    Bucket: string;
+    Prefix?: string;
+  };
+  const base = `${Prefix === '' || Prefix.endsWith('/') ? Prefix : `${Prefix}/`}${ids.mapRunId}/`;
+  const manifest: ResultWriterManifest = { DestinationBucket: Bucket, MapRunArn: ids.mapRunArn, ResultFiles: {} };
+  try {
+    for (const status of ['SUCCEEDED', 'FAILED', 'PENDING'] as const) {
+      const list = byStatus[status];
+      manifest.ResultFiles[status] = [];
+      if (list.length === 0) continue;
+      const key = `${base}${status}_0.json`;
+      const values = status === 'SUCCEEDED' ? succeededValues(list, writerConfig.Transformation) : list;
+      const size = await putResultFile(deps.stateS3, Bucket, key, values, writerConfig.OutputType);
+      manifest.ResultFiles[status].push({ Key: key, Size: size });
     }
-    output = { MapRunArn: mapRunArn, ResultWriterDetails: { Bucket, Key: `${base}manifest.json` } };
+    await deps.stateS3.send(
+      new PutObjectCommand({
+        Bucket,
+        Key: `${base}manifest.json`,
+        Body: JSON.stringify(manifest),
+        ContentType: 'application/json',
+      }),
+    );
+  } catch (error) {
+    throw new MapRunError(
+      'States.ResultWriterFailed',
+      `Cannot write the Map Run results to s3://${Bucket}/${base}: ${String(error)}`,
+    );
   }
-  if (exceeded || (failed > 0 && exceeds())) {
+  return { MapRunArn: ids.mapRunArn, ResultWriterDetails: { Bucket, Key: `${base}manifest.json` } };
+}
+
+/**
+ * Runs one Map Run of a Distributed Map state on `input`.
+ * @returns with a ResultWriter, `{ MapRunArn, ResultWriterDetails: { Bucket, Key } }` (AWS's output);
+ *   without one, the children's outputs in item order
+ * @throws MapRunError named States.ExceedToleratedFailureThreshold when more children failed than tolerated
+ */
+export async function runDistributedMap(state: AslState, input: unknown, deps: MapRunDeps): Promise<unknown> {
+  // A bad WriterConfig fails the Map Run before any child runs, as AWS rejects it when the definition is created.
+  const writerConfig = writerConfigOf(state.ResultWriter ?? {});
+  const items = await readItems(state, input, deps);
+  const mapRunId = randomUUID();
+  const ids: MapRunIds = {
+    mapRunId,
+    mapRunArn: `${deps.stateMachineArn.replace(':stateMachine:', ':mapRun:')}/${mapRunId}:${mapRunId}`,
+    stateMachineName: deps.stateMachineArn.split(':').pop() ?? 'local',
+  };
+  const { entries, failed, exceeded } = await runChildren(state, input, items, deps, ids);
+  const output = state.ResultWriter
+    ? await writeResults(state, input, items, entries, deps, ids, writerConfig)
+    : entries.map((entry) => (entry?.Output ? JSON.parse(entry.Output) : null));
+  if (exceeded) {
     throw new MapRunError(
       'States.ExceedToleratedFailureThreshold',
-      `The specified tolerated failure threshold was exceeded: ${failed} of ${items.length} items failed (Map Run ${mapRunArn})`,
+      `The specified tolerated failure threshold was exceeded: ${failed} of ${items.length} items failed (Map Run ${ids.mapRunArn})`,
     );
   }
   return output;

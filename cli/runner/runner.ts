@@ -2,88 +2,47 @@
  * The local runner: executes statemachine/copy.asl.json in-process with aws-local-stepfunctions and the
  * real list, copy and notify handlers, against any S3 endpoint (the embedded server, an S3-compatible
  * server, or AWS itself with the caller's credentials). `s3xcopy run`, `s3xcopy demo`, the state machine
- * tests and the benchmarks all go through `runLocal`.
+ * tests and the benchmarks all go through `runLocal`. Its parts, one module each: the run's clients
+ * (run-clients.ts), the functions (local-functions.ts), the state machine (local-machine.ts), the report
+ * (run-report.ts).
  */
 // First: the handlers import ESM-only packages, which require() resolves only with this hook.
 import './esm-interop';
 import { Console } from 'node:console';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { STSClient } from '@aws-sdk/client-sts';
-import { StateMachine } from 'aws-local-stepfunctions';
-import { createCopyHandler } from '../../functions/copy/handler';
 import type { ListOutput } from '../../functions/list/contract';
-import { createListHandler } from '../../functions/list/handler';
 import type { DeletesOutput } from '../../functions/list/mirror-deletes';
-import { createNotifyHandler, type NotifyOutput, resultsPrefix } from '../../functions/notify/handler';
-import { buildLedger, type LedgerBytes, type LedgerObjects } from '../../functions/notify/ledger';
+import type { NotifyOutput } from '../../functions/notify/handler';
+import type { LedgerBytes, LedgerObjects } from '../../functions/notify/ledger';
 import type { Notification } from '../../functions/notify/message';
 import type { NotificationPublisher } from '../../functions/notify/publisher';
-import { reportsPrefix } from '../../functions/notify/report-files';
-import { aggregateResults, decodeCause, emptyResults } from '../../functions/notify/results';
-import { createS3Client, createStsClient, type S3Endpoint } from '../../functions/shared/clients';
+import type { S3Endpoint } from '../../functions/shared/clients';
 import type { DeploymentConfig } from '../../functions/shared/config';
-import { splitBatchResult } from '../../functions/shared/errors';
-import { FUNCTION_SIZING } from '../../functions/shared/function-sizing';
-import type { Batch, CopyFailure, CopyResult, Job, JobDefaults } from '../../functions/shared/job';
+import type { CopyFailure, JobDefaults } from '../../functions/shared/job';
 import type { Observability } from '../../functions/shared/observability';
-import { TargetClients } from '../../functions/shared/target-role';
-import { startEmbeddedS3 } from '../embedded-s3';
-import {
-  DEFAULT_SLICES_PER_EXECUTION,
-  LocalExecutionStarter,
-  type RequestedExecution,
-  runChainedExecutions,
-  startExecutionStates,
-} from './continue-as-new';
-import {
-  type AslDefinition,
-  type AslState,
-  adaptForLocal,
-  lambdaTaskStates,
-  loadDefinition,
-  type Placeholder,
-  retryingStates,
-} from './definition';
-import { type ChildOutcome, runDistributedMap } from './distributed-map';
-import { invokeLocal, type LocalFunction, type LocalHandler } from './lambda';
-import { jobOpenUploads, openUploadsFile, settleOpenUploads } from './open-uploads';
-import { SliceHeapGuard } from './slice-heap';
-import { countRequests, emptyStats, increment, type RunStats } from './stats';
+import { DEFAULT_SLICES_PER_EXECUTION, runChainedExecutions } from './continue-as-new';
+import { createLocalFunctions, LOCAL_FUNCTIONS } from './local-functions';
+import { createLocalMachine, localExecutionArn } from './local-machine';
+import { countingPublisher, filePublisher } from './local-publisher';
+import type { ProgressEvent } from './progress-event';
+import { openRunClients } from './run-clients';
+import { reportRun } from './run-report';
+import { emptyStats, type RunStats } from './stats';
+
+export { LOCAL_FUNCTIONS } from './local-functions';
+export type { ProgressEvent } from './progress-event';
+export { LOCAL_STATE_BUCKET } from './run-clients';
 
 /** aws-local-stepfunctions needs Promise.withResolvers (Node 22+); on older Node every Task fails silently. */
 export const MIN_NODE_MAJOR = 22;
-
-/** Lambda settings the local run mimics: the deployed ones (the cost model prices the same memory). */
-export const LOCAL_FUNCTIONS = FUNCTION_SIZING;
-type FunctionName = keyof typeof LOCAL_FUNCTIONS;
-
-/** The state bucket of the in-process store used when the run is given none. */
-export const LOCAL_STATE_BUCKET = 's3xcopy-local-state';
-
-/** What the runner reports while it runs. */
-export type ProgressEvent =
-  | {
-      type: 'slice';
-      number: number;
-      objects: number;
-      bytes: number;
-      batches: number;
-      totals: ListOutput['totals'];
-      dryRun: boolean;
-      more: boolean;
-      /** The rates and batch limits the slice was planned with (functions/list/rate-plan.ts). */
-      plan: ListOutput['plan'];
-    }
-  | { type: 'batch'; batchId: string; objects: number; bytes: number; result: CopyResult }
-  | { type: 'batch-error'; batchId: string; error: string; message: string }
-  | { type: 'retry'; state: string; attempt: number };
 
 export interface LocalRunOptions {
   /** The execution input: a (partial) job, or a batch of S3 events (keys mode). */
@@ -136,7 +95,7 @@ export interface LocalRunResult {
   error?: { error: string; cause: string };
   /** The last List output: the resolved job and the listing totals. */
   list?: ListOutput;
-  /** features (issue 13): the MirrorDeletes step's output, when the job deletes (options.delete). */
+  /** The MirrorDeletes step's output, when the job deletes (options.delete). */
   deletes?: DeletesOutput;
   /**
    * The ledger (functions/notify/ledger.ts), built from the ResultWriter files exactly as Notify builds
@@ -195,78 +154,14 @@ export function localObservability(serviceName: string, stream: NodeJS.WritableS
   return { logger, metrics };
 }
 
-function placeholderValues(
-  stateBucket: string,
-  mapMaxConcurrency: number,
-  slicesPerExecution: number,
-): Record<Placeholder, string> {
-  const fn = (name: string) => `arn:aws:lambda:local:111111111111:function:s3xcopy-${name}`;
-  return {
-    ListFunctionArn: fn('list'),
-    CopyFunctionArn: fn('copy'),
-    NotifyFunctionArn: fn('notify'),
-    StateBucket: stateBucket,
-    MapMaxConcurrency: String(mapMaxConcurrency),
-    SlicesPerExecution: String(slicesPerExecution),
-  };
-}
-
-/**
- * A deep copy made in this realm. Not structuredClone: under Jest its objects come from another realm,
- * and aws-local-stepfunctions then stops treating nested payload templates as plain objects.
- */
-function copyJson<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value)) as T;
-}
-
-const definitionCache = new Map<string, AslDefinition>();
-
-function loadCached(values: Record<Placeholder, string>, file?: string): AslDefinition {
-  const cacheKey = JSON.stringify([values, file]);
-  let definition = definitionCache.get(cacheKey);
-  if (!definition) {
-    definition = loadDefinition(values, file);
-    definitionCache.set(cacheKey, definition);
-  }
-  return copyJson(definition);
-}
-
-async function drain(
-  events: AsyncGenerator<{ type: string; state?: { name: string } }>,
-  counts: Record<string, number>,
-) {
-  for await (const event of events) {
-    if ((event.type === 'StateEntered' || event.type === 'StateRetried') && event.state) {
-      increment(counts, event.state.name);
-    }
-  }
-}
-
-function errorOf(error: unknown): { name: string; message: string } {
-  let current = error as { name?: string; message?: string; cause?: unknown } | undefined;
-  // aws-local-stepfunctions wraps the state's error in an ExecutionError (error.cause).
-  while (current && current.name === 'ExecutionError' && current.cause) {
-    current = current.cause as typeof current;
-  }
-  return { name: current?.name ?? 'Error', message: current?.message ?? String(error) };
-}
-
-async function saveResults(s3: S3Client, bucket: string, prefix: string, directory: string): Promise<number> {
-  let token: string | undefined;
-  let saved = 0;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-    for (const item of page.Contents ?? []) {
-      if (!item.Key) continue;
-      const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: item.Key }));
-      const file = path.join(directory, ...item.Key.slice(prefix.length).split('/'));
-      await mkdir(path.dirname(file), { recursive: true });
-      await writeFile(file, await (response.Body as { transformToString(): Promise<string> }).transformToString());
-      saved++;
-    }
-    token = page.NextContinuationToken;
-  } while (token);
-  return saved;
+/** Where the handlers' Powertools logs go: the caller's stream, or the run directory's lambda.log. */
+function openLogStream(
+  options: LocalRunOptions,
+  outputDir: string,
+): { stream: NodeJS.WritableStream; close(): Promise<void> } {
+  if (options.logStream) return { stream: options.logStream, close: async () => undefined };
+  const owned: WriteStream = createWriteStream(path.join(outputDir, 'lambda.log'), { flags: 'a' });
+  return { stream: owned, close: () => new Promise<void>((resolve) => owned.end(resolve)) };
 }
 
 /**
@@ -283,350 +178,79 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const stats = emptyStats(
     Object.fromEntries(Object.entries(LOCAL_FUNCTIONS).map(([name, settings]) => [name, settings.memoryMB])),
   );
-
-  const ownedLog: WriteStream | undefined = options.logStream
-    ? undefined
-    : createWriteStream(path.join(outputDir, 'lambda.log'), { flags: 'a' });
-  const logStream = options.logStream ?? (ownedLog as WriteStream);
-
-  // The state store: a bucket the caller named on the endpoint, or a private in-process server.
-  const localState = options.stateBucket ? undefined : await startEmbeddedS3();
-  const stateBucket = options.stateBucket ?? LOCAL_STATE_BUCKET;
-  const withCounting = (role: 'source' | 'target' | 'state', endpoint: S3Endpoint): S3Endpoint => ({
-    ...endpoint,
-    configure: (client) => {
-      endpoint.configure?.(client);
-      countRequests(client, stats.s3[role]);
-      options.configureS3?.(client, role);
-    },
+  const log = openLogStream(options, outputDir);
+  const clients = await openRunClients(options, stats).catch(async (error: unknown) => {
+    await log.close();
+    throw error;
   });
-  const stateS3 = createS3Client(withCounting('state', localState?.endpoint ?? options.endpoint));
-  const sourceS3 = createS3Client(withCounting('source', options.endpoint));
-  const targetEndpoint = withCounting('target', options.endpoint);
-  const sts = options.sts ?? createStsClient(options.endpoint.region);
-  countRequests(sts, stats.sts);
-  const targetClients = new TargetClients(sts, (credentials) =>
-    createS3Client(targetEndpoint, credentials ? { credentials } : {}),
-  );
-
   try {
-    if (localState) {
-      await stateS3.send(new CreateBucketCommand({ Bucket: stateBucket }));
-      // The private store's setup is not part of what a deployed execution does (or is billed for).
-      delete stats.s3.state.CreateBucketCommand;
-    }
-
+    const { stateBucket } = clients;
     const config: DeploymentConfig = { defaults: options.defaults ?? {}, stateBucket, notifyOnSuccess: true };
-    const notificationsFile = path.join(outputDir, 'notifications.txt');
-    const publisher: NotificationPublisher = options.publisher ?? {
-      async publish(notification) {
-        const attributes = Object.entries(notification.attributes)
-          .map(([name, value]) => `${name}=${value.StringValue}`)
-          .join(' ');
-        await appendFile(
-          notificationsFile,
-          `Subject: ${notification.subject}\nAttributes: ${attributes}\n\n${notification.body}\n---\n`,
-        );
-        options.onNotification?.(notification);
-        return { messageId: `local-${executionName}` };
-      },
-    };
-    const countingPublisher: NotificationPublisher = {
-      async publish(notification) {
-        stats.sns.publish++;
-        return publisher.publish(notification);
-      },
-    };
-
-    const observability = (name: string) => localObservability(`s3xcopy-${name}`, logStream);
-    let lastList: ListOutput | undefined;
-    let mirrorDeletes: DeletesOutput | undefined;
-    let notification: NotifyOutput | undefined;
-    // The list step runs between two Map Runs: the right moment to drop the last slice's garbage.
-    const heapGuard = new SliceHeapGuard();
-    // The Map's MaxConcurrency: the ASL runs with it and the List step plans whole rounds of it.
+    const publisher =
+      options.publisher ??
+      filePublisher(path.join(outputDir, 'notifications.txt'), executionName, options.onNotification);
     const mapMaxConcurrency = options.mapMaxConcurrency ?? 40;
-
-    const functions: Record<FunctionName, LocalFunction> = {
-      list: {
-        name: 's3xcopy-list',
-        ...LOCAL_FUNCTIONS.list,
-        stats: stats.lambda.list,
-        handler: createListHandler({
-          // The List step plans whole rounds of the Map's MaxConcurrency, as the deployed one reads it
-          // from S3XCOPY_MAP_MAX_CONCURRENCY.
-          config: { ...config, mapMaxConcurrency },
-          sourceS3,
-          stateS3,
-          targetClients,
-          observability: observability('list'),
-        }) as LocalHandler,
-        onResult: (result) => {
-          // features (issue 13): the MirrorDeletes step is the list function too.
-          if ((result as { kind?: string }).kind === 'mirrorDeletes') {
-            mirrorDeletes = result as DeletesOutput;
-            return;
-          }
-          const output = result as ListOutput;
-          lastList = output;
-          heapGuard.sliceEnded();
-          options.onProgress?.({
-            type: 'slice',
-            ...output.slice,
-            totals: output.totals,
-            dryRun: output.dryRun,
-            more: output.continuation !== null,
-            plan: output.plan,
-          });
-        },
-      },
-      copy: {
-        name: 's3xcopy-copy',
-        ...LOCAL_FUNCTIONS.copy,
-        ...(options.copyTimeoutSeconds ? { timeoutSeconds: options.copyTimeoutSeconds } : {}),
-        stats: stats.lambda.copy,
-        handler: createCopyHandler({
-          targetClients,
-          state: { s3: stateS3, bucket: stateBucket },
-          observability: observability('copy'),
-        }) as LocalHandler,
-        onResult: (result, event) => {
-          const batch = (event as { batch: Batch }).batch;
-          const copyResult = result as CopyResult;
-          options.onProgress?.({
-            type: 'batch',
-            batchId: batch.id,
-            objects: batch.objects.length,
-            bytes: batch.bytes,
-            result: copyResult,
-          });
-        },
-        onError: (error, event) => {
-          const batch = (event as { batch?: Batch }).batch;
-          if (!batch) return;
-          const name = error instanceof Error ? error.name : 'Error';
-          // The human part only: the batch result record (errors.ts) is for the ledger, not for people.
-          const message = splitBatchResult(error instanceof Error ? error.message : String(error)).text;
-          options.onProgress?.({ type: 'batch-error', batchId: batch.id, error: name, message });
-        },
-      },
-      notify: {
-        name: 's3xcopy-notify',
-        ...LOCAL_FUNCTIONS.notify,
-        stats: stats.lambda.notify,
-        handler: createNotifyHandler({
-          config,
-          publisher: countingPublisher,
-          stateS3,
-          observability: observability('notify'),
-        }) as LocalHandler,
-        onResult: (result) => {
-          notification = result as NotifyOutput;
-        },
-      },
-    };
-
-    const values = placeholderValues(
-      stateBucket,
+    const { functions, observed } = createLocalFunctions({
+      config,
       mapMaxConcurrency,
-      options.slicesPerExecution ?? DEFAULT_SLICES_PER_EXECUTION,
-    );
-    const byArn = new Map<string, LocalFunction>([
-      [values.ListFunctionArn, functions.list],
-      [values.CopyFunctionArn, functions.copy],
-      [values.NotifyFunctionArn, functions.notify],
-    ]);
-    const invoke = async (request: unknown) => {
-      const { FunctionName, Payload } = (request ?? {}) as { FunctionName?: string; Payload?: unknown };
-      const fn = FunctionName ? byArn.get(FunctionName) : undefined;
-      if (!fn) throw new Error(`The local runner has no function ${String(FunctionName)}`);
-      return invokeLocal(fn, Payload);
-    };
-
-    const filled = loadCached(values, options.definitionFile);
-    const { definition, maps } = adaptForLocal(filled);
-    const stateMachineArn = 'arn:aws:states:local:111111111111:stateMachine:s3xcopy';
-    const executionArn = `arn:aws:states:local:111111111111:execution:s3xcopy:${executionName}`;
-    const context = {
-      Execution: { Id: executionArn, Name: executionName, RoleArn: 'arn:aws:iam::111111111111:role/s3xcopy-local' },
-      StateMachine: { Id: stateMachineArn, Name: 's3xcopy' },
-    };
-
-    const allStates: Record<string, AslState> = { ...filled.States };
-    const taskHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
-    for (const name of lambdaTaskStates(allStates)) taskHandlers[name] = invoke;
-    const starter = new LocalExecutionStarter(
-      stateMachineArn,
+      sourceS3: clients.sourceS3,
+      stateS3: clients.stateS3,
+      stateBucket,
+      targetClients: clients.targetClients,
+      publisher: countingPublisher(publisher, stats),
+      observability: (name) => localObservability(`s3xcopy-${name}`, log.stream),
+      stats,
+      ...(options.copyTimeoutSeconds ? { copyTimeoutSeconds: options.copyTimeoutSeconds } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+    const machine = createLocalMachine({
       executionName,
-      (name) => `arn:aws:states:local:111111111111:execution:s3xcopy:${name}`,
-    );
-    for (const name of startExecutionStates(allStates)) taskHandlers[name] = starter.handler;
-    const retryOverrides: Record<string, number> = {};
-    if (options.retryIntervalMs !== undefined) {
-      for (const name of retryingStates(allStates)) retryOverrides[name] = options.retryIntervalMs;
-    }
-    const runOverrides = {
-      // biome-ignore lint/suspicious/noExplicitAny: the library's handler type is its own JSONValue.
-      taskResourceLocalHandlers: taskHandlers as any,
-      ...(options.retryIntervalMs !== undefined ? { retryIntervalOverrides: retryOverrides } : {}),
-    };
-
-    for (const [mapName, mapState] of Object.entries(maps)) {
-      const processor = mapState.ItemProcessor ?? mapState.Iterator;
-      const { ProcessorConfig: _ignored, ...childDefinition } = processor;
-      const child = new StateMachine(childDefinition, { validationOptions: { noValidate: true } });
-      taskHandlers[mapName] = async (input) => {
-        stats.executions.mapRuns++;
-        const parentInput = copyJson(input);
-        return runDistributedMap(mapState, parentInput, {
-          stateS3,
-          stateMachineArn,
-          context: { ...context, Execution: { ...context.Execution, Input: options.input } },
-          runChild: async (childInput, info): Promise<ChildOutcome> => {
-            stats.executions.children++;
-            const execution = child.run(childInput as never, {
-              overrides: runOverrides,
-              context: { Execution: { Id: info.arn, Name: info.name }, StateMachine: context.StateMachine },
-            });
-            const drained = drain(execution.eventLogs, stats.transitions.children);
-            try {
-              const output = await execution.result;
-              return { status: 'SUCCEEDED', output };
-            } catch (error) {
-              const { name, message } = errorOf(error);
-              return { status: 'FAILED', error: name, cause: message };
-            } finally {
-              await drained;
-            }
-          },
-        });
-      };
-    }
-
-    const machine = new StateMachine(definition as never, { validationOptions: { noValidate: true } });
-    const runExecution = async (run: RequestedExecution) => {
-      const execution = machine.run(run.input as never, {
-        overrides: runOverrides,
-        context: { ...context, Execution: { ...context.Execution, Id: run.arn, Name: run.name } },
-      });
-      const drained = (async () => {
-        for await (const event of execution.eventLogs) {
-          if ((event.type === 'StateEntered' || event.type === 'StateRetried') && 'state' in event) {
-            increment(stats.transitions.parent, event.state.name);
-            if (event.type === 'StateRetried') {
-              options.onProgress?.({ type: 'retry', state: event.state.name, attempt: event.retry.attempt });
-            }
-          }
-        }
-      })();
-      let outcome: { status: LocalRunResult['status']; error?: LocalRunResult['error'] } = { status: 'SUCCEEDED' };
-      try {
-        await execution.result;
-      } catch (caught) {
-        const { name, message } = errorOf(caught);
-        outcome = { status: 'FAILED', error: { error: name, cause: decodeCause(message).message } };
-      }
-      await drained;
-      return outcome;
-    };
+      input: options.input,
+      stateBucket,
+      stateS3: clients.stateS3,
+      mapMaxConcurrency,
+      slicesPerExecution: options.slicesPerExecution ?? DEFAULT_SLICES_PER_EXECUTION,
+      functions,
+      stats,
+      ...(options.definitionFile ? { definitionFile: options.definitionFile } : {}),
+      ...(options.retryIntervalMs !== undefined ? { retryIntervalMs: options.retryIntervalMs } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+    const executionArn = localExecutionArn(executionName);
     // A long job continues in new executions (ContinueAsNew): run them in turn; the last one ends the job.
     const executions = await runChainedExecutions(
       { name: executionName, arn: executionArn, input: options.input },
-      starter,
-      runExecution,
+      machine.starter,
+      machine.runExecution,
     );
     stats.executions.parent = executions.length;
     const last = executions[executions.length - 1]?.outcome ?? { status: 'FAILED' as const };
-    const status = last.status;
-    const error = last.error;
-
-    let results: string | undefined;
-    const jobId = lastList?.jobId ?? executionName;
-    if (stats.executions.mapRuns > 0) {
-      if (localState) {
-        const directory = path.join(outputDir, 'results');
-        await saveResults(stateS3, stateBucket, resultsPrefix(jobId), directory);
-        results = directory;
-      } else {
-        results = `s3://${stateBucket}/${resultsPrefix(jobId)}`;
-      }
-    }
-    // Notify's report files (the ledger and every failed key) outlive the private store too.
-    let failuresFile = notification?.failuresFile;
-    if (
-      localState &&
-      (await saveResults(stateS3, stateBucket, reportsPrefix(jobId), path.join(outputDir, 'reports'))) > 0
-    ) {
-      failuresFile = failuresFile && path.join(outputDir, 'reports', 'failures.jsonl');
-    }
-
-    // The same files and the same arithmetic as the deployed Notify: what a local run reports is what a
-    // deployed one would. Every failure is kept (a local run's caller gets the full list).
-    const aggregated =
-      stats.executions.mapRuns > 0
-        ? await aggregateResults(stateS3, stateBucket, resultsPrefix(jobId), Number.POSITIVE_INFINITY)
-        : emptyResults();
-    const ledger = buildLedger(lastList?.totals ?? {}, aggregated, lastList?.dryRun ?? false);
-    const openUploads = lastList
-      ? await settleRunUploads(
-          lastList.job,
-          jobId,
-          options.endpoint,
-          stateS3,
-          stateBucket,
-          targetClients,
-          stats.executions.mapRuns > 0,
-        )
-      : undefined;
+    const jobId = observed.lastList?.jobId ?? executionName;
+    const report = await reportRun({
+      jobId,
+      observed,
+      clients,
+      endpoint: options.endpoint,
+      outputDir,
+      mapRuns: stats.executions.mapRuns,
+    });
     stats.durationMs = Date.now() - startedAt;
     await writeFile(path.join(outputDir, 'stats.json'), `${JSON.stringify(stats, null, 2)}\n`);
     return {
-      status,
+      status: last.status,
       executionArn,
       executions: executions.map(({ execution }) => execution.arn),
       jobId,
-      ...(error ? { error } : {}),
-      ...(lastList ? { list: lastList } : {}),
-      ...(mirrorDeletes ? { deletes: mirrorDeletes } : {}),
-      objects: ledger.objects,
-      bytes: ledger.bytes,
-      batches: aggregated.batches,
-      failures: aggregated.failures,
-      ...(notification ? { notification } : {}),
-      ...(results ? { results } : {}),
-      ...(failuresFile ? { failuresFile } : {}),
-      ...(openUploads ? { openUploads } : {}),
+      ...(last.error ? { error: last.error } : {}),
+      ...(observed.lastList ? { list: observed.lastList } : {}),
+      ...(observed.mirrorDeletes ? { deletes: observed.mirrorDeletes } : {}),
+      ...report,
+      ...(observed.notification ? { notification: observed.notification } : {}),
       outputDir,
       stats,
     };
   } finally {
-    sourceS3.destroy();
-    stateS3.destroy();
-    if (!options.sts) sts.destroy();
-    if (localState) await localState.stop();
-    if (ownedLog) await new Promise<void>((resolve) => ownedLog.end(resolve));
+    await clients.close();
+    await log.close();
   }
-}
-
-/**
- * Ends the run's multipart uploads still open, and those earlier runs to the same target left open
- * (open-uploads.ts). What cannot be aborted (the server is still down) is listed for the next run.
- * @param copied whether the run started a Map Run: without one no copy ran, so the job has no progress
- *   record to read (a no-op sync then lists only source and target, as `aws s3 sync` does)
- */
-async function settleRunUploads(
-  job: Job,
-  jobId: string,
-  endpoint: S3Endpoint,
-  stateS3: S3Client,
-  stateBucket: string,
-  targetClients: TargetClients,
-  copied: boolean,
-): Promise<{ open: number; file: string }> {
-  const file = openUploadsFile(endpoint.endpoint, job.target.bucket);
-  const fresh = copied ? await jobOpenUploads(stateS3, stateBucket, jobId) : [];
-  const stillOpen = await settleOpenUploads(file, fresh, () =>
-    targetClients.forBucket(job.target, jobId, job.target.bucket),
-  );
-  return { open: stillOpen.length, file };
 }

@@ -373,10 +373,31 @@ async function resolveFailures(
   }
 }
 
+/**
+ * A ResultWriter manifest that names no result file at all. Our Map Runs always have items (a slice with
+ * nothing to copy runs none), so on AWS every Map Run's children land in SUCCEEDED, FAILED or PENDING
+ * files; an empty list means the engine did not write them. moto's and LocalStack's ResultWriter does
+ * exactly that: it writes the manifest and drops the children's results. Counting such a Map Run as
+ * nothing copied would claim every object was not attempted while the target holds them, so the counts
+ * are reported unavailable instead.
+ */
+export class ResultsNotWrittenError extends Error {
+  constructor(bucket: string, manifestKey: string) {
+    super(
+      `s3://${bucket}/${manifestKey} names no result file: the Step Functions engine wrote only the Map Run's ` +
+        "manifest (moto's and LocalStack's ResultWriter do), so what each batch copied is unknown; the target " +
+        'holds what was copied',
+    );
+    this.name = 'ResultsNotWritten';
+  }
+}
+
 /** One Map Run: its manifest, then each result file in turn, each dropped once counted. */
 async function aggregateMapRun(s3: S3Client, bucket: string, manifestKey: string): Promise<MapRunTally> {
   const tally: MapRunTally = { totals: emptyResults(), failures: [] };
   const manifest = await readJson<ResultWriterManifest>(s3, bucket, manifestKey);
+  const files = (['SUCCEEDED', 'FAILED', 'PENDING'] as const).flatMap((status) => manifest.ResultFiles?.[status] ?? []);
+  if (files.length === 0) throw new ResultsNotWrittenError(bucket, manifestKey);
   tally.totals.mapRuns = 1;
   for (const status of ['SUCCEEDED', 'FAILED', 'PENDING'] as const) {
     for (const file of manifest.ResultFiles?.[status] ?? []) {

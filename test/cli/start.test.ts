@@ -423,6 +423,25 @@ describe('s3xcopy start --watch, the ledger', () => {
     expect(exitCode).toBe(1);
   });
 
+  it('finds the ledger in a history served oldest first, as moto serves it whatever reverseOrder says', async () => {
+    // Arrange
+    sfn.on(DescribeExecutionCommand).resolves(execution('SUCCEEDED'));
+    sfn.on(ListMapRunsCommand).resolves({ mapRuns: [] });
+    const newestFirst = notifyEnd({
+      dryRun: false,
+      objects: { listed: 2, selected: 2, copied: 2, skipped: 0, failed: 0, notAttempted: 0 },
+      bytes: { selected: 20, copied: 20 },
+    });
+    sfn.on(GetExecutionHistoryCommand).resolves({ events: [...newestFirst.events].reverse() });
+
+    // Act
+    const { stdout, exitCode } = await runStart(['--watch', '--poll-seconds', '0']);
+
+    // Assert
+    expect(stdout).toContain('Ledger: 2 selected = 2 copied + 0 skipped + 0 failed + 0 not attempted');
+    expect(exitCode).toBe(0);
+  });
+
   it('says the counts are unavailable, never 0 copied, when Notify could not read them', async () => {
     // Arrange
     sfn.on(DescribeExecutionCommand).resolves(execution('FAILED'));

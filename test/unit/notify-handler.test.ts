@@ -296,6 +296,25 @@ describe('the notify handler', () => {
     expect(output.error).toEqual({ error: 'InvalidJobError', cause: 'Invalid job' });
   });
 
+  it('says the counts are unavailable, never 0 copied, when a ResultWriter manifest names no result file', async () => {
+    // Prepare: what moto's (LocalStack's) ResultWriter writes: the manifest alone, its lists empty.
+    const manifest: ResultWriterManifest = {
+      DestinationBucket: STATE,
+      MapRunArn: 'arn:aws:states:us-east-1:111111111111:mapRun:s3xcopy/CopyBatches:m-empty',
+      ResultFiles: { FAILED: [], PENDING: [], SUCCEEDED: [] },
+    };
+    await s3.put(STATE, 'results/job-empty/m-empty/manifest.json', JSON.stringify(manifest));
+
+    // Act
+    const output = await handler()(input('job-empty', 'SUCCEEDED'), context);
+
+    // Assess
+    expect(output.objects).toMatchObject({ selected: 10, copied: null, notAttempted: null });
+    expect(output.countsUnavailable).toMatch(
+      /results\/job-empty\/m-empty\/manifest\.json names no result file: the Step Functions engine wrote only/,
+    );
+  });
+
   it('writes every failed key with its code to reports/<jobId>/failures.jsonl and names the first 20 and the file', async () => {
     // Prepare: 30 keys of one batch failed as a whole, 5 of another through a CopyBatchError record.
     const jobId = 'job-many-failures';

@@ -1,0 +1,39 @@
+/**
+ * Where a local run's notifications go: what the deployed Notify would publish to SNS is appended to the
+ * run's notifications.txt (and handed to the caller), and every publish is counted as an SNS request.
+ */
+import { appendFile } from 'node:fs/promises';
+import type { Notification } from '../../functions/notify/message';
+import type { NotificationPublisher } from '../../functions/notify/publisher';
+import type { RunStats } from './stats';
+
+/** A publisher that appends each notification, with its subject and attributes, to `file`. */
+export function filePublisher(
+  file: string,
+  executionName: string,
+  onNotification?: (notification: Notification) => void,
+): NotificationPublisher {
+  return {
+    async publish(notification) {
+      const attributes = Object.entries(notification.attributes)
+        .map(([name, value]) => `${name}=${value.StringValue}`)
+        .join(' ');
+      await appendFile(
+        file,
+        `Subject: ${notification.subject}\nAttributes: ${attributes}\n\n${notification.body}\n---\n`,
+      );
+      onNotification?.(notification);
+      return { messageId: `local-${executionName}` };
+    },
+  };
+}
+
+/** Wraps a publisher so that each publish counts as one SNS request in the run's statistics. */
+export function countingPublisher(publisher: NotificationPublisher, stats: RunStats): NotificationPublisher {
+  return {
+    async publish(notification) {
+      stats.sns.publish++;
+      return publisher.publish(notification);
+    },
+  };
+}
