@@ -4,6 +4,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { COPY_INVOCATION_METRICS } from '../../functions/shared/metric-names';
 import type { InfraConfig } from '../config';
 import { COPY_MAP_LABEL, resourceArns, resourceNames } from '../names';
 
@@ -122,6 +123,11 @@ export class CopyDashboard extends Construct {
               fn.metricErrors({ period, statistic: sum, label: `${kind} errors` }),
               fn.metricThrottles({ period, statistic: sum, label: `${kind} throttles` }),
             ]),
+            // Lambda counts a copy's hand-over to the next invocation as an error; these tell them apart.
+            right: [
+              emf(COPY_INVOCATION_METRICS.failed, 'copy', 'copy invocations failed'),
+              emf(COPY_INVOCATION_METRICS.handedOver, 'copy', 'copy hand-overs (normal work)'),
+            ],
           }),
           new cloudwatch.GraphWidget({
             title: 'Dead-letter queue depth',
