@@ -175,7 +175,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchSection> {
       chart: {
         unit: '$ per million objects',
         bars: million.map((scenario) => ({
-          label: CHART_LABELS[scenario.design],
+          label: CHART_LABELS[scenario.design as Design],
           value: scenario.cost.perMillionObjects.total,
         })),
       },

@@ -146,9 +146,24 @@ export const InfraConfigSchema = z
           )
           .default(50),
         batchWindowSeconds: z.number().int().min(0).max(300).default(60),
+        /**
+         * How a batch of events is copied. "lambda" (default): an SQS event source mapping invokes the
+         * events function, which copies the batch itself (functions/events/), about $1-3 per million
+         * objects of orchestration (docs/cost.md). "pipe": an EventBridge Pipe starts one Standard
+         * execution of the workflow per batch, with its execution history and per-batch reports, at
+         * about 100 times the cost when events trickle in one at a time.
+         */
+        delivery: z.enum(['lambda', 'pipe']).default('lambda'),
+        /**
+         * Delivery "lambda" only: where the queue's events come from. "notification" (default): the bucket's
+         * own event notifications send Object Created events to the queue, which S3 does at no charge.
+         * "eventbridge": an EventBridge rule forwards them, billed as opt-in data events ($1.00 per million,
+         * docs/cost.md). The pipe always reads EventBridge events.
+         */
+        source: z.enum(['notification', 'eventbridge']).default('notification'),
       })
       .strict()
-      .default({ enabled: false, batchSize: 50, batchWindowSeconds: 60 }),
+      .default({ enabled: false, batchSize: 50, batchWindowSeconds: 60, delivery: 'lambda', source: 'notification' }),
     mapMaxConcurrency: z.number().int().min(1).max(10_000).default(40),
     /**
      * Slices one execution lists and copies before the job continues in a new execution: each slice takes
@@ -284,7 +299,8 @@ export const InfraConfigSchema = z
         path: ['s3Events', 'enabled'],
         message:
           `cannot be true when the source bucket lives in ${bucketRegion} and the workflow in ${config.source.region}: ` +
-          "S3 delivers its EventBridge events in the bucket's own region, so this stack's rule would never see one; " +
+          "S3 sends its events only within the bucket's own region (to a queue there, or that region's EventBridge), " +
+          "so this stack's queue or rule would never see one; " +
           `deploy the workflow in ${bucketRegion} (source.region), or run jobs on a schedule or with s3xcopy start`,
       });
     }

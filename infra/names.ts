@@ -9,10 +9,15 @@ export interface ResourceNames {
   listRole: string;
   copyRole: string;
   notifyRole: string;
+  /** The direct event path's function role (s3Events.delivery "lambda"). */
+  eventsRole: string;
   targetRole: string;
   listFunction: string;
   copyFunction: string;
   notifyFunction: string;
+  eventsFunction: string;
+  /** The queue the direct event path reads S3 events from. */
+  eventsQueue: string;
   stateMachine: string;
   topic: string;
   stateBucket: string;
@@ -28,10 +33,13 @@ export function resourceNames(config: InfraConfig): ResourceNames {
     listRole: `${p}-list`,
     copyRole: `${p}-copy`,
     notifyRole: `${p}-notify`,
+    eventsRole: `${p}-events`,
     targetRole: `${p}-target`,
     listFunction: `${p}-list`,
     copyFunction: `${p}-copy`,
     notifyFunction: `${p}-notify`,
+    eventsFunction: `${p}-events`,
+    eventsQueue: `${p}-events`,
     stateMachine: `${p}-copy`,
     topic: `${p}-notifications`,
     // Bucket names are global: the account and region make the name unique without a random suffix.
@@ -52,11 +60,14 @@ export interface ResourceArns {
   listRole: string;
   copyRole: string;
   notifyRole: string;
+  eventsRole: string;
   targetRole: string;
   sourceAccountRoot: string;
   listFunction: string;
   copyFunction: string;
   notifyFunction: string;
+  eventsFunction: string;
+  eventsQueue: string;
   stateMachine: string;
   /** Executions of the state machine, including the Distributed Map's child executions. */
   stateMachineExecutions: string;
@@ -81,11 +92,14 @@ export function resourceArns(config: InfraConfig): ResourceArns {
     listRole: role(account, names.listRole),
     copyRole: role(account, names.copyRole),
     notifyRole: role(account, names.notifyRole),
+    eventsRole: role(account, names.eventsRole),
     targetRole: role(config.target.account, names.targetRole),
     sourceAccountRoot: `arn:${partition}:iam::${account}:root`,
     listFunction: fn(names.listFunction),
     copyFunction: fn(names.copyFunction),
     notifyFunction: fn(names.notifyFunction),
+    eventsFunction: fn(names.eventsFunction),
+    eventsQueue: `arn:${partition}:sqs:${region}:${account}:${names.eventsQueue}`,
     stateMachine: `arn:${partition}:states:${region}:${account}:stateMachine:${names.stateMachine}`,
     // Distributed Map children run as executions of "<state machine>/<map run id>".
     stateMachineExecutions: `arn:${partition}:states:${region}:${account}:execution:${names.stateMachine}/*`,

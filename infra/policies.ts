@@ -45,22 +45,28 @@ function sourceHeadActions(config: InfraConfig): string | string[] {
   return config.manifests && config.allowVersions ? ['s3:GetObject', 's3:GetObjectVersion'] : 's3:GetObject';
 }
 
-/** The list role HEADs source objects: for S3 event batches, and for every manifest row. */
+/**
+ * The list role HEADs source objects: for S3 event batches the pipe starts executions with, and for every
+ * manifest row. On the direct event path the events function reads them, as the role that copies.
+ */
 function listRoleHeadsSource(config: InfraConfig): boolean {
-  return config.s3Events.enabled || config.manifests !== undefined;
+  return (config.s3Events.enabled && !directEventPath(config)) || config.manifests !== undefined;
 }
 
 /**
- * What the copy writes on the target: objects (CopyObject, CreateMultipartUpload, UploadPartCopy and
- * CompleteMultipartUpload are all s3:PutObject), their tags, and aborting a failed multipart upload.
- * HeadObject on the target (the sync check before a copy) is s3:GetObject, so reads stay within the
- * target prefix too.
+ * What the copy does on the target: write objects (CopyObject, CreateMultipartUpload, UploadPartCopy and
+ * CompleteMultipartUpload are all s3:PutObject), their tags, and abort a failed multipart upload; and
+ * read back what it wrote: HeadObject (the sync check before a copy, and the verification after it) is
+ * s3:GetObject, and the verification reads the copy's tags (GetObjectTagging) to repair tags a server
+ * dropped. Reads stay within the target prefix too. test/infra/recorded-calls.test.ts holds every call
+ * the code makes against this list.
  */
 export const TARGET_OBJECT_ACTIONS = [
   's3:PutObject',
   's3:PutObjectTagging',
   's3:AbortMultipartUpload',
   's3:GetObject',
+  's3:GetObjectTagging',
 ] as const;
 
 /** `arn:...:bucket/prefix*`: the objects under a prefix ("" = the whole bucket). */
@@ -159,10 +165,70 @@ export function copyAccessStatements(
   ];
 }
 
-/** The target role's trust: the source account, limited to the copy (and, with sync, list) roles. */
+/** True when S3 events are copied by the events function itself (s3Events.delivery "lambda"). */
+export function directEventPath(config: InfraConfig): boolean {
+  return config.s3Events.enabled && config.s3Events.delivery === 'lambda';
+}
+
+/** True when the source bucket's own event notifications feed the direct path's queue (no EventBridge). */
+export function bucketNotifiesQueue(config: InfraConfig): boolean {
+  return directEventPath(config) && config.s3Events.source === 'notification';
+}
+
+/** The prefix whose Object Created events start copies: s3Events.prefix, else the source prefix. */
+export function eventKeyPrefix(config: InfraConfig): string {
+  return config.s3Events.prefix ?? config.source.prefix;
+}
+
+/**
+ * The source bucket's notification configuration for the direct path (a managed bucket gets it from the
+ * stack; `s3xcopy policies` and docs/deploy.md show it for a bucket managed by hand): Object Created events
+ * under the prefix go to the events queue.
+ */
+export function bucketNotificationQueueConfiguration(config: InfraConfig) {
+  const prefix = eventKeyPrefix(config);
+  return {
+    Id: 's3xcopy-object-created',
+    QueueArn: resourceArns(config).eventsQueue,
+    Events: ['s3:ObjectCreated:*'],
+    ...(prefix === '' ? {} : { Filter: { Key: { FilterRules: [{ Name: 'Prefix', Value: prefix }] } } }),
+  };
+}
+
+/**
+ * The events queue's policy statement that lets the source bucket send its notifications, and nothing
+ * else: S3 on behalf of that one bucket in its owner's account (the confused-deputy keys).
+ */
+export function eventsQueueStatements(config: InfraConfig): PolicyStatementJson[] {
+  if (!bucketNotifiesQueue(config)) return [];
+  const arns = resourceArns(config);
+  return [
+    {
+      Sid: 'SourceBucketSendsObjectCreated',
+      Effect: 'Allow',
+      Principal: { Service: 's3.amazonaws.com' },
+      Action: 'sqs:SendMessage',
+      Resource: arns.eventsQueue,
+      Condition: {
+        ArnEquals: { 'aws:SourceArn': arns.sourceBucket },
+        StringEquals: { 'aws:SourceAccount': sourceBucketAccount(config) },
+      },
+    },
+  ];
+}
+
+/**
+ * The target role's trust: the source account, limited to the copy role (with sync, the list role; with
+ * the direct event path, the events role).
+ */
 export function targetRoleTrustPolicy(config: InfraConfig): PolicyDocumentJson {
   const arns = resourceArns(config);
-  const trusted = config.allowSync ? [arns.copyRole, arns.listRole] : [arns.copyRole];
+  const trusted = [
+    arns.copyRole,
+    ...(config.allowSync ? [arns.listRole] : []),
+    // The direct event path copies as the target role too (functions/events/).
+    ...(directEventPath(config) ? [arns.eventsRole] : []),
+  ];
   return {
     Version: '2012-10-17',
     Statement: [
@@ -361,6 +427,31 @@ export function copyRoleStatements(config: InfraConfig): PolicyStatementJson[] {
       Effect: 'Allow',
       Action: 's3:PutObject',
       Resource: `${arns.stateBucket}/reports/*/batch-failures/*`,
+    },
+  ];
+}
+
+/**
+ * The events function (the direct event path): copy as the target role (cross-account) or itself (same
+ * account), write reports of final failures, and publish them to the topic through the topic's key.
+ * Reading its queue is granted by the event source mapping, on that one queue.
+ */
+export function eventsRoleStatements(config: InfraConfig, topicKeyArn: string): PolicyStatementJson[] {
+  const arns = resourceArns(config);
+  return [
+    ...(isSameAccount(config) ? copyAccessStatements(config) : [assumeTargetRoleStatement(config)]),
+    {
+      Sid: 'WriteEventFailureReports',
+      Effect: 'Allow',
+      Action: 's3:PutObject',
+      Resource: `${arns.stateBucket}/reports/events/*`,
+    },
+    { Sid: 'PublishNotifications', Effect: 'Allow', Action: 'sns:Publish', Resource: arns.topic },
+    {
+      Sid: 'EncryptNotifications',
+      Effect: 'Allow',
+      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      Resource: topicKeyArn,
     },
   ];
 }

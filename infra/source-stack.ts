@@ -1,10 +1,12 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import type { InfraConfig } from './config';
 import { ManagedSourceBucket, StateBucket } from './constructs/buckets';
 import { CopyFunctions } from './constructs/copy-functions';
 import { CopyStateMachine } from './constructs/copy-state-machine';
 import { CopyDashboard } from './constructs/dashboard';
+import { DirectEventCopy } from './constructs/event-copy';
 import { Alarms, Notifications, type WatchedDeadLetterQueue } from './constructs/notifications';
 import { CopySchedule, ObjectCreatedTrigger } from './constructs/triggers';
 import { notifyRoleStatements } from './policies';
@@ -29,6 +31,8 @@ export class SourceStack extends Stack {
   readonly sourceBucket?: ManagedSourceBucket;
   readonly schedule?: CopySchedule;
   readonly objectCreated?: ObjectCreatedTrigger;
+  /** The direct event path (s3Events.delivery "lambda"): events copied by the events function. */
+  readonly directEvents?: DirectEventCopy;
   readonly dashboard: CopyDashboard;
 
   constructor(scope: Construct, id: string, props: SourceStackProps) {
@@ -64,7 +68,26 @@ export class SourceStack extends Stack {
         meaning: 'scheduled runs that EventBridge Scheduler could not start (see the message for the error)',
       };
     }
-    if (config.s3Events.enabled) {
+    const functions: Record<string, lambda.IFunction> = { ...this.functions.all };
+    if (config.s3Events.enabled && config.s3Events.delivery === 'lambda') {
+      this.directEvents = new DirectEventCopy(this, 'DirectEvents', {
+        config,
+        environment: this.functions.environment,
+        topicKeyArn: this.notifications.key.keyArn,
+        ...(props.functionsDir ? { functionsDir: props.functionsDir } : {}),
+      });
+      functions.events = this.directEvents.function;
+      // S3 checks that it may send to the queue when the notification is set: the queue policy comes first.
+      const queuePolicy = this.directEvents.queuePolicy;
+      if (this.sourceBucket && queuePolicy) this.sourceBucket.node.addDependency(queuePolicy);
+      deadLetterQueues.DirectEvents = {
+        queue: this.directEvents.deadLetters,
+        meaning:
+          'object-created events whose objects failed on every delivery (the topic got a message naming them, ' +
+          'and reports/events/ in the state bucket has them all) or that the rule could not deliver; fix the ' +
+          'cause, then redrive the queue',
+      };
+    } else if (config.s3Events.enabled) {
       this.objectCreated = new ObjectCreatedTrigger(this, 'ObjectCreated', { config, stateMachine });
       // The one failure path of the event trigger: the rule's delivery failures and, through the queue's
       // redrive policy, batches the pipe could not start an execution with (a pipe with an SQS source has
@@ -78,13 +101,13 @@ export class SourceStack extends Stack {
     const alarms = new Alarms(this, 'Alarms', {
       config,
       topic: this.notifications.topic,
-      functions: this.functions.all,
+      functions,
       stateMachine,
       deadLetterQueues,
     });
     this.dashboard = new CopyDashboard(this, 'Dashboard', {
       config,
-      functions: this.functions.all,
+      functions,
       stateMachine,
       deadLetterQueues: Object.fromEntries(Object.entries(deadLetterQueues).map(([name, { queue }]) => [name, queue])),
       alarms: alarms.alarms,

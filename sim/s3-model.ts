@@ -181,6 +181,8 @@ export interface SeedObject {
   storageClass?: string;
   /** A FULL_OBJECT checksum of this algorithm, as a single-part upload with it would have. */
   checksumAlgorithm?: string;
+  /** Part sizes (adding up to `size`): the object is stored as a multipart upload would leave it. */
+  parts?: readonly number[];
 }
 
 /** Called before an operation runs: throw (e.g. `s3Error(...)`) to fail it, await to delay it. */
@@ -650,7 +652,8 @@ export class S3Model {
         key: seed.key,
         size: seed.size,
         content,
-        etag: quote(contentDigest(content)),
+        etag: seed.parts ? multipartEtag(content, seed.parts) : quote(contentDigest(content)),
+        ...(seed.parts ? { parts: [...seed.parts] } : {}),
         lastModified: now,
         versionId,
         metadata: seed.metadata ?? EMPTY_RECORD,
@@ -1500,6 +1503,17 @@ function completedChecksum(
     .update(`${checksum.algorithm}:${parts.map((part) => part.checksum ?? '').join(',')}`)
     .digest('base64');
   return { algorithm: checksum.algorithm, type: 'COMPOSITE', value: `${value}-${parts.length}` };
+}
+
+/** The ETag S3 gives bytes uploaded in parts of these sizes: `"<md5 of the parts' md5s>-N"`. */
+function multipartEtag(content: Content, sizes: readonly number[]): string {
+  const partEtags: string[] = [];
+  let start = 0;
+  for (const size of sizes) {
+    partEtags.push(contentDigest(sliceContent(content, start, start + size)));
+    start += size;
+  }
+  return quote(`${createMultipartDigest(partEtags)}-${sizes.length}`);
 }
 
 function createMultipartDigest(partEtags: readonly string[]): string {

@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import type { ManifestCount } from '../../functions/list/manifest';
 import { manifestFormatOf, S3_LIMITS } from '../../functions/shared/job';
+import { buildEventScenarios, MAX_EVENTS_PER_EXECUTION, type PlannedEvents } from '../cost/event-scenarios';
 import { type FeatureEstimateFlags, featureEstimateFromFlags, featureEstimateText } from '../cost/feature-costs';
 import { formatUsd } from '../cost/model';
 import { PRICES, PRICES_AS_OF, PRICES_REGION } from '../cost/prices';
@@ -31,6 +32,8 @@ interface EstimateFlags extends FeatureEstimateFlags {
   multipartThreshold?: string;
   partSize?: string;
   verify?: string;
+  trigger?: string;
+  eventsPerExecution?: string;
   json?: boolean;
 }
 
@@ -108,7 +111,7 @@ export function plannedJobFromFlags(flags: EstimateFlags): PlannedJob {
 }
 
 /** The JSON `--json` prints: the job, where the prices come from, and one entry per design. */
-export function estimateJson(job: PlannedJob, scenarios: Scenario[]) {
+export function estimateJson(job: PlannedJob | EventsJob, scenarios: Scenario[]) {
   return {
     job,
     prices: { region: PRICES_REGION, asOf: PRICES_AS_OF },
@@ -130,15 +133,61 @@ export function estimateJson(job: PlannedJob, scenarios: Scenario[]) {
   };
 }
 
-function formatDuration(seconds: number | null): string {
-  if (seconds === null) return 'set by AWS';
+function formatDuration(seconds: number | null, events: boolean): string {
+  if (seconds === null) return events ? 'as they come' : 'set by AWS';
   if (seconds < 120) return `${Math.round(seconds)} s`;
   if (seconds < 2 * 3600) return `${Math.round(seconds / 60)} min`;
   return `${(seconds / 3600).toFixed(1)} h`;
 }
 
+/** `--trigger s3-events`: the stream of events to price, as the JSON shows it. */
+export interface EventsJob extends PlannedEvents {
+  trigger: 's3-events';
+}
+
+/**
+ * `--trigger s3-events --events-per-execution N`: the event stream from the flags, or UsageError naming the
+ * flag. Undefined without --trigger (then --events-per-execution is refused: it means nothing for a bulk job).
+ */
+export function eventsJobFromFlags(flags: EstimateFlags): EventsJob | undefined {
+  if (flags.trigger === undefined) {
+    if (flags.eventsPerExecution !== undefined) {
+      throw new UsageError(
+        '--events-per-execution applies to --trigger s3-events only: add --trigger s3-events or drop it.',
+      );
+    }
+    return undefined;
+  }
+  if (flags.trigger !== 's3-events') {
+    throw new UsageError(
+      `--trigger: "${flags.trigger}" is not a trigger. Use --trigger s3-events (or leave it out for a bulk job).`,
+    );
+  }
+  for (const bulkOnly of ['changed', 'batchSize', 'manifest'] as const) {
+    if (flags[bulkOnly] !== undefined) {
+      const option = `--${bulkOnly.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+      throw new UsageError(`${option} prices a bulk job and does not apply to --trigger s3-events: drop it.`);
+    }
+  }
+  const bulk = plannedJobFromFlags({ ...flags, mode: 'copy' });
+  const eventsPerExecution = parseWholeNumber(flags.eventsPerExecution ?? '1', '--events-per-execution', 1);
+  if (eventsPerExecution > MAX_EVENTS_PER_EXECUTION) {
+    throw new UsageError(
+      `--events-per-execution: ${eventsPerExecution} is above ${MAX_EVENTS_PER_EXECUTION}, the most events s3xcopy batches (s3Events.batchSize).`,
+    );
+  }
+  return {
+    trigger: 's3-events',
+    objects: bulk.objects,
+    averageSizeBytes: bulk.averageSizeBytes,
+    eventsPerExecution,
+    ...(bulk.multipartThreshold !== undefined ? { multipartThreshold: bulk.multipartThreshold } : {}),
+    ...(bulk.partSize !== undefined ? { partSize: bulk.partSize } : {}),
+  };
+}
+
 /** The human-readable table: one line per design, then the notes. */
-export function estimateText(job: PlannedJob, scenarios: Scenario[]): string {
+export function estimateText(job: PlannedJob | EventsJob, scenarios: Scenario[]): string {
   const header = ['design', 'S3 requests', 'orchestration', 'total', 'per 1M objects', 'wall clock'];
   const rows = scenarios.map((scenario) => [
     scenario.feasible ? scenario.title : `${scenario.title} (cannot)`,
@@ -146,7 +195,7 @@ export function estimateText(job: PlannedJob, scenarios: Scenario[]): string {
     formatUsd(scenario.cost.orchestration.total),
     formatUsd(scenario.cost.total),
     formatUsd(scenario.cost.perMillionObjects.total),
-    formatDuration(scenario.estimatedWallClockSeconds),
+    formatDuration(scenario.estimatedWallClockSeconds, 'trigger' in job),
   ]);
   const widths = header.map((title, column) =>
     Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
@@ -155,10 +204,13 @@ export function estimateText(job: PlannedJob, scenarios: Scenario[]): string {
     cells
       .map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0)))
       .join('  ');
-  const changed = job.mode === 'sync' ? `, ${Math.round((job.changedFraction ?? 1) * 100)}% changed` : '';
+  const what =
+    'trigger' in job
+      ? `created one by one as S3 events announce them, ${job.eventsPerExecution} event(s) per execution`
+      : `${job.mode} mode${job.mode === 'sync' ? `, ${Math.round((job.changedFraction ?? 1) * 100)}% changed` : ''}`;
   const notes = scenarios.flatMap((scenario) => scenario.notes.map((note) => `  ${scenario.title}: ${note}`));
   return [
-    `Estimate for ${job.objects} objects of ${formatBytes(job.averageSizeBytes)} on average, ${job.mode} mode${changed}`,
+    `Estimate for ${job.objects} objects of ${formatBytes(job.averageSizeBytes)} on average, ${what}`,
     `(list prices, ${PRICES_REGION}, as of ${PRICES_AS_OF}; wall clock is a rough guide; see docs/cost.md)`,
     '',
     line(header),
@@ -243,8 +295,26 @@ export function register(program: Command, io: CliIo): void {
     .option('--restore-days <n>', 'days the restored copies are kept (default 1)')
     .option('--deletes <n>', 'price deleting this many target objects (sync --delete)')
     .option('--verify <scope>', 'checks after copying: multipart (default), all or none (adds HEAD/GetObjectTagging)')
+    .option(
+      '--trigger <trigger>',
+      's3-events: price copying objects as S3 events announce them, next to S3 Replication',
+    )
+    .option(
+      '--events-per-execution <n>',
+      'with --trigger s3-events: events copied together, 1 (a trickle, default) to 50',
+    )
     .option('--json', 'print one JSON object instead of the table')
     .action(async (flags: EstimateFlags) => {
+      const events = eventsJobFromFlags(flags);
+      if (events) {
+        const scenarios = buildEventScenarios(events);
+        io.stdout(
+          flags.json
+            ? `${JSON.stringify(estimateJson(events, scenarios), null, 2)}\n`
+            : estimateText(events, scenarios),
+        );
+        return;
+      }
       const counted = await countFromManifest(flags);
       const job = plannedJobFromFlags(counted ? { ...flags, ...counted.flags } : flags);
       const features = featureEstimateFromFlags(flags, job.averageSizeBytes);

@@ -122,6 +122,12 @@ export interface UsageCounts {
   expressExecutions?: ExpressUsage;
   /** S3 Batch Operations: jobs created and object operations performed. */
   batchOperations?: { jobs: number; objects: number };
+  /** SQS requests (SendMessage, ReceiveMessage, DeleteMessageBatch), each 64 KB chunk one request. */
+  sqsRequests?: number;
+  /** EventBridge Pipes requests (events read from the source). */
+  pipeRequests?: number;
+  /** EventBridge events billed on ingestion (S3's opt-in data events; AWS management events are free). */
+  eventBridgeEvents?: number;
 }
 
 /** A job's price, in US dollars, split into S3 requests and orchestration. */
@@ -135,6 +141,10 @@ export interface CostBreakdown {
     sts: number;
     sns: number;
     batchOperations: number;
+    /** SQS, Pipes and EventBridge: what carries events to the workflow (0 for jobs started otherwise). */
+    sqs: number;
+    pipes: number;
+    eventBridge: number;
     total: number;
   };
   total: number;
@@ -209,8 +219,21 @@ export function priceUsage(counts: UsageCounts, prices = PRICES): CostBreakdown 
       nonNegative(batch.objects, 'batchOperations.objects') * prices.batchOperations.perObject
     : 0;
 
+  const sqs = nonNegative(counts.sqsRequests ?? 0, 'sqsRequests') * prices.sqs.perRequest;
+  const pipes = nonNegative(counts.pipeRequests ?? 0, 'pipeRequests') * prices.pipes.perRequest;
+  const eventBridge =
+    nonNegative(counts.eventBridgeEvents ?? 0, 'eventBridgeEvents') * prices.eventBridge.optInDataEventPerEvent;
   const orchestrationTotal =
-    stepFunctionsStandard + stepFunctionsExpress + lambdaRequests + lambdaDuration + sts + sns + batchOperations;
+    stepFunctionsStandard +
+    stepFunctionsExpress +
+    lambdaRequests +
+    lambdaDuration +
+    sts +
+    sns +
+    batchOperations +
+    sqs +
+    pipes +
+    eventBridge;
   const total = s3Total + orchestrationTotal;
   const perMillion = (value: number) => (objects > 0 ? (value / objects) * 1_000_000 : 0);
   return {
@@ -223,6 +246,9 @@ export function priceUsage(counts: UsageCounts, prices = PRICES): CostBreakdown 
       sts,
       sns,
       batchOperations,
+      sqs,
+      pipes,
+      eventBridge,
       total: orchestrationTotal,
     },
     total,

@@ -53,6 +53,33 @@ export const PRICES = {
     publishPerRequest: 0.5 / 1_000_000,
     emailDeliveryPerNotification: 2.0 / 100_000,
   },
+  sqs: {
+    // https://aws.amazon.com/sqs/pricing/ : Standard queues, "$0.40 per million requests" (after the first
+    // million a month, left out) and "each 64 KB chunk of a payload is billed as 1 request". A message costs
+    // its SendMessage, plus its share of the ReceiveMessage and DeleteMessageBatch calls that fetch and
+    // delete it (up to 10 messages each; an event source mapping's pollers batch them).
+    perRequest: 0.4 / 1_000_000,
+    messagesPerReceive: 10,
+  },
+  pipes: {
+    // https://aws.amazon.com/eventbridge/pricing/ (Pipes): "$0.40 per million requests" after filtering,
+    // each 64 KB chunk of a payload one request; a request is one event read from the source.
+    perRequest: 0.4 / 1_000_000,
+  },
+  eventBridge: {
+    // https://aws.amazon.com/eventbridge/pricing/ (Event buses): AWS management events are ingested for
+    // free, but S3's object-level events are "AWS opt-in data events" (sent once EventBridge notifications
+    // are turned on for a bucket), billed per million like custom events: $1.00. Delivery to a target in
+    // the same account is free. S3's own event notifications to an SQS queue cost nothing.
+    optInDataEventPerEvent: 1.0 / 1_000_000,
+  },
+  replication: {
+    // https://aws.amazon.com/s3/pricing/ (Replication): S3 Replication has no per-object charge of its own
+    // (only its PUTs at the target's tier, and inter-region transfer for CRR); replicating objects that
+    // existed before the rule needs S3 Batch Replication, a Batch Operations job ($0.25 + $1.00 per million).
+    // Replication Time Control, if wanted, adds $0.015 per GB (left out).
+    perObject: 0,
+  },
   archiveRetrieval: {
     // features (issue 13): restoring archived objects before copying them (RestoreObject).
     // https://aws.amazon.com/s3/pricing/ (Requests & data retrievals), quoted with a worked example in

@@ -97,6 +97,19 @@ export const DESIGNS = [
 ] as const;
 export type Design = (typeof DESIGNS)[number];
 
+/**
+ * The designs `estimate --trigger s3-events` prices (event-scenarios.ts builds them). Named here beside
+ * DESIGNS so a Scenario can name either without this module importing event-scenarios.ts, which
+ * imports this one.
+ */
+export const EVENT_DESIGNS = [
+  'event-direct-lambda',
+  'event-direct-lambda-eventbridge',
+  'event-pipe-workflow',
+  's3-replication',
+] as const;
+export type EventDesign = (typeof EVENT_DESIGNS)[number];
+
 export const DESIGN_TITLES: Record<Design, string> = {
   's3xcopy-standard': 's3xcopy (Standard parent, Standard children)',
   's3xcopy-express': 's3xcopy (Standard parent, Express children)',
@@ -107,7 +120,8 @@ export const DESIGN_TITLES: Record<Design, string> = {
 
 /** One design's counts and price for a planned job. */
 export interface Scenario {
-  design: Design;
+  /** A design of DESIGNS, or of EVENT_DESIGNS (./event-scenarios.ts, `--trigger s3-events`). */
+  design: Design | EventDesign;
   title: string;
   counts: UsageCounts;
   cost: CostBreakdown;
@@ -222,7 +236,9 @@ function addRequests(into: Requests, add: Requests, times = 1): Requests {
 /**
  * The S3 requests the copy engine (functions/copy/*) makes for one object it copies:
  * sync mode first HEADs the target (the listing may be minutes old); up to the multipart threshold one
- * CopyObject; above it HEAD source (metadata), GetObjectTagging (when tags are copied),
+ * CopyObject; above it HEAD source (metadata), one HEAD per part of the source (PartNumber: its layout,
+ * replayed so the target keeps the source's ETag, functions/copy/source-layout.ts; the source is taken to
+ * have been uploaded in parts of the job's part size), GetObjectTagging (when tags are copied),
  * CreateMultipartUpload, one UploadPartCopy per part and CompleteMultipartUpload. The check after the
  * copy (verify-copy.ts, on for multipart copies by default) adds a HEAD of the target and, with tags
  * copied, GetObjectTagging of source and target; for a single-request copy also a HEAD of the source.
@@ -242,7 +258,7 @@ export function s3xcopyRequestsPerObject(p: {
   if (verified) addRequests(requests, { HEAD: p.multipart ? 1 : 2, GetObjectTagging: tagReads });
   if (!p.multipart) return addRequests(requests, { COPY: 1 });
   return addRequests(requests, {
-    HEAD: 1,
+    HEAD: 1 + p.partsPerObject,
     ...(p.tags === 'copy' ? { GetObjectTagging: 1 } : {}),
     CreateMultipartUpload: 1,
     UploadPartCopy: p.partsPerObject,

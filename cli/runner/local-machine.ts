@@ -7,6 +7,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { decodeCause } from '../../functions/notify/results';
+import { actingAs, type CallIdentity, recordCall } from '../../functions/shared/call-recorder';
 import { LocalExecutionStarter, type RequestedExecution, startExecutionStates } from './continue-as-new';
 import {
   type AslDefinition,
@@ -118,7 +119,9 @@ export function createLocalMachine(options: LocalMachineOptions): LocalMachine {
     const { FunctionName, Payload } = (request ?? {}) as { FunctionName?: string; Payload?: unknown };
     const fn = FunctionName ? byArn.get(FunctionName) : undefined;
     if (!fn) throw new Error(`The local runner has no function ${String(FunctionName)}`);
-    return invokeLocal(fn, Payload);
+    // The state machine's role invokes; the function then calls AWS as its own role.
+    recordStateMachineCall('lambda', 'InvokeCommand', { FunctionName: fn.name });
+    return actingAs(fn.name.replace(/^s3xcopy-/, '') as CallIdentity, () => invokeLocal(fn, Payload));
   };
   const filled = loadCached(values, options.definitionFile);
   const { definition, maps } = adaptForLocal(filled);
@@ -126,7 +129,13 @@ export function createLocalMachine(options: LocalMachineOptions): LocalMachine {
   const states: Record<string, AslState> = { ...filled.States };
   const taskHandlers: RunOverrides['taskResourceLocalHandlers'] = {};
   for (const name of lambdaTaskStates(states)) taskHandlers[name] = invoke;
-  for (const name of startExecutionStates(states)) taskHandlers[name] = starter.handler;
+  for (const name of startExecutionStates(states)) {
+    // ContinueAsNew: the state machine's role starts the next execution of the same state machine.
+    taskHandlers[name] = (request: unknown) => {
+      recordStateMachineCall('states', 'StartExecutionCommand', {});
+      return starter.handler(request);
+    };
+  }
   const overrides: RunOverrides = { taskResourceLocalHandlers: taskHandlers };
   if (options.retryIntervalMs !== undefined) {
     const intervals: Record<string, number> = {};
@@ -136,6 +145,11 @@ export function createLocalMachine(options: LocalMachineOptions): LocalMachine {
   addDistributedMaps(maps, taskHandlers, overrides, options);
   const machine = new StateMachine(definition as never, { validationOptions: { noValidate: true } });
   return { runExecution: (run) => runParent(machine, run, overrides, options), starter };
+}
+
+/** Records a call the Step Functions service makes as the state machine's role (S3XCOPY_RECORD_CALLS). */
+function recordStateMachineCall(service: string, command: string, input: Record<string, string | boolean>): void {
+  recordCall({ identity: 'stateMachine', service, command, input, outcome: 'ok' });
 }
 
 /** The execution context every state sees as `$$` (the Map's children get their own Execution). */
@@ -164,27 +178,32 @@ function addDistributedMaps(
     const child = new StateMachine(childDefinition, { validationOptions: { noValidate: true } });
     taskHandlers[mapName] = async (input) => {
       options.stats.executions.mapRuns++;
-      return runDistributedMap(mapState, copyJson(input), {
-        stateS3: options.stateS3,
-        stateMachineArn: STATE_MACHINE_ARN,
-        context: { ...context, Execution: { ...context.Execution, Input: options.input } },
-        runChild: async (childInput, info): Promise<ChildOutcome> => {
-          options.stats.executions.children++;
-          const execution = child.run(childInput as never, {
-            overrides: overrides as never,
-            context: { Execution: { Id: info.arn, Name: info.name }, StateMachine: context.StateMachine },
-          });
-          const drained = countTransitions(execution.eventLogs, options.stats.transitions.children);
-          try {
-            return { status: 'SUCCEEDED', output: await execution.result };
-          } catch (error) {
-            const { name, message } = errorOf(error);
-            return { status: 'FAILED', error: name, cause: message };
-          } finally {
-            await drained;
-          }
-        },
-      });
+      // The Map Run starts its children as executions of this state machine, as the state machine's role;
+      // its ItemReader and ResultWriter read and write the state bucket as that role too.
+      recordStateMachineCall('states', 'StartExecutionCommand', { MapRun: true });
+      return actingAs('stateMachine', () =>
+        runDistributedMap(mapState, copyJson(input), {
+          stateS3: options.stateS3,
+          stateMachineArn: STATE_MACHINE_ARN,
+          context: { ...context, Execution: { ...context.Execution, Input: options.input } },
+          runChild: async (childInput, info): Promise<ChildOutcome> => {
+            options.stats.executions.children++;
+            const execution = child.run(childInput as never, {
+              overrides: overrides as never,
+              context: { Execution: { Id: info.arn, Name: info.name }, StateMachine: context.StateMachine },
+            });
+            const drained = countTransitions(execution.eventLogs, options.stats.transitions.children);
+            try {
+              return { status: 'SUCCEEDED', output: await execution.result };
+            } catch (error) {
+              const { name, message } = errorOf(error);
+              return { status: 'FAILED', error: name, cause: message };
+            } finally {
+              await drained;
+            }
+          },
+        }),
+      );
     };
   }
 }

@@ -5,6 +5,7 @@
 import { appendFile } from 'node:fs/promises';
 import type { Notification } from '../../functions/notify/message';
 import type { NotificationPublisher } from '../../functions/notify/publisher';
+import { recordCall } from '../../functions/shared/call-recorder';
 import type { RunStats } from './stats';
 
 /** A publisher that appends each notification, with its subject and attributes, to `file`. */
@@ -23,6 +24,8 @@ export function filePublisher(
         `Subject: ${notification.subject}\nAttributes: ${attributes}\n\n${notification.body}\n---\n`,
       );
       onNotification?.(notification);
+      // Deployed, this is Notify's sns:Publish to the deployment's topic: recorded as that call.
+      recordCall({ identity: 'notify', service: 'sns', command: 'PublishCommand', input: {}, outcome: 'ok' });
       return { messageId: `local-${executionName}` };
     },
   };

@@ -6,6 +6,7 @@
  */
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { STSClient } from '@aws-sdk/client-sts';
+import { installCallRecorder } from '../../functions/shared/call-recorder';
 import { createS3Client, createStsClient, type S3Endpoint } from '../../functions/shared/clients';
 import { TargetClients } from '../../functions/shared/target-role';
 import { startEmbeddedS3 } from '../embedded-s3';
@@ -49,6 +50,7 @@ export async function openRunClients(options: RunClientOptions, stats: RunStats)
   const targetEndpoint = counted('target', options.endpoint);
   const sts = options.sts ?? createStsClient(options.endpoint.region);
   countRequests(sts, stats.sts);
+  installCallRecorder(sts, 'sts');
   const targetClients = new TargetClients(sts, (credentials) =>
     createS3Client(targetEndpoint, credentials ? { credentials } : {}),
   );

@@ -52,7 +52,13 @@ export function logBatch(
   summary: BatchSummary,
   objects: number,
   durationMs: number,
-  work: { partsCopied: number; copiedBytes: number; uploadsResumed: number } = {
+  work: {
+    partsCopied: number;
+    copiedBytes: number;
+    uploadsResumed: number;
+    layoutFallbacks?: number;
+    settingsChecked?: number;
+  } = {
     partsCopied: 0,
     copiedBytes: 0,
     uploadsResumed: 0,
@@ -73,6 +79,10 @@ export function logBatch(
     durationMs,
     partsCopied: work.partsCopied,
     uploadsResumed: work.uploadsResumed,
+    // Copies whose ETag will differ from the source's (its layout could not be replayed: source-layout.ts),
+    // and objects whose settings a sync compared (settings-check.ts): only when there were any.
+    ...(work.layoutFallbacks ? { layoutFallbacks: work.layoutFallbacks } : {}),
+    ...(work.settingsChecked ? { settingsChecked: work.settingsChecked } : {}),
     // This invocation's measured server-side copy rate, to check the rate model (shared/copy-rates.ts).
     measuredBytesPerSecond: durationMs > 0 ? Math.round((work.copiedBytes / durationMs) * 1000) : 0,
     ...(failures.length > MAX_REPORTED_FAILURES ? { unloggedFailures: failures.length - MAX_REPORTED_FAILURES } : {}),

@@ -24,6 +24,12 @@ export interface CopyStats {
   recordWrites: number;
   /** Uploads a lost CreateMultipartUpload answer had left open, found and aborted (stray-uploads.ts). */
   strayUploadsAborted: number;
+  /** Source HEADs that read a multipart source's part sizes, so its copy keeps its layout (source-layout.ts). */
+  layoutHeads: number;
+  /** Multipart sources whose layout could not be replayed: their copies' ETags differ from theirs. */
+  layoutFallbacks: number;
+  /** Objects whose content was proven current but whose headers, metadata or tags were compared (settings-check.ts). */
+  settingsChecked: number;
 }
 
 export interface CopyContext {
@@ -121,6 +127,9 @@ export function createCopyContext(job: Job, options: CopyContextOptions): CopyCo
       alreadyCopied: 0,
       recordWrites: 0,
       strayUploadsAborted: 0,
+      layoutHeads: 0,
+      layoutFallbacks: 0,
+      settingsChecked: 0,
     },
     rates: new RateMeter(),
     s3: options.s3,

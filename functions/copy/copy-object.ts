@@ -16,7 +16,9 @@ import type { BatchProgress } from './batch-progress';
 import type { CopyContext } from './copy-context';
 import { isDenied, isVanished, reportedCode } from './error-kinds';
 import { copyMultipart, failedOnPartCopy } from './multipart-copy';
+import { settingsMatch } from './settings-check';
 import { copySingle } from './single-copy';
+import { type CopyRoute, chooseRoute, partsCountOf } from './source-layout';
 import {
   currentVersion,
   listedVersion,
@@ -68,7 +70,10 @@ export async function copyObject(
         return { kind: 'copied', bytes: object.size };
       }
       if (job.options.mode === 'sync' && target && matches(object, target)) {
-        return { kind: 'skipped', reason: 'unchanged' };
+        // Written again since its copy (the list step saw it): the settings decide (settings-check.ts).
+        if (!object.checkSettings || (await settingsMatch(ctx, object, targetKey))) {
+          return { kind: 'skipped', reason: 'unchanged' };
+        }
       }
     }
     const copied = await copyPinned(ctx, object, targetKey);
@@ -104,17 +109,23 @@ export async function copyObject(
  * CopyObject up to the multipart threshold. Also, on S3-compatible servers (the CLI's --endpoint), up to
  * CopyObject's 5 GiB for a key holding `%`: Ceph RGW URL-decodes UploadPartCopy's copy source twice, so
  * `a%41` would copy the key `a` + `A`, and a `%` not followed by two hex digits aborts radosgw
- * (docs/compatibility.md); its CopyObject decodes once, as AWS does.
+ * (docs/compatibility.md); its CopyObject decodes once, as AWS does. The copy itself follows the source's
+ * layout (source-layout.ts); this is the job's plan for a source whose layout is unknown.
  */
 export function copiesInOneRequest(key: string, size: number, multipartThreshold: number): boolean {
   if (size <= multipartThreshold) return true;
+  return mustCopyInOneRequest(key, size);
+}
+
+/** A key UploadPartCopy cannot name on this server (see copiesInOneRequest), within CopyObject's 5 GiB. */
+function mustCopyInOneRequest(key: string, size: number): boolean {
   return nameRulesInForce() === 's3-compatible' && key.includes('%') && size <= S3_LIMITS.maxCopyObjectBytes;
 }
 
 /**
  * Copies the version the listing saw, or, when the key was overwritten since (or during the copy), the
- * version it holds now: CopyObject up to the multipart threshold, a multipart copy above it, by the size of
- * the version copied.
+ * version it holds now, in the source's own layout (source-layout.ts): one CopyObject for a single-part
+ * source, UploadPartCopy in the source's parts for a multipart one.
  * @returns the version copied: its ETag and size (the bytes written)
  * @throws SourceChanged when the key changed under each of MAX_SOURCE_VERSIONS versions
  */
@@ -122,9 +133,11 @@ async function copyPinned(ctx: CopyContext, object: ManifestObject, targetKey: s
   let version = listedVersion(object) ?? (await currentVersion(ctx, object.key, object.versionId));
   for (let tries = 1; ; tries++) {
     try {
-      const size = copiesInOneRequest(object.key, version.size, ctx.job.options.multipartThreshold)
-        ? await copySingle(ctx, object.key, targetKey, version)
-        : await copyInParts(ctx, object.key, targetKey, version);
+      const route = await chooseRoute(ctx, object.key, version, mustCopyInOneRequest(object.key, version.size));
+      const size =
+        route.kind === 'single'
+          ? await copySingle(ctx, object.key, targetKey, version)
+          : await copyInParts(ctx, object.key, targetKey, version, route);
       return { etag: version.etag, size };
     } catch (error) {
       if (!(error instanceof SourceChanged) || tries >= MAX_SOURCE_VERSIONS) throw error;
@@ -146,9 +159,10 @@ async function copyInParts(
   sourceKey: string,
   targetKey: string,
   version: SourceVersion,
+  route: CopyRoute & { kind: 'parts' },
 ): Promise<number> {
   try {
-    return await copyMultipart(ctx, sourceKey, targetKey, version);
+    return await copyMultipart(ctx, sourceKey, targetKey, version, route);
   } catch (error) {
     if (!copiesAfterDeniedParts(error, version.size)) throw error;
     // One line per object: the operator sees which objects took the other path, and why.
@@ -178,7 +192,10 @@ export function copiesAfterDeniedParts(error: unknown, size: number): boolean {
 
 /** Verifies a target an earlier invocation of the batch wrote, as the copy that wrote it would have. */
 async function verifyWritten(ctx: CopyContext, object: ManifestObject, targetKey: string): Promise<void> {
-  const multipart = !copiesInOneRequest(object.key, object.size, ctx.job.options.multipartThreshold);
+  // The route without its HEADs: a multipart source (an ETag with `-N`) was copied in parts.
+  const multipart =
+    partsCountOf(object.etag) !== undefined ||
+    !copiesInOneRequest(object.key, object.size, ctx.job.options.multipartThreshold);
   if (!shouldVerify(ctx.job.options.verify, multipart)) return;
   const version = listedVersion(object);
   // A manifest row's version, not the key's current one: If-Match with the row's ETag would fail on the latter.

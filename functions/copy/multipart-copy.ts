@@ -40,6 +40,7 @@ import { PartPace } from './part-pace';
 import { choosePartSize, type PartRange, planParts } from './part-plan';
 import { historyAfter, strayCheckSince, type UploadHistoryEntry, type UploadRecord } from './progress-record';
 import { backoffDelay, type RetryPolicy } from './retry';
+import { type CopyRoute, rangesOf } from './source-layout';
 import { copySourceParams, sourceObjectParams } from './source-request';
 import { SourceChanged, type SourceVersion } from './source-version';
 import { abortStrayUploads } from './stray-uploads';
@@ -55,6 +56,22 @@ import { shouldVerify, verifyCopy, withSourceTags } from './verify-copy';
  */
 export const ABORT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 100, maxDelayMs: 400 };
 const ABORT_REQUEST_TIMEOUT_MS = 5_000;
+
+/** The parts of a multipart copy: the source's own (source-layout.ts) or the job's part size. */
+type PartsRoute = CopyRoute & { kind: 'parts' };
+
+/** The job's plan for a source whose layout is not given: parts of options.partSize. */
+function plannedParts(size: number, requestedPartSize: number): PartsRoute {
+  const partSize = choosePartSize(size, requestedPartSize);
+  return { kind: 'parts', parts: planParts(size, partSize), partSize, origin: 'planned' };
+}
+
+/** Whether the parts are what planParts gives for their first part's size (the record then needs no sizes). */
+function evenLayout(plan: readonly PartRange[], partSize: number): boolean {
+  return plan.every(
+    (part, i) => part.start === i * partSize && (i === plan.length - 1 || part.end - part.start + 1 === partSize),
+  );
+}
 
 /** One upload being copied: its id, layout, the parts done, and (when resumable) its record. */
 interface OpenUpload {
@@ -85,6 +102,8 @@ export async function copyMultipart(
   sourceKey: string,
   targetKey: string,
   version: SourceVersion,
+  /** The parts to copy (source-layout.ts); without it, the job's part size. */
+  route?: PartsRoute,
 ): Promise<number> {
   const head = await headPinned(ctx, sourceKey, version);
   const size = head.ContentLength ?? version.size;
@@ -122,7 +141,8 @@ export async function copyMultipart(
       );
     }
   }
-  upload ??= await createUpload(ctx, sourceKey, targetKey, head, version, size, historyAfter(previous), strayCheck);
+  const layout = route ?? plannedParts(size, ctx.job.options.partSize);
+  upload ??= await createUpload(ctx, sourceKey, targetKey, head, version, layout, historyAfter(previous), strayCheck);
 
   try {
     try {
@@ -141,7 +161,7 @@ export async function copyMultipart(
         targetKey,
         head,
         version,
-        size,
+        layout,
         historyAfter(gone),
         pendingStrayCheck(gone),
       );
@@ -279,7 +299,7 @@ async function settleStrays(ctx: CopyContext, record: UploadRecord): Promise<Upl
 }
 
 function resumeUpload(record: UploadRecord): OpenUpload {
-  const plan = planParts(record.size, record.partSize);
+  const plan = record.partSizes ? rangesOf(record.partSizes) : planParts(record.size, record.partSize);
   const done = new Map<number, string>();
   for (const [number, etag] of Object.entries(record.parts)) done.set(Number(number), etag);
   const partChecksums = new Map<number, string>();
@@ -308,7 +328,7 @@ async function createUpload(
   targetKey: string,
   head: HeadObjectCommandOutput,
   version: SourceVersion,
-  size: number,
+  layout: PartsRoute,
   history: UploadHistoryEntry[],
   /** Strays of an earlier create still to look for, since then (the record keeps it until done). */
   pendingSince?: number,
@@ -327,8 +347,8 @@ async function createUpload(
     tagging = encodeTagging(sourceTags);
   }
   if (ctx.budget.exhausted()) throw new OutOfTime();
-  const partSize = choosePartSize(size, job.options.partSize);
-  const plan = planParts(size, partSize);
+  const { partSize, parts: plan } = layout;
+  const size = plan.length > 0 ? (plan[plan.length - 1] as PartRange).end + 1 : 0;
   const checksum = uploadChecksumFor(checksumOf(head), version.checksumAlgorithm);
   const startedAt = ctx.now();
   const started = new Date(startedAt).toISOString();
@@ -345,6 +365,7 @@ async function createUpload(
           size,
           partSize,
           partCount: plan.length,
+          ...(evenLayout(plan, partSize) ? {} : { partSizes: plan.map((part) => part.end - part.start + 1) }),
           state: 'creating',
           parts: {},
           ...(checksum ? { checksum } : {}),

@@ -40,6 +40,8 @@ export interface UploadRecord {
   size: number;
   partSize: number;
   partCount: number;
+  /** Each part's size, when the parts are not all partSize but the last (a source's uneven layout replayed). */
+  partSizes?: number[];
   state: UploadState;
   /** Part number -> the part's ETag, for every part copied and recorded. */
   parts: Record<string, string>;

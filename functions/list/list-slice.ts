@@ -21,7 +21,7 @@ import { planBatches } from './planner';
 import { planForRates } from './rate-plan';
 import type { ObjectRef } from './s3-events';
 import { findByListing, listPages, toManifestObject } from './s3-listing';
-import { TargetCursor, targetIsCurrent } from './sync-merge';
+import { syncEntry, TargetCursor } from './sync-merge';
 
 /** Leave this much of the Lambda's time for planning, writing the manifest and returning. */
 export const DEFAULT_TIME_MARGIN_MS = 60_000;
@@ -369,12 +369,13 @@ async function selectFromListing(
         skip(counts, 'prefixMarker');
         continue;
       }
-      if (target && targetIsCurrent(object, target)) {
+      const entry = target ? syncEntry(object, target) : object;
+      if (!entry) {
         skip(counts, 'unchanged');
         continue;
       }
-      if (isArchived(object)) archived.add(object);
-      else selected.push(object);
+      if (isArchived(entry)) archived.add(entry);
+      else selected.push(entry);
       if (selected.length + archived.pending >= cap) {
         return end({ selected, counts, lastTaken, exhausted: i === objects.length - 1 && !more });
       }
@@ -427,7 +428,9 @@ async function selectFromKeys(
     if (!filter(object)) return { kind: 'filtered', key: object.key };
     if (target) {
       const existing = await findByListing(target, job.target.bucket, targetKeyFor(job, object.key), 'target');
-      if (existing && targetIsCurrent(object, existing)) return { kind: 'current', key: object.key, size: object.size };
+      const entry = existing ? syncEntry(object, existing) : object;
+      if (!entry) return { kind: 'current', key: object.key, size: object.size };
+      return { kind: 'copy', object: entry };
     }
     return { kind: 'copy', object };
   };

@@ -32,7 +32,7 @@ import { mapLimited } from '../shared/map-limited';
 import { sourcePayer } from '../shared/request-payer';
 import { findByListing, toManifestObject } from './s3-listing';
 import { decodeFormUrl } from './s3-url-encoding';
-import { targetIsCurrent } from './sync-merge';
+import { syncEntry } from './sync-merge';
 
 /** A manifest that cannot be used: a malformed row (with its line), a missing file, a replaced manifest. Never retried. */
 export class InvalidManifestError extends Error {
@@ -633,7 +633,9 @@ async function examine(params: ManifestSliceParams, row: ManifestRow, target: S3
   if (!params.filter(object)) return { kind: 'filtered' };
   if (target) {
     const existing = await findByListing(target, job.target.bucket, targetKeyFor(job, object.key), 'target');
-    if (existing && targetIsCurrent(object, existing)) return { kind: 'current', object };
+    const entry = existing ? syncEntry(object, existing) : object;
+    if (!entry) return { kind: 'current', object };
+    return { kind: 'copy', object: entry };
   }
   return { kind: 'copy', object };
 }

@@ -11,6 +11,22 @@ export function targetIsCurrent(source: ManifestObject, target: ManifestObject):
   return sameContent({ size: source.size, etag: source.etag }, { size: target.size, etag: target.etag });
 }
 
+/**
+ * What the sync does with a source object whose target exists: undefined when the target is current;
+ * otherwise the manifest entry to copy. A target that holds the source's content (same size and ETag)
+ * but is older than the source (the source's LastModified is later than the target's, which a copy
+ * writes after reading it) may miss a change of headers, metadata or tags made in place (CopyObject onto
+ * itself keeps a single-part ETag): such an entry carries `checkSettings`, and the copy worker compares
+ * them before it copies (functions/copy/settings-check.ts). Only those objects cost HEADs.
+ */
+export function syncEntry(source: ManifestObject, target: ManifestObject): ManifestObject | undefined {
+  if (!targetIsCurrent(source, target)) return source;
+  const sourceWritten = Date.parse(source.lastModified);
+  const targetWritten = Date.parse(target.lastModified);
+  if (!(sourceWritten > targetWritten)) return undefined;
+  return { ...source, checkSettings: true };
+}
+
 /** What the target cursor knows about one target key. */
 export type TargetLookup =
   | { kind: 'found'; object: ManifestObject }

@@ -6,7 +6,6 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { SNSClient } from '@aws-sdk/client-sns';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
@@ -15,7 +14,7 @@ import { type DeploymentConfig, ENV, loadConfig } from '../shared/config';
 import { awsErrorCode, errorMessage } from '../shared/errors';
 import { createObservability, type Observability } from '../shared/observability';
 import { formatNotification, MAX_FAILED_KEYS, type NotificationSummary, type NotifyInput, summarize } from './message';
-import { type NotificationPublisher, snsPublisher } from './publisher';
+import { createSnsClient, type NotificationPublisher, snsPublisher } from './publisher';
 import { FailuresFileWriter, failuresKey, ledgerKey, writeLedgerFile } from './report-files';
 import { type AggregatedResults, aggregateResults, emptyResults, RESULT_READERS } from './results';
 
@@ -189,7 +188,7 @@ export const handler = (event: unknown, context: Context) => {
     }
     defaultHandler = createNotifyHandler({
       config,
-      publisher: snsPublisher(new SNSClient({}), config.topicArn),
+      publisher: snsPublisher(createSnsClient(), config.topicArn),
       stateS3: createS3Client({}),
     });
   }

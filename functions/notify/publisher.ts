@@ -1,4 +1,5 @@
-import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { installCallRecorder } from '../shared/call-recorder';
 import type { Notification } from './message';
 
 /** Where notifications go: SNS when deployed; the terminal and a file in a local run. */
@@ -21,4 +22,11 @@ export function snsPublisher(sns: SNSClient, topicArn: string): NotificationPubl
       return response.MessageId ? { messageId: response.MessageId } : {};
     },
   };
+}
+
+/** The SNS client Notify publishes with (its calls recorded when S3XCOPY_RECORD_CALLS is set). */
+export function createSnsClient(): SNSClient {
+  const client = new SNSClient({});
+  installCallRecorder(client, 'sns');
+  return client;
 }

@@ -4,6 +4,7 @@ import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { installCallRecorder, isAssumedRoleCredentials } from './call-recorder';
 
 /** Where and how S3 is reached. Without `endpoint`, the AWS S3 endpoint of `region`. */
 export interface S3Endpoint {
@@ -54,6 +55,7 @@ export function createS3Client(endpoint: S3Endpoint, options: { credentials?: Cr
     }),
   });
   endpoint.configure?.(client);
+  installCallRecorder(client, 's3', isAssumedRoleCredentials(options.credentials) ? 'target' : undefined);
   return client;
 }
 
@@ -143,5 +145,10 @@ export class RegionalS3Clients {
  * AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL variables.
  */
 export function createStsClient(region?: string, endpoint?: string): STSClient {
-  return new STSClient({ region: region ?? process.env.AWS_REGION ?? 'us-east-1', ...(endpoint ? { endpoint } : {}) });
+  const client = new STSClient({
+    region: region ?? process.env.AWS_REGION ?? 'us-east-1',
+    ...(endpoint ? { endpoint } : {}),
+  });
+  installCallRecorder(client, 'sts');
+  return client;
 }

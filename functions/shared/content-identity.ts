@@ -16,6 +16,10 @@
  *   (per-part) checksums depend on the layout like ETags and decide only when equal.
  * - Otherwise the identity is unproven, and the object is copied: a needless copy costs a request; a
  *   wrong skip leaves stale data behind for good.
+ *
+ * The copy makes the cheap proof the common one: it keeps the source's layout (one CopyObject for a
+ * single-part source, the source's own parts for a multipart one: functions/copy/source-layout.ts), so
+ * for unencrypted and SSE-S3 objects the target's ETag is the source's and the listings alone decide.
  */
 
 /**

@@ -15,3 +15,15 @@ export const FUNCTION_SIZING: Record<FunctionKind, { memoryMB: number; timeoutSe
     // a long job's results are many files. 1 GiB buys the CPU to parse them; 5 minutes covers the reads.
     notify: { memoryMB: 1024, timeoutSeconds: 300, description: 's3xcopy: publishes the job summary' },
   };
+
+/**
+ * The direct event path's function (functions/events/handler.ts). It is billed per event when events
+ * trickle in one at a time, so it gets little memory: its work is a few S3 requests per object, which
+ * wait on the network, not on the CPU. 15 minutes lets a large object's multipart copy finish in one
+ * invocation (nothing resumes across deliveries of an event).
+ */
+export const EVENTS_FUNCTION_SIZING = {
+  memoryMB: 256,
+  timeoutSeconds: 900,
+  description: 's3xcopy: copies the objects a batch of S3 events names, without an execution',
+} as const;

@@ -427,6 +427,11 @@ export const ManifestObjectSchema = z
      * CopyObject can ask for it explicitly (functions/copy/checksums.ts). Absent when it has none.
      */
     checksumAlgorithm: z.enum(CHECKSUM_ALGORITHMS).optional(),
+    /**
+     * Sync only: the target holds the same content but is older than the source, so headers, metadata or
+     * tags may have changed in place; the copy worker compares them and copies only when they differ.
+     */
+    checkSettings: z.literal(true).optional(),
   })
   .strict();
 export type ManifestObject = z.infer<typeof ManifestObjectSchema>;

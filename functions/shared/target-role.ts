@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, type AssumeRoleCommandOutput, type STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@smithy/types';
+import { markAssumedRoleCredentials } from './call-recorder';
 import type { BucketRegions, S3ClientFactory } from './clients';
 import { AssumeRoleError, awsErrorCode, errorMessage, httpStatusOf } from './errors';
 
@@ -180,7 +181,10 @@ export class TargetClients {
         };
         const sessionName = roleSessionName(jobId);
         const sessionKey = `${role.roleArn}\u0000${role.externalId ?? ''}\u0000${sessionName}`;
-        client = this.makeS3(() => this.credentials(sessionKey, role, sessionName), region);
+        client = this.makeS3(
+          markAssumedRoleCredentials(() => this.credentials(sessionKey, role, sessionName)),
+          region,
+        );
       } else {
         client = this.makeS3(undefined, region);
       }
@@ -208,7 +212,7 @@ export class TargetClients {
     await this.credentials(cacheKey, role, sessionName);
     let client = this.clients.get(cacheKey);
     if (!client) {
-      client = this.makeS3(() => this.credentials(cacheKey, role, sessionName));
+      client = this.makeS3(markAssumedRoleCredentials(() => this.credentials(cacheKey, role, sessionName)));
       this.clients.set(cacheKey, client);
     }
     return client;

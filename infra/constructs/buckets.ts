@@ -5,7 +5,7 @@ import { Construct } from 'constructs';
 import type { InfraConfig } from '../config';
 import { acknowledge } from '../nag';
 import { resourceNames } from '../names';
-import { sourceBucketPolicyStatements } from '../policies';
+import { bucketNotificationQueueConfiguration, bucketNotifiesQueue, sourceBucketPolicyStatements } from '../policies';
 
 /** Settings every s3xcopy bucket shares: encrypted, SSL-only, private, ACLs off. */
 const PRIVATE_BUCKET: s3.BucketProps = {
@@ -69,13 +69,31 @@ export class ManagedSourceBucket extends Construct {
         '`serverAccessLogsBucket` if this stack should set it. Not created here to keep one log bucket per account.',
     );
     if (config.s3Events.enabled) {
-      // Set on the bucket resource itself: the L2 `eventBridgeEnabled` adds a custom-resource Lambda with
-      // s3:PutBucketNotification on every bucket for the same result.
+      // Set on the bucket resource itself: the L2 `eventBridgeEnabled` and `addEventNotification` add a
+      // custom-resource Lambda with s3:PutBucketNotification on every bucket for the same result.
       const cfn = this.bucket.node.defaultChild as s3.CfnBucket;
-      cfn.addPropertyOverride('NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled', true);
+      if (bucketNotifiesQueue(config)) {
+        // The direct event path: the bucket notifies the events queue itself (free, unlike EventBridge).
+        cfn.addPropertyOverride('NotificationConfiguration.QueueConfigurations', [
+          queueConfigurationForCloudFormation(config),
+        ]);
+      } else {
+        cfn.addPropertyOverride('NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled', true);
+      }
     }
     for (const statement of sourceBucketPolicyStatements(config)) {
       this.bucket.addToResourcePolicy(iam.PolicyStatement.fromJson(statement));
     }
   }
+}
+
+/** The notification's queue configuration in CloudFormation's spelling (Event, Queue, S3Key rules). */
+function queueConfigurationForCloudFormation(config: InfraConfig) {
+  const notification = bucketNotificationQueueConfiguration(config);
+  const rules = notification.Filter?.Key.FilterRules;
+  return {
+    Event: 's3:ObjectCreated:*',
+    Queue: notification.QueueArn,
+    ...(rules ? { Filter: { S3Key: { Rules: rules } } } : {}),
+  };
 }

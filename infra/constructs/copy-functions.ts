@@ -48,6 +48,8 @@ export class CopyFunctions extends Construct {
   readonly copy: nodejs.NodejsFunction;
   readonly notify: nodejs.NodejsFunction;
   readonly roles: Record<FunctionKind, iam.Role>;
+  /** The environment every function gets (the deployment's S3XCOPY_* settings); the events function shares it. */
+  readonly environment: Record<string, string>;
 
   constructor(scope: Construct, id: string, props: CopyFunctionsProps) {
     super(scope, id);
@@ -73,6 +75,7 @@ export class CopyFunctions extends Construct {
       // Stack traces point at the TypeScript sources through the bundled source maps.
       NODE_OPTIONS: '--enable-source-maps',
     };
+    this.environment = environment;
     const statements: Record<FunctionKind, PolicyStatementJson[]> = {
       list: listRoleStatements(config),
       copy: copyRoleStatements(config),

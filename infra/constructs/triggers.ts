@@ -32,13 +32,13 @@ export const PIPE_RECORD_TEMPLATE =
   '{"detail-type":"<$.body.detail-type>","detail":{"bucket":<$.body.detail.bucket>,"object":<$.body.detail.object>}}';
 
 /** SQS queue settings shared by the event queue and the dead-letter queues. */
-const QUEUE_DEFAULTS: sqs.QueueProps = {
+export const QUEUE_DEFAULTS: sqs.QueueProps = {
   encryption: sqs.QueueEncryption.SQS_MANAGED,
   enforceSSL: true,
 };
 
 /** A dead-letter queue: kept 14 days (SQS's maximum) so someone can look at what failed. */
-function deadLetterQueue(scope: Construct, id: string): sqs.Queue {
+export function deadLetterQueue(scope: Construct, id: string): sqs.Queue {
   const queue = new sqs.Queue(scope, id, { ...QUEUE_DEFAULTS, retentionPeriod: Duration.days(14) });
   acknowledge(
     queue,

@@ -6,6 +6,9 @@
 #                                     127.0.0.1:$S3XCOPY_CEPH_PORT with STS, users, a role and a tenant
 #   scripts/servers/ceph.sh stop      stops the daemons this script started, by their PID files
 #   scripts/servers/ceph.sh status    exit 0 when radosgw answers
+#   scripts/servers/ceph.sh role-policy ROLE FILE
+#                                     sets ROLE's permission policy to the JSON in FILE (the compat suite
+#                                     puts the one `s3xcopy policies --only target-permissions` prints)
 #
 # All state lives in $S3XCOPY_CEPH_DIR (default: $TMPDIR/s3xcopy-ceph). `start` writes the endpoint,
 # the credentials and the role ARN to $S3XCOPY_CEPH_DIR/env (shell syntax) for the tests.
@@ -26,6 +29,8 @@ TENANT=tenant2
 TENANT_ACCESS_KEY=S3XCOPYTENANTKEY0002
 TENANT_SECRET_KEY=s3xcopy-tenant-secret-0002
 ROLE_NAME=s3xcopy-target
+# A second role for the proof that RGW enforces the deployed policy: it gets that policy minus one action.
+LACKING_ROLE_NAME=s3xcopy-target-lacking
 
 log() { printf 'ceph.sh: %s\n' "$*" >&2; }
 
@@ -189,10 +194,14 @@ cmd_start() {
   "${admin[@]}" caps add --uid source --caps "roles=*" >/dev/null
   "${admin[@]}" user create --tenant "$TENANT" --uid owner --display-name "s3xcopy tenant owner" \
     --access-key "$TENANT_ACCESS_KEY" --secret "$TENANT_SECRET_KEY" >/dev/null
-  "${admin[@]}" role create --role-name "$ROLE_NAME" --path / \
-    --assume-role-policy-doc '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam:::user/source"]},"Action":["sts:AssumeRole"]}]}' >/dev/null
-  "${admin[@]}" role-policy put --role-name "$ROLE_NAME" --policy-name s3-all \
-    --policy-doc '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*"],"Resource":["arn:aws:s3:::*"]}]}' >/dev/null
+  # The closest trust RGW can express: it has no accounts, so not the source account's root with an
+  # aws:PrincipalArn condition (infra/policies.ts targetRoleTrustPolicy), but the source user itself.
+  # The roles get no permissions here: the compat suite puts the deployed policy for its own buckets.
+  local role
+  for role in "$ROLE_NAME" "$LACKING_ROLE_NAME"; do
+    "${admin[@]}" role create --role-name "$role" --path / \
+      --assume-role-policy-doc '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam:::user/source"]},"Action":["sts:AssumeRole"]}]}' >/dev/null
+  done
   cat >"$DIR/env" <<ENV
 CEPH_ENDPOINT=http://127.0.0.1:$RGW_PORT
 CEPH_ACCESS_KEY=$ACCESS_KEY
@@ -201,6 +210,7 @@ CEPH_TENANT=$TENANT
 CEPH_TENANT_ACCESS_KEY=$TENANT_ACCESS_KEY
 CEPH_TENANT_SECRET_KEY=$TENANT_SECRET_KEY
 CEPH_ROLE_ARN=arn:aws:iam:::role/$ROLE_NAME
+CEPH_LACKING_ROLE_ARN=arn:aws:iam:::role/$LACKING_ROLE_NAME
 CEPH_DIR=$DIR
 ENV
   log "start: ready"
@@ -234,13 +244,25 @@ cmd_status() {
   fi
 }
 
+cmd_role_policy() {
+  local role="${1:-}" file="${2:-}"
+  if [ -z "$role" ] || [ ! -f "$file" ]; then
+    log "role-policy: usage: $0 role-policy ROLE FILE (FILE: a permission policy as JSON)"
+    return 2
+  fi
+  timeout 60 radosgw-admin -c "$CONF" role-policy put --role-name "$role" --policy-name s3xcopy-deployed \
+    --policy-doc "$(cat "$file")" >/dev/null
+  log "role-policy: $role now has the policy in $file"
+}
+
 case "${1:-}" in
   install) cmd_install ;;
+  role-policy) cmd_role_policy "${2:-}" "${3:-}" ;;
   start) cmd_start ;;
   stop) cmd_stop ;;
   status) cmd_status ;;
   *)
-    echo "usage: $0 install|start|stop|status" >&2
+    echo "usage: $0 install|start|stop|status|role-policy ROLE FILE" >&2
     exit 2
     ;;
 esac

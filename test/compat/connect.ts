@@ -3,10 +3,14 @@
  * clients, and what it offers (STS with a role, tenants). The embedded server is started in-process here;
  * moto and Ceph were started by global-setup.ts.
  */
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { PutBucketPolicyCommand, type S3Client } from '@aws-sdk/client-s3';
 import { applyEmbeddedClientFix, type EmbeddedS3, startEmbeddedS3 } from '../../cli/embedded-s3';
+import { compatDeployment, forRgw, hasWildcardAction, printedPolicy, withoutAction } from './deployed-policies';
 import { oracleClient } from './oracle';
-import { readServerStates, type ServerName } from './servers';
+import { readServerStates, type ServerName, serverScript } from './servers';
 
 export interface CompatServer {
   name: ServerName;
@@ -17,6 +21,14 @@ export interface CompatServer {
   s3: S3Client;
   /** A role the CLI can assume as --target-role-arn, on the server's own STS; none: the server has no STS. */
   roleArn?: string;
+  /**
+   * Puts the deployed policies for a source/target pair (deployed-policies.ts): the target role's permission
+   * policy on `roleArn`, the same minus the target's s3:GetObjectTagging on `lackingRoleArn`, and the source
+   * bucket's policy. Only servers that enforce role policies have it.
+   */
+  deployPolicies?(source: string, target: string): Promise<void>;
+  /** A role with the deployed policy minus one needed action (deployPolicies). */
+  lackingRoleArn?: string;
   /** A second tenant (RGW): a client for its user and a way to let the main user write to its bucket. */
   tenant?: { name: string; s3: S3Client; grantWrite(bucket: string): Promise<void> };
   stop(): Promise<void>;
@@ -70,24 +82,47 @@ export async function connect(name: ServerName): Promise<CompatServer> {
     cliEnv: { AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey },
     s3,
     ...(env.CEPH_ROLE_ARN ? { roleArn: env.CEPH_ROLE_ARN } : {}),
+    ...(env.CEPH_LACKING_ROLE_ARN ? { lackingRoleArn: env.CEPH_LACKING_ROLE_ARN } : {}),
+    async deployPolicies(source, target) {
+      const deployment = compatDeployment(source, target);
+      const permissions = forRgw(printedPolicy(deployment, 'target-permissions'));
+      if (hasWildcardAction(permissions))
+        throw new Error(`the deployed policy grants a wildcard action: ${JSON.stringify(permissions)}`);
+      const lacking = withoutAction(permissions, 'WriteTargetPrefix', 's3:GetObjectTagging');
+      for (const [role, policy] of [
+        ['s3xcopy-target', permissions],
+        ['s3xcopy-target-lacking', lacking],
+      ] as const) {
+        const file = path.join(tmpdir(), `s3xcopy-compat-${role}-${source}.json`);
+        writeFileSync(file, JSON.stringify(policy));
+        const put = serverScript('ceph', 'role-policy', role, file);
+        if (put.code !== 0) throw new Error(`ceph.sh role-policy ${role} failed: ${put.stderr}`);
+      }
+      // The printed bucket policy names the target role; the lacking role is named beside it, so that the
+      // one action removed from its own policy is the only difference between the two.
+      const bucketPolicy = forRgw(printedPolicy(deployment, 'source-bucket'));
+      for (const statement of bucketPolicy.Statement) {
+        const principal = statement.Principal as { AWS: string | string[] };
+        principal.AWS = [principal.AWS, env.CEPH_LACKING_ROLE_ARN ?? ''].flat();
+      }
+      await s3.send(new PutBucketPolicyCommand({ Bucket: source, Policy: JSON.stringify(bucketPolicy) }));
+    },
     tenant: {
       name: env.CEPH_TENANT ?? '',
       s3: tenantS3,
       async grantWrite(bucket) {
+        // What the target role may do on a target bucket (the deployed target statements), granted to the
+        // source user, who copies into this other tenant's bucket.
+        const targetStatements = printedPolicy(
+          compatDeployment(`${bucket}-unused-source`, bucket),
+          'target-permissions',
+        )
+          .Statement.filter((statement) => statement.Sid !== undefined && /Target/.test(statement.Sid))
+          .map((statement) => ({ ...statement, Principal: { AWS: ['arn:aws:iam:::user/source'] } }));
         await tenantS3.send(
           new PutBucketPolicyCommand({
             Bucket: bucket,
-            Policy: JSON.stringify({
-              Version: '2012-10-17',
-              Statement: [
-                {
-                  Effect: 'Allow',
-                  Principal: { AWS: ['arn:aws:iam:::user/source'] },
-                  Action: ['s3:*'],
-                  Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`],
-                },
-              ],
-            }),
+            Policy: JSON.stringify({ Version: '2012-10-17', Statement: targetStatements }),
           }),
         );
       },

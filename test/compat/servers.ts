@@ -32,9 +32,13 @@ export interface ServerState {
 export type ServerStates = Partial<Record<ServerName, ServerState>>;
 
 /** Runs scripts/servers/NAME.sh COMMAND; returns its exit code, stdout and stderr. */
-export function serverScript(name: 'moto' | 'ceph', command: string): { code: number; stdout: string; stderr: string } {
+export function serverScript(
+  name: 'moto' | 'ceph',
+  command: string,
+  ...args: string[]
+): { code: number; stdout: string; stderr: string } {
   try {
-    const stdout = execFileSync('bash', [path.join(ROOT, 'scripts', 'servers', `${name}.sh`), command], {
+    const stdout = execFileSync('bash', [path.join(ROOT, 'scripts', 'servers', `${name}.sh`), command, ...args], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: 900_000,

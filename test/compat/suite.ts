@@ -3,16 +3,31 @@
  * oracle (oracle.ts) reading back what the server holds.
  */
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import {
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   HeadObjectCommand,
+  PutBucketRequestPaymentCommand,
   PutObjectCommand,
   type PutObjectCommandInput,
   PutObjectTaggingCommand,
   type S3Client,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { LOCAL_STATE_BUCKET } from '../../cli/runner/runner';
+import { RECORD_CALLS_ENV } from '../../functions/shared/call-recorder';
+import { resourceNames } from '../../infra/names';
+import { sourceBucketPolicyStatements } from '../../infra/policies';
+import { deployment } from '../infra/iam-proofs';
+import { checkRecordedCalls, readRecording } from '../infra/recorded-calls';
+import { synthesize } from '../infra/synth';
 import { type CliRun, cli } from './cli';
 import { type CompatServer, connect } from './connect';
+import { compatDeployment } from './deployed-policies';
 import { compareCopies, type ExpectedCopy, listKeys, readObject } from './oracle';
 import { IN_CI, readServerStates, type ServerName } from './servers';
 
@@ -84,6 +99,33 @@ async function put(
   if (tags) await s3.send(new PutObjectTaggingCommand({ Bucket: bucket, Key: key, Tagging: { TagSet: tags } }));
 }
 
+/** Uploads an object in parts of these sizes, as `aws s3 cp` and boto3 do above 8 MiB. */
+async function putInParts(s3: S3Client, bucket: string, key: string, sizes: number[]): Promise<void> {
+  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+  const parts = [];
+  for (const [i, size] of sizes.entries()) {
+    const answer = await s3.send(
+      new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: i + 1, Body: randomBytes(size) }),
+    );
+    parts.push({ PartNumber: i + 1, ETag: answer.ETag });
+  }
+  await s3.send(
+    new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId, MultipartUpload: { Parts: parts } }),
+  );
+}
+
+/**
+ * Sources in the layouts uploaders write: 5, 8 and 16 MiB parts (the last two below and above the
+ * default 64 MiB multipart threshold), an uneven layout, and a single part.
+ */
+const LAYOUTS: Record<string, number[]> = {
+  'p5-13MiB.bin': [5 * MiB, 5 * MiB, 3 * MiB],
+  'p8-13MiB.bin': [8 * MiB, 5 * MiB],
+  'p16-70MiB.bin': [16 * MiB, 16 * MiB, 16 * MiB, 16 * MiB, 6 * MiB],
+  'uneven-18MiB.bin': [7 * MiB, 5 * MiB, 6 * MiB, 1000],
+  'single.bin': [2000],
+};
+
 /** Fails the run with the CLI's output when it did not end as expected: the output is the diagnosis. */
 function expectExit(run: CliRun, code: number): void {
   if (run.code !== code) {
@@ -113,13 +155,23 @@ export function defineCompatSuite(name: ServerName): void {
     const src = `compat-src-${run}`;
     const dst = `compat-dst-${run}`;
     const expected: ExpectedCopy[] = [];
-    const endpointArgs = () => ['--endpoint', server.endpoint];
+    // Where the server has STS, every run copies as the target role, under the deployed policies
+    // (deployed-policies.ts) on servers that enforce them.
+    const endpointArgs = () => [
+      '--endpoint',
+      server.endpoint,
+      ...(server.roleArn ? ['--target-role-arn', server.roleArn] : []),
+    ];
     const copyArgs = ['--multipart-threshold', '5MiB', '--part-size', '5MiB', '--verify', 'all', '--json'];
+    // Every AWS call the CLI's runs make, with the identity making it, for the last test of the file.
+    const recording = path.join(tmpdir(), `s3xcopy-compat-calls-${name}-${run}.jsonl`);
+    const recordedEnv = () => ({ ...server.cliEnv, [RECORD_CALLS_ENV]: recording });
 
     beforeAll(async () => {
       server = await connect(name);
       await server.s3.send(new CreateBucketCommand({ Bucket: src }));
       await server.s3.send(new CreateBucketCommand({ Bucket: dst }));
+      await server.deployPolicies?.(src, dst);
       let index = 0;
       for (const key of oddKeysFor(name)) {
         await put(server.s3, src, `data/${key}`, randomBytes(1000 + index * 37), settingsFor(index), tagsFor(index));
@@ -139,6 +191,10 @@ export function defineCompatSuite(name: ServerName): void {
       // Above the threshold, copied with the target role: RGW denies UploadPartCopy the read access its
       // role policy grants (CopyObject honours it), so there s3xcopy copies it with one CopyObject.
       await put(server.s3, src, ROLE_BIG_KEY, randomBytes(12 * MiB), settingsFor(2), tagsFor(2));
+      for (const [key, sizes] of Object.entries(LAYOUTS)) {
+        if (sizes.length === 1) await put(server.s3, src, `layouts/${key}`, randomBytes(sizes[0] ?? 0), {});
+        else await putInParts(server.s3, src, `layouts/${key}`, sizes);
+      }
     }, 120_000);
 
     afterAll(async () => {
@@ -149,7 +205,7 @@ export function defineCompatSuite(name: ServerName): void {
       // Act
       const result = await cli(
         ['run', '--source', `s3://${src}/data/`, '--target', `s3://${dst}/copy/`, ...endpointArgs(), ...copyArgs],
-        server.cliEnv,
+        recordedEnv(),
       );
 
       // Assess: the sources do carry tags (the comparison below would be vacuous otherwise).
@@ -189,7 +245,7 @@ export function defineCompatSuite(name: ServerName): void {
           ...endpointArgs(),
           ...copyArgs,
         ],
-        server.cliEnv,
+        recordedEnv(),
       );
       await put(server.s3, src, `data/${ODD_KEYS[1]}`, randomBytes(1037), settingsFor(1), tagsFor(1));
       const changed = await cli(
@@ -204,7 +260,7 @@ export function defineCompatSuite(name: ServerName): void {
           ...endpointArgs(),
           ...copyArgs,
         ],
-        server.cliEnv,
+        recordedEnv(),
       );
 
       // Assess
@@ -229,6 +285,73 @@ export function defineCompatSuite(name: ServerName): void {
       expect(problems).toEqual([]);
     });
 
+    it('a sync right after a copy copies nothing, whatever the part layout of the sources', async () => {
+      // Arrange
+      const args = ['--source', `s3://${src}/layouts/`, '--target', `s3://${dst}/layouts/`, ...endpointArgs()];
+      const copied = await cli(['run', ...args, '--verify', 'all', '--json'], server.cliEnv);
+      expectExit(copied, 0);
+
+      // Act
+      const synced = await cli(['run', ...args, '--mode', 'sync', '--json'], server.cliEnv);
+
+      // Assess: the copies hold the source's ETag (the proof the sync used), and nothing was copied again.
+      const keys = Object.keys(LAYOUTS);
+      expect(copied.json?.objects).toMatchObject({ copied: keys.length, failed: 0 });
+      expectExit(synced, 0);
+      expect(synced.json).toMatchObject({
+        objects: { selected: keys.length, copied: 0, skipped: keys.length, failed: 0 },
+        bytes: { copied: 0 },
+      });
+      for (const key of keys) {
+        const [a, b] = await Promise.all([
+          server.s3.send(new HeadObjectCommand({ Bucket: src, Key: `layouts/${key}` })),
+          server.s3.send(new HeadObjectCommand({ Bucket: dst, Key: `layouts/${key}` })),
+        ]);
+        expect(`${key} ${b.ETag}`).toBe(`${key} ${a.ETag}`);
+      }
+    });
+
+    // The embedded server keeps LastModified on a CopyObject onto itself (docs/compatibility.md): nothing
+    // there says the object was written again.
+    if (name !== 'embedded') {
+      it('a sync copies an object whose headers and metadata were rewritten in place, and only that one', async () => {
+        // Arrange: three single-part objects copied; then, a second later (LastModified has one-second
+        // precision), one gets a new content type and metadata in place (same bytes, same ETag), and one is
+        // rewritten in place with its own settings.
+        for (const key of ['changed.txt', 'rewritten.txt', 'untouched.txt']) {
+          await put(server.s3, src, `meta/${key}`, randomBytes(500), {
+            ContentType: 'text/plain',
+            Metadata: { v: '1' },
+          });
+        }
+        const args = ['--source', `s3://${src}/meta/`, '--target', `s3://${dst}/meta/`, ...endpointArgs(), '--json'];
+        expectExit(await cli(['run', ...args], server.cliEnv), 0);
+        await new Promise((resolve) => setTimeout(resolve, 1100));
+        const rewrite = (key: string, ContentType: string, Metadata: Record<string, string>) =>
+          server.s3.send(
+            new CopyObjectCommand({
+              Bucket: src,
+              Key: `meta/${key}`,
+              CopySource: `${src}/meta/${key}`,
+              MetadataDirective: 'REPLACE',
+              ContentType,
+              Metadata,
+            }),
+          );
+        await rewrite('changed.txt', 'text/csv', { v: '2' });
+        await rewrite('rewritten.txt', 'text/plain', { v: '1' });
+
+        // Act
+        const synced = await cli(['run', ...args, '--mode', 'sync'], server.cliEnv);
+
+        // Assess
+        expectExit(synced, 0);
+        expect(synced.json?.objects).toMatchObject({ selected: 3, copied: 1, skipped: 2, failed: 0 });
+        const target = await server.s3.send(new HeadObjectCommand({ Bucket: dst, Key: 'meta/changed.txt' }));
+        expect([target.ContentType, target.Metadata]).toEqual(['text/csv', { v: '2' }]);
+      });
+    }
+
     it('dry run lists and counts but writes nothing', async () => {
       // Act
       const result = await cli(
@@ -242,7 +365,7 @@ export function defineCompatSuite(name: ServerName): void {
           ...endpointArgs(),
           ...copyArgs,
         ],
-        server.cliEnv,
+        recordedEnv(),
       );
 
       // Assess
@@ -267,7 +390,7 @@ export function defineCompatSuite(name: ServerName): void {
           ...endpointArgs(),
           '--json',
         ],
-        server.cliEnv,
+        recordedEnv(),
       );
 
       // Assess
@@ -279,11 +402,11 @@ export function defineCompatSuite(name: ServerName): void {
       // Act
       const missingBucket = await cli(
         ['run', '--source', `s3://no-such-bucket-${run}/`, '--target', `s3://${dst}/bad/`, ...endpointArgs()],
-        server.cliEnv,
+        recordedEnv(),
       );
       const badUri = await cli(
         ['run', '--source', 'https://x/y', '--target', `s3://${dst}/bad/`, ...endpointArgs()],
-        server.cliEnv,
+        recordedEnv(),
       );
       const badNumber = await cli(
         [
@@ -296,7 +419,7 @@ export function defineCompatSuite(name: ServerName): void {
           '0',
           ...endpointArgs(),
         ],
-        server.cliEnv,
+        recordedEnv(),
       );
 
       // Assess
@@ -324,7 +447,7 @@ export function defineCompatSuite(name: ServerName): void {
             ...endpointArgs(),
             '--json',
           ],
-          server.cliEnv,
+          recordedEnv(),
         );
 
         // Assess
@@ -347,7 +470,7 @@ export function defineCompatSuite(name: ServerName): void {
             ...endpointArgs(),
             ...copyArgs,
           ],
-          server.cliEnv,
+          recordedEnv(),
         );
 
         // Assess: the large object too (on RGW through the CopyObject fallback, functions/copy/copy-object.ts).
@@ -366,6 +489,132 @@ export function defineCompatSuite(name: ServerName): void {
     }
 
     if (name === 'ceph') {
+      it('mirrors deletes as the target role under the deployed policy (allowDelete)', async () => {
+        // Prepare: a target-only object under the mirrored prefix, and one outside it.
+        await put(server.s3, dst, 'mirror/gone.txt', randomBytes(10), {});
+        await put(server.s3, dst, 'elsewhere/keep.txt', randomBytes(10), {});
+
+        // Act
+        const result = await cli(
+          [
+            'run',
+            '--source',
+            `s3://${src}/globs/`,
+            '--target',
+            `s3://${dst}/mirror/`,
+            '--mode',
+            'sync',
+            '--delete',
+            ...endpointArgs(),
+            '--json',
+          ],
+          recordedEnv(),
+        );
+
+        // Assess
+        expectExit(result, 0);
+        expect((await listKeys(server.s3, dst, 'mirror/')).sort()).toEqual(
+          ['a.txt', 'b.log', 'big/role-large.bin', 'sub/c.txt', 'sub/skip/d.txt'].map((key) => `mirror/${key}`),
+        );
+        expect(await listKeys(server.s3, dst, 'elsewhere/')).toEqual(['elsewhere/keep.txt']);
+      });
+
+      it('copies the objects a manifest names as the target role under the deployed policy', async () => {
+        // Prepare
+        await put(
+          server.s3,
+          src,
+          'lists/rows.csv',
+          new TextEncoder().encode(`${src},globs/a.txt\n${src},globs/b.log\n`),
+          {},
+        );
+
+        // Act
+        const result = await cli(
+          [
+            'run',
+            '--source',
+            `s3://${src}/globs/`,
+            '--manifest',
+            `s3://${src}/lists/rows.csv`,
+            '--target',
+            `s3://${dst}/from-manifest/`,
+            ...endpointArgs(),
+            '--json',
+          ],
+          recordedEnv(),
+        );
+
+        // Assess
+        expectExit(result, 0);
+        expect((await listKeys(server.s3, dst, 'from-manifest/')).sort()).toEqual([
+          'from-manifest/a.txt',
+          'from-manifest/b.log',
+        ]);
+      });
+
+      it('fails with AccessDenied when the deployed policy lacks the one action the verification needs', async () => {
+        // Act: the same copy as the target role's, by a role whose policy is the deployed one minus the
+        // target's s3:GetObjectTagging (what the target role lacked before it was granted).
+        const result = await cli(
+          [
+            'run',
+            '--source',
+            `s3://${src}/globs/`,
+            '--target',
+            `s3://${dst}/lacking/`,
+            '--endpoint',
+            server.endpoint,
+            '--target-role-arn',
+            server.lackingRoleArn ?? '',
+            ...copyArgs,
+          ],
+          recordedEnv(),
+        );
+
+        // Assess: every object fails its verification with RGW's AccessDenied, after it was copied.
+        expect(result.code).toBe(1);
+        expect(result.json?.objects).toMatchObject({ selected: 5, copied: 0, failed: 5 });
+        expect(new Set(result.json?.failures.map((failure) => failure.code))).toEqual(new Set(['AccessDenied']));
+      });
+
+      // RGW 16.2.15 did not refuse the same run without --request-payer (measured 2026-12-06): it shows that
+      // requests carrying x-amz-request-payer pass under the deployed policy, not that the flag is needed.
+      it('reads a Requester Pays source as the target role with --request-payer', async () => {
+        // Prepare: the source bucket charges requesters for the length of this test.
+        await server.s3.send(
+          new PutBucketRequestPaymentCommand({ Bucket: src, RequestPaymentConfiguration: { Payer: 'Requester' } }),
+        );
+        // Act
+        let paying: CliRun;
+        try {
+          paying = await cli(
+            [
+              'run',
+              '--source',
+              `s3://${src}/globs/`,
+              '--target',
+              `s3://${dst}/payer/`,
+              '--include',
+              '*.txt',
+              '--request-payer',
+              ...endpointArgs(),
+              '--json',
+            ],
+            recordedEnv(),
+          );
+        } finally {
+          await server.s3.send(
+            new PutBucketRequestPaymentCommand({ Bucket: src, RequestPaymentConfiguration: { Payer: 'BucketOwner' } }),
+          );
+        }
+
+        // Assess
+        expectExit(paying, 0);
+        expect(paying.json?.objects).toMatchObject({ selected: 1, copied: 1, failed: 0 });
+        expect(await listKeys(server.s3, dst, 'payer/')).toEqual(['payer/a.txt']);
+      });
+
       it("copies into another tenant's bucket named tenant:bucket", async () => {
         // Arrange
         const tenant = server.tenant;
@@ -382,9 +631,12 @@ export function defineCompatSuite(name: ServerName): void {
             `s3://${src}/data/`,
             '--target',
             `s3://${tenant.name}:${bucket}/copy/`,
-            ...endpointArgs(),
+            // As the source user, whom the tenant's bucket policy lets write (no role reaches another tenant).
+            '--endpoint',
+            server.endpoint,
             ...copyArgs,
           ],
+          // Not recorded: another tenant's bucket is no bucket of the deployment the calls are held against.
           server.cliEnv,
         );
 
@@ -397,6 +649,42 @@ export function defineCompatSuite(name: ServerName): void {
           expected,
         });
         expect(problems).toEqual([]);
+      });
+    }
+
+    if (name !== 'embedded') {
+      it('made only calls the deployed templates allow (each recorded call held against them)', async () => {
+        // Prepare: the templates of the deployment these runs stand for (deployed-policies.ts).
+        const synthesized = synthesize(
+          {
+            ...compatDeployment(src, dst),
+            // The example configuration's ExternalId, schedule and event trigger are not this deployment's.
+            target: { ...compatDeployment(src, dst).target, externalId: undefined },
+            schedule: undefined,
+            s3Events: { enabled: false },
+          },
+          { nag: false },
+        );
+        const d = deployment(
+          synthesized.config,
+          synthesized.sourceTemplate.toJSON() as never,
+          synthesized.targetTemplate?.toJSON() as never,
+        );
+        d.sourceBucketPolicy = { Version: '2012-10-17', Statement: sourceBucketPolicyStatements(synthesized.config) };
+        const calls = readRecording(recording);
+
+        // Act: the CLI's in-process state store stands for the deployment's state bucket.
+        const check = await checkRecordedCalls(d, calls, {
+          [LOCAL_STATE_BUCKET]: resourceNames(synthesized.config).stateBucket,
+        });
+
+        // Assess
+        console.info(
+          `[compat] ${name}: ${calls.length} calls recorded, ${check.checked} held against the templates, ` +
+            `${check.distinctActions.length} distinct identity/action pairs, ${check.denials.length} denied`,
+        );
+        expect(new Set(calls.map((call) => call.identity))).toContain('target');
+        expect(check.denials).toEqual([]);
       });
     }
   });

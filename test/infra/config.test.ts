@@ -90,12 +90,12 @@ describe('infra configuration', () => {
     ).toBe(true);
   });
 
-  it("refuses S3 events from a source bucket in another region: S3 sends them to that region's bus only", () => {
+  it('refuses S3 events from a source bucket in another region: S3 sends them within that region only', () => {
     // Arrange
     const elsewhere = merge(exampleConfig(), { source: { bucketRegion: 'us-east-1' }, s3Events: { enabled: true } });
     // Act + Assert
     expect(() => parseInfraConfig(elsewhere)).toThrow(
-      /s3Events\.enabled cannot be true when the source bucket lives in us-east-1 and the workflow in eu-west-1: S3 delivers its EventBridge events in the bucket's own region.*deploy the workflow in us-east-1 \(source\.region\)/,
+      /s3Events\.enabled cannot be true when the source bucket lives in us-east-1 and the workflow in eu-west-1: S3 sends its events only within the bucket's own region.*deploy the workflow in us-east-1 \(source\.region\)/,
     );
     expect(parseInfraConfig(merge(exampleConfig(), { s3Events: { enabled: true } })).s3Events.enabled).toBe(true);
   });

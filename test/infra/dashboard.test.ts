@@ -88,7 +88,8 @@ describe('the CloudWatch dashboard', () => {
 
   it('shows Lambda errors and throttles of every function', () => {
     for (const metric of ['Errors', 'Throttles']) {
-      expect(metrics.filter((m) => m.startsWith(`AWS/Lambda ${metric} FunctionName=`))).toHaveLength(3);
+      // list, copy, notify and the events function of the direct event path
+      expect(metrics.filter((m) => m.startsWith(`AWS/Lambda ${metric} FunctionName=`))).toHaveLength(4);
     }
   });
 

@@ -4,7 +4,7 @@ import { PROJECT_ROOT } from '../../infra/constructs/copy-functions';
 import { FIXTURE_FUNCTIONS, synthesize } from './synth';
 
 const REAL_FUNCTIONS = path.join(PROJECT_ROOT, 'functions');
-const realHandlersExist = ['list', 'copy', 'notify'].every((kind) =>
+const realHandlersExist = ['list', 'copy', 'notify', 'events'].every((kind) =>
   existsSync(path.join(REAL_FUNCTIONS, kind, 'handler.ts')),
 );
 
@@ -18,7 +18,8 @@ describe('a full synth, as `cdk synth` does it', () => {
     // Assert: every function's asset holds a bundle with its source map
     const outdir = built.app.outdir;
     const functions = built.sourceTemplate.findResources('AWS::Lambda::Function');
-    expect(Object.keys(functions)).toHaveLength(3);
+    // list, copy, notify, and the events function of the direct event path
+    expect(Object.keys(functions)).toHaveLength(4);
     for (const fn of Object.values(functions)) {
       const s3Key = fn.Properties.Code.S3Key as string;
       const assetPath = `asset.${s3Key.replace(/\.zip$/, '')}`;

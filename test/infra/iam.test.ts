@@ -41,6 +41,7 @@ const EXPECTED_TARGET_ROLE_S3 = [
   'target bucket: s3:ListBucketMultipartUploads',
   'target object: s3:AbortMultipartUpload',
   'target object: s3:GetObject',
+  'target object: s3:GetObjectTagging',
   'target object: s3:PutObject',
   'target object: s3:PutObjectTagging',
 ].sort();
@@ -68,16 +69,16 @@ describe('IAM proofs over the synthesized example deployment', () => {
   const arns = resourceArns(example.config);
 
   describe('who may assume the target role', () => {
-    it('allows exactly the copy and list roles when sync is allowed', async () => {
+    it('allows exactly the copy, list and events roles when sync is allowed and S3 events are copied directly', async () => {
       // Act
       const allowed = await principalsThatMayAssumeTargetRole(d);
       // Assert: no other role of the source stack, and not an administrator of the source account
-      expect(allowed.sort()).toEqual([arns.copyRole, arns.listRole].sort());
+      expect(allowed.sort()).toEqual([arns.copyRole, arns.listRole, arns.eventsRole].sort());
     });
 
-    it('allows only the copy role when sync is not allowed', async () => {
+    it('allows only the copy role when sync is not allowed and events go through the pipe', async () => {
       // Arrange
-      const noSync = synthesizeExample({ allowSync: false });
+      const noSync = synthesizeExample({ allowSync: false, s3Events: { delivery: 'pipe' } });
       // Act
       const allowed = await principalsThatMayAssumeTargetRole(deployment(noSync.config, noSync.source, noSync.target));
       // Assert
@@ -102,7 +103,12 @@ describe('IAM proofs over the synthesized example deployment', () => {
       const allowed = await principalsThatMayAssumeTargetRole(deployment(example.config, example.source, widened));
       // Assert: any source-account principal with sts:AssumeRole in its own policies now gets in
       expect(allowed.sort()).toEqual(
-        [arns.copyRole, arns.listRole, `arn:aws:iam::${example.config.source.account}:role/administrator`].sort(),
+        [
+          arns.copyRole,
+          arns.listRole,
+          arns.eventsRole,
+          `arn:aws:iam::${example.config.source.account}:role/administrator`,
+        ].sort(),
       );
     });
   });
@@ -209,14 +215,25 @@ describe('IAM proofs over the synthesized example deployment', () => {
       expect(allowed).toEqual([]);
     });
 
-    it('lets the list role list the source prefix and HEAD the objects events name, nothing more', async () => {
-      // The example turns the S3 event trigger on: keys mode HEADs each object (authorised as s3:GetObject).
+    it('lets the list role list the source prefix and HEAD the objects events name when a pipe delivers them', async () => {
+      // With delivery "pipe", keys mode HEADs each object (authorised as s3:GetObject).
+      const piped = synthesizeExample({ s3Events: { delivery: 'pipe' } });
+      const dp = deployment(piped.config, piped.source, piped.target);
+      const allowed = await s3ActionsAllowed(
+        dp,
+        arns.listRole,
+        dp.source.identityPolicies(roleIdByArn(dp.source, arns.listRole)),
+      );
+      expect(allowed).toEqual(['source bucket: s3:ListBucket', 'source object: s3:GetObject']);
+    });
+
+    it('lets the list role only list the source prefix when the events function copies S3 events itself', async () => {
       const allowed = await s3ActionsAllowed(
         d,
         arns.listRole,
         d.source.identityPolicies(roleIdByArn(d.source, arns.listRole)),
       );
-      expect(allowed).toEqual(['source bucket: s3:ListBucket', 'source object: s3:GetObject']);
+      expect(allowed).toEqual(['source bucket: s3:ListBucket']);
     });
 
     it('lets the list role only list the source prefix when the S3 event trigger is off', async () => {
@@ -253,8 +270,8 @@ describe('IAM proofs over the synthesized example deployment', () => {
       }
     });
 
-    it('lets only the notify function publish to the topic', async () => {
-      expect(await rolesThatMayPublish(d, arns.topic)).toEqual([arns.notifyRole]);
+    it('lets only the notify and events functions publish to the topic', async () => {
+      expect(await rolesThatMayPublish(d, arns.topic)).toEqual([arns.eventsRole, arns.notifyRole].sort());
     });
 
     it('lets the notify function publish to no other topic', async () => {

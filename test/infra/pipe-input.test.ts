@@ -81,7 +81,7 @@ function sqsRecord(index: number, bucket: string, sentKey: string): Record<strin
 }
 
 describe('the S3 event pipe: execution input with room to spare', () => {
-  const built = synthesize();
+  const built = synthesize({ s3Events: { delivery: 'pipe' } });
   const pipe = Object.values(built.sourceTemplate.findResources('AWS::Pipes::Pipe'))[0];
   const template = pipe?.Properties.TargetParameters.InputTemplate as string | undefined;
   const batchSize = pipe?.Properties.SourceParameters.SqsQueueParameters.BatchSize as number;

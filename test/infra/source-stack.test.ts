@@ -329,7 +329,7 @@ describe('SourceStack', () => {
       );
 
     it.each([
-      ['the event trigger', 'ObjectCreatedDeadLetters', /never started an execution/],
+      ['the direct event path', 'DirectEventsDeadLetters', /failed on every delivery/],
       ['the schedule', 'ScheduleDeadLetters', /could not start/],
     ])('alarms to the topic as soon as a message sits in the dead-letter queue of %s', (_name, queueId, meaning) => {
       // Act
@@ -379,8 +379,9 @@ describe('SourceStack', () => {
       });
     });
 
-    it('routes Object Created events under the prefix to a queue with a dead-letter queue', () => {
-      template.hasResourceProperties('AWS::Events::Rule', {
+    it('routes Object Created events under the prefix to a queue with a dead-letter queue, with delivery "pipe"', () => {
+      const { sourceTemplate: piped } = synthesize({ s3Events: { delivery: 'pipe' } }, { nag: false });
+      piped.hasResourceProperties('AWS::Events::Rule', {
         EventPattern: {
           source: ['aws.s3'],
           'detail-type': ['Object Created'],
@@ -388,14 +389,15 @@ describe('SourceStack', () => {
         },
         Targets: [Match.objectLike({ DeadLetterConfig: { Arn: Match.anyValue() } })],
       });
-      template.hasResourceProperties('AWS::SQS::Queue', {
+      piped.hasResourceProperties('AWS::SQS::Queue', {
         RedrivePolicy: { maxReceiveCount: 5, deadLetterTargetArn: Match.anyValue() },
         SqsManagedSseEnabled: true,
       });
     });
 
-    it('batches events through a pipe into one execution per batch', () => {
-      template.hasResourceProperties('AWS::Pipes::Pipe', {
+    it('batches events through a pipe into one execution per batch, with delivery "pipe"', () => {
+      const { sourceTemplate: piped } = synthesize({ s3Events: { delivery: 'pipe' } }, { nag: false });
+      piped.hasResourceProperties('AWS::Pipes::Pipe', {
         SourceParameters: { SqsQueueParameters: { BatchSize: 50, MaximumBatchingWindowInSeconds: 60 } },
         Target: { Ref: Match.stringLikeRegexp('^WorkflowStateMachine') },
         TargetParameters: { StepFunctionStateMachineParameters: { InvocationType: 'FIRE_AND_FORGET' } },
@@ -413,11 +415,13 @@ describe('SourceStack', () => {
   describe('a source bucket the stack owns', () => {
     const owned = synthesize({ source: { createBucket: true } }).sourceTemplate;
 
-    it('turns on EventBridge notifications without a custom resource', () => {
-      owned.hasResourceProperties('AWS::S3::Bucket', {
+    it('turns on EventBridge notifications without a custom resource for the pipe', () => {
+      const piped = synthesize({ source: { createBucket: true }, s3Events: { delivery: 'pipe' } }, { nag: false });
+      piped.sourceTemplate.hasResourceProperties('AWS::S3::Bucket', {
         BucketName: 'example-source-bucket',
         NotificationConfiguration: { EventBridgeConfiguration: { EventBridgeEnabled: true } },
       });
+      piped.sourceTemplate.resourceCountIs('Custom::S3BucketNotifications', 0);
       owned.resourceCountIs('Custom::S3BucketNotifications', 0);
     });
 

@@ -10,7 +10,7 @@ describe('TargetStack', () => {
     expect(target?.region).toBe('eu-west-1');
   });
 
-  it('trusts the source account only for the copy and list roles, with the ExternalId', () => {
+  it('trusts the source account only for the copy, list and events roles, with the ExternalId', () => {
     template.hasResourceProperties('AWS::IAM::Role', {
       RoleName: 's3xcopy-target',
       AssumeRolePolicyDocument: {
@@ -24,6 +24,7 @@ describe('TargetStack', () => {
                 'aws:PrincipalArn': [
                   'arn:aws:iam::111111111111:role/s3xcopy-copy',
                   'arn:aws:iam::111111111111:role/s3xcopy-list',
+                  'arn:aws:iam::111111111111:role/s3xcopy-events',
                 ],
               },
               StringEquals: { 'sts:ExternalId': 's3xcopy-example' },

@@ -245,20 +245,24 @@ describe('listSlice in sync mode', () => {
       params({ source: { prefix: 'sync/' }, target: { prefix: 'mirror/' }, options: { mode: 'sync' } }),
     );
     // Assert
-    expect((await manifestKeys(output)).sort()).toEqual([
+    const objects = (await readManifest(output)).flatMap((batch) => batch.objects);
+    expect(objects.map((o) => o.key).sort()).toEqual([
       'sync/missing.txt',
       'sync/resized.txt',
+      // Same content, written after its copy: its settings are compared by the copy worker.
+      'sync/same.txt',
       // Same size, other bytes, a newer target: a timestamp proves nothing, so it is copied.
       'sync/target-newer.txt',
       'sync/target-older.txt',
     ]);
+    expect(objects.filter((o) => o.checkSettings).map((o) => o.key)).toEqual(['sync/same.txt']);
     expect(output.totals).toEqual({
       listed: 7,
       selected: 7,
-      skipped: 3,
-      bytes: 11 + 4 + 4 + 3,
+      skipped: 2,
+      bytes: 11 + 4 + 4 + 4 + 3,
       selectedBytes: 35,
-      skippedByReason: { unchanged: 3 },
+      skippedByReason: { unchanged: 2 },
     });
   });
 
@@ -276,16 +280,17 @@ describe('listSlice in sync mode', () => {
     expect(keys.sort()).toEqual([
       'sync/missing.txt',
       'sync/resized.txt',
+      'sync/same.txt',
       'sync/target-newer.txt',
       'sync/target-older.txt',
     ]);
     expect(outputs.at(-1)?.totals).toEqual({
       listed: 7,
       selected: 7,
-      skipped: 3,
-      bytes: 22,
+      skipped: 2,
+      bytes: 26,
       selectedBytes: 35,
-      skippedByReason: { unchanged: 3 },
+      skippedByReason: { unchanged: 2 },
     });
   });
 

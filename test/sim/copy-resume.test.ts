@@ -47,13 +47,23 @@ function scenario(
   partSize: number,
   concurrency: number = DEFAULT_OPTIONS.concurrency,
   checksumAlgorithm?: string,
+  /** The source's part sizes, when it was uploaded in parts. */
+  parts?: number[],
 ): Scenario {
   // Timers due within 5 ms of each other wake together: fewer scheduling turns, same outcome.
   const clock = new VirtualClock(Date.UTC(2026, 0, 1), 5);
   // About 100 MB/s per server-side part copy, tens of ms per small request, seeded.
   const model = new S3Model({ clock, latency: awsLatency({ random: seededRandom(7), copyBytesPerSecond: 100e6 }) });
   for (const bucket of ['src', 'dst', 'state']) model.createBucket(bucket);
-  model.seed('src', [{ key: KEY, size, origin: 'version-1', ...(checksumAlgorithm ? { checksumAlgorithm } : {}) }]);
+  model.seed('src', [
+    {
+      key: KEY,
+      size,
+      origin: 'version-1',
+      ...(checksumAlgorithm ? { checksumAlgorithm } : {}),
+      ...(parts ? { parts } : {}),
+    },
+  ]);
   const listed = model.object('src', KEY);
   if (!listed) throw new Error('seed failed');
   const job = parseJob({
@@ -188,6 +198,22 @@ describe('copying large objects across invocations in the S3 model', () => {
     expect(await record(s)).toMatchObject({ state: 'completed', invocations, partCount: S3_LIMITS.maxParts });
     // For the report: the largest object copied in a test, and the invocations it took.
     process.stdout.write(`[sim] ${S3_LIMITS.maxObjectBytes / TiB} TiB in ${invocations} invocations\n`);
+  });
+
+  it("resumes a copy in the source's uneven layout, part by part, and ends with the source's ETag", async () => {
+    // Arrange: 2,000 parts alternating 5 GiB and 4 GiB (about 8.8 TiB): several invocations.
+    const layout = Array.from({ length: 2_000 }, (_, i) => (i % 2 === 0 ? 5 * GiB : 4 * GiB));
+    const size = layout.reduce((a, b) => a + b, 0);
+    const s = scenario(size, 64 * MiB, DEFAULT_OPTIONS.concurrency, undefined, layout);
+    // Act
+    const { result, invocations } = await drive(s);
+    // Assert
+    expect(result).toMatchObject({ copied: 1, failed: 0, bytesCopied: size });
+    expect(invocations).toBeGreaterThan(1);
+    expect(s.model.object('dst', KEY)?.parts).toEqual(layout);
+    expect(s.model.object('dst', KEY)?.etag).toBe(s.model.object('src', KEY)?.etag);
+    expect([...copiesPerPart(s).values()].every((copies) => copies.length === 1)).toBe(true);
+    expect(await record(s)).toMatchObject({ state: 'completed', partSize: 5 * GiB, partSizes: layout });
   });
 
   it('completes a resumed SHA256 upload with the checksums of the parts earlier invocations copied', async () => {

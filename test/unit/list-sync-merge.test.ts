@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { TargetCursor, type TargetLookup, targetIsCurrent } from '../../functions/list/sync-merge';
+import { syncEntry, TargetCursor, type TargetLookup, targetIsCurrent } from '../../functions/list/sync-merge';
 import type { ManifestObject } from '../../functions/shared/job';
 
 const object = (key: string, extra: Partial<ManifestObject> = {}): ManifestObject => ({
@@ -8,6 +8,26 @@ const object = (key: string, extra: Partial<ManifestObject> = {}): ManifestObjec
   etag: '"aaa"',
   lastModified: '2026-06-01T00:00:00.000Z',
   ...extra,
+});
+
+describe('syncEntry', () => {
+  it('skips a target with the same content written after the source', () => {
+    expect(syncEntry(object('a'), object('b', { lastModified: '2026-06-01T00:00:01.000Z' }))).toBeUndefined();
+    expect(syncEntry(object('a'), object('b'))).toBeUndefined();
+  });
+
+  it('asks for a settings check when the source was written after its copy with the same size and ETag', () => {
+    expect(syncEntry(object('a'), object('b', { lastModified: '2026-05-31T23:59:59.000Z' }))).toEqual({
+      ...object('a'),
+      checkSettings: true,
+    });
+  });
+
+  it('copies a stale same-size target outright, however new it is', () => {
+    expect(syncEntry(object('a'), object('b', { etag: '"bbb"', lastModified: '2030-01-01T00:00:00.000Z' }))).toEqual(
+      object('a'),
+    );
+  });
 });
 
 /** The found key, undefined when absent, "paused after X" when the cursor stopped. */

@@ -9,8 +9,9 @@ describe('s3xcopyRequestsPerObject with verify', () => {
     const checked = s3xcopyRequestsPerObject({ ...base, multipart: true });
     const unchecked = s3xcopyRequestsPerObject({ ...base, multipart: true, verify: 'none' });
 
-    // Assess
-    expect(checked).toEqual({ ...unchecked, HEAD: 2, GetObjectTagging: 3 });
+    // Assess: the unchecked copy HEADs the source and its 3 parts; the check adds a HEAD of the target.
+    expect(unchecked.HEAD).toBe(4);
+    expect(checked).toEqual({ ...unchecked, HEAD: 5, GetObjectTagging: 3 });
   });
 
   it('leaves a single-request copy unchecked by default, and adds two HEAD and two GetObjectTagging with all', () => {

@@ -1,0 +1,275 @@
+/**
+ * What a no-op sync copies and asks, side by side in one run (counts and ratios, not times):
+ *
+ * 1. On real servers (the embedded one in-process; moto and Ceph RGW when their endpoints are given:
+ *    S3XCOPY_BENCH_MOTO=http://127.0.0.1:PORT, S3XCOPY_BENCH_CEPH_ENV=<ceph.sh's env file>): sources in
+ *    5, 8 and 16 MiB parts, an uneven layout and a single part; `s3xcopy run`, then `run --mode sync`: the
+ *    objects and bytes the sync copied again.
+ * 2. On the S3 model (sim/), N objects (BENCH_SYNC_OBJECTS, default 100,000; 1,000,000 for the published
+ *    figure), 70% single-part, 20% in 8 MiB parts, 10% in 16 MiB parts: the requests per object of a
+ *    no-op `s3xcopy run --mode sync` when the targets are what the copy writes now (the source's layout)
+ *    and what it wrote before (single-part copies below the threshold, 64 MiB parts above).
+ *
+ * Usage: npx tsx bench/sync-identity.bench.ts (run `npm run build` first: part 1 runs the compiled CLI).
+ * BENCH_SYNC_SERVERS=0 skips part 1; BENCH_SYNC_LIST_CONCURRENCY=N passes `--list-concurrency N` to part 2.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { applyEmbeddedClientFix, startEmbeddedS3 } from '../cli/embedded-s3';
+import type { CliIo } from '../cli/io';
+import { S3Model, type SeedObject } from '../sim/s3-model';
+import { type BenchSection, printSection } from './harness';
+
+const MiB = 1024 * 1024;
+const ROOT = path.join(__dirname, '..');
+
+const LAYOUTS: Record<string, number[]> = {
+  'p5-13MiB.bin': [5 * MiB, 5 * MiB, 3 * MiB],
+  'p8-13MiB.bin': [8 * MiB, 5 * MiB],
+  'p16-70MiB.bin': [16 * MiB, 16 * MiB, 16 * MiB, 16 * MiB, 6 * MiB],
+  'uneven-18MiB.bin': [7 * MiB, 5 * MiB, 6 * MiB, 1000],
+  'single.bin': [2000],
+};
+
+interface Summary {
+  objects?: { copied?: number; skipped?: number; failed?: number };
+  bytes?: { copied?: number };
+}
+
+function cli(args: string[], env: Record<string, string>): Promise<Summary> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'node',
+      ['bin/s3xcopy.js', ...args, '--json'],
+      {
+        cwd: ROOT,
+        env: { ...process.env, AWS_REGION: 'us-east-1', ...env },
+        maxBuffer: 64 * MiB,
+      },
+      (error, stdout, stderr) => {
+        try {
+          resolve(JSON.parse(stdout) as Summary);
+        } catch {
+          reject(new Error(`s3xcopy ${args.join(' ')}: ${error?.message ?? ''}\n${stderr}`));
+        }
+      },
+    );
+  });
+}
+
+async function seedLayouts(s3: S3Client, bucket: string): Promise<void> {
+  for (const [key, sizes] of Object.entries(LAYOUTS)) {
+    if (sizes.length === 1) {
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: randomBytes(sizes[0] ?? 0) }));
+      continue;
+    }
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+    const parts = [];
+    for (const [i, size] of sizes.entries()) {
+      const answer = await s3.send(
+        new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: i + 1, Body: randomBytes(size) }),
+      );
+      parts.push({ PartNumber: i + 1, ETag: answer.ETag });
+    }
+    await s3.send(
+      new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId, MultipartUpload: { Parts: parts } }),
+    );
+  }
+}
+
+function client(endpoint: string, accessKeyId: string, secretAccessKey: string): S3Client {
+  return new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId, secretAccessKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+/** One server: seed, copy, no-op sync; what the sync copied. */
+async function onServer(name: string, s3: S3Client, endpoint: string, env: Record<string, string>) {
+  const run = randomBytes(3).toString('hex');
+  const [src, dst] = [`noop-src-${run}`, `noop-dst-${run}`];
+  await s3.send(new CreateBucketCommand({ Bucket: src }));
+  await s3.send(new CreateBucketCommand({ Bucket: dst }));
+  await seedLayouts(s3, src);
+  const args = ['run', '--source', `s3://${src}`, '--target', `s3://${dst}`, '--endpoint', endpoint];
+  const copied = await cli(args, env);
+  const synced = await cli([...args, '--mode', 'sync'], env);
+  const bytes = Object.values(LAYOUTS).reduce((sum, sizes) => sum + sizes.reduce((a, b) => a + b, 0), 0);
+  return {
+    where: name,
+    objects: Object.keys(LAYOUTS).length,
+    MiB: Math.round(bytes / MiB),
+    'first run copied': copied.objects?.copied ?? -1,
+    'no-op sync: objects copied': synced.objects?.copied ?? -1,
+    'no-op sync: bytes copied': synced.bytes?.copied ?? -1,
+    'no-op sync: skipped': synced.objects?.skipped ?? -1,
+  };
+}
+
+async function serverRows(): Promise<Array<Record<string, string | number>>> {
+  const rows: Array<Record<string, string | number>> = [];
+  const server = await startEmbeddedS3();
+  const embedded = client(server.url, 'S3RVER', 'S3RVER');
+  applyEmbeddedClientFix(embedded);
+  rows.push(
+    await onServer('embedded', embedded, server.url, {
+      S3XCOPY_EMBEDDED: '1',
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    }),
+  );
+  await server.stop();
+  const moto = process.env.S3XCOPY_BENCH_MOTO;
+  if (moto) {
+    const env = { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' };
+    rows.push(await onServer('moto', client(moto, 'testing', 'testing'), moto, env));
+  }
+  const cephEnv = process.env.S3XCOPY_BENCH_CEPH_ENV;
+  if (cephEnv) {
+    const vars = Object.fromEntries(
+      readFileSync(cephEnv, 'utf8')
+        .split('\n')
+        .map((line) => /^([A-Z0-9_]+)=(.*)$/.exec(line.trim()))
+        .filter((m): m is RegExpExecArray => m !== null)
+        .map((m) => [m[1], m[2]]),
+    ) as Record<string, string>;
+    const [endpoint, key, secret] = [vars.CEPH_ENDPOINT ?? '', vars.CEPH_ACCESS_KEY ?? '', vars.CEPH_SECRET_KEY ?? ''];
+    const env = { AWS_ACCESS_KEY_ID: key, AWS_SECRET_ACCESS_KEY: secret };
+    rows.push(await onServer('Ceph RGW', client(endpoint, key, secret), endpoint, env));
+  }
+  return rows;
+}
+
+/** The source objects on the model, and the target each would have after a copy ('now' or 'before'). */
+function* modelObjects(count: number, bucket: 'src' | 'now' | 'before'): Generator<SeedObject> {
+  for (let i = 0; i < count; i++) {
+    const key = `data/${String(i % 100).padStart(2, '0')}/object-${String(i).padStart(7, '0')}.bin`;
+    const kind = i % 10;
+    const sizes = kind < 7 ? [1000] : kind < 9 ? [8 * MiB, 5 * MiB] : [16 * MiB, 16 * MiB, 16 * MiB, 16 * MiB, 6 * MiB];
+    const size = sizes.reduce((a, b) => a + b, 0);
+    // Before: a CopyObject below the 64 MiB threshold (MD5 ETag), 64 MiB parts above it.
+    const parts =
+      bucket === 'before'
+        ? size > 64 * MiB
+          ? [64 * MiB, size - 64 * MiB]
+          : undefined
+        : sizes.length > 1
+          ? sizes
+          : undefined;
+    yield { key, size, origin: key, ...(parts ? { parts } : {}) };
+  }
+}
+
+/** A no-op sync on the model (the CLI in this process, every S3 client answered by the model). */
+async function noopSyncOnModel(count: number, targets: 'now' | 'before') {
+  const model = new S3Model();
+  model.createBucket('src');
+  model.createBucket('dst');
+  model.seed('src', modelObjects(count, 'src'));
+  model.seed('dst', modelObjects(count, targets));
+  const send = S3Client.prototype.send as (this: S3Client, ...args: unknown[]) => unknown;
+  const attached = new WeakSet<S3Client>();
+  (S3Client.prototype as unknown as { send: typeof send }).send = function (this: S3Client, ...args: unknown[]) {
+    if (!attached.has(this)) {
+      model.attach(this);
+      attached.add(this);
+    }
+    return send.apply(this, args);
+  };
+  try {
+    const { run } = await import('../cli/main');
+    let stdout = '';
+    const io: CliIo = {
+      stdout: (text) => {
+        stdout += text;
+      },
+      stderr: () => undefined,
+      isTTY: false,
+    };
+    await run(
+      [
+        'node',
+        's3xcopy',
+        'run',
+        '--source',
+        's3://src',
+        '--target',
+        's3://dst',
+        '--mode',
+        'sync',
+        '--endpoint',
+        'http://127.0.0.1:9',
+        '--json',
+        ...(process.env.BENCH_SYNC_LIST_CONCURRENCY
+          ? ['--list-concurrency', process.env.BENCH_SYNC_LIST_CONCURRENCY]
+          : []),
+      ],
+      io,
+    );
+    const summary = JSON.parse(stdout || '{}') as Summary;
+    const requests = Object.entries(model.stats.requests).filter(([, n]) => n > 0);
+    const total = requests.reduce((sum, [, n]) => sum + n, 0);
+    return {
+      targets: targets === 'now' ? 'as the copy writes them now (source layout)' : 'as the copy wrote them before',
+      objects: count,
+      'objects copied': summary.objects?.copied ?? -1,
+      'GiB copied': Math.round(((summary.bytes?.copied ?? 0) / 2 ** 30) * 10) / 10,
+      'requests per object': Math.round((total / count) * 10_000) / 10_000,
+      requests: requests.map(([operation, n]) => `${operation} ${n}`).join(', '),
+    };
+  } finally {
+    (S3Client.prototype as unknown as { send: typeof send }).send = send;
+  }
+}
+
+/** Part 1: the servers. */
+export async function run(): Promise<BenchSection> {
+  return {
+    title: 'No-op sync on real servers: what a sync right after a copy copies again',
+    rows: await serverRows(),
+    notes: ['The sources are uploaded in parts (UploadPart), as aws s3 cp and boto3 do; default options.'],
+  };
+}
+
+/**
+ * Part 2: the model. The targets "as the copy wrote them before" are copied again by this sync (the old
+ * copy did so on every run, the new one once, after which they are written in the source's layout): fewer
+ * of them (BENCH_SYNC_BEFORE_OBJECTS, default 20,000) keep the run short, since each is a real copy.
+ */
+export async function runModel(): Promise<BenchSection> {
+  const count = Number(process.env.BENCH_SYNC_OBJECTS ?? 100_000);
+  const beforeCount = Number(process.env.BENCH_SYNC_BEFORE_OBJECTS ?? Math.min(count, 20_000));
+  const rows = beforeCount > 0 ? [await noopSyncOnModel(beforeCount, 'before')] : [];
+  rows.push(await noopSyncOnModel(count, 'now'));
+  return {
+    title: 'No-op sync on the S3 model: requests per object',
+    rows,
+    notes: [
+      '70% single-part 1,000 B, 20% 13 MiB in 8 MiB parts, 10% 70 MiB in 16 MiB parts; every request counted, the listing of both sides and the state bucket included.',
+    ],
+  };
+}
+
+if (require.main === module) {
+  (async () => {
+    if (process.env.BENCH_SYNC_SERVERS !== '0') printSection(await run());
+    printSection(await runModel());
+  })().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
