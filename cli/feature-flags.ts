@@ -18,6 +18,7 @@ export interface FeatureFlags {
   restoreDays?: string;
   delete?: boolean;
   maxDelete?: string;
+  allowEmptySource?: boolean;
   manifest?: string;
   manifestFormat?: string;
   requestPayer?: boolean;
@@ -101,7 +102,15 @@ export function restoreDaysOption(): Option {
 export function deleteOption(): Option {
   return new Option(
     '--delete',
-    'sync mode: delete target objects under the target prefix that have no source object (after filters), once every copy succeeded',
+    'sync mode: delete target objects under the target prefix that have no source object (after filters), once every copy succeeded; each delete needs a HEAD of its source key answering 404 just before it',
+  );
+}
+
+/** --allow-empty-source (with --delete). */
+export function allowEmptySourceOption(): Option {
+  return new Option(
+    '--allow-empty-source',
+    'with --delete: delete even when the source lists no object, or (without --max-delete) when more than 50% of the target prefix would go; without it such a run stops before deleting (exit 2)',
   );
 }
 
@@ -120,6 +129,7 @@ export function addFeatureOptions(command: Command): Command {
     .addOption(restoreDaysOption())
     .addOption(deleteOption())
     .addOption(maxDeleteOption())
+    .addOption(allowEmptySourceOption())
     .addOption(manifestOption())
     .addOption(manifestFormatOption())
     .addOption(requestPayerOption());
@@ -155,7 +165,11 @@ export function featureOptionsFromFlags(flags: FeatureFlags): NonNullable<JobInp
   if (flags.maxDelete !== undefined && !flags.delete) {
     throw new UsageError('--max-delete limits --delete: add --delete --mode sync, or drop --max-delete.');
   }
+  if (flags.allowEmptySource && !flags.delete) {
+    throw new UsageError('--allow-empty-source relaxes a guard of --delete: add --delete --mode sync, or drop it.');
+  }
   if (flags.delete) options.delete = true;
+  if (flags.allowEmptySource) options.allowEmptySource = true;
   if (flags.requestPayer) options.requestPayer = true;
   if (flags.maxDelete !== undefined) {
     const match = /^\s*(\d+(?:\.\d+)?)\s*(%?)\s*$/.exec(flags.maxDelete);
@@ -179,9 +193,29 @@ export function featureOptionsFromFlags(flags: FeatureFlags): NonNullable<JobInp
   return options;
 }
 
-/** The summary line's mirror-deletes part: ", 3 deleted" (or, in a dry run, " (3 would be deleted)"). */
-export function deletesSummary(result: { deletes?: { deleted: number; toDelete: number; dryRun: boolean } }): string {
+/**
+ * The summary line's mirror-deletes part: ", deletes: 3 deleted of 4 (4 proven, 1 failed)" (or, in a dry
+ * run, " (3 would be deleted)"); every non-zero part of the delete ledger is named.
+ */
+export function deletesSummary(result: {
+  deletes?: {
+    deleted: number;
+    toDelete: number;
+    dryRun: boolean;
+    proven?: number;
+    refused?: number;
+    failed?: number;
+    notAttempted?: number;
+  };
+}): string {
   const deletes = result.deletes;
   if (!deletes) return '';
-  return deletes.dryRun ? ` (${deletes.toDelete} would be deleted)` : `, ${deletes.deleted} deleted`;
+  const rest = [
+    deletes.refused ? `${deletes.refused} refused: source exists` : '',
+    deletes.failed ? `${deletes.failed} failed` : '',
+    deletes.notAttempted ? `${deletes.notAttempted} not attempted` : '',
+  ].filter((part) => part !== '');
+  const extra = rest.length > 0 ? `, ${rest.join(', ')}` : '';
+  if (deletes.dryRun) return ` (${deletes.proven ?? 0} of ${deletes.toDelete} would be deleted${extra})`;
+  return `, ${deletes.deleted} of ${deletes.toDelete} deletes done (${deletes.proven ?? 0} proven${extra})`;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { bucketName, describeIssues, externalId, JobInputSchema } from '../functions/shared/job';
+import { resourceNames } from './names';
 
 /** The context key in cdk.json (and `-c s3xcopy.<path>=<value>` overrides) that holds the deployment. */
 export const CONTEXT_KEY = 's3xcopy';
@@ -306,6 +307,18 @@ export const InfraConfigSchema = z
     }
     if (config.source.bucket === config.target.bucket && bucketAccount !== config.target.account) {
       ctx.addIssue({ code: 'custom', path: ['target', 'bucket'], message: 'a bucket lives in one account only' });
+    }
+    // The state bucket holds the job's manifests, progress records and results: as the target, a mirror
+    // run would delete them as target-only objects; as the source, it would copy them.
+    const stateBucket = resourceNames(config as InfraConfig).stateBucket;
+    for (const side of ['source', 'target'] as const) {
+      if (config[side].bucket === stateBucket) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [side, 'bucket'],
+          message: `is the deployment's state bucket ${stateBucket} (manifests, progress, results): use another bucket, or another namePrefix`,
+        });
+      }
     }
   });
 

@@ -270,6 +270,35 @@ function deleteTargetStatement(config: InfraConfig): PolicyStatementJson {
 }
 
 /**
+ * Mirror deletes act only on proof: a HEAD of the mapped source key answering 404, asked by the list role
+ * (functions/list/delete-proof.ts). HEAD is s3:GetObject on the key. S3 answers a missing key with 404
+ * only to a caller that may list the bucket; a ListBucket limited by an `s3:prefix` condition does not
+ * count (the HEAD carries no prefix), and the answer is a 403, which proves nothing and deletes nothing.
+ * So with allowDelete the list role may list the source bucket without the condition: key names only,
+ * read-only, on the one bucket it already lists.
+ */
+function proveSourceAbsentStatements(config: InfraConfig, principal?: string): PolicyStatementJson[] {
+  const arns = resourceArns(config);
+  const who = principal ? { Principal: { AWS: principal } } : {};
+  return [
+    {
+      Sid: principal ? 'S3xcopyListRoleHeadsSourceForDeletes' : 'HeadSourceForDeletes',
+      Effect: 'Allow',
+      ...who,
+      Action: 's3:GetObject',
+      Resource: objectsUnder(arns.sourceBucket, config.source.prefix),
+    },
+    {
+      Sid: principal ? 'S3xcopyListRoleListsSourceForDeletes' : 'ListSourceForDeletes',
+      Effect: 'Allow',
+      ...who,
+      Action: 's3:ListBucket',
+      Resource: arns.sourceBucket,
+    },
+  ];
+}
+
+/**
  * Statements for the source bucket's policy: every role of the deployment that reaches the bucket from
  * another account. The role that copies (the target role, or the copy role in a same-account deployment)
  * reads and lists the source prefix; the list role lists it (and HEADs event-named objects) when the
@@ -307,6 +336,7 @@ export function sourceBucketPolicyStatements(config: InfraConfig): PolicyStateme
         Resource: objectsUnder(arns.sourceBucket, config.source.prefix),
       });
     }
+    if (config.allowDelete) statements.push(...proveSourceAbsentStatements(config, arns.listRole));
     if (listRoleHeadsSource(config)) {
       statements.push({
         Sid: 'S3xcopyListRoleHeadsSourceObjects',
@@ -382,6 +412,7 @@ export function listRoleStatements(config: InfraConfig): PolicyStatementJson[] {
       Resource: `${arns.stateBucket}/manifests/*`,
     });
     if (isSameAccount(config)) statements.push(deleteTargetStatement(config));
+    statements.push(...proveSourceAbsentStatements(config));
   }
   if (config.allowRestore) {
     // features (issue 13): archived objects (functions/list/archived-objects.ts): HEAD reads x-amz-restore
@@ -428,6 +459,14 @@ export function copyRoleStatements(config: InfraConfig): PolicyStatementJson[] {
       Action: 's3:PutObject',
       Resource: `${arns.stateBucket}/reports/*/batch-failures/*`,
     },
+    // Each batch attempt's result (shared/report-keys.ts, batchResultKey): the ledger's source when the
+    // ResultWriter wrote no result file. Write only: the copy function never reads them back.
+    {
+      Sid: 'WriteBatchRecords',
+      Effect: 'Allow',
+      Action: 's3:PutObject',
+      Resource: `${arns.stateBucket}/batch-results/*`,
+    },
   ];
 }
 
@@ -457,7 +496,8 @@ export function eventsRoleStatements(config: InfraConfig, topicKeyArn: string): 
 }
 
 /**
- * The notify function: read the Map results it summarises, and publish to its topic through the
+ * The notify function: read the Map results it summarises (or the batch records and manifests when the
+ * Map wrote no results), and publish to its topic through the
  * topic's KMS key.
  */
 export function notifyRoleStatements(config: InfraConfig, topicKeyArn: string): PolicyStatementJson[] {
@@ -465,6 +505,16 @@ export function notifyRoleStatements(config: InfraConfig, topicKeyArn: string): 
   return [
     listUnder('ListResults', arns.stateBucket, 'results/'),
     { Sid: 'ReadResults', Effect: 'Allow', Action: 's3:GetObject', Resource: `${arns.stateBucket}/results/*` },
+    // When the ResultWriter wrote no result file, the ledger is counted from the copy function's batch
+    // records over the batches the job's manifests list (functions/notify/batch-records.ts).
+    listUnder('ListBatchRecords', arns.stateBucket, 'batch-results/'),
+    listUnder('ListManifests', arns.stateBucket, 'manifests/'),
+    {
+      Sid: 'ReadBatchRecordsAndManifests',
+      Effect: 'Allow',
+      Action: 's3:GetObject',
+      Resource: [`${arns.stateBucket}/batch-results/*`, `${arns.stateBucket}/manifests/*`],
+    },
     // The copy function's per-batch failure lists, merged into failures.jsonl.
     {
       Sid: 'ReadBatchFailureLists',

@@ -205,6 +205,31 @@ export interface S3ModelOptions {
    * cross page boundaries with a few dozen keys. Default 1,000.
    */
   maxKeysPerPage?: number;
+  /** Listing defects of S3-compatible servers nobody here wrote, to prove a listing survives them. */
+  listingQuirks?: ListingQuirks;
+}
+
+/**
+ * ListObjectsV2 answers that contradict AWS, each seen on a real server (docs/compatibility.md). Each one
+ * makes a delimited listing say less, or other, than the keys hold; a flat listing (no delimiter, Prefix
+ * and StartAfter only) stays right under all of them.
+ */
+export interface ListingQuirks {
+  /** moto 5.2.1: with a Delimiter, the common prefix that holds StartAfter is left out of the page. */
+  startAfterOmitsOwnPrefix?: boolean;
+  /**
+   * The unpatched @20minutes/s3rver: a delimited listing walks one directory level only, so a common
+   * prefix is reported only when a key lies directly in it. A prefix whose keys are all deeper is left
+   * out, and a delimited listing of `data/deep/` holding only `data/deep/a/b/c.txt` is empty.
+   */
+  shallowCommonPrefixes?: boolean;
+  /** The unpatched s3rver: common prefixes are not counted against MaxKeys (a page holds MaxKeys keys and any prefixes). */
+  prefixesOutsideMaxKeys?: boolean;
+  /**
+   * The unpatched s3rver: NextContinuationToken names the page's last key (the last common prefix when
+   * the page has no key), so a delimited page after a common prefix repeats that prefix.
+   */
+  tokenNamesLastKey?: boolean;
 }
 
 /** The SDK's standard retry mode, as a client of the model emulates it. */
@@ -365,6 +390,12 @@ function afterPrefix(keys: SortedKeys, prefix: string, from: number): number {
     else hi = mid;
   }
   return lo;
+}
+
+/** True when a key among keys[from, to) (all under `common`) lies directly in it, with no delimiter after it. */
+function holdsDirectKey(keys: SortedKeys, common: string, delimiter: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (keys.key(i).indexOf(delimiter, common.length) < 0) return true;
+  return false;
 }
 
 /** What a synthetic bucket holds: `keysPerPrefix` keys under each prefix, none stored. */
@@ -1286,19 +1317,29 @@ export class S3Model {
     const commonPrefixes: string[] = [];
     let last: { kind: 'key' | 'prefix'; value: string } | undefined;
     let truncated = false;
+    const quirks = this.options.listingQuirks ?? {};
+    const startAfter = token === undefined && input.StartAfter !== undefined ? String(input.StartAfter) : undefined;
+    let lastKey: string | undefined;
     while (index < keys.length) {
       const key = keys.key(index);
       if (!key.startsWith(prefix)) break;
-      if (contents.length + commonPrefixes.length >= maxKeys) {
+      const cut = delimiter === undefined ? -1 : key.indexOf(delimiter, prefix.length);
+      const common = cut >= 0 && delimiter !== undefined ? key.slice(0, cut + delimiter.length) : undefined;
+      const counted = quirks.prefixesOutsideMaxKeys ? contents.length : contents.length + commonPrefixes.length;
+      if (counted >= maxKeys && (common === undefined || !quirks.prefixesOutsideMaxKeys)) {
         truncated = true;
         break;
       }
-      const cut = delimiter === undefined ? -1 : key.indexOf(delimiter, prefix.length);
-      if (cut >= 0 && delimiter !== undefined) {
-        const common = key.slice(0, cut + delimiter.length);
-        commonPrefixes.push(common);
-        last = { kind: 'prefix', value: common };
-        index = afterPrefix(keys, common, index);
+      if (common !== undefined && delimiter !== undefined) {
+        const end = afterPrefix(keys, common, index);
+        const hidden =
+          (quirks.startAfterOmitsOwnPrefix && startAfter?.startsWith(common)) ||
+          (quirks.shallowCommonPrefixes && !holdsDirectKey(keys, common, delimiter, index, end));
+        if (!hidden) {
+          commonPrefixes.push(common);
+          last = { kind: 'prefix', value: common };
+        }
+        index = end;
       } else {
         const object = keys.object(index);
         contents.push({
@@ -1312,9 +1353,11 @@ export class S3Model {
             : {}),
         });
         last = { kind: 'key', value: key };
+        lastKey = key;
         index++;
       }
     }
+    if (quirks.tokenNamesLastKey && last) last = { kind: 'key', value: lastKey ?? last.value };
     return {
       output: {
         Name: bucket,

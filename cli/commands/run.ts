@@ -8,6 +8,7 @@ import '../runner/esm-interop';
 import { HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { Command } from 'commander';
 import { createS3Client, createStsClient, type S3Endpoint } from '../../functions/shared/clients';
+import { assertStateBucketApart } from '../../functions/shared/config';
 import { awsErrorCode, errorMessage, httpStatusOf } from '../../functions/shared/errors';
 import { formatBytes, formatCount } from '../../functions/shared/format';
 import { type Job, type JobInput, resolveJob, useNameRules } from '../../functions/shared/job';
@@ -54,7 +55,7 @@ export function addJobOptions(command: Command): Command {
   command
     .requiredOption(
       '--source <uri>',
-      'source, s3://BUCKET[/PREFIX]; a URI naming one object (s3://BUCKET/KEY) copies that object alone into the target prefix, as `aws s3 cp` does (run only)',
+      'source, s3://BUCKET[/PREFIX]; a URI naming one object (s3://BUCKET/KEY) copies that object alone into the target prefix, as `aws s3 cp` does (run only); without a trailing "/" it must name an object, or a prefix KEY/ holding objects',
     )
     .requiredOption('--target <uri>', 'target, s3://BUCKET[/PREFIX]')
     .option('--target-role-arn <arn>', 'role in the target account to assume for the copy')
@@ -161,30 +162,31 @@ export async function preflight(endpoint: S3Endpoint, job: Job, stateBucket?: st
 
 /**
  * `--source s3://BUCKET/KEY` naming one object (no trailing "/", and HEAD finds it): the job selects
- * exactly that object, copied into the target prefix under its own name, as `aws s3 cp` does. A URI
- * that names no object stays a prefix.
- * @throws UsageError when --include is combined with an object source (the include would replace the selection)
+ * exactly that object, copied into the target prefix under its own name, as `aws s3 cp` does. A URI that
+ * names no object is accepted as the prefix KEY/ only when that prefix holds objects (as
+ * `aws s3 cp --recursive s3://BUCKET/dir` reads `dir/`); otherwise it is an error: a mistyped object name
+ * silently became an empty prefix before, and with --delete that emptied the target.
+ * @throws UsageError (exit 2) when the URI names no object and no non-empty prefix, when the HEAD is
+ *   denied and no prefix holds objects, or when --include is combined with an object source
  */
 export async function objectSourceJob(endpoint: S3Endpoint, input: JobInput): Promise<JobInput> {
   const bucket = input.source?.bucket;
   const key = input.source?.prefix ?? '';
   if (!bucket || key === '' || key.endsWith('/')) return input;
+  const payer = input.options?.requestPayer ? { RequestPayer: 'requester' as const } : {};
   const s3 = createS3Client(endpoint);
   try {
-    await s3.send(
-      new HeadObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        ...(input.options?.requestPayer ? { RequestPayer: 'requester' } : {}),
-      }),
-    );
-  } catch (error) {
-    const status = httpStatusOf(error);
-    // Not an object (or not readable as one): the URI is a prefix, as before.
-    if (status === 404 || status === 403) return input;
-    throw new UsageError(
-      `--source: cannot tell whether s3://${bucket}/${key} is an object: ${awsErrorCode(error)}: ${errorMessage(error)}`,
-    );
+    const status = await headStatus(s3, bucket, key, payer);
+    if (status !== 200) {
+      if (await prefixHoldsObjects(s3, bucket, `${key}/`, payer)) return input;
+      const why =
+        status === 403
+          ? `HEAD answered 403 (access denied): these credentials cannot read it as an object (s3:GetObject), and no object is listed under s3://${bucket}/${key}/`
+          : `no such object, and no object is listed under s3://${bucket}/${key}/`;
+      throw new UsageError(
+        `--source s3://${bucket}/${key} names no object (${why}). Check the key (an object URI must name an existing object), or end the URI with "/" to name a prefix.`,
+      );
+    }
   } finally {
     s3.destroy();
   }
@@ -199,6 +201,43 @@ export async function objectSourceJob(endpoint: S3Endpoint, input: JobInput): Pr
     source: { ...input.source, prefix: key.slice(0, slash + 1) },
     filter: { ...input.filter, include: [escapeGlob(key.slice(slash + 1))] },
   };
+}
+
+/** 200, 404 or 403 for a HEAD of the key; any other answer is a UsageError (the run cannot tell). */
+async function headStatus(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  payer: { RequestPayer?: 'requester' },
+): Promise<200 | 403 | 404> {
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...payer }));
+    return 200;
+  } catch (error) {
+    const status = httpStatusOf(error);
+    if (status === 404 || status === 403) return status;
+    throw new UsageError(
+      `--source: cannot tell whether s3://${bucket}/${key} is an object: ${awsErrorCode(error)}: ${errorMessage(error)}`,
+    );
+  }
+}
+
+/** Whether at least one object is listed under the prefix (a denied listing counts as none). */
+async function prefixHoldsObjects(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  payer: { RequestPayer?: 'requester' },
+): Promise<boolean> {
+  try {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: 1, ...payer }));
+    return (page.Contents ?? []).length > 0;
+  } catch (error) {
+    if (httpStatusOf(error) === 403) return false;
+    throw new UsageError(
+      `--source: cannot list s3://${bucket}/${prefix}: ${awsErrorCode(error)}: ${errorMessage(error)}`,
+    );
+  }
 }
 
 /** The `--json` document (DESIGN.md), with the job id, dry-run flag and error as extras. */
@@ -216,6 +255,7 @@ export function runSummaryJson(result: LocalRunResult, durationMs: number) {
     results: result.results ?? null,
     failuresFile: result.failuresFile ?? null,
     openUploads: result.openUploads ?? null,
+    strayUploads: result.strayUploads ?? [],
     // features (issue 13): mirror deletes (--delete).
     ...(result.deletes ? { deletes: result.deletes } : {}),
     outputDir: result.outputDir,
@@ -238,7 +278,10 @@ export function summaryLine(result: LocalRunResult, durationMs: number): string 
   const open = result.openUploads?.open
     ? `; ${count(result.openUploads.open)} multipart uploads left open (the server did not answer; the next run to this target aborts them, listed in ${result.openUploads.file})`
     : '';
-  return `${head}; ${count(work.invocations)} copy invocations${parts}${deletesSummary(result)}${open}${error}`;
+  const strays = result.strayUploads?.length
+    ? `; ${count(result.strayUploads.length)} multipart uploads left open, not provably this job's (ids in --json and the notification)`
+    : '';
+  return `${head}; ${count(work.invocations)} copy invocations${parts}${deletesSummary(result)}${open}${strays}${error}`;
 }
 
 /** How much work the copy did: its Lambda invocations (retries included) and the parts it copied. */
@@ -253,6 +296,8 @@ export function copyWork(result: LocalRunResult): { invocations: number; parts: 
 export function exitCodeFor(result: LocalRunResult): number {
   // manifest (issue 13): a bad manifest is bad input, found by the validate pass before any copy.
   if (result.status !== 'SUCCEEDED' && result.error?.error === 'InvalidManifestError') return EXIT.usage;
+  // An empty or much smaller source with --delete stops before any delete: most likely a wrong --source.
+  if (result.status !== 'SUCCEEDED' && result.error?.error === 'SourceListingTooSmallError') return EXIT.usage;
   const o = result.objects;
   const settled = o.failed === 0 && (result.list?.dryRun === true || o.notAttempted === 0);
   return result.status === 'SUCCEEDED' && settled ? EXIT.ok : EXIT.failed;
@@ -315,8 +360,16 @@ export function register(program: Command, io: CliIo): void {
       const endpoint = endpointFromFlags(flags);
       const input = await objectSourceJob(endpoint, jobFromFlags(flags));
       const stsEndpoint = stsEndpointFor(flags);
-      if (flags.stateBucket !== undefined) checkBucketName(flags.stateBucket, '--state-bucket');
-      await preflight(endpoint, resolveJob(input), flags.stateBucket);
+      const job = resolveJob(input);
+      if (flags.stateBucket !== undefined) {
+        checkBucketName(flags.stateBucket, '--state-bucket');
+        try {
+          assertStateBucketApart(job, flags.stateBucket, '--state-bucket');
+        } catch (error) {
+          throw new UsageError(errorMessage(error).replace(/^Invalid job: /, ''));
+        }
+      }
+      await preflight(endpoint, job, flags.stateBucket);
       const { result, durationMs } = await runWithProgress(io, input.options?.mode ?? 'copy', {
         input,
         endpoint,

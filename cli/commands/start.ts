@@ -214,6 +214,8 @@ export interface WatchedLedger {
   bytes: { selected: number; copied: number | null };
   countsUnavailable?: string;
   failuresFile?: string;
+  /** Set when Notify counted from the copy function's batch records (the ResultWriter wrote no result file). */
+  ledgerSource?: { from: string; reason: string; batches: number; batchesWithoutRecord: number };
 }
 
 /**
@@ -270,9 +272,12 @@ export function ledgerLine(ledger: WatchedLedger): string {
     return `Ledger: ${n(objects.selected)} selected; copy counts unavailable: ${ledger.countsUnavailable}`;
   }
   const failures = ledger.failuresFile ? `; failed keys: ${ledger.failuresFile}` : '';
+  const source = ledger.ledgerSource
+    ? ` (counted from the batch records: ${n(ledger.ledgerSource.batchesWithoutRecord)} of ${n(ledger.ledgerSource.batches)} batches had none)`
+    : '';
   return (
     `Ledger: ${n(objects.selected)} selected = ${n(objects.copied)} copied + ${n(objects.skipped)} skipped + ` +
-    `${n(objects.failed)} failed + ${n(objects.notAttempted)} not attempted${ledger.dryRun ? ' (dry run: would be copied)' : ''}${failures}`
+    `${n(objects.failed)} failed + ${n(objects.notAttempted)} not attempted${ledger.dryRun ? ' (dry run: would be copied)' : ''}${source}${failures}`
   );
 }
 
@@ -497,6 +502,7 @@ function reportEnd(
               bytes: ledger.bytes,
               ...(ledger.countsUnavailable ? { countsUnavailable: ledger.countsUnavailable } : {}),
               ...(ledger.failuresFile ? { failuresFile: ledger.failuresFile } : {}),
+              ...(ledger.ledgerSource ? { ledgerSource: ledger.ledgerSource } : {}),
             }
           : null,
         ...(execution.error ? { error: execution.error, cause: execution.cause ?? '' } : {}),

@@ -54,10 +54,15 @@ export function restoreCost(plan: PlannedRestores): RestoreCost {
   return { requests, retrieval, heads, restoredCopyStorage, total: requests + retrieval + heads + restoredCopyStorage };
 }
 
-/** Mirror deletes: S3 charges nothing for DeleteObject (the deletes are listed by the sync merge already). */
-export function deleteCost(objects: number): { requests: number; total: number } {
+/**
+ * Mirror deletes: S3 charges nothing for DeleteObject, and the sync merge already lists the candidates;
+ * what costs is the proof, one HEAD of the mapped source key per delete (functions/list/delete-proof.ts),
+ * and the one-key listing of the source prefix the delete step makes first.
+ */
+export function deleteCost(objects: number): { requests: number; heads: number; total: number } {
   const requests = objects * PRICES.s3.deletePerRequest;
-  return { requests, total: requests };
+  const heads = objects * PRICES.s3.getHeadPerRequest + (objects > 0 ? PRICES.s3.putCopyPostListPerRequest : 0);
+  return { requests, heads, total: requests + heads };
 }
 
 /** The estimate flags of these features, as commander hands them over. */
@@ -71,7 +76,7 @@ export interface FeatureEstimateFlags {
 
 export interface FeatureEstimate {
   restores?: PlannedRestores & { cost: RestoreCost };
-  deletes?: { objects: number; cost: { requests: number; total: number } };
+  deletes?: { objects: number; cost: { requests: number; heads: number; total: number } };
 }
 
 function wholeNumber(text: string, option: string, minimum: number): number {
@@ -138,7 +143,7 @@ export function featureEstimateText(estimate: FeatureEstimate): string[] {
   }
   if (deletes) {
     lines.push(
-      `Deletes:  ${deletes.objects} target objects (--delete): ${formatUsd(deletes.cost.total)} (S3 charges nothing for DeleteObject; no extra listing)`,
+      `Deletes:  ${deletes.objects} target objects (--delete): ${formatUsd(deletes.cost.total)} (one HEAD of the source key per delete, the proof it acts on: ${formatUsd(deletes.cost.heads)}; S3 charges nothing for DeleteObject; no extra listing)`,
     );
   }
   return lines.length > 0 ? [...lines, ''] : lines;

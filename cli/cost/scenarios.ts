@@ -328,14 +328,15 @@ export function parentTransitions(slices: number, copySlices: number): Record<st
  * (2 PUTs a Map Run; a run with failures adds FAILED files, not counted). The notify function then lists
  * the job's results prefix (one page per 1,000 files; none when no slice had batches, since no Map Run
  * wrote any) and GETs both files of every Map Run to total them, and writes the job's two reports
- * (ledger.json and failures.jsonl) on every run.
+ * (ledger.json and failures.jsonl) on every run. Each copy invocation PUTs its batch record
+ * (batch-results/<jobId>/: the ledger's source when the ResultWriter writes no result file).
  */
-function stateBucketRequests(copySlices: number): Requests {
+function stateBucketRequests(copySlices: number, copyInvocations: number): Requests {
   const REPORT_PUTS = 2;
   return addRequests(
     {},
     {
-      PUT: copySlices * 3 + REPORT_PUTS,
+      PUT: copySlices * 3 + REPORT_PUTS + copyInvocations,
       GET: copySlices * 3,
       LIST: copySlices === 0 ? 0 : Math.ceil((copySlices * 2) / 1000),
     },
@@ -397,7 +398,7 @@ function s3xcopy(p: Plan, a: ScenarioAssumptions, children: 'standard' | 'expres
   const list = listUsage(p, a);
   const notifyMs = a.invocationOverheadMs + a.requestLatencyMs;
   const requests = addRequests(
-    addRequests(listingRequests(p), stateBucketRequests(p.copySlices)),
+    addRequests(listingRequests(p), stateBucketRequests(p.copySlices, childCount)),
     s3xcopyRequestsPerObject({ ...p, ...p.job }),
     p.toCopy,
   );

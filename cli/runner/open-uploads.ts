@@ -13,9 +13,9 @@
  *    already (NoSuchUpload) is done too. What cannot be aborted stays in the file for the next run, and the
  *    run says how many are left open and where they are listed.
  * Uploads whose id never reached us (a CreateMultipartUpload answer lost, functions/copy/stray-uploads.ts)
- * are named by key and time instead: the records say since when (`creating`, or `strayCheck`), and the
- * clean-up aborts the uploads of that exact key the server started within that create's window (15
- * minutes, stray-uploads.ts), never a later writer's.
+ * are named by key instead: the clean-up aborts the uploads of that exact key provably created by the
+ * job (initiated by its own target-role session), and reports the key's other uploads by id and leaves
+ * them alone: neither a time window nor a key proves an upload ours.
  * Deployed executions rely on the target bucket's AbortIncompleteMultipartUpload lifecycle rule instead.
  */
 import { createHash } from 'node:crypto';
@@ -35,8 +35,10 @@ export interface OpenUpload {
   /** '' for strays: uploads of `key` whose ids never reached us. */
   uploadId: string;
   jobId: string;
-  /** Strays: the uploads of `key` the server started since then (ISO time) are ours to abort. */
+  /** Strays: when the lost create was first sent (ISO time), for people; never a proof. */
   straysSince?: string;
+  /** Strays: the job's own role session; uploads of `key` it initiated are provably ours. */
+  session?: string;
   /** Why the last try to abort it failed, once one did. */
   lastError?: string;
 }
@@ -67,7 +69,12 @@ async function writeOpenUploads(file: string, uploads: OpenUpload[]): Promise<vo
 }
 
 /** The job's uploads its progress records leave open (state `uploading`), from the state bucket. */
-export async function jobOpenUploads(state: S3Client, stateBucket: string, jobId: string): Promise<OpenUpload[]> {
+export async function jobOpenUploads(
+  state: S3Client,
+  stateBucket: string,
+  jobId: string,
+  session?: string,
+): Promise<OpenUpload[]> {
   const open: OpenUpload[] = [];
   let token: string | undefined;
   do {
@@ -88,7 +95,7 @@ export async function jobOpenUploads(state: S3Client, stateBucket: string, jobId
         if (earlier.state === 'uploading') open.push({ ...at, uploadId: earlier.uploadId });
       }
       const straysSince = strayCheckSince(record);
-      if (straysSince) open.push({ ...at, uploadId: '', straysSince });
+      if (straysSince) open.push({ ...at, uploadId: '', straysSince, ...(session ? { session } : {}) });
     }
     token = page.NextContinuationToken;
   } while (token);
@@ -98,11 +105,13 @@ export async function jobOpenUploads(state: S3Client, stateBucket: string, jobId
 /**
  * Adds `fresh` to the file, then aborts every upload it lists with `targetClient()` (a client that may
  * abort on the target bucket; asked for only when the file lists any). Returns what is still open afterwards (also what the file keeps).
+ * @param leftAlone receives each upload of a stray's key that cannot be proven ours (not aborted, not kept)
  */
 export async function settleOpenUploads(
   file: string,
   fresh: OpenUpload[],
   targetClient: () => Promise<S3Client>,
+  leftAlone: (upload: OpenUpload) => void = () => {},
 ): Promise<OpenUpload[]> {
   const known = await readOpenUploads(file);
   const id = (upload: OpenUpload) => upload.uploadId || `strays ${upload.jobId} ${upload.bucket} ${upload.key}`;
@@ -143,11 +152,12 @@ export async function settleOpenUploads(
         const sweep = await abortStrayUploads(
           target,
           upload,
-          Date.parse(upload.straysSince),
+          upload.session,
           undefined,
           async (uploadId) => (await abort(upload, uploadId)) === undefined,
           AbortSignal.timeout(10_000),
         );
+        for (const uploadId of sweep.leftOpen) leftAlone({ ...upload, uploadId });
         if (sweep.failed > 0) lastError = `${sweep.failed} upload(s) could not be aborted`;
       } catch (error) {
         lastError = describe(error);

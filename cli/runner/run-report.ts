@@ -6,13 +6,14 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { aggregateJobResults } from '../../functions/notify/batch-records';
 import { resultsPrefix } from '../../functions/notify/handler';
 import { buildLedger, type LedgerBytes, type LedgerObjects } from '../../functions/notify/ledger';
 import { reportsPrefix } from '../../functions/notify/report-files';
-import { aggregateResults, emptyResults } from '../../functions/notify/results';
+import { emptyResults, type LedgerSource } from '../../functions/notify/results';
 import type { S3Endpoint } from '../../functions/shared/clients';
 import type { CopyFailure, Job } from '../../functions/shared/job';
-import type { TargetClients } from '../../functions/shared/target-role';
+import { roleSessionName, type TargetClients } from '../../functions/shared/target-role';
 import type { RunObservations } from './local-functions';
 import { jobOpenUploads, openUploadsFile, settleOpenUploads } from './open-uploads';
 import type { RunClients } from './run-clients';
@@ -22,9 +23,13 @@ export interface RunReport {
   bytes: LedgerBytes;
   batches: { succeeded: number; failed: number; pending: number };
   failures: CopyFailure[];
+  /** Set when the counts come from the copy function's batch records (no ResultWriter result file). */
+  ledgerSource?: LedgerSource;
   results?: string;
   failuresFile?: string;
   openUploads?: { open: number; file: string };
+  /** Uploads of a key whose create answer was lost, not provably this job's: left open (stray-uploads.ts). */
+  strayUploads?: Array<{ key: string; uploadId: string }>;
 }
 
 /** Copies every object under `prefix` of the state store into `directory`; returns how many. */
@@ -82,21 +87,24 @@ export async function reportRun(params: {
   // deployed one would. Every failure is kept (a local run's caller gets the full list).
   const aggregated =
     mapRuns > 0
-      ? await aggregateResults(stateS3, stateBucket, resultsPrefix(jobId), Number.POSITIVE_INFINITY)
+      ? await aggregateJobResults(stateS3, stateBucket, jobId, { maxFailures: Number.POSITIVE_INFINITY })
       : emptyResults();
   const lastList = observed.lastList;
   const ledger = buildLedger(lastList?.totals ?? {}, aggregated, lastList?.dryRun ?? false);
   const openUploads = lastList
     ? await settleRunUploads(lastList.job, jobId, params.endpoint, clients, mapRuns > 0)
     : undefined;
+  const strayUploads = mergeStrays(aggregated.strayUploads ?? [], openUploads?.leftAlone ?? []);
   return {
     objects: ledger.objects,
     bytes: ledger.bytes,
     batches: aggregated.batches,
     failures: aggregated.failures,
+    ...(aggregated.ledgerSource ? { ledgerSource: aggregated.ledgerSource } : {}),
     ...(results ? { results } : {}),
     ...(failuresFile ? { failuresFile } : {}),
-    ...(openUploads ? { openUploads } : {}),
+    ...(openUploads ? { openUploads: { open: openUploads.open, file: openUploads.file } } : {}),
+    ...(strayUploads.length > 0 ? { strayUploads } : {}),
   };
 }
 
@@ -110,11 +118,24 @@ async function settleRunUploads(
   endpoint: S3Endpoint,
   clients: { stateS3: S3Client; stateBucket: string; targetClients: TargetClients },
   copied: boolean,
-): Promise<{ open: number; file: string }> {
+): Promise<{ open: number; file: string; leftAlone: Array<{ key: string; uploadId: string }> }> {
   const file = openUploadsFile(endpoint.endpoint, job.target.bucket);
-  const fresh = copied ? await jobOpenUploads(clients.stateS3, clients.stateBucket, jobId) : [];
-  const stillOpen = await settleOpenUploads(file, fresh, () =>
-    clients.targetClients.forBucket(job.target, jobId, job.target.bucket),
+  // Only a job that assumes the target role has a session of its own, which proves its uploads its.
+  const session = job.target.roleArn ? roleSessionName(jobId) : undefined;
+  const fresh = copied ? await jobOpenUploads(clients.stateS3, clients.stateBucket, jobId, session) : [];
+  const leftAlone: Array<{ key: string; uploadId: string }> = [];
+  const stillOpen = await settleOpenUploads(
+    file,
+    fresh,
+    () => clients.targetClients.forBucket(job.target, jobId, job.target.bucket),
+    (upload) => leftAlone.push({ key: upload.key, uploadId: upload.uploadId }),
   );
-  return { open: stillOpen.length, file };
+  return { open: stillOpen.length, file, leftAlone };
+}
+
+/** The stray uploads the batches and the end-of-run clean-up left alone, each once. */
+function mergeStrays(...lists: Array<Array<{ key: string; uploadId: string }>>) {
+  const byId = new Map<string, { key: string; uploadId: string }>();
+  for (const upload of lists.flat()) byId.set(upload.uploadId, upload);
+  return [...byId.values()];
 }

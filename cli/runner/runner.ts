@@ -117,6 +117,11 @@ export interface LocalRunResult {
    * (open-uploads.ts): `open` is 0 when none is; `file` lists them for the next run, which retries.
    */
   openUploads?: { open: number; file: string };
+  /**
+   * Multipart uploads of a key whose CreateMultipartUpload answer was lost that could not be proven this
+   * job's (functions/copy/stray-uploads.ts): left open, named by id. Absent when none.
+   */
+  strayUploads?: Array<{ key: string; uploadId: string }>;
   outputDir: string;
   stats: RunStats;
 }

@@ -22,8 +22,10 @@ export interface CopyStats {
   /** Objects an earlier invocation of this job had copied (found through the progress record). */
   alreadyCopied: number;
   recordWrites: number;
-  /** Uploads a lost CreateMultipartUpload answer had left open, found and aborted (stray-uploads.ts). */
+  /** Uploads a lost CreateMultipartUpload answer had left open, proven ours and aborted (stray-uploads.ts). */
   strayUploadsAborted: number;
+  /** Other uploads of a key whose create answer was lost: not provably ours, left open and reported. */
+  strayUploadsLeftOpen: Array<{ key: string; uploadId: string }>;
   /** Source HEADs that read a multipart source's part sizes, so its copy keeps its layout (source-layout.ts). */
   layoutHeads: number;
   /** Multipart sources whose layout could not be replayed: their copies' ETags differ from theirs. */
@@ -127,6 +129,7 @@ export function createCopyContext(job: Job, options: CopyContextOptions): CopyCo
       alreadyCopied: 0,
       recordWrites: 0,
       strayUploadsAborted: 0,
+      strayUploadsLeftOpen: [],
       layoutHeads: 0,
       layoutFallbacks: 0,
       settingsChecked: 0,

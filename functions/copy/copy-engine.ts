@@ -125,6 +125,9 @@ async function writeFullFailureList(input: CopyInput, deps: CopyEngineDeps, summ
   }
 }
 
+/** Stray uploads a batch result names (it travels in a 256 KiB payload); the logs name them all. */
+const MAX_STRAY_UPLOADS_REPORTED = 20;
+
 /**
  * Copies one batch of objects server-side into the target, with bounded concurrency.
  * Objects up to `multipartThreshold` go through CopyObject; larger ones through a multipart copy with
@@ -167,6 +170,9 @@ export async function copyBatch(input: CopyInput, deps: CopyEngineDeps): Promise
   // What this invocation measured travels with its result, so the next slice is planned from it.
   const rates = ctx.rates.summary();
   if (rates) summary.result.rates = rates;
+  if (ctx.stats.strayUploadsLeftOpen.length > 0) {
+    summary.result.strayUploads = ctx.stats.strayUploadsLeftOpen.slice(0, MAX_STRAY_UPLOADS_REPORTED);
+  }
   await writeFullFailureList(input, deps, summary);
   logBatch(deps.logger, summary, batch.objects.length, now() - started, ctx.stats);
   deps.onSettled?.(summary.result);

@@ -16,9 +16,13 @@ import { BucketRegions, createStsClient, s3ClientFactory } from '../shared/clien
 import { loadConfig } from '../shared/config';
 import {
   attachBatchResult,
+  type BatchResultFile,
+  type BatchResultRecord,
   CopyBatchError,
   CopyTimeBudgetError,
+  errorMessage,
   InvalidJobError,
+  splitBatchResult,
   toBatchResultRecord,
 } from '../shared/errors';
 import { CopyInputSchema, type CopyResult, DEFAULT_OPTIONS, describeIssues } from '../shared/job';
@@ -80,8 +84,9 @@ export function createCopyHandler(deps: CopyHandlerDeps) {
     const sourceS3 = await deps.targetClients.forBucket(input.job.target, input.jobId, input.job.source.bucket);
     const { onSettled, ...engine } = deps.engine ?? {};
     let settled: CopyResult | undefined;
+    const total = input.batch.objects.length;
     try {
-      return await copyBatch(input, {
+      const result = await copyBatch(input, {
         remainingTimeMs: () => context.getRemainingTimeInMillis(),
         ...engine,
         ...(progress ? { progress } : {}),
@@ -94,13 +99,41 @@ export function createCopyHandler(deps: CopyHandlerDeps) {
           onSettled?.(result);
         },
       });
+      await recordBatchResult(input.jobId, toBatchResultRecord(result, total));
+      return result;
     } catch (error) {
       // The ledger counts a failed batch's copied and skipped objects from this record, which Lambda and
       // Step Functions carry in the Cause (docs/state-bucket.md, "The ledger").
       if (settled && (error instanceof CopyBatchError || error instanceof CopyTimeBudgetError)) {
-        attachBatchResult(error, toBatchResultRecord(settled, input.batch.objects.length));
+        const record = toBatchResultRecord(settled, total);
+        attachBatchResult(error, record);
+        await recordBatchResult(input.jobId, record, error);
       }
       throw error;
+    }
+  };
+
+  /**
+   * Writes the attempt's record to the state bucket: the ledger's source when the ResultWriter wrote no
+   * result file (docs/state-bucket.md, "Batch records"). A record that cannot be written costs only that
+   * fallback, never the batch: it is logged, not thrown.
+   */
+  const recordBatchResult = async (jobId: string, result: BatchResultRecord, error?: Error): Promise<void> => {
+    if (!progress?.writeBatchResult) return;
+    const file: BatchResultFile = {
+      format: 1,
+      jobId,
+      batchId: result.batchId,
+      ...(error ? { error: { name: error.name, message: splitBatchResult(error.message).text } } : {}),
+      result,
+    };
+    try {
+      await progress.writeBatchResult(file);
+    } catch (writeError) {
+      logger.warn("Could not write the batch's record; a ledger without ResultWriter files counts it not attempted", {
+        error: errorMessage(writeError),
+        fix: 'give the copy function s3:PutObject on <state bucket>/batch-results/*',
+      });
     }
   };
 

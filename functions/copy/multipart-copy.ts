@@ -23,6 +23,7 @@ import {
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { awsErrorCode, errorMessage, httpStatusOf } from '../shared/errors';
+import { roleSessionName } from '../shared/target-role';
 import {
   checksumOf,
   completeChecksumFields,
@@ -476,26 +477,45 @@ async function tryWriteRecord(
 }
 
 /**
- * Ends the uploads of `targetKey` the server may have created for a create of ours whose answer was lost
- * (since `since`), keeping `keep`. True when none is left open; false (logged) when some could not be
- * listed or aborted: the record keeps `strayCheck` so a later invocation, or the local runner, tries again.
+ * Ends the uploads of `targetKey` provably created by this job (its own role session, stray-uploads.ts)
+ * for a create whose answer was lost, keeping `keep`; the key's other uploads are left alone and reported
+ * (ctx.stats.strayUploadsLeftOpen, then the batch result). True when the check is done; false (logged)
+ * when the uploads could not be listed or ours aborted: the record keeps `strayCheck` so a later
+ * invocation, or the local runner, tries again. `_since` is when the create was first sent: kept in the
+ * record for people, never a proof.
  */
-async function sweepStrays(ctx: CopyContext, targetKey: string, since: number, keep: string | undefined) {
+async function sweepStrays(ctx: CopyContext, targetKey: string, _since: number, keep: string | undefined) {
+  const session = ctx.job.target.roleArn ? roleSessionName(ctx.jobId) : undefined;
   try {
     const sweep = await abortStrayUploads(
       ctx.s3,
       { bucket: ctx.job.target.bucket, key: targetKey },
-      since,
+      session,
       keep,
       (uploadId) => abortUpload(ctx, targetKey, uploadId),
       AbortSignal.timeout(ABORT_REQUEST_TIMEOUT_MS),
     );
     ctx.stats.strayUploadsAborted += sweep.aborted;
+    const known = new Set(ctx.stats.strayUploadsLeftOpen.map((upload) => upload.uploadId));
+    for (const uploadId of sweep.leftOpen) {
+      if (!known.has(uploadId)) ctx.stats.strayUploadsLeftOpen.push({ key: targetKey, uploadId });
+    }
     if (sweep.aborted > 0) {
-      ctx.logger.warn('Aborted multipart uploads a lost CreateMultipartUpload answer had left open', {
+      ctx.logger.warn('Aborted multipart uploads this job created whose CreateMultipartUpload answer was lost', {
         bucket: ctx.job.target.bucket,
         key: targetKey,
         aborted: sweep.aborted,
+      });
+    }
+    if (sweep.leftOpen.length > 0) {
+      ctx.logger.error('Left open multipart uploads of a key whose CreateMultipartUpload answer was lost', {
+        bucket: ctx.job.target.bucket,
+        key: targetKey,
+        uploadIds: sweep.leftOpen,
+        why: session
+          ? `not initiated by this job's role session ${session}: another writer's, or ours on a server that does not name the session`
+          : 'this job copies without a role session of its own, so no upload can be proven its',
+        fix: 'abort them by id once you know they are not in use, or let an AbortIncompleteMultipartUpload lifecycle rule end them',
       });
     }
     return sweep.failed === 0;

@@ -13,9 +13,9 @@
  */
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { awsErrorCode, errorMessage, httpStatusOf } from '../shared/errors';
+import { awsErrorCode, type BatchResultFile, errorMessage, httpStatusOf } from '../shared/errors';
 import type { CopyFailure } from '../shared/job';
-import { batchFailuresKey } from '../shared/report-keys';
+import { batchFailuresKey, batchResultKey } from '../shared/report-keys';
 import type { UploadChecksum } from './checksums';
 import { isTransientError } from './error-kinds';
 import { backoffDelay, type RetryPolicy } from './retry';
@@ -127,6 +127,8 @@ export interface ProgressStore {
    * key. Optional: without it a batch names only its first MAX_REPORTED_FAILURES failures.
    */
   writeBatchFailures?(jobId: string, batchId: string, failures: readonly CopyFailure[]): Promise<string>;
+  /** Writes what one attempt of a batch ended with (its result or its error's record); one PUT. */
+  writeBatchResult?(file: BatchResultFile): Promise<void>;
 }
 
 /** The prefix every record of a job lives under (what the copy role may read and write). */
@@ -205,6 +207,10 @@ export class S3ProgressStore implements ProgressStore {
       .join('');
     await this.write(key, body, 'application/x-ndjson');
     return key;
+  }
+
+  writeBatchResult(file: BatchResultFile): Promise<void> {
+    return this.write(batchResultKey(file.jobId, file.batchId), file);
   }
 
   private async write(key: string, record: unknown, contentType = 'application/json'): Promise<void> {

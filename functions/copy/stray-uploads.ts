@@ -6,68 +6,75 @@
  * SDK's or the engine's retry creates a second upload and the first one stays open, its id known to
  * nobody, until a lifecycle rule ends it. The copy therefore notes when it first sent the request (the
  * progress record in state `creating`, written before the request), and when the request needed more than
- * one attempt, or was never answered, it ends every upload of exactly that target key the server initiated
- * since then (less a clock-skew allowance), except the one it is using.
+ * one attempt, or was never answered, it looks at every upload of exactly that target key.
  *
- * Only uploads of the very key the job is writing, started while the job was creating its own, are
- * touched: another writer's upload of the same key in the same seconds would race with this copy anyway
- * (the last Complete wins). Listing needs s3:ListBucketMultipartUploads on the target bucket.
+ * An upload is aborted only when it is provably this job's: S3 attaches nothing we choose to an upload
+ * that ListMultipartUploads or ListParts returns (no metadata, no tags; only key, storage class, checksum
+ * algorithm, times and identities), so the proof is the identity that created it. A job that assumes the
+ * target role does so as the session `s3xcopy-<jobId>` (shared/target-role.ts), and S3 names that session
+ * in the upload's Initiator: an upload of the key initiated by that session is ours. Times prove nothing
+ * (another writer can start an upload of the same key in the same second, and some servers stamp every
+ * upload with one fixed date), and without a job-unique session (same-account copies under the function's
+ * own role, the local runner with your credentials, servers that name every initiator alike) nothing is
+ * provably ours: such uploads are left alone and reported with their ids, for a person or the bucket's
+ * AbortIncompleteMultipartUpload lifecycle rule to end. Listing needs s3:ListBucketMultipartUploads.
  */
 import { ListMultipartUploadsCommand, type MultipartUpload, type S3Client } from '@aws-sdk/client-s3';
 
-/**
- * How much earlier than our first CreateMultipartUpload (by our clock) the server may date an upload it
- * created for it: clocks of a Lambda host and of S3 differ by far less; the allowance only widens a
- * window that is bounded by the key anyway.
- */
-export const STRAY_CLOCK_SKEW_MS = 30_000;
-
-/**
- * How long after our first CreateMultipartUpload S3 may have started an upload for it: the requests of one
- * create (its retries included) live within one Lambda invocation, at most 15 minutes. Uploads of the key
- * started later are someone else's (a later job, another tool) and are never touched, however late the
- * check runs (a retry, or the local runner's next run).
- */
-export const STRAY_WINDOW_MS = 15 * 60_000;
-
 export interface StraySweep {
-  /** Uploads of the key, started in the window, that were aborted (or were gone by the time we asked). */
+  /** Uploads proven ours that were aborted (or were gone by the time we asked). */
   aborted: number;
-  /** Uploads that could not be aborted (still open). */
+  /** Uploads proven ours that could not be aborted (still open). */
   failed: number;
+  /** Other uploads of the key (not the one in use): not provably ours, so left alone and reported. */
+  leftOpen: string[];
 }
 
 /**
- * The strays among listed uploads: those of exactly `key` (a prefix also matches longer keys, and some
- * servers ignore it), initiated from `since - STRAY_CLOCK_SKEW_MS` to `since + STRAY_WINDOW_MS +
- * STRAY_CLOCK_SKEW_MS`, other than `keep`.
+ * Whether the upload's Initiator is the job's own role session: AWS names an assumed-role session as
+ * `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION` (or `ROLEID:SESSION`). Without a session, nothing is.
  */
-export function straysAmong(uploads: MultipartUpload[], key: string, since: number, keep?: string): string[] {
-  const strays: string[] = [];
+export function initiatedBy(upload: MultipartUpload, session: string | undefined): boolean {
+  if (!session) return false;
+  return [upload.Initiator?.ID, upload.Initiator?.DisplayName].some(
+    (name) => name !== undefined && (name.endsWith(`/${session}`) || name.endsWith(`:${session}`)),
+  );
+}
+
+/**
+ * The uploads of exactly `key` (a prefix also matches longer keys, and some servers ignore it) other than
+ * `keep`, split into those provably ours (initiated by `session`) and the rest.
+ */
+export function straysAmong(
+  uploads: MultipartUpload[],
+  key: string,
+  session: string | undefined,
+  keep?: string,
+): { ours: string[]; unproven: string[] } {
+  const ours: string[] = [];
+  const unproven: string[] = [];
   for (const upload of uploads) {
     if (upload.Key !== key || !upload.UploadId || upload.UploadId === keep) continue;
-    const initiated = upload.Initiated?.getTime();
-    if (initiated === undefined || Number.isNaN(initiated)) continue;
-    if (initiated < since - STRAY_CLOCK_SKEW_MS || initiated > since + STRAY_WINDOW_MS + STRAY_CLOCK_SKEW_MS) continue;
-    strays.push(upload.UploadId);
+    (initiatedBy(upload, session) ? ours : unproven).push(upload.UploadId);
   }
-  return strays;
+  return { ours, unproven };
 }
 
 /**
- * Aborts the strays of `key` in `bucket` (straysAmong: started in the window of a create sent at `since`),
- * except `keep`. `abort` ends one upload and says whether it is gone (it has its own retry). Throws when the
- * uploads cannot be listed (the caller keeps the check pending for later).
+ * Aborts the uploads of `key` in `bucket` provably ours (straysAmong), except `keep`, and names the others.
+ * `abort` ends one upload and says whether it is gone (it has its own retry). Throws when the uploads
+ * cannot be listed (the caller keeps the check pending for later).
  */
 export async function abortStrayUploads(
   s3: S3Client,
   target: { bucket: string; key: string },
-  since: number,
+  session: string | undefined,
   keep: string | undefined,
   abort: (uploadId: string) => Promise<boolean>,
   signal?: AbortSignal,
 ): Promise<StraySweep> {
-  const strays: string[] = [];
+  const ours: string[] = [];
+  const leftOpen: string[] = [];
   let keyMarker: string | undefined;
   let uploadIdMarker: string | undefined;
   for (;;) {
@@ -80,13 +87,15 @@ export async function abortStrayUploads(
       }),
       signal ? { abortSignal: signal } : {},
     );
-    strays.push(...straysAmong(page.Uploads ?? [], target.key, since, keep));
+    const found = straysAmong(page.Uploads ?? [], target.key, session, keep);
+    ours.push(...found.ours);
+    leftOpen.push(...found.unproven);
     if (!page.IsTruncated || (page.NextKeyMarker === undefined && page.NextUploadIdMarker === undefined)) break;
     keyMarker = page.NextKeyMarker;
     uploadIdMarker = page.NextUploadIdMarker;
   }
-  const sweep: StraySweep = { aborted: 0, failed: 0 };
-  for (const uploadId of strays) {
+  const sweep: StraySweep = { aborted: 0, failed: 0, leftOpen };
+  for (const uploadId of ours) {
     if (await abort(uploadId)) sweep.aborted++;
     else sweep.failed++;
   }

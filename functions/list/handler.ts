@@ -6,7 +6,13 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { readMapRunRates } from '../notify/results';
 import { BucketRegions, createS3Client, createStsClient, RegionalS3Clients, s3ClientFactory } from '../shared/clients';
-import { assertDeploymentAllows, type DeploymentConfig, ENV, loadConfig } from '../shared/config';
+import {
+  assertDeploymentAllows,
+  assertStateBucketApart,
+  type DeploymentConfig,
+  ENV,
+  loadConfig,
+} from '../shared/config';
 import { errorMessage, InvalidJobError } from '../shared/errors';
 import { describeIssues, type Job, type JobDefaults, resolveJob } from '../shared/job';
 import { createObservability, type Observability } from '../shared/observability';
@@ -70,13 +76,22 @@ export function createListHandler(deps: ListHandlerDeps) {
     if (isDeletesEvent(event)) {
       const stateBucket = deps.config.stateBucket;
       if (!stateBucket) throw new Error(`${ENV.stateBucket} is not set: mirror deletes read their records from it`);
+      const remaining = context?.getRemainingTimeInMillis;
       const output = await runMirrorDeletes({
         event,
         state: deps.stateS3,
         stateBucket,
+        // The proof (a HEAD answering 404) is asked with this function's own role: it lists the source,
+        // so S3 answers it 404 for a missing key (a role without s3:ListBucket gets 403, which proves nothing).
+        source: async (job) =>
+          deps.sourceClients ? await deps.sourceClients.clientFor(job.source.bucket) : deps.sourceS3,
         target: (job, jobId) => deps.targetClients.forTarget(job.target, jobId),
+        ...(remaining ? { timeLeftMs: () => remaining.call(context) } : {}),
+        marginMs,
       });
-      logger.info('Mirror deletes', { toDelete: output.toDelete, deleted: output.deleted, dryRun: output.dryRun });
+      const { failures: _named, refusedKeys: _refused, wouldDelete: _sample, ...ledger } = output;
+      if (output.error) logger.error('Mirror deletes not all settled', { ...ledger, failures: output.failures });
+      else logger.info('Mirror deletes', ledger);
       // Only the MirrorDeletes state sends this event and reads a DeletesOutput (kind 'mirrorDeletes'); the
       // declared type stays the slice output every other caller gets.
       return output as unknown as ListOutput;
@@ -97,6 +112,7 @@ export function createListHandler(deps: ListHandlerDeps) {
 
     const { job, refs, ignored } = resolveListRequest(request, deps.config.defaults);
     assertDeploymentAllows(job, deps.config);
+    assertStateBucketApart(job, stateBucket);
     if (ignored.length > 0) {
       logger.warn('Ignored event batch items that name no created object', {
         count: ignored.length,

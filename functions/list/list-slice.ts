@@ -16,11 +16,11 @@ import { compareKeys } from './key-order';
 import { type ManifestPosition, selectFromManifest } from './manifest';
 import { isDeleteCandidate, recordDeletes } from './mirror-deletes';
 import { createObjectFilter } from './object-filter';
-import { listPagesOrdered } from './ordered-listing';
+import { listPagesChecked, listPagesOrdered } from './ordered-listing';
 import { planBatches } from './planner';
 import { planForRates } from './rate-plan';
 import type { ObjectRef } from './s3-events';
-import { findByListing, listPages, toManifestObject } from './s3-listing';
+import { findByListing, toManifestObject } from './s3-listing';
 import { syncEntry, TargetCursor } from './sync-merge';
 
 /** Leave this much of the Lambda's time for planning, writing the manifest and returning. */
@@ -285,7 +285,7 @@ async function selectFromListing(
   const cursor =
     job.options.mode === 'sync'
       ? new TargetCursor(
-          listPages(await params.clients.target(), {
+          listPagesChecked(await params.clients.target(), {
             bucket: job.target.bucket,
             prefix: job.target.prefix,
             ...(targetStartAfter === undefined ? {} : { startAfter: targetStartAfter }),

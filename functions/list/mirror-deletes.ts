@@ -10,14 +10,17 @@
  *   List totals (`toDelete`, and `targetListed` for the percentage guard).
  * - Deleted by a final step (the list function with a `{ deletes }` event, after the last slice's copies):
  *   the state machine reaches it only when every batch succeeded, and a job with deletes cannot tolerate
- *   failures (job.ts), so nothing is deleted when any copy failed. The guards (`maxDelete`,
- *   `maxDeletePercent`) are checked on the totals before the first delete; a dry run deletes nothing and
- *   names what it would delete; a key outside the target prefix is never deleted.
+ *   failures (job.ts), so nothing is deleted when any copy failed. The guards are checked on the totals
+ *   before the first delete; a key outside the target prefix is never deleted.
+ * - Each delete acts only on proof: a HEAD of the mapped source key answering 404 just before it
+ *   (delete-proof.ts). A listing saying "no source" is only what makes a key a candidate.
+ * - A dry run HEADs too (reads only) and names the keys it would delete.
  */
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { awsErrorCode, BucketAccessError, errorMessage } from '../shared/errors';
 import { type Job, JobSchema, type ManifestObject } from '../shared/job';
+import { type DeleteLedger, emptyLedger, settleCandidate, unsettledCause } from './delete-proof';
 import type { ObjectFilter } from './object-filter';
 
 /** Target-only keys of one slice: `manifests/<jobId>/deletes-<n>.json` (the list role writes manifests/). */
@@ -68,6 +71,19 @@ export class MaxDeleteExceededError extends Error {
   }
 }
 
+/**
+ * Raised before any delete when the source listing is empty or much smaller than the target: far more
+ * often a wrong --source (a typo, the wrong bucket) than a real change. Bad input: the CLI exits 2.
+ */
+export class SourceListingTooSmallError extends Error {
+  constructor(detail: string) {
+    super(
+      `${detail}. Nothing was deleted. Check --source; if it is right and the target should lose these objects, add --allow-empty-source (options.allowEmptySource)`,
+    );
+    this.name = 'SourceListingTooSmallError';
+  }
+}
+
 /** Raised when a recorded key lies outside the target prefix (never deleted). */
 export class DeleteOutsidePrefixError extends Error {
   constructor(bucket: string, prefix: string, key: string) {
@@ -88,6 +104,7 @@ export const DeletesEventSchema = z.object({
     totals: z.object({
       toDelete: z.number().int().nonnegative().optional(),
       targetListed: z.number().int().nonnegative().optional(),
+      selected: z.number().int().nonnegative().optional(),
     }),
     dryRun: z.boolean(),
   }),
@@ -99,24 +116,50 @@ export function isDeletesEvent(event: unknown): boolean {
   return typeof event === 'object' && event !== null && 'deletes' in event;
 }
 
-/** What the final step returns, and Notify and the CLI report. */
-export interface DeletesOutput {
+/** What the final step returns, and Notify and the CLI report: the delete ledger (delete-proof.ts). */
+export interface DeletesOutput extends DeleteLedger {
   kind: 'mirrorDeletes';
-  /** Target-only objects found (what a run deletes). */
-  toDelete: number;
-  deleted: number;
   dryRun: boolean;
-  /** A dry run: the first keys it would delete (at most SAMPLE_KEYS). */
+  /** A dry run: the first keys it would delete (proven absent at the source; at most SAMPLE_KEYS). */
   wouldDelete?: string[];
+  /**
+   * Present when not every candidate was settled (failed, refused or not attempted): the state machine
+   * fails the execution with it after Notify has the ledger (ASL: DeletesSettled).
+   */
+  error?: { Error: 'MirrorDeleteError'; Cause: string };
 }
 
 const SAMPLE_KEYS = 100;
 const DELETE_CONCURRENCY = 16;
+/** After this many failures the rest is not attempted: a denied DeleteObject fails every key alike. */
+export const MAX_DELETE_FAILURES = 100;
+/**
+ * Without --max-delete, a run stops before deleting more than this share of the target prefix's objects,
+ * as `rclone bisync` does by default (--max-delete 50): a mirror whose source shrank to less than half of
+ * its target is far more often a wrong source than a real change, and a real one is one flag away.
+ */
+export const DEFAULT_MAX_DELETE_PERCENT = 50;
 
-/** Checks --max-delete and its percentage on the totals, before anything is deleted. */
-export function checkDeleteLimits(job: Job, toDelete: number, targetListed: number): void {
-  const { maxDelete, maxDeletePercent } = job.options;
+/** Checks the guards on the totals, before anything is deleted. */
+export function checkDeleteLimits(
+  job: Job,
+  totals: { toDelete: number; targetListed: number; selected?: number },
+): void {
+  const { toDelete, targetListed } = totals;
+  const { maxDelete, maxDeletePercent, allowEmptySource } = job.options;
   const where = `s3://${job.target.bucket}/${job.target.prefix}`;
+  const source = `s3://${job.source.bucket}/${job.source.prefix}`;
+  if (!allowEmptySource && toDelete > 0 && totals.selected === 0) {
+    throw new SourceListingTooSmallError(
+      `--delete: the source ${source} listed no object (after filters) while ${toDelete} target objects under ${where} have none`,
+    );
+  }
+  const explicitLimit = maxDelete !== undefined || maxDeletePercent !== undefined;
+  if (!allowEmptySource && !explicitLimit && toDelete * 100 > targetListed * DEFAULT_MAX_DELETE_PERCENT) {
+    throw new SourceListingTooSmallError(
+      `--delete would delete ${toDelete} of the ${targetListed} objects under ${where}, more than ${DEFAULT_MAX_DELETE_PERCENT}%: the source ${source} listed only ${totals.selected ?? 0} objects (set --max-delete to choose another limit)`,
+    );
+  }
   if (maxDelete !== undefined && toDelete > maxDelete) {
     throw new MaxDeleteExceededError(
       `--delete would delete ${toDelete} objects under ${where}, more than --max-delete ${maxDelete} (options.maxDelete)`,
@@ -143,44 +186,90 @@ async function readRecord(state: S3Client, bucket: string, key: string): Promise
 }
 
 /**
- * The final step: checks the limits, then deletes every recorded target-only key (a dry run only names
- * them). Deleting a key already gone succeeds on S3, so a retried step is harmless.
- * @throws MaxDeleteExceededError before any delete when a limit would be passed
- * @throws DeleteOutsidePrefixError when a record names a key outside the target prefix
+ * A HEAD answers 404 for a missing key and for a missing bucket alike: before trusting any 404, the
+ * source bucket must answer a listing of the prefix (which the list role may make).
  */
-export async function runMirrorDeletes(params: {
+async function assertSourceReadable(source: S3Client, job: Job): Promise<void> {
+  await source.send(
+    new ListObjectsV2Command({
+      Bucket: job.source.bucket,
+      Prefix: job.source.prefix,
+      MaxKeys: 1,
+      ...(job.options.requestPayer ? { RequestPayer: 'requester' } : {}),
+    }),
+  );
+}
+
+export interface MirrorDeletesParams {
   event: unknown;
   state: S3Client;
   stateBucket: string;
+  /** Reads the source (the list function's own role, which lists it: a missing key answers 404). */
+  source: (job: Job) => Promise<S3Client>;
+  /** Deletes on the target (the target role; the list role in a same-account deployment). */
   target: (job: Job, jobId: string) => Promise<S3Client>;
-}): Promise<DeletesOutput> {
+  /** The Lambda's remaining time: the step stops starting deletes under `marginMs` (the rest: not attempted). */
+  timeLeftMs?: () => number;
+  marginMs?: number;
+}
+
+/**
+ * The final step: checks the guards, then settles every recorded candidate (delete-proof.ts: HEAD the
+ * source, delete only on 404). Per-key failures do not throw: they are counted, and `error` is set so the
+ * state machine fails the execution after Notify reports the ledger. A dry run only HEADs and names.
+ * Deleting a key already gone succeeds on S3, so a retried step is harmless.
+ * @throws MaxDeleteExceededError / SourceListingTooSmallError before any delete when a guard trips
+ * @throws DeleteOutsidePrefixError when a record names a key outside the target prefix
+ */
+export async function runMirrorDeletes(params: MirrorDeletesParams): Promise<DeletesOutput> {
   const { deletes } = DeletesEventSchema.parse(params.event);
   const { job, jobId, dryRun } = deletes;
   const toDelete = deletes.totals.toDelete ?? 0;
-  checkDeleteLimits(job, toDelete, deletes.totals.targetListed ?? 0);
-  const output: DeletesOutput = { kind: 'mirrorDeletes', toDelete, deleted: 0, dryRun };
-  if (toDelete === 0) return dryRun ? { ...output, wouldDelete: [] } : output;
+  checkDeleteLimits(job, {
+    toDelete,
+    targetListed: deletes.totals.targetListed ?? 0,
+    selected: deletes.totals.selected,
+  });
+  const ledger = emptyLedger(toDelete);
   const wouldDelete: string[] = [];
-  const target = dryRun ? undefined : await params.target(job, jobId);
+  const finish = (): DeletesOutput => {
+    const cause = unsettledCause(ledger, `s3://${job.target.bucket}/${job.target.prefix}`);
+    // Keys settle in any order (16 at a time): name them sorted, so a report reads the same every run.
+    ledger.failures.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    ledger.refusedKeys.sort();
+    return {
+      kind: 'mirrorDeletes',
+      dryRun,
+      ...ledger,
+      ...(dryRun ? { wouldDelete: wouldDelete.sort() } : {}),
+      ...(cause ? { error: { Error: 'MirrorDeleteError', Cause: cause } } : {}),
+    };
+  };
+  if (toDelete === 0) return finish();
+  const source = await params.source(job);
+  await assertSourceReadable(source, job);
+  const clients = { source, target: dryRun ? undefined : await params.target(job, jobId) };
+  const margin = params.marginMs ?? 60_000;
+  const stopped = () =>
+    ledger.failed >= MAX_DELETE_FAILURES || (params.timeLeftMs !== undefined && params.timeLeftMs() < margin);
+  let settled = 0;
   for (let slice = 0; slice <= deletes.lastSlice; slice++) {
     const keys = await readRecord(params.state, params.stateBucket, deletesKey(jobId, slice));
     for (const key of keys) {
       if (!key.startsWith(job.target.prefix))
         throw new DeleteOutsidePrefixError(job.target.bucket, job.target.prefix, key);
     }
-    if (!target) {
-      wouldDelete.push(...keys.slice(0, SAMPLE_KEYS - wouldDelete.length));
-      continue;
-    }
     let next = 0;
     const worker = async () => {
-      while (next < keys.length) {
+      while (next < keys.length && !stopped()) {
         const key = keys[next++] as string;
-        await target.send(new DeleteObjectCommand({ Bucket: job.target.bucket, Key: key }));
-        output.deleted++;
+        const proven = await settleCandidate(clients, job, key, ledger);
+        settled++;
+        if (proven && dryRun && wouldDelete.length < SAMPLE_KEYS) wouldDelete.push(key);
       }
     };
     await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, keys.length) }, worker));
   }
-  return dryRun ? { ...output, wouldDelete } : output;
+  ledger.notAttempted = Math.max(0, toDelete - settled);
+  return finish();
 }

@@ -13,10 +13,12 @@ import { createS3Client } from '../shared/clients';
 import { type DeploymentConfig, ENV, loadConfig } from '../shared/config';
 import { awsErrorCode, errorMessage } from '../shared/errors';
 import { createObservability, type Observability } from '../shared/observability';
+import { resultsPrefix } from '../shared/report-keys';
+import { aggregateJobResults } from './batch-records';
 import { formatNotification, MAX_FAILED_KEYS, type NotificationSummary, type NotifyInput, summarize } from './message';
 import { createSnsClient, type NotificationPublisher, snsPublisher } from './publisher';
 import { FailuresFileWriter, failuresKey, ledgerKey, writeLedgerFile } from './report-files';
-import { type AggregatedResults, aggregateResults, emptyResults, RESULT_READERS } from './results';
+import { type AggregatedResults, decodeCause, emptyResults, RESULT_READERS } from './results';
 
 export interface NotifyDeps {
   config: DeploymentConfig;
@@ -56,10 +58,7 @@ const NotifyInputSchema = z.object({
   state: z.record(z.string(), z.unknown()),
 });
 
-/** The ResultWriter prefix of a job in the state bucket (the ASL's PrepareCopy state builds the same). */
-export function resultsPrefix(jobId: string): string {
-  return `results/${jobId}/`;
-}
+export { resultsPrefix };
 
 /**
  * Whether a succeeded job put no object into a manifest: the totals are the job's (the continuation
@@ -70,6 +69,18 @@ export function resultsPrefix(jobId: string): string {
 export function nothingPlanned(input: NotifyInput): boolean {
   const { selected, skipped } = input.state.totals ?? {};
   return input.status === 'SUCCEEDED' && selected !== undefined && skipped !== undefined && selected === skipped;
+}
+
+/**
+ * Why the ResultWriter files cannot be trusted, when the Distributed Map said it could not write them:
+ * the ledger then comes from the copy function's batch records (batch-records.ts).
+ */
+export function resultWriterFailure(input: NotifyInput): { resultWriterFailed?: string } {
+  const { error } = input.state;
+  if (error?.Error !== 'States.ResultWriterFailed') return {};
+  return {
+    resultWriterFailed: `the Distributed Map could not write its results (States.ResultWriterFailed: ${decodeCause(error.Cause).message})`,
+  };
 }
 
 /**
@@ -111,10 +122,15 @@ export function createNotifyHandler(deps: NotifyDeps) {
       try {
         results = nothingPlanned(input)
           ? emptyResults()
-          : await aggregateResults(deps.stateS3, bucket, resultsPrefix(jobId), MAX_FAILED_KEYS, RESULT_READERS, writer);
+          : await aggregateJobResults(deps.stateS3, bucket, jobId, {
+              ...resultWriterFailure(input),
+              maxFailures: MAX_FAILED_KEYS,
+              readers: RESULT_READERS,
+              sink: writer,
+            });
       } catch (error) {
         // The message must still go out (a failure alert matters more than its counts); say why counts are missing.
-        countsUnavailable = `the ResultWriter files under s3://${bucket}/${resultsPrefix(jobId)} could not be read: ${awsErrorCode(error)}: ${errorMessage(error)}`;
+        countsUnavailable = `the copy results of s3://${bucket}/${resultsPrefix(jobId)} could not be read: ${awsErrorCode(error)}: ${errorMessage(error)}`;
         logger.error('Cannot read the ResultWriter files; the notification goes out without copy counts', {
           bucket,
           prefix: resultsPrefix(jobId),
@@ -152,6 +168,7 @@ export function createNotifyHandler(deps: NotifyDeps) {
           failuresFile,
           failuresListed,
           failuresUnnamed: results?.failuresUnnamed ?? 0,
+          ...(summary.ledgerSource ? { ledgerSource: summary.ledgerSource } : {}),
         });
       } catch (error) {
         logger.error('Cannot write the ledger file', { bucket, key: ledgerKey(jobId), error });

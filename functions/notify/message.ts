@@ -4,9 +4,9 @@
  */
 import { formatBytes, formatCount } from '../shared/format';
 import type { CopyFailure, JobDefaults } from '../shared/job';
-import { archivedLines, deletesLines } from './feature-lines';
+import { archivedLines, type DeletesSummaryInput, deletesLines, strayUploadLines } from './feature-lines';
 import { buildLedger, type LedgerBytes, type LedgerObjects } from './ledger';
-import { type AggregatedResults, decodeCause } from './results';
+import { type AggregatedResults, decodeCause, type LedgerSource } from './results';
 
 /** What the state machine passes to Notify (statemachine/copy.asl.json, NotifySuccess and NotifyFailure). */
 export interface NotifyInput {
@@ -33,7 +33,7 @@ export interface NotifyInput {
     };
     error?: { Error?: string; Cause?: string };
     /** features (issue 13): the MirrorDeletes step's output (options.delete). */
-    mirrorDeletes?: { summary?: { toDelete?: number; deleted?: number; dryRun?: boolean; wouldDelete?: string[] } };
+    mirrorDeletes?: { summary?: DeletesSummaryInput };
   };
 }
 
@@ -65,6 +65,8 @@ export interface NotificationSummary {
   bytes: Omit<LedgerBytes, 'copied'> & { copied: number | null };
   /** Why the copy counts are unknown (the state bucket could not be read, the ResultWriter failed). */
   countsUnavailable?: string;
+  /** Set when the counts come from the copy function's batch records because the ResultWriter wrote no results. */
+  ledgerSource?: LedgerSource;
   /** The first MAX_FAILED_KEYS failed keys; the failures file holds them all. */
   failures: CopyFailure[];
   /** Where every failed key is listed (reports/<jobId>/failures.jsonl in the state bucket). */
@@ -74,6 +76,8 @@ export interface NotificationSummary {
   consoleUrl?: string;
   /** False when the execution failed before List resolved the job: source and target are then the deployment defaults. */
   jobResolved: boolean;
+  /** Uploads of a key whose create answer was lost, not provably the job's: left open, named by id. */
+  strayUploads?: Array<{ key: string; uploadId: string }>;
 }
 
 /** SNS: subjects are ASCII, start with a letter/digit/punctuation, have no line breaks, and are under 100 characters. */
@@ -119,10 +123,11 @@ export function summarize(
   const error = state.error
     ? { error: state.error.Error ?? 'Error', cause: decodeCause(state.error.Cause).message }
     : undefined;
-  // A Map Run whose ResultWriter failed left no (or partial) results: its objects' fates are unknown.
+  // A Map Run whose ResultWriter failed left no (or partial) results: its objects' fates are unknown
+  // unless they were counted from the copy function's batch records instead.
   const unavailable =
     countsUnavailable ??
-    (state.error?.Error === 'States.ResultWriterFailed'
+    (state.error?.Error === 'States.ResultWriterFailed' && !results?.ledgerSource
       ? `the Distributed Map could not write its results (States.ResultWriterFailed: ${decodeCause(state.error.Cause).message})`
       : undefined);
   const ledger = buildLedger(totals, results, dryRun);
@@ -138,10 +143,12 @@ export function summarize(
       : ledger.objects,
     bytes: unavailable ? { ...ledger.bytes, copied: null } : ledger.bytes,
     ...(unavailable ? { countsUnavailable: unavailable } : {}),
+    ...(!unavailable && results?.ledgerSource ? { ledgerSource: results.ledgerSource } : {}),
     failures: (results?.failures ?? []).slice(0, MAX_FAILED_KEYS),
     ...(error ? { error } : {}),
     ...(resultsUrl && results && results.mapRuns > 0 ? { results: resultsUrl } : {}),
     ...(consoleUrl(input.execution.id) ? { consoleUrl: consoleUrl(input.execution.id) } : {}),
+    ...(results?.strayUploads?.length ? { strayUploads: results.strayUploads } : {}),
   };
   return summary;
 }
@@ -202,6 +209,16 @@ function ledgerLines(summary: NotificationSummary): string[] {
     `Skipped:   ${count(objects.skipped ?? 0)}${breakdown(objects.skippedByReason)}`,
     `Failed:    ${count(objects.failed ?? 0)}${breakdown(objects.failedByCode)}`,
     `Not attempted: ${count(objects.notAttempted ?? 0)}${(objects.notAttempted ?? 0) > 0 ? ' (batches the Map Run never started, or a time-budget stop never reached)' : ''}`,
+    ...ledgerSourceLines(summary.ledgerSource),
+  ];
+}
+
+/** Says the counts came from the batch records, why, and how many batches had none. */
+function ledgerSourceLines(source: LedgerSource | undefined): string[] {
+  if (!source) return [];
+  return [
+    `Counted from the copy function's batch records (${count(source.batches - source.batchesWithoutRecord)} of ${count(source.batches)} batches had one; ` +
+      `the objects of the ${count(source.batchesWithoutRecord)} without count as not attempted): ${source.reason}`,
   ];
 }
 
@@ -230,6 +247,7 @@ export function formatNotification(
     ...ledgerLines(summary),
     ...archivedLines(summary.objects.skippedByReason, summary.jobId),
     ...deletesLines(input.state.mirrorDeletes?.summary, input.state.totals),
+    ...strayUploadLines(summary.strayUploads),
   ];
   if (summary.failures.length > 0) {
     const failed = objects.failed ?? summary.failures.length;

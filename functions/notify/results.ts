@@ -11,6 +11,7 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import { type MeasuredRates, MeasuredRatesSchema } from '../shared/copy-rates';
 import { type BatchResultRecord, splitBatchResult } from '../shared/errors';
 import type { CopyFailure } from '../shared/job';
+import { mapLimited } from '../shared/map-limited';
 import { isBatchFailuresKey } from '../shared/report-keys';
 
 /** The manifest.json a ResultWriter writes once per Map Run. */
@@ -65,6 +66,21 @@ export interface AggregatedResults {
   batchErrors: Array<{ batchId: string; error: string; message: string }>;
   /** The first failed batch's Error and Cause exactly as Step Functions recorded them. */
   firstBatchFailure?: { Error: string; Cause: string };
+  /** Uploads of a key whose create answer was lost, not provably the job's: left open (CopyResult.strayUploads). */
+  strayUploads?: Array<{ key: string; uploadId: string }>;
+  /** Set when the counts come from the copy function's batch records, not the ResultWriter files (batch-records.ts). */
+  ledgerSource?: LedgerSource;
+}
+
+/** Where a ledger's copy counts came from when the ResultWriter wrote no result files. */
+export interface LedgerSource {
+  from: 'batch-records';
+  /** Why the ResultWriter files could not be used. */
+  reason: string;
+  /** Batches in the job's manifests. */
+  batches: number;
+  /** Batches with no record: no attempt of theirs finished, so their objects count as not attempted. */
+  batchesWithoutRecord: number;
 }
 
 /** An error Cause decoded: Lambda reports `{"errorType","errorMessage","trace"}` as a JSON string. */
@@ -130,6 +146,7 @@ interface CopyOutputLike {
   failures?: CopyFailure[];
   /** The batch's full failure list in the state bucket, when `failures` names only the first ones. */
   failuresFile?: string;
+  strayUploads?: Array<{ key: string; uploadId: string }>;
 }
 
 interface BatchInputLike {
@@ -197,8 +214,11 @@ interface BatchFailuresFile {
   failed: number;
 }
 
-/** One Map Run's figures, with every failure the results name, in order (the failures file lists them all). */
-interface MapRunTally {
+/**
+ * One Map Run's figures (or one manifest part's, counted from batch records), with every failure the
+ * results name, in order (the failures file lists them all).
+ */
+export interface MapRunTally {
   totals: AggregatedResults;
   failures: Array<LedgerFailure | BatchFailuresFile>;
 }
@@ -210,7 +230,7 @@ function addCounts(target: Record<string, number>, source: Record<string, number
 }
 
 /** Adds the objects of one copy invocation (a succeeded batch's output, or a failed one's record). */
-function addCopyCounts(tally: MapRunTally, output: CopyOutputLike, batchId: string): void {
+export function addCopyCounts(tally: MapRunTally, output: CopyOutputLike, batchId: string): void {
   const { totals } = tally;
   const failed = output.failed ?? 0;
   const failures = output.failures ?? [];
@@ -222,6 +242,7 @@ function addCopyCounts(tally: MapRunTally, output: CopyOutputLike, batchId: stri
   totals.objects.notAttempted += output.notAttempted ?? 0;
   totals.bytesCopied += output.bytesCopied ?? 0;
   addCounts(totals.skippedByReason, output.skippedByReason);
+  if (output.strayUploads) totals.strayUploads = [...(totals.strayUploads ?? []), ...output.strayUploads];
   if (output.failuresFile && isBatchFailuresKey(output.failuresFile) && failed > failures.length) {
     const named = failures.map((failure) => ({ ...failure, batchId }));
     tally.failures.push({ batchId, file: output.failuresFile, named, failed });
@@ -295,6 +316,7 @@ export function emptyResults(): AggregatedResults {
     bytesCopied: 0,
     failures: [],
     batchErrors: [],
+    strayUploads: [],
   };
 }
 
@@ -315,6 +337,8 @@ function merge(totals: AggregatedResults, tally: MapRunTally, maxFailures: numbe
   totals.bytesCopied += part.bytesCopied;
   totals.batchErrors.push(...part.batchErrors.slice(0, Math.max(0, maxFailures - totals.batchErrors.length)));
   if (part.firstBatchFailure) totals.firstBatchFailure ??= part.firstBatchFailure;
+  const strays = totals.strayUploads ?? [];
+  totals.strayUploads = [...strays, ...(part.strayUploads ?? []).slice(0, Math.max(0, maxFailures - strays.length))];
 }
 
 /** The lines of a batch's full failure list; undefined when it cannot be read or parsed. */
@@ -373,31 +397,48 @@ async function resolveFailures(
   }
 }
 
+/** Adds one tally (a Map Run's, or a manifest part's) to the totals and hands its failures on in order. */
+export async function mergeTally(
+  s3: S3Client,
+  bucket: string,
+  totals: AggregatedResults,
+  tally: MapRunTally,
+  maxFailures: number,
+  sink: FailureSink | undefined,
+): Promise<void> {
+  merge(totals, tally, maxFailures);
+  await resolveFailures(s3, bucket, totals, tally.failures, maxFailures, sink);
+}
+
 /**
  * A ResultWriter manifest that names no result file at all. Our Map Runs always have items (a slice with
  * nothing to copy runs none), so on AWS every Map Run's children land in SUCCEEDED, FAILED or PENDING
  * files; an empty list means the engine did not write them. moto's and LocalStack's ResultWriter does
  * exactly that: it writes the manifest and drops the children's results. Counting such a Map Run as
  * nothing copied would claim every object was not attempted while the target holds them, so the counts
- * are reported unavailable instead.
+ * come from the copy function's batch records instead (batch-records.ts).
  */
 export class ResultsNotWrittenError extends Error {
   constructor(bucket: string, manifestKey: string) {
     super(
       `s3://${bucket}/${manifestKey} names no result file: the Step Functions engine wrote only the Map Run's ` +
-        "manifest (moto's and LocalStack's ResultWriter do), so what each batch copied is unknown; the target " +
-        'holds what was copied',
+        "manifest (moto's and LocalStack's ResultWriter do)",
     );
     this.name = 'ResultsNotWritten';
   }
 }
 
-/** One Map Run: its manifest, then each result file in turn, each dropped once counted. */
-async function aggregateMapRun(s3: S3Client, bucket: string, manifestKey: string): Promise<MapRunTally> {
-  const tally: MapRunTally = { totals: emptyResults(), failures: [] };
+/** Reads a Map Run's manifest, refusing one that names no result file (ResultsNotWrittenError). */
+async function readMapRunManifest(s3: S3Client, bucket: string, manifestKey: string): Promise<ResultWriterManifest> {
   const manifest = await readJson<ResultWriterManifest>(s3, bucket, manifestKey);
   const files = (['SUCCEEDED', 'FAILED', 'PENDING'] as const).flatMap((status) => manifest.ResultFiles?.[status] ?? []);
   if (files.length === 0) throw new ResultsNotWrittenError(bucket, manifestKey);
+  return manifest;
+}
+
+/** One Map Run: each result file its manifest names in turn, each dropped once counted. */
+async function aggregateMapRun(s3: S3Client, bucket: string, manifest: ResultWriterManifest): Promise<MapRunTally> {
+  const tally: MapRunTally = { totals: emptyResults(), failures: [] };
   tally.totals.mapRuns = 1;
   for (const status of ['SUCCEEDED', 'FAILED', 'PENDING'] as const) {
     for (const file of manifest.ResultFiles?.[status] ?? []) {
@@ -486,13 +527,13 @@ export async function aggregateResults(
   } while (token);
   manifestKeys.sort();
   const groupSize = Math.max(1, Math.floor(readers));
-  for (let start = 0; start < manifestKeys.length; start += groupSize) {
-    const group = manifestKeys.slice(start, start + groupSize);
-    const parts = await Promise.all(group.map((key) => aggregateMapRun(s3, bucket, key)));
-    for (const part of parts) {
-      merge(totals, part, maxFailures);
-      await resolveFailures(s3, bucket, totals, part.failures, maxFailures, sink);
-    }
+  // Every Map Run's manifest first (each a few hundred bytes): one that names no result file sends the
+  // whole ledger to the batch records before any failure has reached the sink.
+  const manifests = await mapLimited(manifestKeys, groupSize, (key) => readMapRunManifest(s3, bucket, key));
+  for (let start = 0; start < manifests.length; start += groupSize) {
+    const group = manifests.slice(start, start + groupSize);
+    const parts = await Promise.all(group.map((manifest) => aggregateMapRun(s3, bucket, manifest)));
+    for (const part of parts) await mergeTally(s3, bucket, totals, part, maxFailures, sink);
     await sink?.flush();
   }
   return totals;

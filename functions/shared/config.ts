@@ -118,6 +118,26 @@ export function assertDeploymentAllows(job: { options: { acl?: string | undefine
   }
 }
 
+/**
+ * Rejects a job whose source or target bucket is the state bucket: the job's manifests, progress records
+ * and results would be copied as source objects, or overwritten and (with delete) deleted as target-only.
+ * @throws InvalidJobError naming the bucket
+ */
+export function assertStateBucketApart(
+  job: { source: { bucket: string }; target: { bucket: string } },
+  stateBucket: string,
+  option = 'the state bucket',
+): void {
+  for (const side of ['source', 'target'] as const) {
+    if (job[side].bucket === stateBucket) {
+      throw new InvalidJobError(
+        `${side}.bucket ${stateBucket} is also ${option}, which holds the job's manifests, progress records and results: ` +
+          `a run would ${side === 'source' ? 'copy them' : 'overwrite them, and with --delete delete them as target-only objects'}. Use a state bucket of its own`,
+      );
+    }
+  }
+}
+
 function safeJson(text: string): unknown {
   try {
     return JSON.parse(text);

@@ -78,6 +78,20 @@ export interface BatchResultRecord {
   failuresFile?: string;
 }
 
+/**
+ * What the copy function writes to the state bucket after every attempt of a batch
+ * (shared/report-keys.ts, batchResultKey): the same record, so the ledger can be built without the
+ * Distributed Map's ResultWriter files. The last attempt overwrites the earlier ones.
+ */
+export interface BatchResultFile {
+  format: 1;
+  jobId: string;
+  batchId: string;
+  /** The error the attempt threw (CopyBatchError, CopyTimeBudgetError), absent when the batch succeeded. */
+  error?: { name: string; message: string };
+  result: BatchResultRecord;
+}
+
 /** Separates the human message from the JSON record (a line of its own, at the end). */
 export const BATCH_RESULT_MARKER = '\ns3xcopy-batch-result: ';
 /**

@@ -183,6 +183,12 @@ const optionsShape = z.object({
   maxDelete: z.number().int().nonnegative().optional(),
   /** With delete: stop with an error before deleting more than this share (0-100) of the target prefix's objects. */
   maxDeletePercent: z.number().min(0).max(100).optional(),
+  /**
+   * With delete: delete even when the source listed no object, or (without maxDelete/maxDeletePercent)
+   * when more than half of the target prefix would go. Without it such a run stops before deleting
+   * (functions/list/mirror-deletes.ts): a source that small is usually a wrong source URI.
+   */
+  allowEmptySource: z.boolean().optional(),
   verify: z.enum(['multipart', 'all', 'none']),
   /**
    * manifest (issue 13): the source bucket is Requester Pays: every request that reads it (list, HEAD,
@@ -303,6 +309,13 @@ export const JobSchema = z
         code: 'custom',
         path: ['options', options.maxDelete !== undefined ? 'maxDelete' : 'maxDeletePercent'],
         message: 'limits deletes, which only options.delete (--delete) makes: add it or drop the limit',
+      });
+    }
+    if (!options.delete && options.allowEmptySource) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['options', 'allowEmptySource'],
+        message: 'relaxes a guard of options.delete (--delete), which this job does not set: add it or drop the option',
       });
     }
     if (options.delete && source.manifest) {
@@ -495,4 +508,9 @@ export interface CopyResult {
    * failures.jsonl. Absent when `failures` names them all, or the list could not be written.
    */
   failuresFile?: string;
+  /**
+   * Multipart uploads of a key whose CreateMultipartUpload answer was lost that could not be proven this
+   * job's (functions/copy/stray-uploads.ts): left open, named here for the report. Absent when none.
+   */
+  strayUploads?: Array<{ key: string; uploadId: string }>;
 }

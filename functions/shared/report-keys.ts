@@ -5,6 +5,11 @@
  * prefixes, so the key layout lives in one place.
  */
 
+/** Where the Distributed Map's ResultWriter writes a job's Map Runs (the ASL's PrepareCopy state builds the same). */
+export function resultsPrefix(jobId: string): string {
+  return `results/${jobId}/`;
+}
+
 /** The report prefix of a job. */
 export function reportsPrefix(jobId: string): string {
   return `reports/${jobId}/`;
@@ -36,4 +41,19 @@ export function batchFailuresKey(jobId: string, batchId: string): string {
 export function isBatchFailuresKey(key: string): boolean {
   const parts = key.split('/');
   return parts.length === 4 && parts[0] === 'reports' && parts[2] === BATCH_FAILURES_FOLDER && key.endsWith('.jsonl');
+}
+
+/**
+ * The copy function's batch records: every attempt of a batch writes its result here (the last attempt's
+ * overwrites the earlier ones), so Notify can build the ledger when the Distributed Map's ResultWriter
+ * wrote no result file (functions/notify/batch-records.ts). A prefix of its own, outside `results/`
+ * (the state machine's) and `reports/` (Notify's), so each role is granted exactly its part.
+ */
+export function batchRecordsPrefix(jobId: string): string {
+  return `batch-results/${jobId}/`;
+}
+
+/** One batch's record. Batch ids are URL-encoded: any character may come from a manifest. */
+export function batchResultKey(jobId: string, batchId: string): string {
+  return `${batchRecordsPrefix(jobId)}${encodeURIComponent(batchId)}.json`;
 }

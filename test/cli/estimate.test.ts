@@ -84,6 +84,16 @@ describe('s3xcopy estimate', () => {
     }
   });
 
+  it('prices one HEAD of the source key per mirror delete, the proof each delete acts on', async () => {
+    // Act: a million deletes are a million HEADs at $0.0004 per 1,000 (DeleteObject itself is free)
+    const result = await runCli(['estimate', '--objects', '1000', '--avg-size', '1MiB', '--deletes', '1000000']);
+    // Assert
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(
+      'Deletes:  1000000 target objects (--delete): $0.4 (one HEAD of the source key per delete, the proof it acts on: $0.4;',
+    );
+  });
+
   it('exits 2 naming --objects when the job has zero objects', async () => {
     const result = await runCli(['estimate', '--objects', '0', '--avg-size', '1MiB']);
     expect(result.code).toBe(2);

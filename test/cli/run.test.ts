@@ -5,6 +5,8 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { objectSourceJob } from '../../cli/commands/run';
 import { startTestS3, type TestS3 } from '../support/s3';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -302,5 +304,117 @@ describe('s3xcopy run --invocation-timeout', () => {
     ]);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/--invocation-timeout: "soon" is not a duration/);
+  });
+});
+
+describe('s3xcopy run: a source or state bucket that would lose data is bad input (exit 2)', () => {
+  it('exits 2 naming the URI when --source names no object and no prefix, and deletes nothing with --delete', async () => {
+    // Prepare: the target holds a mirror that a mistyped source would have emptied
+    await s3.createBucket('cli-typo-dst');
+    await s3.put('cli-typo-dst', 'm/file 1.txt', 'content 1');
+
+    // Act: data/f9.csv exists neither as an object nor as a prefix data/f9.csv/
+    const run = await cli([
+      'run',
+      '--source',
+      's3://cli-src/data/f9.csv',
+      '--target',
+      's3://cli-typo-dst/m/',
+      '--mode',
+      'sync',
+      '--delete',
+      '--endpoint',
+      s3.server.url,
+    ]);
+
+    // Assess
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--source s3://cli-src/data/f9.csv names no object (no such object');
+    expect(await s3.listKeys('cli-typo-dst')).toEqual(['m/file 1.txt']);
+  });
+
+  it('accepts a URI without the trailing slash as the prefix KEY/ when that prefix holds objects', async () => {
+    // Act
+    const run = await cli([
+      'run',
+      '--source',
+      's3://cli-src/data',
+      '--target',
+      's3://cli-untouched/p/',
+      '--endpoint',
+      s3.server.url,
+      '--dry-run',
+      '--json',
+    ]);
+
+    // Assess
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ objects: { selected: 12 } });
+  });
+
+  it('says the HEAD answered 403 when an object URI cannot be read and no prefix holds objects', async () => {
+    // Prepare: every HeadObject is denied
+    const endpoint = {
+      ...s3.server.endpoint,
+      configure: (client: S3Client) => {
+        s3.server.endpoint.configure?.(client);
+        client.middlewareStack.add(
+          (next, context) => async (args) => {
+            if (context.commandName === 'HeadObjectCommand') {
+              throw Object.assign(new Error('Forbidden'), { name: '403', $metadata: { httpStatusCode: 403 } });
+            }
+            return next(args);
+          },
+          { step: 'initialize', name: 'denyHead' },
+        );
+      },
+    };
+
+    // Act
+    const outcome = objectSourceJob(endpoint, { source: { bucket: 'cli-src', prefix: 'data/file 1.txt' } });
+
+    // Assess
+    await expect(outcome).rejects.toThrow(
+      '--source s3://cli-src/data/file 1.txt names no object (HEAD answered 403 (access denied)',
+    );
+  });
+
+  it('exits 2 before anything is written when --state-bucket is the target bucket', async () => {
+    // Prepare
+    await s3.createBucket('cli-same-dst');
+
+    // Act
+    const run = await cli([
+      'run',
+      '--source',
+      's3://cli-src/data/',
+      '--target',
+      's3://cli-same-dst/m/',
+      '--state-bucket',
+      'cli-same-dst',
+      '--endpoint',
+      s3.server.url,
+    ]);
+
+    // Assess
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('target.bucket cli-same-dst is also --state-bucket');
+    expect(await s3.listKeys('cli-same-dst')).toEqual([]);
+  });
+
+  it('exits 2 when --state-bucket is the source bucket', async () => {
+    const run = await cli([
+      'run',
+      '--source',
+      's3://cli-src/data/',
+      '--target',
+      's3://cli-dst/s/',
+      '--state-bucket',
+      'cli-src',
+      '--endpoint',
+      s3.server.url,
+    ]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('source.bucket cli-src is also --state-bucket');
   });
 });

@@ -464,6 +464,31 @@ describe('s3xcopy start --watch, the ledger', () => {
       countsUnavailable: 'the ResultWriter files could not be read: NoSuchBucket',
     });
   });
+  it('says when the ledger was counted from the batch records, and how many batches had none', async () => {
+    // Arrange: moto's engine wrote no ResultWriter file; Notify counted the copy function's records.
+    sfn.on(DescribeExecutionCommand).resolves(execution('SUCCEEDED'));
+    sfn.on(ListMapRunsCommand).resolves({ mapRuns: [] });
+    const ledgerSource = { from: 'batch-records', reason: 'names no result file', batches: 3, batchesWithoutRecord: 1 };
+    sfn.on(GetExecutionHistoryCommand).resolves(
+      notifyEnd({
+        dryRun: false,
+        objects: { listed: 3, selected: 3, copied: 2, skipped: 0, failed: 0, notAttempted: 1 },
+        bytes: { selected: 30, copied: 20 },
+        ledgerSource,
+      }),
+    );
+
+    // Act
+    const text = await runStart(['--watch', '--poll-seconds', '0']);
+    const json = await runStart(['--watch', '--poll-seconds', '0', '--json']);
+
+    // Assert
+    expect(text.stdout).toContain(
+      'Ledger: 3 selected = 2 copied + 0 skipped + 0 failed + 1 not attempted (counted from the batch records: 1 of 3 batches had none)',
+    );
+    expect(JSON.parse(json.stdout).ledger.ledgerSource).toEqual(ledgerSource);
+    expect(text.exitCode).toBe(1);
+  });
 });
 
 describe('s3xcopy start --watch, a job that continued as new', () => {

@@ -3,7 +3,9 @@
  * clients, and what it offers (STS with a role, tenants). The embedded server is started in-process here;
  * moto and Ceph were started by global-setup.ts.
  */
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PutBucketPolicyCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -51,6 +53,7 @@ export async function connect(name: ServerName): Promise<CompatServer> {
       },
     };
   }
+  if (name === 'unpatched-s3rver') return startUnpatchedS3rver();
   const state = readServerStates()[name];
   if (!state?.available) throw new Error(`${name} is not available: ${state?.reason ?? 'global-setup did not run'}`);
   if (name === 'moto') {
@@ -130,6 +133,50 @@ export async function connect(name: ServerName): Promise<CompatServer> {
     async stop() {
       s3.destroy();
       tenantS3.destroy();
+    },
+  };
+}
+
+/**
+ * The unpatched s3rver in a child process (unpatched-s3rver-main.ts says what it keeps and why), on the
+ * Node that runs the suite, in a fresh directory removed on stop.
+ */
+async function startUnpatchedS3rver(): Promise<CompatServer> {
+  const directory = await mkdtemp(path.join(tmpdir(), 's3xcopy-unpatched-s3rver-'));
+  const child = spawn(
+    process.execPath,
+    ['--openssl-legacy-provider', '--import', 'tsx', path.join(__dirname, 'unpatched-s3rver-main.ts'), directory],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const port = await new Promise<string>((resolve, reject) => {
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const match = /PORT=(\d+)/.exec(stdout);
+      if (match?.[1]) resolve(match[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`the unpatched s3rver exited ${code} before it listened: ${stderr}`)));
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  const s3 = oracleClient(endpoint, { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' });
+  // The client-side signing fix only (see unpatched-s3rver-main.ts); the CLI applies it with S3XCOPY_EMBEDDED=1.
+  applyEmbeddedClientFix(s3);
+  return {
+    name: 'unpatched-s3rver',
+    endpoint,
+    cliEnv: { S3XCOPY_EMBEDDED: '1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' },
+    s3,
+    async stop() {
+      s3.destroy();
+      child.removeAllListeners('exit');
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill();
+      await exited;
+      await rm(directory, { recursive: true, force: true });
     },
   };
 }

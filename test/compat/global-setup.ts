@@ -32,7 +32,7 @@ function lastLine(text: string): string {
 }
 
 export default async function globalSetup(): Promise<void> {
-  const wanted = (process.env.S3XCOPY_COMPAT_SERVERS ?? 'embedded,moto,ceph').split(',');
+  const wanted = (process.env.S3XCOPY_COMPAT_SERVERS ?? 'embedded,moto,ceph,unpatched-s3rver').split(',');
   const states: ServerStates = {};
   for (const name of ['moto', 'ceph'] as const) {
     if (!wanted.includes(name)) {
@@ -48,9 +48,12 @@ export default async function globalSetup(): Promise<void> {
         : `[compat] ${name} SKIPPED: ${state?.reason}\n`,
     );
   }
-  states.embedded = wanted.includes('embedded')
-    ? { available: true, env: {} }
-    : { available: false, reason: `not in S3XCOPY_COMPAT_SERVERS=${wanted.join(',')}`, env: {} };
+  // Started in each test file (connect.ts): in-process, or as a child process for the unpatched one.
+  for (const name of ['embedded', 'unpatched-s3rver'] as const) {
+    states[name] = wanted.includes(name)
+      ? { available: true, env: {} }
+      : { available: false, reason: `not in S3XCOPY_COMPAT_SERVERS=${wanted.join(',')}`, env: {} };
+  }
   writeFileSync(STATE_FILE, JSON.stringify(states, null, 2));
   const missing = Object.entries(states).filter(([, state]) => !state.available);
   if (IN_CI && missing.length > 0) {

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
@@ -29,8 +29,16 @@ interface WatchSummary {
   batches: { total: number; succeeded: number; failed: number; running: number; pending: number };
   totals: { listed: number; selected: number; skipped: number } | null;
   ledger: {
-    objects: { selected: number; copied: number | null; failed: number | null; notAttempted: number | null };
+    objects: {
+      selected: number;
+      copied: number | null;
+      skipped: number | null;
+      failed: number | null;
+      notAttempted: number | null;
+    };
+    bytes: { copied: number | null };
     countsUnavailable?: string;
+    ledgerSource?: { from: string; reason: string; batches: number; batchesWithoutRecord: number };
   } | null;
   error?: string;
   cause?: string;
@@ -68,8 +76,15 @@ const unavailable = !state?.available
     ? 'scripts/servers/moto.sh recorded no MOTO_LAMBDA_PORT (a moto_server started by an older script runs: stop it)'
     : undefined;
 
-/** The reason Notify gives for counts it cannot read on this engine (functions/notify/results.ts). */
+/** Why Notify counts from the batch records on this engine (functions/notify/batch-records.ts). */
 const NO_RESULT_FILES = /names no result file: the Step Functions engine wrote only the Map Run's manifest/;
+
+/** The oracle's read-back of a target prefix: how many objects it holds and their bytes. */
+async function heldUnder(s3: S3Client, bucket: string, prefix: string): Promise<{ objects: number; bytes: number }> {
+  const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+  const contents = page.Contents ?? [];
+  return { objects: contents.length, bytes: contents.reduce((sum, item) => sum + (item.Size ?? 0), 0) };
+}
 
 if (unavailable) {
   if (IN_CI) throw new Error(`moto's Step Functions engine is required on CI: ${unavailable}`);
@@ -174,15 +189,26 @@ if (unavailable) {
           expected: expectedUnder('copy/'),
         }),
       ).toEqual([]);
-      // moto's ResultWriter writes no result file: Notify says so rather than "0 copied", and the watch
-      // exits 1 because it cannot show that every object was copied.
-      expect(summary.ledger?.objects).toMatchObject({ selected: keys.length, copied: null, notAttempted: null });
-      expect(summary.ledger?.countsUnavailable).toMatch(NO_RESULT_FILES);
-      expect(result.code).toBe(1);
+      // moto's ResultWriter writes no result file: Notify counts the copy function's batch records, and
+      // its ledger is what the target holds; the watch exits 0 since every object was copied.
+      const held = await heldUnder(server.s3, dst, 'copy/');
+      expect(summary.ledger?.objects).toMatchObject({
+        selected: keys.length,
+        copied: held.objects,
+        skipped: 0,
+        failed: 0,
+        notAttempted: 0,
+      });
+      expect(summary.ledger?.bytes.copied).toBe(held.bytes);
+      expect(summary.ledger?.countsUnavailable).toBeUndefined();
+      expect(summary.ledger?.ledgerSource).toMatchObject({ batches: 1, batchesWithoutRecord: 0 });
+      expect(summary.ledger?.ledgerSource?.reason).toMatch(NO_RESULT_FILES);
+      expect(result.code).toBe(0);
       const messages = await sentMessages(server.endpoint, engine.topicArn);
       expect(messages).toEqual([
-        expect.objectContaining({ subject: expect.stringMatching(/^s3xcopy SUCCEEDED: .*copy counts unavailable$/) }),
+        expect.objectContaining({ subject: expect.stringMatching(/^s3xcopy SUCCEEDED: .*, 5 copied, 0 skipped$/) }),
       ]);
+      expect(messages[0]?.body).toContain("Counted from the copy function's batch records (1 of 1 batches had one;");
       expect(messages[0]?.body).toContain(`copy-${run}`);
     });
 
@@ -202,11 +228,20 @@ if (unavailable) {
       ]);
 
       // Assess: the list step skipped the four unchanged objects; the copy function copied the fifth.
-      expect(watchSummary(result)).toMatchObject({
+      const summary = watchSummary(result);
+      expect(summary).toMatchObject({
         status: 'SUCCEEDED',
         batches: { total: 1, succeeded: 1 },
         totals: { selected: keys.length, skipped: keys.length - 1 },
       });
+      expect(summary.ledger?.objects).toMatchObject({
+        copied: 1,
+        skipped: keys.length - 1,
+        failed: 0,
+        notAttempted: 0,
+      });
+      expect(summary.ledger?.bytes.copied).toBe(321);
+      expect(result.code).toBe(0);
       expect(copiedSince(from)).toEqual({ copied: 1, skipped: 0 });
       expect(
         await compareCopies({
@@ -233,10 +268,16 @@ if (unavailable) {
       ]);
 
       // Assess: four batches copied; the fifth was tried four times (1 + the ASL's 3 retries) and failed.
-      expect(watchSummary(result)).toMatchObject({
+      // The ledger counts the failed batch from its last attempt's record.
+      const summary = watchSummary(result);
+      expect(summary).toMatchObject({
         status: 'SUCCEEDED',
         batches: { total: keys.length, succeeded: keys.length - 1, failed: 1 },
       });
+      const held = await heldUnder(server.s3, dst, 'tolerated/');
+      expect(summary.ledger?.objects).toMatchObject({ copied: held.objects, skipped: 0, failed: 1, notAttempted: 0 });
+      expect(summary.ledger?.bytes.copied).toBe(held.bytes);
+      expect(summary.ledger?.ledgerSource).toMatchObject({ batches: keys.length, batchesWithoutRecord: 0 });
       expect(result.code).toBe(1);
       expect(result.stderr).toContain('1 batch(es) failed within the job');
       expect(engine.invocations.copy - copyInvocations).toBe(keys.length - 1 + 4);
@@ -259,10 +300,12 @@ if (unavailable) {
 
       // Assess: moto's Map Run counts the failed batch and ends SUCCEEDED (docs/compatibility.md); on AWS
       // the execution fails with the batch's CopyBatchError. The watch's exit code is 1 either way.
-      expect(watchSummary(result)).toMatchObject({
+      const summary = watchSummary(result);
+      expect(summary).toMatchObject({
         status: 'SUCCEEDED',
         batches: { total: keys.length, succeeded: keys.length - 1, failed: 1 },
       });
+      expect(summary.ledger?.objects).toMatchObject({ copied: keys.length - 1, failed: 1, notAttempted: 0 });
       expect(result.code).toBe(1);
       expect((await listKeys(server.s3, dst, 'beyond/')).sort()).toEqual(
         keys
@@ -350,6 +393,11 @@ if (unavailable) {
       expect(summary).toMatchObject({ status: 'SUCCEEDED', mapRuns: 3, batches: { total: 3, succeeded: 3 } });
       expect(summary.executions).toHaveLength(3);
       expect(summary.totals).toMatchObject({ listed: keys.length, selected: keys.length });
+      // One job id across the three executions: the last one's Notify counts every slice's batch records.
+      const held = await heldUnder(server.s3, dst, 'continued/');
+      expect(summary.ledger?.objects).toMatchObject({ copied: held.objects, skipped: 0, failed: 0, notAttempted: 0 });
+      expect(summary.ledger?.bytes.copied).toBe(held.bytes);
+      expect(result.code).toBe(0);
       expect(
         await compareCopies({
           source: { s3: server.s3, bucket: src },

@@ -35,6 +35,18 @@ describe('infra configuration', () => {
     );
   });
 
+  it("rejects a source or target bucket that is the deployment's state bucket", () => {
+    // Prepare: the state bucket's fixed name is <namePrefix>-state-<account>-<region>
+    const base = { account: '111111111111', region: 'eu-west-1' };
+    const state = 's3xcopy-state-111111111111-eu-west-1';
+    const asTarget = { source: { ...base, bucket: 'src-bucket' }, target: { ...base, bucket: state } };
+    const asSource = { source: { ...base, bucket: state }, target: { ...base, bucket: 'dst-bucket' } };
+
+    // Act + Assess
+    expect(() => parseInfraConfig(asTarget)).toThrow(`target.bucket is the deployment's state bucket ${state}`);
+    expect(() => parseInfraConfig(asSource)).toThrow(`source.bucket is the deployment's state bucket ${state}`);
+  });
+
   it("validates the schedule's job with the job schema", () => {
     const bad = merge(exampleConfig(), { schedule: { job: { options: { mode: 'mirror' } } } });
     expect(() => parseInfraConfig(bad)).toThrow(/schedule\.job is not a valid job: options\.mode/);

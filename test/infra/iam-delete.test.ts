@@ -3,7 +3,7 @@
  * deployment sets allowDelete, for exactly the role the MirrorDeletes step acts as, and nowhere else.
  */
 import { resourceArns } from '../../infra/names';
-import { deployment, roleIdByArn, s3ActionsAllowed, s3ActionsAllowedForTargetRole } from './iam-proofs';
+import { deployment, isAllowed, roleIdByArn, s3ActionsAllowed, s3ActionsAllowedForTargetRole } from './iam-proofs';
 import type { TemplateJson } from './resolve-template';
 import { synthesize } from './synth';
 
@@ -66,6 +66,32 @@ describe('IAM proofs for mirror deletes', () => {
     // Assess
     expect(deletes(list)).toEqual(['target object: s3:DeleteObject']);
     expect(deletes(copy)).toEqual([]);
+  });
+
+  it('lets the list role prove a source key absent (HEAD answering 404) only with allowDelete', async () => {
+    // Prepare: S3 answers a HEAD of a missing key with 404 only to a caller allowed s3:ListBucket on the
+    // bucket as the HEAD asks it, with no s3:prefix in the request context
+    const proofs = async (allowDelete: boolean) => {
+      const d = crossAccount({ allowDelete });
+      const arns = resourceArns(d.config);
+      const policies = d.source.identityPolicies(roleIdByArn(d.source, arns.listRole));
+      const account = d.config.source.account;
+      const ask = (action: string, resource: string) =>
+        isAllowed({ principal: arns.listRole, action, resource, resourceAccount: account }, policies);
+      return {
+        head: await ask('s3:GetObject', `${arns.sourceBucket}/${d.config.source.prefix}a/file.bin`),
+        headOutside: await ask('s3:GetObject', `${arns.sourceBucket}/outside/file.bin`),
+        listForHead: await ask('s3:ListBucket', arns.sourceBucket),
+      };
+    };
+
+    // Act
+    const withDelete = await proofs(true);
+    const without = await proofs(false);
+
+    // Assess
+    expect(withDelete).toEqual({ head: true, headOutside: false, listForHead: true });
+    expect(without).toEqual({ head: false, headOutside: false, listForHead: false });
   });
 
   it('rejects a scheduled mirror when the deployment does not allow deletes', () => {

@@ -60,6 +60,25 @@ describe('the copy role and the state bucket', () => {
       writeLedger: false,
     });
   });
+
+  it("may write its batch records, and neither read them nor write another job's reports through them", async () => {
+    // Act
+    const results = {
+      writeRecord: await can('s3:PutObject', `${arns.stateBucket}/batch-results/job-1/s0-b0.json`),
+      readRecord: await can('s3:GetObject', `${arns.stateBucket}/batch-results/job-1/s0-b0.json`),
+      deleteRecord: await can('s3:DeleteObject', `${arns.stateBucket}/batch-results/job-1/s0-b0.json`),
+      listRecords: await can('s3:ListBucket', arns.stateBucket, { 's3:prefix': 'batch-results/job-1/' }),
+      writeLookalike: await can('s3:PutObject', `${arns.stateBucket}/batch-results-x/job-1/s0-b0.json`),
+    };
+    // Assert
+    expect(results).toEqual({
+      writeRecord: true,
+      readRecord: false,
+      deleteRecord: false,
+      listRecords: false,
+      writeLookalike: false,
+    });
+  });
 });
 
 describe('the notify role and the state bucket', () => {
@@ -67,8 +86,17 @@ describe('the notify role and the state bucket', () => {
   const d = deployment(built.config, built.sourceTemplate.toJSON() as TemplateJson);
   const arns = resourceArns(built.config);
   const policies = d.source.identityPolicies(roleIdByArn(d.source, arns.notifyRole));
-  const can = (action: string, resource: string) =>
-    isAllowed({ principal: arns.notifyRole, action, resource, resourceAccount: built.config.source.account }, policies);
+  const can = (action: string, resource: string, context?: Record<string, string>) =>
+    isAllowed(
+      {
+        principal: arns.notifyRole,
+        action,
+        resource,
+        resourceAccount: built.config.source.account,
+        ...(context ? { context } : {}),
+      },
+      policies,
+    );
 
   it("may read the copy function's per-batch failure lists and write the reports, but not read progress records", async () => {
     // Act
@@ -80,6 +108,29 @@ describe('the notify role and the state bucket', () => {
     };
     // Assert
     expect(results).toEqual({ readBatchList: true, writeFailuresFile: true, readLedger: false, readRecord: false });
+  });
+
+  it("may list and read the batch records and the job's manifests, and write neither", async () => {
+    // Act
+    const results = {
+      listRecords: await can('s3:ListBucket', arns.stateBucket, { 's3:prefix': 'batch-results/job-1/' }),
+      readRecord: await can('s3:GetObject', `${arns.stateBucket}/batch-results/job-1/s0-b0.json`),
+      writeRecord: await can('s3:PutObject', `${arns.stateBucket}/batch-results/job-1/s0-b0.json`),
+      listManifests: await can('s3:ListBucket', arns.stateBucket, { 's3:prefix': 'manifests/job-1/' }),
+      readManifest: await can('s3:GetObject', `${arns.stateBucket}/manifests/job-1/part-0.json`),
+      writeManifest: await can('s3:PutObject', `${arns.stateBucket}/manifests/job-1/part-0.json`),
+      listProgress: await can('s3:ListBucket', arns.stateBucket, { 's3:prefix': 'progress/' }),
+    };
+    // Assert
+    expect(results).toEqual({
+      listRecords: true,
+      readRecord: true,
+      writeRecord: false,
+      listManifests: true,
+      readManifest: true,
+      writeManifest: false,
+      listProgress: false,
+    });
   });
 });
 

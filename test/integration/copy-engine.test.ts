@@ -241,32 +241,76 @@ describe('copyBatch against the embedded S3 server', () => {
     }
   });
 
-  it('fails an object whose every CreateMultipartUpload answer was lost, leaving none of the uploads S3 created open', async () => {
-    // Arrange: each create reaches the server, which creates the upload; its answer never arrives.
-    const { source, target } = await buckets();
-    await s3.put(source, 'big.bin', randomBytes(6 * MiB));
+  /** A client whose every CreateMultipartUpload reaches the server, which creates the upload; its answer never arrives. */
+  function losingCreateAnswers(counter: { created: number }, initiator?: string): S3Client {
     const client = s3.makeS3();
-    let created = 0;
+    if (initiator) {
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          const result = await next(args);
+          if (context.commandName !== 'ListMultipartUploadsCommand') return result;
+          // AWS names the assumed-role session that created an upload; the embedded server names none.
+          const output = result.output as { Uploads?: Array<{ Initiator?: { ID?: string } }> };
+          for (const upload of output.Uploads ?? []) upload.Initiator = { ID: initiator };
+          return result;
+        },
+        { step: 'initialize', name: 'nameTheSession' },
+      );
+    }
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const result = await next(args);
         if (context.commandName !== 'CreateMultipartUploadCommand') return result;
-        created++;
+        counter.created++;
         throw awsError('InternalError', 500, 'the answer was lost after the server acted');
       },
       { step: 'deserialize', name: 'loseCreateAnswers' },
     );
+    return client;
+  }
+
+  it('fails an object whose every CreateMultipartUpload answer was lost, and names the uploads it cannot prove its own', async () => {
+    // Arrange: no target role, so no session of the job's own identifies its uploads
+    const { source, target } = await buckets();
+    await s3.put(source, 'big.bin', randomBytes(6 * MiB));
+    const counter = { created: 0 };
+    const input = copyInput(source, target, [await manifestEntry(source, 'big.bin')], {
+      multipartThreshold: 5 * MiB,
+      partSize: 5 * MiB,
+    });
+    let settled: CopyResult | undefined;
     // Act
     const attempt = copyBatch(
-      copyInput(source, target, [await manifestEntry(source, 'big.bin')], {
-        multipartThreshold: 5 * MiB,
-        partSize: 5 * MiB,
+      input,
+      engineDeps(losingCreateAnswers(counter), {
+        onSettled: (result) => {
+          settled = result;
+        },
       }),
-      engineDeps(client),
     );
+    // Assert: left open, every one named in the batch result
+    await expect(attempt).rejects.toBeInstanceOf(CopyBatchError);
+    expect(counter.created).toBeGreaterThan(1);
+    expect(await s3.openUploads(target)).toBe(counter.created);
+    expect(settled?.strayUploads).toHaveLength(counter.created);
+  });
+
+  it("aborts every upload a lost create answer left when the job's own role session initiated it", async () => {
+    // Arrange: the job assumes the target role as s3xcopy-job-test; the server names that session
+    const { source, target } = await buckets();
+    await s3.put(source, 'big.bin', randomBytes(6 * MiB));
+    const counter = { created: 0 };
+    const input = copyInput(source, target, [await manifestEntry(source, 'big.bin')], {
+      multipartThreshold: 5 * MiB,
+      partSize: 5 * MiB,
+    });
+    input.job.target.roleArn = 'arn:aws:iam::222222222222:role/s3xcopy-target';
+    const session = 'arn:aws:sts::222222222222:assumed-role/s3xcopy-target/s3xcopy-job-test';
+    // Act
+    const attempt = copyBatch(input, engineDeps(losingCreateAnswers(counter, session)));
     // Assert
     await expect(attempt).rejects.toBeInstanceOf(CopyBatchError);
-    expect(created).toBeGreaterThan(1);
+    expect(counter.created).toBeGreaterThan(1);
     expect(await s3.openUploads(target)).toBe(0);
   });
 

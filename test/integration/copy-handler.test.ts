@@ -167,6 +167,45 @@ describe('copy handler', () => {
     ]);
   });
 
+  it("writes each attempt's result to the state bucket's batch records, the last attempt overwriting the first", async () => {
+    // Arrange: the first attempt fails both objects (no such target bucket), the retry copies both.
+    await s3.createBucket('handler-state');
+    const { observability } = capturedObservability();
+    const handler = createCopyHandler({
+      targetClients: new TargetClients(sts, s3.makeS3),
+      state: { s3: s3.s3, bucket: 'handler-state' },
+      observability,
+    });
+    const failing = event({ jobId: 'exec-records' });
+    failing.job.target = { ...failing.job.target, bucket: 'handler-missing' };
+    const recordKey = 'batch-results/exec-records/b-0001.json';
+
+    // Act: the first attempt
+    const error = await handler(failing, fakeContext()).catch((caught: unknown) => caught);
+    const first = JSON.parse((await s3.getBody('handler-state', recordKey)).toString());
+    // Act: the retry
+    await handler(event({ jobId: 'exec-records' }), fakeContext());
+    const last = JSON.parse((await s3.getBody('handler-state', recordKey)).toString());
+
+    // Assert: the failed attempt's record carries its error and the same counts as its Cause.
+    expect(error).toBeInstanceOf(CopyBatchError);
+    expect(first).toMatchObject({
+      format: 1,
+      jobId: 'exec-records',
+      batchId: 'b-0001',
+      error: { name: 'CopyBatchError', message: expect.stringMatching(/^2 of 2 objects in batch b-0001 failed: /) },
+      result: { batchId: 'b-0001', copied: 0, skipped: 0, failed: 2, notAttempted: 0, bytesCopied: 0 },
+    });
+    expect(first.error.message).not.toContain('s3xcopy-batch-result');
+    expect(first.result.failures.map((failure: { key: string }) => failure.key)).toEqual(['in/a.txt', 'in/b.txt']);
+    expect(last).toEqual({
+      format: 1,
+      jobId: 'exec-records',
+      batchId: 'b-0001',
+      result: expect.objectContaining({ copied: 2, skipped: 0, failed: 0, notAttempted: 0, bytesCopied: 11 }),
+    });
+  });
+
   it('throws AssumeRoleError naming the role and code before touching any object when the role cannot be assumed', async () => {
     // Arrange
     stsMock.on(AssumeRoleCommand).rejects(Object.assign(new Error('not authorized'), { name: 'AccessDenied' }));

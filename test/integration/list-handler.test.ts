@@ -154,6 +154,18 @@ describe('list handler', () => {
     expect(await stateKeys('manifests/exec-bad/')).toEqual([]);
   });
 
+  it('rejects a job whose target bucket is the state bucket, and writes nothing', async () => {
+    // Arrange
+    const handler = createListHandler(deps());
+    const request = { target: { bucket: 'h-state', prefix: 'mirror/' }, options: { mode: 'sync', delete: true } };
+    // Act
+    const attempt = handler({ request, jobId: 'exec-state' }, contextWithRemaining(900_000));
+    // Assert
+    await expect(attempt).rejects.toMatchObject({ name: 'InvalidJobError' });
+    await expect(attempt).rejects.toThrow('target.bucket h-state is also the state bucket');
+    expect(await stateKeys('manifests/exec-state/')).toEqual([]);
+  });
+
   it('rejects a job too large to travel beside its batches', async () => {
     // Arrange: 2,000 include globs of 20 characters are about 46 KiB of JSON
     const handler = createListHandler(deps());

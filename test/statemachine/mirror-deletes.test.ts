@@ -4,6 +4,7 @@
  */
 import { Writable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { exitCodeFor, runSummaryJson, summaryLine } from '../../cli/commands/run';
 import { type LocalRunOptions, runLocal } from '../../cli/runner/runner';
 import { startTestS3, type TestS3 } from '../support/s3';
 
@@ -74,7 +75,16 @@ describe('sync --delete (mirror), on the embedded S3 server', () => {
     // Assess
     expect(outcome.status).toBe('SUCCEEDED');
     expect(outcome.objects).toMatchObject({ selected: 2, copied: 1, skipped: 1, failed: 0 });
-    expect(outcome.deletes).toMatchObject({ toDelete: 2, deleted: 2, dryRun: false });
+    expect(outcome.deletes).toMatchObject({
+      toDelete: 2,
+      proven: 2,
+      refused: 0,
+      deleted: 2,
+      failed: 0,
+      notAttempted: 0,
+      dryRun: false,
+    });
+    expect(outcome.deletes?.error).toBeUndefined();
     expect(outcome.list?.totals).toMatchObject({ toDelete: 2, targetListed: 5 });
     expect(await s3.listKeys(buckets.target)).toEqual(['elsewhere/keep', 'out/a', 'out/b', 'out/tmp/old', 'out/tmp/x']);
     expect(messages.at(-1)).toContain('Deleted:   2 target objects with no source object (mirror)');
@@ -158,7 +168,13 @@ describe('sync --delete (mirror), on the embedded S3 server', () => {
     expect(outcome.deletes).toEqual({
       kind: 'mirrorDeletes',
       toDelete: 2,
+      proven: 2,
+      refused: 0,
       deleted: 0,
+      failed: 0,
+      notAttempted: 0,
+      failures: [],
+      refusedKeys: [],
       dryRun: true,
       wouldDelete: ['out/gone-1', 'out/gone-2'],
     });
@@ -172,12 +188,172 @@ describe('sync --delete (mirror), on the embedded S3 server', () => {
     await s3.put(buckets.target, 'out/0-first', 'old');
     await s3.put(buckets.target, 'out/zz-last', 'old');
 
-    // Act
-    const outcome = await run(buckets, { sliceMaxObjects: 1 }).result;
+    // Act: 4 of the 7 target objects go, more than the default 50%: an explicit --max-delete allows it
+    const outcome = await run(buckets, { sliceMaxObjects: 1, maxDelete: 4 }).result;
 
     // Assess
     expect(outcome.status).toBe('SUCCEEDED');
     expect(outcome.deletes?.deleted).toBe(4);
     expect(await s3.listKeys(buckets.target)).toEqual(['elsewhere/keep', 'out/a', 'out/b', 'out/tmp/old', 'out/tmp/x']);
+  });
+});
+
+/** Makes every S3 client of `role` fail `command` for `key` with a 403, as a refusing policy would. */
+function deny(role: 'source' | 'target', command: string, key: string): Partial<LocalRunOptions> {
+  return {
+    configureS3: (client: S3Client, clientRole) => {
+      if (clientRole !== role) return;
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === command && (args.input as { Key?: string }).Key === key) {
+            throw Object.assign(new Error('Access Denied'), {
+              name: 'AccessDenied',
+              $metadata: { httpStatusCode: 403 },
+            });
+          }
+          return next(args);
+        },
+        { step: 'initialize', name: `deny-${command}-${key}` },
+      );
+    },
+  };
+}
+
+describe('sync --delete deletes only on proof, on the embedded S3 server', () => {
+  it('refuses to delete a target object whose source exists when the listing missed the source', async () => {
+    // Prepare: out/b exists in the target; the source listing leaves in/b out (a server listing artefact)
+    const buckets = await seed();
+    await s3.put(buckets.target, 'out/b', 'body of b');
+    const hideFromListing: Partial<LocalRunOptions> = {
+      configureS3: (client: S3Client, role) => {
+        if (role !== 'source') return;
+        client.middlewareStack.add(
+          (next, context) => async (args) => {
+            const result = await next(args);
+            if (context.commandName === 'ListObjectsV2Command') {
+              const output = result.output as { Contents?: Array<{ Key?: string }>; KeyCount?: number };
+              output.Contents = output.Contents?.filter((item) => item.Key !== 'in/b');
+              output.KeyCount = output.Contents?.length ?? 0;
+            }
+            return result;
+          },
+          { step: 'initialize', name: 'hideOneKey' },
+        );
+      },
+    };
+
+    // Act
+    const { result, messages } = run(buckets, { listConcurrency: 1 }, hideFromListing);
+    const outcome = await result;
+
+    // Assess: out/b kept, the run fails and names it; the proven target-only keys are deleted
+    expect(outcome.deletes).toMatchObject({ toDelete: 3, proven: 2, refused: 1, deleted: 2, failed: 0 });
+    expect(outcome.deletes?.refusedKeys).toEqual(['out/b']);
+    expect(await s3.listKeys(buckets.target, 'out/b')).toEqual(['out/b']);
+    expect(await s3.listKeys(buckets.target, 'out/gone')).toEqual([]);
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.error?.error).toBe('MirrorDeleteError');
+    expect(outcome.error?.cause).toContain('1 refused because the source object exists');
+    expect(exitCodeFor(outcome)).toBe(1);
+    expect(messages.at(-1)).toContain('refused: out/b (its source object exists');
+  });
+
+  it('keeps the target object and reports HeadObject with its code when the source HEAD answers 403', async () => {
+    // Prepare
+    const buckets = await seed();
+
+    // Act
+    const outcome = await run(buckets, {}, deny('source', 'HeadObjectCommand', 'in/gone-1')).result;
+
+    // Assess
+    expect(outcome.deletes).toMatchObject({ toDelete: 2, proven: 1, refused: 0, deleted: 1, failed: 1 });
+    expect(outcome.deletes?.failures).toEqual([
+      expect.objectContaining({ action: 'HeadObject', key: 'out/gone-1', code: 'AccessDenied' }),
+    ]);
+    expect(await s3.listKeys(buckets.target, 'out/gone')).toEqual(['out/gone-1']);
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.error?.cause).toContain('HeadObject out/gone-1 (AccessDenied)');
+  });
+
+  it('counts a delete step that fails part-way exactly: 39 of 40 deleted, the denied key named with action and code', async () => {
+    // Prepare: 40 target-only objects; DeleteObject of one of them is denied
+    const buckets = await seed();
+    const gone = Array.from({ length: 40 }, (_, i) => `out/many/k${String(i).padStart(2, '0')}`);
+    for (const key of ['out/gone-1', 'out/gone-2']) await s3.put(buckets.source, key.replace('out/', 'in/'), 'x');
+    await s3.putMany(
+      buckets.target,
+      gone.map((key) => ({ key, body: 'old' })),
+    );
+
+    // Act
+    const { result, messages } = run(buckets, { maxDelete: 40 }, deny('target', 'DeleteObjectCommand', 'out/many/k17'));
+    const outcome = await result;
+
+    // Assess: the ledger in the result, --json, the summary line and the notification
+    expect(outcome.deletes).toMatchObject({
+      toDelete: 40,
+      proven: 40,
+      refused: 0,
+      deleted: 39,
+      failed: 1,
+      notAttempted: 0,
+      failures: [expect.objectContaining({ action: 'DeleteObject', key: 'out/many/k17', code: 'AccessDenied' })],
+    });
+    expect(await s3.listKeys(buckets.target, 'out/many/')).toEqual(['out/many/k17']);
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.error).toMatchObject({ error: 'MirrorDeleteError' });
+    expect(outcome.error?.cause).toContain('39 of 40 deleted; 1 failed: DeleteObject out/many/k17 (AccessDenied)');
+    expect(runSummaryJson(outcome, 1).deletes).toMatchObject({ deleted: 39, failed: 1 });
+    expect(summaryLine(outcome, 1)).toContain('39 of 40 deletes done (40 proven, 1 failed)');
+    expect(messages.at(-1)).toContain('Deleted:   39 target objects with no source object (mirror): 40 to delete');
+    expect(messages.at(-1)).toContain('failed: DeleteObject out/many/k17 (AccessDenied)');
+  });
+
+  it('stops before deleting, exit 2, when the source lists no object, unless --allow-empty-source', async () => {
+    // Prepare: the source prefix "none/" is empty (a mistyped --source)
+    const buckets = await seed();
+    const empty = (extra: Record<string, unknown>) =>
+      runLocal({
+        input: {
+          source: { bucket: buckets.source, prefix: 'none/' },
+          target: { bucket: buckets.target, prefix: 'out/' },
+          options: { mode: 'sync', delete: true, ...extra },
+        },
+        endpoint: s3.server.endpoint,
+        stateBucket: STATE,
+        retryIntervalMs: 0,
+        logStream: new Writable({ write: (_chunk, _encoding, done) => done() }),
+      });
+
+    // Act
+    const refused = await empty({});
+    const before = await s3.listKeys(buckets.target);
+    const allowed = await empty({ allowEmptySource: true });
+
+    // Assess
+    expect(refused.error?.error).toBe('SourceListingTooSmallError');
+    expect(refused.error?.cause).toContain('listed no object');
+    expect(refused.error?.cause).toContain('--allow-empty-source');
+    expect(exitCodeFor(refused)).toBe(2);
+    expect(before).toEqual(['elsewhere/keep', 'out/a', 'out/gone-1', 'out/gone-2', 'out/tmp/old', 'out/tmp/x']);
+    expect(allowed.status).toBe('SUCCEEDED');
+    expect(allowed.deletes).toMatchObject({ toDelete: 5, deleted: 5 });
+    expect(await s3.listKeys(buckets.target)).toEqual(['elsewhere/keep']);
+  });
+
+  it('stops before deleting more than half of the target prefix without an explicit --max-delete', async () => {
+    // Prepare: 4 more target-only objects: 6 of 9 would go
+    const buckets = await seed();
+    for (const key of ['out/x1', 'out/x2', 'out/x3', 'out/x4']) await s3.put(buckets.target, key, 'old');
+
+    // Act
+    const outcome = await run(buckets, {}).result;
+
+    // Assess
+    expect(outcome.error?.error).toBe('SourceListingTooSmallError');
+    expect(outcome.error?.cause).toContain('would delete 6 of the 9 objects under s3://');
+    expect(outcome.error?.cause).toContain('more than 50%');
+    expect(exitCodeFor(outcome)).toBe(2);
+    expect(await s3.listKeys(buckets.target, 'out/x')).toEqual(['out/x1', 'out/x2', 'out/x3', 'out/x4']);
   });
 });

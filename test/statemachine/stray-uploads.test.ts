@@ -1,4 +1,4 @@
-import type { S3Client } from '@aws-sdk/client-s3';
+import { CreateMultipartUploadCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { LocalRunOptions } from '../../cli/runner/runner';
 import { runOnTestS3 } from '../support/local-run';
 import { startTestS3, type TestS3 } from '../support/s3';
@@ -79,8 +79,8 @@ afterAll(async () => {
 });
 
 describe('uploads whose CreateMultipartUpload answer was lost', () => {
-  it('aborts the upload a retried create left behind, and copies the object once', async () => {
-    // Arrange
+  it('leaves the upload a retried create left behind open and names it, as nothing proves it ours', async () => {
+    // Arrange: the local run copies with the caller's credentials, no session of its own
     const { source, target } = await buckets();
     const data = body(11 * MiB + 5);
     await s3.put(source, 'in/big.bin', data);
@@ -88,15 +88,32 @@ describe('uploads whose CreateMultipartUpload answer was lost', () => {
     // Act
     const result = await run(job(source, target), loseCreateAnswers(2));
 
-    // Assert
+    // Assert: copied once; the two strays stay open and are reported by id
     expect(result.status).toBe('SUCCEEDED');
     expect(result.objects).toMatchObject({ selected: 1, copied: 1, failed: 0 });
     expect((await s3.getBody(target, 'out/big.bin')).equals(data)).toBe(true);
-    expect(await s3.openUploads(target)).toBe(0);
-    expect(result.openUploads?.open ?? 0).toBe(0);
+    expect(await s3.openUploads(target)).toBe(2);
+    expect(result.strayUploads?.map((upload) => upload.key)).toEqual(['out/big.bin', 'out/big.bin']);
+    expect(result.notification?.strayUploads ?? []).toHaveLength(2);
   });
 
-  it('after a crash mid-create, the re-run that finds the server back leaves no upload open', async () => {
+  it("never aborts another writer's upload of the same key started just before the lost create", async () => {
+    // Arrange: another writer started an upload of out/big.bin a moment before the job's create
+    const { source, target } = await buckets();
+    await s3.put(source, 'in/big.bin', body(11 * MiB + 7));
+    const writer = await s3.s3.send(new CreateMultipartUploadCommand({ Bucket: target, Key: 'out/big.bin' }));
+
+    // Act
+    const result = await run(job(source, target), loseCreateAnswers(1));
+
+    // Assert: the writer's upload is still open, and named among the uploads left alone
+    const open = await s3.s3.send(new ListMultipartUploadsCommand({ Bucket: target }));
+    expect(open.Uploads?.map((upload) => upload.UploadId)).toContain(writer.UploadId);
+    expect(result.strayUploads?.map((upload) => upload.uploadId)).toContain(writer.UploadId);
+    expect(result.status).toBe('SUCCEEDED');
+  });
+
+  it('after a crash mid-create, the re-run that finds the server back names the stray and leaves it alone', async () => {
     // Arrange
     const { source, target } = await buckets();
     const data = body(11 * MiB + 9);
@@ -114,7 +131,8 @@ describe('uploads whose CreateMultipartUpload answer was lost', () => {
     expect(rerun.status).toBe('SUCCEEDED');
     expect(rerun.objects).toMatchObject({ selected: 1, copied: 1, failed: 0 });
     expect((await s3.getBody(target, 'out/big.bin')).equals(data)).toBe(true);
-    expect(await s3.openUploads(target)).toBe(0);
+    expect(await s3.openUploads(target)).toBe(1);
+    expect(rerun.strayUploads).toHaveLength(1);
     expect(rerun.openUploads?.open ?? 0).toBe(0);
   });
 });

@@ -25,7 +25,14 @@ export interface FaultProxyOptions {
 export interface FaultProxy {
   url: string;
   /** Requests seen and faults injected, by kind. */
-  counts(): { requests: number; forwarded: number; refusedWhileDown: number; faults: Record<FaultKind, number> };
+  counts(): {
+    requests: number;
+    /** ListObjectsV2 requests (GET on a bucket with list-type=2), whatever their answer. */
+    lists: number;
+    forwarded: number;
+    refusedWhileDown: number;
+    faults: Record<FaultKind, number>;
+  };
   setRates(rates: Partial<Record<FaultKind, number>>): void;
   /** A crashed server: refuse (reset) every request while down. */
   setDown(down: boolean): void;
@@ -117,8 +124,10 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     outgoing.end(body);
   };
 
+  let lists = 0;
   const server = http.createServer((request, response) => {
     requests++;
+    if (request.method === 'GET' && /[?&]list-type=2(&|$)/.test(request.url ?? '')) lists++;
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
@@ -156,7 +165,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
 
   return {
     url: `http://127.0.0.1:${port}`,
-    counts: () => ({ requests, forwarded, refusedWhileDown, faults: { ...faults } }),
+    counts: () => ({ requests, lists, forwarded, refusedWhileDown, faults: { ...faults } }),
     setRates(next) {
       rates = { ...next };
     },

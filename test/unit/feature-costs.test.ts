@@ -32,14 +32,17 @@ describe('restoreCost', () => {
 });
 
 describe('the estimate flags for restores and deletes', () => {
-  it('prices deletes as free and restores by class and tier', () => {
+  it('prices each delete as the HEAD that proves it (DeleteObject is free) and restores by class and tier', () => {
     const estimate = featureEstimateFromFlags(
       { archived: '2000', archiveClass: 'deep_archive', restore: 'standard', deletes: '500' },
       GiB,
     );
     expect(estimate.restores).toMatchObject({ objects: 2000, storageClass: 'DEEP_ARCHIVE', tier: 'Standard', days: 1 });
     expect(estimate.restores?.cost.requests).toBeCloseTo(0.2, 10);
-    expect(estimate.deletes).toEqual({ objects: 500, cost: { requests: 0, total: 0 } });
+    // 500 HEADs at $0.0004 per 1,000, and the one listing of the source prefix at $0.005 per 1,000
+    expect(estimate.deletes?.cost.requests).toBe(0);
+    expect(estimate.deletes?.cost.heads).toBeCloseTo(500 * 0.0000004 + 0.000005, 12);
+    expect(estimate.deletes?.cost.total).toBeCloseTo(estimate.deletes?.cost.heads ?? -1, 12);
   });
 
   it('names the flag and the fix', () => {

@@ -330,15 +330,19 @@ describe('ordered partitioned listing', () => {
     expect(model.stats.requests.ListObjectsV2).toBeLessThanOrEqual(1 + 4 + 4 + 8 + 1);
   });
 
-  it('pages a level whose common prefixes do not fit one page, each prefix listed once', async () => {
+  it('pages a level whose common prefixes do not fit one page after its last prefix, never by a delimited token', async () => {
     // Prepare: 6 common prefixes at the top, pages of 2
     const keys = ['a/1', 'b/1', 'c/1', 'd/1', 'e/1', 'f/1', 'top'];
     const { s3 } = modelWith(keys, 2);
-    const requests: Array<{ prefix: string; token: boolean }> = [];
+    const requests: Array<{ delimited: boolean; token: boolean; startAfter?: string }> = [];
     s3.middlewareStack.add(
       (next) => async (args) => {
-        const input = args.input as { Prefix?: string; ContinuationToken?: string };
-        requests.push({ prefix: input.Prefix ?? '', token: input.ContinuationToken !== undefined });
+        const input = args.input as { Delimiter?: string; ContinuationToken?: string; StartAfter?: string };
+        requests.push({
+          delimited: input.Delimiter !== undefined,
+          token: input.ContinuationToken !== undefined,
+          ...(input.StartAfter !== undefined ? { startAfter: input.StartAfter } : {}),
+        });
         return next(args);
       },
       { step: 'initialize', name: 'recordRequests' },
@@ -349,13 +353,12 @@ describe('ordered partitioned listing', () => {
       listPagesOrdered(s3, { bucket: 'src', prefix: '', role: 'source' }, { concurrency: 4 }),
     );
 
-    // Assess: every key once, in order; the top level was paged with continuation tokens, and each
-    // common prefix after the first page was listed on its own, once
+    // Assess: every key once, in order; the level went on after the last common prefix of its page (a
+    // token would tie it to the server's idea of where a delimited page ended, which some servers get wrong)
     expect(pages.flatMap((page) => page.objects.map((o) => o.key))).toEqual(keys);
-    expect(requests.filter((r) => r.prefix === '' && r.token).length).toBeGreaterThan(0);
-    for (const prefix of ['c/', 'd/', 'e/', 'f/']) {
-      expect(requests.filter((r) => r.prefix === prefix)).toHaveLength(1);
-    }
+    const delimited = requests.filter((r) => r.delimited);
+    expect(delimited.some((r) => r.token)).toBe(false);
+    expect(delimited.map((r) => r.startAfter)).toContain('d/\u{10FFFF}');
   });
 
   it('hands on thousands of small partitions in order (the queue drops what it handed on)', async () => {

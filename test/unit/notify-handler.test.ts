@@ -16,8 +16,13 @@ import {
   type ResultWriterManifest,
   readMapRunRates,
 } from '../../functions/notify/results';
-import { attachBatchResult, CopyBatchError } from '../../functions/shared/errors';
-import { batchFailuresKey } from '../../functions/shared/report-keys';
+import {
+  attachBatchResult,
+  type BatchResultFile,
+  type BatchResultRecord,
+  CopyBatchError,
+} from '../../functions/shared/errors';
+import { batchFailuresKey, batchResultKey } from '../../functions/shared/report-keys';
 import { startTestS3, type TestS3 } from '../support/s3';
 
 const STATE = 'notify-state';
@@ -72,6 +77,63 @@ async function writeMapRun(
     manifest.ResultFiles[status]?.push({ Key: key, Size: 1 });
   }
   await s3.put(STATE, `${base}manifest.json`, JSON.stringify(manifest));
+}
+
+/** A Map Run manifest as moto's (LocalStack's) ResultWriter writes it: every result list empty. */
+async function writeEmptyMapRun(jobId: string): Promise<void> {
+  const manifest: ResultWriterManifest = {
+    DestinationBucket: STATE,
+    MapRunArn: 'arn:aws:states:us-east-1:111111111111:mapRun:s3xcopy/CopyBatches:m-empty',
+    ResultFiles: { FAILED: [], PENDING: [], SUCCEEDED: [] },
+  };
+  await s3.put(STATE, `results/${jobId}/m-empty/manifest.json`, JSON.stringify(manifest));
+}
+
+/**
+ * Two manifest parts planning four batches (8 objects), and the copy function's records of three: s0-b0
+ * copied 3 (300 bytes), s0-b1 copied 1 and failed 1 (CopyBatchError), s1-b0 skipped its 1 as
+ * unchanged; s0-b2 (2 objects) has none.
+ */
+async function writeBatchesPlanned(jobId: string): Promise<void> {
+  const batch = (id: string, count: number) => ({
+    id,
+    bytes: count,
+    objects: Array.from({ length: count }, (_, i) => ({ key: `data/${id}-${i}`, size: 1, etag: '"e"' })),
+  });
+  await s3.put(
+    STATE,
+    `manifests/${jobId}/part-0.json`,
+    JSON.stringify([batch('s0-b0', 3), batch('s0-b1', 2), batch('s0-b2', 2)]),
+  );
+  await s3.put(STATE, `manifests/${jobId}/part-1.json`, JSON.stringify([batch('s1-b0', 1)]));
+  const record = (batchId: string, result: Partial<BatchResultRecord>, error?: Error): BatchResultFile => ({
+    format: 1,
+    jobId,
+    batchId,
+    ...(error ? { error: { name: error.name, message: error.message } } : {}),
+    result: {
+      batchId,
+      copied: 0,
+      skipped: 0,
+      skippedByReason: {},
+      failed: 0,
+      notAttempted: 0,
+      bytesCopied: 0,
+      failures: [],
+      ...result,
+    },
+  });
+  const failure = { key: 'data/s0-b1-1', code: 'AccessDenied', message: 'denied' };
+  const files = [
+    record('s0-b0', { copied: 3, bytesCopied: 300 }),
+    record(
+      's0-b1',
+      { copied: 1, bytesCopied: 10, failed: 1, failures: [failure] },
+      new CopyBatchError('s0-b1', 2, [failure]),
+    ),
+    record('s1-b0', { skipped: 1, skippedByReason: { unchanged: 1 } }),
+  ];
+  for (const file of files) await s3.put(STATE, batchResultKey(jobId, file.batchId), JSON.stringify(file));
 }
 
 function succeeded(batchId: string, copied: number, bytes: number): ResultWriterEntry {
@@ -296,14 +358,76 @@ describe('the notify handler', () => {
     expect(output.error).toEqual({ error: 'InvalidJobError', cause: 'Invalid job' });
   });
 
-  it('says the counts are unavailable, never 0 copied, when a ResultWriter manifest names no result file', async () => {
-    // Prepare: what moto's (LocalStack's) ResultWriter writes: the manifest alone, its lists empty.
-    const manifest: ResultWriterManifest = {
-      DestinationBucket: STATE,
-      MapRunArn: 'arn:aws:states:us-east-1:111111111111:mapRun:s3xcopy/CopyBatches:m-empty',
-      ResultFiles: { FAILED: [], PENDING: [], SUCCEEDED: [] },
-    };
-    await s3.put(STATE, 'results/job-empty/m-empty/manifest.json', JSON.stringify(manifest));
+  it("counts from the copy function's batch records when a ResultWriter manifest names no result file", async () => {
+    // Prepare: what moto's (LocalStack's) ResultWriter writes: the manifest alone, its lists empty. The
+    // job planned 8 objects in four batches over two manifest parts; three batches left a record.
+    const jobId = 'job-records';
+    await writeEmptyMapRun(jobId);
+    await writeBatchesPlanned(jobId);
+
+    // Act
+    const output = await handler()(input(jobId, 'SUCCEEDED'), context);
+
+    // Assess: selected 10 = copied 4 + skipped 3 (2 by listing) + failed 1 + not attempted 2 (s0-b2's).
+    expect(output.countsUnavailable).toBeUndefined();
+    expect(output.objects).toMatchObject({
+      selected: 10,
+      copied: 4,
+      skipped: 3,
+      failed: 1,
+      notAttempted: 2,
+      skippedByReason: { unchanged: 1 },
+      failedByCode: { AccessDenied: 1 },
+    });
+    expect(output.bytes.copied).toBe(310);
+    expect(output.ledgerSource).toEqual({
+      from: 'batch-records',
+      reason: expect.stringMatching(/results\/job-records\/m-empty\/manifest\.json names no result file/),
+      batches: 4,
+      batchesWithoutRecord: 1,
+    });
+    expect(output.failures).toEqual([{ key: 'data/s0-b1-1', code: 'AccessDenied', message: 'denied' }]);
+    const message = sns.commandCalls(PublishCommand)[0]?.args[0].input.Message;
+    expect(message).toContain("Counted from the copy function's batch records (3 of 4 batches had one;");
+    expect(message).toContain('s0-b1: CopyBatchError: 1 of 2 objects in batch s0-b1 failed');
+    const ledger = JSON.parse((await s3.getBody(STATE, `reports/${jobId}/ledger.json`)).toString());
+    expect(ledger.ledgerSource).toMatchObject({ batches: 4, batchesWithoutRecord: 1 });
+    const lines = (await s3.getBody(STATE, `reports/${jobId}/failures.jsonl`)).toString().trim().split('\n');
+    expect(lines.map((line) => JSON.parse(line).key)).toEqual(['data/s0-b1-1']);
+  });
+
+  it('counts from the batch records when the Distributed Map says its ResultWriter failed', async () => {
+    // Prepare: no ResultWriter file at all.
+    const jobId = 'job-writer-failed';
+    await writeBatchesPlanned(jobId);
+    const error = { Error: 'States.ResultWriterFailed', Cause: 'Access Denied writing results/' };
+
+    // Act
+    const output = await handler()(input(jobId, 'FAILED', error), context);
+
+    // Assess
+    expect(output.countsUnavailable).toBeUndefined();
+    expect(output.objects).toMatchObject({ selected: 10, copied: 4, skipped: 3, failed: 1, notAttempted: 2 });
+    expect(output.ledgerSource?.reason).toMatch(/States\.ResultWriterFailed: Access Denied writing results\//);
+  });
+
+  it('keeps the ResultWriter files authoritative: batch records are not read when those name result files', async () => {
+    // Prepare: the records say something else than the Map Run's files; the files win.
+    const jobId = 'job-files-win';
+    await writeBatchesPlanned(jobId);
+    await writeMapRun(jobId, 'm-1', [succeeded('s0-b0', 8, 800)]);
+
+    // Act
+    const output = await handler()(input(jobId, 'SUCCEEDED'), context);
+
+    // Assess
+    expect(output.objects).toMatchObject({ copied: 8, skipped: 3, failed: 0, notAttempted: 0 });
+    expect(output.ledgerSource).toBeUndefined();
+  });
+
+  it('says the counts are unavailable, never 0 copied, when the ResultWriter wrote nothing and no manifest part is left', async () => {
+    // Prepare
+    await writeEmptyMapRun('job-empty');
 
     // Act
     const output = await handler()(input('job-empty', 'SUCCEEDED'), context);
@@ -311,7 +435,7 @@ describe('the notify handler', () => {
     // Assess
     expect(output.objects).toMatchObject({ selected: 10, copied: null, notAttempted: null });
     expect(output.countsUnavailable).toMatch(
-      /results\/job-empty\/m-empty\/manifest\.json names no result file: the Step Functions engine wrote only/,
+      /results\/job-empty\/m-empty\/manifest\.json names no result file: .*manifests\/job-empty\/ holds no manifest part/,
     );
   });
 
