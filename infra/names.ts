@@ -1,4 +1,13 @@
-import type { InfraConfig } from './config';
+/**
+ * The fields of a deployment's configuration (InfraConfig, config.ts) that names and ARNs derive from,
+ * spelled out here so that this module does not import config.ts, which imports it.
+ */
+export interface NamingConfig {
+  namePrefix: string;
+  partition: string;
+  source: { account: string; region: string; bucket: string };
+  target: { account: string; bucket: string };
+}
 
 /**
  * Fixed names for everything another account or policy refers to. Fixed names let the target account
@@ -27,7 +36,7 @@ export interface ResourceNames {
 }
 
 /** The fixed names of a deployment. */
-export function resourceNames(config: InfraConfig): ResourceNames {
+export function resourceNames(config: NamingConfig): ResourceNames {
   const p = config.namePrefix;
   return {
     listRole: `${p}-list`,
@@ -82,7 +91,7 @@ export interface ResourceArns {
 }
 
 /** The ARNs of a deployment, built from its configuration alone (no lookups, no tokens). */
-export function resourceArns(config: InfraConfig): ResourceArns {
+export function resourceArns(config: NamingConfig): ResourceArns {
   const names = resourceNames(config);
   const { partition } = config;
   const { account, region } = config.source;
