@@ -131,9 +131,9 @@ export const InfraConfigSchema = z
         /** Only objects created under this prefix (within the source prefix) start copies. */
         prefix: z.string().optional(),
         /**
-         * Events per execution. The Pipe trims each SQS record to the event's type, bucket and key (an
+         * Events per execution. The Pipe trims each SQS record to the event's type, bucket and object (an
          * input template) and passes the batch as the execution input, which Step Functions limits to
-         * 256 KiB: 50 records with 1,024-byte keys sent fully percent-encoded take about 161 KB.
+         * 256 KiB: 50 records with 1,024-byte keys sent fully percent-encoded take about 168 KB.
          */
         batchSize: z
           .number()
@@ -279,6 +279,30 @@ export const InfraConfigSchema = z
         message:
           `cannot be true when the source bucket lives in account ${bucketAccount}: its S3 events go to that ` +
           "account's EventBridge bus, not this one; run jobs on a schedule or with s3xcopy start instead",
+      });
+    }
+    const bucketRegion = config.source.bucketRegion ?? config.source.region;
+    if (bucketRegion !== config.source.region && config.source.createBucket) {
+      // A stack creates its resources in its own region: the bucket would land in source.region while the
+      // functions, told it lives in bucketRegion, send every request there and get 301s.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['source', 'createBucket'],
+        message:
+          `cannot be true when source.bucketRegion (${bucketRegion}) is not the stack's region (${config.source.region}): ` +
+          `the stack would create the bucket in ${config.source.region}; create the bucket in ${bucketRegion} yourself ` +
+          `and set "createBucket": false, or drop source.bucketRegion to create it in ${config.source.region}`,
+      });
+    }
+    if (bucketRegion !== config.source.region && config.s3Events.enabled) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['s3Events', 'enabled'],
+        message:
+          `cannot be true when the source bucket lives in ${bucketRegion} and the workflow in ${config.source.region}: ` +
+          "S3 sends its events only within the bucket's own region (to a queue there, or that region's EventBridge), " +
+          "so this stack's queue or rule would never see one; " +
+          `deploy the workflow in ${bucketRegion} (source.region), or run jobs on a schedule or with s3xcopy start`,
       });
     }
     if (config.source.bucket === config.target.bucket && bucketAccount !== config.target.account) {

@@ -29,7 +29,7 @@ import { addFeatureOptions, type FeatureFlags, manifestFromFlags } from '../feat
 import type { CliIo } from '../io';
 import { collect, jobOptionsFromFlags, parseS3Uri } from '../job-flags';
 import { formatBytes } from '../size';
-import { COMMAND_DESCRIPTIONS } from './catalog';
+import { COMMAND_DESCRIPTIONS } from './descriptions';
 
 const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):\d{12}:stateMachine:[\w-]{1,80}$/;
 const EXECUTION_NAME = /^[A-Za-z0-9_-]{1,80}$/;

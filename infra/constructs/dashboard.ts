@@ -4,8 +4,9 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { COPY_INVOCATION_METRICS } from '../../functions/shared/metric-names';
 import type { InfraConfig } from '../config';
-import { resourceArns, resourceNames } from '../names';
+import { COPY_MAP_LABEL, resourceArns, resourceNames } from '../names';
 
 /** Where the functions' EMF metrics go: POWERTOOLS_METRICS_NAMESPACE (copy-functions.ts). */
 export const METRICS_NAMESPACE = 's3xcopy';
@@ -15,11 +16,8 @@ export function serviceOf(kind: 'list' | 'copy' | 'notify'): string {
   return `s3xcopy-${kind}`;
 }
 
-/**
- * The Distributed Map's Label in the ASL: its child executions report AWS/States metrics under
- * `<state machine ARN>/<Label>`, which is how the dashboard shows batches started, done and failed.
- */
-export const COPY_MAP_LABEL = 'CopyBatches';
+// The dashboard shows batches started, done and failed from the Map's child executions' metrics.
+export { COPY_MAP_LABEL };
 
 export interface CopyDashboardProps {
   config: InfraConfig;
@@ -125,6 +123,11 @@ export class CopyDashboard extends Construct {
               fn.metricErrors({ period, statistic: sum, label: `${kind} errors` }),
               fn.metricThrottles({ period, statistic: sum, label: `${kind} throttles` }),
             ]),
+            // Lambda counts a copy's hand-over to the next invocation as an error; these tell them apart.
+            right: [
+              emf(COPY_INVOCATION_METRICS.failed, 'copy', 'copy invocations failed'),
+              emf(COPY_INVOCATION_METRICS.handedOver, 'copy', 'copy hand-overs (normal work)'),
+            ],
           }),
           new cloudwatch.GraphWidget({
             title: 'Dead-letter queue depth',
