@@ -27,6 +27,34 @@ export interface CopyDashboardProps {
   alarms: cloudwatch.IAlarm[];
 }
 
+/** Every graph's period: one minute. */
+const PERIOD = Duration.minutes(1);
+
+/** A metric the list or copy function writes as EMF (Powertools), summed per minute. */
+function emf(metricName: string, kind: 'list' | 'copy', label: string, unit?: cloudwatch.Unit): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { service: serviceOf(kind) },
+    statistic: cloudwatch.Stats.SUM,
+    period: PERIOD,
+    label,
+    ...(unit ? { unit } : {}),
+  });
+}
+
+/** A metric of the copy Map's child executions (one per batch), summed per minute. */
+function copyBatchMetric(config: CopyDashboardProps['config'], metricName: string, label: string): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: 'AWS/States',
+    metricName,
+    dimensionsMap: { StateMachineArn: `${resourceArns(config).stateMachine}/${COPY_MAP_LABEL}` },
+    statistic: cloudwatch.Stats.SUM,
+    period: PERIOD,
+    label,
+  });
+}
+
 /**
  * What an operator looks at on day one: executions by status, objects copied/failed/skipped per minute
  * and bytes copied (the functions' EMF metrics), Lambda errors and throttles, the Map Run's batches, and
@@ -37,29 +65,10 @@ export class CopyDashboard extends Construct {
 
   constructor(scope: Construct, id: string, props: CopyDashboardProps) {
     super(scope, id);
-    const period = Duration.minutes(1);
+    const period = PERIOD;
     const sum = cloudwatch.Stats.SUM;
-    const emf = (metricName: string, kind: 'list' | 'copy', label: string, unit?: cloudwatch.Unit) =>
-      new cloudwatch.Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName,
-        dimensionsMap: { service: serviceOf(kind) },
-        statistic: sum,
-        period,
-        label,
-        ...(unit ? { unit } : {}),
-      });
     const sm = props.stateMachine;
-    const children = (metricName: string, label: string) =>
-      new cloudwatch.Metric({
-        namespace: 'AWS/States',
-        metricName,
-        dimensionsMap: { StateMachineArn: `${resourceArns(props.config).stateMachine}/${COPY_MAP_LABEL}` },
-        statistic: sum,
-        period,
-        label,
-      });
-
+    const children = (metricName: string, label: string) => copyBatchMetric(props.config, metricName, label);
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: resourceNames(props.config).dashboard,
       defaultInterval: Duration.hours(3),
