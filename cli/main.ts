@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { COMMAND_DESCRIPTIONS, COMMANDS, type CommandName, requestedCommand } from './commands/catalog';
+import { COMMANDS, requestedCommand } from './commands/catalog';
+import { COMMAND_DESCRIPTIONS, type CommandName } from './commands/descriptions';
 import { EXIT, UsageError } from './errors';
 import { addHelpExamples } from './help-examples';
 import { type CliIo, processIo } from './io';

@@ -44,7 +44,7 @@ const jobInput = z.unknown().transform((value, ctx) => {
 });
 
 /** Everything a deployment decides; validated once at synth with messages that name each bad field. */
-export const InfraConfigSchema = z
+const InfraConfigFields = z
   .object({
     /** Prefix of every fixed resource name (roles, functions, state machine, topic, buckets). */
     namePrefix: z
@@ -131,9 +131,9 @@ export const InfraConfigSchema = z
         /** Only objects created under this prefix (within the source prefix) start copies. */
         prefix: z.string().optional(),
         /**
-         * Events per execution. The Pipe trims each SQS record to the event's type, bucket and key (an
+         * Events per execution. The Pipe trims each SQS record to the event's type, bucket and object (an
          * input template) and passes the batch as the execution input, which Step Functions limits to
-         * 256 KiB: 50 records with 1,024-byte keys sent fully percent-encoded take about 161 KB.
+         * 256 KiB: 50 records with 1,024-byte keys sent fully percent-encoded take about 168 KB.
          */
         batchSize: z
           .number()
@@ -181,122 +181,173 @@ export const InfraConfigSchema = z
     /** Days before manifests and results in the state bucket expire. */
     stateRetentionDays: z.number().int().min(1).max(3650).default(14),
   })
-  .strict()
-  .superRefine((config, ctx) => {
-    const options = JobInputSchema.safeParse({ options: config.defaultOptions });
-    if (!options.success) {
-      ctx.addIssue({ code: 'custom', path: ['defaultOptions'], message: describeIssues(options.error) });
-    }
-    const aclFrom = [
-      ['defaultOptions', 'acl', config.defaultOptions.acl],
-      ['schedule', 'job', 'options', 'acl', config.schedule?.job.options?.acl],
-    ] as const;
-    for (const entry of aclFrom) {
-      const value = entry[entry.length - 1];
-      if (value !== undefined && !config.allowAcl) {
-        ctx.addIssue({
-          code: 'custom',
-          path: entry.slice(0, -1) as unknown as string[],
-          message:
-            'needs s3:PutObjectAcl on the target, which the copying role has only with allowAcl: true: set ' +
-            '"allowAcl": true, or drop the option (buckets with ACLs disabled need none)',
-        });
-      }
-    }
-    const restoreFrom = [
-      ['defaultOptions', 'restore', config.defaultOptions.restore],
-      ['schedule', 'job', 'options', 'restore', config.schedule?.job.options?.restore],
-    ] as const;
-    for (const entry of restoreFrom) {
-      if (entry[entry.length - 1] !== undefined && !config.allowRestore) {
-        ctx.addIssue({
-          code: 'custom',
-          path: entry.slice(0, -1) as unknown as string[],
-          message:
-            'needs s3:GetObject and s3:RestoreObject on the source prefix for the list role, which it has only with ' +
-            'allowRestore: true: set "allowRestore": true, or drop the option (archived objects are then skipped)',
-        });
-      }
-    }
-    const deleteFrom = [
-      ['defaultOptions', 'delete', config.defaultOptions.delete],
-      ['schedule', 'job', 'options', 'delete', config.schedule?.job.options?.delete],
-    ] as const;
-    for (const entry of deleteFrom) {
-      if (entry[entry.length - 1] === true && !config.allowDelete) {
-        ctx.addIssue({
-          code: 'custom',
-          path: entry.slice(0, -1) as unknown as string[],
-          message:
-            'needs s3:DeleteObject on the target prefix, which no role has without allowDelete: true: set ' +
-            '"allowDelete": true, or drop the option',
-        });
-      }
-    }
-    const scheduledManifest = config.schedule?.job.source?.manifest;
-    if (scheduledManifest) {
-      const allowed = config.manifests;
-      if (
-        !allowed ||
-        allowed.bucket !== scheduledManifest.bucket ||
-        !scheduledManifest.key.startsWith(allowed.prefix)
-      ) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['schedule', 'job', 'source', 'manifest'],
-          message: `s3://${scheduledManifest.bucket}/${scheduledManifest.key} lies outside "manifests"${allowed ? ` (s3://${allowed.bucket}/${allowed.prefix})` : ' (not set)'}: the list role may read manifests only there; set "manifests": { "bucket", "prefix" } to cover it`,
-        });
-      }
-    }
-    if (config.allowDelete && !config.allowSync) {
+  .strict();
+
+type ConfigFields = z.output<typeof InfraConfigFields>;
+
+/** Options a job may set only when the deployment grants the actions they need. */
+function checkOptionGrants(config: ConfigFields, ctx: z.RefinementCtx): void {
+  const options = JobInputSchema.safeParse({ options: config.defaultOptions });
+  if (!options.success) {
+    ctx.addIssue({ code: 'custom', path: ['defaultOptions'], message: describeIssues(options.error) });
+  }
+  const aclFrom = [
+    ['defaultOptions', 'acl', config.defaultOptions.acl],
+    ['schedule', 'job', 'options', 'acl', config.schedule?.job.options?.acl],
+  ] as const;
+  for (const entry of aclFrom) {
+    const value = entry[entry.length - 1];
+    if (value !== undefined && !config.allowAcl) {
       ctx.addIssue({
         code: 'custom',
-        path: ['allowDelete'],
+        path: entry.slice(0, -1) as unknown as string[],
         message:
-          'needs allowSync: true: deletes come from the sync merge, which lists the target through the target role',
+          'needs s3:PutObjectAcl on the target, which the copying role has only with allowAcl: true: set ' +
+          '"allowAcl": true, or drop the option (buckets with ACLs disabled need none)',
       });
     }
-    const eventPrefix = config.s3Events.prefix;
-    if (eventPrefix !== undefined && !eventPrefix.startsWith(config.source.prefix)) {
+  }
+  const restoreFrom = [
+    ['defaultOptions', 'restore', config.defaultOptions.restore],
+    ['schedule', 'job', 'options', 'restore', config.schedule?.job.options?.restore],
+  ] as const;
+  for (const entry of restoreFrom) {
+    if (entry[entry.length - 1] !== undefined && !config.allowRestore) {
       ctx.addIssue({
         code: 'custom',
-        path: ['s3Events', 'prefix'],
-        message: `must lie within source.prefix "${config.source.prefix}": events outside it would start copies the roles cannot read`,
-      });
-    }
-    const bucketAccount = config.source.bucketAccount ?? config.source.account;
-    if (bucketAccount !== config.source.account && config.source.createBucket) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['source', 'createBucket'],
-        message: `cannot be true when source.bucketAccount (${bucketAccount}) is not the workflow's account: a stack creates buckets only in its own account`,
-      });
-    }
-    if (bucketAccount !== config.source.account && config.s3Events.enabled) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['s3Events', 'enabled'],
+        path: entry.slice(0, -1) as unknown as string[],
         message:
-          `cannot be true when the source bucket lives in account ${bucketAccount}: its S3 events go to that ` +
-          "account's EventBridge bus, not this one; run jobs on a schedule or with s3xcopy start instead",
+          'needs s3:GetObject and s3:RestoreObject on the source prefix for the list role, which it has only with ' +
+          'allowRestore: true: set "allowRestore": true, or drop the option (archived objects are then skipped)',
       });
     }
-    if (config.source.bucket === config.target.bucket && bucketAccount !== config.target.account) {
-      ctx.addIssue({ code: 'custom', path: ['target', 'bucket'], message: 'a bucket lives in one account only' });
+  }
+  const deleteFrom = [
+    ['defaultOptions', 'delete', config.defaultOptions.delete],
+    ['schedule', 'job', 'options', 'delete', config.schedule?.job.options?.delete],
+  ] as const;
+  for (const entry of deleteFrom) {
+    if (entry[entry.length - 1] === true && !config.allowDelete) {
+      ctx.addIssue({
+        code: 'custom',
+        path: entry.slice(0, -1) as unknown as string[],
+        message:
+          'needs s3:DeleteObject on the target prefix, which no role has without allowDelete: true: set ' +
+          '"allowDelete": true, or drop the option',
+      });
     }
-    // The state bucket holds the job's manifests, progress records and results: as the target, a mirror
-    // run would delete them as target-only objects; as the source, it would copy them.
-    const stateBucket = resourceNames(config as InfraConfig).stateBucket;
-    for (const side of ['source', 'target'] as const) {
-      if (config[side].bucket === stateBucket) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [side, 'bucket'],
-          message: `is the deployment's state bucket ${stateBucket} (manifests, progress, results): use another bucket, or another namePrefix`,
-        });
-      }
+  }
+}
+
+/**
+ * Inputs that must agree with the grants: a scheduled manifest lies where the list role may read
+ * manifests, mirror deletes come with sync, and the S3 events' prefix lies within the source prefix.
+ */
+function checkJobInputs(config: ConfigFields, ctx: z.RefinementCtx): void {
+  const scheduledManifest = config.schedule?.job.source?.manifest;
+  if (scheduledManifest) {
+    const allowed = config.manifests;
+    if (!allowed || allowed.bucket !== scheduledManifest.bucket || !scheduledManifest.key.startsWith(allowed.prefix)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['schedule', 'job', 'source', 'manifest'],
+        message: `s3://${scheduledManifest.bucket}/${scheduledManifest.key} lies outside "manifests"${allowed ? ` (s3://${allowed.bucket}/${allowed.prefix})` : ' (not set)'}: the list role may read manifests only there; set "manifests": { "bucket", "prefix" } to cover it`,
+      });
     }
-  });
+  }
+  if (config.allowDelete && !config.allowSync) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['allowDelete'],
+      message:
+        'needs allowSync: true: deletes come from the sync merge, which lists the target through the target role',
+    });
+  }
+  const eventPrefix = config.s3Events.prefix;
+  if (eventPrefix !== undefined && !eventPrefix.startsWith(config.source.prefix)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['s3Events', 'prefix'],
+      message: `must lie within source.prefix "${config.source.prefix}": events outside it would start copies the roles cannot read`,
+    });
+  }
+}
+
+/**
+ * Where the source bucket lives against where the stack deploys: a stack creates buckets, and receives
+ * S3 events, only in its own account and region.
+ */
+function checkSourcePlacement(config: ConfigFields, ctx: z.RefinementCtx): void {
+  const bucketAccount = config.source.bucketAccount ?? config.source.account;
+  if (bucketAccount !== config.source.account && config.source.createBucket) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['source', 'createBucket'],
+      message: `cannot be true when source.bucketAccount (${bucketAccount}) is not the workflow's account: a stack creates buckets only in its own account`,
+    });
+  }
+  if (bucketAccount !== config.source.account && config.s3Events.enabled) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['s3Events', 'enabled'],
+      message:
+        `cannot be true when the source bucket lives in account ${bucketAccount}: its S3 events go to that ` +
+        "account's EventBridge bus, not this one; run jobs on a schedule or with s3xcopy start instead",
+    });
+  }
+  const bucketRegion = config.source.bucketRegion ?? config.source.region;
+  if (bucketRegion !== config.source.region && config.source.createBucket) {
+    // A stack creates its resources in its own region: the bucket would land in source.region while the
+    // functions, told it lives in bucketRegion, send every request there and get 301s.
+    ctx.addIssue({
+      code: 'custom',
+      path: ['source', 'createBucket'],
+      message:
+        `cannot be true when source.bucketRegion (${bucketRegion}) is not the stack's region (${config.source.region}): ` +
+        `the stack would create the bucket in ${config.source.region}; create the bucket in ${bucketRegion} yourself ` +
+        `and set "createBucket": false, or drop source.bucketRegion to create it in ${config.source.region}`,
+    });
+  }
+  if (bucketRegion !== config.source.region && config.s3Events.enabled) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['s3Events', 'enabled'],
+      message:
+        `cannot be true when the source bucket lives in ${bucketRegion} and the workflow in ${config.source.region}: ` +
+        "S3 sends its events only within the bucket's own region (to a queue there, or that region's EventBridge), " +
+        "so this stack's queue or rule would never see one; " +
+        `deploy the workflow in ${bucketRegion} (source.region), or run jobs on a schedule or with s3xcopy start`,
+    });
+  }
+}
+
+/** Source, target and the deployment's state bucket are different buckets. */
+function checkBucketsApart(config: ConfigFields, ctx: z.RefinementCtx): void {
+  const bucketAccount = config.source.bucketAccount ?? config.source.account;
+  if (config.source.bucket === config.target.bucket && bucketAccount !== config.target.account) {
+    ctx.addIssue({ code: 'custom', path: ['target', 'bucket'], message: 'a bucket lives in one account only' });
+  }
+  // The state bucket holds the job's manifests, progress records and results: as the target, a mirror
+  // run would delete them as target-only objects; as the source, it would copy them.
+  const stateBucket = resourceNames(config as InfraConfig).stateBucket;
+  for (const side of ['source', 'target'] as const) {
+    if (config[side].bucket === stateBucket) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [side, 'bucket'],
+        message: `is the deployment's state bucket ${stateBucket} (manifests, progress, results): use another bucket, or another namePrefix`,
+      });
+    }
+  }
+}
+
+/** The deployment's configuration (the `s3xcopy` context of cdk.json), every cross-field rule checked. */
+export const InfraConfigSchema = InfraConfigFields.superRefine((config, ctx) => {
+  checkOptionGrants(config, ctx);
+  checkJobInputs(config, ctx);
+  checkSourcePlacement(config, ctx);
+  checkBucketsApart(config, ctx);
+});
 
 export type InfraConfig = z.output<typeof InfraConfigSchema>;
 export type InfraConfigInput = z.input<typeof InfraConfigSchema>;

@@ -1,4 +1,13 @@
-import type { InfraConfig } from './config';
+/**
+ * The fields of a deployment's configuration (InfraConfig, config.ts) that names and ARNs derive from,
+ * spelled out here so that this module does not import config.ts, which imports it.
+ */
+export interface NamingConfig {
+  namePrefix: string;
+  partition: string;
+  source: { account: string; region: string; bucket: string };
+  target: { account: string; bucket: string };
+}
 
 /**
  * Fixed names for everything another account or policy refers to. Fixed names let the target account
@@ -27,7 +36,7 @@ export interface ResourceNames {
 }
 
 /** The fixed names of a deployment. */
-export function resourceNames(config: InfraConfig): ResourceNames {
+export function resourceNames(config: NamingConfig): ResourceNames {
   const p = config.namePrefix;
   return {
     listRole: `${p}-list`,
@@ -49,6 +58,12 @@ export function resourceNames(config: InfraConfig): ResourceNames {
   };
 }
 
+/**
+ * The Distributed Map's Label in the ASL: its child executions are named `<state machine>/<Label>:<id>`
+ * and report AWS/States metrics under `<state machine ARN>/<Label>`.
+ */
+export const COPY_MAP_LABEL = 'CopyBatches';
+
 /** ARNs derived from the fixed names. */
 export interface ResourceArns {
   listRole: string;
@@ -65,6 +80,8 @@ export interface ResourceArns {
   stateMachine: string;
   /** Executions of the state machine, including the Distributed Map's child executions. */
   stateMachineExecutions: string;
+  /** The copy Map's child executions only (what a redrive of the Map Run restarts). */
+  copyMapChildren: string;
   topic: string;
   /** The deployment's CloudWatch alarms (a name pattern): the only alarms that may publish to the topic. */
   alarms: string;
@@ -74,7 +91,7 @@ export interface ResourceArns {
 }
 
 /** The ARNs of a deployment, built from its configuration alone (no lookups, no tokens). */
-export function resourceArns(config: InfraConfig): ResourceArns {
+export function resourceArns(config: NamingConfig): ResourceArns {
   const names = resourceNames(config);
   const { partition } = config;
   const { account, region } = config.source;
@@ -95,6 +112,7 @@ export function resourceArns(config: InfraConfig): ResourceArns {
     stateMachine: `arn:${partition}:states:${region}:${account}:stateMachine:${names.stateMachine}`,
     // Distributed Map children run as executions of "<state machine>/<map run id>".
     stateMachineExecutions: `arn:${partition}:states:${region}:${account}:execution:${names.stateMachine}/*`,
+    copyMapChildren: `arn:${partition}:states:${region}:${account}:execution:${names.stateMachine}/${COPY_MAP_LABEL}:*`,
     topic: `arn:${partition}:sns:${region}:${account}:${names.topic}`,
     alarms: `arn:${partition}:cloudwatch:${region}:${account}:alarm:${names.alarmPrefix}*`,
     stateBucket: `arn:${partition}:s3:::${names.stateBucket}`,

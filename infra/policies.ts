@@ -541,7 +541,7 @@ export function notifyRoleStatements(config: InfraConfig, topicKeyArn: string): 
 
 /**
  * The state machine: invoke its three functions, read manifests and write results (the Distributed
- * Map's ItemReader and ResultWriter), and run its own Map child executions.
+ * Map's ItemReader and ResultWriter), and run (and redrive) its own Map child executions.
  */
 export function stateMachineStatements(config: InfraConfig): PolicyStatementJson[] {
   const arns = resourceArns(config);
@@ -568,6 +568,9 @@ export function stateMachineStatements(config: InfraConfig): PolicyStatementJson
       Action: ['states:DescribeExecution', 'states:StopExecution'],
       Resource: arns.stateMachineExecutions,
     },
+    // A redrive of a failed execution restarts its Map Run's unsuccessful children as this role
+    // (docs/deploy.md, "Redrive"): only the copy Map's children, never a parent execution.
+    { Sid: 'RedriveMapChildren', Effect: 'Allow', Action: 'states:RedriveExecution', Resource: arns.copyMapChildren },
   ];
 }
 

@@ -15,7 +15,7 @@ import { EXIT, UsageError } from '../errors';
 import type { CliIo } from '../io';
 import type { LocalRunResult } from '../runner/runner';
 import { formatBytes } from '../size';
-import { COMMAND_DESCRIPTIONS } from './catalog';
+import { COMMAND_DESCRIPTIONS } from './descriptions';
 import { exitCodeFor, runSummaryJson, runWithProgress, summaryLine } from './run';
 
 export const DEMO_BUCKETS = { source: 'demo-source', target: 'demo-target', state: 'demo-state' } as const;

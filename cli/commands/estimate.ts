@@ -16,7 +16,7 @@ import { UsageError } from '../errors';
 import { manifestFormatOption, manifestFromFlags, manifestOption, requestPayerOption } from '../feature-flags';
 import type { CliIo } from '../io';
 import { formatBytes, parseSize } from '../size';
-import { COMMAND_DESCRIPTIONS } from './catalog';
+import { COMMAND_DESCRIPTIONS } from './descriptions';
 
 interface EstimateFlags extends FeatureEstimateFlags {
   objects?: string;

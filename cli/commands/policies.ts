@@ -12,7 +12,7 @@ import { copyingRoleArn, handAppliedPolicies, type KeyPolicyStatements } from '.
 import { UsageError } from '../errors';
 import type { CliIo } from '../io';
 import { parseS3Uri } from '../job-flags';
-import { COMMAND_DESCRIPTIONS } from './catalog';
+import { COMMAND_DESCRIPTIONS } from './descriptions';
 
 interface PolicyFlags {
   config?: string;

@@ -21,7 +21,7 @@ import { createProgressReporter } from '../progress';
 import type { LocalRunOptions, LocalRunResult } from '../runner/runner';
 import { parseDuration } from '../size';
 import { stsEndpointFor } from '../sts-endpoint';
-import { COMMAND_DESCRIPTIONS } from './catalog';
+import { COMMAND_DESCRIPTIONS } from './descriptions';
 
 /**
  * Set to 1 when --endpoint is the embedded S3 server (`s3xcopy demo`'s, or one a test started): the CLI

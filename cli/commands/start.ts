@@ -29,7 +29,7 @@ import { addFeatureOptions, type FeatureFlags, manifestFromFlags } from '../feat
 import type { CliIo } from '../io';
 import { collect, jobOptionsFromFlags, parseS3Uri } from '../job-flags';
 import { formatBytes } from '../size';
-import { COMMAND_DESCRIPTIONS } from './catalog';
+import { COMMAND_DESCRIPTIONS } from './descriptions';
 
 const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):\d{12}:stateMachine:[\w-]{1,80}$/;
 const EXECUTION_NAME = /^[A-Za-z0-9_-]{1,80}$/;
@@ -349,6 +349,68 @@ function withEarlier<P extends Progress>(progress: P, earlier: Pick<Progress, 'm
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Follows an execution until it ends, printing a progress line whenever it changes; a job that continued
+ * as new is followed to its last execution, and the Map Runs of every execution count as the job's. Sets
+ * the exit code from the end status and Notify's ledger.
+ */
+async function watchExecution(
+  sfn: SFNClient,
+  executionArn: string,
+  pollSeconds: number,
+  io: CliIo,
+  json: boolean,
+): Promise<void> {
+  let lastLine = '';
+  let failedPolls = 0;
+  const finished: FinishedMapRuns = new Map();
+  // A long job continues in new executions (ContinueAsNew): follow the chain to the last one, which
+  // notifies, and count the Map Runs of every execution as the job's.
+  let watched = executionArn;
+  const executions = [executionArn];
+  let earlier: Pick<Progress, 'mapRuns' | 'batches'> = {
+    mapRuns: 0,
+    batches: { total: 0, succeeded: 0, failed: 0, running: 0, pending: 0 },
+  };
+  for (;;) {
+    let progress: Awaited<ReturnType<typeof readProgress>>;
+    try {
+      progress = withEarlier(await readProgress(sfn, watched, finished), earlier);
+      failedPolls = 0;
+    } catch (error) {
+      failedPolls += 1;
+      if (!isTransientPollError(error) || failedPolls >= MAX_FAILED_POLLS) throw error;
+      // Wait longer after each failed poll in a row, so a throttled account gets room to recover.
+      const waitSeconds = Math.min(pollSeconds * 2 ** failedPolls, 60);
+      io.stderr(
+        `Progress poll failed (${(error as Error).name}: ${(error as Error).message}); the execution is unaffected, ` +
+          `polling again in ${waitSeconds} s (${failedPolls}/${MAX_FAILED_POLLS}).\n`,
+      );
+      await sleep(waitSeconds * 1000);
+      continue;
+    }
+    const next = continuedAs(progress.execution);
+    if (next) {
+      if (executions.includes(next)) throw new ContinuationLoopError(watched, next);
+      io.stderr(`Continued as ${next}\n`);
+      earlier = { mapRuns: progress.mapRuns, batches: progress.batches };
+      watched = next;
+      executions.push(next);
+      continue;
+    }
+    const line = progressLine(progress);
+    if (line !== lastLine) io.stderr(`${line}\n`);
+    lastLine = line;
+    if (progress.status !== 'RUNNING' && progress.status !== 'PENDING_REDRIVE') {
+      const ledger = await notifiedLedger(sfn, watched);
+      reportEnd(io, executions, progress, json, ledger);
+      process.exitCode = exitCodeFor(progress, ledger);
+      return;
+    }
+    await sleep(pollSeconds * 1000);
+  }
+}
+
 /** Registers `s3xcopy start`. */
 export function register(program: Command, io: CliIo): void {
   const command = program
@@ -407,54 +469,7 @@ export function register(program: Command, io: CliIo): void {
           if (!flags.json) io.stdout(`${executionArn}\n`);
           return;
         }
-        let lastLine = '';
-        let failedPolls = 0;
-        const finished: FinishedMapRuns = new Map();
-        // A long job continues in new executions (ContinueAsNew): follow the chain to the last one, which
-        // notifies, and count the Map Runs of every execution as the job's.
-        let watched = executionArn;
-        const executions = [executionArn];
-        let earlier: Pick<Progress, 'mapRuns' | 'batches'> = {
-          mapRuns: 0,
-          batches: { total: 0, succeeded: 0, failed: 0, running: 0, pending: 0 },
-        };
-        for (;;) {
-          let progress: Awaited<ReturnType<typeof readProgress>>;
-          try {
-            progress = withEarlier(await readProgress(sfn, watched, finished), earlier);
-            failedPolls = 0;
-          } catch (error) {
-            failedPolls += 1;
-            if (!isTransientPollError(error) || failedPolls >= MAX_FAILED_POLLS) throw error;
-            // Wait longer after each failed poll in a row, so a throttled account gets room to recover.
-            const waitSeconds = Math.min(pollSeconds * 2 ** failedPolls, 60);
-            io.stderr(
-              `Progress poll failed (${(error as Error).name}: ${(error as Error).message}); the execution is unaffected, ` +
-                `polling again in ${waitSeconds} s (${failedPolls}/${MAX_FAILED_POLLS}).\n`,
-            );
-            await sleep(waitSeconds * 1000);
-            continue;
-          }
-          const next = continuedAs(progress.execution);
-          if (next) {
-            if (executions.includes(next)) throw new ContinuationLoopError(watched, next);
-            io.stderr(`Continued as ${next}\n`);
-            earlier = { mapRuns: progress.mapRuns, batches: progress.batches };
-            watched = next;
-            executions.push(next);
-            continue;
-          }
-          const line = progressLine(progress);
-          if (line !== lastLine) io.stderr(`${line}\n`);
-          lastLine = line;
-          if (progress.status !== 'RUNNING' && progress.status !== 'PENDING_REDRIVE') {
-            const ledger = await notifiedLedger(sfn, watched);
-            reportEnd(io, executions, progress, flags.json === true, ledger);
-            process.exitCode = exitCodeFor(progress, ledger);
-            return;
-          }
-          await sleep(pollSeconds * 1000);
-        }
+        await watchExecution(sfn, executionArn, pollSeconds, io, flags.json === true);
       } finally {
         sfn.destroy();
       }

@@ -17,15 +17,16 @@ import { EVENTS_FUNCTION_SIZING } from '../../functions/shared/function-sizing';
 import { DEFAULT_OPTIONS } from '../../functions/shared/job';
 import { priceUsage, type S3RequestType, type UsageCounts } from './model';
 import { PRICES } from './prices';
-import { DEFAULT_ASSUMPTIONS, type Scenario, type ScenarioAssumptions, s3xcopyRequestsPerObject } from './scenarios';
+import {
+  DEFAULT_ASSUMPTIONS,
+  EVENT_DESIGNS,
+  type EventDesign,
+  type Scenario,
+  type ScenarioAssumptions,
+  s3xcopyRequestsPerObject,
+} from './scenarios';
 
-export const EVENT_DESIGNS = [
-  'event-direct-lambda',
-  'event-direct-lambda-eventbridge',
-  'event-pipe-workflow',
-  's3-replication',
-] as const;
-export type EventDesign = (typeof EVENT_DESIGNS)[number];
+export { EVENT_DESIGNS, type EventDesign };
 
 export const EVENT_DESIGN_TITLES: Record<EventDesign, string> = {
   'event-direct-lambda': 'S3 events -> SQS -> events function (s3xcopy)',

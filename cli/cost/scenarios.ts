@@ -18,7 +18,6 @@
 import { choosePartSize } from '../../functions/copy/part-plan';
 import { batchCount } from '../../functions/list/planner';
 import { DEFAULT_OPTIONS, GiB } from '../../functions/shared/job';
-import type { EventDesign } from './event-scenarios';
 import { type CostBreakdown, priceUsage, type S3RequestType, type UsageCounts } from './model';
 
 /** ListObjectsV2 returns at most 1,000 keys a page. */
@@ -97,6 +96,19 @@ export const DESIGNS = [
   's3-batch-operations',
 ] as const;
 export type Design = (typeof DESIGNS)[number];
+
+/**
+ * The designs `estimate --trigger s3-events` prices (event-scenarios.ts builds them). Named here beside
+ * DESIGNS so a Scenario can name either without this module importing event-scenarios.ts, which
+ * imports this one.
+ */
+export const EVENT_DESIGNS = [
+  'event-direct-lambda',
+  'event-direct-lambda-eventbridge',
+  'event-pipe-workflow',
+  's3-replication',
+] as const;
+export type EventDesign = (typeof EVENT_DESIGNS)[number];
 
 export const DESIGN_TITLES: Record<Design, string> = {
   's3xcopy-standard': 's3xcopy (Standard parent, Standard children)',

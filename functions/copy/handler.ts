@@ -26,6 +26,7 @@ import {
   toBatchResultRecord,
 } from '../shared/errors';
 import { CopyInputSchema, type CopyResult, DEFAULT_OPTIONS, describeIssues } from '../shared/job';
+import { COPY_INVOCATION_METRICS } from '../shared/metric-names';
 import { createObservability, type Observability } from '../shared/observability';
 import { TargetClients } from '../shared/target-role';
 import { type CopyEngineDeps, copyBatch } from './copy-engine';
@@ -54,7 +55,8 @@ function recordMetrics(metrics: Observability['metrics'], result: CopyResult): v
 
 /**
  * Builds the copy handler: middy with Powertools Logger (jobId, batchId, execution on every line) and
- * Metrics (ObjectsCopied, BytesCopied, ObjectsSkipped, ObjectsFailed).
+ * Metrics (ObjectsCopied, BytesCopied, ObjectsSkipped, ObjectsFailed, and InvocationsFailed or
+ * InvocationsHandedOver when the invocation throws).
  * The handler throws InvalidJobError on a bad event, AssumeRoleError before touching any object when the
  * target role cannot be assumed, and CopyBatchError / CopyTimeBudgetError from the engine.
  */
@@ -62,7 +64,7 @@ export function createCopyHandler(deps: CopyHandlerDeps) {
   const { logger, metrics } = deps.observability ?? createObservability('s3xcopy-copy');
   const progress = deps.state ? new S3ProgressStore(deps.state.s3, deps.state.bucket) : undefined;
 
-  const copy = async (event: unknown, context: Context): Promise<CopyResult> => {
+  const copyOneBatch = async (event: unknown, context: Context): Promise<CopyResult> => {
     const parsed = CopyInputSchema.safeParse(event);
     if (!parsed.success) {
       throw new InvalidJobError(
@@ -132,6 +134,19 @@ export function createCopyHandler(deps: CopyHandlerDeps) {
         error: errorMessage(writeError),
         fix: 'give the copy function s3:PutObject on <state bucket>/batch-results/*',
       });
+    }
+  };
+
+  // Every invocation that throws says whether it handed its batch over (by design) or failed: the alarm
+  // watches failures only, so a large object resuming over many invocations emails nobody.
+  const copy = async (event: unknown, context: Context): Promise<CopyResult> => {
+    try {
+      return await copyOneBatch(event, context);
+    } catch (error) {
+      const outcome =
+        error instanceof CopyTimeBudgetError ? COPY_INVOCATION_METRICS.handedOver : COPY_INVOCATION_METRICS.failed;
+      metrics.addMetric(outcome, MetricUnit.Count, 1);
+      throw error;
     }
   };
 

@@ -38,6 +38,30 @@ export interface CopyFunctionsProps {
   notifyStatements: PolicyStatementJson[];
 }
 
+/** The deployment's S3XCOPY_* settings, which every function reads once at cold start (functions/shared/config.ts). */
+function functionEnvironment(config: InfraConfig): Record<string, string> {
+  const names = resourceNames(config);
+  const arns = resourceArns(config);
+  return {
+    [ENV.sourceBucket]: config.source.bucket,
+    [ENV.sourcePrefix]: config.source.prefix,
+    [ENV.targetBucket]: config.target.bucket,
+    [ENV.targetPrefix]: config.target.prefix,
+    ...(isSameAccount(config) ? {} : { [ENV.targetRoleArn]: arns.targetRole }),
+    ...(config.target.externalId ? { [ENV.externalId]: config.target.externalId } : {}),
+    [ENV.defaultOptions]: JSON.stringify(config.defaultOptions),
+    [ENV.stateBucket]: names.stateBucket,
+    [ENV.topicArn]: arns.topic,
+    [ENV.notifyOnSuccess]: String(config.notifyOnSuccess),
+    [ENV.allowAcl]: String(config.allowAcl),
+    [ENV.bucketRegions]: JSON.stringify(bucketRegions(config)),
+    [ENV.mapMaxConcurrency]: String(config.mapMaxConcurrency),
+    POWERTOOLS_METRICS_NAMESPACE: 's3xcopy',
+    // Stack traces point at the TypeScript sources through the bundled source maps.
+    NODE_OPTIONS: '--enable-source-maps',
+  };
+}
+
 /**
  * The three functions with one set of settings: Node.js 24 on arm64, esbuild bundles with source maps
  * and kept names, active tracing, a log group with retention each, and roles with fixed names (the target
@@ -55,26 +79,8 @@ export class CopyFunctions extends Construct {
     super(scope, id);
     const { config } = props;
     const names = resourceNames(config);
-    const arns = resourceArns(config);
     const functionsDir = props.functionsDir ?? path.join(PROJECT_ROOT, 'functions');
-    const environment: Record<string, string> = {
-      [ENV.sourceBucket]: config.source.bucket,
-      [ENV.sourcePrefix]: config.source.prefix,
-      [ENV.targetBucket]: config.target.bucket,
-      [ENV.targetPrefix]: config.target.prefix,
-      ...(isSameAccount(config) ? {} : { [ENV.targetRoleArn]: arns.targetRole }),
-      ...(config.target.externalId ? { [ENV.externalId]: config.target.externalId } : {}),
-      [ENV.defaultOptions]: JSON.stringify(config.defaultOptions),
-      [ENV.stateBucket]: names.stateBucket,
-      [ENV.topicArn]: arns.topic,
-      [ENV.notifyOnSuccess]: String(config.notifyOnSuccess),
-      [ENV.allowAcl]: String(config.allowAcl),
-      [ENV.bucketRegions]: JSON.stringify(bucketRegions(config)),
-      [ENV.mapMaxConcurrency]: String(config.mapMaxConcurrency),
-      POWERTOOLS_METRICS_NAMESPACE: 's3xcopy',
-      // Stack traces point at the TypeScript sources through the bundled source maps.
-      NODE_OPTIONS: '--enable-source-maps',
-    };
+    const environment = functionEnvironment(config);
     this.environment = environment;
     const statements: Record<FunctionKind, PolicyStatementJson[]> = {
       list: listRoleStatements(config),

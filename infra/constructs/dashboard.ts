@@ -4,8 +4,9 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { COPY_INVOCATION_METRICS } from '../../functions/shared/metric-names';
 import type { InfraConfig } from '../config';
-import { resourceArns, resourceNames } from '../names';
+import { COPY_MAP_LABEL, resourceArns, resourceNames } from '../names';
 
 /** Where the functions' EMF metrics go: POWERTOOLS_METRICS_NAMESPACE (copy-functions.ts). */
 export const METRICS_NAMESPACE = 's3xcopy';
@@ -15,11 +16,8 @@ export function serviceOf(kind: 'list' | 'copy' | 'notify'): string {
   return `s3xcopy-${kind}`;
 }
 
-/**
- * The Distributed Map's Label in the ASL: its child executions report AWS/States metrics under
- * `<state machine ARN>/<Label>`, which is how the dashboard shows batches started, done and failed.
- */
-export const COPY_MAP_LABEL = 'CopyBatches';
+// The dashboard shows batches started, done and failed from the Map's child executions' metrics.
+export { COPY_MAP_LABEL };
 
 export interface CopyDashboardProps {
   config: InfraConfig;
@@ -27,6 +25,34 @@ export interface CopyDashboardProps {
   stateMachine: sfn.IStateMachine;
   deadLetterQueues: Record<string, sqs.IQueue>;
   alarms: cloudwatch.IAlarm[];
+}
+
+/** Every graph's period: one minute. */
+const PERIOD = Duration.minutes(1);
+
+/** A metric the list or copy function writes as EMF (Powertools), summed per minute. */
+function emf(metricName: string, kind: 'list' | 'copy', label: string, unit?: cloudwatch.Unit): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { service: serviceOf(kind) },
+    statistic: cloudwatch.Stats.SUM,
+    period: PERIOD,
+    label,
+    ...(unit ? { unit } : {}),
+  });
+}
+
+/** A metric of the copy Map's child executions (one per batch), summed per minute. */
+function copyBatchMetric(config: CopyDashboardProps['config'], metricName: string, label: string): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: 'AWS/States',
+    metricName,
+    dimensionsMap: { StateMachineArn: `${resourceArns(config).stateMachine}/${COPY_MAP_LABEL}` },
+    statistic: cloudwatch.Stats.SUM,
+    period: PERIOD,
+    label,
+  });
 }
 
 /**
@@ -39,29 +65,10 @@ export class CopyDashboard extends Construct {
 
   constructor(scope: Construct, id: string, props: CopyDashboardProps) {
     super(scope, id);
-    const period = Duration.minutes(1);
+    const period = PERIOD;
     const sum = cloudwatch.Stats.SUM;
-    const emf = (metricName: string, kind: 'list' | 'copy', label: string, unit?: cloudwatch.Unit) =>
-      new cloudwatch.Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName,
-        dimensionsMap: { service: serviceOf(kind) },
-        statistic: sum,
-        period,
-        label,
-        ...(unit ? { unit } : {}),
-      });
     const sm = props.stateMachine;
-    const children = (metricName: string, label: string) =>
-      new cloudwatch.Metric({
-        namespace: 'AWS/States',
-        metricName,
-        dimensionsMap: { StateMachineArn: `${resourceArns(props.config).stateMachine}/${COPY_MAP_LABEL}` },
-        statistic: sum,
-        period,
-        label,
-      });
-
+    const children = (metricName: string, label: string) => copyBatchMetric(props.config, metricName, label);
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: resourceNames(props.config).dashboard,
       defaultInterval: Duration.hours(3),
@@ -125,6 +132,11 @@ export class CopyDashboard extends Construct {
               fn.metricErrors({ period, statistic: sum, label: `${kind} errors` }),
               fn.metricThrottles({ period, statistic: sum, label: `${kind} throttles` }),
             ]),
+            // Lambda counts a copy's hand-over to the next invocation as an error; these tell them apart.
+            right: [
+              emf(COPY_INVOCATION_METRICS.failed, 'copy', 'copy invocations failed'),
+              emf(COPY_INVOCATION_METRICS.handedOver, 'copy', 'copy hand-overs (normal work)'),
+            ],
           }),
           new cloudwatch.GraphWidget({
             title: 'Dead-letter queue depth',

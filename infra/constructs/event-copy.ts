@@ -14,7 +14,7 @@ import { EVENTS_FUNCTION_SIZING } from '../../functions/shared/function-sizing';
 import type { InfraConfig } from '../config';
 import { acknowledge, acknowledgePrefixWildcards } from '../nag';
 import { resourceNames } from '../names';
-import { eventKeyPrefix, eventsQueueStatements, eventsRoleStatements } from '../policies';
+import { eventKeyPrefix, eventsQueueStatements, eventsRoleStatements, type PolicyStatementJson } from '../policies';
 import { PROJECT_ROOT } from './copy-functions';
 import { deadLetterQueue, QUEUE_DEFAULTS } from './triggers';
 
@@ -125,6 +125,11 @@ export class DirectEventCopy extends Construct {
         reportBatchItemFailures: true,
       }),
     );
+    this.acknowledgeFindings(statements);
+  }
+
+  /** cdk-nag findings that do not apply to this function, each with the reason. */
+  private acknowledgeFindings(statements: PolicyStatementJson[]): void {
     acknowledge(
       this.role,
       'AwsSolutions-IAM5[Resource::*]',

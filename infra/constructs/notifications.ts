@@ -9,10 +9,12 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { COPY_INVOCATION_METRICS } from '../../functions/shared/metric-names';
 import type { InfraConfig } from '../config';
 import { acknowledge } from '../nag';
-import { resourceNames } from '../names';
+import { COPY_MAP_LABEL, resourceArns, resourceNames } from '../names';
 import { topicKeyStatements, topicPublishStatements } from '../policies';
+import { METRICS_NAMESPACE, serviceOf } from './dashboard';
 
 /**
  * The SNS topic that job reports and alarms go to: encrypted with a customer-managed key (CloudWatch
@@ -70,9 +72,11 @@ export interface AlarmsProps {
 }
 
 /**
- * Alarms to the topic: any function error (the original setup's alarm), any execution that failed,
- * timed out or was aborted, and any message in a dead-letter queue (an event or a schedule run that never
- * started an execution raises no other alarm). Missing data means nothing ran, which is not an alarm.
+ * Alarms to the topic: any list or notify function error, any copy invocation that really failed (its
+ * own metric: a hand-over to the next invocation is not a failure), any copy batch that failed after its
+ * retries, any execution that failed, timed out or was aborted, and any message in a dead-letter queue
+ * (an event or a schedule run that never started an execution raises no other alarm). Missing data means
+ * nothing ran, which is not an alarm.
  */
 export class Alarms extends Construct {
   readonly alarms: cloudwatch.Alarm[] = [];
@@ -96,13 +100,41 @@ export class Alarms extends Construct {
     };
     const period = Duration.minutes(1);
     for (const [kind, fn] of Object.entries(props.functions)) {
+      // The copy function throws by design when a large object hands over to the next invocation, and
+      // Lambda counts that as an error: its alarm watches the function's own count of real failures.
+      if (kind === 'copy') continue;
       add(
         `${kind}Errors`,
         fn.metricErrors({ period, statistic: cloudwatch.Stats.SUM }),
         `s3xcopy ${kind} function reported errors: see its log group`,
       );
     }
+    add(
+      'copyInvocationsFailed',
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: COPY_INVOCATION_METRICS.failed,
+        dimensionsMap: { service: serviceOf('copy') },
+        statistic: cloudwatch.Stats.SUM,
+        period,
+      }),
+      's3xcopy copy function failed (objects failed after retries, a role refused, a bad job): see its log group. ' +
+        'Hand-overs of large objects to the next invocation are not counted.',
+    );
     const sm = props.stateMachine;
+    // A copy invocation that dies (timeout, out of memory) writes no metric of its own; once the state
+    // machine's retries are spent its batch's child execution fails, and this alarm sees it.
+    add(
+      'CopyBatchesFailed',
+      new cloudwatch.Metric({
+        namespace: 'AWS/States',
+        metricName: 'ExecutionsFailed',
+        dimensionsMap: { StateMachineArn: `${resourceArns(props.config).stateMachine}/${COPY_MAP_LABEL}` },
+        statistic: cloudwatch.Stats.SUM,
+        period,
+      }),
+      "s3xcopy copy batches failed after all their retries: see the execution's Map Run and the report",
+    );
     add('ExecutionsFailed', sm.metricFailed({ period, statistic: cloudwatch.Stats.SUM }), 's3xcopy executions failed');
     add(
       'ExecutionsTimedOut',

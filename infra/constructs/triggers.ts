@@ -13,16 +13,23 @@ import { acknowledge } from '../nag';
 
 /**
  * The Pipe's input template, applied to each SQS record of a batch: an EventBridge "Object Created" event
- * cut down to its type, bucket and key, a shape the list function accepts as it is (functions/list/s3-events.ts).
- * Pipes parse a JSON SQS body implicitly, so `$.body.detail...` reaches into the event. A full record is
- * about 1.5-2.5 KiB (receipt handle, attributes, the whole event as an escaped string); trimmed, it is the
- * key plus about 100 bytes, so 50 records with 1,024-byte keys sent fully percent-encoded (3,072 characters
- * each) stay near 160 KB of Step Functions' 256 KiB execution input.
+ * cut down to its type, bucket and object, a shape the list function accepts as it is
+ * (functions/list/s3-events.ts). Pipes parse a JSON SQS body implicitly, so `$.body.detail...` reaches
+ * into the event.
+ *
+ * Pipes insert a value taken by a path as it is, without escaping it: a key holding `"` or `\` inside a
+ * quoted placeholder would make the execution input invalid JSON, and the whole batch would go to the
+ * dead-letter queue. So the bucket and the object (whose key is the only free text) go in as unquoted
+ * placeholders, which Pipes fill with the JSON of the object they name, escaped as JSON. Only the type is
+ * quoted: the rule passes only "Object Created", which needs no escaping.
+ *
+ * A full record is about 1.5-2.5 KiB (receipt handle, attributes, the whole event as an escaped string);
+ * trimmed, it is the key plus about 250 bytes (size, ETag, sequencer, version), so 50 records with
+ * 1,024-byte keys sent fully percent-encoded (3,072 characters each) stay near 170 KB of Step Functions'
+ * 256 KiB execution input.
  */
-export const PIPE_RECORD_TEMPLATE = JSON.stringify({
-  'detail-type': '<$.body.detail-type>',
-  detail: { bucket: { name: '<$.body.detail.bucket.name>' }, object: { key: '<$.body.detail.object.key>' } },
-});
+export const PIPE_RECORD_TEMPLATE =
+  '{"detail-type":"<$.body.detail-type>","detail":{"bucket":<$.body.detail.bucket>,"object":<$.body.detail.object>}}';
 
 /** SQS queue settings shared by the event queue and the dead-letter queues. */
 export const QUEUE_DEFAULTS: sqs.QueueProps = {

@@ -2,7 +2,8 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { COMMAND_DESCRIPTIONS, COMMANDS, requestedCommand } from '../../cli/commands/catalog';
+import { COMMANDS, requestedCommand } from '../../cli/commands/catalog';
+import { COMMAND_DESCRIPTIONS } from '../../cli/commands/descriptions';
 
 const ROOT = path.join(__dirname, '..', '..');
 

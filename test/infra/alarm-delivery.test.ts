@@ -17,9 +17,10 @@ describe('alarm delivery to the encrypted, SSL-only topic', () => {
   const everything = ['sns:Publish', 'kms:GenerateDataKey', 'kms:Decrypt'];
 
   it('lets CloudWatch publish, and use the topic key, for every alarm of the stack', async () => {
-    // Arrange: function errors x4 (list, copy, notify, events), executions x3, two dead-letter queues
+    // Arrange: function failures x4 (list, copy, notify, events), failed copy batches, executions x3, two
+    // dead-letter queues
     const alarms = d.source.alarms();
-    expect(alarms).toHaveLength(9);
+    expect(alarms).toHaveLength(10);
     // Act
     const results = await Promise.all(
       alarms.map(async (alarm) => ({

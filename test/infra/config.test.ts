@@ -89,6 +89,29 @@ describe('infra configuration', () => {
     );
   });
 
+  it('refuses to create a source bucket outside the stack region: the stack would create it in its own region', () => {
+    // Arrange: the workflow runs in eu-west-1 (cdk.json); the bucket is said to live in us-east-1
+    const elsewhere = merge(exampleConfig(), { source: { createBucket: true, bucketRegion: 'us-east-1' } });
+    // Act + Assert: the message names both regions and both ways out
+    expect(() => parseInfraConfig(elsewhere)).toThrow(
+      /source\.createBucket cannot be true when source\.bucketRegion \(us-east-1\) is not the stack's region \(eu-west-1\).*create the bucket in us-east-1 yourself and set "createBucket": false, or drop source\.bucketRegion/,
+    );
+    expect(
+      parseInfraConfig(merge(exampleConfig(), { source: { createBucket: true, bucketRegion: 'eu-west-1' } })).source
+        .createBucket,
+    ).toBe(true);
+  });
+
+  it('refuses S3 events from a source bucket in another region: S3 sends them within that region only', () => {
+    // Arrange
+    const elsewhere = merge(exampleConfig(), { source: { bucketRegion: 'us-east-1' }, s3Events: { enabled: true } });
+    // Act + Assert
+    expect(() => parseInfraConfig(elsewhere)).toThrow(
+      /s3Events\.enabled cannot be true when the source bucket lives in us-east-1 and the workflow in eu-west-1: S3 sends its events only within the bucket's own region.*deploy the workflow in us-east-1 \(source\.region\)/,
+    );
+    expect(parseInfraConfig(merge(exampleConfig(), { s3Events: { enabled: true } })).s3Events.enabled).toBe(true);
+  });
+
   it('applies -c s3xcopy.<path>=<value> overrides over the cdk.json object', () => {
     // Act
     const config = configFromContext({

@@ -1,12 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { DEFINITION_PATH } from '../../cli/runner/definition';
 import { definitionSubstitutions } from '../../infra/constructs/copy-state-machine';
+import { COPY_MAP_LABEL } from '../../infra/constructs/dashboard';
 import { resourceArns } from '../../infra/names';
 import { deployment, isAllowed } from './iam-proofs';
 import type { TemplateJson } from './resolve-template';
 import { synthesize } from './synth';
 
-/** ContinueAsNew: the state machine starts a new execution of itself, and of nothing else. */
+/**
+ * ContinueAsNew: the state machine starts a new execution of itself, and of nothing else; and a redrive
+ * of a failed execution may restart its Map Run's children.
+ */
 describe('the state machine role and states:StartExecution', () => {
   const built = synthesize();
   const template = built.sourceTemplate.toJSON() as TemplateJson;
@@ -37,6 +41,32 @@ describe('the state machine role and states:StartExecution', () => {
     }
     // Assert
     expect(allowed).toEqual([arns.stateMachine]);
+  });
+
+  it("may redrive its Distributed Map's child executions, and no other execution", async () => {
+    // Arrange: redriving a failed parent redrives its Map Run, whose children Step Functions restarts as this role
+    const executions = arns.stateMachineExecutions.replace(/\/\*$/, '');
+    const child = `${executions}/${COPY_MAP_LABEL}:0f7c2d3a-5b7e-4a8b-9c1d-2e3f4a5b6c7d`;
+    const others = [
+      `${executions}/SomeOtherMap:0f7c2d3a-5b7e-4a8b-9c1d-2e3f4a5b6c7d`,
+      child.replace(':s3xcopy-copy/', ':someone-elses-machine/'),
+    ];
+    // Act
+    const allowed: string[] = [];
+    for (const execution of [child, ...others]) {
+      const ok = await isAllowed(
+        {
+          principal: d.source.roleArn(roleId),
+          action: 'states:RedriveExecution',
+          resource: execution,
+          resourceAccount: built.config.source.account,
+        },
+        d.source.identityPolicies(roleId),
+      );
+      if (ok) allowed.push(execution);
+    }
+    // Assert
+    expect(allowed).toEqual([child]);
   });
 
   it('names its own state machine by context, so the definition needs no ARN (no circular reference)', () => {

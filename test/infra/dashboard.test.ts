@@ -73,7 +73,14 @@ describe('the CloudWatch dashboard', () => {
     expect(directive?.Namespace).toBe(METRICS_NAMESPACE);
     expect(directive?.Dimensions).toEqual([['service']]);
     expect(emf.service).toBe(serviceOf('copy'));
-    for (const metric of ['ObjectsCopied', 'ObjectsFailed', 'ObjectsSkipped', 'BytesCopied']) {
+    for (const metric of [
+      'ObjectsCopied',
+      'ObjectsFailed',
+      'ObjectsSkipped',
+      'BytesCopied',
+      'InvocationsFailed',
+      'InvocationsHandedOver',
+    ]) {
       expect(metrics).toContain(`s3xcopy ${metric} service=s3xcopy-copy`);
     }
     expect(metrics).toContain('s3xcopy ObjectsSkipped service=s3xcopy-list');

@@ -8,17 +8,20 @@ const MAX_INPUT_BYTES = 256 * 1024;
 const BUDGET_BYTES = Math.floor((MAX_INPUT_BYTES * 2) / 3);
 
 /**
- * Applies a Pipes input template to one record as EventBridge Pipes documents it: a JSON SQS body is
- * parsed implicitly, each quoted `"<$.path>"` becomes the JSON string at that path. A path that finds
- * nothing throws, so a template naming a field the events lack fails here, not in production.
+ * Applies a Pipes input template to one record as EventBridge Pipes does it: a JSON SQS body is parsed
+ * implicitly, and each `<$.path>` is replaced by the value at that path WITHOUT escaping ("EventBridge
+ * doesn't escape values extracted by Input Path, when populating the Input Template"): a string goes in
+ * as its raw characters, whatever quotes the template puts around it, and an object or array as its JSON
+ * text. The result is parsed as the execution input is, so a template that lets a value break the JSON
+ * fails here. A path that finds nothing throws, so a template naming a field the events lack fails too.
  */
 function applyInputTemplate(template: string, record: Record<string, unknown>): unknown {
   const event = { ...record, body: typeof record.body === 'string' ? JSON.parse(record.body) : record.body };
-  const filled = template.replace(/"<\$\.([A-Za-z0-9_.-]+)>"/g, (_match, path: string) => {
+  const filled = template.replace(/<\$\.([A-Za-z0-9_.-]+)>/g, (_match, path: string) => {
     let value: unknown = event;
     for (const part of path.split('.')) value = (value as Record<string, unknown> | undefined)?.[part];
-    if (typeof value !== 'string') throw new Error(`template path $.${path} finds no string in the record`);
-    return JSON.stringify(value);
+    if (value === undefined) throw new Error(`template path $.${path} finds nothing in the record`);
+    return typeof value === 'string' ? value : JSON.stringify(value);
   });
   return JSON.parse(filled);
 }
@@ -50,6 +53,7 @@ function sqsRecord(index: number, bucket: string, sentKey: string): Record<strin
         key: sentKey,
         size: 5_368_709_120,
         etag: 'd41d8cd98f00b204e9800998ecf8427e-1000',
+        'version-id': 'Wc2rZ7v3Sx0dI6nqA9mBqvUtdz3yjZ1H',
         sequencer: '0064D3901D00059242',
       },
       'request-id': 'N4N7GDK58NMKJ12R',
@@ -101,7 +105,8 @@ describe('the S3 event pipe: execution input with room to spare', () => {
       untrimmedOverBudget: true,
       trimmedUnderBudget: true,
     });
-    expect(trimmed).toBeLessThan(170_000);
+    // Measured: 243,451 bytes untrimmed, 168,151 trimmed (the object's size, ETag, version and sequencer included).
+    expect(trimmed).toBeLessThan(172_000);
   });
 
   it('hands List every key of the batch, recoverable from its trimmed record', () => {
@@ -129,6 +134,20 @@ describe('the S3 event pipe: execution input with room to spare', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('keeps the execution input valid JSON for keys holding quotes, backslashes and control characters', () => {
+    // Arrange: keys S3 accepts, as EventBridge may send them (unencoded); one bad record would send its
+    // whole batch of 50 to the dead-letter queue
+    const keys = ['data/say "hi".txt', 'data/back\\slash\\', 'data/tab\there', 'data/"}],"x":{"', 'data/\\u0041'];
+    for (const key of keys) {
+      // Act
+      const trimmed = applyInputTemplate(template as string, sqsRecord(0, 'events-src', key));
+      const parsed = parseObjectCreatedEvents([trimmed]);
+      // Assert
+      const ref = parsed.refs[0];
+      expect({ key, found: [ref?.key, ...(ref?.fallbackKeys ?? [])].includes(key) }).toEqual({ key, found: true });
+    }
   });
 
   it('passes the event type through, so List still ignores anything but Object Created', () => {

@@ -13,6 +13,7 @@ import { Readable } from 'node:stream';
 import { PutObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
 import { RECORD_CALLS_ENV, type RecordedCall } from '../../functions/shared/call-recorder';
+import { roleSessionName } from '../../functions/shared/target-role';
 import type { InfraConfig } from '../../infra/config';
 import { resourceArns, resourceNames } from '../../infra/names';
 import { sourceBucketPolicyStatements } from '../../infra/policies';
@@ -64,9 +65,12 @@ function standInSts(): STSClient {
 
 /**
  * Lets the first CreateMultipartUpload reach the server and loses its answer, so the copy sweeps the
- * upload it cannot name (functions/copy/stray-uploads.ts): ListMultipartUploads, then an abort.
+ * upload it cannot name (functions/copy/stray-uploads.ts): ListMultipartUploads, then an abort. The copy
+ * aborts only uploads its own role session initiated; the embedded server names no initiator, so the
+ * listing answers with the one AWS would give for the job's session (`jobId`).
  */
-function loseFirstCreateAnswer() {
+function loseFirstCreateAnswer(jobId: string) {
+  const initiator = `arn:aws:sts::222222222222:assumed-role/s3xcopy-target/${roleSessionName(jobId)}`;
   let lost = false;
   return (client: S3Client, role: string) => {
     if (role !== 'target') return;
@@ -85,6 +89,18 @@ function loseFirstCreateAnswer() {
       },
       // After signing, inside the SDK's retries: the request really reaches the server.
       { step: 'deserialize', name: 'testLostAnswer' },
+    );
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if (context.commandName === 'ListMultipartUploadsCommand') {
+          const output = result.output as { Uploads?: Array<{ Initiator?: { ID?: string } }> };
+          for (const upload of output.Uploads ?? []) upload.Initiator = { ID: initiator };
+        }
+        return result;
+      },
+      // Outermost, where the answer is already parsed.
+      { step: 'initialize', name: 'testInitiator' },
     );
   };
 }
@@ -168,7 +184,7 @@ beforeAll(async () => {
   // A multipart copy whose CreateMultipartUpload answer is lost: the stray-upload sweep.
   await recordedRun(
     { source, target: { ...target, prefix: 'copy/stray/' }, filter: { include: ['big.bin'] }, options: multipart },
-    { configureS3: loseFirstCreateAnswer() },
+    { configureS3: loseFirstCreateAnswer('s3xcopy-recorded-stray'), executionName: 's3xcopy-recorded-stray' },
   );
   // Archived objects with restore (allowRestore): on the S3 model, as the embedded server has no storage
   // classes or RestoreObject (test/statemachine/archived-objects.sim.test.ts).

@@ -254,7 +254,7 @@ describe('SourceStack', () => {
       });
     });
 
-    it.each(['list', 'copy', 'notify'])('alarms on any %s function error', (kind) => {
+    it.each(['list', 'notify'])('alarms on any %s function error', (kind) => {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: 'Errors',
         Namespace: 'AWS/Lambda',
@@ -268,6 +268,44 @@ describe('SourceStack', () => {
         ComparisonOperator: 'GreaterThanThreshold',
         TreatMissingData: 'notBreaching',
         AlarmActions: [{ Ref: Match.stringLikeRegexp('^NotificationsTopic') }],
+      });
+    });
+
+    it("alarms on the copy function's own count of failed invocations, not on Lambda's Errors", () => {
+      // A hand-over to the next invocation (CopyTimeBudgetError) is an error to Lambda and normal work
+      // to us: test/statemachine/copy-alarms.test.ts evaluates these alarms over local runs.
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: 's3xcopy-copyInvocationsFailed',
+        Namespace: 's3xcopy',
+        MetricName: 'InvocationsFailed',
+        Dimensions: [{ Name: 'service', Value: 's3xcopy-copy' }],
+        Statistic: 'Sum',
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        AlarmActions: [{ Ref: Match.stringLikeRegexp('^NotificationsTopic') }],
+      });
+      template.resourcePropertiesCountIs(
+        'AWS::CloudWatch::Alarm',
+        {
+          Namespace: 'AWS/Lambda',
+          Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('^FunctionsCopy') } }],
+        },
+        0,
+      );
+    });
+
+    it('alarms on copy batches that failed after their retries (a copy that died writes no metric)', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: 's3xcopy-CopyBatchesFailed',
+        Namespace: 'AWS/States',
+        MetricName: 'ExecutionsFailed',
+        Dimensions: [
+          {
+            Name: 'StateMachineArn',
+            Value: 'arn:aws:states:eu-west-1:111111111111:stateMachine:s3xcopy-copy/CopyBatches',
+          },
+        ],
+        Threshold: 0,
       });
     });
 

@@ -97,6 +97,7 @@ describe('statemachine/copy.asl.json', () => {
         'Lambda.AWSLambdaException',
         'Lambda.SdkClientException',
         'Lambda.TooManyRequestsException',
+        'Lambda.Unknown',
       ]);
       expect(task.Retry[0]).toMatchObject({ JitterStrategy: 'FULL', BackoffRate: 2 });
     }

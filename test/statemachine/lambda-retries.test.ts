@@ -105,6 +105,18 @@ describe('Lambda Task retries in statemachine/copy.asl.json', () => {
     });
   });
 
+  it.each(Object.keys(TASKS))(
+    'retries Lambda.Unknown in %s: how Step Functions reports an unhandled function error, a timeout or running out of memory',
+    async (taskName) => {
+      // Act: the function dies twice without an error document of its own, then runs
+      const { calls, output, normalNext } = await runTask(taskName, ['Lambda.Unknown', 'Lambda.Unknown']);
+      // Assert
+      expect(calls).toBe(3);
+      expect(output.thrown).toBeUndefined();
+      expect(output.endedIn).toBe(normalNext);
+    },
+  );
+
   it.each(['Copy', 'List'])(
     'retries AssumeRoleTransientError (STS throttled past the function retries) in %s',
     async (name) => {

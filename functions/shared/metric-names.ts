@@ -1,0 +1,13 @@
+/**
+ * What each copy invocation ended in, as metrics of the copy function (service s3xcopy-copy). Lambda's
+ * own Errors metric cannot tell them apart: a copy that runs out of time hands its batch over to the
+ * next invocation by throwing CopyTimeBudgetError (the state machine retries it), which is normal work
+ * for a large object, while anything else thrown is a real failure. The copy function's alarm watches
+ * `failed` (infra/constructs/notifications.ts).
+ */
+export const COPY_INVOCATION_METRICS = {
+  /** An invocation threw anything but a hand-over: objects failed, a role refused, a bad job... */
+  failed: 'InvocationsFailed',
+  /** An invocation stopped short of its deadline after making progress; the next one resumes. */
+  handedOver: 'InvocationsHandedOver',
+} as const;
