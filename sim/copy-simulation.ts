@@ -23,7 +23,7 @@ import { listSlice } from '../functions/list/list-slice';
 import { combineRates } from '../functions/list/rate-plan';
 import type { MeasuredRates } from '../functions/shared/copy-rates';
 import { CopyBatchError, CopyTimeBudgetError } from '../functions/shared/errors';
-import { type Batch, DEFAULT_OPTIONS, parseJob } from '../functions/shared/job';
+import { type Batch, DEFAULT_OPTIONS, type Job, parseJob } from '../functions/shared/job';
 import { VirtualClock } from './clock';
 import { sameContent } from './content';
 import { AWS_RATE_LIMITS, awsLatency, seededRandom } from './limits';
@@ -139,42 +139,8 @@ async function simulate(scenario: CopyScenario): Promise<CopyOutcome> {
   const seed = scenario.seed ?? 1;
   const random = seededRandom(seed);
   const clock = new VirtualClock(Date.UTC(2026, 0, 1), 0, 60_000);
-  const model = new S3Model({
-    clock,
-    rateLimits: AWS_RATE_LIMITS,
-    latency: awsLatency({ random: seededRandom(seed + 1) }),
-    random: seededRandom(seed + 2),
-  });
-  model.createBucket('source');
-  model.createBucket('target');
-  model.createBucket('state');
-  model.seed(
-    'source',
-    (function* () {
-      for (let i = 0; i < scenario.objects; i++) {
-        const prefix = `p${String(i % scenario.prefixes).padStart(4, '0')}/`;
-        yield {
-          key: `${prefix}obj-${String(Math.floor(i / scenario.prefixes)).padStart(8, '0')}`,
-          size: scenario.objectBytes,
-        };
-      }
-    })(),
-  );
-
-  const job = parseJob({
-    source: { bucket: 'source', prefix: '' },
-    target: { bucket: 'target', prefix: '' },
-    filter: { include: [], exclude: [] },
-    options: {
-      ...DEFAULT_OPTIONS,
-      mode: 'copy',
-      concurrency: scenario.concurrency,
-      ...(scenario.sliceMaxObjects ? { sliceMaxObjects: scenario.sliceMaxObjects } : {}),
-      ...(scenario.maxObjectsPerBatch ? { maxObjectsPerBatch: scenario.maxObjectsPerBatch } : {}),
-      ...(scenario.listConcurrency ? { listConcurrency: scenario.listConcurrency } : {}),
-    },
-  });
-  const logger = new Logger({ serviceName: 'copy-simulation', logLevel: 'SILENT' });
+  const model = seededModel(scenario, clock, seed);
+  const job = simulationJob(scenario);
   const listClient = model.client({ sdkRetries: { maxAttempts: 3 } });
   // One client per Lambda execution environment, reused by the batches it runs.
   const idle: S3Client[] = Array.from({ length: scenario.mapMaxConcurrency }, () =>
@@ -182,73 +148,8 @@ async function simulate(scenario: CopyScenario): Promise<CopyOutcome> {
   );
   const workers = [...idle];
   const mapLimit = pLimit(scenario.mapMaxConcurrency);
-  const overhead = scenario.invokeOverheadMs ?? 30;
-  let objectFailures = 0;
-  let failedObjects = 0;
-  let batchRetries = 0;
-  let copied = 0;
-  // Time Map children ran (the Map's slots in use), summed over children: the Map's own tail shows here.
-  let childMs = 0;
+  const children = new MapChildren(scenario, job, clock, random, idle);
   const timeline: SliceTimeline[] = [];
-
-  /** One Map child: the batch copied, retried as the ASL's Retry does; returns what its copies measured. */
-  async function runChild(batch: Batch): Promise<MeasuredRates | undefined> {
-    const childStarted = clock.now();
-    try {
-      return await runChildAttempts(batch);
-    } finally {
-      childMs += clock.now() - childStarted;
-    }
-  }
-
-  async function runChildAttempts(batch: Batch): Promise<MeasuredRates | undefined> {
-    let budgetRetries = 0;
-    let failureRetries = 0;
-    for (;;) {
-      const s3 = idle.pop();
-      if (!s3) throw new Error('simulation: more children than execution environments');
-      let error: unknown;
-      try {
-        await clock.sleep(overhead);
-        const deadline = clock.now() + 900_000;
-        const result = await copyBatch(
-          { job, jobId: 'sim', batch },
-          {
-            s3,
-            logger,
-            remainingTimeMs: () => deadline - clock.now(),
-            sleep: (ms) => clock.sleep(ms),
-            now: () => clock.now(),
-            random,
-            adaptiveLimit: scenario.adaptive ? scenario.adaptiveOptions : false,
-          },
-        );
-        copied += result.copied;
-        return result.rates;
-      } catch (caught) {
-        error = caught;
-      } finally {
-        idle.push(s3);
-      }
-      if (error instanceof CopyBatchError) {
-        objectFailures += error.failures.length;
-        if (failureRetries >= FINAL_LIMIT) {
-          failedObjects += error.failures.length;
-          copied += batch.objects.length - error.failures.length;
-          return undefined;
-        }
-        failureRetries++;
-        batchRetries++;
-        await clock.sleep(random() * Math.min(60_000, 5_000 * 2 ** (failureRetries - 1)));
-      } else if (error instanceof CopyTimeBudgetError && budgetRetries < 5) {
-        budgetRetries++;
-        batchRetries++;
-        await clock.sleep(random() * 1_000 * 1.5 ** (budgetRetries - 1));
-      } else {
-        throw error;
-      }
-    }
-  }
 
   const started = clock.now();
   let listMs = 0;
@@ -284,12 +185,12 @@ async function simulate(scenario: CopyScenario): Promise<CopyOutcome> {
       ).size;
       secondsAtLimit += output.slice.objects / (partitions * AWS_RATE_LIMITS.writePerSecond);
       const measured: MeasuredRates[] = [];
-      const childMsBefore = childMs;
+      const childMsBefore = children.childMs;
       const copyBusyBefore = model.stats.busyMs.CopyObject ?? 0;
       await Promise.all(
         batches.map((batch) =>
           mapLimit(async () => {
-            const batchRates = await runChild(batch);
+            const batchRates = await children.run(batch);
             if (batchRates) measured.push(batchRates);
           }),
         ),
@@ -301,7 +202,7 @@ async function simulate(scenario: CopyScenario): Promise<CopyOutcome> {
         batches: batches.length,
         listSeconds: (listEnded - listStarted) / 1000,
         copySeconds: copyMs / 1000,
-        meanChildren: (childMs - childMsBefore) / copyMs,
+        meanChildren: (children.childMs - childMsBefore) / copyMs,
         meanCopiesInFlight: ((model.stats.busyMs.CopyObject ?? 0) - copyBusyBefore) / copyMs,
       });
       // As the List handler does with the previous Map Run's results (functions/list/handler.ts).
@@ -310,7 +211,150 @@ async function simulate(scenario: CopyScenario): Promise<CopyOutcome> {
     } while (continuation);
   });
   const seconds = (clock.now() - started) / 1000;
+  return {
+    ...measureOutcome(scenario, model, workers, children, { seconds, listMs, secondsAtLimit }),
+    timeline,
+    wallSeconds: (Date.now() - wallStarted) / 1000,
+  };
+}
 
+/** The S3 model with AWS's limits and latency, its three buckets, and the scenario's objects in the source. */
+function seededModel(scenario: CopyScenario, clock: VirtualClock, seed: number): S3Model {
+  const model = new S3Model({
+    clock,
+    rateLimits: AWS_RATE_LIMITS,
+    latency: awsLatency({ random: seededRandom(seed + 1) }),
+    random: seededRandom(seed + 2),
+  });
+  model.createBucket('source');
+  model.createBucket('target');
+  model.createBucket('state');
+  model.seed(
+    'source',
+    (function* () {
+      for (let i = 0; i < scenario.objects; i++) {
+        const prefix = `p${String(i % scenario.prefixes).padStart(4, '0')}/`;
+        yield {
+          key: `${prefix}obj-${String(Math.floor(i / scenario.prefixes)).padStart(8, '0')}`,
+          size: scenario.objectBytes,
+        };
+      }
+    })(),
+  );
+  return model;
+}
+
+/** The copy job the scenario runs: the whole source bucket into the target, with the scenario's options. */
+function simulationJob(scenario: CopyScenario): Job {
+  return parseJob({
+    source: { bucket: 'source', prefix: '' },
+    target: { bucket: 'target', prefix: '' },
+    filter: { include: [], exclude: [] },
+    options: {
+      ...DEFAULT_OPTIONS,
+      mode: 'copy',
+      concurrency: scenario.concurrency,
+      ...(scenario.sliceMaxObjects ? { sliceMaxObjects: scenario.sliceMaxObjects } : {}),
+      ...(scenario.maxObjectsPerBatch ? { maxObjectsPerBatch: scenario.maxObjectsPerBatch } : {}),
+      ...(scenario.listConcurrency ? { listConcurrency: scenario.listConcurrency } : {}),
+    },
+  });
+}
+
+/**
+ * The Map's children: each copies one batch on an idle execution environment's client and is retried as
+ * the ASL's Retry does. Counts what they copied, failed and retried, and the time they held Map slots.
+ */
+class MapChildren {
+  objectFailures = 0;
+  failedObjects = 0;
+  batchRetries = 0;
+  copied = 0;
+  // Time Map children ran (the Map's slots in use), summed over children: the Map's own tail shows here.
+  childMs = 0;
+  private readonly logger = new Logger({ serviceName: 'copy-simulation', logLevel: 'SILENT' });
+  private readonly overhead: number;
+
+  constructor(
+    private readonly scenario: CopyScenario,
+    private readonly job: Job,
+    private readonly clock: VirtualClock,
+    private readonly random: () => number,
+    private readonly idle: S3Client[],
+  ) {
+    this.overhead = scenario.invokeOverheadMs ?? 30;
+  }
+
+  /** One Map child: the batch copied, retried as the ASL's Retry does; returns what its copies measured. */
+  async run(batch: Batch): Promise<MeasuredRates | undefined> {
+    const childStarted = this.clock.now();
+    try {
+      return await this.attempts(batch);
+    } finally {
+      this.childMs += this.clock.now() - childStarted;
+    }
+  }
+
+  private async attempts(batch: Batch): Promise<MeasuredRates | undefined> {
+    const { clock, random, scenario } = this;
+    let budgetRetries = 0;
+    let failureRetries = 0;
+    for (;;) {
+      const s3 = this.idle.pop();
+      if (!s3) throw new Error('simulation: more children than execution environments');
+      let error: unknown;
+      try {
+        await clock.sleep(this.overhead);
+        const deadline = clock.now() + 900_000;
+        const result = await copyBatch(
+          { job: this.job, jobId: 'sim', batch },
+          {
+            s3,
+            logger: this.logger,
+            remainingTimeMs: () => deadline - clock.now(),
+            sleep: (ms) => clock.sleep(ms),
+            now: () => clock.now(),
+            random,
+            adaptiveLimit: scenario.adaptive ? scenario.adaptiveOptions : false,
+          },
+        );
+        this.copied += result.copied;
+        return result.rates;
+      } catch (caught) {
+        error = caught;
+      } finally {
+        this.idle.push(s3);
+      }
+      if (error instanceof CopyBatchError) {
+        this.objectFailures += error.failures.length;
+        if (failureRetries >= FINAL_LIMIT) {
+          this.failedObjects += error.failures.length;
+          this.copied += batch.objects.length - error.failures.length;
+          return undefined;
+        }
+        failureRetries++;
+        this.batchRetries++;
+        await clock.sleep(random() * Math.min(60_000, 5_000 * 2 ** (failureRetries - 1)));
+      } else if (error instanceof CopyTimeBudgetError && budgetRetries < 5) {
+        budgetRetries++;
+        this.batchRetries++;
+        await clock.sleep(random() * 1_000 * 1.5 ** (budgetRetries - 1));
+      } else {
+        throw error;
+      }
+    }
+  }
+}
+
+/** The run's figures, read from the model and the children once every slice is done. */
+function measureOutcome(
+  scenario: CopyScenario,
+  model: S3Model,
+  workers: S3Client[],
+  children: MapChildren,
+  run: { seconds: number; listMs: number; secondsAtLimit: number },
+): Omit<CopyOutcome, 'timeline' | 'wallSeconds'> {
+  const { seconds, listMs, secondsAtLimit } = run;
   let contentMismatches = 0;
   for (const key of model.keys('source')) {
     const source = model.object('source', key);
@@ -332,10 +376,10 @@ async function simulate(scenario: CopyScenario): Promise<CopyOutcome> {
     // object's bytes at 100 MB/s (2.6 ms for 256 KiB).
     concurrencyLimitPerSecond:
       (scenario.mapMaxConcurrency * scenario.concurrency) / meanCopySeconds(scenario.objectBytes),
-    copied,
-    objectFailures,
-    failedObjects,
-    batchRetries,
+    copied: children.copied,
+    objectFailures: children.objectFailures,
+    failedObjects: children.failedObjects,
+    batchRetries: children.batchRetries,
     slowDowns: model.stats.slowDowns,
     copyRequests,
     sdkRetries: model.stats.sdkRetries,
@@ -343,7 +387,5 @@ async function simulate(scenario: CopyScenario): Promise<CopyOutcome> {
     contentMismatches,
     ...(windows.length > 0 ? { finalWindow: windows.reduce((a, b) => a + b, 0) / windows.length } : {}),
     ...(decreases.length > 0 ? { windowDecreases: decreases.reduce((a, b) => a + b, 0) } : {}),
-    timeline,
-    wallSeconds: (Date.now() - wallStarted) / 1000,
   };
 }

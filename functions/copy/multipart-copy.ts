@@ -336,47 +336,23 @@ async function createUpload(
 ): Promise<OpenUpload> {
   const { job } = ctx;
   const options = ctx.budget.requestOptions;
-  let tagging: string | undefined;
-  let sourceTags: Tag[] | undefined;
-  if (job.options.tags === 'copy') {
-    const tags = await ctx.sourceReads.track(() =>
-      ctx.retry(() =>
-        ctx.sourceS3.send(new GetObjectTaggingCommand(sourceObjectParams(ctx, sourceKey, version.versionId)), options),
-      ),
-    );
-    sourceTags = tags.TagSet ?? [];
-    tagging = encodeTagging(sourceTags);
-  }
+  const sourceTags = job.options.tags === 'copy' ? await readSourceTags(ctx, sourceKey, version) : undefined;
+  const tagging = sourceTags ? encodeTagging(sourceTags) : undefined;
   if (ctx.budget.exhausted()) throw new OutOfTime();
   const { partSize, parts: plan } = layout;
-  const size = plan.length > 0 ? (plan[plan.length - 1] as PartRange).end + 1 : 0;
   const checksum = uploadChecksumFor(checksumOf(head), version.checksumAlgorithm);
   const startedAt = ctx.now();
-  const started = new Date(startedAt).toISOString();
   // What the record says of this upload; undefined without a progress store (or an unpinned source).
-  const base: UploadRecord | undefined =
+  const base =
     ctx.progress && version.etag
-      ? {
-          format: 1,
-          jobId: ctx.jobId,
-          source: { bucket: job.source.bucket, key: sourceKey },
-          target: { bucket: job.target.bucket, key: targetKey },
-          uploadId: '',
-          sourceEtag: version.etag,
-          size,
-          partSize,
-          partCount: plan.length,
-          ...(evenLayout(plan, partSize) ? {} : { partSizes: plan.map((part) => part.end - part.start + 1) }),
-          state: 'creating',
-          parts: {},
-          ...(checksum ? { checksum } : {}),
-          invocations: 1,
-          createdAt: started,
-          updatedAt: started,
-          createStartedAt: started,
-          ...(pendingSince !== undefined ? { strayCheck: new Date(pendingSince).toISOString() } : {}),
-          ...(history.length > 0 ? { history } : {}),
-        }
+      ? creatingRecord(
+          ctx,
+          { sourceKey, targetKey, sourceEtag: version.etag, layout, checksum, history },
+          {
+            startedAt,
+            pendingSince,
+          },
+        )
       : undefined;
   if (base) await tryWriteRecord(ctx, base, sourceKey);
   const since = Math.min(startedAt, pendingSince ?? startedAt);
@@ -442,6 +418,59 @@ async function createUpload(
     );
   }
   return upload;
+}
+
+/** The source object's tags, to copy onto the upload (tags: 'copy'). */
+async function readSourceTags(ctx: CopyContext, sourceKey: string, version: SourceVersion): Promise<Tag[]> {
+  const tags = await ctx.sourceReads.track(() =>
+    ctx.retry(() =>
+      ctx.sourceS3.send(
+        new GetObjectTaggingCommand(sourceObjectParams(ctx, sourceKey, version.versionId)),
+        ctx.budget.requestOptions,
+      ),
+    ),
+  );
+  return tags.TagSet ?? [];
+}
+
+/** The upload's record as written before CreateMultipartUpload is sent: state `creating`, no id yet. */
+function creatingRecord(
+  ctx: CopyContext,
+  upload: {
+    sourceKey: string;
+    targetKey: string;
+    sourceEtag: string;
+    layout: PartsRoute;
+    checksum: OpenUpload['checksum'];
+    history: UploadHistoryEntry[];
+  },
+  times: { startedAt: number; pendingSince: number | undefined },
+): UploadRecord {
+  const { job } = ctx;
+  const { partSize, parts: plan } = upload.layout;
+  const { checksum, history } = upload;
+  const started = new Date(times.startedAt).toISOString();
+  return {
+    format: 1,
+    jobId: ctx.jobId,
+    source: { bucket: job.source.bucket, key: upload.sourceKey },
+    target: { bucket: job.target.bucket, key: upload.targetKey },
+    uploadId: '',
+    sourceEtag: upload.sourceEtag,
+    size: plan.length > 0 ? (plan[plan.length - 1] as PartRange).end + 1 : 0,
+    partSize,
+    partCount: plan.length,
+    ...(evenLayout(plan, partSize) ? {} : { partSizes: plan.map((part) => part.end - part.start + 1) }),
+    state: 'creating',
+    parts: {},
+    ...(checksum ? { checksum } : {}),
+    invocations: 1,
+    createdAt: started,
+    updatedAt: started,
+    createStartedAt: started,
+    ...(times.pendingSince !== undefined ? { strayCheck: new Date(times.pendingSince).toISOString() } : {}),
+    ...(history.length > 0 ? { history } : {}),
+  };
 }
 
 /** The record without its pending stray check (once the check is done, or carried elsewhere). */

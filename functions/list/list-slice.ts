@@ -278,35 +278,16 @@ async function selectFromListing(
   const cap = job.options.sliceMaxObjects;
   const filter = createObjectFilter(job);
   const startAfter = continuation?.startAfter;
-  const targetStartAfter =
-    continuation?.targetStartAfter ?? (startAfter === undefined ? undefined : targetKeyFor(job, startAfter));
   const deleteKeys: string[] = [];
   const deletes = job.options.delete && job.options.mode === 'sync';
   const cursor =
     job.options.mode === 'sync'
-      ? new TargetCursor(
-          listPagesChecked(await params.clients.target(), {
-            bucket: job.target.bucket,
-            prefix: job.target.prefix,
-            ...(targetStartAfter === undefined ? {} : { startAfter: targetStartAfter }),
-            role: 'target',
-          }),
-          {
-            shouldPause: outOfTime,
-            ...(deletes
-              ? {
-                  onTargetOnly: (object: ManifestObject) => {
-                    if (isDeleteCandidate(job, filter, object)) deleteKeys.push(object.key);
-                  },
-                }
-              : {}),
-          },
-        )
+      ? await openTargetCursor(params, continuation, outOfTime, deletes ? { filter, deleteKeys } : undefined)
       : undefined;
   const selected: ManifestObject[] = [];
   const counts = newCounts();
   const archived = new ArchivedObjects(params.clients.source, job);
-  // issue 14: the same pages in the same order, several partitions of the prefix listed at once.
+  // The same pages in the same order, several partitions of the prefix listed at once.
   const pages = listPagesOrdered(
     params.clients.source,
     {
@@ -383,6 +364,41 @@ async function selectFromListing(
     await settleArchived();
     if (!more) return end({ selected, counts, lastTaken, exhausted: true });
   }
+}
+
+/**
+ * Sync mode: the target's listing, from where the previous slice stopped in it (or from the target key
+ * of the last source key taken). With mirror deletes, every target-only key the filter would have
+ * selected is collected into deleteKeys as the cursor passes over it.
+ */
+async function openTargetCursor(
+  params: ListSliceParams,
+  continuation: Continuation | null,
+  outOfTime: () => boolean,
+  deletes: { filter: ReturnType<typeof createObjectFilter>; deleteKeys: string[] } | undefined,
+): Promise<TargetCursor> {
+  const { job } = params;
+  const startAfter = continuation?.startAfter;
+  const targetStartAfter =
+    continuation?.targetStartAfter ?? (startAfter === undefined ? undefined : targetKeyFor(job, startAfter));
+  return new TargetCursor(
+    listPagesChecked(await params.clients.target(), {
+      bucket: job.target.bucket,
+      prefix: job.target.prefix,
+      ...(targetStartAfter === undefined ? {} : { startAfter: targetStartAfter }),
+      role: 'target',
+    }),
+    {
+      shouldPause: outOfTime,
+      ...(deletes
+        ? {
+            onTargetOnly: (object: ManifestObject) => {
+              if (isDeleteCandidate(job, deletes.filter, object)) deletes.deleteKeys.push(object.key);
+            },
+          }
+        : {}),
+    },
+  );
 }
 
 /**
