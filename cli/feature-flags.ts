@@ -1,5 +1,5 @@
 /**
- * The flags of issue 13's features that `run` and `start` share (archived objects: --restore,
+ * The optional features' flags that `run` and `start` share (archived objects: --restore,
  * --restore-days), each parsed with an error that names the flag and the accepted form (exit 2).
  */
 import { type Command, Option } from 'commander';
@@ -24,7 +24,7 @@ export interface FeatureFlags {
   requestPayer?: boolean;
 }
 
-/** --manifest s3://BUCKET/KEY (manifest, issue 13). */
+/** --manifest s3://BUCKET/KEY. */
 export function manifestOption(): Option {
   return new Option(
     '--manifest <uri>',

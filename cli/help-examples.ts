@@ -1,5 +1,5 @@
 /**
- * An example at the end of every command's --help (issue 13: "--help of every command shows an example"),
+ * An example at the end of every command's --help ("--help of every command shows an example"),
  * kept in one table so each command file stays as its owner wrote it.
  */
 import type { Command } from 'commander';

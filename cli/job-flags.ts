@@ -70,7 +70,7 @@ function wholeNumberFlag(text: string, option: string, max: number, hint?: strin
  * @throws UsageError naming the flag
  */
 export function jobOptionsFromFlags(flags: OptionFlags): NonNullable<JobInput['options']> {
-  // features (issue 13): --restore/--restore-days (cli/feature-flags.ts).
+  // --restore/--restore-days (cli/feature-flags.ts).
   const options: NonNullable<JobInput['options']> = featureOptionsFromFlags(flags);
   if (flags.mode !== undefined) {
     if (flags.mode !== 'copy' && flags.mode !== 'sync') {

@@ -40,7 +40,7 @@ export function buildProgram(io: CliIo, only?: CommandName | null): Command {
     if (only === undefined || only === name) load().register(program, io);
     else program.command(name).description(COMMAND_DESCRIPTIONS[name]);
   }
-  // features (issue 13): an example at the end of every --help (cli/help-examples.ts).
+  // An example at the end of every --help (cli/help-examples.ts).
   addHelpExamples(program);
   for (const command of program.commands) {
     command.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });

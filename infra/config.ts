@@ -94,27 +94,27 @@ const InfraConfigFields = z
      */
     allowAcl: z.boolean().default(false),
     /**
-     * features (issue 13): jobs may set `options.restore` (restore archived source objects): the list role
+     * Jobs may set `options.restore` (restore archived source objects): the list role
      * gets s3:GetObject (HEAD reads x-amz-restore) and s3:RestoreObject on the source prefix. false: it does
      * not, archived objects are skipped as `archived`, and jobs asking for restores are rejected at synth.
      */
     allowRestore: z.boolean().default(false),
     /**
-     * features (issue 13): jobs may set `options.delete` (sync --delete, a mirror): the role the final
+     * Jobs may set `options.delete` (sync --delete, a mirror): the role the final
      * MirrorDeletes step acts as (the target role; the list role in a same-account deployment) gets
      * s3:DeleteObject on the target prefix, and the list role reads its records from the state bucket.
      * false: no delete permission anywhere, and jobs asking for deletes are rejected at synth.
      */
     allowDelete: z.boolean().default(false),
     /**
-     * manifest (issue 13): where jobs may keep source manifests (`source.manifest`, --manifest): the list
+     * Where jobs may keep source manifests (`source.manifest`, --manifest): the list
      * role gets s3:GetObject on `bucket/prefix*` (the CSV, or an Inventory report's manifest.json and data
      * files: give the inventory's destination bucket and prefix) and on the source prefix (it HEADs each
      * row). Absent: no manifest can be read, and a scheduled job naming one is rejected at synth.
      */
     manifests: z.object({ bucket: bucketName, prefix }).strict().optional(),
     /**
-     * manifest (issue 13): manifest rows may name versions: the role that copies gets
+     * Manifest rows may name versions: the role that copies gets
      * s3:GetObjectVersion and s3:GetObjectVersionTagging on the source prefix (CopyObject, UploadPartCopy,
      * HEAD and GetObjectTagging of a version are authorised as those), the list role s3:GetObjectVersion
      * with `manifests`. false: a versioned row is refused (403) when it is read.

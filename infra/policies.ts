@@ -30,7 +30,7 @@ export interface PolicyDocumentJson {
 export const SOURCE_OBJECT_ACTIONS = ['s3:GetObject', 's3:GetObjectTagging'] as const;
 
 /**
- * manifest (issue 13), with allowVersions: reads of a named version (CopySource `?versionId=`, HEAD and
+ * With allowVersions: reads of a named version (CopySource `?versionId=`, HEAD and
  * GetObjectTagging with VersionId) are authorised as these instead.
  */
 export const SOURCE_VERSION_ACTIONS = ['s3:GetObjectVersion', 's3:GetObjectVersionTagging'] as const;
@@ -257,7 +257,7 @@ export function targetRolePermissionsPolicy(config: InfraConfig): PolicyDocument
 }
 
 /**
- * features (issue 13), mirror deletes: s3:DeleteObject on the target prefix only, for the role the
+ * Mirror deletes: s3:DeleteObject on the target prefix only, for the role the
  * MirrorDeletes step acts as (the target role; the list function's role in a same-account deployment).
  */
 function deleteTargetStatement(config: InfraConfig): PolicyStatementJson {
@@ -395,7 +395,7 @@ export function listRoleStatements(config: InfraConfig): PolicyStatementJson[] {
     });
   }
   if (config.manifests) {
-    // manifest (issue 13): the manifest objects themselves (functions/list/manifest.ts), where configured only.
+    // The manifest objects themselves (functions/list/manifest.ts), where configured only.
     statements.push({
       Sid: 'ReadSourceManifests',
       Effect: 'Allow',
@@ -404,7 +404,7 @@ export function listRoleStatements(config: InfraConfig): PolicyStatementJson[] {
     });
   }
   if (config.allowDelete) {
-    // features (issue 13): the MirrorDeletes step reads the target-only keys each slice recorded.
+    // The MirrorDeletes step reads the target-only keys each slice recorded.
     statements.push({
       Sid: 'ReadDeleteRecords',
       Effect: 'Allow',
@@ -415,7 +415,7 @@ export function listRoleStatements(config: InfraConfig): PolicyStatementJson[] {
     statements.push(...proveSourceAbsentStatements(config));
   }
   if (config.allowRestore) {
-    // features (issue 13): archived objects (functions/list/archived-objects.ts): HEAD reads x-amz-restore
+    // Archived objects (functions/list/archived-objects.ts): HEAD reads x-amz-restore
     // (authorised as s3:GetObject) and RestoreObject starts a restore, on the source prefix only.
     statements.push({
       Sid: 'RestoreArchivedSourceObjects',

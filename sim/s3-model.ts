@@ -19,7 +19,7 @@
  * Hooks for simulations: fault injection per operation, request counters, per-partition rate limits
  * (503 SlowDown above them), a latency model and a clock (real, or sim/clock.ts's virtual one).
  *
- * Versions (manifest, issue 13): every write keeps the object it replaces as a noncurrent version, and
+ * Versions: every write keeps the object it replaces as a noncurrent version, and
  * HeadObject, GetObject, GetObjectTagging, CopyObject and UploadPartCopy (`?versionId=` in the copy source)
  * read the version a request names (NoSuchVersion, 404, for an unknown one). Delete markers and
  * ListObjectVersions are not modelled. Requester Pays (setRequesterPays): requests reading such a bucket,

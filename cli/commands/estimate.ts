@@ -223,7 +223,7 @@ export function estimateText(job: PlannedJob | EventsJob, scenarios: Scenario[])
 }
 
 /**
- * manifest (issue 13): --manifest counts the objects with one read of the manifest (and sums an Inventory
+ * --manifest counts the objects with one read of the manifest (and sums an Inventory
  * report's Size column); a manifest job also HEADs each row and reads the manifest twice, which the note
  * prices. --objects and --avg-size, when given, win over what the manifest says.
  */
@@ -277,7 +277,7 @@ export function register(program: Command, io: CliIo): void {
     .description(COMMAND_DESCRIPTIONS.estimate)
     .option('--objects <n>', 'number of objects to copy (whole number >= 1)')
     .option('--avg-size <size>', 'average object size: bytes or a unit (256KiB, 8MiB, 1.5GB)')
-    // manifest (issue 13): count the objects (and, from an Inventory report's Size column, their size).
+    // Count the objects (and, from an Inventory report's Size column, their size).
     .addOption(manifestOption())
     .addOption(manifestFormatOption())
     .addOption(requestPayerOption())
@@ -288,7 +288,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--batch-size <n>', 'objects per copy batch (default 1250)')
     .option('--multipart-threshold <size>', 'copy larger objects with a multipart copy (default 64MiB)')
     .option('--part-size <size>', 'multipart part size (default 64MiB)')
-    // features (issue 13): restores and mirror deletes (cli/cost/feature-costs.ts).
+    // Restores and mirror deletes (cli/cost/feature-costs.ts).
     .option('--archived <n>', 'price restoring this many archived objects before the copy (with --restore)')
     .option('--archive-class <class>', 'GLACIER (default) or DEEP_ARCHIVE, for --archived')
     .option('--restore <tier>', 'retrieval tier for --archived: Standard (default), Bulk or Expedited')

@@ -102,7 +102,7 @@ export function configFromFlags(flags: PolicyFlags, cwd = process.cwd()): InfraC
   set(config, 'namePrefix', flags.namePrefix);
   set(config, 'partition', flags.partition);
   if (!flags.sync) config.allowSync = false;
-  // manifest (issue 13): where manifests live, and versioned rows.
+  // Where manifests live, and versioned rows.
   if (flags.manifests !== undefined) config.manifests = parseS3Uri(flags.manifests, '--manifests');
   if (flags.allowVersions) config.allowVersions = true;
   try {

@@ -79,7 +79,7 @@ export function addJobOptions(command: Command): Command {
       '--list-concurrency <n>',
       'partitions of the source prefix listed at once (default 32); 1 lists one ListObjectsV2 chain',
     );
-  // features (issue 13): --restore, --restore-days, --delete, --max-delete (cli/feature-flags.ts).
+  // --restore, --restore-days, --delete, --max-delete (cli/feature-flags.ts).
   return addFeatureOptions(command);
 }
 
@@ -126,7 +126,7 @@ export function endpointFromFlags(flags: { endpoint?: string; region?: string },
 
 async function checkBucket(s3: S3Client, bucket: string, role: string, requestPayer = false): Promise<void> {
   try {
-    // manifest (issue 13): HeadBucket cannot carry x-amz-request-payer, which a Requester Pays bucket
+    // HeadBucket cannot carry x-amz-request-payer, which a Requester Pays bucket
     // demands of other accounts; a one-key listing can, and the run lists the bucket anyway.
     await s3.send(
       requestPayer
@@ -256,7 +256,7 @@ export function runSummaryJson(result: LocalRunResult, durationMs: number) {
     failuresFile: result.failuresFile ?? null,
     openUploads: result.openUploads ?? null,
     strayUploads: result.strayUploads ?? [],
-    // features (issue 13): mirror deletes (--delete).
+    // Mirror deletes (--delete).
     ...(result.deletes ? { deletes: result.deletes } : {}),
     outputDir: result.outputDir,
   };
@@ -294,7 +294,7 @@ export function copyWork(result: LocalRunResult): { invocations: number; parts: 
 
 /** Exit code for a finished run: 0 all selected objects copied or skipped (or, in a dry run, planned); 2 a bad manifest; 1 otherwise. */
 export function exitCodeFor(result: LocalRunResult): number {
-  // manifest (issue 13): a bad manifest is bad input, found by the validate pass before any copy.
+  // A bad manifest is bad input, found by the validate pass before any copy.
   if (result.status !== 'SUCCEEDED' && result.error?.error === 'InvalidManifestError') return EXIT.usage;
   // An empty or much smaller source with --delete stops before any delete: most likely a wrong --source.
   if (result.status !== 'SUCCEEDED' && result.error?.error === 'SourceListingTooSmallError') return EXIT.usage;

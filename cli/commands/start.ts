@@ -428,7 +428,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--concurrency <n>', 'parallel copies per batch')
     .option('--multipart-threshold <size>', 'copy objects at least this big in parts (e.g. 64MiB)')
     .option('--part-size <size>', 'part size for multipart copies (e.g. 64MiB)');
-  // features (issue 13): restore, deletes, manifests, Requester Pays (cli/feature-flags.ts), as `run` has them.
+  // Restore, deletes, manifests, Requester Pays (cli/feature-flags.ts), as `run` has them.
   addFeatureOptions(command)
     .option('--name <name>', 'execution name (1-80 of A-Z a-z 0-9 _ -); becomes the job id')
     .option('--region <region>', 'region of the state machine (default: the one in its ARN)')

@@ -1,5 +1,5 @@
 /**
- * What issue 13's features add to a job's bill, priced from cli/cost/prices.ts: restoring archived
+ * What the optional features (restores, mirror deletes) add to a job's bill, priced from cli/cost/prices.ts: restoring archived
  * objects before the copy (RestoreObject request fee and retrieval per GB by tier, the HEAD that reads
  * x-amz-restore, the restored copy's storage for the days kept) and mirror deletes (DeleteObject, free).
  */

@@ -81,7 +81,7 @@ export const PRICES = {
     perObject: 0,
   },
   archiveRetrieval: {
-    // features (issue 13): restoring archived objects before copying them (RestoreObject).
+    // Restoring archived objects before copying them (RestoreObject).
     // https://aws.amazon.com/s3/pricing/ (Requests & data retrievals), quoted with a worked example in
     // https://repost.aws/knowledge-center/s3-manage-data-retrieval: S3 Glacier Flexible Retrieval
     // Expedited "$10 per 1,000 requests" + "$0.03 per GB", Standard "$0.05 per 1,000" + "$0.01 per GB";

@@ -84,7 +84,7 @@ export async function copyObject(
     // Overwritten under every version tried: report S3's own 412.
     const error = caught instanceof SourceChanged ? caught.error : caught;
     if (awsErrorCode(error) === 'NoSuchKey') return { kind: 'skipped', reason: 'vanished' };
-    // features (issue 13): an archived source the listing could not tell (an Intelligent-Tiering archive
+    // An archived source the listing could not tell (an Intelligent-Tiering archive
     // tier, or archived since listing) is skipped as archived, not a failure: see functions/list/archived-objects.ts.
     if (awsErrorCode(error) === 'InvalidObjectState') return { kind: 'skipped', reason: 'archived' };
     // A bare 404 (HEAD has no body) cannot tell a deleted key from a missing bucket, and least privilege

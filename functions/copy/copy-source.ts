@@ -18,6 +18,6 @@ function encodeSegment(segment: string): string {
  */
 export function encodeCopySource(bucket: string, key: string, versionId?: string): string {
   const path = `${bucket}/${key.split('/').map(encodeSegment).join('/')}`;
-  // manifest (issue 13): a manifest row's version, as S3 takes it: `?versionId=` after the encoded key.
+  // A manifest row's version, as S3 takes it: `?versionId=` after the encoded key.
   return versionId === undefined ? path : `${path}?versionId=${encodeSegment(versionId)}`;
 }

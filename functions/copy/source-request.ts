@@ -1,5 +1,5 @@
 /**
- * manifest (issue 13): what every request that reads the source object carries besides its bucket and key:
+ * What every request that reads the source object carries besides its bucket and key:
  * the version a manifest row named (VersionId; `?versionId=` in a copy source) and, for a Requester Pays
  * source bucket, RequestPayer. One place, so no read of the source can forget either.
  */

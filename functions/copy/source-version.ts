@@ -16,7 +16,7 @@ export interface SourceVersion {
   /** Undefined only when the server gives no ETag at all; the copy is then not pinned. */
   etag: string | undefined;
   size: number;
-  /** manifest (issue 13): the version a manifest row named; every read of the source names it. */
+  /** The version a manifest row named; every read of the source names it. */
   versionId?: string;
   /** Its checksum algorithm, when the listing or HEAD reported one (the copy asks for the same). */
   checksumAlgorithm?: ChecksumAlgorithm;

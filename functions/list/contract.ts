@@ -13,7 +13,7 @@ export const ListTotalsSchema = z
     selected: z.number().int().nonnegative(),
     /** Selected objects left out of the manifest: the target already has them (sync), or they vanished. */
     skipped: z.number().int().nonnegative(),
-    /** manifest (issue 13): rows of the source manifest, counted by its validation pass. */
+    /** Rows of the source manifest, counted by its validation pass. */
     manifestRows: z.number().int().nonnegative().optional(),
     /** Bytes of the objects in the manifests (to copy). */
     bytes: z.number().int().nonnegative(),
@@ -21,9 +21,9 @@ export const ListTotalsSchema = z
     selectedBytes: z.number().int().nonnegative().default(0),
     /** `skipped` by reason: unchanged (sync), vanished (keys mode), prefixMarker. */
     skippedByReason: z.record(z.string(), z.number().int().nonnegative()).default({}),
-    /** features (issue 13), options.delete: target-only objects found (mirror-deletes.ts). */
+    /** With options.delete: target-only objects found (mirror-deletes.ts). */
     toDelete: z.number().int().nonnegative().optional(),
-    /** features (issue 13), options.delete: target objects the merge walked (the percentage guard's base). */
+    /** With options.delete: target objects the merge walked (the percentage guard's base). */
     targetListed: z.number().int().nonnegative().optional(),
   })
   .strict();
@@ -64,7 +64,7 @@ export const ContinuationSchema = z
      * into a continued execution.
      */
     rates: MeasuredRatesSchema.optional(),
-    /** manifest (issue 13): where a manifest job resumes (functions/list/manifest.ts); absent otherwise. */
+    /** Where a manifest job resumes (functions/list/manifest.ts); absent otherwise. */
     manifest: ManifestPositionSchema.optional(),
   })
   .strict();

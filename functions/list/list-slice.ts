@@ -40,7 +40,7 @@ export interface SliceClients {
   target: () => Promise<S3Client>;
   /** Writes manifests to the state bucket. */
   state: S3Client;
-  /** manifest (issue 13): reads a source manifest (default: the source client). */
+  /** Reads a source manifest (default: the source client). */
   manifest?: S3Client;
 }
 
@@ -78,9 +78,9 @@ interface SliceSelection {
   exhausted: boolean;
   /** Sync mode: the slice stopped in the middle of the merge, after this target key (see Continuation). */
   targetStartAfter?: string;
-  /** Archived objects the slice skipped (features, issue 13). */
+  /** Archived objects the slice skipped. */
   archived?: ArchivedObjects;
-  /** options.delete: the target-only keys the merge found, and the target objects it walked (features, issue 13). */
+  /** With options.delete: the target-only keys the merge found, and the target objects it walked. */
   deletes?: { keys: string[]; targetListed: number };
   /** A manifest job: where the next slice resumes in the manifest, and its row count once validated. */
   manifestPosition?: ManifestPosition;
@@ -88,7 +88,7 @@ interface SliceSelection {
 }
 
 /**
- * manifest (issue 13): a slice of a manifest job (functions/list/manifest.ts), its archived rows settled
+ * A slice of a manifest job (functions/list/manifest.ts), its archived rows settled
  * as listed ones are.
  */
 async function selectFromManifestSlice(
@@ -145,7 +145,7 @@ export async function listSlice(params: ListSliceParams): Promise<ListOutput> {
   const marginMs = params.marginMs ?? DEFAULT_TIME_MARGIN_MS;
   const outOfTime = () => timeLeftMs() < marginMs;
 
-  // manifest (issue 13): a job with source.manifest reads its objects from it (functions/list/manifest.ts).
+  // A job with source.manifest reads its objects from it (functions/list/manifest.ts).
   const selection = params.refs
     ? await selectFromKeys(params, params.refs, continuation?.startAfter, outOfTime)
     : job.source.manifest

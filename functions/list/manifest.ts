@@ -1,5 +1,5 @@
 /**
- * manifest (issue 13): the objects to copy come from a manifest instead of a listing of the source prefix,
+ * The objects to copy come from a manifest instead of a listing of the source prefix,
  * as S3 Batch Operations takes them:
  *
  * - a CSV object, one object a line: `bucket,key[,versionId]`, the key URL-encoded (form encoding: `+` or

@@ -1,5 +1,5 @@
 /**
- * Mirror deletes (`options.delete`, sync mode; issue 13): target objects under the target prefix that have
+ * Mirror deletes (`options.delete`, sync mode): target objects under the target prefix that have
  * no source object, as `aws s3 sync --delete` and `rclone sync` remove them.
  *
  * - Found without extra listing: the sync merge (sync-merge.ts) already walks the target listing beside

@@ -31,7 +31,7 @@ export interface ListRange {
   role: 'source' | 'target';
   /** Keys per request (S3 returns at most 1,000). */
   pageSize?: number;
-  /** manifest (issue 13): the bucket is Requester Pays and this account pays (x-amz-request-payer). */
+  /** The bucket is Requester Pays and this account pays (x-amz-request-payer). */
   requestPayer?: boolean;
 }
 
@@ -49,7 +49,7 @@ export function toManifestObject(item: _Object): ManifestObject {
     size: item.Size ?? 0,
     etag: item.ETag ?? '',
     lastModified: (item.LastModified ?? new Date(0)).toISOString(),
-    // features (issue 13): only archived classes are kept, so ordinary manifests stay as small as before.
+    // Only archived classes are kept, so ordinary manifests stay as small as before.
     ...(item.StorageClass && ARCHIVED_STORAGE_CLASSES.has(item.StorageClass)
       ? { storageClass: item.StorageClass }
       : {}),

@@ -44,7 +44,7 @@ export interface TargetCursorOptions {
    */
   shouldPause?: () => boolean;
   /**
-   * features (issue 13), mirror deletes: called for each target object passed over with no source key
+   * Mirror deletes: called for each target object passed over with no source key
    * looked up for it (a target-only key), and `seen` counts every target object walked.
    */
   onTargetOnly?: (object: ManifestObject) => void;
@@ -55,7 +55,7 @@ export interface TargetCursorOptions {
  * at a time) alongside the source listing. Lookups must come in ascending key order; each target page is
  * read once, and no object is HEADed.
  *
- * One page ahead (issue 14, goal 4b): the first target page is requested when the cursor is built, and
+ * One page ahead: the first target page is requested when the cursor is built, and
  * each next page as soon as the current one is handed to the merge, so target requests overlap the
  * source listing instead of adding to it. At most one request is ahead; a page fetched ahead but never
  * needed (the slice paused or ended) is dropped, and its error too, since nothing depended on it.

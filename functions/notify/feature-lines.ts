@@ -1,5 +1,5 @@
 /**
- * Lines of the notification body for the features of issue 13 (archived objects), kept apart from
+ * Lines of the notification body for the optional features (archived objects), kept apart from
  * message.ts so each feature adds its lines here.
  */
 import { formatCount } from '../shared/format';

@@ -28,11 +28,11 @@ export interface NotifyInput {
       bytes?: number;
       selectedBytes?: number;
       skippedByReason?: Record<string, number>;
-      /** features (issue 13): target-only objects found for mirror deletes. */
+      /** Target-only objects found for mirror deletes. */
       toDelete?: number;
     };
     error?: { Error?: string; Cause?: string };
-    /** features (issue 13): the MirrorDeletes step's output (options.delete). */
+    /** The MirrorDeletes step's output (options.delete). */
     mirrorDeletes?: { summary?: DeletesSummaryInput };
   };
 }

@@ -123,7 +123,7 @@ export const DEFAULT_OPTIONS = {
   maxBytesPerBatch: COPY_RATES.plannedBatchBytes,
   sliceMaxObjects: 100_000,
   notifyOnSuccess: true,
-  /** features (issue 13): mirror deletes are off unless asked for (always present, for the ASL's Choice). */
+  /** Mirror deletes are off unless asked for (always present, for the ASL's Choice). */
   delete: false,
   /** Check (and repair) what the target holds after multipart copies, whose settings are re-sent, not copied. */
   verify: 'multipart',
@@ -134,7 +134,7 @@ export const RESTORE_TIERS = ['Standard', 'Bulk', 'Expedited'] as const;
 export type RestoreTier = (typeof RESTORE_TIERS)[number];
 
 /**
- * features (issue 13): restore archived source objects (GLACIER, DEEP_ARCHIVE) instead of only skipping
+ * Restore archived source objects (GLACIER, DEEP_ARCHIVE) instead of only skipping
  * them: functions/list/archived-objects.ts.
  */
 const restoreShape = z
@@ -175,7 +175,7 @@ const optionsShape = z.object({
   notifyOnSuccess: z.boolean(),
   restore: restoreShape.optional(),
   /**
-   * features (issue 13), sync mode: delete target objects under the target prefix that have no source
+   * Sync mode: delete target objects under the target prefix that have no source
    * object (after the filter), once every copy of the run succeeded: functions/list/mirror-deletes.ts.
    */
   delete: z.boolean(),
@@ -191,13 +191,13 @@ const optionsShape = z.object({
   allowEmptySource: z.boolean().optional(),
   verify: z.enum(['multipart', 'all', 'none']),
   /**
-   * manifest (issue 13): the source bucket is Requester Pays: every request that reads it (list, HEAD,
+   * The source bucket is Requester Pays: every request that reads it (list, HEAD,
    * tags, CopyObject, UploadPartCopy, RestoreObject) says `x-amz-request-payer: requester`, so this
    * account pays for them instead of S3 refusing them (403).
    */
   requestPayer: z.boolean().optional(),
   /**
-   * issue 14: partitions of the source prefix the List step lists at once (functions/list/ordered-listing.ts);
+   * Partitions of the source prefix the List step lists at once (functions/list/ordered-listing.ts);
    * 1 = one ListObjectsV2 chain. Absent: DEFAULT_LIST_CONCURRENCY (functions/list/list-slice.ts).
    */
   listConcurrency: z.number().int().min(1).max(256).optional(),
@@ -210,7 +210,7 @@ export const MANIFEST_FORMATS = ['csv', 'inventory'] as const;
 export type ManifestFormat = (typeof MANIFEST_FORMATS)[number];
 
 /**
- * manifest (issue 13): the objects to copy come from a manifest instead of a listing of the source
+ * The objects to copy come from a manifest instead of a listing of the source
  * prefix: an S3 Batch Operations CSV (`bucket,key[,versionId]`) or an S3 Inventory report's manifest.json.
  * Without `format`, a key ending in `manifest.json` is an Inventory report and anything else a CSV.
  */
@@ -433,7 +433,7 @@ export const ManifestObjectSchema = z
     lastModified: isoDate,
     /** Set only for archived storage classes (GLACIER, DEEP_ARCHIVE): functions/list/archived-objects.ts. */
     storageClass: z.string().optional(),
-    /** manifest (issue 13): the version a manifest row names; the copy reads exactly that version. */
+    /** The version a manifest row names; the copy reads exactly that version. */
     versionId: z.string().min(1).optional(),
     /**
      * The source's checksum algorithm as the listing reports it (ListObjectsV2 ChecksumAlgorithm), so

@@ -1,5 +1,5 @@
 /**
- * IAM proofs for mirror deletes (issue 13): s3:DeleteObject on the target prefix exists only when the
+ * IAM proofs for mirror deletes: s3:DeleteObject on the target prefix exists only when the
  * deployment sets allowDelete, for exactly the role the MirrorDeletes step acts as, and nowhere else.
  */
 import { resourceArns } from '../../infra/names';

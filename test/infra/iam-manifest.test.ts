@@ -1,5 +1,5 @@
 /**
- * IAM proofs for manifest jobs (issue 13): the list role reads manifests only where the deployment's
+ * IAM proofs for manifest jobs: the list role reads manifests only where the deployment's
  * `manifests` says, and HEADs source objects only then (or with the S3 event trigger); versioned rows get
  * s3:GetObjectVersion(Tagging) only with allowVersions. Each proof both ways.
  */

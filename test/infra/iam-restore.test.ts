@@ -1,5 +1,5 @@
 /**
- * IAM proofs for restoring archived source objects (issue 13): the list role may HEAD and restore
+ * IAM proofs for restoring archived source objects: the list role may HEAD and restore
  * objects under the source prefix only when the deployment sets allowRestore, and nothing else.
  */
 import { resourceArns } from '../../infra/names';

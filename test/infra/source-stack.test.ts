@@ -199,7 +199,7 @@ describe('SourceStack', () => {
             copy: { timeout: Duration.seconds(960) },
             notify: { timeout: Duration.seconds(1) },
           }).map((problem) => problem.state),
-          // MirrorDeletes (features, issue 13) invokes the list function too.
+          // MirrorDeletes invokes the list function too.
         ).toEqual(['List', 'Copy', 'MirrorDeletes']);
       });
 

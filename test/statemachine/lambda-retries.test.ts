@@ -89,7 +89,7 @@ async function runTask(taskName: string, failures: string[]) {
 
 describe('Lambda Task retries in statemachine/copy.asl.json', () => {
   it('has the five Lambda Tasks the workflow runs', () => {
-    // MirrorDeletes: the list function's final step for sync --delete (features, issue 13).
+    // MirrorDeletes: the list function's final step for sync --delete.
     expect(Object.keys(TASKS).sort()).toEqual(['Copy', 'List', 'MirrorDeletes', 'NotifyFailure', 'NotifySuccess']);
   });
 

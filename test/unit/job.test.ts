@@ -104,7 +104,7 @@ describe('targetKeyFor', () => {
   });
 });
 
-describe('inputs that get a clear answer (issue 9)', () => {
+describe('inputs that get a clear answer', () => {
   const base = { source: { bucket: 'src-bucket' }, target: { bucket: 'dst-bucket' } };
 
   it('rejects a prefix that starts with "/", naming the field and the fix', () => {
