@@ -133,12 +133,6 @@ const SAMPLE_KEYS = 100;
 const DELETE_CONCURRENCY = 16;
 /** After this many failures the rest is not attempted: a denied DeleteObject fails every key alike. */
 export const MAX_DELETE_FAILURES = 100;
-/**
- * Without --max-delete, a run stops before deleting more than this share of the target prefix's objects,
- * as `rclone bisync` does by default (--max-delete 50): a mirror whose source shrank to less than half of
- * its target is far more often a wrong source than a real change, and a real one is one flag away.
- */
-export const DEFAULT_MAX_DELETE_PERCENT = 50;
 
 /** Checks the guards on the totals, before anything is deleted. */
 export function checkDeleteLimits(
@@ -155,9 +149,15 @@ export function checkDeleteLimits(
     );
   }
   const explicitLimit = maxDelete !== undefined || maxDeletePercent !== undefined;
-  if (!allowEmptySource && !explicitLimit && toDelete * 100 > targetListed * DEFAULT_MAX_DELETE_PERCENT) {
+  // Without a limit of the user's, a run stops when it would delete more target objects than the source
+  // listed: the mirror would lose over half of what it holds after the run, which is far more often a wrong
+  // source or a listing cut short than a real change (`rclone bisync` stops at 50% too). Measured against
+  // what the source listed, not what the target held before, so a first mirror into a prefix holding a few
+  // stale objects is not refused.
+  const selected = totals.selected ?? 0;
+  if (!allowEmptySource && !explicitLimit && toDelete > selected) {
     throw new SourceListingTooSmallError(
-      `--delete would delete ${toDelete} of the ${targetListed} objects under ${where}, more than ${DEFAULT_MAX_DELETE_PERCENT}%: the source ${source} listed only ${totals.selected ?? 0} objects (set --max-delete to choose another limit)`,
+      `--delete would delete ${toDelete} objects under ${where}, more than the ${selected} objects the source ${source} listed (of the ${targetListed} target objects walked): set --max-delete to choose a limit`,
     );
   }
   if (maxDelete !== undefined && toDelete > maxDelete) {

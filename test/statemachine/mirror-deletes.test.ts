@@ -188,7 +188,7 @@ describe('sync --delete (mirror), on the embedded S3 server', () => {
     await s3.put(buckets.target, 'out/0-first', 'old');
     await s3.put(buckets.target, 'out/zz-last', 'old');
 
-    // Act: 4 of the 7 target objects go, more than the default 50%: an explicit --max-delete allows it
+    // Act: 4 target objects go, more than the 2 the source selects: an explicit --max-delete allows it
     const outcome = await run(buckets, { sliceMaxObjects: 1, maxDelete: 4 }).result;
 
     // Assess
@@ -242,8 +242,8 @@ describe('sync --delete deletes only on proof, on the embedded S3 server', () =>
       },
     };
 
-    // Act
-    const { result, messages } = run(buckets, { listConcurrency: 1 }, hideFromListing);
+    // Act: with a limit of the user's, so the source-count guard leaves the proof to the HEADs
+    const { result, messages } = run(buckets, { listConcurrency: 1, maxDelete: 10 }, hideFromListing);
     const outcome = await result;
 
     // Assess: out/b kept, the run fails and names it; the proven target-only keys are deleted
@@ -341,7 +341,25 @@ describe('sync --delete deletes only on proof, on the embedded S3 server', () =>
     expect(await s3.listKeys(buckets.target)).toEqual(['elsewhere/keep']);
   });
 
-  it('stops before deleting more than half of the target prefix without an explicit --max-delete', async () => {
+  it('mirrors into a prefix that held only stale objects without a --max-delete', async () => {
+    // Prepare: the target prefix holds one stale object and nothing else: every target object goes
+    runs++;
+    const buckets = { source: `md-src-${runs}`, target: `md-dst-${runs}` };
+    await s3.createBucket(buckets.source);
+    await s3.createBucket(buckets.target);
+    for (const key of ['a', 'b']) await s3.put(buckets.source, `in/${key}`, `body of ${key}`);
+    await s3.put(buckets.target, 'out/stale', 'old');
+
+    // Act
+    const outcome = await run(buckets, {}).result;
+
+    // Assess
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(outcome.deletes).toMatchObject({ toDelete: 1, deleted: 1 });
+    expect(await s3.listKeys(buckets.target)).toEqual(['out/a', 'out/b']);
+  });
+
+  it('stops before deleting more objects than the source listed, without an explicit --max-delete', async () => {
     // Prepare: 4 more target-only objects: 6 of 9 would go
     const buckets = await seed();
     for (const key of ['out/x1', 'out/x2', 'out/x3', 'out/x4']) await s3.put(buckets.target, key, 'old');
@@ -351,8 +369,8 @@ describe('sync --delete deletes only on proof, on the embedded S3 server', () =>
 
     // Assess
     expect(outcome.error?.error).toBe('SourceListingTooSmallError');
-    expect(outcome.error?.cause).toContain('would delete 6 of the 9 objects under s3://');
-    expect(outcome.error?.cause).toContain('more than 50%');
+    expect(outcome.error?.cause).toContain('would delete 6 objects under s3://');
+    expect(outcome.error?.cause).toContain('more than the 2 objects the source');
     expect(exitCodeFor(outcome)).toBe(2);
     expect(await s3.listKeys(buckets.target, 'out/x')).toEqual(['out/x1', 'out/x2', 'out/x3', 'out/x4']);
   });
