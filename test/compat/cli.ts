@@ -17,6 +17,15 @@ export interface CliSummary {
   objects: { listed: number; selected: number; copied: number; skipped: number; failed: number; notAttempted?: number };
   bytes: { copied: number; selected: number };
   failures: Array<{ key: string; code: string; message?: string }>;
+  /** With --delete: the delete ledger (functions/list/delete-proof.ts). */
+  deletes?: {
+    toDelete: number;
+    proven: number;
+    refused: number;
+    deleted: number;
+    failed: number;
+    notAttempted: number;
+  };
 }
 
 export function cli(args: string[], env: Record<string, string>, timeoutMs = 240_000): Promise<CliRun> {

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy';
-import { type CliRun, cli } from './cli';
+import { type CliRun, type CliSummary, cli } from './cli';
 import type { CompatServer } from './connect';
 import { listKeys } from './oracle';
 
@@ -32,12 +32,16 @@ interface Measured {
   listed: number;
   present: number;
   lists: number;
+  deletes?: CliSummary['deletes'];
 }
 
 function report(server: string, scenario: string, measured: Measured): void {
   // One line per scenario, the figures docs/compatibility.md quotes.
   console.log(
-    `[compat listing] ${server} | ${scenario} | listed ${measured.listed} of ${measured.present} | LIST requests ${measured.lists}`,
+    `[compat listing] ${server} | ${scenario} | listed ${measured.listed} of ${measured.present} | LIST requests ${measured.lists}` +
+      (measured.deletes
+        ? ` | deletes: ${measured.deletes.toDelete} to delete, ${measured.deletes.proven} proven, ${measured.deletes.refused} refused, ${measured.deletes.deleted} deleted, ${measured.deletes.failed} failed`
+        : ''),
   );
 }
 
@@ -110,6 +114,7 @@ export function defineListingSuite(name: string, connectTo: () => Promise<Compat
         listed: one.result.json?.objects.listed ?? 0,
         present: ONE_FOLDER_KEYS.length,
         lists: one.lists,
+        deletes: one.result.json?.deletes,
       });
       expectExit(one.result, 0);
       expect(one.result.json?.objects).toMatchObject({
@@ -121,8 +126,11 @@ export function defineListingSuite(name: string, connectTo: () => Promise<Compat
         listed: result.json?.objects.listed ?? 0,
         present: LISTING_KEYS.length,
         lists,
+        deletes: result.json?.deletes,
       });
       expectExit(result, 0);
+      expect(result.json?.deletes).toMatchObject({ toDelete: 3, proven: 3, refused: 0, deleted: 3, failed: 0 });
+      expect(one.result.json?.deletes).toMatchObject({ toDelete: 1, proven: 1, refused: 0, deleted: 1, failed: 0 });
       expect(result.json?.objects).toMatchObject({ listed: LISTING_KEYS.length, copied: LISTING_KEYS.length });
       expect(await missingInTarget(server.s3, dst, LISTING_KEYS, 'list/', 'all/')).toEqual([]);
     });
@@ -214,6 +222,7 @@ export function defineListingSuite(name: string, connectTo: () => Promise<Compat
         listed: one.result.json?.objects.listed ?? 0,
         present: ONE_FOLDER_KEYS.length,
         lists: one.lists,
+        deletes: one.result.json?.deletes,
       });
       expectExit(one.result, 0);
       expect(await missingInTarget(server.s3, dst, ONE_FOLDER_KEYS, 'one/', 'one-mirror/')).toEqual([]);
@@ -222,8 +231,11 @@ export function defineListingSuite(name: string, connectTo: () => Promise<Compat
         listed: result.json?.objects.listed ?? 0,
         present: LISTING_KEYS.length,
         lists,
+        deletes: result.json?.deletes,
       });
       expectExit(result, 0);
+      expect(result.json?.deletes).toMatchObject({ toDelete: 3, proven: 3, refused: 0, deleted: 3, failed: 0 });
+      expect(one.result.json?.deletes).toMatchObject({ toDelete: 1, proven: 1, refused: 0, deleted: 1, failed: 0 });
       expect(result.json?.objects).toMatchObject({ listed: LISTING_KEYS.length, copied: stale.length });
       expect(await missingInTarget(server.s3, dst, LISTING_KEYS, 'list/', 'mirror/')).toEqual([]);
       const left = await listKeys(server.s3, dst, 'mirror/');
