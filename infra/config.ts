@@ -191,50 +191,42 @@ function checkOptionGrants(config: ConfigFields, ctx: z.RefinementCtx): void {
   if (!options.success) {
     ctx.addIssue({ code: 'custom', path: ['defaultOptions'], message: describeIssues(options.error) });
   }
-  const aclFrom = [
-    ['defaultOptions', 'acl', config.defaultOptions.acl],
-    ['schedule', 'job', 'options', 'acl', config.schedule?.job.options?.acl],
+  // Each option, where a job may set it (the deployment's defaults, the scheduled job), and the grant it needs.
+  const gated = [
+    {
+      option: 'acl',
+      granted: config.allowAcl,
+      set: (value: unknown) => value !== undefined,
+      message:
+        'needs s3:PutObjectAcl on the target, which the copying role has only with allowAcl: true: set ' +
+        '"allowAcl": true, or drop the option (buckets with ACLs disabled need none)',
+    },
+    {
+      option: 'restore',
+      granted: config.allowRestore,
+      set: (value: unknown) => value !== undefined,
+      message:
+        'needs s3:GetObject and s3:RestoreObject on the source prefix for the list role, which it has only with ' +
+        'allowRestore: true: set "allowRestore": true, or drop the option (archived objects are then skipped)',
+    },
+    {
+      option: 'delete',
+      granted: config.allowDelete,
+      set: (value: unknown) => value === true,
+      message:
+        'needs s3:DeleteObject on the target prefix, which no role has without allowDelete: true: set ' +
+        '"allowDelete": true, or drop the option',
+    },
   ] as const;
-  for (const entry of aclFrom) {
-    const value = entry[entry.length - 1];
-    if (value !== undefined && !config.allowAcl) {
-      ctx.addIssue({
-        code: 'custom',
-        path: entry.slice(0, -1) as unknown as string[],
-        message:
-          'needs s3:PutObjectAcl on the target, which the copying role has only with allowAcl: true: set ' +
-          '"allowAcl": true, or drop the option (buckets with ACLs disabled need none)',
-      });
-    }
-  }
-  const restoreFrom = [
-    ['defaultOptions', 'restore', config.defaultOptions.restore],
-    ['schedule', 'job', 'options', 'restore', config.schedule?.job.options?.restore],
-  ] as const;
-  for (const entry of restoreFrom) {
-    if (entry[entry.length - 1] !== undefined && !config.allowRestore) {
-      ctx.addIssue({
-        code: 'custom',
-        path: entry.slice(0, -1) as unknown as string[],
-        message:
-          'needs s3:GetObject and s3:RestoreObject on the source prefix for the list role, which it has only with ' +
-          'allowRestore: true: set "allowRestore": true, or drop the option (archived objects are then skipped)',
-      });
-    }
-  }
-  const deleteFrom = [
-    ['defaultOptions', 'delete', config.defaultOptions.delete],
-    ['schedule', 'job', 'options', 'delete', config.schedule?.job.options?.delete],
-  ] as const;
-  for (const entry of deleteFrom) {
-    if (entry[entry.length - 1] === true && !config.allowDelete) {
-      ctx.addIssue({
-        code: 'custom',
-        path: entry.slice(0, -1) as unknown as string[],
-        message:
-          'needs s3:DeleteObject on the target prefix, which no role has without allowDelete: true: set ' +
-          '"allowDelete": true, or drop the option',
-      });
+  const places: Array<{ path: string[]; options: Record<string, unknown> | undefined }> = [
+    { path: ['defaultOptions'], options: config.defaultOptions },
+    { path: ['schedule', 'job', 'options'], options: config.schedule?.job.options },
+  ];
+  for (const { option, granted, set, message } of gated) {
+    for (const place of places) {
+      if (!granted && set(place.options?.[option])) {
+        ctx.addIssue({ code: 'custom', path: [...place.path, option], message });
+      }
     }
   }
 }
