@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, type AssumeRoleCommandOutput, type STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@smithy/types';
@@ -88,11 +89,16 @@ export interface TargetRole {
 
 /**
  * A RoleSessionName traceable to the job: `s3xcopy-<jobId>`, limited to STS's characters
- * ([\w+=,.@-]) and 64 characters. It shows up in the target account's CloudTrail.
+ * ([\w+=,.@-]) and 64 characters. It shows up in the target account's CloudTrail, and it is the proof
+ * that a multipart upload is this job's (stray-uploads.ts), so it must be unique per job: a name too long
+ * for STS keeps its start and ends with a hash of the whole job id, instead of being cut where two long
+ * job ids could still agree.
  */
 export function roleSessionName(jobId: string): string {
-  const cleaned = jobId.replace(/[^\w+=,.@-]/g, '-');
-  return `s3xcopy-${cleaned}`.slice(0, 64);
+  const name = `s3xcopy-${jobId.replace(/[^\w+=,.@-]/g, '-')}`;
+  if (name.length <= 64) return name;
+  const hash = createHash('sha256').update(jobId).digest('hex').slice(0, 12);
+  return `${name.slice(0, 64 - hash.length - 1)}-${hash}`;
 }
 
 /**

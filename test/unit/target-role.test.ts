@@ -242,6 +242,17 @@ describe('roleSessionName', () => {
   it('replaces characters STS refuses when the job id has them', () => {
     expect(roleSessionName('job 1/ü:x')).toBe('s3xcopy-job-1---x');
   });
+
+  it('gives two long job ids that share their first 56 characters different names', () => {
+    // The session name proves an upload is this job's (stray-uploads.ts): cutting both at 64 made them equal.
+    const common = `nightly-${'x'.repeat(60)}`;
+    const first = roleSessionName(`${common}-a`);
+    const second = roleSessionName(`${common}-b`);
+    expect(first).toHaveLength(64);
+    expect(second).toHaveLength(64);
+    expect(first).not.toBe(second);
+    expect(first.startsWith('s3xcopy-nightly-xxx')).toBe(true);
+  });
 });
 
 describe('AssumeRole throttling and transient STS errors', () => {
