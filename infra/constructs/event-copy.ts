@@ -16,7 +16,7 @@ import { acknowledge, acknowledgePrefixWildcards } from '../nag';
 import { resourceNames } from '../names';
 import { eventKeyPrefix, eventsQueueStatements, eventsRoleStatements, type PolicyStatementJson } from '../policies';
 import { PROJECT_ROOT } from './copy-functions';
-import { deadLetterQueue, QUEUE_DEFAULTS } from './triggers';
+import { deadLetterQueue, objectCreatedPattern, QUEUE_DEFAULTS } from './triggers';
 
 /** Deliveries of one event before it moves to the dead-letter queue (each failed delivery retries it). */
 export const EVENTS_MAX_RECEIVE_COUNT = 5;
@@ -163,14 +163,7 @@ export class DirectEventCopy extends Construct {
     const keyPrefix = eventKeyPrefix(config);
     return new events.Rule(this, 'ObjectCreated', {
       description: `s3xcopy: objects created in s3://${config.source.bucket}/${keyPrefix} (copied by the events function)`,
-      eventPattern: {
-        source: ['aws.s3'],
-        detailType: ['Object Created'],
-        detail: {
-          bucket: { name: [config.source.bucket] },
-          ...(keyPrefix === '' ? {} : { object: { key: events.Match.prefix(keyPrefix) } }),
-        },
-      },
+      eventPattern: objectCreatedPattern(config.source.bucket, keyPrefix),
       targets: [new eventTargets.SqsQueue(this.queue, { deadLetterQueue: this.deadLetters, retryAttempts: 8 })],
     });
   }

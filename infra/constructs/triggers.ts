@@ -31,6 +31,18 @@ import { acknowledge } from '../nag';
 export const PIPE_RECORD_TEMPLATE =
   '{"detail-type":"<$.body.detail-type>","detail":{"bucket":<$.body.detail.bucket>,"object":<$.body.detail.object>}}';
 
+/** The EventBridge pattern of S3's Object Created events for a bucket, under a key prefix ("" for all). */
+export function objectCreatedPattern(bucket: string, keyPrefix: string): events.EventPattern {
+  return {
+    source: ['aws.s3'],
+    detailType: ['Object Created'],
+    detail: {
+      bucket: { name: [bucket] },
+      ...(keyPrefix === '' ? {} : { object: { key: events.Match.prefix(keyPrefix) } }),
+    },
+  };
+}
+
 /** SQS queue settings shared by the event queue and the dead-letter queues. */
 export const QUEUE_DEFAULTS: sqs.QueueProps = {
   encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -115,14 +127,7 @@ export class ObjectCreatedTrigger extends Construct {
     });
     this.rule = new events.Rule(this, 'ObjectCreated', {
       description: `s3xcopy: objects created in s3://${config.source.bucket}/${keyPrefix}`,
-      eventPattern: {
-        source: ['aws.s3'],
-        detailType: ['Object Created'],
-        detail: {
-          bucket: { name: [config.source.bucket] },
-          ...(keyPrefix === '' ? {} : { object: { key: events.Match.prefix(keyPrefix) } }),
-        },
-      },
+      eventPattern: objectCreatedPattern(config.source.bucket, keyPrefix),
       targets: [new eventTargets.SqsQueue(this.queue, { deadLetterQueue: this.deadLetters, retryAttempts: 8 })],
     });
 
