@@ -174,6 +174,85 @@ function* modelObjects(count: number, bucket: 'src' | 'now' | 'before'): Generat
   }
 }
 
+/** What the LIST requests of one bucket were spent on. */
+interface ListSide {
+  requests: number;
+  delimited: number;
+  flat: number;
+  /** Flat pages with fewer than 1,000 keys (empty ones included). */
+  short: number;
+  empty: number;
+  keys: number;
+  unique: number;
+  /** Keys listed again within the slice that listed them first (a range's page running past its end). */
+  againInSlice: number;
+  /** Keys listed again by a later slice (read-ahead a full slice dropped). */
+  againLater: number;
+}
+
+/**
+ * Records every ListObjectsV2 the model answers, per bucket, and splits the requests beyond the ideal
+ * (one full page per 1,000 distinct keys) into their causes: delimited pages, pages not filled, and keys
+ * listed more than once. A slice starts when the target's listing starts again (each slice opens it).
+ */
+function recordListings(model: S3Model) {
+  const sides = new Map<string, ListSide>();
+  const firstSlice = new Map<string, number>();
+  let slice = 0;
+  const send = model.send.bind(model);
+  model.send = async (operation, input) => {
+    const output = await send(operation, input);
+    if (operation !== 'ListObjectsV2') return output;
+    const bucket = String(input.Bucket);
+    if (bucket === 'dst' && input.ContinuationToken === undefined && input.MaxKeys !== 1) slice++;
+    const side = sides.get(bucket) ?? {
+      requests: 0,
+      delimited: 0,
+      flat: 0,
+      short: 0,
+      empty: 0,
+      keys: 0,
+      unique: 0,
+      againInSlice: 0,
+      againLater: 0,
+    };
+    sides.set(bucket, side);
+    side.requests++;
+    if (input.Delimiter !== undefined) {
+      side.delimited++;
+      return output;
+    }
+    const contents = (output.Contents ?? []) as Array<{ Key: string }>;
+    side.flat++;
+    if (contents.length < 1000) side.short++;
+    if (contents.length === 0) side.empty++;
+    for (const { Key } of contents) {
+      side.keys++;
+      const id = `${bucket}/${Key}`;
+      const seen = firstSlice.get(id);
+      if (seen === undefined) {
+        firstSlice.set(id, slice);
+        side.unique++;
+      } else if (seen === slice) side.againInSlice++;
+      else side.againLater++;
+    }
+    return output;
+  };
+  const describe = (name: string, side: ListSide) => {
+    const ideal = Math.ceil(side.unique / 1000);
+    const unfilled = side.flat - side.keys / 1000;
+    return `${name}: ${side.requests} LIST (ideal ${ideal}): ${side.delimited} delimited, ${side.flat} flat of which ${side.short} short (${side.empty} empty) = ${unfilled.toFixed(1)} pages not filled, keys listed again ${side.againInSlice} in the same slice + ${side.againLater} by a later slice = ${((side.againInSlice + side.againLater) / 1000).toFixed(1)} pages`;
+  };
+  return {
+    slices: () => slice,
+    describe: () =>
+      [...sides.entries()]
+        .map(([bucket, side]) => describe(bucket === 'src' ? 'source' : bucket === 'dst' ? 'target' : bucket, side))
+        .concat(`${slice} slices`)
+        .join('; '),
+  };
+}
+
 /** A no-op sync on the model (the CLI in this process, every S3 client answered by the model). */
 async function noopSyncOnModel(count: number, targets: 'now' | 'before') {
   const model = new S3Model();
@@ -181,6 +260,7 @@ async function noopSyncOnModel(count: number, targets: 'now' | 'before') {
   model.createBucket('dst');
   model.seed('src', modelObjects(count, 'src'));
   model.seed('dst', modelObjects(count, targets));
+  const ledger = recordListings(model);
   const send = S3Client.prototype.send as (this: S3Client, ...args: unknown[]) => unknown;
   const attached = new WeakSet<S3Client>();
   (S3Client.prototype as unknown as { send: typeof send }).send = function (this: S3Client, ...args: unknown[]) {
@@ -230,6 +310,7 @@ async function noopSyncOnModel(count: number, targets: 'now' | 'before') {
       'GiB copied': Math.round(((summary.bytes?.copied ?? 0) / 2 ** 30) * 10) / 10,
       'requests per object': Math.round((total / count) * 10_000) / 10_000,
       requests: requests.map(([operation, n]) => `${operation} ${n}`).join(', '),
+      ...(process.env.BENCH_SYNC_BREAKDOWN ? { 'LIST breakdown': ledger.describe() } : {}),
     };
   } finally {
     (S3Client.prototype as unknown as { send: typeof send }).send = send;
