@@ -11,7 +11,9 @@
  *    and what it wrote before (single-part copies below the threshold, 64 MiB parts above).
  *
  * Usage: npx tsx bench/sync-identity.bench.ts (run `npm run build` first: part 1 runs the compiled CLI).
- * BENCH_SYNC_SERVERS=0 skips part 1; BENCH_SYNC_LIST_CONCURRENCY=N passes `--list-concurrency N` to part 2.
+ * BENCH_SYNC_SERVERS=0 skips part 1; BENCH_SYNC_LIST_CONCURRENCY=N passes `--list-concurrency N` to part 2;
+ * BENCH_SYNC_BREAKDOWN=1 adds what each bucket's LIST requests were spent on to part 2's rows. Part 2 prices
+ * its requests with cli/cost/prices.ts and adds the orchestration `s3xcopy estimate` prices for the job.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -25,6 +27,8 @@ import {
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { s3RequestPrice, s3RequestTypeOfCommand } from '../cli/cost/model';
+import { buildScenario } from '../cli/cost/scenarios';
 import { applyEmbeddedClientFix, startEmbeddedS3 } from '../cli/embedded-s3';
 import type { CliIo } from '../cli/io';
 import { S3Model, type SeedObject } from '../sim/s3-model';
@@ -253,6 +257,29 @@ function recordListings(model: S3Model) {
   };
 }
 
+/**
+ * The requests' price (cli/cost/prices.ts). HeadBucket and CreateBucket (the local run's preflight and
+ * its state bucket) are bucket administration, which the cost model does not price.
+ */
+function requestsUsd(requests: Array<[string, number]>): number {
+  return requests.reduce((sum, [operation, n]) => {
+    const type = s3RequestTypeOfCommand(operation);
+    return type ? sum + n * s3RequestPrice(type) : sum;
+  }, 0);
+}
+
+/** What the deployed workflow adds to a no-op sync of `count` objects (Step Functions, Lambda), as `s3xcopy estimate` prices it. */
+function orchestrationUsd(count: number): number {
+  const averageSizeBytes = Math.round(0.7 * 1000 + 0.2 * 13 * MiB + 0.1 * 70 * MiB);
+  const scenario = buildScenario('s3xcopy-standard', {
+    objects: count,
+    averageSizeBytes,
+    mode: 'sync',
+    changedFraction: 0,
+  });
+  return scenario.cost.orchestration.total;
+}
+
 /** A no-op sync on the model (the CLI in this process, every S3 client answered by the model). */
 async function noopSyncOnModel(count: number, targets: 'now' | 'before') {
   const model = new S3Model();
@@ -303,6 +330,7 @@ async function noopSyncOnModel(count: number, targets: 'now' | 'before') {
     const summary = JSON.parse(stdout || '{}') as Summary;
     const requests = Object.entries(model.stats.requests).filter(([, n]) => n > 0);
     const total = requests.reduce((sum, [, n]) => sum + n, 0);
+    const perMillion = (usd: number) => `$${((usd / count) * 1e6).toFixed(4)}`;
     return {
       targets: targets === 'now' ? 'as the copy writes them now (source layout)' : 'as the copy wrote them before',
       objects: count,
@@ -310,6 +338,8 @@ async function noopSyncOnModel(count: number, targets: 'now' | 'before') {
       'GiB copied': Math.round(((summary.bytes?.copied ?? 0) / 2 ** 30) * 10) / 10,
       'requests per object': Math.round((total / count) * 10_000) / 10_000,
       requests: requests.map(([operation, n]) => `${operation} ${n}`).join(', '),
+      'S3 requests per million objects': perMillion(requestsUsd(requests)),
+      'with orchestration': perMillion(requestsUsd(requests) + orchestrationUsd(count)),
       ...(process.env.BENCH_SYNC_BREAKDOWN ? { 'LIST breakdown': ledger.describe() } : {}),
     };
   } finally {
