@@ -204,7 +204,7 @@ describe('buildScenario', () => {
     // 2,000 unchanged objects: 2 source + 2 target pages, and the partitioned listing's 2 (the first page
     // is full, so the rest of the bucket is looked at: a delimited page and the range it leaves); no Map
     // Run, so no results for notify to list; notify's 2 report PUTs (the List step on the S3 model asks the
-    // same 6 LISTs for the cost bench's keys data/000000.bin..data/001999.bin, and
+    // same 6 LISTs for keys data/000000.bin..data/001999.bin listed from the bucket's root, and
     // test/statemachine/local-run.test.ts measures the state bucket's).
     const scenario = buildScenario('s3xcopy-standard', {
       objects: 2_000,
