@@ -10,6 +10,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -20,7 +21,8 @@ import { type CopyFailure, DEFAULT_OPTIONS, resolveJob } from '../shared/job';
 import { createObservability, type Observability } from '../shared/observability';
 import { TargetClients } from '../shared/target-role';
 import { copyEventBatch, EVENTS_JOB_ID, type EventCopyDeps, type EventLedger } from './event-copy';
-import { MAX_RECEIVE_COUNT_ENV } from './handler-env';
+import { stateMachineStarter } from './hand-over';
+import { HAND_OVER_BYTES_ENV, MAX_RECEIVE_COUNT_ENV, STATE_MACHINE_ARN_ENV } from './handler-env';
 
 export interface EventsHandlerDeps {
   config: DeploymentConfig;
@@ -33,6 +35,8 @@ export interface EventsHandlerDeps {
   observability?: Observability;
   /** Engine settings to override in tests (retry policy, sleep, safety margin). */
   engine?: Partial<Omit<EventCopyDeps, 's3' | 'sourceS3' | 'logger' | 'remainingTimeMs'>>;
+  /** Where objects too large for one invocation go (the workflow); without it every object is copied here. */
+  handOver?: EventCopyDeps['handOver'];
   /** Called with each batch's full result (the local measurements and tests read it). */
   onResult?: (result: EventsBatchReport) => void;
 }
@@ -57,6 +61,7 @@ function recordMetrics(metrics: Observability['metrics'], ledger: EventLedger): 
   metrics.addMetric('ObjectsFailed', MetricUnit.Count, ledger.failed);
   metrics.addMetric('ObjectsNotAttempted', MetricUnit.Count, ledger.notAttempted);
   metrics.addMetric('DuplicateEvents', MetricUnit.Count, ledger.duplicates);
+  metrics.addMetric('ObjectsHandedOver', MetricUnit.Count, ledger.handedOver);
 }
 
 /** Writes the final failures beside the bulk path's reports and publishes one message naming them. */
@@ -124,6 +129,7 @@ export function createEventsHandler(deps: EventsHandlerDeps) {
       records.map((record) => ({ messageId: record.messageId, body: record.body })),
       {
         ...deps.engine,
+        ...(deps.handOver ? { handOver: deps.handOver } : {}),
         s3,
         sourceS3,
         logger,
@@ -168,10 +174,9 @@ function defaultDeps(): EventsHandlerDeps {
   const config = loadConfig();
   const concurrency = config.defaults.options?.concurrency ?? DEFAULT_OPTIONS.concurrency;
   const makeS3 = s3ClientFactory({}, Math.max(64, concurrency * 2));
-  const maxReceiveCount = Number(process.env[MAX_RECEIVE_COUNT_ENV] ?? '5');
-  if (!Number.isSafeInteger(maxReceiveCount) || maxReceiveCount < 1) {
-    throw new Error(`${MAX_RECEIVE_COUNT_ENV} must be a whole number >= 1 (the event queue's maxReceiveCount)`);
-  }
+  const maxReceiveCount = wholeNumberEnv(MAX_RECEIVE_COUNT_ENV, "the event queue's maxReceiveCount") ?? 5;
+  const stateMachineArn = process.env[STATE_MACHINE_ARN_ENV];
+  const thresholdBytes = wholeNumberEnv(HAND_OVER_BYTES_ENV, 's3Events.handOverSize in bytes');
   return {
     config,
     targetClients: new TargetClients(
@@ -183,8 +188,28 @@ function defaultDeps(): EventsHandlerDeps {
     ),
     sns: new SNSClient({}),
     ...(config.stateBucket ? { state: { s3: makeS3(), bucket: config.stateBucket } } : {}),
+    ...(stateMachineArn
+      ? {
+          handOver: {
+            starter: stateMachineStarter(new SFNClient({}), stateMachineArn),
+            ...(thresholdBytes === undefined ? {} : { thresholdBytes }),
+          },
+        }
+      : {}),
     maxReceiveCount,
   };
+}
+
+/**
+ * A whole number >= 1 from the environment, or undefined when unset.
+ * @throws Error naming the variable, failing the cold start
+ */
+function wholeNumberEnv(name: string, what: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name} must be a whole number >= 1 (${what})`);
+  return value;
 }
 
 export const handler = createEventsHandler(defaultDeps());
