@@ -162,6 +162,13 @@ const InfraConfigFields = z
          * docs/cost.md). The pipe always reads EventBridge events.
          */
         source: z.enum(['notification', 'eventbridge']).default('notification'),
+        /**
+         * Delivery "lambda" only: objects larger than this many bytes are handed to the workflow (one
+         * execution each, which resumes across invocations) instead of being copied by the events function.
+         * Without it, the copy-rate model decides from the time the invocation has left (about 16 GiB in a
+         * fresh 15-minute invocation: functions/events/hand-over.ts).
+         */
+        handOverSize: z.number().int().min(1).optional(),
       })
       .strict()
       .default({ enabled: false, batchSize: 50, batchWindowSeconds: 60, delivery: 'lambda', source: 'notification' }),

@@ -472,8 +472,8 @@ export function copyRoleStatements(config: InfraConfig): PolicyStatementJson[] {
 
 /**
  * The events function (the direct event path): copy as the target role (cross-account) or itself (same
- * account), write reports of final failures, and publish them to the topic through the topic's key.
- * Reading its queue is granted by the event source mapping, on that one queue.
+ * account), write reports of final failures, publish them to the topic through the topic's key, and start
+ * executions of the deployment's state machine only (objects too large for one invocation). Reading its queue is granted by the event source mapping, on that one queue.
  */
 export function eventsRoleStatements(config: InfraConfig, topicKeyArn: string): PolicyStatementJson[] {
   const arns = resourceArns(config);
@@ -492,6 +492,8 @@ export function eventsRoleStatements(config: InfraConfig, topicKeyArn: string): 
       Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
       Resource: topicKeyArn,
     },
+    // Objects too large for one invocation go to the workflow, one execution each (functions/events/hand-over.ts).
+    { Sid: 'HandOverLargeObjects', Effect: 'Allow', Action: 'states:StartExecution', Resource: arns.stateMachine },
   ];
 }
 

@@ -185,18 +185,35 @@ describe('the direct event path (s3Events.delivery "lambda")', () => {
       expect(await may('manifests/job-1/part-0.json')).toBe(false);
     });
 
-    it('lets the events role invoke no function and start no execution', async () => {
+    it("lets the events role invoke no function, and start executions of the deployment's state machine only", async () => {
+      const may = (action: string, resource: string) =>
+        isAllowed(
+          { principal: arns.eventsRole, action, resource, resourceAccount: built.config.source.account },
+          policies,
+        );
       expect(await functionsInvokableBy(d, arns.eventsRole)).toEqual([]);
-      const start = await isAllowed(
-        {
-          principal: arns.eventsRole,
-          action: 'states:StartExecution',
-          resource: arns.stateMachine,
-          resourceAccount: built.config.source.account,
+      expect(await may('states:StartExecution', arns.stateMachine)).toBe(true);
+      expect(await may('states:StartExecution', `${arns.stateMachine}-other`)).toBe(false);
+      expect(await may('states:StartSyncExecution', arns.stateMachine)).toBe(false);
+    });
+
+    it('tells the events function the state machine to hand large objects to, and the configured threshold', () => {
+      // Arrange
+      const sized = synthesize({ s3Events: { handOverSize: 1073741824 } }, { nag: false });
+      // Assert
+      sized.sourceTemplate.hasResourceProperties('AWS::Lambda::Function', {
+        FunctionName: 's3xcopy-events',
+        Environment: {
+          Variables: Match.objectLike({
+            S3XCOPY_STATE_MACHINE_ARN: arns.stateMachine,
+            S3XCOPY_EVENTS_HAND_OVER_BYTES: '1073741824',
+          }),
         },
-        policies,
-      );
-      expect(start).toBe(false);
+      });
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        FunctionName: 's3xcopy-events',
+        Environment: { Variables: Match.objectLike({ S3XCOPY_EVENTS_HAND_OVER_BYTES: Match.absent() }) },
+      });
     });
 
     it('in a same-account deployment, reads the source and writes the target prefix exactly as the copy role does', async () => {
