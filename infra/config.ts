@@ -169,6 +169,11 @@ const InfraConfigFields = z
          * fresh 15-minute invocation: functions/events/hand-over.ts).
          */
         handOverSize: z.number().int().min(1).optional(),
+        /**
+         * Only objects whose key ends with this start copies (".parquet"): the bucket notification's Suffix
+         * filter, so S3 sends no event for other keys. Delivery "lambda" with source "notification" only.
+         */
+        suffix: z.string().min(1).max(1024).optional(),
       })
       .strict()
       .default({ enabled: false, batchSize: 50, batchWindowSeconds: 60, delivery: 'lambda', source: 'notification' }),
@@ -268,6 +273,16 @@ function checkJobInputs(config: ConfigFields, ctx: z.RefinementCtx): void {
       code: 'custom',
       path: ['s3Events', 'prefix'],
       message: `must lie within source.prefix "${config.source.prefix}": events outside it would start copies the roles cannot read`,
+    });
+  }
+  const events = config.s3Events;
+  if (events.suffix !== undefined && (events.delivery !== 'lambda' || events.source !== 'notification')) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['s3Events', 'suffix'],
+      message:
+        'is a filter of the bucket notification, so it needs s3Events.delivery "lambda" and source "notification"; ' +
+        'for other feeds select the keys with the job filter instead (filter.include, e.g. "**/*.parquet")',
     });
   }
 }
