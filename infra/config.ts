@@ -174,9 +174,22 @@ const InfraConfigFields = z
          * filter, so S3 sends no event for other keys. Delivery "lambda" with source "notification" only.
          */
         suffix: z.string().min(1).max(1024).optional(),
+        /**
+         * Delivery "lambda" only: every this many hours a digest function sums the events function's
+         * metrics over those hours, writes reports/events/<day>.json and publishes one summary (successful
+         * batches send nothing themselves). 0 turns the digest off.
+         */
+        digestHours: z.number().int().min(0).max(744).default(24),
       })
       .strict()
-      .default({ enabled: false, batchSize: 50, batchWindowSeconds: 60, delivery: 'lambda', source: 'notification' }),
+      .default({
+        enabled: false,
+        batchSize: 50,
+        batchWindowSeconds: 60,
+        delivery: 'lambda',
+        source: 'notification',
+        digestHours: 24,
+      }),
     mapMaxConcurrency: z.number().int().min(1).max(10_000).default(40),
     /**
      * Slices one execution lists and copies before the job continues in a new execution: each slice takes

@@ -529,6 +529,30 @@ export function eventsRoleStatements(config: InfraConfig, topicKeyArn: string): 
 }
 
 /**
+ * The events digest function: read the metrics (GetMetricData has no resource-level permissions, so its
+ * resource is "*"), write the digest under reports/events/ of the state bucket, publish one summary.
+ */
+export function digestRoleStatements(config: InfraConfig, topicKeyArn: string): PolicyStatementJson[] {
+  const arns = resourceArns(config);
+  return [
+    { Sid: 'ReadEventsMetrics', Effect: 'Allow', Action: 'cloudwatch:GetMetricData', Resource: '*' },
+    {
+      Sid: 'WriteEventsDigest',
+      Effect: 'Allow',
+      Action: 's3:PutObject',
+      Resource: `${arns.stateBucket}/reports/events/*`,
+    },
+    { Sid: 'PublishNotifications', Effect: 'Allow', Action: 'sns:Publish', Resource: arns.topic },
+    {
+      Sid: 'EncryptNotifications',
+      Effect: 'Allow',
+      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      Resource: topicKeyArn,
+    },
+  ];
+}
+
+/**
  * The notify function: read the Map results it summarises (or the batch records and manifests when the
  * Map wrote no results), and publish to its topic through the
  * topic's KMS key.

@@ -18,6 +18,7 @@ import { BucketRegions, createStsClient, s3ClientFactory } from '../shared/clien
 import { assertDeploymentAllows, type DeploymentConfig, loadConfig } from '../shared/config';
 import { errorMessage } from '../shared/errors';
 import { type CopyFailure, DEFAULT_OPTIONS, resolveJob } from '../shared/job';
+import { EVENTS_BATCH_METRICS, EVENTS_SERVICE } from '../shared/metric-names';
 import { createObservability, type Observability } from '../shared/observability';
 import { TargetClients } from '../shared/target-role';
 import { copyEventBatch, EVENTS_JOB_ID, type EventCopyDeps, type EventLedger } from './event-copy';
@@ -54,14 +55,11 @@ export interface EventsBatchReport {
 }
 
 function recordMetrics(metrics: Observability['metrics'], ledger: EventLedger): void {
-  metrics.addMetric('ObjectsSelected', MetricUnit.Count, ledger.selected);
-  metrics.addMetric('ObjectsCopied', MetricUnit.Count, ledger.copied);
-  metrics.addMetric('BytesCopied', MetricUnit.Bytes, ledger.bytesCopied);
-  metrics.addMetric('ObjectsSkipped', MetricUnit.Count, ledger.skipped);
-  metrics.addMetric('ObjectsFailed', MetricUnit.Count, ledger.failed);
-  metrics.addMetric('ObjectsNotAttempted', MetricUnit.Count, ledger.notAttempted);
-  metrics.addMetric('DuplicateEvents', MetricUnit.Count, ledger.duplicates);
-  metrics.addMetric('ObjectsHandedOver', MetricUnit.Count, ledger.handedOver);
+  for (const [field, name] of Object.entries(EVENTS_BATCH_METRICS) as Array<
+    [keyof typeof EVENTS_BATCH_METRICS, string]
+  >) {
+    metrics.addMetric(name, field === 'bytesCopied' ? MetricUnit.Bytes : MetricUnit.Count, ledger[field]);
+  }
 }
 
 /** Writes the final failures beside the bulk path's reports and publishes one message naming them. */
@@ -115,7 +113,7 @@ async function reportFinalFailures(
  * deployment job, or a target role that cannot be assumed.
  */
 export function createEventsHandler(deps: EventsHandlerDeps) {
-  const { logger, metrics } = deps.observability ?? createObservability('s3xcopy-events');
+  const { logger, metrics } = deps.observability ?? createObservability(EVENTS_SERVICE);
 
   const handle = async (event: SQSEvent, context: Partial<Context>): Promise<SQSBatchResponse> => {
     const job = resolveJob({}, deps.config.defaults);

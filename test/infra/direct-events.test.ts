@@ -232,6 +232,45 @@ describe('the direct event path (s3Events.delivery "lambda")', () => {
   });
 });
 
+describe('the events digest (s3Events.digestHours)', () => {
+  const digestRoleId = roleIdByArn(d.source, arns.digestRole);
+  const digestPolicies = d.source.identityPolicies(digestRoleId);
+  const may = (action: string, resource: string) =>
+    isAllowed(
+      { principal: arns.digestRole, action, resource, resourceAccount: built.config.source.account },
+      digestPolicies,
+    );
+
+  it('runs the digest function on a schedule of its period, told the period', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 's3xcopy-events-digest',
+      Environment: { Variables: Match.objectLike({ S3XCOPY_EVENTS_DIGEST_HOURS: '24' }) },
+    });
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(1 day)',
+      Target: Match.objectLike({
+        Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EventsDigestFunction'), 'Arn'] },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EventsDigestDeadLetters'), 'Arn'] } },
+      }),
+    });
+  });
+
+  it('has no digest with digestHours 0', () => {
+    const off = synthesize({ s3Events: { digestHours: 0 } }, { nag: false });
+    off.sourceTemplate.resourcePropertiesCountIs('AWS::Lambda::Function', { FunctionName: 's3xcopy-events-digest' }, 0);
+  });
+
+  it('lets the digest role read metrics, write digests under reports/events/ and publish, nothing else', async () => {
+    expect(await may('cloudwatch:GetMetricData', '*')).toBe(true);
+    expect(await may('s3:PutObject', `${arns.stateBucket}/reports/events/2026-12-06.json`)).toBe(true);
+    expect(await may('s3:PutObject', `${arns.stateBucket}/reports/job-1/ledger.json`)).toBe(false);
+    expect(await may('s3:GetObject', `${arns.stateBucket}/reports/events/2026-12-06.json`)).toBe(false);
+    expect(await may('sns:Publish', arns.topic)).toBe(true);
+    expect(await may('cloudwatch:PutMetricData', '*')).toBe(false);
+    expect(await s3ActionsAllowed(d, arns.digestRole, digestPolicies)).toEqual([]);
+  });
+});
+
 describe('delivery "pipe": the workflow per batch, as before', () => {
   const piped = synthesize({ s3Events: { delivery: 'pipe' } }, { nag: false });
 
