@@ -37,7 +37,7 @@ if (!state?.available) {
       const machine = await sfn.send(
         new CreateStateMachineCommand({
           name: `hand-over-${run}`,
-          roleArn: 'arn:aws:iam::123456789012:role/s3xcopy-state-machine',
+          roleArn: 'arn:aws:iam::111111111111:role/s3xcopy-state-machine',
           definition: JSON.stringify({ StartAt: 'Done', States: { Done: { Type: 'Succeed' } } }),
         }),
       );
