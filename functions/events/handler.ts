@@ -4,7 +4,9 @@
  * execution. It answers with partial batch failures: messages whose keys failed or ran out of time go
  * back to the queue and are delivered again; after the queue's maxReceiveCount they move to its
  * dead-letter queue, whose alarm notifies the topic. On a message's last delivery, its failures are also
- * published to the topic and written to the state bucket (reports/events/...), naming every key.
+ * published to the topic and written to the state bucket (reports/events/...), naming every key. Objects
+ * too large for one invocation are handed to the deployment's state machine (hand-over.ts); successful
+ * batches are reported by the periodic digest (functions/digest/), from the metrics recorded here.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
