@@ -89,7 +89,11 @@ export function handOverInput(bucket: string, object: Pick<ManifestObject, 'key'
   ];
 }
 
-/** The deployed starter: StartExecution on the deployment's state machine. */
+/**
+ * The deployed starter: StartExecution on the deployment's state machine. A second start of a name whose
+ * execution still runs, with the same input, succeeds as if it were the first (Standard workflows are
+ * idempotent there) and is counted as started; it starts nothing new either way.
+ */
 export function stateMachineStarter(sfn: SFNClient, stateMachineArn: string): WorkflowStarter {
   return {
     async start(name, input) {
