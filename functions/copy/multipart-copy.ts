@@ -43,7 +43,7 @@ import { historyAfter, strayCheckSince, type UploadHistoryEntry, type UploadReco
 import { backoffDelay, type RetryPolicy } from './retry';
 import { type CopyRoute, rangesOf } from './source-layout';
 import { copySourceParams, sourceObjectParams } from './source-request';
-import { SourceChanged, type SourceVersion } from './source-version';
+import { type CopiedObject, SourceChanged, type SourceVersion } from './source-version';
 import { abortStrayUploads } from './stray-uploads';
 import { findTarget } from './target-lookup';
 import { encodeTagging, multipartUploadSettings, withRawExpires } from './target-settings';
@@ -93,7 +93,7 @@ interface OpenUpload {
 /**
  * Copies version `version` of `sourceKey` to `targetKey` with a multipart copy, resuming this job's own
  * recorded upload of the same version when there is one.
- * @returns the bytes copied (the version's size)
+ * @returns the bytes copied (the version's size) and the target's ETag
  * @throws SourceChanged when the key no longer holds the version (after aborting the upload and recording
  *   why); OutOfTime when the time budget stopped it (the upload recorded and left open to resume, or
  *   aborted when there is no progress store); any other error after aborting the upload
@@ -105,7 +105,7 @@ export async function copyMultipart(
   version: SourceVersion,
   /** The parts to copy (source-layout.ts); without it, the job's part size. */
   route?: PartsRoute,
-): Promise<number> {
+): Promise<CopiedObject> {
   const head = await headPinned(ctx, sourceKey, version);
   const size = head.ContentLength ?? version.size;
   const pinned = version.etag;
@@ -128,7 +128,7 @@ export async function copyMultipart(
       ctx.stats.alreadyCopied++;
       // Checked like a fresh copy: the invocation that completed it may have stopped before its check.
       await verifyMultipart(ctx, sourceKey, targetKey, head, undefined, version.versionId);
-      return size;
+      return { size, ...(target.ETag ? { targetEtag: target.ETag } : {}) };
     }
   } else if (previous?.state === 'uploading') {
     if (previous.sourceEtag === pinned && previous.size === size) {
@@ -143,6 +143,7 @@ export async function copyMultipart(
     }
   }
   const layout = route ?? plannedParts(size, ctx.job.options.partSize);
+  let targetEtag: string | undefined;
   upload ??= await createUpload(ctx, sourceKey, targetKey, head, version, layout, historyAfter(previous), strayCheck);
 
   try {
@@ -168,7 +169,7 @@ export async function copyMultipart(
       );
       await copyParts(ctx, sourceKey, targetKey, pinned, upload, version.versionId);
     }
-    const targetEtag = await complete(ctx, targetKey, size, upload, checksumOf(head));
+    targetEtag = await complete(ctx, targetKey, size, upload, checksumOf(head));
     if (upload.record) {
       await writeRecord(ctx, { ...upload.record, state: 'completed', ...(targetEtag ? { targetEtag } : {}) });
     }
@@ -196,7 +197,7 @@ export async function copyMultipart(
     throw changed ? new SourceChanged(version, error) : error;
   }
   await verifyMultipart(ctx, sourceKey, targetKey, head, upload.sourceTags, version.versionId);
-  return size;
+  return { size, ...(targetEtag ? { targetEtag } : {}) };
 }
 
 /** Checks what a completed multipart copy's target holds (servers drop what CreateMultipartUpload sent). */

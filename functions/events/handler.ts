@@ -124,6 +124,8 @@ export function createEventsHandler(deps: EventsHandlerDeps) {
       records.map((record) => ({ messageId: record.messageId, body: record.body })),
       {
         ...deps.engine,
+        // The sync check HEADs a key's identity record when ETags differ; copies leave records too.
+        ...(deps.state ? { identity: { ...deps.state, lookUp: true } } : {}),
         s3,
         sourceS3,
         logger,
