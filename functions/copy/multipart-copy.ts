@@ -88,6 +88,8 @@ interface OpenUpload {
   record: UploadRecord | undefined;
   /** The source's tags as createUpload read them (undefined on a resumed upload, or with tags: none). */
   sourceTags?: Tag[];
+  /** The ETag CompleteMultipartUpload gave the target. */
+  targetEtag?: string;
 }
 
 /**
@@ -143,9 +145,7 @@ export async function copyMultipart(
     }
   }
   const layout = route ?? plannedParts(size, ctx.job.options.partSize);
-  let targetEtag: string | undefined;
   upload ??= await createUpload(ctx, sourceKey, targetKey, head, version, layout, historyAfter(previous), strayCheck);
-
   try {
     try {
       await copyParts(ctx, sourceKey, targetKey, pinned, upload, version.versionId);
@@ -169,7 +169,8 @@ export async function copyMultipart(
       );
       await copyParts(ctx, sourceKey, targetKey, pinned, upload, version.versionId);
     }
-    targetEtag = await complete(ctx, targetKey, size, upload, checksumOf(head));
+    const targetEtag = await complete(ctx, targetKey, size, upload, checksumOf(head));
+    upload.targetEtag = targetEtag;
     if (upload.record) {
       await writeRecord(ctx, { ...upload.record, state: 'completed', ...(targetEtag ? { targetEtag } : {}) });
     }
@@ -197,7 +198,7 @@ export async function copyMultipart(
     throw changed ? new SourceChanged(version, error) : error;
   }
   await verifyMultipart(ctx, sourceKey, targetKey, head, upload.sourceTags, version.versionId);
-  return { size, ...(targetEtag ? { targetEtag } : {}) };
+  return { size, ...(upload.targetEtag ? { targetEtag: upload.targetEtag } : {}) };
 }
 
 /** Checks what a completed multipart copy's target holds (servers drop what CreateMultipartUpload sent). */
