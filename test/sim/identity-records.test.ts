@@ -5,16 +5,18 @@
  * the target current from the records' listing, never a GET or HEAD per object.
  */
 import { Writable } from 'node:stream';
-import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { CopyObjectCommand, DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
 import { type LocalRunOptions, runLocal } from '../../cli/runner/runner';
+import { copyEventBatch } from '../../functions/events/event-copy';
 import {
   type IdentityFacts,
   identityPrefix,
   identityRecordEtag,
   recordProves,
 } from '../../functions/shared/identity-record';
-import { MiB } from '../../functions/shared/job';
+import { DEFAULT_OPTIONS, MiB, parseJob } from '../../functions/shared/job';
 import { S3Model } from '../../sim/s3-model';
 
 const STATE = 'ir-state';
@@ -108,6 +110,31 @@ describe('identity records (S3 model with SSE-KMS ETags)', () => {
     expect(again.objects).toMatchObject({ copied: 0, skipped: OBJECTS, failed: 0 });
   });
 
+  it('still compares the settings of a record-proven target whose source was written again in place', async () => {
+    // Prepare: S3 dates have one-second precision, so the rewrites come a second after the copy.
+    const { run, s3 } = setup();
+    await run();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const rewrite = (key: string, Metadata: Record<string, string>) =>
+      s3.send(
+        new CopyObjectCommand({
+          Bucket: SOURCE.bucket,
+          Key: key,
+          CopySource: `${SOURCE.bucket}/${key}`,
+          MetadataDirective: 'REPLACE',
+          Metadata,
+        }),
+      );
+    await rewrite('data/k-001', { colour: 'blue' });
+    await rewrite('data/k-002', {});
+
+    // Act
+    const synced = await run({ mode: 'sync' });
+
+    // Assess: both keep their ETag (same bytes); only the one whose metadata changed is copied.
+    expect(synced.objects).toMatchObject({ copied: 1, skipped: OBJECTS - 1, failed: 0 });
+  });
+
   it('recognises a single-part source above the multipart threshold, copied in parts (a -N ETag)', async () => {
     // Prepare: no SSE-KMS here; the copy's parts alone make the ETags differ.
     const model = new S3Model();
@@ -157,6 +184,44 @@ describe('identity records (S3 model with SSE-KMS ETags)', () => {
     const keys = (listed.Contents ?? []).map((item) => item.Key ?? '');
     expect(keys).toHaveLength(OBJECTS - 1);
     expect(keys.some((key) => key.endsWith('/k-003'))).toBe(false);
+  });
+});
+
+describe('identity records on the event path (S3 model with SSE-KMS ETags)', () => {
+  /** One EventBridge "Object Created" event for a source key, as an SQS message. */
+  const message = (key: string, messageId: string) => ({
+    messageId,
+    body: JSON.stringify({
+      version: '0',
+      'detail-type': 'Object Created',
+      source: 'aws.s3',
+      detail: { bucket: { name: SOURCE.bucket }, object: { key } },
+    }),
+  });
+
+  it('skips a repeated event with one HEAD of the record, where the ETags differ', async () => {
+    // Prepare
+    const { model, counted } = setup();
+    const s3 = model.client();
+    const job = parseJob({ source: SOURCE, target: TARGET, options: { ...DEFAULT_OPTIONS, mode: 'sync' } });
+    const deps = {
+      s3,
+      sourceS3: s3,
+      logger: new Logger({ logLevel: 'SILENT' }),
+      remainingTimeMs: () => 900_000,
+      identity: { s3, bucket: STATE, lookUp: true },
+    };
+    const first = await copyEventBatch(job, [message('data/k-004', 'm1')], deps);
+
+    // Act
+    const { result: again, delta } = await counted(() => copyEventBatch(job, [message('data/k-004', 'm2')], deps));
+
+    // Assess
+    expect(first.ledger).toMatchObject({ copied: 1, failed: 0 });
+    expect(again.ledger).toMatchObject({ copied: 0, skipped: 1, skippedByReason: { unchanged: 1 } });
+    expect(delta('CopyObject')).toBe(0);
+    // The source, the target, and the one record.
+    expect(delta('HeadObject')).toBe(3);
   });
 });
 
