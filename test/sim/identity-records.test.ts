@@ -9,6 +9,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { CopyObjectCommand, DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
 import { type LocalRunOptions, runLocal } from '../../cli/runner/runner';
+import { IdentityRecords } from '../../functions/copy/identity-records';
 import { copyEventBatch } from '../../functions/events/event-copy';
 import {
   type IdentityFacts,
@@ -184,6 +185,44 @@ describe('identity records (S3 model with SSE-KMS ETags)', () => {
     const keys = (listed.Contents ?? []).map((item) => item.Key ?? '');
     expect(keys).toHaveLength(OBJECTS - 1);
     expect(keys.some((key) => key.endsWith('/k-003'))).toBe(false);
+  });
+});
+
+describe('identity records that cannot be kept', () => {
+  const logger = new Logger({ logLevel: 'SILENT' });
+  const job = parseJob({ source: SOURCE, target: TARGET, options: DEFAULT_OPTIONS });
+  const facts = { size: 10, sourceEtag: '"aaa"', targetEtag: '"bbb"' };
+
+  it('writes no more records to a state bucket whose ETags are not MD5s, and counts them', async () => {
+    // Prepare: a state bucket switched to SSE-KMS (the deployment makes it SSE-S3).
+    const model = new S3Model();
+    model.createBucket(STATE);
+    model.setDefaultEncryption(STATE, { kmsKeyId: 'arn:aws:kms:us-east-1:111111111111:key/state' });
+    const records = new IdentityRecords({ s3: model.client(), bucket: STATE }, job, logger);
+
+    // Act
+    await records.record('copy/a', facts);
+    await records.record('copy/b', facts);
+
+    // Assess: the first PUT showed the problem; the second was not sent.
+    expect(records.summary()).toEqual({ written: 0, notWritten: 2 });
+    expect(model.stats.requests.PutObject).toBe(1);
+  });
+
+  it('writes no record whose key would pass 1,024 bytes, and counts it', async () => {
+    // Prepare
+    const model = new S3Model();
+    model.createBucket(STATE);
+    const records = new IdentityRecords({ s3: model.client(), bucket: STATE }, job, logger);
+
+    // Act
+    await records.record(`copy/${'é'.repeat(500)}`, facts);
+    await records.record('copy/short', facts);
+    await records.record('copy/same-etag', { ...facts, targetEtag: facts.sourceEtag });
+
+    // Assess: only the short key has a record; equal ETags need none and count nothing.
+    expect(records.summary()).toEqual({ written: 1, notWritten: 1 });
+    expect(model.keys(STATE)).toEqual([identityPrefix(job) + 'short']);
   });
 });
 
