@@ -11,6 +11,7 @@
  * one only as a stray of its own create whose answer was lost (stray-uploads.ts).
  * An upload is aborted, and its record says why, when the source changed or the object failed.
  */
+import { createHash } from 'node:crypto';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -756,7 +757,7 @@ async function complete(
         ctx.budget.requestOptions,
       );
     });
-    return response.ETag;
+    return response.ETag ?? multipartEtagOf(parts.map((part) => part.ETag));
   } catch (error) {
     // A Complete that S3 carried out but whose answer was lost (a timeout, a 500 after the fact) makes
     // the retry find no upload. The object is then in place: check it rather than report a failure.
@@ -766,6 +767,22 @@ async function complete(
     }
     throw error;
   }
+}
+
+/**
+ * The ETag S3 gives an object assembled from these parts: the MD5 of the parts' binary MD5s, `-N`. For a
+ * server that completes an upload without naming its ETag (Ceph RGW 16 answers none): computed from what
+ * UploadPartCopy returned, never read back from the key, which a later write may already hold. Undefined
+ * when a part's ETag is not an MD5 (SSE-KMS); a wrong value would only make the identity record useless.
+ */
+export function multipartEtagOf(partEtags: ReadonlyArray<string | undefined>): string | undefined {
+  const hash = createHash('md5');
+  for (const etag of partEtags) {
+    const hex = (etag ?? '').replace(/"/g, '');
+    if (!/^[0-9a-f]{32}$/i.test(hex)) return undefined;
+    hash.update(Buffer.from(hex, 'hex'));
+  }
+  return partEtags.length > 0 ? `"${hash.digest('hex')}-${partEtags.length}"` : undefined;
 }
 
 /** Aborts a recorded upload of this job whose source changed, and records why; returns the new record. */
