@@ -757,7 +757,8 @@ async function complete(
         ctx.budget.requestOptions,
       );
     });
-    return response.ETag ?? multipartEtagOf(parts.map((part) => part.ETag));
+    // RGW answers with an empty ETag: `||`, not `??`.
+    return response.ETag || multipartEtagOf(parts.map((part) => part.ETag));
   } catch (error) {
     // A Complete that S3 carried out but whose answer was lost (a timeout, a 500 after the fact) makes
     // the retry find no upload. The object is then in place: check it rather than report a failure.

@@ -167,8 +167,9 @@ describe('identity records (S3 model with SSE-KMS ETags)', () => {
             client.middlewareStack.add(
               (next, context) => async (args) => {
                 const result = await next(args);
+                // RGW's answer parses to an empty ETag.
                 if (context.commandName === 'CompleteMultipartUploadCommand')
-                  delete (result.output as { ETag?: string }).ETag;
+                  (result.output as { ETag?: string }).ETag = '';
                 return result;
               },
               { step: 'initialize', priority: 'high', name: 'testNoCompleteEtag' },
