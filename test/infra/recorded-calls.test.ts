@@ -267,7 +267,7 @@ afterAll(async () => {
 describe('every recorded call against the synthesized templates', () => {
   it('records the calls of every function, the target role and the state machine', () => {
     // Assess: a recording that misses an identity would prove nothing about it.
-    expect(statuses).toEqual(Array(7).fill('SUCCEEDED'));
+    expect(statuses).toEqual(Array(8).fill('SUCCEEDED'));
     expect(eventLedgers).toEqual([expect.objectContaining({ selected: 2, copied: 1, handedOver: 1, failed: 0 })]);
     const identities = new Set(calls.map((call) => call.identity));
     expect([...identities].filter((identity) => identity !== 'cli').sort()).toEqual(
