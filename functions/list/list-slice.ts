@@ -391,7 +391,8 @@ async function syncWithRecords(
   const after = previous === undefined ? undefined : targetKeyFor(job, previous);
   const recordEtag = await records.recordEtag(targetKeyFor(job, object.key), after);
   const entry = syncEntry(object, target, recordEtag);
-  if (entry !== object) records.proven++;
+  // Counted when skipped; one sent for a settings check is counted by the copy worker's outcome.
+  if (entry === undefined) records.proven++;
   return entry;
 }
 
