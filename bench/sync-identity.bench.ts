@@ -3,12 +3,14 @@
  *
  * 1. On real servers (the embedded one in-process; moto and Ceph RGW when their endpoints are given:
  *    S3XCOPY_BENCH_MOTO=http://127.0.0.1:PORT, S3XCOPY_BENCH_CEPH_ENV=<ceph.sh's env file>): sources in
- *    5, 8 and 16 MiB parts, an uneven layout and a single part; `s3xcopy run`, then `run --mode sync`: the
- *    objects and bytes the sync copied again.
+ *    5, 8 and 16 MiB parts, an uneven layout, a single part, and a single part above the 5 MiB threshold
+ *    the runs pass (copied in parts); `s3xcopy run`, then `run --mode sync` (a state bucket of the run's
+ *    keeps the identity records): the objects and bytes the sync copied again.
  * 2. On the S3 model (sim/), N objects (BENCH_SYNC_OBJECTS, default 100,000; 1,000,000 for the published
- *    figure), 70% single-part, 20% in 8 MiB parts, 10% in 16 MiB parts: the requests per object of a
- *    no-op `s3xcopy run --mode sync` when the targets are what the copy writes now (the source's layout)
- *    and what it wrote before (single-part copies below the threshold, 64 MiB parts above).
+ *    figure), a mix of single-part, multipart, SSE-KMS targets and single parts above the threshold
+ *    (modelObject): the requests per object of a no-op `s3xcopy run --mode sync` when the targets are
+ *    what the copy writes now (the source's layout, identity records where the ETags differ), the same
+ *    without records, and what it wrote before (single-part copies below the threshold, 64 MiB parts above).
  *
  * Usage: npx tsx bench/sync-identity.bench.ts (run `npm run build` first: part 1 runs the compiled CLI).
  * BENCH_SYNC_SERVERS=0 skips part 1; BENCH_SYNC_LIST_CONCURRENCY=N passes `--list-concurrency N` to part 2;
@@ -31,6 +33,7 @@ import { s3RequestPrice, s3RequestTypeOfCommand } from '../cli/cost/model';
 import { buildScenario } from '../cli/cost/scenarios';
 import { applyEmbeddedClientFix, startEmbeddedS3 } from '../cli/embedded-s3';
 import type { CliIo } from '../cli/io';
+import { identityRecordBody, identityRecordKey } from '../functions/shared/identity-record';
 import { S3Model, type SeedObject } from '../sim/s3-model';
 import { type BenchSection, printSection } from './harness';
 
@@ -43,6 +46,8 @@ const LAYOUTS: Record<string, number[]> = {
   'p16-70MiB.bin': [16 * MiB, 16 * MiB, 16 * MiB, 16 * MiB, 6 * MiB],
   'uneven-18MiB.bin': [7 * MiB, 5 * MiB, 6 * MiB, 1000],
   'single.bin': [2000],
+  // Above the 5 MiB threshold the server runs pass: copied in parts, so only its identity record proves it.
+  'single-above-threshold-6MiB.bin': [6 * MiB],
 };
 
 interface Summary {
@@ -106,10 +111,22 @@ function client(endpoint: string, accessKeyId: string, secretAccessKey: string):
 async function onServer(name: string, s3: S3Client, endpoint: string, env: Record<string, string>) {
   const run = randomBytes(3).toString('hex');
   const [src, dst] = [`noop-src-${run}`, `noop-dst-${run}`];
-  await s3.send(new CreateBucketCommand({ Bucket: src }));
-  await s3.send(new CreateBucketCommand({ Bucket: dst }));
+  const state = `noop-state-${run}`;
+  for (const bucket of [src, dst, state]) await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   await seedLayouts(s3, src);
-  const args = ['run', '--source', `s3://${src}`, '--target', `s3://${dst}`, '--endpoint', endpoint];
+  const args = [
+    'run',
+    '--source',
+    `s3://${src}`,
+    '--target',
+    `s3://${dst}`,
+    '--endpoint',
+    endpoint,
+    '--multipart-threshold',
+    '5MiB',
+    '--state-bucket',
+    state,
+  ];
   const copied = await cli(args, env);
   const synced = await cli([...args, '--mode', 'sync'], env);
   const bytes = Object.values(LAYOUTS).reduce((sum, sizes) => sum + sizes.reduce((a, b) => a + b, 0), 0);
@@ -158,23 +175,49 @@ async function serverRows(): Promise<Array<Record<string, string | number>>> {
   return rows;
 }
 
+/** What the targets of a model run are: as the copy wrote them before, or now (with or without records). */
+type Targets = 'before' | 'now, no records' | 'now';
+
+/**
+ * One model object: 60% single-part 1,000 B, 20% 13 MiB in 8 MiB parts, 10% 70 MiB in 16 MiB parts, 5%
+ * single-part 1,000 B whose target is SSE-KMS (its ETag is its own), 5% single-part 80 MiB (above the
+ * default 64 MiB threshold: copied in 64 MiB parts, a `-2` ETag).
+ */
+function modelObject(i: number) {
+  const key = `data/${String(i % 100).padStart(2, '0')}/object-${String(i).padStart(7, '0')}.bin`;
+  const kind = i % 20;
+  if (kind < 12) return { key, sizes: [1000], kms: false };
+  if (kind < 16) return { key, sizes: [8 * MiB, 5 * MiB], kms: false };
+  if (kind < 18) return { key, sizes: [16 * MiB, 16 * MiB, 16 * MiB, 16 * MiB, 6 * MiB], kms: false };
+  if (kind < 19) return { key, sizes: [1000], kms: true };
+  return { key, sizes: [80 * MiB], kms: false };
+}
+
 /** The source objects on the model, and the target each would have after a copy ('now' or 'before'). */
-function* modelObjects(count: number, bucket: 'src' | 'now' | 'before'): Generator<SeedObject> {
+function* modelObjects(count: number, bucket: 'src' | Targets): Generator<SeedObject> {
   for (let i = 0; i < count; i++) {
-    const key = `data/${String(i % 100).padStart(2, '0')}/object-${String(i).padStart(7, '0')}.bin`;
-    const kind = i % 10;
-    const sizes = kind < 7 ? [1000] : kind < 9 ? [8 * MiB, 5 * MiB] : [16 * MiB, 16 * MiB, 16 * MiB, 16 * MiB, 6 * MiB];
+    const { key, sizes, kms } = modelObject(i);
     const size = sizes.reduce((a, b) => a + b, 0);
-    // Before: a CopyObject below the 64 MiB threshold (MD5 ETag), 64 MiB parts above it.
+    // Before: a CopyObject below the 64 MiB threshold (MD5 ETag), 64 MiB parts above it. Now: the source's
+    // layout, but a single part above the threshold is still copied in 64 MiB parts.
+    const copiedInParts = size > 64 * MiB ? [64 * MiB, size - 64 * MiB] : undefined;
     const parts =
-      bucket === 'before'
-        ? size > 64 * MiB
-          ? [64 * MiB, size - 64 * MiB]
-          : undefined
-        : sizes.length > 1
+      bucket === 'src'
+        ? sizes.length > 1
           ? sizes
-          : undefined;
-    yield { key, size, origin: key, ...(parts ? { parts } : {}) };
+          : undefined
+        : bucket === 'before'
+          ? copiedInParts
+          : sizes.length > 1
+            ? sizes
+            : copiedInParts;
+    yield {
+      key,
+      size,
+      origin: key,
+      ...(parts ? { parts } : {}),
+      ...(kms && bucket !== 'src' ? { kmsKeyId: 'arn:aws:kms:us-east-1:222222222222:key/bench' } : {}),
+    };
   }
 }
 
@@ -270,7 +313,9 @@ function requestsUsd(requests: Array<[string, number]>): number {
 
 /** What the deployed workflow adds to a no-op sync of `count` objects (Step Functions, Lambda), as `s3xcopy estimate` prices it. */
 function orchestrationUsd(count: number): number {
-  const averageSizeBytes = Math.round(0.7 * 1000 + 0.2 * 13 * MiB + 0.1 * 70 * MiB);
+  // The mix repeats every 20 objects (modelObject).
+  const mix = Array.from({ length: 20 }, (_, i) => modelObject(i).sizes.reduce((a, b) => a + b, 0));
+  const averageSizeBytes = Math.round(mix.reduce((a, b) => a + b, 0) / mix.length);
   const scenario = buildScenario('s3xcopy-standard', {
     objects: count,
     averageSizeBytes,
@@ -280,13 +325,34 @@ function orchestrationUsd(count: number): number {
   return scenario.cost.orchestration.total;
 }
 
+/** The identity records the copy leaves for targets whose ETag differs from the source's. */
+async function writeRecords(model: S3Model, count: number): Promise<number> {
+  const s3 = model.client();
+  const job = { source: { bucket: 'src', prefix: '' }, target: { bucket: 'dst', prefix: '' } };
+  let written = 0;
+  for (let i = 0; i < count; i++) {
+    const { key } = modelObject(i);
+    const [source, target] = [model.object('src', key), model.object('dst', key)];
+    if (!source || !target || source.etag === target.etag) continue;
+    const facts = { size: source.size, sourceEtag: source.etag, targetEtag: target.etag };
+    await s3.send(
+      new PutObjectCommand({ Bucket: STATE, Key: identityRecordKey(job, key), Body: identityRecordBody(facts) }),
+    );
+    written++;
+  }
+  return written;
+}
+
+const STATE = 'bench-state';
+
 /** A no-op sync on the model (the CLI in this process, every S3 client answered by the model). */
-async function noopSyncOnModel(count: number, targets: 'now' | 'before') {
+async function noopSyncOnModel(count: number, targets: Targets) {
   const model = new S3Model();
-  model.createBucket('src');
-  model.createBucket('dst');
+  for (const bucket of ['src', 'dst', STATE]) model.createBucket(bucket);
   model.seed('src', modelObjects(count, 'src'));
   model.seed('dst', modelObjects(count, targets));
+  const records = targets === 'now' ? await writeRecords(model, count) : 0;
+  const before = { ...model.stats.requests };
   const ledger = recordListings(model);
   const send = S3Client.prototype.send as (this: S3Client, ...args: unknown[]) => unknown;
   const attached = new WeakSet<S3Client>();
@@ -320,6 +386,8 @@ async function noopSyncOnModel(count: number, targets: 'now' | 'before') {
         'sync',
         '--endpoint',
         'http://127.0.0.1:9',
+        '--state-bucket',
+        STATE,
         '--json',
         ...(process.env.BENCH_SYNC_LIST_CONCURRENCY
           ? ['--list-concurrency', process.env.BENCH_SYNC_LIST_CONCURRENCY]
@@ -328,12 +396,19 @@ async function noopSyncOnModel(count: number, targets: 'now' | 'before') {
       io,
     );
     const summary = JSON.parse(stdout || '{}') as Summary;
-    const requests = Object.entries(model.stats.requests).filter(([, n]) => n > 0);
+    const requests = Object.entries(model.stats.requests)
+      .map(([operation, n]): [string, number] => [operation, n - (before[operation] ?? 0)])
+      .filter(([, n]) => n > 0);
     const total = requests.reduce((sum, [, n]) => sum + n, 0);
     const perMillion = (usd: number) => `$${((usd / count) * 1e6).toFixed(4)}`;
     return {
-      targets: targets === 'now' ? 'as the copy writes them now (source layout)' : 'as the copy wrote them before',
+      targets: {
+        before: 'as the copy wrote them before (no layout, no records)',
+        'now, no records': 'as the copy writes them now, without identity records',
+        now: 'as the copy writes them now, with identity records',
+      }[targets],
       objects: count,
+      'identity records': records,
       'objects copied': summary.objects?.copied ?? -1,
       'GiB copied': Math.round(((summary.bytes?.copied ?? 0) / 2 ** 30) * 10) / 10,
       'requests per object': Math.round((total / count) * 10_000) / 10_000,
@@ -352,7 +427,9 @@ export async function run(): Promise<BenchSection> {
   return {
     title: 'No-op sync on real servers: what a sync right after a copy copies again',
     rows: await serverRows(),
-    notes: ['The sources are uploaded in parts (UploadPart), as aws s3 cp and boto3 do; default options.'],
+    notes: [
+      'The sources are uploaded in parts (UploadPart), as aws s3 cp and boto3 do, or in one PUT; --multipart-threshold 5MiB and --state-bucket, other options default.',
+    ],
   };
 }
 
@@ -364,13 +441,16 @@ export async function run(): Promise<BenchSection> {
 export async function runModel(): Promise<BenchSection> {
   const count = Number(process.env.BENCH_SYNC_OBJECTS ?? 100_000);
   const beforeCount = Number(process.env.BENCH_SYNC_BEFORE_OBJECTS ?? Math.min(count, 20_000));
-  const rows = beforeCount > 0 ? [await noopSyncOnModel(beforeCount, 'before')] : [];
+  const rows =
+    beforeCount > 0
+      ? [await noopSyncOnModel(beforeCount, 'before'), await noopSyncOnModel(beforeCount, 'now, no records')]
+      : [];
   rows.push(await noopSyncOnModel(count, 'now'));
   return {
     title: 'No-op sync on the S3 model: requests per object',
     rows,
     notes: [
-      '70% single-part 1,000 B, 20% 13 MiB in 8 MiB parts, 10% 70 MiB in 16 MiB parts; every request counted, the listing of both sides and the state bucket included.',
+      '60% single-part 1,000 B, 20% 13 MiB in 8 MiB parts, 10% 70 MiB in 16 MiB parts, 5% 1,000 B with an SSE-KMS target, 5% single-part 80 MiB (above the 64 MiB threshold); every request of the sync counted, the listing of both sides and the state bucket included (not the records written before it).',
     ],
   };
 }

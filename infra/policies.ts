@@ -1,3 +1,4 @@
+import { IDENTITY_PREFIX } from '../functions/shared/identity-record';
 import { type InfraConfig, isSameAccount, sourceBucketAccount, sourceBucketRegion } from './config';
 import { type ResourceArns, resourceArns } from './names';
 
@@ -434,6 +435,9 @@ export function listRoleStatements(config: InfraConfig): PolicyStatementJson[] {
       Resource: objectsUnder(`arn:${config.partition}:s3:::${config.manifests.bucket}`, config.manifests.prefix),
     });
   }
+  // Identity records (functions/shared/identity-record.ts): a sync reads them from listings only (their
+  // ETags are the proof), never by GET.
+  statements.push(listUnder('ListIdentityRecords', arns.stateBucket, IDENTITY_PREFIX));
   if (config.allowDelete) {
     // The MirrorDeletes step reads the target-only keys each slice recorded.
     statements.push({
@@ -441,6 +445,13 @@ export function listRoleStatements(config: InfraConfig): PolicyStatementJson[] {
       Effect: 'Allow',
       Action: 's3:GetObject',
       Resource: `${arns.stateBucket}/manifests/*`,
+    });
+    // And deletes the identity record of each target key it deletes.
+    statements.push({
+      Sid: 'DeleteIdentityRecords',
+      Effect: 'Allow',
+      Action: 's3:DeleteObject',
+      Resource: `${arns.stateBucket}/${IDENTITY_PREFIX}*`,
     });
     if (isSameAccount(config)) statements.push(deleteTargetStatement(config));
     statements.push(...proveSourceAbsentStatements(config));
@@ -498,6 +509,14 @@ export function copyRoleStatements(config: InfraConfig): PolicyStatementJson[] {
       Action: 's3:PutObject',
       Resource: `${arns.stateBucket}/batch-results/*`,
     },
+    // Identity records of copies whose ETag differs from the source's (functions/copy/identity-records.ts):
+    // write only; the list step reads them from listings.
+    {
+      Sid: 'WriteIdentityRecords',
+      Effect: 'Allow',
+      Action: 's3:PutObject',
+      Resource: `${arns.stateBucket}/${IDENTITY_PREFIX}*`,
+    },
   ];
 }
 
@@ -516,6 +535,15 @@ export function eventsRoleStatements(config: InfraConfig, topicKeyArn: string): 
       Action: 's3:PutObject',
       Resource: `${arns.stateBucket}/reports/events/*`,
     },
+    // Identity records: the sync check of one key HEADs its record when the ETags differ (s3:GetObject, and
+    // ListBucket on the prefix so a missing record is a 404), and a copy writes one.
+    {
+      Sid: 'ReadWriteIdentityRecords',
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:PutObject'],
+      Resource: `${arns.stateBucket}/${IDENTITY_PREFIX}*`,
+    },
+    listUnder('ListIdentityRecords', arns.stateBucket, IDENTITY_PREFIX),
     { Sid: 'PublishNotifications', Effect: 'Allow', Action: 'sns:Publish', Resource: arns.topic },
     {
       Sid: 'EncryptNotifications',

@@ -37,9 +37,14 @@
  * parts'), not real CRCs. An object written without an algorithm has none (S3 now adds CRC64NVME:
  * seed `checksumAlgorithm` for that).
  *
- * Not modelled: ACL and policy evaluation, SSE-KMS ETags (they are random on S3; here they
- * stay the content's MD5), request abort signals (HttpHandlerOptions do not reach an initialize-step
- * middleware).
+ * SSE-KMS: an object written with SSE-KMS (the request's ServerSideEncryption `aws:kms` or SSEKMSKeyId,
+ * the bucket's default set with `setDefaultEncryption`, or a seed's `kmsKeyId`) gets an ETag that is not
+ * its MD5 and differs with every write, as on S3 (a multipart one keeps its `-N`); derived from the model's
+ * `kmsSeed` and the write's version id, so a run repeats. A copy of such an object to a bucket without
+ * SSE-KMS gets the bytes' MD5.
+ *
+ * Not modelled: ACL and policy evaluation, request abort signals (HttpHandlerOptions do not reach an
+ * initialize-step middleware).
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -183,6 +188,8 @@ export interface SeedObject {
   checksumAlgorithm?: string;
   /** Part sizes (adding up to `size`): the object is stored as a multipart upload would leave it. */
   parts?: readonly number[];
+  /** Stored with SSE-KMS under this key: its ETag is not its MD5 (see the module comment). */
+  kmsKeyId?: string;
 }
 
 /** Called before an operation runs: throw (e.g. `s3Error(...)`) to fail it, await to delay it. */
@@ -207,6 +214,8 @@ export interface S3ModelOptions {
   maxKeysPerPage?: number;
   /** Listing defects of S3-compatible servers nobody here wrote, to prove a listing survives them. */
   listingQuirks?: ListingQuirks;
+  /** What SSE-KMS ETags are derived from (with each write's version id); default "model". */
+  kmsSeed?: string;
 }
 
 /**
@@ -550,6 +559,8 @@ export class S3Model {
   /** Noncurrent versions by `bucket NUL key NUL versionId` (only replaced objects: the current one is in its bucket). */
   private readonly noncurrent = new Map<string, StoredObject>();
   private readonly requesterPays = new Set<string>();
+  /** Buckets whose default encryption is SSE-KMS: bucket -> key id. */
+  private readonly kmsDefaults = new Map<string, string>();
 
   constructor(private readonly options: S3ModelOptions = {}) {
     this.clock = options.clock ?? realClock;
@@ -670,6 +681,31 @@ export class S3Model {
     this.synthetic.set(name, new SyntheticKeys(name, spec, this.clock.now()));
   }
 
+  /** The bucket's default encryption (PutBucketEncryption, not modelled as a request): SSE-KMS with this key. */
+  setDefaultEncryption(bucket: string, encryption: { kmsKeyId: string }): void {
+    this.bucket(bucket);
+    this.kmsDefaults.set(bucket, encryption.kmsKeyId);
+  }
+
+  /**
+   * The object as S3 stores it under SSE-KMS when the write (or the bucket's default) asks for it: its
+   * ETag is another per write (see the module comment). Other objects are returned as they are.
+   */
+  private encrypted<T extends { etag: string; serverSideEncryption?: string; kmsKeyId?: string }>(
+    bucket: string,
+    object: T,
+    versionId: string,
+  ): T {
+    const kmsKeyId =
+      object.kmsKeyId ?? (object.serverSideEncryption === 'aws:kms' ? 'aws/s3' : this.kmsDefaults.get(bucket));
+    if (kmsKeyId === undefined) return object;
+    const parts = /-\d+"?$/.exec(object.etag)?.[0]?.replace('"', '') ?? '';
+    const digest = createHash('md5')
+      .update(`sse-kms ${this.options.kmsSeed ?? 'model'} ${bucket} ${versionId}`)
+      .digest('hex');
+    return { ...object, serverSideEncryption: 'aws:kms', kmsKeyId, etag: quote(`${digest}${parts}`) };
+  }
+
   /** Stores objects directly, as many as wanted, one sort at the next listing. */
   seed(bucket: string, objects: Iterable<SeedObject>): void {
     const index = this.bucket(bucket);
@@ -679,7 +715,7 @@ export class S3Model {
       const content = wholeOrigin(seed.origin ?? `${bucket}/${seed.key}#${versionId}`, seed.size);
       const replaced = index.objects.get(seed.key);
       if (replaced) this.noncurrent.set(`${bucket}\u0000${replaced.key}\u0000${replaced.versionId}`, replaced);
-      index.set({
+      const plain: StoredObject = {
         key: seed.key,
         size: seed.size,
         content,
@@ -692,7 +728,9 @@ export class S3Model {
         tags: seed.tags ?? EMPTY_TAGS,
         ...(seed.storageClass ? { storageClass: seed.storageClass } : {}),
         ...(seed.checksumAlgorithm ? { checksum: fullChecksum(seed.checksumAlgorithm, content) } : {}),
-      });
+        ...(seed.kmsKeyId ? { kmsKeyId: seed.kmsKeyId } : {}),
+      };
+      index.set(this.encrypted(bucket, plain, versionId));
     }
   }
 
@@ -799,11 +837,12 @@ export class S3Model {
   }
 
   private store(bucket: string, object: Omit<StoredObject, 'versionId' | 'lastModified'>): StoredObject {
-    const stored: StoredObject = {
-      ...object,
-      versionId: this.nextVersion(),
-      lastModified: wholeSeconds(this.clock.now()),
-    };
+    const versionId = this.nextVersion();
+    const stored: StoredObject = this.encrypted(
+      bucket,
+      { ...object, versionId, lastModified: wholeSeconds(this.clock.now()) },
+      versionId,
+    );
     const replaced = this.bucket(bucket).objects.get(object.key);
     if (replaced) this.noncurrent.set(`${bucket}\u0000${replaced.key}\u0000${replaced.versionId}`, replaced);
     this.bucket(bucket).set(stored);
@@ -1003,7 +1042,8 @@ export class S3Model {
       content: source.content,
       ...(algorithm ? { checksum: fullChecksum(algorithm, source.content) } : {}),
       // A copy is a single-part object: its ETag is its bytes' MD5, even when the source was multipart.
-      etag: source.parts ? quote(contentDigest(source.content)) : source.etag,
+      // So is the copy of an SSE-KMS source: its ETag was no digest (store() gives it one if the target is SSE-KMS).
+      etag: source.parts || source.kmsKeyId ? quote(contentDigest(source.content)) : source.etag,
       metadata: replaceMetadata
         ? ((input.Metadata as Record<string, string> | undefined) ?? EMPTY_RECORD)
         : source.metadata,

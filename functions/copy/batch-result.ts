@@ -83,6 +83,8 @@ export function logBatch(
     // and objects whose settings a sync compared (settings-check.ts): only when there were any.
     ...(work.layoutFallbacks ? { layoutFallbacks: work.layoutFallbacks } : {}),
     ...(work.settingsChecked ? { settingsChecked: work.settingsChecked } : {}),
+    // Identity records of copies whose ETag differs from the source's (copy/identity-records.ts).
+    ...(result.identityRecords ? { identityRecords: result.identityRecords } : {}),
     // This invocation's measured server-side copy rate, to check the rate model (shared/copy-rates.ts).
     measuredBytesPerSecond: durationMs > 0 ? Math.round((work.copiedBytes / durationMs) * 1000) : 0,
     ...(failures.length > MAX_REPORTED_FAILURES ? { unloggedFailures: failures.length - MAX_REPORTED_FAILURES } : {}),

@@ -8,6 +8,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Job } from '../shared/job';
 import { type AdaptiveLimitOptions, applyAdaptiveLimit, DEFAULT_ADAPTIVE_LIMIT } from './adaptive-limit';
+import { type IdentityRecordStore, IdentityRecords } from './identity-records';
 import type { ProgressStore } from './progress-record';
 import { RateMeter } from './rate-meter';
 import { DEFAULT_RETRY, type Retrying, type RetryPolicy, retrying } from './retry';
@@ -67,6 +68,13 @@ export interface CopyContext {
   partLimit: LimitFunction;
   /** Wrap requests that read the source in `sourceReads.track`: a 403/404 they raise is settled by listing. */
   sourceReads: SourceReadErrors;
+  /** Identity records of copies whose target ETag differs (identity-records.ts); none without a state bucket. */
+  identity: IdentityRecords | undefined;
+  /**
+   * Whether the sync check HEADs a key's identity record when the ETags differ: the event path, which has
+   * no listing of records. The bulk path's list step has read them already (the manifest says what they proved).
+   */
+  identityLookUp: boolean;
 }
 
 /** What a batch's context is built from: copy-engine.ts's deps, minus what only the batch loop uses. */
@@ -88,6 +96,8 @@ export interface CopyContextOptions {
    * SlowDown instead of failing objects; `false` leaves the clients as they are.
    */
   adaptiveLimit?: AdaptiveLimitOptions | false;
+  /** The state bucket, where identity records are written; without it none are. */
+  identity?: IdentityRecordStore & { lookUp?: boolean };
 }
 
 /** Parts finished since the last record write are written at most this often while a copy runs. */
@@ -144,6 +154,8 @@ export function createCopyContext(job: Job, options: CopyContextOptions): CopyCo
     random,
     partLimit: pLimit(job.options.concurrency),
     sourceReads: new SourceReadErrors(),
+    identity: options.identity ? new IdentityRecords(options.identity, job, options.logger) : undefined,
+    identityLookUp: options.identity?.lookUp === true,
   };
 }
 

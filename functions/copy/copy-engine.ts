@@ -29,6 +29,7 @@ import { BatchProgress } from './batch-progress';
 import { type BatchSummary, logBatch, summarizeOutcomes } from './batch-result';
 import { type CopyStats, createCopyContext } from './copy-context';
 import { copyObject, type Outcome } from './copy-object';
+import type { IdentityRecordStore } from './identity-records';
 import type { ProgressStore } from './progress-record';
 import type { RetryPolicy } from './retry';
 import type { TargetObject } from './target-lookup';
@@ -76,6 +77,11 @@ export interface CopyEngineDeps {
   progress?: ProgressStore;
   /** Progress is recorded at most this often while copying (default 30 s), and always when stopping. */
   recordIntervalMs?: number;
+  /**
+   * The state bucket, where a copy whose target ETag differs from the source's leaves an identity record
+   * (identity-records.ts) for the next sync; without it none are written.
+   */
+  identity?: IdentityRecordStore;
 }
 
 /** The sync rule: functions/shared/content-identity.ts (size and ETag, or a checksum; never a timestamp). */
@@ -170,6 +176,8 @@ export async function copyBatch(input: CopyInput, deps: CopyEngineDeps): Promise
   // What this invocation measured travels with its result, so the next slice is planned from it.
   const rates = ctx.rates.summary();
   if (rates) summary.result.rates = rates;
+  const identityRecords = ctx.identity?.summary();
+  if (identityRecords) summary.result.identityRecords = identityRecords;
   if (ctx.stats.strayUploadsLeftOpen.length > 0) {
     summary.result.strayUploads = ctx.stats.strayUploadsLeftOpen.slice(0, MAX_STRAY_UPLOADS_REPORTED);
   }

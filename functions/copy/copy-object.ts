@@ -3,6 +3,7 @@
  * error code and a message naming both ends), or stopped by the time budget. Chooses CopyObject or a
  * multipart copy by size, applies the sync rule, and settles a source 403/404 by listing the key.
  */
+import { normalizeEtag } from '../shared/content-identity';
 import { awsErrorCode, errorMessage } from '../shared/errors';
 import {
   type CopyFailure,
@@ -20,6 +21,7 @@ import { settingsMatch } from './settings-check';
 import { copySingle } from './single-copy';
 import { type CopyRoute, chooseRoute, partsCountOf } from './source-layout';
 import {
+  type CopiedObject,
   currentVersion,
   listedVersion,
   MAX_SOURCE_VERSIONS,
@@ -66,10 +68,20 @@ export async function copyObject(
         // now, so a copy that failed verification is not counted as copied by the retry.
         await verifyWritten(ctx, object, targetKey);
         ctx.stats.alreadyCopied++;
+        // It may also have stopped before writing the copy's identity record.
+        await ctx.identity?.record(targetKey, {
+          size: object.size,
+          sourceEtag: object.etag,
+          targetEtag: target.ETag ?? '',
+        });
         progress.copied(object.key, object.etag, object.size);
         return { kind: 'copied', bytes: object.size };
       }
-      if (job.options.mode === 'sync' && target && matches(object, target)) {
+      if (
+        job.options.mode === 'sync' &&
+        target &&
+        (matches(object, target) || (await provenByRecord(ctx, object, target, targetKey)))
+      ) {
         // Written again since its copy (the list step saw it): the settings decide (settings-check.ts).
         if (!object.checkSettings || (await settingsMatch(ctx, object, targetKey))) {
           return { kind: 'skipped', reason: 'unchanged' };
@@ -78,6 +90,11 @@ export async function copyObject(
     }
     const copied = await copyPinned(ctx, object, targetKey);
     progress?.copied(object.key, copied.etag, copied.size);
+    await ctx.identity?.record(targetKey, {
+      size: copied.size,
+      sourceEtag: copied.etag ?? '',
+      targetEtag: copied.targetEtag ?? '',
+    });
     return { kind: 'copied', bytes: copied.size, ...(copied.etag ? { etag: copied.etag } : {}) };
   } catch (caught) {
     if (caught instanceof OutOfTime || budget.isOut) return { kind: 'stopped' };
@@ -106,6 +123,25 @@ export async function copyObject(
 }
 
 /**
+ * A target whose ETag differs from the source's, proven a copy of this source version by an identity
+ * record (shared/identity-record.ts): the ETag the list step's record proved (the manifest carries it for
+ * objects it sends only for a settings check), or, on the event path, the key's record HEADed now.
+ */
+async function provenByRecord(
+  ctx: CopyContext,
+  object: ManifestObject,
+  target: TargetObject,
+  targetKey: string,
+): Promise<boolean> {
+  if (target.ContentLength !== object.size || !target.ETag) return false;
+  if (object.recordedTargetEtag !== undefined) {
+    return normalizeEtag(object.recordedTargetEtag) === normalizeEtag(target.ETag);
+  }
+  if (!ctx.identityLookUp || !ctx.identity) return false;
+  return ctx.identity.proves(targetKey, { size: object.size, sourceEtag: object.etag, targetEtag: target.ETag });
+}
+
+/**
  * CopyObject up to the multipart threshold. Also, on S3-compatible servers (the CLI's --endpoint), up to
  * CopyObject's 5 GiB for a key holding `%`: Ceph RGW URL-decodes UploadPartCopy's copy source twice, so
  * `a%41` would copy the key `a` + `A`, and a `%` not followed by two hex digits aborts radosgw
@@ -129,16 +165,20 @@ function mustCopyInOneRequest(key: string, size: number): boolean {
  * @returns the version copied: its ETag and size (the bytes written)
  * @throws SourceChanged when the key changed under each of MAX_SOURCE_VERSIONS versions
  */
-async function copyPinned(ctx: CopyContext, object: ManifestObject, targetKey: string): Promise<SourceVersion> {
+async function copyPinned(
+  ctx: CopyContext,
+  object: ManifestObject,
+  targetKey: string,
+): Promise<SourceVersion & { targetEtag?: string }> {
   let version = listedVersion(object) ?? (await currentVersion(ctx, object.key, object.versionId));
   for (let tries = 1; ; tries++) {
     try {
       const route = await chooseRoute(ctx, object.key, version, mustCopyInOneRequest(object.key, version.size));
-      const size =
+      const copied =
         route.kind === 'single'
           ? await copySingle(ctx, object.key, targetKey, version)
           : await copyInParts(ctx, object.key, targetKey, version, route);
-      return { etag: version.etag, size };
+      return { etag: version.etag, ...copied };
     } catch (error) {
       if (!(error instanceof SourceChanged) || tries >= MAX_SOURCE_VERSIONS) throw error;
       version = await currentVersion(ctx, object.key, object.versionId);
@@ -152,7 +192,7 @@ async function copyPinned(ctx: CopyContext, object: ManifestObject, targetKey: s
  * UploadPartCopy's read access against the user's own grants only, ignoring a bucket or role policy that
  * CopyObject honours (docs/compatibility.md), so an assumed role's large objects would otherwise all fail.
  * Never on AWS: both requests need the same permissions there, so the retry would only double the denials.
- * @returns the bytes copied (the version's size)
+ * @returns the bytes copied (the version's size) and the target's ETag
  */
 async function copyInParts(
   ctx: CopyContext,
@@ -160,7 +200,7 @@ async function copyInParts(
   targetKey: string,
   version: SourceVersion,
   route: CopyRoute & { kind: 'parts' },
-): Promise<number> {
+): Promise<CopiedObject> {
   try {
     return await copyMultipart(ctx, sourceKey, targetKey, version, route);
   } catch (error) {

@@ -90,6 +90,7 @@ export function createCopyHandler(deps: CopyHandlerDeps) {
         remainingTimeMs: () => context.getRemainingTimeInMillis(),
         ...engine,
         ...(progress ? { progress } : {}),
+        ...(deps.state ? { identity: deps.state } : {}),
         s3,
         sourceS3,
         logger,

@@ -11,6 +11,7 @@
  * one only as a stray of its own create whose answer was lost (stray-uploads.ts).
  * An upload is aborted, and its record says why, when the source changed or the object failed.
  */
+import { createHash } from 'node:crypto';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -43,7 +44,7 @@ import { historyAfter, strayCheckSince, type UploadHistoryEntry, type UploadReco
 import { backoffDelay, type RetryPolicy } from './retry';
 import { type CopyRoute, rangesOf } from './source-layout';
 import { copySourceParams, sourceObjectParams } from './source-request';
-import { SourceChanged, type SourceVersion } from './source-version';
+import { type CopiedObject, SourceChanged, type SourceVersion } from './source-version';
 import { abortStrayUploads } from './stray-uploads';
 import { findTarget } from './target-lookup';
 import { encodeTagging, multipartUploadSettings, withRawExpires } from './target-settings';
@@ -88,12 +89,14 @@ interface OpenUpload {
   record: UploadRecord | undefined;
   /** The source's tags as createUpload read them (undefined on a resumed upload, or with tags: none). */
   sourceTags?: Tag[];
+  /** The ETag CompleteMultipartUpload gave the target. */
+  targetEtag?: string;
 }
 
 /**
  * Copies version `version` of `sourceKey` to `targetKey` with a multipart copy, resuming this job's own
  * recorded upload of the same version when there is one.
- * @returns the bytes copied (the version's size)
+ * @returns the bytes copied (the version's size) and the target's ETag
  * @throws SourceChanged when the key no longer holds the version (after aborting the upload and recording
  *   why); OutOfTime when the time budget stopped it (the upload recorded and left open to resume, or
  *   aborted when there is no progress store); any other error after aborting the upload
@@ -105,7 +108,7 @@ export async function copyMultipart(
   version: SourceVersion,
   /** The parts to copy (source-layout.ts); without it, the job's part size. */
   route?: PartsRoute,
-): Promise<number> {
+): Promise<CopiedObject> {
   const head = await headPinned(ctx, sourceKey, version);
   const size = head.ContentLength ?? version.size;
   const pinned = version.etag;
@@ -128,7 +131,7 @@ export async function copyMultipart(
       ctx.stats.alreadyCopied++;
       // Checked like a fresh copy: the invocation that completed it may have stopped before its check.
       await verifyMultipart(ctx, sourceKey, targetKey, head, undefined, version.versionId);
-      return size;
+      return { size, ...(target.ETag ? { targetEtag: target.ETag } : {}) };
     }
   } else if (previous?.state === 'uploading') {
     if (previous.sourceEtag === pinned && previous.size === size) {
@@ -144,7 +147,6 @@ export async function copyMultipart(
   }
   const layout = route ?? plannedParts(size, ctx.job.options.partSize);
   upload ??= await createUpload(ctx, sourceKey, targetKey, head, version, layout, historyAfter(previous), strayCheck);
-
   try {
     try {
       await copyParts(ctx, sourceKey, targetKey, pinned, upload, version.versionId);
@@ -169,6 +171,7 @@ export async function copyMultipart(
       await copyParts(ctx, sourceKey, targetKey, pinned, upload, version.versionId);
     }
     const targetEtag = await complete(ctx, targetKey, size, upload, checksumOf(head));
+    upload.targetEtag = targetEtag;
     if (upload.record) {
       await writeRecord(ctx, { ...upload.record, state: 'completed', ...(targetEtag ? { targetEtag } : {}) });
     }
@@ -196,7 +199,7 @@ export async function copyMultipart(
     throw changed ? new SourceChanged(version, error) : error;
   }
   await verifyMultipart(ctx, sourceKey, targetKey, head, upload.sourceTags, version.versionId);
-  return size;
+  return { size, ...(upload.targetEtag ? { targetEtag: upload.targetEtag } : {}) };
 }
 
 /** Checks what a completed multipart copy's target holds (servers drop what CreateMultipartUpload sent). */
@@ -754,7 +757,8 @@ async function complete(
         ctx.budget.requestOptions,
       );
     });
-    return response.ETag;
+    // RGW answers with an empty ETag: `||`, not `??`.
+    return response.ETag || multipartEtagOf(parts.map((part) => part.ETag));
   } catch (error) {
     // A Complete that S3 carried out but whose answer was lost (a timeout, a 500 after the fact) makes
     // the retry find no upload. The object is then in place: check it rather than report a failure.
@@ -764,6 +768,22 @@ async function complete(
     }
     throw error;
   }
+}
+
+/**
+ * The ETag S3 gives an object assembled from these parts: the MD5 of the parts' binary MD5s, `-N`. For a
+ * server that completes an upload without naming its ETag (Ceph RGW 16 answers none): computed from what
+ * UploadPartCopy returned, never read back from the key, which a later write may already hold. Undefined
+ * when a part's ETag is not an MD5 (SSE-KMS); a wrong value would only make the identity record useless.
+ */
+export function multipartEtagOf(partEtags: ReadonlyArray<string | undefined>): string | undefined {
+  const hash = createHash('md5');
+  for (const etag of partEtags) {
+    const hex = (etag ?? '').replace(/"/g, '');
+    if (!/^[0-9a-f]{32}$/i.test(hex)) return undefined;
+    hash.update(Buffer.from(hex, 'hex'));
+  }
+  return partEtags.length > 0 ? `"${hash.digest('hex')}-${partEtags.length}"` : undefined;
 }
 
 /** Aborts a recorded upload of this job whose source changed, and records why; returns the new record. */

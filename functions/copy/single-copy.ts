@@ -3,7 +3,7 @@ import { CopyObjectCommand, type CopyObjectCommandInput } from '@aws-sdk/client-
 import type { CopyContext } from './copy-context';
 import { isPreconditionFailed } from './error-kinds';
 import { copySourceParams } from './source-request';
-import { SourceChanged, type SourceVersion } from './source-version';
+import { type CopiedObject, SourceChanged, type SourceVersion } from './source-version';
 import { targetOptions } from './target-settings';
 import { readSource, shouldVerify, verifyCopy } from './verify-copy';
 
@@ -12,7 +12,7 @@ import { readSource, shouldVerify, verifyCopy } from './verify-copy';
  * `tags: copy`, the tags (with `tags: none`, TaggingDirective REPLACE with no tags gives the copy none),
  * and the source's checksum algorithm (checksums.ts). CopySourceIfMatch makes S3 refuse (412) rather
  * than copy another version.
- * @returns the bytes copied: the version's size
+ * @returns the bytes copied (the version's size) and the ETag S3 gave the target
  * @throws SourceChanged when the key no longer holds that version
  */
 export async function copySingle(
@@ -20,7 +20,7 @@ export async function copySingle(
   sourceKey: string,
   targetKey: string,
   version: SourceVersion,
-): Promise<number> {
+): Promise<CopiedObject> {
   const { job } = ctx;
   const request: CopyObjectCommandInput = {
     Bucket: job.target.bucket,
@@ -36,10 +36,12 @@ export async function copySingle(
     ...targetOptions(job),
   };
   const started = ctx.now();
+  let targetEtag: string | undefined;
   try {
-    await ctx.sourceReads.track(() =>
+    const answer = await ctx.sourceReads.track(() =>
       ctx.retry(() => ctx.s3.send(new CopyObjectCommand(request), ctx.budget.requestOptions)),
     );
+    targetEtag = answer.CopyObjectResult?.ETag;
   } catch (error) {
     if (version.etag && isPreconditionFailed(error)) throw new SourceChanged(version, error);
     throw error;
@@ -51,5 +53,5 @@ export async function copySingle(
       multipart: false,
     });
   }
-  return version.size;
+  return { size: version.size, ...(targetEtag ? { targetEtag } : {}) };
 }

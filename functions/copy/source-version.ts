@@ -22,6 +22,12 @@ export interface SourceVersion {
   checksumAlgorithm?: ChecksumAlgorithm;
 }
 
+/** What a copy wrote: the bytes (the version's size) and the ETag S3 gave the target, when it said. */
+export interface CopiedObject {
+  size: number;
+  targetEtag?: string;
+}
+
 /**
  * How many versions of one object a copy tries before it gives up: a source overwritten again and again
  * while it is copied fails with PreconditionFailed and is copied by the next run.

@@ -178,9 +178,11 @@ export async function verifyCopy(
   const target = await ctx.retry(() =>
     ctx.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: targetKey, ChecksumMode: 'ENABLED' }), options),
   );
-  // A single-request copy of a single-part source keeps its MD5 ETag (SSE-KMS aside, which changes it).
+  // A single-request copy of a single-part source keeps its MD5 ETag, unless either side is SSE-KMS (the
+  // job's key or a bucket's default): such an ETag is no digest of the bytes.
+  const kms = [source.head.ServerSideEncryption, target.ServerSideEncryption].includes('aws:kms');
   const sameEtag =
-    !kind.multipart && !unquote(source.head.ETag).includes('-') && ctx.job.options.kmsKeyId === undefined;
+    !kind.multipart && !unquote(source.head.ETag).includes('-') && ctx.job.options.kmsKeyId === undefined && !kms;
   const differences = describeDifferences(source.head, target, sameEtag);
   if (differences.length > 0) throw new CopyVerificationError(where, differences);
   if (source.tags === undefined) return 0;

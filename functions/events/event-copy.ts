@@ -11,7 +11,9 @@
  *   the key goes round again, so the last copy to finish is always of the newest version, whichever
  *   invocation, event or retry it came from;
  * - the target is checked first, with the sync rule (same size and ETag, or another content proof): a
- *   duplicate or late event finds the target current and is counted as skipped ("unchanged").
+ *   duplicate or late event finds the target current and is counted as skipped ("unchanged"). Where the
+ *   ETags differ (an SSE-KMS target, a copy in other parts), one HEAD of the key's identity record in the
+ *   state bucket (functions/copy/identity-records.ts) can still prove it; copies leave such records.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';

@@ -129,6 +129,8 @@ export function createEventsHandler(deps: EventsHandlerDeps) {
       records.map((record) => ({ messageId: record.messageId, body: record.body })),
       {
         ...deps.engine,
+        // The sync check HEADs a key's identity record when ETags differ; copies leave records too.
+        ...(deps.state ? { identity: { ...deps.state, lookUp: true } } : {}),
         ...(deps.handOver ? { handOver: deps.handOver } : {}),
         s3,
         sourceS3,

@@ -21,6 +21,11 @@ export const ListTotalsSchema = z
     selectedBytes: z.number().int().nonnegative().default(0),
     /** `skipped` by reason: unchanged (sync), vanished (keys mode), prefixMarker. */
     skippedByReason: z.record(z.string(), z.number().int().nonnegative()).default({}),
+    /**
+     * Sync: targets skipped as unchanged (counted in skippedByReason.unchanged too) whose ETag differs from
+     * the source's, proven copies of it by an identity record (functions/list/identity-lookup.ts).
+     */
+    provenByRecord: z.number().int().nonnegative().optional(),
     /** With options.delete: target-only objects found (mirror-deletes.ts). */
     toDelete: z.number().int().nonnegative().optional(),
     /** With options.delete: target objects the merge walked (the percentage guard's base). */

@@ -12,6 +12,7 @@ import {
   manifestKey,
   ZERO_TOTALS,
 } from './contract';
+import { IdentityRecordLookup, syncEntryOfOneKey } from './identity-lookup';
 import { compareKeys } from './key-order';
 import { type ManifestPosition, selectFromManifest } from './manifest';
 import { isDeleteCandidate, recordDeletes } from './mirror-deletes';
@@ -21,7 +22,7 @@ import { planBatches } from './planner';
 import { planForRates } from './rate-plan';
 import type { ObjectRef } from './s3-events';
 import { findByListing, toManifestObject } from './s3-listing';
-import { syncEntry, TargetCursor } from './sync-merge';
+import { needsIdentityRecord, syncEntry, TargetCursor } from './sync-merge';
 
 /** Leave this much of the Lambda's time for planning, writing the manifest and returning. */
 export const DEFAULT_TIME_MARGIN_MS = 60_000;
@@ -99,6 +100,7 @@ async function selectFromManifestSlice(
       manifest: params.clients.manifest ?? params.clients.source,
       source: params.clients.source,
       target: params.clients.target,
+      state: { s3: params.clients.state, bucket: params.stateBucket },
     },
     outOfTime,
     filter: createObjectFilter(job),
@@ -187,6 +189,9 @@ export async function listSlice(params: ListSliceParams): Promise<ListOutput> {
     selectedBytes: before.selectedBytes + selection.counts.selectedBytes,
     skippedByReason,
     ...(selection.manifestRows !== undefined ? { manifestRows: selection.manifestRows } : {}),
+    ...(before.provenByRecord || selection.counts.provenByRecord
+      ? { provenByRecord: (before.provenByRecord ?? 0) + (selection.counts.provenByRecord ?? 0) }
+      : {}),
     ...(selection.deletes
       ? {
           toDelete: (before.toDelete ?? 0) + selection.deletes.keys.length,
@@ -279,6 +284,7 @@ async function selectFromListing(
     job.options.mode === 'sync'
       ? await openTargetCursor(params, continuation, outOfTime, deletes ? { filter, deleteKeys } : undefined)
       : undefined;
+  const records = cursor ? new IdentityRecordLookup(params.clients.state, params.stateBucket, job) : undefined;
   const selected: ManifestObject[] = [];
   const counts = newCounts();
   const archived = new ArchivedObjects(params.clients.source, job);
@@ -310,6 +316,8 @@ async function selectFromListing(
     // Mirror deletes: the source is done, so every target key left is target-only.
     if (deletes && selection.exhausted) await cursor?.drain();
     await cursor?.close();
+    await records?.close();
+    if (records?.proven) counts.provenByRecord = records.proven;
     await settleArchived();
     return {
       ...selection,
@@ -337,6 +345,7 @@ async function selectFromListing(
         target = lookup.kind === 'found' ? lookup.object : undefined;
       }
       counts.listed++;
+      const previous = lastTaken ?? startAfter;
       lastTaken = object.key;
       if (!wanted) continue;
       counts.selected++;
@@ -345,7 +354,7 @@ async function selectFromListing(
         skip(counts, 'prefixMarker');
         continue;
       }
-      const entry = target ? syncEntry(object, target) : object;
+      const entry = target ? await syncWithRecords(job, object, target, records, previous) : object;
       if (!entry) {
         skip(counts, 'unchanged');
         continue;
@@ -359,6 +368,27 @@ async function selectFromListing(
     await settleArchived();
     if (!more) return end({ selected, counts, lastTaken, exhausted: true });
   }
+}
+
+/**
+ * The sync rule on one source object and its target (syncEntry), with the target key's identity record
+ * where only a record can tell (same size, different ETags): read from the records' listing, started
+ * after the previous source key of the slice the first time a slice needs one.
+ */
+async function syncWithRecords(
+  job: Job,
+  object: ManifestObject,
+  target: ManifestObject,
+  records: IdentityRecordLookup | undefined,
+  previous: string | undefined,
+): Promise<ManifestObject | undefined> {
+  if (!records || !needsIdentityRecord(object, target)) return syncEntry(object, target);
+  const after = previous === undefined ? undefined : targetKeyFor(job, previous);
+  const recordEtag = await records.recordEtag(targetKeyFor(job, object.key), after);
+  const entry = syncEntry(object, target, recordEtag);
+  // Counted when skipped; one sent for a settings check is counted by the copy worker's outcome.
+  if (entry === undefined) records.proven++;
+  return entry;
 }
 
 /**
@@ -439,7 +469,8 @@ async function selectFromKeys(
     if (!filter(object)) return { kind: 'filtered', key: object.key };
     if (target) {
       const existing = await findByListing(target, job.target.bucket, targetKeyFor(job, object.key), 'target');
-      const entry = existing ? syncEntry(object, existing) : object;
+      const state = { s3: params.clients.state, bucket: params.stateBucket };
+      const entry = existing ? await syncEntryOfOneKey(state, job, object, existing) : object;
       if (!entry) return { kind: 'current', key: object.key, size: object.size };
       return { kind: 'copy', object: entry };
     }

@@ -30,9 +30,9 @@ import { awsErrorCode, BucketAccessError, errorMessage, httpStatusOf } from '../
 import { type Job, type ManifestObject, type ManifestRef, manifestFormatOf, targetKeyFor } from '../shared/job';
 import { mapLimited } from '../shared/map-limited';
 import { sourcePayer } from '../shared/request-payer';
+import { syncEntryOfOneKey } from './identity-lookup';
 import { findByListing, toManifestObject } from './s3-listing';
 import { decodeFormUrl } from './s3-url-encoding';
-import { syncEntry } from './sync-merge';
 
 /** A manifest that cannot be used: a malformed row (with its line), a missing file, a replaced manifest. Never retried. */
 export class InvalidManifestError extends Error {
@@ -210,6 +210,8 @@ export interface ManifestClients {
   source: S3Client;
   /** Lists the target in sync mode. */
   target: () => Promise<S3Client>;
+  /** The state bucket: identity records, where a sync cannot decide from the target's ETag alone. */
+  state?: { s3: S3Client; bucket: string };
 }
 
 /**
@@ -633,7 +635,7 @@ async function examine(params: ManifestSliceParams, row: ManifestRow, target: S3
   if (!params.filter(object)) return { kind: 'filtered' };
   if (target) {
     const existing = await findByListing(target, job.target.bucket, targetKeyFor(job, object.key), 'target');
-    const entry = existing ? syncEntry(object, existing) : object;
+    const entry = existing ? await syncEntryOfOneKey(params.clients.state, job, object, existing) : object;
     if (!entry) return { kind: 'current', object };
     return { kind: 'copy', object: entry };
   }

@@ -16,9 +16,16 @@
  *   (delete-proof.ts). A listing saying "no source" is only what makes a key a candidate.
  * - A dry run HEADs too (reads only) and names the keys it would delete.
  */
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { awsErrorCode, BucketAccessError, errorMessage } from '../shared/errors';
+import { identityRecordKey, recordKeyFits } from '../shared/identity-record';
 import { type Job, JobSchema, type ManifestObject } from '../shared/job';
 import { type DeleteLedger, emptyLedger, settleCandidate, unsettledCause } from './delete-proof';
 import type { ObjectFilter } from './object-filter';
@@ -119,6 +126,8 @@ export function isDeletesEvent(event: unknown): boolean {
 /** What the final step returns, and Notify and the CLI report: the delete ledger (delete-proof.ts). */
 export interface DeletesOutput extends DeleteLedger {
   kind: 'mirrorDeletes';
+  /** Identity records of deleted keys that could not be deleted (harmless; absent when none). */
+  identityRecordsKept?: number;
   dryRun: boolean;
   /** A dry run: the first keys it would delete (proven absent at the source; at most SAMPLE_KEYS). */
   wouldDelete?: string[];
@@ -200,6 +209,26 @@ async function assertSourceReadable(source: S3Client, job: Job): Promise<void> {
   );
 }
 
+/**
+ * Deletes the identity record of a target key the mirror deleted (shared/identity-record.ts; DELETE is
+ * free). A record left behind could prove nothing (it names a target write that no longer exists); it
+ * would only take space, so a failure is counted (`identityRecordsKept`), never the key's.
+ */
+async function deleteIdentityRecord(
+  params: MirrorDeletesParams,
+  job: Job,
+  targetKey: string,
+  ledger: DeleteLedger & { identityRecordsKept?: number },
+): Promise<void> {
+  const key = identityRecordKey(job, targetKey);
+  if (!recordKeyFits(key)) return;
+  try {
+    await params.state.send(new DeleteObjectCommand({ Bucket: params.stateBucket, Key: key }));
+  } catch {
+    ledger.identityRecordsKept = (ledger.identityRecordsKept ?? 0) + 1;
+  }
+}
+
 export interface MirrorDeletesParams {
   event: unknown;
   state: S3Client;
@@ -265,6 +294,7 @@ export async function runMirrorDeletes(params: MirrorDeletesParams): Promise<Del
         const key = keys[next++] as string;
         const proven = await settleCandidate(clients, job, key, ledger);
         settled++;
+        if (proven && !dryRun) await deleteIdentityRecord(params, job, key, ledger);
         if (proven && dryRun && wouldDelete.length < SAMPLE_KEYS) wouldDelete.push(key);
       }
     };

@@ -27,8 +27,8 @@ export interface ListRange {
   prefix: string;
   /** List keys strictly after this one (S3's StartAfter); undefined = from the start of the prefix. */
   startAfter?: string;
-  /** Which bucket of the job this is, for the error message. */
-  role: 'source' | 'target';
+  /** Which bucket of the job this is, for the error message (the state bucket's identity records too). */
+  role: 'source' | 'target' | 'state';
   /** Keys per request (S3 returns at most 1,000). */
   pageSize?: number;
   /** The bucket is Requester Pays and this account pays (x-amz-request-payer). */
@@ -147,7 +147,7 @@ export async function findByListing(
   s3: S3Client,
   bucket: string,
   key: string,
-  role: 'source' | 'target',
+  role: 'source' | 'target' | 'state',
   requestPayer = false,
 ): Promise<ManifestObject | undefined> {
   let page: ListObjectsV2CommandOutput;

@@ -1,4 +1,5 @@
-import { sameContent } from '../shared/content-identity';
+import { normalizeEtag, sameContent } from '../shared/content-identity';
+import { recordProves } from '../shared/identity-record';
 import type { ManifestObject } from '../shared/job';
 import { compareKeys } from './key-order';
 import type { ListedPage } from './s3-listing';
@@ -18,13 +19,39 @@ export function targetIsCurrent(source: ManifestObject, target: ManifestObject):
  * writes after reading it) may miss a change of headers, metadata or tags made in place (CopyObject onto
  * itself keeps a single-part ETag): such an entry carries `checkSettings`, and the copy worker compares
  * them before it copies (functions/copy/settings-check.ts). Only those objects cost HEADs.
+ *
+ * `recordEtag`: the listed ETag of the target key's identity record (shared/identity-record.ts), when the
+ * ETags differ and one was found. A record that states exactly this source write and this target write
+ * makes the target current as equal ETags would, the settings rule included.
  */
-export function syncEntry(source: ManifestObject, target: ManifestObject): ManifestObject | undefined {
-  if (!targetIsCurrent(source, target)) return source;
+export function syncEntry(
+  source: ManifestObject,
+  target: ManifestObject,
+  recordEtag?: string,
+): ManifestObject | undefined {
+  const byRecord = !targetIsCurrent(source, target) && provenByRecord(source, target, recordEtag);
+  if (!byRecord && !targetIsCurrent(source, target)) return source;
   const sourceWritten = Date.parse(source.lastModified);
   const targetWritten = Date.parse(target.lastModified);
   if (!(sourceWritten > targetWritten)) return undefined;
-  return { ...source, checkSettings: true };
+  // The copy worker checks the target again before it compares settings: it must accept this ETag too.
+  return { ...source, checkSettings: true, ...(byRecord ? { recordedTargetEtag: target.etag } : {}) };
+}
+
+/**
+ * Whether only an identity record can tell (shared/identity-record.ts): the same size, and two ETags that
+ * differ. Different sizes are different content whatever a record says.
+ */
+export function needsIdentityRecord(source: ManifestObject, target: ManifestObject): boolean {
+  if (source.size !== target.size) return false;
+  const [a, b] = [normalizeEtag(source.etag), normalizeEtag(target.etag)];
+  return a !== '' && b !== '' && a !== b;
+}
+
+/** True when the record listed with `recordEtag` proves the target a copy of this source write. */
+function provenByRecord(source: ManifestObject, target: ManifestObject, recordEtag: string | undefined): boolean {
+  if (recordEtag === undefined || !needsIdentityRecord(source, target)) return false;
+  return recordProves({ size: source.size, sourceEtag: source.etag, targetEtag: target.etag }, recordEtag);
 }
 
 /** What the target cursor knows about one target key. */

@@ -451,6 +451,11 @@ export const ManifestObjectSchema = z
      * tags may have changed in place; the copy worker compares them and copies only when they differ.
      */
     checkSettings: z.literal(true).optional(),
+    /**
+     * Sync only, with checkSettings: the target's ETag that an identity record (shared/identity-record.ts)
+     * proves a copy of this source version, so the copy worker's own check accepts that target too.
+     */
+    recordedTargetEtag: z.string().min(1).optional(),
   })
   .strict();
 export type ManifestObject = z.infer<typeof ManifestObjectSchema>;
@@ -519,4 +524,10 @@ export interface CopyResult {
    * job's (functions/copy/stray-uploads.ts): left open, named here for the report. Absent when none.
    */
   strayUploads?: Array<{ key: string; uploadId: string }>;
+  /**
+   * Identity records (shared/identity-record.ts) for copies whose target ETag differs from the source's:
+   * written, and not written (a key too long for a record, a state bucket whose ETags are not MD5s, a
+   * failed write): those objects are copied again by the next sync. Absent when the batch had none.
+   */
+  identityRecords?: { written: number; notWritten: number };
 }

@@ -16,8 +16,15 @@ const PRIVATE_BUCKET: s3.BucketProps = {
 };
 
 /**
- * Manifests (written by list, read by the Distributed Map) and Map results. Both are working files:
- * they expire, and so do multipart uploads a failed ResultWriter left behind.
+ * The state bucket's working files, one prefix each (docs/state-bucket.md): they expire after
+ * `stateRetentionDays`. The identity records (`identity/`, functions/shared/identity-record.ts) are not
+ * among them: they are what lets every later sync recognise a copy, so they live as long as the copies.
+ */
+export const WORKING_FILE_PREFIXES = ['manifests/', 'results/', 'reports/', 'progress/', 'batch-results/'] as const;
+
+/**
+ * Manifests (written by list, read by the Distributed Map), Map results and the other working files:
+ * they expire, and so do multipart uploads a failed ResultWriter left behind. Identity records do not.
  */
 export class StateBucket extends Construct {
   readonly bucket: s3.Bucket;
@@ -28,11 +35,12 @@ export class StateBucket extends Construct {
       ...PRIVATE_BUCKET,
       bucketName: resourceNames(props.config).stateBucket,
       lifecycleRules: [
-        {
-          id: 'expire-working-files',
+        { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        ...WORKING_FILE_PREFIXES.map((prefix) => ({
+          id: `expire-${prefix.replace(/\/$/, '')}`,
+          prefix,
           expiration: Duration.days(props.config.stateRetentionDays),
-          abortIncompleteMultipartUploadAfter: Duration.days(1),
-        },
+        })),
       ],
       // Kept on stack deletion so a report still being read is not lost; docs/deploy.md says how to empty it.
       removalPolicy: RemovalPolicy.RETAIN,

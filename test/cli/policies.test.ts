@@ -86,6 +86,12 @@ describe('s3xcopy policies', () => {
         Action: 's3:PutObject',
         Resource: 'arn:aws:s3:::s3xcopy-state-111111111111-eu-west-1/batch-results/*',
       },
+      {
+        Sid: 'WriteIdentityRecords',
+        Effect: 'Allow',
+        Action: 's3:PutObject',
+        Resource: 'arn:aws:s3:::s3xcopy-state-111111111111-eu-west-1/identity/*',
+      },
     ]);
     // Existing source bucket with the S3 event trigger on (the direct path, fed by the bucket's notifications).
     expect(printed.sourceBucketNotifications.notificationConfiguration.QueueConfigurations).toHaveLength(1);

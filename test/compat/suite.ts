@@ -127,6 +127,13 @@ const LAYOUTS: Record<string, number[]> = {
   'single.bin': [2000],
 };
 
+/**
+ * A single part above the `--multipart-threshold` the layout scenario passes: copied in parts, so its
+ * target's ETag differs from its source's (on servers whose multipart ETags are `-N` ones) and only its
+ * identity record in the state bucket lets the next sync recognise it.
+ */
+const SINGLE_ABOVE_THRESHOLD = { key: 'single-above-threshold-6MiB.bin', size: 6 * MiB };
+
 /** Fails the run with the CLI's output when it did not end as expected: the output is the diagnosis. */
 function expectExit(run: CliRun, code: number): void {
   if (run.code !== code) {
@@ -147,6 +154,7 @@ export function defineCompatSuite(name: ServerName): void {
     const run = randomBytes(3).toString('hex');
     const src = `compat-src-${run}`;
     const dst = `compat-dst-${run}`;
+    const state = `compat-state-${run}`;
     const expected: ExpectedCopy[] = [];
     // Where the server has STS, every run copies as the target role, under the deployed policies
     // (deployed-policies.ts) on servers that enforce them.
@@ -188,6 +196,9 @@ export function defineCompatSuite(name: ServerName): void {
         if (sizes.length === 1) await put(server.s3, src, `layouts/${key}`, randomBytes(sizes[0] ?? 0), {});
         else await putInParts(server.s3, src, `layouts/${key}`, sizes);
       }
+      const single = SINGLE_ABOVE_THRESHOLD;
+      await put(server.s3, src, `layouts/${single.key}`, randomBytes(single.size), {});
+      await server.s3.send(new CreateBucketCommand({ Bucket: state }));
     }, 120_000);
 
     afterAll(async () => {
@@ -279,20 +290,33 @@ export function defineCompatSuite(name: ServerName): void {
     });
 
     it('a sync right after a copy copies nothing, whatever the part layout of the sources', async () => {
-      // Arrange
-      const args = ['--source', `s3://${src}/layouts/`, '--target', `s3://${dst}/layouts/`, ...endpointArgs()];
+      // Arrange: a single part above the threshold is copied in parts; its identity record in the state
+      // bucket is what proves its copy (a state bucket of the user's keeps the records between runs).
+      const args = [
+        '--source',
+        `s3://${src}/layouts/`,
+        '--target',
+        `s3://${dst}/layouts/`,
+        '--multipart-threshold',
+        '5MiB',
+        '--state-bucket',
+        state,
+        ...endpointArgs(),
+      ];
       const copied = await cli(['run', ...args, '--verify', 'all', '--json'], server.cliEnv);
       expectExit(copied, 0);
 
       // Act
       const synced = await cli(['run', ...args, '--mode', 'sync', '--json'], server.cliEnv);
 
-      // Assess: the copies hold the source's ETag (the proof the sync used), and nothing was copied again.
+      // Assess: the copies hold the source's ETag (the proof the sync used), or their record does; nothing
+      // was copied again.
       const keys = Object.keys(LAYOUTS);
-      expect(copied.json?.objects).toMatchObject({ copied: keys.length, failed: 0 });
+      const all = keys.length + 1;
+      expect(copied.json?.objects).toMatchObject({ copied: all, failed: 0 });
       expectExit(synced, 0);
       expect(synced.json).toMatchObject({
-        objects: { selected: keys.length, copied: 0, skipped: keys.length, failed: 0 },
+        objects: { selected: all, copied: 0, skipped: all, failed: 0 },
         bytes: { copied: 0 },
       });
       for (const key of keys) {

@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import { PutObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
 import { runEventsLocal } from '../../cli/runner/events-run';
 import type { EventLedger } from '../../functions/events/event-copy';
@@ -228,25 +228,34 @@ beforeAll(async () => {
   );
   // Archived objects with restore (allowRestore): on the S3 model, as the embedded server has no storage
   // classes or RestoreObject (test/statemachine/archived-objects.sim.test.ts).
+  // The target bucket encrypts with SSE-KMS by default, so every copy's ETag differs from its source's and
+  // the copy writes an identity record.
   const model = new S3Model();
   for (const bucket of ['rec-source', 'rec-target', resourceNames(config).stateBucket]) model.createBucket(bucket);
+  model.setDefaultEncryption('rec-target', { kmsKeyId: 'arn:aws:kms:us-east-1:222222222222:key/rec' });
   model.seed('rec-source', [
     { key: 'data/hot', size: 100 },
+    { key: 'data/warm', size: 200 },
     { key: 'data/cold', size: 300, storageClass: 'GLACIER' },
   ]);
+  const onModel = {
+    endpoint: {
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'MODEL', secretAccessKey: 'MODEL' },
+      configure: (client: S3Client) => model.attach(client),
+    },
+  };
+  const restored = { ...target, prefix: 'copy/restored/' };
   await recordedRun(
-    {
-      source,
-      target: { ...target, prefix: 'copy/restored/' },
-      options: { mode: 'sync', restore: { tier: 'Bulk', days: 3 } },
-    },
-    {
-      endpoint: {
-        region: 'us-east-1',
-        credentials: { accessKeyId: 'MODEL', secretAccessKey: 'MODEL' },
-        configure: (client: S3Client) => model.attach(client),
-      },
-    },
+    { source, target: restored, options: { mode: 'sync', restore: { tier: 'Bulk', days: 3 } } },
+    onModel,
+  );
+  // A sync that proves data/warm's copy by its identity record (the list role lists identity/) and mirrors
+  // the delete of data/hot, deleting its record too.
+  await model.client().send(new DeleteObjectCommand({ Bucket: 'rec-source', Key: 'data/hot' }));
+  await recordedRun(
+    { source, target: restored, filter: { exclude: ['cold'] }, options: { mode: 'sync', delete: true } },
+    onModel,
   );
 }, 120_000);
 
@@ -258,7 +267,7 @@ afterAll(async () => {
 describe('every recorded call against the synthesized templates', () => {
   it('records the calls of every function, the target role and the state machine', () => {
     // Assess: a recording that misses an identity would prove nothing about it.
-    expect(statuses).toEqual(Array(7).fill('SUCCEEDED'));
+    expect(statuses).toEqual(Array(8).fill('SUCCEEDED'));
     expect(eventLedgers).toEqual([expect.objectContaining({ selected: 2, copied: 1, handedOver: 1, failed: 0 })]);
     const identities = new Set(calls.map((call) => call.identity));
     expect([...identities].filter((identity) => identity !== 'cli').sort()).toEqual(
@@ -283,6 +292,21 @@ describe('every recorded call against the synthesized templates', () => {
     ]) {
       expect(commands).toContain(command);
     }
+  });
+
+  it('records the identity records written, listed and deleted in the state bucket', () => {
+    // Assess: the copy writes them, the list step lists and deletes them; nobody reads one by GET.
+    const onRecords = calls
+      .filter((call) => {
+        const { Key, Prefix } = call.input as { Key?: unknown; Prefix?: unknown };
+        return [Key, Prefix].some((name) => typeof name === 'string' && name.startsWith('identity/'));
+      })
+      .map((call) => `${call.identity} ${call.command}`);
+    expect([...new Set(onRecords)].sort()).toEqual([
+      'copy PutObjectCommand',
+      'list DeleteObjectCommand',
+      'list ListObjectsV2Command',
+    ]);
   });
 
   it('allows every action every recorded call needs, for the identity that made it', async () => {

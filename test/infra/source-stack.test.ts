@@ -113,9 +113,7 @@ describe('SourceStack', () => {
           RestrictPublicBuckets: true,
         },
         LifecycleConfiguration: {
-          Rules: [
-            Match.objectLike({ ExpirationInDays: 14, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }),
-          ],
+          Rules: Match.arrayWith([Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } })]),
         },
       });
       template.hasResourceProperties('AWS::S3::BucketPolicy', {
@@ -126,6 +124,27 @@ describe('SourceStack', () => {
         },
       });
     });
+  });
+
+  it('expires every working-file prefix of the state bucket, and never the identity records', () => {
+    // Arrange
+    const buckets = template.findResources('AWS::S3::Bucket', { Properties: { BucketName: names.stateBucket } });
+    const [state] = Object.values(buckets) as Array<{
+      Properties: { LifecycleConfiguration: { Rules: Array<{ Prefix?: string; ExpirationInDays?: number }> } };
+    }>;
+
+    // Act
+    const rules = state?.Properties.LifecycleConfiguration.Rules ?? [];
+    const expiring = rules.filter((rule) => rule.ExpirationInDays !== undefined);
+
+    // Assess: no expiration without a prefix (it would take identity/ too), one per working prefix.
+    expect(expiring.map((rule) => [rule.Prefix, rule.ExpirationInDays])).toEqual([
+      ['manifests/', 14],
+      ['results/', 14],
+      ['reports/', 14],
+      ['progress/', 14],
+      ['batch-results/', 14],
+    ]);
   });
 
   describe('state machine', () => {

@@ -68,9 +68,9 @@ describe('copy engine modules against the embedded S3 server', () => {
     const ctx = createCopyContext(job, { jobId: 'job-modules', s3: targetS3, logger, remainingTimeMs: () => 900_000 });
     // Act
     const listed = await entry(source, 'one.txt');
-    const bytes = await copySingle(ctx, 'one.txt', 'copied.txt', { etag: listed.etag, size: listed.size });
+    const copied = await copySingle(ctx, 'one.txt', 'copied.txt', { etag: listed.etag, size: listed.size });
     // Assert
-    expect(bytes).toBe(12);
+    expect(copied.size).toBe(12);
     expect([...sent]).toEqual(['CopyObjectCommand']);
     expect((await s3.getBody(target, 'copied.txt')).toString()).toBe('hello single');
   });
@@ -93,9 +93,9 @@ describe('copy engine modules against the embedded S3 server', () => {
     });
     // Act
     const listed = await entry(source, 'big.bin');
-    const bytes = await copyMultipart(ctx, 'big.bin', 'big.bin', { etag: listed.etag, size: listed.size });
+    const copied = await copyMultipart(ctx, 'big.bin', 'big.bin', { etag: listed.etag, size: listed.size });
     // Assert
-    expect(bytes).toBe(body.length);
+    expect(copied.size).toBe(body.length);
     expect(Buffer.compare(await s3.getBody(target, 'big.bin'), body)).toBe(0);
     // Source reads only: one HEAD and one tag read (the check after Complete reuses them).
     expect([...sourceSent].sort()).toEqual(['GetObjectTaggingCommand', 'HeadObjectCommand']);

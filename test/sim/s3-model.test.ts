@@ -140,6 +140,47 @@ describe('S3Model as an S3Client', () => {
   });
 });
 
+describe('S3Model SSE-KMS ETags', () => {
+  it('gives every SSE-KMS write its own ETag, not the MD5, and a copy out of SSE-KMS the MD5 again', async () => {
+    // Arrange
+    const model = new S3Model();
+    for (const bucket of ['plain', 'kms']) model.createBucket(bucket);
+    model.setDefaultEncryption('kms', { kmsKeyId: 'arn:aws:kms:us-east-1:111111111111:key/k' });
+    const s3 = model.client();
+    const body = Buffer.from('same bytes');
+    const md5 = `"${createHash('md5').update(body).digest('hex')}"`;
+
+    // Act
+    const plain = await s3.send(new PutObjectCommand({ Bucket: 'plain', Key: 'a', Body: body }));
+    const first = await s3.send(new PutObjectCommand({ Bucket: 'kms', Key: 'a', Body: body }));
+    const second = await s3.send(new PutObjectCommand({ Bucket: 'kms', Key: 'a', Body: body }));
+    const asked = await s3.send(
+      new PutObjectCommand({ Bucket: 'plain', Key: 'b', Body: body, ServerSideEncryption: 'aws:kms' }),
+    );
+    const back = await s3.send(new CopyObjectCommand({ Bucket: 'plain', Key: 'c', CopySource: 'kms/a' }));
+
+    // Assert
+    expect(plain.ETag).toBe(md5);
+    expect(new Set([md5, first.ETag, second.ETag, asked.ETag]).size).toBe(4);
+    expect(back.CopyObjectResult?.ETag).toBe(md5);
+    expect(model.object('kms', 'a')?.serverSideEncryption).toBe('aws:kms');
+  });
+
+  it('repeats the same ETags for the same seed, and others for another', async () => {
+    // Arrange
+    const etagWith = async (kmsSeed: string) => {
+      const model = new S3Model({ kmsSeed });
+      model.createBucket('kms');
+      model.setDefaultEncryption('kms', { kmsKeyId: 'k' });
+      return (await model.client().send(new PutObjectCommand({ Bucket: 'kms', Key: 'a', Body: 'x' }))).ETag;
+    };
+
+    // Act / Assert
+    expect(await etagWith('one')).toBe(await etagWith('one'));
+    expect(await etagWith('one')).not.toBe(await etagWith('two'));
+  });
+});
+
 describe('S3Model conditions and limits', () => {
   it('answers 412 to HeadObject IfMatch and CopySourceIfMatch with another ETag', async () => {
     const { model, s3 } = setup();

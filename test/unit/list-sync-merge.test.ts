@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { syncEntry, TargetCursor, type TargetLookup, targetIsCurrent } from '../../functions/list/sync-merge';
+import { identityRecordEtag } from '../../functions/shared/identity-record';
 import type { ManifestObject } from '../../functions/shared/job';
 
 const object = (key: string, extra: Partial<ManifestObject> = {}): ManifestObject => ({
@@ -20,6 +21,32 @@ describe('syncEntry', () => {
     expect(syncEntry(object('a'), object('b', { lastModified: '2026-05-31T23:59:59.000Z' }))).toEqual({
       ...object('a'),
       checkSettings: true,
+    });
+  });
+
+  it('takes a target whose ETag differs as current when its identity record names both writes', () => {
+    // Arrange
+    const target = object('b', { etag: '"kms-write"', lastModified: '2026-06-01T00:00:01.000Z' });
+    const record = identityRecordEtag({ size: 10, sourceEtag: '"aaa"', targetEtag: '"kms-write"' });
+
+    // Act / Assert
+    expect(syncEntry(object('a'), target, record)).toBeUndefined();
+    expect(
+      syncEntry(object('a'), target, identityRecordEtag({ size: 10, sourceEtag: '"aaa"', targetEtag: '"x"' })),
+    ).toEqual(object('a'));
+    expect(syncEntry(object('a', { size: 11 }), { ...target, size: 11 }, record)).toEqual(object('a', { size: 11 }));
+  });
+
+  it('asks a record-proven target written before its source for a settings check, naming the proven ETag', () => {
+    // Arrange
+    const target = object('b', { etag: '"kms-write"', lastModified: '2026-05-31T23:59:59.000Z' });
+    const record = identityRecordEtag({ size: 10, sourceEtag: '"aaa"', targetEtag: '"kms-write"' });
+
+    // Act / Assert
+    expect(syncEntry(object('a'), target, record)).toEqual({
+      ...object('a'),
+      checkSettings: true,
+      recordedTargetEtag: '"kms-write"',
     });
   });
 
