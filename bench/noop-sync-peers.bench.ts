@@ -36,7 +36,15 @@ import {
 } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import { createS3Client } from '../functions/shared/clients';
-import { type BenchOptions, type BenchSection, median, ratio, round, runSectionFromCommandLine } from './harness';
+import {
+  type BenchOptions,
+  type BenchSection,
+  markdownTable,
+  median,
+  ratio,
+  round,
+  runSectionFromCommandLine,
+} from './harness';
 import { type Exec, exec, startMoto } from './peers.bench';
 import { ensureRclone } from './rclone.bench';
 import { type CountingProxy, type RequestCounts, startCountingProxy } from './request-counting-proxy';
@@ -229,22 +237,24 @@ async function timed(body: () => Promise<Exec>): Promise<number> {
 interface Counted {
   total: number;
   byOperation: string;
-  targetWrites: number;
+  /** Target objects written, keys relative to the tool's prefix (as in a snapshot). */
+  written: Set<string>;
 }
 
-function summarizeCounts(counts: RequestCounts, target: string): Counted {
+function summarizeCounts(counts: RequestCounts, target: string, prefix: string): Counted {
   const operations = Object.entries(counts.byOperation).sort(([, a], [, b]) => b - a);
+  const keys = [...(counts.writes.get(target)?.keys ?? [])];
   return {
     total: counts.total,
     byOperation: operations.map(([operation, n]) => `${operation} ${n}`).join(', '),
-    targetWrites: counts.writes.get(target)?.keys.size ?? 0,
+    written: new Set(keys.map((key) => (key.startsWith(prefix) ? key.slice(prefix.length) : key))),
   };
 }
 
 async function countedRun(proxy: CountingProxy, tool: Tool, target: string): Promise<Counted> {
   proxy.reset();
   await tool.sync(proxy.url, 'sync');
-  return summarizeCounts(proxy.counts(), target);
+  return summarizeCounts(proxy.counts(), target, tool.prefix);
 }
 
 interface ToolResult {
@@ -334,30 +344,46 @@ async function measureCount(
   return { tools, results, changed };
 }
 
+/** The changed row's read-back: which rewritten sources a sync copied, and what else it wrote. */
+function changedCells(written: Set<string>, changed: string[]): { caught: number; others: number; multipart: boolean } {
+  const multipartKey = changed.find((key) => key in MULTIPART) ?? '';
+  return {
+    caught: changed.filter((key) => written.has(key)).length,
+    others: [...written].filter((key) => !changed.includes(key)).length,
+    multipart: written.has(multipartKey),
+  };
+}
+
 function rowsFor(count: number, tools: Tool[], results: ToolResult[], changed: string[]) {
   const ours = median(results[0]?.noopMs ?? [0]);
-  const multipartKey = changed.find((key) => key in MULTIPART) ?? '';
   return tools.map((tool, index) => {
     const result = results[index] as ToolResult;
     const noop = median(result.noopMs);
-    const caught = changed.filter((key) => result.changedRewritten.has(key));
-    const others = [...result.changedRewritten].filter((key) => !changed.includes(key)).length;
+    const listed = changedCells(result.changedRewritten, changed);
+    const proxied = changedCells(result.changedCounted?.written ?? new Set(), changed);
     return {
       objects: count,
       tool: tool.label,
       'copy s': round(result.copyMs / 1000),
       'no-op sync s': round(noop / 1000),
       'time vs s3xcopy': ratio(noop, ours),
-      'no-op: objects written, each timed run (listing); the counted run (proxy)': `${result.noopRewritten.join(', ')}; ${result.noopCounted?.targetWrites}`,
+      'no-op: objects written, each timed run (listing); the counted run (proxy)': `${result.noopRewritten.join(', ')}; ${result.noopCounted?.written.size}`,
       'no-op: requests': result.noopCounted?.total ?? 0,
       'no-op: requests per object': round((result.noopCounted?.total ?? 0) / count),
       'no-op: requests by operation': result.noopCounted?.byOperation ?? '',
       'changed sync s': round(result.changedMs / 1000),
-      [`changed: of ${changed.length} rewritten sources, copied (listing / proxy)`]: `${caught.length} / ${result.changedCounted?.targetWrites}${result.changedRewritten.has(multipartKey) ? '' : ' (not the multipart one)'}`,
-      'changed: other objects written': others,
+      [`changed: of ${changed.length} rewritten sources, copied (listing / proxy)`]: `${listed.caught} / ${proxied.caught}${listed.multipart && proxied.multipart ? '' : ' (not the multipart one)'}`,
+      'changed: other objects written (listing / proxy)': `${listed.others} / ${proxied.others}`,
       'changed: requests': result.changedCounted?.total ?? 0,
     };
   });
+}
+
+/** moto's version (moto_server has no --version): asked of the Python on PATH, pyenv's where moto lives. */
+function motoVersion(): string {
+  const python = spawnSync('python', ['-c', 'import moto; print(moto.__version__)'], { encoding: 'utf8' });
+  const version = /(\d+\.\d+\.\d+)/.exec(python.stdout ?? '')?.[1];
+  return version ? `moto_server ${version}` : 'moto_server';
 }
 
 function machineLine(): string {
@@ -400,13 +426,16 @@ export async function run(options: BenchOptions = {}): Promise<BenchSection> {
       runsUsed.push(runs);
       const phaseStarted = Date.now();
       const { tools, results, changed } = await measureCount(count, runs, s3, moto.url, proxy, env);
-      rows.push(...rowsFor(count, tools, results, changed));
+      const countRows = rowsFor(count, tools, results, changed);
+      rows.push(...countRows);
+      // A long run prints each N's table as soon as it is done, so a later failure does not lose it.
+      process.stderr.write(`${markdownTable(countRows)}\n`);
       notes.push(
         `${count} objects: the whole round (seed, copies, syncs, read-backs) took ${round((Date.now() - phaseStarted) / 1000)} s.`,
       );
     }
     notes.unshift(
-      `Measured ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machineLine()}, one moto_server 5.x (a separate process) for everything; ${awsVersion.stdout.trim() || awsVersion.stderr.trim()}; ${rcloneVersion}. Command: \`npm run build && npm run bench:noop-sync\`${counts.join(',') === '2000,20000' ? '' : ` -- --objects ${counts.join(',')}`}.`,
+      `Measured ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machineLine()}, one ${motoVersion()} (a separate process) for everything; ${awsVersion.stdout.trim() || awsVersion.stderr.trim()}; ${rcloneVersion}. Command: \`npm run build && ${runsList.length > 1 || runsList[0] !== 3 ? `BENCH_NOOP_RUNS=${runsList.join(',')} ` : ''}npm run bench:noop-sync${counts.join(',') === '2000,20000' ? '' : ` -- --objects ${counts.join(',')}`}\`.`,
       `Sources: N objects in one bucket, N-4 of 200-500 bytes and four of 9-24 MiB uploaded in 8 MiB parts (aws s3 cp's layout). Each tool first copied them into its own target prefix; "no-op sync s" is the median of ${runsUsed.join(' / ')} timed runs per tool (tools rotating), start-up included; "time vs s3xcopy" is that time over s3xcopy's (above 1x: slower than s3xcopy).`,
       '"objects written" is read back, not reported by the tools: "listing" counts, run by run, the target objects whose ETag or LastModified changed (each run started at least 1.1 s after the last write, since LastModified has one-second precision); "proxy" counts the distinct target keys written (PutObject, CopyObject, CompleteMultipartUpload) by one more run through a counting proxy, which also gives the requests. The proxy runs are not timed.',
       `Changed row: 1% of the sources (every 100th small object and the 9 MiB multipart one) rewritten in place with new content of the same size, then one timed sync per tool; they were rewritten again before the counted run. Every tool at ${PARALLEL} requests in parallel (aws: max_concurrent_requests; rclone: --transfers and --checkers); rclone copy, not sync, so nothing is deleted.`,
