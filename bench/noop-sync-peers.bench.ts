@@ -36,6 +36,7 @@ import {
 } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import { createS3Client } from '../functions/shared/clients';
+import { startLoadSampler } from './all';
 import {
   type BenchOptions,
   type BenchSection,
@@ -372,7 +373,7 @@ function rowsFor(count: number, tools: Tool[], results: ToolResult[], changed: s
       'no-op: requests per object': round((result.noopCounted?.total ?? 0) / count),
       'no-op: requests by operation': result.noopCounted?.byOperation ?? '',
       'changed sync s': round(result.changedMs / 1000),
-      [`changed: of ${changed.length} rewritten sources, copied (listing / proxy)`]: `${listed.caught} / ${proxied.caught}${listed.multipart && proxied.multipart ? '' : ' (not the multipart one)'}`,
+      'changed: rewritten sources copied (listing / proxy)': `${listed.caught} / ${proxied.caught} of ${changed.length}${listed.multipart && proxied.multipart ? '' : ' (not the multipart one)'}`,
       'changed: other objects written (listing / proxy)': `${listed.others} / ${proxied.others}`,
       'changed: requests': result.changedCounted?.total ?? 0,
     };
@@ -425,13 +426,15 @@ export async function run(options: BenchOptions = {}): Promise<BenchSection> {
       const runs = runsList[index] ?? runsList.at(-1) ?? 3;
       runsUsed.push(runs);
       const phaseStarted = Date.now();
+      const load = startLoadSampler();
       const { tools, results, changed } = await measureCount(count, runs, s3, moto.url, proxy, env);
+      const loadSeen = load.stop();
       const countRows = rowsFor(count, tools, results, changed);
       rows.push(...countRows);
       // A long run prints each N's table as soon as it is done, so a later failure does not lose it.
       process.stderr.write(`${markdownTable(countRows)}\n`);
       notes.push(
-        `${count} objects: the whole round (seed, copies, syncs, read-backs) took ${round((Date.now() - phaseStarted) / 1000)} s.`,
+        `${count} objects: the whole round (seed, copies, syncs, read-backs) took ${round((Date.now() - phaseStarted) / 1000)} s; the 1-minute load average was ${loadSeen.min.toFixed(1)}-${loadSeen.max.toFixed(1)} (mean ${loadSeen.mean.toFixed(1)}) on ${cpus().length} cores shared with other work.`,
       );
     }
     notes.unshift(

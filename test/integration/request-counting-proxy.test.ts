@@ -10,7 +10,7 @@ import {
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { classifyRequest, type CountingProxy, startCountingProxy } from '../../bench/request-counting-proxy';
+import { type CountingProxy, classifyRequest, startCountingProxy } from '../../bench/request-counting-proxy';
 import { type EmbeddedS3, startEmbeddedS3 } from '../../cli/embedded-s3';
 import { createS3Client } from '../../functions/shared/clients';
 
