@@ -162,9 +162,34 @@ const InfraConfigFields = z
          * docs/cost.md). The pipe always reads EventBridge events.
          */
         source: z.enum(['notification', 'eventbridge']).default('notification'),
+        /**
+         * Delivery "lambda" only: objects larger than this many bytes are handed to the workflow (one
+         * execution each, which resumes across invocations) instead of being copied by the events function.
+         * Without it, the copy-rate model decides from the time the invocation has left (about 16 GiB in a
+         * fresh 15-minute invocation: functions/events/hand-over.ts).
+         */
+        handOverSize: z.number().int().min(1).optional(),
+        /**
+         * Only objects whose key ends with this start copies (".parquet"): the bucket notification's Suffix
+         * filter, so S3 sends no event for other keys. Delivery "lambda" with source "notification" only.
+         */
+        suffix: z.string().min(1).max(1024).optional(),
+        /**
+         * Delivery "lambda" only: every this many hours a digest function sums the events function's
+         * metrics over those hours, writes reports/events/<day>.json and publishes one summary (successful
+         * batches send nothing themselves). 0 turns the digest off.
+         */
+        digestHours: z.number().int().min(0).max(744).default(24),
       })
       .strict()
-      .default({ enabled: false, batchSize: 50, batchWindowSeconds: 60, delivery: 'lambda', source: 'notification' }),
+      .default({
+        enabled: false,
+        batchSize: 50,
+        batchWindowSeconds: 60,
+        delivery: 'lambda',
+        source: 'notification',
+        digestHours: 24,
+      }),
     mapMaxConcurrency: z.number().int().min(1).max(10_000).default(40),
     /**
      * Slices one execution lists and copies before the job continues in a new execution: each slice takes
@@ -261,6 +286,16 @@ function checkJobInputs(config: ConfigFields, ctx: z.RefinementCtx): void {
       code: 'custom',
       path: ['s3Events', 'prefix'],
       message: `must lie within source.prefix "${config.source.prefix}": events outside it would start copies the roles cannot read`,
+    });
+  }
+  const events = config.s3Events;
+  if (events.suffix !== undefined && (events.delivery !== 'lambda' || events.source !== 'notification')) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['s3Events', 'suffix'],
+      message:
+        'is a filter of the bucket notification, so it needs s3Events.delivery "lambda" and source "notification"; ' +
+        'for other feeds select the keys with the job filter instead (filter.include, e.g. "**/*.parquet")',
     });
   }
 }

@@ -20,11 +20,14 @@ export interface ResourceNames {
   notifyRole: string;
   /** The direct event path's function role (s3Events.delivery "lambda"). */
   eventsRole: string;
+  /** The direct event path's digest function role (daily summary of the events function's metrics). */
+  digestRole: string;
   targetRole: string;
   listFunction: string;
   copyFunction: string;
   notifyFunction: string;
   eventsFunction: string;
+  digestFunction: string;
   /** The queue the direct event path reads S3 events from. */
   eventsQueue: string;
   stateMachine: string;
@@ -43,11 +46,13 @@ export function resourceNames(config: NamingConfig): ResourceNames {
     copyRole: `${p}-copy`,
     notifyRole: `${p}-notify`,
     eventsRole: `${p}-events`,
+    digestRole: `${p}-events-digest`,
     targetRole: `${p}-target`,
     listFunction: `${p}-list`,
     copyFunction: `${p}-copy`,
     notifyFunction: `${p}-notify`,
     eventsFunction: `${p}-events`,
+    digestFunction: `${p}-events-digest`,
     eventsQueue: `${p}-events`,
     stateMachine: `${p}-copy`,
     topic: `${p}-notifications`,
@@ -70,6 +75,7 @@ export interface ResourceArns {
   copyRole: string;
   notifyRole: string;
   eventsRole: string;
+  digestRole: string;
   targetRole: string;
   sourceAccountRoot: string;
   listFunction: string;
@@ -102,6 +108,7 @@ export function resourceArns(config: NamingConfig): ResourceArns {
     copyRole: role(account, names.copyRole),
     notifyRole: role(account, names.notifyRole),
     eventsRole: role(account, names.eventsRole),
+    digestRole: role(account, names.digestRole),
     targetRole: role(config.target.account, names.targetRole),
     sourceAccountRoot: `arn:${partition}:iam::${account}:root`,
     listFunction: fn(names.listFunction),

@@ -187,12 +187,43 @@ export function eventKeyPrefix(config: InfraConfig): string {
  */
 export function bucketNotificationQueueConfiguration(config: InfraConfig) {
   const prefix = eventKeyPrefix(config);
+  const { suffix } = config.s3Events;
+  const rules = [
+    ...(prefix === '' ? [] : [{ Name: 'Prefix', Value: prefix }]),
+    ...(suffix === undefined ? [] : [{ Name: 'Suffix', Value: suffix }]),
+  ];
   return {
     Id: 's3xcopy-object-created',
     QueueArn: resourceArns(config).eventsQueue,
     Events: ['s3:ObjectCreated:*'],
-    ...(prefix === '' ? {} : { Filter: { Key: { FilterRules: [{ Name: 'Prefix', Value: prefix }] } } }),
+    ...(rules.length === 0 ? {} : { Filter: { Key: { FilterRules: rules } } }),
   };
+}
+
+/**
+ * What a source bucket the stack does not manage needs for the S3 event trigger, as `s3xcopy policies`
+ * prints it: the notification configuration (the direct path's queue, with the prefix and suffix
+ * filters; or EventBridge notifications for the pipe or an EventBridge-fed queue) and, for the queue,
+ * the policy that lets the bucket send to it (the stack applies it to the queue it creates).
+ */
+export function sourceBucketNotifications(config: InfraConfig): SourceBucketNotifications | undefined {
+  if (!config.s3Events.enabled || config.source.createBucket) return undefined;
+  if (!bucketNotifiesQueue(config)) {
+    return { notificationConfiguration: { EventBridgeConfiguration: {} } };
+  }
+  return {
+    notificationConfiguration: { QueueConfigurations: [bucketNotificationQueueConfiguration(config)] },
+    queuePolicy: { Version: '2012-10-17', Statement: eventsQueueStatements(config) },
+  };
+}
+
+/** See sourceBucketNotifications. */
+export interface SourceBucketNotifications {
+  notificationConfiguration:
+    | { QueueConfigurations: Array<ReturnType<typeof bucketNotificationQueueConfiguration>> }
+    | { EventBridgeConfiguration: Record<string, never> };
+  /** The events queue's policy (already on the queue the stack creates). */
+  queuePolicy?: PolicyDocumentJson;
 }
 
 /**
@@ -472,8 +503,8 @@ export function copyRoleStatements(config: InfraConfig): PolicyStatementJson[] {
 
 /**
  * The events function (the direct event path): copy as the target role (cross-account) or itself (same
- * account), write reports of final failures, and publish them to the topic through the topic's key.
- * Reading its queue is granted by the event source mapping, on that one queue.
+ * account), write reports of final failures, publish them to the topic through the topic's key, and start
+ * executions of the deployment's state machine only (objects too large for one invocation). Reading its queue is granted by the event source mapping, on that one queue.
  */
 export function eventsRoleStatements(config: InfraConfig, topicKeyArn: string): PolicyStatementJson[] {
   const arns = resourceArns(config);
@@ -481,6 +512,32 @@ export function eventsRoleStatements(config: InfraConfig, topicKeyArn: string): 
     ...(isSameAccount(config) ? copyAccessStatements(config) : [assumeTargetRoleStatement(config)]),
     {
       Sid: 'WriteEventFailureReports',
+      Effect: 'Allow',
+      Action: 's3:PutObject',
+      Resource: `${arns.stateBucket}/reports/events/*`,
+    },
+    { Sid: 'PublishNotifications', Effect: 'Allow', Action: 'sns:Publish', Resource: arns.topic },
+    {
+      Sid: 'EncryptNotifications',
+      Effect: 'Allow',
+      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      Resource: topicKeyArn,
+    },
+    // Objects too large for one invocation go to the workflow, one execution each (functions/events/hand-over.ts).
+    { Sid: 'HandOverLargeObjects', Effect: 'Allow', Action: 'states:StartExecution', Resource: arns.stateMachine },
+  ];
+}
+
+/**
+ * The events digest function: read the metrics (GetMetricData has no resource-level permissions, so its
+ * resource is "*"), write the digest under reports/events/ of the state bucket, publish one summary.
+ */
+export function digestRoleStatements(config: InfraConfig, topicKeyArn: string): PolicyStatementJson[] {
+  const arns = resourceArns(config);
+  return [
+    { Sid: 'ReadEventsMetrics', Effect: 'Allow', Action: 'cloudwatch:GetMetricData', Resource: '*' },
+    {
+      Sid: 'WriteEventsDigest',
       Effect: 'Allow',
       Action: 's3:PutObject',
       Resource: `${arns.stateBucket}/reports/events/*`,
@@ -649,12 +706,14 @@ export interface HandAppliedPolicies {
   kmsKeyPolicyStatements: { source?: KeyPolicyStatements; target?: KeyPolicyStatements };
   targetRole: { name: string; arn: string; trustPolicy: PolicyDocumentJson; permissionsPolicy: PolicyDocumentJson };
   functionRoleStatements: { copy: PolicyStatementJson[]; list: PolicyStatementJson[] };
-  sourceBucketEventBridge?: { notificationConfiguration: { EventBridgeConfiguration: Record<string, never> } };
+  /** With the S3 event trigger on a bucket the stack does not manage: what to set on it. */
+  sourceBucketNotifications?: SourceBucketNotifications;
 }
 
 /** Every statement a person applies by hand for an existing source bucket and a hand-made target role. */
 export function handAppliedPolicies(config: InfraConfig): HandAppliedPolicies {
   const arns = resourceArns(config);
+  const notifications = sourceBucketNotifications(config);
   return {
     sourceBucketPolicyStatements: sourceBucketPolicyStatements(config),
     kmsKeyPolicyStatements: kmsKeyPolicyStatements(config),
@@ -665,9 +724,7 @@ export function handAppliedPolicies(config: InfraConfig): HandAppliedPolicies {
       permissionsPolicy: targetRolePermissionsPolicy(config),
     },
     functionRoleStatements: { copy: copyRoleStatements(config), list: listRoleStatements(config) },
-    ...(config.s3Events.enabled && !config.source.createBucket
-      ? { sourceBucketEventBridge: { notificationConfiguration: { EventBridgeConfiguration: {} } } }
-      : {}),
+    ...(notifications ? { sourceBucketNotifications: notifications } : {}),
   };
 }
 

@@ -7,6 +7,7 @@ import { CopyFunctions } from './constructs/copy-functions';
 import { CopyStateMachine } from './constructs/copy-state-machine';
 import { CopyDashboard } from './constructs/dashboard';
 import { DirectEventCopy } from './constructs/event-copy';
+import { EventsDigest } from './constructs/event-digest';
 import { Alarms, Notifications, type WatchedDeadLetterQueue } from './constructs/notifications';
 import { CopySchedule, ObjectCreatedTrigger } from './constructs/triggers';
 import { notifyRoleStatements } from './policies';
@@ -33,6 +34,8 @@ export class SourceStack extends Stack {
   readonly objectCreated?: ObjectCreatedTrigger;
   /** The direct event path (s3Events.delivery "lambda"): events copied by the events function. */
   readonly directEvents?: DirectEventCopy;
+  /** The direct event path's periodic digest (s3Events.digestHours > 0). */
+  readonly eventsDigest?: EventsDigest;
   readonly dashboard: CopyDashboard;
 
   constructor(scope: Construct, id: string, props: SourceStackProps) {
@@ -80,6 +83,19 @@ export class SourceStack extends Stack {
       // S3 checks that it may send to the queue when the notification is set: the queue policy comes first.
       const queuePolicy = this.directEvents.queuePolicy;
       if (this.sourceBucket && queuePolicy) this.sourceBucket.node.addDependency(queuePolicy);
+      if (config.s3Events.digestHours > 0) {
+        this.eventsDigest = new EventsDigest(this, 'EventsDigest', {
+          config,
+          environment: this.functions.environment,
+          topicKeyArn: this.notifications.key.keyArn,
+          ...(props.functionsDir ? { functionsDir: props.functionsDir } : {}),
+        });
+        functions.digest = this.eventsDigest.function;
+        deadLetterQueues.EventsDigest = {
+          queue: this.eventsDigest.deadLetters,
+          meaning: 'scheduled events digests that EventBridge Scheduler could not deliver to the digest function',
+        };
+      }
       deadLetterQueues.DirectEvents = {
         queue: this.directEvents.deadLetters,
         meaning:

@@ -13,7 +13,7 @@ export const COMMAND_DESCRIPTIONS: Readonly<Record<CommandName, string>> = {
   start:
     'Start a copy on the deployed state machine. Flags override the deployment defaults; with none, it copies what the deployment is configured to copy.',
   policies:
-    "Print the IAM policies to apply by hand (existing source bucket, hand-made target role) as JSON, from the same code the stacks deploy. Defaults come from ./cdk.json's s3xcopy context.",
+    "Print the IAM policies to apply by hand (existing source bucket, hand-made target role) and, with the S3 event trigger on an existing bucket, its notification configuration, as JSON, from the same code the stacks deploy. Defaults come from ./cdk.json's s3xcopy context.",
   estimate:
     'Estimate what a job costs (S3 requests vs orchestration, per million objects) for s3xcopy and the alternatives.',
 };

@@ -2,7 +2,9 @@
  * `s3xcopy policies`: prints, as JSON, the policies to apply by hand when the deployment does not own a
  * resource: the source bucket policy statements, the KMS key policy statements (keys in another account
  * than the role that copies), the target role's trust and permissions, and the function roles'
- * statements. The JSON comes from infra/policies.ts, the same code the stacks deploy.
+ * statements, and, for an existing source bucket with the S3 event trigger, its notification
+ * configuration and the events queue's policy. The JSON comes from infra/policies.ts, the same code the
+ * stacks deploy.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -45,7 +47,48 @@ export const POLICY_PARTS = [
   'target-trust',
   'target-permissions',
   'function-roles',
+  'source-notifications',
+  'events-queue',
 ] as const;
+type PolicyPart = (typeof POLICY_PARTS)[number];
+
+/** Said on stderr with the notification configuration: putting it replaces the bucket's whole configuration. */
+const NOTIFICATIONS_NOTE =
+  "put-bucket-notification-configuration replaces the bucket's whole notification configuration: fetch the " +
+  'current one (aws s3api get-bucket-notification-configuration --bucket BUCKET), add this entry to it, then ' +
+  'put it back (--notification-configuration file://notif.json). Deploy first: S3 checks that the queue exists ' +
+  'and admits the bucket.\n';
+
+/**
+ * The parts `--only` prints, each ready for the AWS CLI or the console.
+ * @throws UsageError when the part asked for does not exist in this deployment
+ */
+function policyParts(config: InfraConfig, policies: ReturnType<typeof handAppliedPolicies>, only?: string) {
+  const keys = policies.kmsKeyPolicyStatements;
+  const keyPolicy = (side: 'source' | 'target') => ({ Version: '2012-10-17', Statement: keys[side]?.statements ?? [] });
+  const notifications = policies.sourceBucketNotifications;
+  const missing =
+    (only === 'source-notifications' && !notifications) || (only === 'events-queue' && !notifications?.queuePolicy);
+  if (missing) {
+    const why = !config.s3Events.enabled
+      ? 's3Events.enabled is false'
+      : config.source.createBucket
+        ? 'the stack manages the source bucket (source.createBucket) and sets its notifications itself'
+        : `no queue is fed by the bucket's notifications with s3Events.delivery "${config.s3Events.delivery}" and source "${config.s3Events.source}" (EventBridge notifications: --only source-notifications)`;
+    throw new UsageError(`--only ${only}: nothing to apply by hand: ${why}.`);
+  }
+  const parts: Record<PolicyPart, unknown> = {
+    'source-bucket': { Version: '2012-10-17', Statement: policies.sourceBucketPolicyStatements },
+    'source-key': keyPolicy('source'),
+    'target-key': keyPolicy('target'),
+    'target-trust': policies.targetRole.trustPolicy,
+    'target-permissions': policies.targetRole.permissionsPolicy,
+    'function-roles': policies.functionRoleStatements,
+    'source-notifications': notifications?.notificationConfiguration,
+    'events-queue': notifications?.queuePolicy,
+  };
+  return parts;
+}
 
 /**
  * Why a key needs no key-policy statement, or undefined when it does. Said on stderr, so `--only` output
@@ -160,26 +203,17 @@ export function register(program: Command, io: CliIo): void {
       }
       const config = configFromFlags(flags);
       const policies = handAppliedPolicies(config);
-      const keys = policies.kmsKeyPolicyStatements;
-      const keyPolicy = (side: 'source' | 'target') => ({
-        Version: '2012-10-17',
-        Statement: keys[side]?.statements ?? [],
-      });
-      const parts: Record<(typeof POLICY_PARTS)[number], unknown> = {
-        'source-bucket': { Version: '2012-10-17', Statement: policies.sourceBucketPolicyStatements },
-        'source-key': keyPolicy('source'),
-        'target-key': keyPolicy('target'),
-        'target-trust': policies.targetRole.trustPolicy,
-        'target-permissions': policies.targetRole.permissionsPolicy,
-        'function-roles': policies.functionRoleStatements,
-      };
+      const parts = policyParts(config, policies, flags.only);
       for (const side of ['source', 'target'] as const) {
         if (flags.only !== undefined && flags.only !== `${side}-key`) continue;
-        const note = keyNote(config, side, keys[side]);
+        const note = keyNote(config, side, policies.kmsKeyPolicyStatements[side]);
         // Without --only, a note only where a key is configured: most deployments have no key at all.
         if (note && (flags.only !== undefined || config[side].kmsKeyArn)) io.stderr(`${note}\n`);
       }
-      const output = flags.only ? parts[flags.only as (typeof POLICY_PARTS)[number]] : policies;
+      if (policies.sourceBucketNotifications && (flags.only === undefined || flags.only === 'source-notifications')) {
+        io.stderr(NOTIFICATIONS_NOTE);
+      }
+      const output = flags.only ? parts[flags.only as PolicyPart] : policies;
       io.stdout(`${JSON.stringify(output, null, 2)}\n`);
     });
 }

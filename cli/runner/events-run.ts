@@ -11,12 +11,18 @@ import { Console } from 'node:console';
 import { Writable } from 'node:stream';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { STSClient } from '@aws-sdk/client-sts';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import type { WorkflowStarter } from '../../functions/events/hand-over';
 import { createEventsHandler, type EventsBatchReport } from '../../functions/events/handler';
+import { encodeFormUrl } from '../../functions/list/s3-url-encoding';
+import { actingAs, recordCall } from '../../functions/shared/call-recorder';
 import { createS3Client, createStsClient, type S3Endpoint } from '../../functions/shared/clients';
 import { EVENTS_FUNCTION_SIZING } from '../../functions/shared/function-sizing';
 import type { JobDefaults } from '../../functions/shared/job';
 import { TargetClients } from '../../functions/shared/target-role';
+import { localExecutionArn } from './local-machine';
+import { type LocalRunOptions, type LocalRunResult, runLocal } from './runner';
 import { countRequests, emptyStats, type RunStats } from './stats';
 
 export interface EventsRunOptions {
@@ -28,6 +34,17 @@ export interface EventsRunOptions {
   eventsPerInvocation: number;
   /** The queue's maxReceiveCount (default 5, as infra deploys). */
   maxReceiveCount?: number;
+  /** STS for the target role (default: one for the endpoint's region); tests pass a stand-in. */
+  sts?: STSClient;
+  /**
+   * Objects too large for one invocation go to the local machine (the real ASL, runLocal), as the deployed
+   * function hands them to the state machine: `thresholdBytes` is s3Events.handOverSize; the rest are
+   * passed to runLocal (a state bucket on the endpoint, where outputs go, retry intervals).
+   */
+  handOver?: { thresholdBytes?: number } & Pick<
+    LocalRunOptions,
+    'stateBucket' | 'outputDir' | 'retryIntervalMs' | 'logStream'
+  >;
 }
 
 export interface EventsRunResult {
@@ -36,11 +53,58 @@ export interface EventsRunResult {
   reports: EventsBatchReport[];
   /** SQS messages handed back for another delivery, summed over the invocations. */
   retried: number;
+  /** The local executions objects were handed over to, by execution name, each run to its end. */
+  workflows: Map<string, LocalRunResult>;
+}
+
+/**
+ * Hands objects to the local machine as StartExecution hands them to the deployed one: at most one
+ * execution per name (a second start of a name is "already handed over"), and the invocation does not
+ * wait for it (StartExecution returns at once); `settle` waits for every execution started.
+ */
+export function localMachineStarter(
+  options: Pick<EventsRunOptions, 'endpoint' | 'defaults' | 'handOver' | 'sts'>,
+): WorkflowStarter & { settle(): Promise<Map<string, LocalRunResult>> } {
+  const runs = new Map<string, Promise<LocalRunResult>>();
+  const { thresholdBytes: _threshold, ...local } = options.handOver ?? {};
+  return {
+    async start(name, input) {
+      // What the deployed function calls (S3XCOPY_RECORD_CALLS): StartExecution on the state machine.
+      recordCall({
+        identity: 'events',
+        service: 'states',
+        command: 'StartExecutionCommand',
+        input: { name },
+        outcome: 'ok',
+      });
+      if (runs.has(name)) return { started: false, execution: localExecutionArn(name) };
+      // The local machine's own calls are the runner's, as in `s3xcopy run`, not the events function's.
+      const run = actingAs('cli', () =>
+        runLocal({
+          ...local,
+          ...(options.sts ? { sts: options.sts } : {}),
+          input,
+          endpoint: options.endpoint,
+          defaults: options.defaults,
+          executionName: name,
+        }),
+      );
+      // Read by settle(); a failed run must not become an unhandled rejection before then.
+      run.catch(() => undefined);
+      runs.set(name, run);
+      return { started: true, execution: localExecutionArn(name) };
+    },
+    async settle() {
+      const settled = new Map<string, LocalRunResult>();
+      for (const [name, run] of runs) settled.set(name, await run);
+      return settled;
+    },
+  };
 }
 
 /** One S3 event notification as S3 sends it to a queue: a Records array, the key form-encoded. */
 export function notificationMessage(bucket: string, key: string, index: number): SQSRecord {
-  const encoded = encodeURIComponent(key).replace(/%20/g, '+').replace(/%2F/g, '/');
+  const encoded = encodeFormUrl(key);
   const body = {
     Records: [
       {
@@ -90,14 +154,17 @@ export async function runEventsLocal(options: EventsRunOptions): Promise<EventsR
       countRequests(client, stats.s3[role]);
     },
   });
-  const sts = createStsClient(options.endpoint.region);
+  const sts = options.sts ?? createStsClient(options.endpoint.region);
   countRequests(sts, stats.sts);
   const reports: EventsBatchReport[] = [];
   const targetClients = new TargetClients(sts, (credentials) =>
     createS3Client(counted('target'), credentials ? { credentials } : {}),
   );
+  const starter = localMachineStarter(options);
+  const thresholdBytes = options.handOver?.thresholdBytes;
   const handler = createEventsHandler({
     config: { defaults: options.defaults, notifyOnSuccess: true },
+    handOver: { starter, ...(thresholdBytes === undefined ? {} : { thresholdBytes }) },
     targetClients,
     maxReceiveCount: options.maxReceiveCount ?? 5,
     observability: silentObservability(),
@@ -113,13 +180,8 @@ export async function runEventsLocal(options: EventsRunOptions): Promise<EventsR
       .map((key, offset) => notificationMessage(bucket, key, start + offset));
     const invoked = Date.now();
     const deadline = invoked + EVENTS_FUNCTION_SIZING.timeoutSeconds * 1000;
-    const response = await handler(
-      { Records: records } as SQSEvent,
-      {
-        awsRequestId: `local-${start}`,
-        getRemainingTimeInMillis: () => deadline - Date.now(),
-      } as never,
-    );
+    const context = { awsRequestId: `local-${start}`, getRemainingTimeInMillis: () => deadline - Date.now() };
+    const response = await actingAs('events', () => handler({ Records: records } as SQSEvent, context as never));
     const ms = Date.now() - invoked;
     lambda.invocations++;
     lambda.durationsMs.push(ms);
@@ -127,5 +189,5 @@ export async function runEventsLocal(options: EventsRunOptions): Promise<EventsR
     retried += response.batchItemFailures.length;
   }
   stats.durationMs = Date.now() - started;
-  return { stats, reports, retried };
+  return { stats, reports, retried, workflows: await starter.settle() };
 }

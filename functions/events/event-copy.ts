@@ -27,6 +27,8 @@ import { type ObjectRef, parseObjectCreatedEvents } from '../list/s3-events';
 import { toManifestObject } from '../list/s3-listing';
 import { errorMessage, httpStatusOf } from '../shared/errors';
 import { type CopyFailure, type Job, type ManifestObject, type SkipReason, targetKeyFor } from '../shared/job';
+import { sourcePayer } from '../shared/request-payer';
+import { executionName, handOverInput, handsOver, type WorkflowStarter } from './hand-over';
 
 /** One SQS message of the batch: its id (for partial batch failures) and body (one EventBridge event). */
 export interface EventMessage {
@@ -34,7 +36,10 @@ export interface EventMessage {
   body: string;
 }
 
-/** What one batch did, in the bulk path's terms (docs/state-bucket.md, "The ledger"). */
+/**
+ * What one batch did, in the bulk path's terms (docs/state-bucket.md, "The ledger"), plus the objects
+ * handed to the workflow: selected = copied + skipped + failed + notAttempted + handedOver.
+ */
 export interface EventLedger {
   /** SQS messages in the batch. */
   messages: number;
@@ -58,6 +63,10 @@ export interface EventLedger {
    * the newer version, or finds the target already holds it).
    */
   recopied: number;
+  /** Keys too large for this invocation, handed to the bulk workflow (hand-over.ts). */
+  handedOver: number;
+  /** Of those, keys whose execution existed already (a duplicate event of the same version). */
+  alreadyHandedOver: number;
 }
 
 export interface EventCopyResult {
@@ -77,6 +86,8 @@ export interface EventCopyDeps extends Omit<CopyContextOptions, 'jobId' | 'progr
   logger: Logger;
   /** Rounds of copy-then-check before a key whose source keeps changing is handed back to the queue. */
   maxRounds?: number;
+  /** Where objects too large for the invocation go; without it every object is copied here. */
+  handOver?: { starter: WorkflowStarter; thresholdBytes?: number };
 }
 
 /** The role session and the copy context's job id: one per deployment, so warm invocations reuse the session. */
@@ -88,7 +99,8 @@ type KeyFate =
   | { kind: 'copied'; bytes: number }
   | { kind: 'skipped'; reason: SkipReason }
   | { kind: 'failed'; failure: CopyFailure }
-  | { kind: 'stopped' };
+  | { kind: 'stopped' }
+  | { kind: 'handedOver'; started: boolean };
 
 interface NamedKey {
   /** Candidate keys in the order to HEAD them (s3-events.ts: an EventBridge key may be encoded). */
@@ -137,10 +149,11 @@ async function headCurrent(
   candidates: readonly string[],
   send: <T>(operation: () => Promise<T>) => Promise<T>,
   options: HttpHandlerOptions,
+  payer: { RequestPayer?: 'requester' },
 ): Promise<ManifestObject | undefined> {
   for (const key of candidates) {
     try {
-      const head = await send(() => s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), options));
+      const head = await send(() => s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...payer }), options));
       return toManifestObject({
         Key: key,
         Size: head.ContentLength ?? 0,
@@ -170,6 +183,28 @@ function failureOf(job: Job, key: string, code: string, message: string): CopyFa
 }
 
 /**
+ * Starts the workflow for one object version; a start that fails is the key's failure (its message goes
+ * back to the queue, and the next delivery starts it again under the same name).
+ */
+async function handOverKey(job: Job, object: ManifestObject, deps: EventCopyDeps): Promise<KeyFate> {
+  const name = executionName(job.source.bucket, object);
+  try {
+    const start = await deps.handOver?.starter.start(name, handOverInput(job.source.bucket, object));
+    deps.logger.info('Object handed over to the workflow', {
+      key: object.key,
+      size: object.size,
+      execution: start?.execution ?? name,
+      alreadyStarted: start?.started === false,
+    });
+    return { kind: 'handedOver', started: start?.started !== false };
+  } catch (error) {
+    const code = (error as { name?: string }).name ?? 'Error';
+    const why = `too large for one events invocation (${object.size} bytes), and StartExecution of the workflow (execution ${name}) failed: ${errorMessage(error)}; the events role needs states:StartExecution on the deployment's state machine`;
+    return { kind: 'failed', failure: failureOf(job, object.key, code, why) };
+  }
+}
+
+/**
  * One key's copy: HEAD the source, filter, copy (sync rule, pinned to the HEAD's ETag), HEAD again; round
  * again while the source changed under the copy. Never throws for the key's own errors.
  */
@@ -183,7 +218,7 @@ async function copyKey(
   const filter = createObjectFilter(job);
   const send = <T>(operation: () => Promise<T>) => ctx.retry(operation);
   const head = (candidates: readonly string[]) =>
-    headCurrent(deps.sourceS3, job.source.bucket, candidates, send, ctx.budget.requestOptions);
+    headCurrent(deps.sourceS3, job.source.bucket, candidates, send, ctx.budget.requestOptions, sourcePayer(job));
   let copiedBytes: number | undefined;
   // What a later round ends in when an earlier round already copied: the copy stands.
   const settle = (fate: KeyFate): KeyFate =>
@@ -196,6 +231,9 @@ async function copyKey(
       if (!filter(object)) return copiedBytes === undefined ? 'filtered' : { kind: 'copied', bytes: copiedBytes };
       if (targetKeyFor(job, object.key) === '') return settle({ kind: 'skipped', reason: 'prefixMarker' });
       if (isArchived(object)) return settle({ kind: 'skipped', reason: 'archived' });
+      if (deps.handOver && handsOver(object.size, ctx.budget.spareMs(), deps.handOver.thresholdBytes)) {
+        return await handOverKey(job, object, deps);
+      }
       const outcome: Outcome = await copyObject(ctx, targetMatches, object);
       if (outcome.kind !== 'copied') return outcome.kind === 'skipped' ? settle(outcome) : outcome;
       copiedBytes = outcome.bytes;
@@ -244,6 +282,8 @@ export async function copyEventBatch(
     notAttempted: 0,
     bytesCopied: 0,
     recopied: 0,
+    handedOver: 0,
+    alreadyHandedOver: 0,
   };
   const failures: CopyFailure[] = [];
   const failureMessageIds: string[][] = [];
@@ -260,6 +300,9 @@ export async function copyEventBatch(
       if (fate.kind === 'copied') {
         ledger.copied++;
         ledger.bytesCopied += fate.bytes;
+      } else if (fate.kind === 'handedOver') {
+        ledger.handedOver++;
+        if (!fate.started) ledger.alreadyHandedOver++;
       } else if (fate.kind === 'skipped') {
         ledger.skipped++;
         ledger.skippedByReason[fate.reason] = (ledger.skippedByReason[fate.reason] ?? 0) + 1;

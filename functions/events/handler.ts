@@ -4,12 +4,15 @@
  * execution. It answers with partial batch failures: messages whose keys failed or ran out of time go
  * back to the queue and are delivered again; after the queue's maxReceiveCount they move to its
  * dead-letter queue, whose alarm notifies the topic. On a message's last delivery, its failures are also
- * published to the topic and written to the state bucket (reports/events/...), naming every key.
+ * published to the topic and written to the state bucket (reports/events/...), naming every key. Objects
+ * too large for one invocation are handed to the deployment's state machine (hand-over.ts); successful
+ * batches are reported by the periodic digest (functions/digest/), from the metrics recorded here.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -17,10 +20,12 @@ import { BucketRegions, createStsClient, s3ClientFactory } from '../shared/clien
 import { assertDeploymentAllows, type DeploymentConfig, loadConfig } from '../shared/config';
 import { errorMessage } from '../shared/errors';
 import { type CopyFailure, DEFAULT_OPTIONS, resolveJob } from '../shared/job';
+import { EVENTS_BATCH_METRICS, EVENTS_SERVICE } from '../shared/metric-names';
 import { createObservability, type Observability } from '../shared/observability';
 import { TargetClients } from '../shared/target-role';
 import { copyEventBatch, EVENTS_JOB_ID, type EventCopyDeps, type EventLedger } from './event-copy';
-import { MAX_RECEIVE_COUNT_ENV } from './handler-env';
+import { stateMachineStarter } from './hand-over';
+import { HAND_OVER_BYTES_ENV, MAX_RECEIVE_COUNT_ENV, STATE_MACHINE_ARN_ENV } from './handler-env';
 
 export interface EventsHandlerDeps {
   config: DeploymentConfig;
@@ -33,6 +38,8 @@ export interface EventsHandlerDeps {
   observability?: Observability;
   /** Engine settings to override in tests (retry policy, sleep, safety margin). */
   engine?: Partial<Omit<EventCopyDeps, 's3' | 'sourceS3' | 'logger' | 'remainingTimeMs'>>;
+  /** Where objects too large for one invocation go (the workflow); without it every object is copied here. */
+  handOver?: EventCopyDeps['handOver'];
   /** Called with each batch's full result (the local measurements and tests read it). */
   onResult?: (result: EventsBatchReport) => void;
 }
@@ -50,13 +57,11 @@ export interface EventsBatchReport {
 }
 
 function recordMetrics(metrics: Observability['metrics'], ledger: EventLedger): void {
-  metrics.addMetric('ObjectsSelected', MetricUnit.Count, ledger.selected);
-  metrics.addMetric('ObjectsCopied', MetricUnit.Count, ledger.copied);
-  metrics.addMetric('BytesCopied', MetricUnit.Bytes, ledger.bytesCopied);
-  metrics.addMetric('ObjectsSkipped', MetricUnit.Count, ledger.skipped);
-  metrics.addMetric('ObjectsFailed', MetricUnit.Count, ledger.failed);
-  metrics.addMetric('ObjectsNotAttempted', MetricUnit.Count, ledger.notAttempted);
-  metrics.addMetric('DuplicateEvents', MetricUnit.Count, ledger.duplicates);
+  for (const [field, name] of Object.entries(EVENTS_BATCH_METRICS) as Array<
+    [keyof typeof EVENTS_BATCH_METRICS, string]
+  >) {
+    metrics.addMetric(name, field === 'bytesCopied' ? MetricUnit.Bytes : MetricUnit.Count, ledger[field]);
+  }
 }
 
 /** Writes the final failures beside the bulk path's reports and publishes one message naming them. */
@@ -110,7 +115,7 @@ async function reportFinalFailures(
  * deployment job, or a target role that cannot be assumed.
  */
 export function createEventsHandler(deps: EventsHandlerDeps) {
-  const { logger, metrics } = deps.observability ?? createObservability('s3xcopy-events');
+  const { logger, metrics } = deps.observability ?? createObservability(EVENTS_SERVICE);
 
   const handle = async (event: SQSEvent, context: Partial<Context>): Promise<SQSBatchResponse> => {
     const job = resolveJob({}, deps.config.defaults);
@@ -124,6 +129,7 @@ export function createEventsHandler(deps: EventsHandlerDeps) {
       records.map((record) => ({ messageId: record.messageId, body: record.body })),
       {
         ...deps.engine,
+        ...(deps.handOver ? { handOver: deps.handOver } : {}),
         s3,
         sourceS3,
         logger,
@@ -168,10 +174,9 @@ function defaultDeps(): EventsHandlerDeps {
   const config = loadConfig();
   const concurrency = config.defaults.options?.concurrency ?? DEFAULT_OPTIONS.concurrency;
   const makeS3 = s3ClientFactory({}, Math.max(64, concurrency * 2));
-  const maxReceiveCount = Number(process.env[MAX_RECEIVE_COUNT_ENV] ?? '5');
-  if (!Number.isSafeInteger(maxReceiveCount) || maxReceiveCount < 1) {
-    throw new Error(`${MAX_RECEIVE_COUNT_ENV} must be a whole number >= 1 (the event queue's maxReceiveCount)`);
-  }
+  const maxReceiveCount = wholeNumberEnv(MAX_RECEIVE_COUNT_ENV, "the event queue's maxReceiveCount") ?? 5;
+  const stateMachineArn = process.env[STATE_MACHINE_ARN_ENV];
+  const thresholdBytes = wholeNumberEnv(HAND_OVER_BYTES_ENV, 's3Events.handOverSize in bytes');
   return {
     config,
     targetClients: new TargetClients(
@@ -183,8 +188,28 @@ function defaultDeps(): EventsHandlerDeps {
     ),
     sns: new SNSClient({}),
     ...(config.stateBucket ? { state: { s3: makeS3(), bucket: config.stateBucket } } : {}),
+    ...(stateMachineArn
+      ? {
+          handOver: {
+            starter: stateMachineStarter(new SFNClient({}), stateMachineArn),
+            ...(thresholdBytes === undefined ? {} : { thresholdBytes }),
+          },
+        }
+      : {}),
     maxReceiveCount,
   };
+}
+
+/**
+ * A whole number >= 1 from the environment, or undefined when unset.
+ * @throws Error naming the variable, failing the cold start
+ */
+function wholeNumberEnv(name: string, what: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name} must be a whole number >= 1 (${what})`);
+  return value;
 }
 
 export const handler = createEventsHandler(defaultDeps());

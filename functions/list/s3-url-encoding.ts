@@ -13,3 +13,11 @@
 export function decodeFormUrl(encoded: string): string {
   return decodeURIComponent(encoded.replace(/\+/g, ' '));
 }
+
+/**
+ * Form-URL-encodes a key as S3's event notifications do ("/" kept, space as "+", "+" as "%2B"):
+ * decodeFormUrl gives back exactly the key.
+ */
+export function encodeFormUrl(key: string): string {
+  return encodeURIComponent(key).replace(/%2F/g, '/').replace(/%20/g, '+');
+}

@@ -17,7 +17,7 @@ import { appendFileSync } from 'node:fs';
 export const RECORD_CALLS_ENV = 'S3XCOPY_RECORD_CALLS';
 
 /** Who makes a call: a function's role, the state machine's role, the assumed target role, or the CLI user. */
-export type CallIdentity = 'list' | 'copy' | 'notify' | 'stateMachine' | 'target' | 'cli';
+export type CallIdentity = 'list' | 'copy' | 'notify' | 'events' | 'stateMachine' | 'target' | 'cli';
 
 /** One recorded call: which identity sent which command with which (scalar) parameters, and how it ended. */
 export interface RecordedCall {

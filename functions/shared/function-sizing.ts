@@ -20,7 +20,8 @@ export const FUNCTION_SIZING: Record<FunctionKind, { memoryMB: number; timeoutSe
  * The direct event path's function (functions/events/handler.ts). It is billed per event when events
  * trickle in one at a time, so it gets little memory: its work is a few S3 requests per object, which
  * wait on the network, not on the CPU. 15 minutes lets a large object's multipart copy finish in one
- * invocation (nothing resumes across deliveries of an event).
+ * invocation; an object the copy-rate model says would not finish in the time left goes to the workflow,
+ * which resumes across invocations (functions/events/hand-over.ts).
  */
 export const EVENTS_FUNCTION_SIZING = {
   memoryMB: 256,

@@ -11,3 +11,21 @@ export const COPY_INVOCATION_METRICS = {
   /** An invocation stopped short of its deadline after making progress; the next one resumes. */
   handedOver: 'InvocationsHandedOver',
 } as const;
+
+/** The events function's Powertools service name: the `service` dimension of its metrics. */
+export const EVENTS_SERVICE = 's3xcopy-events';
+
+/**
+ * The events function's per-batch metrics (one EMF line a batch, dimension service=s3xcopy-events), by the
+ * ledger field each one sums; the daily digest (functions/digest/) reads them back, so the names live here.
+ */
+export const EVENTS_BATCH_METRICS = {
+  selected: 'ObjectsSelected',
+  copied: 'ObjectsCopied',
+  bytesCopied: 'BytesCopied',
+  skipped: 'ObjectsSkipped',
+  failed: 'ObjectsFailed',
+  notAttempted: 'ObjectsNotAttempted',
+  duplicates: 'DuplicateEvents',
+  handedOver: 'ObjectsHandedOver',
+} as const;

@@ -9,11 +9,11 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IDependable } from 'constructs';
-import { MAX_RECEIVE_COUNT_ENV } from '../../functions/events/handler-env';
+import { HAND_OVER_BYTES_ENV, MAX_RECEIVE_COUNT_ENV, STATE_MACHINE_ARN_ENV } from '../../functions/events/handler-env';
 import { EVENTS_FUNCTION_SIZING } from '../../functions/shared/function-sizing';
 import type { InfraConfig } from '../config';
 import { acknowledge, acknowledgePrefixWildcards } from '../nag';
-import { resourceNames } from '../names';
+import { resourceArns, resourceNames } from '../names';
 import { eventKeyPrefix, eventsQueueStatements, eventsRoleStatements, type PolicyStatementJson } from '../policies';
 import { PROJECT_ROOT } from './copy-functions';
 import { deadLetterQueue, objectCreatedPattern, QUEUE_DEFAULTS } from './triggers';
@@ -113,6 +113,9 @@ export class DirectEventCopy extends Construct {
         ...props.environment,
         POWERTOOLS_SERVICE_NAME: 's3xcopy-events',
         [MAX_RECEIVE_COUNT_ENV]: String(EVENTS_MAX_RECEIVE_COUNT),
+        // By its fixed name, not a reference: the state machine's definition does not depend on this function.
+        [STATE_MACHINE_ARN_ENV]: resourceArns(config).stateMachine,
+        ...(config.s3Events.handOverSize ? { [HAND_OVER_BYTES_ENV]: String(config.s3Events.handOverSize) } : {}),
       },
       bundling: { sourceMap: true, keepNames: true, minify: true, target: 'node24', forceDockerBundling: false },
     });

@@ -87,8 +87,8 @@ describe('s3xcopy policies', () => {
         Resource: 'arn:aws:s3:::s3xcopy-state-111111111111-eu-west-1/batch-results/*',
       },
     ]);
-    // Existing source bucket with the S3 event trigger on: it says to turn EventBridge notifications on.
-    expect(printed.sourceBucketEventBridge).toEqual({ notificationConfiguration: { EventBridgeConfiguration: {} } });
+    // Existing source bucket with the S3 event trigger on (the direct path, fed by the bucket's notifications).
+    expect(printed.sourceBucketNotifications.notificationConfiguration.QueueConfigurations).toHaveLength(1);
   });
 
   it('prints exactly what the synthesized target role holds', async () => {

@@ -33,8 +33,10 @@ describe('options.acl and s3:PutObjectAcl', () => {
     const { sourceTemplate } = synthesize({ allowAcl: true }, { nag: false });
     // Assert
     const functions = Object.values(sourceTemplate.findResources('AWS::Lambda::Function'));
-    // list, copy, notify and the events function (which copies S3 events itself, with the job's options)
+    // list, copy, notify, the events function (which copies S3 events itself, with the job's options) and
+    // the events digest (the same deployment environment)
     expect(functions.map((fn) => fn.Properties.Environment.Variables.S3XCOPY_ALLOW_ACL)).toEqual([
+      'true',
       'true',
       'true',
       'true',

@@ -17,10 +17,10 @@ describe('alarm delivery to the encrypted, SSL-only topic', () => {
   const everything = ['sns:Publish', 'kms:GenerateDataKey', 'kms:Decrypt'];
 
   it('lets CloudWatch publish, and use the topic key, for every alarm of the stack', async () => {
-    // Arrange: function failures x4 (list, copy, notify, events), failed copy batches, executions x3, two
-    // dead-letter queues
+    // Arrange: function failures x5 (list, copy, notify, events, events digest), failed copy batches,
+    // executions x3, three dead-letter queues
     const alarms = d.source.alarms();
-    expect(alarms).toHaveLength(10);
+    expect(alarms).toHaveLength(12);
     // Act
     const results = await Promise.all(
       alarms.map(async (alarm) => ({

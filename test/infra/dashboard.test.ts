@@ -88,8 +88,8 @@ describe('the CloudWatch dashboard', () => {
 
   it('shows Lambda errors and throttles of every function', () => {
     for (const metric of ['Errors', 'Throttles']) {
-      // list, copy, notify and the events function of the direct event path
-      expect(metrics.filter((m) => m.startsWith(`AWS/Lambda ${metric} FunctionName=`))).toHaveLength(4);
+      // list, copy, notify, and the events and events digest functions of the direct event path
+      expect(metrics.filter((m) => m.startsWith(`AWS/Lambda ${metric} FunctionName=`))).toHaveLength(5);
     }
   });
 
@@ -103,9 +103,9 @@ describe('the CloudWatch dashboard', () => {
     }
   });
 
-  it('shows the depth of both dead-letter queues', () => {
+  it('shows the depth of every dead-letter queue (schedule, events queue, events digest schedule)', () => {
     expect(metrics.filter((m) => m.startsWith('AWS/SQS ApproximateNumberOfMessagesVisible QueueName='))).toHaveLength(
-      2,
+      3,
     );
   });
 });

@@ -185,18 +185,35 @@ describe('the direct event path (s3Events.delivery "lambda")', () => {
       expect(await may('manifests/job-1/part-0.json')).toBe(false);
     });
 
-    it('lets the events role invoke no function and start no execution', async () => {
+    it("lets the events role invoke no function, and start executions of the deployment's state machine only", async () => {
+      const may = (action: string, resource: string) =>
+        isAllowed(
+          { principal: arns.eventsRole, action, resource, resourceAccount: built.config.source.account },
+          policies,
+        );
       expect(await functionsInvokableBy(d, arns.eventsRole)).toEqual([]);
-      const start = await isAllowed(
-        {
-          principal: arns.eventsRole,
-          action: 'states:StartExecution',
-          resource: arns.stateMachine,
-          resourceAccount: built.config.source.account,
+      expect(await may('states:StartExecution', arns.stateMachine)).toBe(true);
+      expect(await may('states:StartExecution', `${arns.stateMachine}-other`)).toBe(false);
+      expect(await may('states:StartSyncExecution', arns.stateMachine)).toBe(false);
+    });
+
+    it('tells the events function the state machine to hand large objects to, and the configured threshold', () => {
+      // Arrange
+      const sized = synthesize({ s3Events: { handOverSize: 1073741824 } }, { nag: false });
+      // Assert
+      sized.sourceTemplate.hasResourceProperties('AWS::Lambda::Function', {
+        FunctionName: 's3xcopy-events',
+        Environment: {
+          Variables: Match.objectLike({
+            S3XCOPY_STATE_MACHINE_ARN: arns.stateMachine,
+            S3XCOPY_EVENTS_HAND_OVER_BYTES: '1073741824',
+          }),
         },
-        policies,
-      );
-      expect(start).toBe(false);
+      });
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        FunctionName: 's3xcopy-events',
+        Environment: { Variables: Match.objectLike({ S3XCOPY_EVENTS_HAND_OVER_BYTES: Match.absent() }) },
+      });
     });
 
     it('in a same-account deployment, reads the source and writes the target prefix exactly as the copy role does', async () => {
@@ -212,6 +229,45 @@ describe('the direct event path (s3Events.delivery "lambda")', () => {
       expect(events).toEqual(copy);
       expect(events).toContain('target object: s3:PutObject');
     });
+  });
+});
+
+describe('the events digest (s3Events.digestHours)', () => {
+  const digestRoleId = roleIdByArn(d.source, arns.digestRole);
+  const digestPolicies = d.source.identityPolicies(digestRoleId);
+  const may = (action: string, resource: string) =>
+    isAllowed(
+      { principal: arns.digestRole, action, resource, resourceAccount: built.config.source.account },
+      digestPolicies,
+    );
+
+  it('runs the digest function on a schedule of its period, told the period', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 's3xcopy-events-digest',
+      Environment: { Variables: Match.objectLike({ S3XCOPY_EVENTS_DIGEST_HOURS: '24' }) },
+    });
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(1 day)',
+      Target: Match.objectLike({
+        Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EventsDigestFunction'), 'Arn'] },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EventsDigestDeadLetters'), 'Arn'] } },
+      }),
+    });
+  });
+
+  it('has no digest with digestHours 0', () => {
+    const off = synthesize({ s3Events: { digestHours: 0 } }, { nag: false });
+    off.sourceTemplate.resourcePropertiesCountIs('AWS::Lambda::Function', { FunctionName: 's3xcopy-events-digest' }, 0);
+  });
+
+  it('lets the digest role read metrics, write digests under reports/events/ and publish, nothing else', async () => {
+    expect(await may('cloudwatch:GetMetricData', '*')).toBe(true);
+    expect(await may('s3:PutObject', `${arns.stateBucket}/reports/events/2026-12-06.json`)).toBe(true);
+    expect(await may('s3:PutObject', `${arns.stateBucket}/reports/job-1/ledger.json`)).toBe(false);
+    expect(await may('s3:GetObject', `${arns.stateBucket}/reports/events/2026-12-06.json`)).toBe(false);
+    expect(await may('sns:Publish', arns.topic)).toBe(true);
+    expect(await may('cloudwatch:PutMetricData', '*')).toBe(false);
+    expect(await s3ActionsAllowed(d, arns.digestRole, digestPolicies)).toEqual([]);
   });
 });
 

@@ -18,8 +18,8 @@ describe('a full synth, as `cdk synth` does it', () => {
     // Assert: every function's asset holds a bundle with its source map
     const outdir = built.app.outdir;
     const functions = built.sourceTemplate.findResources('AWS::Lambda::Function');
-    // list, copy, notify, and the events function of the direct event path
-    expect(Object.keys(functions)).toHaveLength(4);
+    // list, copy, notify, and the events and events digest functions of the direct event path
+    expect(Object.keys(functions)).toHaveLength(5);
     for (const fn of Object.values(functions)) {
       const s3Key = fn.Properties.Code.S3Key as string;
       const assetPath = `asset.${s3Key.replace(/\.zip$/, '')}`;

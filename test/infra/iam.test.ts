@@ -270,8 +270,10 @@ describe('IAM proofs over the synthesized example deployment', () => {
       }
     });
 
-    it('lets only the notify and events functions publish to the topic', async () => {
-      expect(await rolesThatMayPublish(d, arns.topic)).toEqual([arns.eventsRole, arns.notifyRole].sort());
+    it('lets only the notify, events and events digest functions publish to the topic', async () => {
+      expect(await rolesThatMayPublish(d, arns.topic)).toEqual(
+        [arns.digestRole, arns.eventsRole, arns.notifyRole].sort(),
+      );
     });
 
     it('lets the notify function publish to no other topic', async () => {

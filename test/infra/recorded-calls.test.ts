@@ -9,10 +9,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { PutObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
+import { runEventsLocal } from '../../cli/runner/events-run';
+import type { EventLedger } from '../../functions/events/event-copy';
 import { RECORD_CALLS_ENV, type RecordedCall } from '../../functions/shared/call-recorder';
+import type { JobDefaults } from '../../functions/shared/job';
 import { roleSessionName } from '../../functions/shared/target-role';
 import type { InfraConfig } from '../../infra/config';
 import { resourceArns, resourceNames } from '../../infra/names';
@@ -111,6 +114,7 @@ let config: InfraConfig;
 let calls: RecordedCall[] = [];
 let workDir: string;
 const statuses: string[] = [];
+const eventLedgers: EventLedger[] = [];
 
 /** Runs one job under recording; returns the run's status. */
 async function recordedRun(input: unknown, extra: Record<string, unknown> = {}): Promise<string> {
@@ -126,6 +130,35 @@ async function recordedRun(input: unknown, extra: Record<string, unknown> = {}):
     calls = [...calls, ...readRecording(file)];
     statuses.push(result.status);
     return result.status;
+  } finally {
+    if (previous === undefined) delete process.env[RECORD_CALLS_ENV];
+    else process.env[RECORD_CALLS_ENV] = previous;
+  }
+}
+
+/** Records a run of the events function (cli/runner/events-run.ts), the objects it hands over included. */
+async function recordedEventsRun(options: { defaults: JobDefaults; keys: string[]; thresholdBytes: number }) {
+  const file = path.join(workDir, `calls-events-${Date.now()}.jsonl`);
+  const previous = process.env[RECORD_CALLS_ENV];
+  process.env[RECORD_CALLS_ENV] = file;
+  try {
+    const result = await runEventsLocal({
+      endpoint: s3.server.endpoint,
+      defaults: options.defaults,
+      keys: options.keys,
+      eventsPerInvocation: options.keys.length,
+      sts: standInSts(),
+      handOver: {
+        thresholdBytes: options.thresholdBytes,
+        stateBucket: resourceNames(config).stateBucket,
+        outputDir: path.join(workDir, 'out-events'),
+        retryIntervalMs: 0,
+        logStream: new Writable({ write: (_chunk, _encoding, done) => done() }),
+      },
+    });
+    calls = [...calls, ...readRecording(file)];
+    eventLedgers.push(...result.reports.map((report) => report.ledger));
+    statuses.push(...[...result.workflows.values()].map((workflow) => workflow.status));
   } finally {
     if (previous === undefined) delete process.env[RECORD_CALLS_ENV];
     else process.env[RECORD_CALLS_ENV] = previous;
@@ -181,6 +214,13 @@ beforeAll(async () => {
   event.detail.bucket.name = 'rec-source';
   event.detail.object.key = 'data/incoming/e.txt';
   await recordedRun([event], { defaults: { source, target: { ...target, prefix: 'copy/events/' } } });
+  // The direct event path: the events function copies one key as the target role (Requester Pays on its
+  // HEADs) and hands the other, over s3Events.handOverSize, to the workflow (StartExecution).
+  await recordedEventsRun({
+    defaults: { source, target: { ...target, prefix: 'copy/direct/' }, options: { requestPayer: true } },
+    keys: ['data/incoming/e.txt', 'data/big.bin'],
+    thresholdBytes: 1 * MiB,
+  });
   // A multipart copy whose CreateMultipartUpload answer is lost: the stray-upload sweep.
   await recordedRun(
     { source, target: { ...target, prefix: 'copy/stray/' }, filter: { include: ['big.bin'] }, options: multipart },
@@ -218,11 +258,13 @@ afterAll(async () => {
 describe('every recorded call against the synthesized templates', () => {
   it('records the calls of every function, the target role and the state machine', () => {
     // Assess: a recording that misses an identity would prove nothing about it.
-    expect(statuses).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
+    expect(statuses).toEqual(Array(7).fill('SUCCEEDED'));
+    expect(eventLedgers).toEqual([expect.objectContaining({ selected: 2, copied: 1, handedOver: 1, failed: 0 })]);
     const identities = new Set(calls.map((call) => call.identity));
     expect([...identities].filter((identity) => identity !== 'cli').sort()).toEqual(
-      ['copy', 'list', 'notify', 'stateMachine', 'target'].sort(),
+      ['copy', 'events', 'list', 'notify', 'stateMachine', 'target'].sort(),
     );
+    expect(calls).toContainEqual(expect.objectContaining({ identity: 'events', command: 'StartExecutionCommand' }));
     const commands = new Set(calls.map((call) => call.command));
     for (const command of [
       'AssumeRoleCommand',

@@ -61,7 +61,7 @@ function principalOf(d: Deployment, identity: RecordedCall['identity']) {
     return { arn: d.source.roleArn(id), policies: d.source.identityPolicies(id) };
   }
   if (identity === 'cli') throw new Error('the CLI user has no deployed policy');
-  const arn = { list: arns.listRole, copy: arns.copyRole, notify: arns.notifyRole }[identity];
+  const arn = { list: arns.listRole, copy: arns.copyRole, notify: arns.notifyRole, events: arns.eventsRole }[identity];
   return { arn, policies: d.source.identityPolicies(roleIdByArn(d.source, arn)) };
 }
 

@@ -356,7 +356,8 @@ describe('SourceStack', () => {
         .filter((alarm) => alarm.Properties.Namespace === 'AWS/SQS')
         .map((alarm) => alarm.Properties.Dimensions[0].Value['Fn::GetAtt'][0] as string);
       // Assert: the event queue holds events while the pipe batches them, which is normal
-      expect(watched).toHaveLength(2);
+      // the schedule's, the events queue's and the events digest schedule's
+      expect(watched).toHaveLength(3);
       for (const id of watched) expect(id).toMatch(/DeadLetters/);
     });
 

@@ -59,8 +59,9 @@ function metricValue(alarm: AlarmProperties, run: LocalRunResult, emf: Array<Rec
   if (alarm.Namespace === 'AWS/Lambda' && alarm.MetricName === 'Errors') {
     // The dimension is a Ref to the function's logical ID, Functions<Kind>...
     const ref = (dimensions.FunctionName as { Ref: string }).Ref;
-    // The events function copies S3 events outside the workflow: a local run never invokes it.
-    if (/^DirectEventsFunction/.test(ref)) return 0;
+    // The events function copies S3 events outside the workflow, and the events digest runs on its own
+    // schedule: a local run of the workflow invokes neither.
+    if (/^(DirectEventsFunction|EventsDigestFunction)/.test(ref)) return 0;
     const kind = /^Functions(List|Copy|Notify)/.exec(ref)?.[1]?.toLowerCase();
     if (kind === undefined) throw new Error(`alarm ${alarm.AlarmName}: unknown function ${ref}`);
     return run.stats.lambda[kind]?.errors ?? Number.NaN;

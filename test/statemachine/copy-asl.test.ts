@@ -218,7 +218,9 @@ describe('statemachine/copy.asl.json', () => {
         { ErrorEquals: ['States.ALL'], ResultPath: '$.list.error', Next: 'NotifyFailure' },
       ]);
     }
-    expect(states.NotifyFailure.Next).toBe('Failed');
+    // Through the renaming of reserved error names (test/statemachine/failed-error-names.test.ts).
+    expect(states.NotifyFailure.Next).toBe('ReservedErrorName');
+    expect(states.RenameReservedError.Next).toBe('Failed');
     expect(states.Failed).toMatchObject({
       Type: 'Fail',
       ErrorPath: '$.list.error.Error',

@@ -1,0 +1,194 @@
+/**
+ * The events digest against moto's CloudWatch, S3 and SNS. The events handler copies a few batches on moto
+ * and writes its EMF lines, as Lambda would hand them to CloudWatch Logs; the test turns exactly those
+ * lines into PutMetricData calls (CloudWatch's own reading of EMF: the namespace, the dimension set and
+ * each metric's value), then runs the digest function over the period: it must read back the batches'
+ * ledgers, write them to the state bucket and publish one summary.
+ */
+
+import { Console } from 'node:console';
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { STSClient } from '@aws-sdk/client-sts';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import type { EventsDigest } from '../../functions/digest/events-digest';
+import { digestPeriod } from '../../functions/digest/events-digest';
+import { createDigestHandler } from '../../functions/digest/handler';
+import { cloudWatchQuery, type MetricSumsClient, metricSums } from '../../functions/digest/metric-sums';
+import { createEventsHandler, type EventsBatchReport } from '../../functions/events/handler';
+import { s3ClientFactory } from '../../functions/shared/clients';
+import { EVENTS_BATCH_METRICS, EVENTS_SERVICE } from '../../functions/shared/metric-names';
+import { TargetClients } from '../../functions/shared/target-role';
+import { type CompatServer, connect } from './connect';
+import { IN_CI, readServerStates } from './servers';
+
+const state = readServerStates().moto;
+const region = 'us-east-1';
+const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+
+/** An SQS record of the events queue: an EventBridge Object Created event as its body. */
+function record(bucket: string, key: string, messageId: string): SQSRecord {
+  const body = {
+    'detail-type': 'Object Created',
+    source: 'aws.s3',
+    detail: { bucket: { name: bucket }, object: { key } },
+  };
+  return {
+    messageId,
+    body: JSON.stringify(body),
+    attributes: { ApproximateReceiveCount: '1' },
+  } as unknown as SQSRecord;
+}
+
+/** PutMetricData for one EMF line: each metric of its directive, with its dimension set's values. */
+function putMetricDataForm(emf: Record<string, unknown>): URLSearchParams {
+  const directive = (emf._aws as { Timestamp: number; CloudWatchMetrics: Array<Record<string, unknown>> })
+    .CloudWatchMetrics[0] as {
+    Namespace: string;
+    Dimensions: string[][];
+    Metrics: Array<{ Name: string; Unit: string }>;
+  };
+  const timestamp = new Date((emf._aws as { Timestamp: number }).Timestamp).toISOString();
+  const form = new URLSearchParams({ Action: 'PutMetricData', Version: '2010-08-01', Namespace: directive.Namespace });
+  for (const [index, metric] of directive.Metrics.entries()) {
+    const datum = `MetricData.member.${index + 1}`;
+    form.set(`${datum}.MetricName`, metric.Name);
+    form.set(`${datum}.Value`, String(emf[metric.Name]));
+    form.set(`${datum}.Unit`, metric.Unit);
+    form.set(`${datum}.Timestamp`, timestamp);
+    for (const [position, name] of (directive.Dimensions[0] ?? []).entries()) {
+      form.set(`${datum}.Dimensions.member.${position + 1}.Name`, name);
+      form.set(`${datum}.Dimensions.member.${position + 1}.Value`, String(emf[name]));
+    }
+  }
+  return form;
+}
+
+if (!state?.available) {
+  const reason = state?.reason ?? 'global-setup did not record it';
+  if (IN_CI) throw new Error(`moto is required on CI: ${reason}`);
+  describe.skip(`events digest on moto (skipped: ${reason})`, () => {
+    it('sums the events metrics of the period', () => undefined);
+  });
+} else {
+  describe("events digest on moto's CloudWatch, S3 and SNS", () => {
+    let server: CompatServer;
+    const run = randomBytes(3).toString('hex');
+    const [source, target, stateBucket] = [`dg-src-${run}`, `dg-dst-${run}`, `dg-state-${run}`];
+    const namespace = `s3xcopy-${run}`;
+
+    beforeAll(async () => {
+      server = await connect('moto');
+      for (const bucket of [source, target, stateBucket]) {
+        await server.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+      }
+    });
+    afterAll(() => server.stop());
+
+    it("writes and publishes one summary of the period's batches, as their EMF lines counted them", async () => {
+      // Arrange: three batches copied by the events handler on moto, its EMF lines captured
+      const emfLines: string[] = [];
+      const sink = new Writable({
+        write: (chunk, _encoding, done) => {
+          emfLines.push(
+            ...String(chunk)
+              .split('\n')
+              .filter((line) => line.includes('"_aws"')),
+          );
+          done();
+        },
+      });
+      const console = new Console({ stdout: sink, stderr: sink });
+      const metrics = new Metrics({ namespace, serviceName: EVENTS_SERVICE, logger: console });
+      (metrics as unknown as { console: unknown }).console = console;
+      const logger = new Logger({ serviceName: EVENTS_SERVICE, logLevel: 'SILENT' });
+      process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+      const makeS3 = s3ClientFactory({ endpoint: server.endpoint, region, credentials });
+      const reports: EventsBatchReport[] = [];
+      const handler = createEventsHandler({
+        config: {
+          defaults: { source: { bucket: source, prefix: 'in/' }, target: { bucket: target, prefix: 'out/' } },
+          notifyOnSuccess: true,
+        },
+        targetClients: new TargetClients(new STSClient({ region, endpoint: server.endpoint, credentials }), makeS3),
+        maxReceiveCount: 5,
+        observability: { logger, metrics },
+        onResult: (report) => reports.push(report),
+      });
+      for (const key of ['in/a.txt', 'in/b.txt', 'in/c.txt']) {
+        await server.s3.send(new PutObjectCommand({ Bucket: source, Key: key, Body: `body of ${key}` }));
+      }
+      const batches = [
+        [record(source, 'in/a.txt', '1'), record(source, 'in/b.txt', '2'), record(source, 'in/b.txt', '3')],
+        [record(source, 'in/a.txt', '4'), record(source, 'in/gone.txt', '5')],
+        [record(source, 'in/c.txt', '6')],
+      ];
+      for (const [index, records] of batches.entries()) {
+        await handler(
+          { Records: records } as SQSEvent,
+          { awsRequestId: `r${index}`, getRemainingTimeInMillis: () => 900_000 } as never,
+        );
+      }
+      const cloudWatch: MetricSumsClient = { region, endpoint: server.endpoint, credentials: async () => credentials };
+      // moto 5.2.1 drops the namespace from a GetMetricData query that names dimensions (it sums every
+      // namespace's metric of that name and dimensions), so whatever else a long-lived moto holds is read first.
+      const now = () => new Date(Date.now() + 3_600_000);
+      const names = Object.values(EVENTS_BATCH_METRICS);
+      const period = digestPeriod(now(), 24);
+      const before = await metricSums(cloudWatch, {
+        namespace,
+        dimensions: { service: EVENTS_SERVICE },
+        names,
+        ...period,
+      });
+      for (const line of emfLines) await cloudWatchQuery(cloudWatch, putMetricDataForm(JSON.parse(line)));
+      const sns = new SNSClient({ region, endpoint: server.endpoint, credentials });
+      const topicArn = (await sns.send(new CreateTopicCommand({ Name: `digest-${run}` }))).TopicArn ?? '';
+      const digestHandler = createDigestHandler({
+        hours: 24,
+        now,
+        metrics: cloudWatch,
+        namespace,
+        state: { s3: server.s3, bucket: stateBucket },
+        sns: { client: sns, topicArn },
+        job: { source: `s3://${source}/in/`, target: `s3://${target}/out/` },
+        observability: { logger, metrics },
+      });
+
+      // Act
+      const digest = (await digestHandler({}, {} as never)) as EventsDigest;
+
+      // Assert: the sums of the three ledgers, in the report and in the one message
+      const sum = (field: keyof typeof EVENTS_BATCH_METRICS) =>
+        reports.reduce((total, report) => total + report.ledger[field], 0) + (before[EVENTS_BATCH_METRICS[field]] ?? 0);
+      expect(emfLines).toHaveLength(3);
+      expect(reports.map((report) => report.ledger.copied)).toEqual([2, 0, 1]);
+      expect(digest.objects).toEqual({
+        selected: sum('selected'),
+        copied: sum('copied'),
+        skipped: sum('skipped'),
+        failed: sum('failed'),
+        notAttempted: sum('notAttempted'),
+        handedOver: sum('handedOver'),
+      });
+      expect(digest.duplicateEvents).toBe(sum('duplicates'));
+      expect(digest.bytes.copied).toBe(sum('bytesCopied'));
+      const key = `reports/events/${digest.period.start.slice(0, 10)}.json`;
+      const stored = await server.s3.send(new GetObjectCommand({ Bucket: stateBucket, Key: key }));
+      expect(JSON.parse(await (stored.Body?.transformToString() ?? '{}'))).toEqual(digest);
+      const data = (await (await fetch(`${server.endpoint}/moto-api/data.json`)).json()) as {
+        sns?: { Topic?: Array<{ arn: string; sent_notifications: Array<[string, string, string]> }> };
+      };
+      const sent = data.sns?.Topic?.find((topic) => topic.arn === topicArn)?.sent_notifications ?? [];
+      expect(sent.map(([, , subject]) => subject)).toEqual([
+        `s3xcopy events ${digest.period.start.slice(0, 10)}: ${sum('copied')} copied, ${sum('failed')} failed`,
+      ]);
+      expect(sent[0]?.[1]).toContain(`- copied: ${sum('copied')} (${digest.bytes.copied} bytes)`);
+      sns.destroy();
+    });
+  });
+}
