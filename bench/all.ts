@@ -34,6 +34,7 @@ const SECTIONS: Array<{ id: string; module: string; title: string }> = [
   { id: 'startup', module: './startup.bench', title: 'CLI start-up' },
   { id: 'aws-scale', module: './aws-scale.bench', title: 'AWS scale, simulated' },
   { id: 'peers', module: './peers.bench', title: 'Peers: aws s3 sync and rclone' },
+  { id: 'noop-sync', module: './noop-sync-peers.bench', title: 'No-op sync beside aws s3 sync and rclone' },
   { id: 'growth', module: './growth.bench', title: 'Flat costs: s3xcopy run from 2,000 to 100,000 objects' },
   { id: 'partitioned-list', module: './partitioned-list.bench', title: 'Listing that scales' },
 ];

@@ -46,9 +46,9 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Starts moto_server on a free loopback port and waits until it answers. */
-async function startMoto(): Promise<{ url: string; process: ChildProcess }> {
-  const port = await freePort();
+/** Starts moto_server on a loopback port (a free one unless given) and waits until it answers. */
+export async function startMoto(givenPort?: number): Promise<{ url: string; process: ChildProcess }> {
+  const port = givenPort ?? (await freePort());
   const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
@@ -68,14 +68,14 @@ async function startMoto(): Promise<{ url: string; process: ChildProcess }> {
   }
 }
 
-interface Exec {
+export interface Exec {
   stdout: string;
   /** CPU seconds (user + system) the command and its children used, from bash's `times`. */
   cpuSeconds: number;
 }
 
 /** Runs `command` under bash so its CPU time can be read back (bash's `times`, children line). */
-function exec(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<Exec> {
+export function exec(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<Exec> {
   const script = '"$@"; rc=$?; times >&2; exit $rc';
   return new Promise((resolve, reject) => {
     execFile(
