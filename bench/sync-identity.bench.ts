@@ -13,7 +13,9 @@
  *    without records, and what it wrote before (single-part copies below the threshold, 64 MiB parts above).
  *
  * Usage: npx tsx bench/sync-identity.bench.ts (run `npm run build` first: part 1 runs the compiled CLI).
- * BENCH_SYNC_SERVERS=0 skips part 1; BENCH_SYNC_LIST_CONCURRENCY=N passes `--list-concurrency N` to part 2.
+ * BENCH_SYNC_SERVERS=0 skips part 1; BENCH_SYNC_LIST_CONCURRENCY=N passes `--list-concurrency N` to part 2;
+ * BENCH_SYNC_BREAKDOWN=1 adds what each bucket's LIST requests were spent on to part 2's rows. Part 2 prices
+ * its requests with cli/cost/prices.ts and adds the orchestration `s3xcopy estimate` prices for the job.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -27,6 +29,8 @@ import {
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { s3RequestPrice, s3RequestTypeOfCommand } from '../cli/cost/model';
+import { buildScenario } from '../cli/cost/scenarios';
 import { applyEmbeddedClientFix, startEmbeddedS3 } from '../cli/embedded-s3';
 import type { CliIo } from '../cli/io';
 import { identityRecordBody, identityRecordKey } from '../functions/shared/identity-record';
@@ -217,6 +221,110 @@ function* modelObjects(count: number, bucket: 'src' | Targets): Generator<SeedOb
   }
 }
 
+/** What the LIST requests of one bucket were spent on. */
+interface ListSide {
+  requests: number;
+  delimited: number;
+  flat: number;
+  /** Flat pages with fewer than 1,000 keys (empty ones included). */
+  short: number;
+  empty: number;
+  keys: number;
+  unique: number;
+  /** Keys listed again within the slice that listed them first (a range's page running past its end). */
+  againInSlice: number;
+  /** Keys listed again by a later slice (read-ahead a full slice dropped). */
+  againLater: number;
+}
+
+/**
+ * Records every ListObjectsV2 the model answers, per bucket, and splits the requests beyond the ideal
+ * (one full page per 1,000 distinct keys) into their causes: delimited pages, pages not filled, and keys
+ * listed more than once. A slice starts when the target's listing starts again (each slice opens it).
+ */
+function recordListings(model: S3Model) {
+  const sides = new Map<string, ListSide>();
+  const firstSlice = new Map<string, number>();
+  let slice = 0;
+  const send = model.send.bind(model);
+  model.send = async (operation, input) => {
+    const output = await send(operation, input);
+    if (operation !== 'ListObjectsV2') return output;
+    const bucket = String(input.Bucket);
+    if (bucket === 'dst' && input.ContinuationToken === undefined && input.MaxKeys !== 1) slice++;
+    const side = sides.get(bucket) ?? {
+      requests: 0,
+      delimited: 0,
+      flat: 0,
+      short: 0,
+      empty: 0,
+      keys: 0,
+      unique: 0,
+      againInSlice: 0,
+      againLater: 0,
+    };
+    sides.set(bucket, side);
+    side.requests++;
+    if (input.Delimiter !== undefined) {
+      side.delimited++;
+      return output;
+    }
+    const contents = (output.Contents ?? []) as Array<{ Key: string }>;
+    side.flat++;
+    if (contents.length < 1000) side.short++;
+    if (contents.length === 0) side.empty++;
+    for (const { Key } of contents) {
+      side.keys++;
+      const id = `${bucket}/${Key}`;
+      const seen = firstSlice.get(id);
+      if (seen === undefined) {
+        firstSlice.set(id, slice);
+        side.unique++;
+      } else if (seen === slice) side.againInSlice++;
+      else side.againLater++;
+    }
+    return output;
+  };
+  const describe = (name: string, side: ListSide) => {
+    const ideal = Math.ceil(side.unique / 1000);
+    const unfilled = side.flat - side.keys / 1000;
+    return `${name}: ${side.requests} LIST (ideal ${ideal}): ${side.delimited} delimited, ${side.flat} flat of which ${side.short} short (${side.empty} empty) = ${unfilled.toFixed(1)} pages not filled, keys listed again ${side.againInSlice} in the same slice + ${side.againLater} by a later slice = ${((side.againInSlice + side.againLater) / 1000).toFixed(1)} pages`;
+  };
+  return {
+    slices: () => slice,
+    describe: () =>
+      [...sides.entries()]
+        .map(([bucket, side]) => describe(bucket === 'src' ? 'source' : bucket === 'dst' ? 'target' : bucket, side))
+        .concat(`${slice} slices`)
+        .join('; '),
+  };
+}
+
+/**
+ * The requests' price (cli/cost/prices.ts). HeadBucket and CreateBucket (the local run's preflight and
+ * its state bucket) are bucket administration, which the cost model does not price.
+ */
+function requestsUsd(requests: Array<[string, number]>): number {
+  return requests.reduce((sum, [operation, n]) => {
+    const type = s3RequestTypeOfCommand(operation);
+    return type ? sum + n * s3RequestPrice(type) : sum;
+  }, 0);
+}
+
+/** What the deployed workflow adds to a no-op sync of `count` objects (Step Functions, Lambda), as `s3xcopy estimate` prices it. */
+function orchestrationUsd(count: number): number {
+  // The mix repeats every 20 objects (modelObject).
+  const mix = Array.from({ length: 20 }, (_, i) => modelObject(i).sizes.reduce((a, b) => a + b, 0));
+  const averageSizeBytes = Math.round(mix.reduce((a, b) => a + b, 0) / mix.length);
+  const scenario = buildScenario('s3xcopy-standard', {
+    objects: count,
+    averageSizeBytes,
+    mode: 'sync',
+    changedFraction: 0,
+  });
+  return scenario.cost.orchestration.total;
+}
+
 /** The identity records the copy leaves for targets whose ETag differs from the source's. */
 async function writeRecords(model: S3Model, count: number): Promise<number> {
   const s3 = model.client();
@@ -245,6 +353,7 @@ async function noopSyncOnModel(count: number, targets: Targets) {
   model.seed('dst', modelObjects(count, targets));
   const records = targets === 'now' ? await writeRecords(model, count) : 0;
   const before = { ...model.stats.requests };
+  const ledger = recordListings(model);
   const send = S3Client.prototype.send as (this: S3Client, ...args: unknown[]) => unknown;
   const attached = new WeakSet<S3Client>();
   (S3Client.prototype as unknown as { send: typeof send }).send = function (this: S3Client, ...args: unknown[]) {
@@ -291,6 +400,7 @@ async function noopSyncOnModel(count: number, targets: Targets) {
       .map(([operation, n]): [string, number] => [operation, n - (before[operation] ?? 0)])
       .filter(([, n]) => n > 0);
     const total = requests.reduce((sum, [, n]) => sum + n, 0);
+    const perMillion = (usd: number) => `$${((usd / count) * 1e6).toFixed(4)}`;
     return {
       targets: {
         before: 'as the copy wrote them before (no layout, no records)',
@@ -303,6 +413,9 @@ async function noopSyncOnModel(count: number, targets: Targets) {
       'GiB copied': Math.round(((summary.bytes?.copied ?? 0) / 2 ** 30) * 10) / 10,
       'requests per object': Math.round((total / count) * 10_000) / 10_000,
       requests: requests.map(([operation, n]) => `${operation} ${n}`).join(', '),
+      'S3 requests per million objects': perMillion(requestsUsd(requests)),
+      'with orchestration': perMillion(requestsUsd(requests) + orchestrationUsd(count)),
+      ...(process.env.BENCH_SYNC_BREAKDOWN ? { 'LIST breakdown': ledger.describe() } : {}),
     };
   } finally {
     (S3Client.prototype as unknown as { send: typeof send }).send = send;

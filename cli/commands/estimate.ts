@@ -29,6 +29,7 @@ interface EstimateFlags extends FeatureEstimateFlags {
   mode: string;
   changed?: string;
   batchSize?: string;
+  listConcurrency?: string;
   multipartThreshold?: string;
   partSize?: string;
   verify?: string;
@@ -85,6 +86,12 @@ export function plannedJobFromFlags(flags: EstimateFlags): PlannedJob {
     job.maxObjectsPerBatch = parseWholeNumber(flags.batchSize, '--batch-size', 1);
     if (job.maxObjectsPerBatch > 10_000) {
       throw new UsageError(`--batch-size: ${job.maxObjectsPerBatch} is above the maximum of 10000 objects a batch.`);
+    }
+  }
+  if (flags.listConcurrency !== undefined) {
+    job.listConcurrency = parseWholeNumber(flags.listConcurrency, '--list-concurrency', 1);
+    if (job.listConcurrency > 256) {
+      throw new UsageError(`--list-concurrency: ${job.listConcurrency} is above the maximum of 256 partitions.`);
     }
   }
   if (flags.multipartThreshold !== undefined) {
@@ -163,7 +170,7 @@ export function eventsJobFromFlags(flags: EstimateFlags): EventsJob | undefined 
       `--trigger: "${flags.trigger}" is not a trigger. Use --trigger s3-events (or leave it out for a bulk job).`,
     );
   }
-  for (const bulkOnly of ['changed', 'batchSize', 'manifest'] as const) {
+  for (const bulkOnly of ['changed', 'batchSize', 'listConcurrency', 'manifest'] as const) {
     if (flags[bulkOnly] !== undefined) {
       const option = `--${bulkOnly.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
       throw new UsageError(`${option} prices a bulk job and does not apply to --trigger s3-events: drop it.`);
@@ -286,6 +293,10 @@ export function register(program: Command, io: CliIo): void {
     .option('--mode <mode>', 'copy (every object) or sync (only objects that differ)', 'copy')
     .option('--changed <percent>', 'sync only: share of objects that differ from the target (default 100%)')
     .option('--batch-size <n>', 'objects per copy batch (default 1250)')
+    .option(
+      '--list-concurrency <n>',
+      'source partitions listed at once (default 32); 1 lists one chain, without the extra LISTs of partitions',
+    )
     .option('--multipart-threshold <size>', 'copy larger objects with a multipart copy (default 64MiB)')
     .option('--part-size <size>', 'multipart part size (default 64MiB)')
     // Restores and mirror deletes (cli/cost/feature-costs.ts).

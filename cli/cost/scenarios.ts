@@ -17,11 +17,21 @@
  */
 import { choosePartSize } from '../../functions/copy/part-plan';
 import { batchCount } from '../../functions/list/planner';
-import { DEFAULT_OPTIONS, GiB } from '../../functions/shared/job';
+import { DEFAULT_LIST_CONCURRENCY, DEFAULT_OPTIONS, GiB } from '../../functions/shared/job';
 import { type CostBreakdown, priceUsage, type S3RequestType, type UsageCounts } from './model';
 
 /** ListObjectsV2 returns at most 1,000 keys a page. */
 const KEYS_PER_LIST_PAGE = 1000;
+/**
+ * What the partitioned source listing (listConcurrency above 1, the default) asks beyond one page per
+ * 1,000 keys: key ranges that turn out empty, and a slice's delimited pages that find its folders. Measured
+ * by bench/sync-identity.bench.ts (`BENCH_SYNC_BREAKDOWN=1`): 1,000,000 keys in 100 folders of 10,000
+ * listed the source in 1,204 requests: 2 ranges found empty per folder of 10 pages, and 2 delimited
+ * pages and 2 empty ranges to find the folders (2,000 keys directly in one folder: 4 requests for 2 pages). The share per page depends on the layout (folders of exactly one page cost two requests each,
+ * a folder of 100,000 keys about 1.1 a page; docs/scale.md); this is the figure of the mirror the
+ * sync goal is priced on. test/unit/list-cost-estimate.test.ts holds the estimate to a run on the model.
+ */
+export const PARTITIONED_LISTING_EXTRA = { perPage: 0.2, perSlice: 2 };
 /** CopyObject copies at most 5 GB (S3 limit); larger objects need a multipart copy. */
 const COPY_OBJECT_MAX_BYTES = 5 * GiB;
 /** Express workflows stop after 5 minutes. */
@@ -46,6 +56,8 @@ export interface PlannedJob {
   /** Requests in flight in one copy invocation. */
   concurrency?: number;
   sliceMaxObjects?: number;
+  /** Source partitions listed at once (options.listConcurrency); 1 = one chain, with no extra requests. */
+  listConcurrency?: number;
   /** Whether multipart copies carry the source's tags over (one GetObjectTagging each). Default 'copy'. */
   tags?: 'copy' | 'none';
   /** Which copies are checked afterwards (functions/copy/verify-copy.ts). Default 'multipart'. */
@@ -148,6 +160,8 @@ interface Plan {
   copySlices: number;
   sourceListPages: number;
   targetListPages: number;
+  /** The partitioned listing's requests beyond sourceListPages (s3xcopy's own List step only). */
+  partitionedListingExtra: number;
 }
 
 function requirePositiveInteger(value: number, name: string): void {
@@ -164,6 +178,7 @@ function plan(input: PlannedJob, mapMaxConcurrency: number): Plan {
     partSize: DEFAULT_OPTIONS.partSize,
     concurrency: DEFAULT_OPTIONS.concurrency,
     sliceMaxObjects: DEFAULT_OPTIONS.sliceMaxObjects,
+    listConcurrency: DEFAULT_LIST_CONCURRENCY,
     tags: DEFAULT_OPTIONS.tags,
     verify: DEFAULT_OPTIONS.verify,
     ...input,
@@ -181,6 +196,7 @@ function plan(input: PlannedJob, mapMaxConcurrency: number): Plan {
     'partSize',
     'concurrency',
     'sliceMaxObjects',
+    'listConcurrency',
   ] as const) {
     requirePositiveInteger(job[name], name);
   }
@@ -219,6 +235,13 @@ function plan(input: PlannedJob, mapMaxConcurrency: number): Plan {
     sourceListPages: pages(job.objects),
     // Sync lists the target prefix alongside the source; assume the target holds about as many objects.
     targetListPages: job.mode === 'sync' ? pages(job.objects) : 0,
+    // A source that fits one page is one request, partitioned or not.
+    partitionedListingExtra:
+      job.listConcurrency > 1 && pages(job.objects) > slices
+        ? Math.round(
+            pages(job.objects) * PARTITIONED_LISTING_EXTRA.perPage + slices * PARTITIONED_LISTING_EXTRA.perSlice,
+          )
+        : 0,
   };
 }
 
@@ -343,8 +366,12 @@ function stateBucketRequests(copySlices: number, copyInvocations: number): Reque
   );
 }
 
-function listingRequests(p: Plan): Requests {
-  return addRequests({}, { LIST: p.sourceListPages + p.targetListPages });
+/** The listing's requests: one chain per side, plus the partitioned listing's extra with `partitioned` (s3xcopy's List step). */
+function listingRequests(p: Plan, partitioned = false): Requests {
+  return addRequests(
+    {},
+    { LIST: p.sourceListPages + p.targetListPages + (partitioned ? p.partitionedListingExtra : 0) },
+  );
 }
 
 function scenario(
@@ -398,7 +425,7 @@ function s3xcopy(p: Plan, a: ScenarioAssumptions, children: 'standard' | 'expres
   const list = listUsage(p, a);
   const notifyMs = a.invocationOverheadMs + a.requestLatencyMs;
   const requests = addRequests(
-    addRequests(listingRequests(p), stateBucketRequests(p.copySlices, childCount)),
+    addRequests(listingRequests(p, true), stateBucketRequests(p.copySlices, childCount)),
     s3xcopyRequestsPerObject({ ...p, ...p.job }),
     p.toCopy,
   );

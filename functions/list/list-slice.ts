@@ -1,7 +1,7 @@
 import { HeadObjectCommand, type HeadObjectCommandOutput, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { MeasuredRates } from '../shared/copy-rates';
 import { awsErrorCode, BucketAccessError, errorMessage, httpStatusOf } from '../shared/errors';
-import { type Job, type ManifestObject, type SkipReason, targetKeyFor } from '../shared/job';
+import { DEFAULT_LIST_CONCURRENCY, type Job, type ManifestObject, type SkipReason, targetKeyFor } from '../shared/job';
 import { mapLimited } from '../shared/map-limited';
 import { ArchivedObjects, archiveReportKey, isArchived, writeArchiveReport } from './archived-objects';
 import {
@@ -26,11 +26,6 @@ import { needsIdentityRecord, syncEntry, TargetCursor } from './sync-merge';
 
 /** Leave this much of the Lambda's time for planning, writing the manifest and returning. */
 export const DEFAULT_TIME_MARGIN_MS = 60_000;
-/**
- * Partitions of the source prefix listed at once when the job does not say (options.listConcurrency):
- * see docs/scale.md "Listing that scales" for why this value.
- */
-export const DEFAULT_LIST_CONCURRENCY = 32;
 /** HEAD requests in flight at once in keys mode. */
 const HEAD_CONCURRENCY = 16;
 

@@ -48,6 +48,11 @@ export interface RangeUnit extends PartitionBase {
   members?: string[];
   /** Cut by character positions (key-ranges.ts): split only that way again, never by the delimiter. */
   byCharacters?: boolean;
+  /**
+   * What was left after a cut at one character position (key-ranges.ts): keys there, if any, vary at a
+   * coarser position than the cut saw, so a full first page of it is cut at two positions.
+   */
+  rest?: boolean;
 }
 
 /** Asks one delimited page of `prefix` after the lower bound, for where to cut the range (level-ranges.ts). */

@@ -63,13 +63,20 @@ function byCharacters(unit: RangeUnit, raw: ManifestObject[]): { units: Unit[] }
 }
 
 /**
- * The keys under `holder` (a common prefix one level below the unit's) after the page's last key: a
- * level one down while depth allows, else that prefix's rest cut by characters or listed as one range.
+ * The keys under `holder` (a common prefix one level below the unit's) after the page's last key. When
+ * the page holds keys of it and none lies deeper, one range of them (Prefix = holder): a delimited page
+ * there would show no folder to cut at, and would cost a request and a round trip before the range's
+ * own (for a prefix of exactly one page, two requests to learn that nothing follows instead of one); a
+ * full first page of that range is split again by what it shows. Otherwise a level one down while depth
+ * allows, else that prefix's rest cut by characters or listed as one range.
  */
 function descend(unit: RangeUnit, holder: string, raw: ManifestObject[], options: SplitOptions): Unit {
   const last = (raw[raw.length - 1] as ManifestObject).key;
   const base = { prefix: holder, depth: unit.depth + 1, startAfter: last, ...(unit.skip ? { skip: unit.skip } : {}) };
-  if (base.depth < options.maxDepth) return { kind: 'level', ...base };
+  const inHolder = raw.filter((object) => object.key.startsWith(holder));
+  const direct =
+    inHolder.length >= 2 && inHolder.every((object) => !object.key.includes(options.delimiter, holder.length));
+  if (base.depth < options.maxDepth) return direct ? { kind: 'range', ...base } : { kind: 'level', ...base };
   return { kind: 'range', ...base, byCharacters: true };
 }
 

@@ -144,6 +144,12 @@ const restoreShape = z
   })
   .strict();
 
+/**
+ * Partitions of the source prefix listed at once when the job does not say (options.listConcurrency):
+ * see docs/scale.md "Listing that scales" for why this value.
+ */
+export const DEFAULT_LIST_CONCURRENCY = 32;
+
 const optionsShape = z.object({
   mode: z.enum(['copy', 'sync']),
   dryRun: z.boolean(),
@@ -198,7 +204,7 @@ const optionsShape = z.object({
   requestPayer: z.boolean().optional(),
   /**
    * Partitions of the source prefix the List step lists at once (functions/list/ordered-listing.ts);
-   * 1 = one ListObjectsV2 chain. Absent: DEFAULT_LIST_CONCURRENCY (functions/list/list-slice.ts).
+   * 1 = one ListObjectsV2 chain. Absent: DEFAULT_LIST_CONCURRENCY.
    */
   listConcurrency: z.number().int().min(1).max(256).optional(),
 });

@@ -84,6 +84,31 @@ describe('s3xcopy estimate', () => {
     }
   });
 
+  it('prices the partitioned listing beyond a page per 1,000 keys, and one chain with --list-concurrency 1', async () => {
+    // Act: a no-op sync of a million objects
+    const noop = ['estimate', '--objects', '1000000', '--avg-size', '1MiB', '--mode', 'sync', '--changed', '0%'];
+    const [partitioned, chain] = await Promise.all([
+      runCli([...noop, '--json']),
+      runCli([...noop, '--list-concurrency', '1', '--json']),
+    ]);
+    // Assert: 1,000 pages a side; the default adds 0.2 a source page and 2 a slice (10 slices)
+    const lists = (result: CliResult) =>
+      (
+        JSON.parse(result.stdout) as { designs: Array<{ design: string; counts: { s3Requests: { LIST: number } } }> }
+      ).designs.find((design) => design.design === 's3xcopy-standard')?.counts.s3Requests.LIST;
+    expect([partitioned.code, chain.code]).toEqual([0, 0]);
+    expect(lists(partitioned)).toBe(2000 + 200 + 20);
+    expect(lists(chain)).toBe(2000);
+  });
+
+  it('exits 2 naming --list-concurrency when it is not a whole number from 1 to 256', async () => {
+    // Act
+    const result = await runCli(['estimate', '--objects', '10', '--avg-size', '1KiB', '--list-concurrency', '300']);
+    // Assert
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--list-concurrency: 300 is above the maximum of 256/);
+  });
+
   it('prices one HEAD of the source key per mirror delete, the proof each delete acts on', async () => {
     // Act: a million deletes are a million HEADs at $0.0004 per 1,000 (DeleteObject itself is free)
     const result = await runCli(['estimate', '--objects', '1000', '--avg-size', '1MiB', '--deletes', '1000000']);

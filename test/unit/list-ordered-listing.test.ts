@@ -238,6 +238,37 @@ describe('ordered partitioned listing', () => {
     expect(model.stats.requests.ListObjectsV2).toBeLessThanOrEqual(20 + 60);
   });
 
+  it('lists folders of numbered keys with about one request per page: no delimited page inside them, no guess at a coarser digit', async () => {
+    // Prepare: the no-op sync bench's layout scaled down by ten (10 folders of 1,000 keys numbered in
+    // steps of 10, pages of 100: each folder is 10 pages)
+    const keys = Array.from(
+      { length: 10_000 },
+      (_, i) => `data/${i % 10}/object-${String(i).padStart(5, '0')}.bin`,
+    ).sort(compareKeys);
+    const { model, s3 } = modelWith(keys, 100);
+    let delimited = 0;
+    s3.middlewareStack.add(
+      (next) => async (args) => {
+        if ((args.input as { Delimiter?: string }).Delimiter !== undefined) delimited++;
+        return next(args);
+      },
+      { step: 'initialize', name: 'countDelimited' },
+    );
+
+    // Act
+    const pages = await collect(
+      listPagesOrdered(s3, { bucket: 'src', prefix: '', role: 'source' }, { concurrency: 32 }),
+    );
+
+    // Assess: every key once, in order; two delimited pages (the level of folders and the rest of the
+    // bucket after it), and per folder its 10 pages plus two ranges found empty (the rest of the first
+    // digit range and what follows the last). Descending into each folder with a delimited page and
+    // cutting it at two digits cost 244 requests, 12 of them delimited.
+    expect(pages.flatMap((page) => page.objects.map((o) => o.key))).toEqual(keys);
+    expect(delimited).toBe(2);
+    expect(model.stats.requests.ListObjectsV2).toBeLessThanOrEqual(4 + 10 * 12);
+  });
+
   it('resumes after any key taken so far and lists the rest exactly once, after stopping anywhere', async () => {
     await fc.assert(
       fc.asyncProperty(
