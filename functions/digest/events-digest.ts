@@ -5,10 +5,11 @@
  * million objects when events trickle in one at a time; the digest costs one of each per period. Failures
  * still go out with their batch, on their last delivery (functions/events/handler.ts).
  */
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { EVENTS_BATCH_METRICS, EVENTS_SERVICE } from '../shared/metric-names';
-import { type MetricSumsClient, metricSums } from './metric-sums';
+import { metricSums } from './metric-sums';
 
 export type DigestCounts = Record<keyof typeof EVENTS_BATCH_METRICS, number>;
 
@@ -28,7 +29,7 @@ export interface EventsDigest {
 }
 
 export interface DigestDeps {
-  metrics: MetricSumsClient;
+  metrics: CloudWatchClient;
   /** CloudWatch namespace of the events function's metrics (POWERTOOLS_METRICS_NAMESPACE). */
   namespace: string;
   state: { s3: S3Client; bucket: string };

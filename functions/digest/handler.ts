@@ -4,6 +4,7 @@
  * the state bucket and publishes one summary (events-digest.ts).
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import middy from '@middy/core';
@@ -40,12 +41,10 @@ function defaultDeps(): DigestHandlerDeps {
     throw new Error(`${DIGEST_HOURS_ENV} must be a whole number of hours >= 1 (s3Events.digestHours)`);
   }
   const sns = new SNSClient({});
-  const region = process.env.AWS_REGION ?? 'us-east-1';
   const { source = {}, target = {} } = config.defaults;
   return {
     hours,
-    // The SNS client's default credential chain (the function's role) signs the CloudWatch requests too.
-    metrics: { region, credentials: () => sns.config.credentials() },
+    metrics: new CloudWatchClient({}),
     namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 's3xcopy',
     state: { s3: new S3Client({}), bucket: config.stateBucket ?? '' },
     ...(config.topicArn ? { sns: { client: sns, topicArn: config.topicArn } } : {}),

@@ -11,6 +11,12 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import {
+  CloudWatchClient,
+  PutMetricDataCommand,
+  type PutMetricDataCommandInput,
+  type StandardUnit,
+} from '@aws-sdk/client-cloudwatch';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { STSClient } from '@aws-sdk/client-sts';
@@ -18,7 +24,7 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import type { EventsDigest } from '../../functions/digest/events-digest';
 import { digestPeriod } from '../../functions/digest/events-digest';
 import { createDigestHandler } from '../../functions/digest/handler';
-import { cloudWatchQuery, type MetricSumsClient, metricSums } from '../../functions/digest/metric-sums';
+import { metricSums } from '../../functions/digest/metric-sums';
 import { createEventsHandler, type EventsBatchReport } from '../../functions/events/handler';
 import { s3ClientFactory } from '../../functions/shared/clients';
 import { EVENTS_BATCH_METRICS, EVENTS_SERVICE } from '../../functions/shared/metric-names';
@@ -44,28 +50,24 @@ function record(bucket: string, key: string, messageId: string): SQSRecord {
   } as unknown as SQSRecord;
 }
 
-/** PutMetricData for one EMF line: each metric of its directive, with its dimension set's values. */
-function putMetricDataForm(emf: Record<string, unknown>): URLSearchParams {
-  const directive = (emf._aws as { Timestamp: number; CloudWatchMetrics: Array<Record<string, unknown>> })
-    .CloudWatchMetrics[0] as {
+/** The PutMetricData request CloudWatch makes of one EMF line: its namespace, dimension set and values. */
+function putMetricDataOf(emf: Record<string, unknown>): PutMetricDataCommandInput {
+  const aws = emf._aws as { Timestamp: number; CloudWatchMetrics: Array<Record<string, unknown>> };
+  const directive = aws.CloudWatchMetrics[0] as {
     Namespace: string;
     Dimensions: string[][];
     Metrics: Array<{ Name: string; Unit: string }>;
   };
-  const timestamp = new Date((emf._aws as { Timestamp: number }).Timestamp).toISOString();
-  const form = new URLSearchParams({ Action: 'PutMetricData', Version: '2010-08-01', Namespace: directive.Namespace });
-  for (const [index, metric] of directive.Metrics.entries()) {
-    const datum = `MetricData.member.${index + 1}`;
-    form.set(`${datum}.MetricName`, metric.Name);
-    form.set(`${datum}.Value`, String(emf[metric.Name]));
-    form.set(`${datum}.Unit`, metric.Unit);
-    form.set(`${datum}.Timestamp`, timestamp);
-    for (const [position, name] of (directive.Dimensions[0] ?? []).entries()) {
-      form.set(`${datum}.Dimensions.member.${position + 1}.Name`, name);
-      form.set(`${datum}.Dimensions.member.${position + 1}.Value`, String(emf[name]));
-    }
-  }
-  return form;
+  return {
+    Namespace: directive.Namespace,
+    MetricData: directive.Metrics.map((metric) => ({
+      MetricName: metric.Name,
+      Value: Number(emf[metric.Name]),
+      Unit: metric.Unit as StandardUnit,
+      Timestamp: new Date(aws.Timestamp),
+      Dimensions: (directive.Dimensions[0] ?? []).map((name) => ({ Name: name, Value: String(emf[name]) })),
+    })),
+  };
 }
 
 if (!state?.available) {
@@ -133,7 +135,7 @@ if (!state?.available) {
           { awsRequestId: `r${index}`, getRemainingTimeInMillis: () => 900_000 } as never,
         );
       }
-      const cloudWatch: MetricSumsClient = { region, endpoint: server.endpoint, credentials: async () => credentials };
+      const cloudWatch = new CloudWatchClient({ region, endpoint: server.endpoint, credentials });
       // moto 5.2.1 drops the namespace from a GetMetricData query that names dimensions (it sums every
       // namespace's metric of that name and dimensions), so whatever else a long-lived moto holds is read first.
       const now = () => new Date(Date.now() + 3_600_000);
@@ -145,7 +147,7 @@ if (!state?.available) {
         names,
         ...period,
       });
-      for (const line of emfLines) await cloudWatchQuery(cloudWatch, putMetricDataForm(JSON.parse(line)));
+      for (const line of emfLines) await cloudWatch.send(new PutMetricDataCommand(putMetricDataOf(JSON.parse(line))));
       const sns = new SNSClient({ region, endpoint: server.endpoint, credentials });
       const topicArn = (await sns.send(new CreateTopicCommand({ Name: `digest-${run}` }))).TopicArn ?? '';
       const digestHandler = createDigestHandler({

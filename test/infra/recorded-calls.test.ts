@@ -352,7 +352,10 @@ describe('every recorded call against the synthesized templates', () => {
 });
 
 describe('the command table', () => {
-  /** Every `new XxxCommand(` in the product source (functions/, cli/, infra/). */
+  /**
+   * Every `new XxxCommand(` in the product source (functions/, cli/, infra/), and every SDK paginator
+   * `paginateXxx(`, which sends XxxCommand without naming it.
+   */
   function productCommands(): Map<string, string[]> {
     const found = new Map<string, string[]>();
     const walk = (dir: string) => {
@@ -360,8 +363,9 @@ describe('the command table', () => {
         const file = path.join(dir, entry.name);
         if (entry.isDirectory()) walk(file);
         else if (entry.name.endsWith('.ts')) {
-          for (const match of readFileSync(file, 'utf8').matchAll(/new ([A-Z][A-Za-z0-9]*Command)\(/g)) {
-            const name = match[1] as string;
+          const text = readFileSync(file, 'utf8');
+          for (const match of text.matchAll(/new ([A-Z][A-Za-z0-9]*Command)\(|\bpaginate([A-Z][A-Za-z0-9]*)\(/g)) {
+            const name = match[1] ?? `${match[2]}Command`;
             found.set(name, [...(found.get(name) ?? []), path.relative(ROOT, file)]);
           }
         }

@@ -128,6 +128,8 @@ function evaluationOf(d: Deployment, needed: NeededAction): Omit<Evaluation, 'pr
     }
     case 'state-machine':
       return { resource: arns.stateMachine, account: d.config.source.account };
+    case 'any':
+      return { resource: '*', account: d.config.source.account };
   }
 }
 

@@ -19,7 +19,9 @@ export interface NeededAction {
     | { kind: 'topic' }
     | { kind: 'topic-key' }
     | { kind: 'function'; name: string }
-    | { kind: 'state-machine' };
+    | { kind: 'state-machine' }
+    /** An action with no resource-level permissions (IAM evaluates it on "*"). */
+    | { kind: 'any' };
   context?: Record<string, string>;
 }
 
@@ -152,6 +154,10 @@ export const COMMAND_ACTIONS: Record<string, Record<string, Mapper>> = {
       { action: 'kms:GenerateDataKey', resource: { kind: 'topic-key' } },
       { action: 'kms:Decrypt', resource: { kind: 'topic-key' } },
     ],
+  },
+  // The events digest reads its period's metrics; GetMetricData has no resource-level permissions.
+  cloudwatch: {
+    GetMetricDataCommand: () => [{ action: 'cloudwatch:GetMetricData', resource: { kind: 'any' } }],
   },
   lambda: {
     InvokeCommand: (input) => [

@@ -1,48 +1,6 @@
 import { digestKey, digestMessage, digestPeriod, digestSubject } from '../../functions/digest/events-digest';
-import { parseMetricData } from '../../functions/digest/metric-sums';
-
-/** A GetMetricData answer as CloudWatch's Query API writes it (element order as AWS documents it, and moto's). */
-const RESPONSE = `<GetMetricDataResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/">
-  <GetMetricDataResult>
-    <MetricDataResults>
-      <member>
-        <Timestamps><member>2026-12-05T07:00:00Z</member><member>2026-12-05T08:00:00Z</member></Timestamps>
-        <Label>ObjectsCopied Sum</Label>
-        <Id>m0</Id>
-        <Values><member>2.0</member><member>5.0</member></Values>
-        <StatusCode>Complete</StatusCode>
-      </member>
-      <member>
-        <Id>m1</Id>
-        <Label>ObjectsFailed &amp; more</Label>
-        <Timestamps/>
-        <Values/>
-        <StatusCode>Complete</StatusCode>
-      </member>
-      <member>
-        <Values><member>1024.0</member></Values>
-        <Id>m2</Id>
-        <StatusCode>PartialData</StatusCode>
-      </member>
-    </MetricDataResults>
-    <Messages/>
-    <NextToken>page&amp;2</NextToken>
-  </GetMetricDataResult>
-</GetMetricDataResponse>`;
 
 describe('events digest', () => {
-  it("reads each result's values by its Id, whatever the order of its elements, and the next page's token", () => {
-    // Act
-    const page = parseMetricData(RESPONSE);
-    // Assert
-    expect([...page.values.entries()]).toEqual([
-      ['m0', [2, 5]],
-      ['m1', []],
-      ['m2', [1024]],
-    ]);
-    expect(page.nextToken).toBe('page&2');
-  });
-
   it('covers the whole hours before the run, named for the day it starts', () => {
     // Act
     const period = digestPeriod(new Date('2026-12-06T06:00:41.123Z'), 24);
