@@ -256,6 +256,7 @@ export function runSummaryJson(result: LocalRunResult, durationMs: number) {
     failuresFile: result.failuresFile ?? null,
     openUploads: result.openUploads ?? null,
     strayUploads: result.strayUploads ?? [],
+    identityRecords: result.identityRecords ?? null,
     // Mirror deletes (--delete).
     ...(result.deletes ? { deletes: result.deletes } : {}),
     outputDir: result.outputDir,
@@ -281,7 +282,18 @@ export function summaryLine(result: LocalRunResult, durationMs: number): string 
   const strays = result.strayUploads?.length
     ? `; ${count(result.strayUploads.length)} multipart uploads left open, not provably this job's (ids in --json and the notification)`
     : '';
-  return `${head}; ${count(work.invocations)} copy invocations${parts}${deletesSummary(result)}${open}${strays}${error}`;
+  return `${head}; ${count(work.invocations)} copy invocations${parts}${deletesSummary(result)}${open}${strays}${unkeptRecords(result)}${error}`;
+}
+
+/**
+ * Says when the copies' identity records die with the run: copies whose ETag can never equal the
+ * source's (an SSE-KMS target, a single part copied in parts) are recognised by a later sync only
+ * through their records, and a run without --state-bucket keeps them in its private store.
+ */
+function unkeptRecords(result: LocalRunResult): string {
+  const records = result.identityRecords;
+  if (!records || records.kept || records.written === 0) return '';
+  return `; ${formatCount(records.written)} copies can be recognised by a later sync only through identity records, which this run kept in its private state store and discards: the next --mode sync copies them again unless runs share a --state-bucket`;
 }
 
 /** How much work the copy did: its Lambda invocations (retries included) and the parts it copied. */

@@ -10,7 +10,7 @@ import { aggregateJobResults } from '../../functions/notify/batch-records';
 import { resultsPrefix } from '../../functions/notify/handler';
 import { buildLedger, type LedgerBytes, type LedgerObjects } from '../../functions/notify/ledger';
 import { reportsPrefix } from '../../functions/notify/report-files';
-import { emptyResults, type LedgerSource } from '../../functions/notify/results';
+import { emptyResults, type IdentityRecordCounts, type LedgerSource } from '../../functions/notify/results';
 import type { S3Endpoint } from '../../functions/shared/clients';
 import type { CopyFailure, Job } from '../../functions/shared/job';
 import { roleSessionName, type TargetClients } from '../../functions/shared/target-role';
@@ -30,6 +30,12 @@ export interface RunReport {
   openUploads?: { open: number; file: string };
   /** Uploads of a key whose create answer was lost, not provably this job's: left open (stray-uploads.ts). */
   strayUploads?: Array<{ key: string; uploadId: string }>;
+  /**
+   * Copies that needed an identity record (their ETag can never equal the source's), and whether the
+   * records outlive the run: a run without a state bucket of the caller's keeps them in its private
+   * in-process store, so the next sync cannot find them and copies those objects again.
+   */
+  identityRecords?: IdentityRecordCounts & { kept: boolean };
 }
 
 /** Copies every object under `prefix` of the state store into `directory`; returns how many. */
@@ -105,6 +111,9 @@ export async function reportRun(params: {
     ...(failuresFile ? { failuresFile } : {}),
     ...(openUploads ? { openUploads: { open: openUploads.open, file: openUploads.file } } : {}),
     ...(strayUploads.length > 0 ? { strayUploads } : {}),
+    ...(aggregated.identityRecords
+      ? { identityRecords: { ...aggregated.identityRecords, kept: !clients.privateState } }
+      : {}),
   };
 }
 

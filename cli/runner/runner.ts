@@ -34,7 +34,7 @@ import { createLocalMachine, localExecutionArn } from './local-machine';
 import { countingPublisher, filePublisher } from './local-publisher';
 import type { ProgressEvent } from './progress-event';
 import { openRunClients } from './run-clients';
-import { reportRun } from './run-report';
+import { type RunReport, reportRun } from './run-report';
 import { emptyStats, type RunStats } from './stats';
 
 export { LOCAL_FUNCTIONS } from './local-functions';
@@ -122,6 +122,8 @@ export interface LocalRunResult {
    * job's (functions/copy/stray-uploads.ts): left open, named by id. Absent when none.
    */
   strayUploads?: Array<{ key: string; uploadId: string }>;
+  /** Copies that needed an identity record, and whether the records outlive the run (run-report.ts). */
+  identityRecords?: RunReport['identityRecords'];
   outputDir: string;
   stats: RunStats;
 }

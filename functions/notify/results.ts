@@ -70,6 +70,23 @@ export interface AggregatedResults {
   strayUploads?: Array<{ key: string; uploadId: string }>;
   /** Set when the counts come from the copy function's batch records, not the ResultWriter files (batch-records.ts). */
   ledgerSource?: LedgerSource;
+  /**
+   * Identity records the copies left in the state bucket (functions/copy/identity-records.ts): a later
+   * sync proves those targets current from them. Absent when no copy needed one.
+   */
+  identityRecords?: IdentityRecordCounts;
+}
+
+/** Copies that needed an identity record: written, or not (no room in the key, or the state bucket's ETags are no MD5s). */
+export interface IdentityRecordCounts {
+  written: number;
+  notWritten: number;
+}
+
+function addIdentityRecords(totals: AggregatedResults, counts: IdentityRecordCounts | undefined): void {
+  if (!counts) return;
+  const sum = totals.identityRecords ?? { written: 0, notWritten: 0 };
+  totals.identityRecords = { written: sum.written + counts.written, notWritten: sum.notWritten + counts.notWritten };
 }
 
 /** Where a ledger's copy counts came from when the ResultWriter wrote no result files. */
@@ -147,6 +164,7 @@ interface CopyOutputLike {
   /** The batch's full failure list in the state bucket, when `failures` names only the first ones. */
   failuresFile?: string;
   strayUploads?: Array<{ key: string; uploadId: string }>;
+  identityRecords?: IdentityRecordCounts;
 }
 
 interface BatchInputLike {
@@ -243,6 +261,7 @@ export function addCopyCounts(tally: MapRunTally, output: CopyOutputLike, batchI
   totals.bytesCopied += output.bytesCopied ?? 0;
   addCounts(totals.skippedByReason, output.skippedByReason);
   if (output.strayUploads) totals.strayUploads = [...(totals.strayUploads ?? []), ...output.strayUploads];
+  addIdentityRecords(totals, output.identityRecords);
   if (output.failuresFile && isBatchFailuresKey(output.failuresFile) && failed > failures.length) {
     const named = failures.map((failure) => ({ ...failure, batchId }));
     tally.failures.push({ batchId, file: output.failuresFile, named, failed });
@@ -339,6 +358,7 @@ function merge(totals: AggregatedResults, tally: MapRunTally, maxFailures: numbe
   if (part.firstBatchFailure) totals.firstBatchFailure ??= part.firstBatchFailure;
   const strays = totals.strayUploads ?? [];
   totals.strayUploads = [...strays, ...(part.strayUploads ?? []).slice(0, Math.max(0, maxFailures - strays.length))];
+  addIdentityRecords(totals, part.identityRecords);
 }
 
 /** The lines of a batch's full failure list; undefined when it cannot be read or parsed. */

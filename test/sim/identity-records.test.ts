@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { CopyObjectCommand, DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
+import { runSummaryJson, summaryLine } from '../../cli/commands/run';
 import { type LocalRunOptions, runLocal } from '../../cli/runner/runner';
 import { IdentityRecords } from '../../functions/copy/identity-records';
 import { multipartEtagOf } from '../../functions/copy/multipart-copy';
@@ -188,6 +189,25 @@ describe('identity records (S3 model with SSE-KMS ETags)', () => {
     },
   );
 
+  it('counts the records a copy writes, and says when a run without a state bucket of its own discards them', async () => {
+    // Prepare
+    const { run } = setup();
+
+    // Act: one run with the caller's state bucket, one with the private in-process store.
+    const kept = await run();
+    const discarded = await run({}, { stateBucket: undefined });
+
+    // Assess
+    expect(kept.identityRecords).toEqual({ written: OBJECTS, notWritten: 0, kept: true });
+    expect(summaryLine(kept, 1000)).not.toMatch(/identity records/);
+    expect(discarded.status).toBe('SUCCEEDED');
+    expect(discarded.identityRecords).toEqual({ written: OBJECTS, notWritten: 0, kept: false });
+    expect(summaryLine(discarded, 1000)).toMatch(
+      /30 copies can be recognised by a later sync only through identity records, .* unless runs share a --state-bucket/,
+    );
+    expect(runSummaryJson(discarded, 1000).identityRecords).toEqual({ written: OBJECTS, notWritten: 0, kept: false });
+  });
+
   it('deletes the identity record of a target key the mirror deletes', async () => {
     // Prepare
     const { run, s3 } = setup();
@@ -242,7 +262,7 @@ describe('identity records that cannot be kept', () => {
 
     // Assess: only the short key has a record; equal ETags need none and count nothing.
     expect(records.summary()).toEqual({ written: 1, notWritten: 1 });
-    expect(model.keys(STATE)).toEqual([identityPrefix(job) + 'short']);
+    expect(model.keys(STATE)).toEqual([`${identityPrefix(job)}short`]);
   });
 });
 
