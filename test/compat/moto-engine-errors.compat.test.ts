@@ -14,19 +14,13 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { loadDefinition } from '../../cli/runner/definition';
+import { EXAMPLE_DEFINITION_VALUES } from '../support/example-definition';
 import { failureTail } from '../support/failure-tail';
 import { IN_CI, readServerStates } from './servers';
 
 const state = readServerStates().moto;
 
-const definition = loadDefinition({
-  ListFunctionArn: 'arn:aws:lambda:us-east-1:111111111111:function:s3xcopy-list',
-  CopyFunctionArn: 'arn:aws:lambda:us-east-1:111111111111:function:s3xcopy-copy',
-  NotifyFunctionArn: 'arn:aws:lambda:us-east-1:111111111111:function:s3xcopy-notify',
-  StateBucket: 's3xcopy-state-111111111111',
-  MapMaxConcurrency: '40',
-  SlicesPerExecution: '500',
-});
+const definition = loadDefinition(EXAMPLE_DEFINITION_VALUES);
 
 if (!state?.available) {
   if (IN_CI) throw new Error(`moto's Step Functions engine is required on CI: ${state?.reason ?? 'not started'}`);

@@ -12,16 +12,10 @@ import {
 } from '../../cli/runner/definition';
 import { parseInfraConfig } from '../../infra/config';
 import { definitionSubstitutions } from '../../infra/constructs/copy-state-machine';
+import { EXAMPLE_DEFINITION_VALUES } from '../support/example-definition';
 
 const text = readFileSync(DEFINITION_PATH, 'utf8');
-const values = {
-  ListFunctionArn: 'arn:aws:lambda:us-east-1:111111111111:function:s3xcopy-list',
-  CopyFunctionArn: 'arn:aws:lambda:us-east-1:111111111111:function:s3xcopy-copy',
-  NotifyFunctionArn: 'arn:aws:lambda:us-east-1:111111111111:function:s3xcopy-notify',
-  StateBucket: 's3xcopy-state-111111111111',
-  MapMaxConcurrency: '40',
-  SlicesPerExecution: '500',
-};
+const values = EXAMPLE_DEFINITION_VALUES;
 
 describe('statemachine/copy.asl.json', () => {
   it('is valid ASL as written and with its placeholders filled', () => {

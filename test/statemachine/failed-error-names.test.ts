@@ -7,16 +7,10 @@
  */
 import { StateMachine } from 'aws-local-stepfunctions';
 import { loadDefinition } from '../../cli/runner/definition';
+import { EXAMPLE_DEFINITION_VALUES } from '../support/example-definition';
 import { failureTail } from '../support/failure-tail';
 
-const definition = loadDefinition({
-  ListFunctionArn: 'arn:aws:lambda:us-east-1:111111111111:function:s3xcopy-list',
-  CopyFunctionArn: 'arn:aws:lambda:us-east-1:111111111111:function:s3xcopy-copy',
-  NotifyFunctionArn: 'arn:aws:lambda:us-east-1:111111111111:function:s3xcopy-notify',
-  StateBucket: 's3xcopy-state-111111111111',
-  MapMaxConcurrency: '40',
-  SlicesPerExecution: '500',
-});
+const definition = loadDefinition(EXAMPLE_DEFINITION_VALUES);
 
 const START = definition.States.NotifyFailure?.Next as string;
 const TAIL = failureTail(definition.States, START);

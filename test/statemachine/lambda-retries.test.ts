@@ -6,15 +6,9 @@
  */
 import { StateMachine } from 'aws-local-stepfunctions';
 import { type AslState, loadDefinition } from '../../cli/runner/definition';
+import { EXAMPLE_DEFINITION_VALUES } from '../support/example-definition';
 
-const definition = loadDefinition({
-  ListFunctionArn: 'arn:aws:lambda:us-east-1:111111111111:function:s3xcopy-list',
-  CopyFunctionArn: 'arn:aws:lambda:us-east-1:111111111111:function:s3xcopy-copy',
-  NotifyFunctionArn: 'arn:aws:lambda:us-east-1:111111111111:function:s3xcopy-notify',
-  StateBucket: 's3xcopy-state-111111111111',
-  MapMaxConcurrency: '40',
-  SlicesPerExecution: '500',
-});
+const definition = loadDefinition(EXAMPLE_DEFINITION_VALUES);
 
 /** Every Lambda Task of the definition, the Distributed Map's child included, by name. */
 function lambdaTasks(states: Record<string, AslState>): Record<string, AslState> {
