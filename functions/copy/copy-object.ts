@@ -42,6 +42,23 @@ export type Outcome =
 export type TargetMatcher = (object: ManifestObject, target: TargetObject) => boolean;
 
 /**
+ * The sync rule on the target as it is now: same content (size and ETag, or an identity record that
+ * proves the copy), and for an object written again since its copy (the list step saw it), the same
+ * settings too (settings-check.ts).
+ */
+export async function targetIsCurrent(
+  ctx: CopyContext,
+  matches: TargetMatcher,
+  object: ManifestObject,
+  target: TargetObject | undefined,
+  targetKey: string,
+): Promise<boolean> {
+  if (!target) return false;
+  if (!matches(object, target) && !(await provenByRecord(ctx, object, target, targetKey))) return false;
+  return !object.checkSettings || (await settingsMatch(ctx, object, targetKey));
+}
+
+/**
  * Copies one object and says what became of it. Never throws for the object's own errors: they become
  * a `failed` outcome (or `skipped: vanished` when the source was deleted since listing).
  */
@@ -77,15 +94,8 @@ export async function copyObject(
         progress.copied(object.key, object.etag, object.size);
         return { kind: 'copied', bytes: object.size };
       }
-      if (
-        job.options.mode === 'sync' &&
-        target &&
-        (matches(object, target) || (await provenByRecord(ctx, object, target, targetKey)))
-      ) {
-        // Written again since its copy (the list step saw it): the settings decide (settings-check.ts).
-        if (!object.checkSettings || (await settingsMatch(ctx, object, targetKey))) {
-          return { kind: 'skipped', reason: 'unchanged' };
-        }
+      if (job.options.mode === 'sync' && (await targetIsCurrent(ctx, matches, object, target, targetKey))) {
+        return { kind: 'skipped', reason: 'unchanged' };
       }
     }
     const copied = await copyPinned(ctx, object, targetKey);

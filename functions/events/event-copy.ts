@@ -21,7 +21,8 @@ import type { HttpHandlerOptions } from '@smithy/types';
 import pLimit from 'p-limit';
 import { type CopyContextOptions, createCopyContext } from '../copy/copy-context';
 import { targetMatches } from '../copy/copy-engine';
-import { copyObject, type Outcome } from '../copy/copy-object';
+import { copyObject, type Outcome, targetIsCurrent } from '../copy/copy-object';
+import { findTarget } from '../copy/target-lookup';
 import { OutOfTime } from '../copy/time-budget';
 import { isArchived } from '../list/archived-objects';
 import { createObjectFilter } from '../list/object-filter';
@@ -234,6 +235,13 @@ async function copyKey(
       if (targetKeyFor(job, object.key) === '') return settle({ kind: 'skipped', reason: 'prefixMarker' });
       if (isArchived(object)) return settle({ kind: 'skipped', reason: 'archived' });
       if (deps.handOver && handsOver(object.size, ctx.budget.spareMs(), deps.handOver.thresholdBytes)) {
+        // The sync rule first, as for every other object: a duplicate or late event for a large object the
+        // target already holds costs a HEAD, not an execution that would copy it again.
+        const targetKey = targetKeyFor(job, object.key);
+        const target = await findTarget(ctx, targetKey);
+        if (await targetIsCurrent(ctx, targetMatches, object, target, targetKey)) {
+          return settle({ kind: 'skipped', reason: 'unchanged' });
+        }
         return await handOverKey(job, object, deps);
       }
       const outcome: Outcome = await copyObject(ctx, targetMatches, object);

@@ -122,6 +122,21 @@ describe('direct event path: Requester Pays and objects handed to the workflow',
     expect(model.object(DST, 'out/dir/big file+1 é%41.bin')?.size).toBe(3 * MiB);
   });
 
+  it('hands over nothing for a large object the target already holds: the sync rule comes first', async () => {
+    // Arrange: the object copied once by the events function itself (threshold above its size)
+    const { model, run } = setup();
+    model.seed(SRC, [{ key: 'in/held.bin', size: 2 * MiB }]);
+    const first = await run(['in/held.bin'], { handOver: { thresholdBytes: 4 * MiB } });
+
+    // Act: a late event for the same version, now over the threshold
+    const late = await run(['in/held.bin'], { handOver: { thresholdBytes: 1 * MiB } });
+
+    // Assert
+    expect(first.reports[0]?.ledger).toMatchObject({ copied: 1, handedOver: 0 });
+    expect(late.reports[0]?.ledger).toMatchObject({ copied: 0, skipped: 1, handedOver: 0 });
+    expect(late.workflows.size).toBe(0);
+  });
+
   it('copies an object at the threshold itself', async () => {
     // Arrange
     const { model, run } = setup();
