@@ -8,7 +8,7 @@
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { EVENTS_BATCH_METRICS, EVENTS_SERVICE } from '../shared/metric-names';
+import { EVENTS_BATCH_METRICS, EVENTS_FAILED_FOR_GOOD, EVENTS_SERVICE } from '../shared/metric-names';
 import { metricSums } from './metric-sums';
 
 export type DigestCounts = Record<keyof typeof EVENTS_BATCH_METRICS, number>;
@@ -18,7 +18,16 @@ export interface EventsDigest {
   period: { start: string; end: string };
   source: string;
   target: string;
-  objects: Omit<DigestCounts, 'bytesCopied' | 'duplicates'>;
+  /**
+   * Objects settled in the period, each counted once: copied, skipped, handed over, or failed for good (its
+   * last delivery failed). selected = copied + skipped + failed + handedOver.
+   */
+  objects: Pick<DigestCounts, 'selected' | 'copied' | 'skipped' | 'failed' | 'handedOver'>;
+  /**
+   * Deliveries that settled nothing and went back to the queue (the object is counted in `objects` by the
+   * delivery that settles it): a failure before the last delivery, or out of time.
+   */
+  deliveriesRetried: { failed: number; notAttempted: number };
   /** Events naming a key another event of the same batch named (copied once). */
   duplicateEvents: number;
   bytes: { copied: number };
@@ -54,24 +63,25 @@ export async function runEventsDigest(deps: DigestDeps, period: { start: Date; e
   const sums = await metricSums(deps.metrics, {
     namespace: deps.namespace,
     dimensions: { service: EVENTS_SERVICE },
-    names: fields.map((field) => EVENTS_BATCH_METRICS[field]),
+    names: [...fields.map((field) => EVENTS_BATCH_METRICS[field]), EVENTS_FAILED_FOR_GOOD],
     start: period.start,
     end: period.end,
   });
   const count = (field: keyof typeof EVENTS_BATCH_METRICS) => Math.round(sums[EVENTS_BATCH_METRICS[field]] ?? 0);
+  const failedForGood = Math.round(sums[EVENTS_FAILED_FOR_GOOD] ?? 0);
   const key = digestKey(period);
   const digest: EventsDigest = {
     period: { start: period.start.toISOString(), end: period.end.toISOString() },
     source: deps.job.source,
     target: deps.job.target,
     objects: {
-      selected: count('selected'),
+      selected: count('copied') + count('skipped') + failedForGood + count('handedOver'),
       copied: count('copied'),
       skipped: count('skipped'),
-      failed: count('failed'),
-      notAttempted: count('notAttempted'),
+      failed: failedForGood,
       handedOver: count('handedOver'),
     },
+    deliveriesRetried: { failed: count('failed') - failedForGood, notAttempted: count('notAttempted') },
     duplicateEvents: count('duplicates'),
     bytes: { copied: count('bytesCopied') },
     failureReports: `s3://${deps.state.bucket}/reports/events/`,
@@ -118,8 +128,8 @@ export function digestMessage(digest: EventsDigest): string {
     `- copied: ${o.copied} (${digest.bytes.copied} bytes)`,
     `- skipped (already current, vanished, filtered out): ${o.skipped}`,
     `- handed over to the workflow (too large for one invocation; each execution reports itself): ${o.handedOver}`,
-    `- failed: ${o.failed} (counted per delivery; a key's final failure was reported when its last delivery failed)`,
-    `- not attempted (out of time; delivered again, counted per delivery): ${o.notAttempted}`,
+    `- failed for good (their last delivery failed; each was reported then): ${o.failed}`,
+    `- deliveries retried without settling their object: ${digest.deliveriesRetried.failed} failed, ${digest.deliveriesRetried.notAttempted} out of time`,
     `- duplicate events: ${digest.duplicateEvents}`,
     '',
     `Failure reports: ${digest.failureReports}`,

@@ -20,7 +20,7 @@ import { BucketRegions, createStsClient, s3ClientFactory } from '../shared/clien
 import { assertDeploymentAllows, type DeploymentConfig, loadConfig } from '../shared/config';
 import { errorMessage } from '../shared/errors';
 import { type CopyFailure, DEFAULT_OPTIONS, resolveJob } from '../shared/job';
-import { EVENTS_BATCH_METRICS, EVENTS_SERVICE } from '../shared/metric-names';
+import { EVENTS_BATCH_METRICS, EVENTS_FAILED_FOR_GOOD, EVENTS_SERVICE } from '../shared/metric-names';
 import { createObservability, type Observability } from '../shared/observability';
 import { TargetClients } from '../shared/target-role';
 import { copyEventBatch, EVENTS_JOB_ID, type EventCopyDeps, type EventLedger } from './event-copy';
@@ -152,6 +152,7 @@ export function createEventsHandler(deps: EventsHandlerDeps) {
       ),
     };
     recordMetrics(metrics, result.ledger);
+    metrics.addMetric(EVENTS_FAILED_FOR_GOOD, MetricUnit.Count, report.finalFailures.length);
     logger.info('Event batch copied', { ...result.ledger, retried: result.retryMessageIds.length });
     for (const failure of result.failures) logger.warn('Object failed', { ...failure });
     if (report.finalFailures.length > 0) {

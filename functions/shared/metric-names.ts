@@ -29,3 +29,10 @@ export const EVENTS_BATCH_METRICS = {
   duplicates: 'DuplicateEvents',
   handedOver: 'ObjectsHandedOver',
 } as const;
+
+/**
+ * Objects whose failure was final (their message's last delivery failed; they go to the dead-letter queue
+ * and were reported then). ObjectsFailed counts every failed delivery, so a key that fails five deliveries
+ * counts five times there and once here: the digest counts objects from this one.
+ */
+export const EVENTS_FAILED_FOR_GOOD = 'ObjectsFailedForGood';

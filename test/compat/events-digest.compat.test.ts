@@ -27,7 +27,7 @@ import { createDigestHandler } from '../../functions/digest/handler';
 import { metricSums } from '../../functions/digest/metric-sums';
 import { createEventsHandler, type EventsBatchReport } from '../../functions/events/handler';
 import { s3ClientFactory } from '../../functions/shared/clients';
-import { EVENTS_BATCH_METRICS, EVENTS_SERVICE } from '../../functions/shared/metric-names';
+import { EVENTS_BATCH_METRICS, EVENTS_FAILED_FOR_GOOD, EVENTS_SERVICE } from '../../functions/shared/metric-names';
 import { TargetClients } from '../../functions/shared/target-role';
 import { type CompatServer, connect } from './connect';
 import { IN_CI, readServerStates } from './servers';
@@ -37,7 +37,7 @@ const region = 'us-east-1';
 const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 
 /** An SQS record of the events queue: an EventBridge Object Created event as its body. */
-function record(bucket: string, key: string, messageId: string): SQSRecord {
+function record(bucket: string, key: string, messageId: string, receiveCount = 1): SQSRecord {
   const body = {
     'detail-type': 'Object Created',
     source: 'aws.s3',
@@ -46,7 +46,7 @@ function record(bucket: string, key: string, messageId: string): SQSRecord {
   return {
     messageId,
     body: JSON.stringify(body),
-    attributes: { ApproximateReceiveCount: '1' },
+    attributes: { ApproximateReceiveCount: String(receiveCount) },
   } as unknown as SQSRecord;
 }
 
@@ -135,11 +135,32 @@ if (!state?.available) {
           { awsRequestId: `r${index}`, getRemainingTimeInMillis: () => 900_000 } as never,
         );
       }
+      // One key whose copy fails on every delivery (its target bucket does not exist): delivered once, then
+      // a last time (the queue's maxReceiveCount). Two failed deliveries, one object failed for good.
+      const failing = createEventsHandler({
+        config: {
+          defaults: {
+            source: { bucket: source, prefix: 'in/' },
+            target: { bucket: `dg-missing-${run}`, prefix: 'out/' },
+          },
+          notifyOnSuccess: true,
+        },
+        targetClients: new TargetClients(new STSClient({ region, endpoint: server.endpoint, credentials }), makeS3),
+        maxReceiveCount: 5,
+        observability: { logger, metrics },
+        onResult: (report) => reports.push(report),
+      });
+      for (const [index, receiveCount] of [1, 5].entries()) {
+        await failing(
+          { Records: [record(source, 'in/c.txt', `f${index}`, receiveCount)] } as SQSEvent,
+          { awsRequestId: `f${index}`, getRemainingTimeInMillis: () => 900_000 } as never,
+        );
+      }
       const cloudWatch = new CloudWatchClient({ region, endpoint: server.endpoint, credentials });
       // moto 5.2.1 drops the namespace from a GetMetricData query that names dimensions (it sums every
       // namespace's metric of that name and dimensions), so whatever else a long-lived moto holds is read first.
       const now = () => new Date(Date.now() + 3_600_000);
-      const names = Object.values(EVENTS_BATCH_METRICS);
+      const names = [...Object.values(EVENTS_BATCH_METRICS), EVENTS_FAILED_FOR_GOOD];
       const period = digestPeriod(now(), 24);
       const before = await metricSums(cloudWatch, {
         namespace,
@@ -167,15 +188,29 @@ if (!state?.available) {
       // Assert: the sums of the three ledgers, in the report and in the one message
       const sum = (field: keyof typeof EVENTS_BATCH_METRICS) =>
         reports.reduce((total, report) => total + report.ledger[field], 0) + (before[EVENTS_BATCH_METRICS[field]] ?? 0);
-      expect(emfLines).toHaveLength(3);
-      expect(reports.map((report) => report.ledger.copied)).toEqual([2, 0, 1]);
+      const failedForGood =
+        reports.reduce((total, report) => total + report.finalFailures.length, 0) +
+        (before[EVENTS_FAILED_FOR_GOOD] ?? 0);
+      expect(emfLines).toHaveLength(5);
+      expect(reports.map((report) => report.ledger.copied)).toEqual([2, 0, 1, 0, 0]);
+      expect(reports.map((report) => [report.ledger.failed, report.finalFailures.length])).toEqual([
+        [0, 0],
+        [0, 0],
+        [0, 0],
+        [1, 0],
+        [1, 1],
+      ]);
+      // Each object once: the key that failed twice is one object failed for good, and one retried delivery.
       expect(digest.objects).toEqual({
-        selected: sum('selected'),
+        selected: sum('copied') + sum('skipped') + failedForGood + sum('handedOver'),
         copied: sum('copied'),
         skipped: sum('skipped'),
-        failed: sum('failed'),
-        notAttempted: sum('notAttempted'),
+        failed: failedForGood,
         handedOver: sum('handedOver'),
+      });
+      expect(digest.deliveriesRetried).toEqual({
+        failed: sum('failed') - failedForGood,
+        notAttempted: sum('notAttempted'),
       });
       expect(digest.duplicateEvents).toBe(sum('duplicates'));
       expect(digest.bytes.copied).toBe(sum('bytesCopied'));
@@ -187,7 +222,7 @@ if (!state?.available) {
       };
       const sent = data.sns?.Topic?.find((topic) => topic.arn === topicArn)?.sent_notifications ?? [];
       expect(sent.map(([, , subject]) => subject)).toEqual([
-        `s3xcopy events ${digest.period.start.slice(0, 10)}: ${sum('copied')} copied, ${sum('failed')} failed`,
+        `s3xcopy events ${digest.period.start.slice(0, 10)}: ${sum('copied')} copied, ${failedForGood} failed`,
       ]);
       expect(sent[0]?.[1]).toContain(`- copied: ${sum('copied')} (${digest.bytes.copied} bytes)`);
       sns.destroy();

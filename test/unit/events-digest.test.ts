@@ -15,7 +15,8 @@ describe('events digest', () => {
       period: { start: '2026-12-05T06:00:00.000Z', end: '2026-12-06T06:00:00.000Z' },
       source: `s3://src/${'p'.repeat(200)}/`,
       target: 's3://dst/out/',
-      objects: { selected: 12, copied: 9, skipped: 1, failed: 1, notAttempted: 0, handedOver: 1 },
+      objects: { selected: 12, copied: 9, skipped: 1, failed: 1, handedOver: 1 },
+      deliveriesRetried: { failed: 4, notAttempted: 2 },
       duplicateEvents: 3,
       bytes: { copied: 4096 },
       failureReports: 's3://state/reports/events/',
@@ -28,6 +29,8 @@ describe('events digest', () => {
     expect(subject).toBe('s3xcopy events 2026-12-05: 9 copied, 1 failed');
     expect(subject.length).toBeLessThanOrEqual(100);
     expect(message).toContain('- handed over to the workflow');
+    expect(message).toContain('- failed for good (their last delivery failed; each was reported then): 1');
+    expect(message).toContain('- deliveries retried without settling their object: 4 failed, 2 out of time');
     expect(message).toContain('This digest: s3://state/reports/events/2026-12-05.json');
   });
 });
