@@ -88,34 +88,36 @@ function fail(ledger: DeleteLedger, failure: DeleteFailure): void {
 /**
  * Settles one candidate: HEAD the source, then (proven absent, not a dry run) delete the target object.
  * Adds the outcome to the ledger; never throws for a per-key error.
- * @returns true when the key was proven absent (a dry run names it as one it would delete)
+ * @returns `proven` when the source key was proven absent (a dry run names it as one it would delete),
+ *   and `deleted` when the target object was then deleted too
  */
 export async function settleCandidate(
   clients: { source: S3Client; target: S3Client | undefined },
   job: Job,
   key: string,
   ledger: DeleteLedger,
-): Promise<boolean> {
+): Promise<{ proven: boolean; deleted: boolean }> {
   const evidence = await sourceEvidence(clients.source, job, key);
   if (evidence.kind === 'exists') {
     ledger.refused++;
     if (ledger.refusedKeys.length < MAX_REPORTED) ledger.refusedKeys.push(key);
-    return false;
+    return { proven: false, deleted: false };
   }
   if (evidence.kind === 'unknown') {
     const message = `HEAD s3://${job.source.bucket}/${sourceKeyOf(job, key)} proved nothing (${evidence.message}); the target object is kept`;
     fail(ledger, { action: 'HeadObject', key, code: evidence.code, message });
-    return false;
+    return { proven: false, deleted: false };
   }
   ledger.proven++;
-  if (!clients.target) return true;
+  if (!clients.target) return { proven: true, deleted: false };
   try {
     await clients.target.send(new DeleteObjectCommand({ Bucket: job.target.bucket, Key: key }));
     ledger.deleted++;
+    return { proven: true, deleted: true };
   } catch (error) {
     fail(ledger, { action: 'DeleteObject', key, code: awsErrorCode(error), message: errorMessage(error) });
+    return { proven: true, deleted: false };
   }
-  return true;
 }
 
 /**

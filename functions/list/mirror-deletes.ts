@@ -292,9 +292,10 @@ export async function runMirrorDeletes(params: MirrorDeletesParams): Promise<Del
     const worker = async () => {
       while (next < keys.length && !stopped()) {
         const key = keys[next++] as string;
-        const proven = await settleCandidate(clients, job, key, ledger);
+        const { proven, deleted } = await settleCandidate(clients, job, key, ledger);
         settled++;
-        if (proven && !dryRun) await deleteIdentityRecord(params, job, key, ledger);
+        // The record describes the target object: it goes only once that object is gone.
+        if (deleted) await deleteIdentityRecord(params, job, key, ledger);
         if (proven && dryRun && wouldDelete.length < SAMPLE_KEYS) wouldDelete.push(key);
       }
     };

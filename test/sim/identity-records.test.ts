@@ -226,6 +226,43 @@ describe('identity records (S3 model with SSE-KMS ETags)', () => {
     expect(keys).toHaveLength(OBJECTS - 1);
     expect(keys.some((key) => key.endsWith('/k-003'))).toBe(false);
   });
+
+  it('keeps the identity record of a target key whose delete failed: the object it describes is still there', async () => {
+    // Prepare: the target refuses DeleteObject of copy/k-004, as a refusing policy would
+    const { run, s3 } = setup();
+    await run();
+    await s3.send(new DeleteObjectCommand({ Bucket: SOURCE.bucket, Key: 'data/k-004' }));
+    const denyDelete: Partial<LocalRunOptions> = {
+      configureS3: (client, role) => {
+        if (role !== 'target') return;
+        client.middlewareStack.add(
+          (next, context) => async (args) => {
+            if (
+              context.commandName === 'DeleteObjectCommand' &&
+              (args.input as { Key?: string }).Key === 'copy/k-004'
+            ) {
+              throw Object.assign(new Error('Access Denied'), {
+                name: 'AccessDenied',
+                $metadata: { httpStatusCode: 403 },
+              });
+            }
+            return next(args);
+          },
+          { step: 'initialize', name: 'deny-delete-k-004' },
+        );
+      },
+    };
+
+    // Act
+    const synced = await run({ mode: 'sync', delete: true, maxDelete: 1 }, denyDelete);
+
+    // Assess: the object and its record both stay
+    expect(synced.deletes).toMatchObject({ proven: 1, deleted: 0, failed: 1 });
+    const listed = await s3.send(
+      new ListObjectsV2Command({ Bucket: STATE, Prefix: identityPrefix({ source: SOURCE, target: TARGET }) }),
+    );
+    expect((listed.Contents ?? []).some((item) => item.Key?.endsWith('/k-004'))).toBe(true);
+  });
 });
 
 describe('identity records that cannot be kept', () => {
