@@ -31,6 +31,7 @@ import { EVENTS_BATCH_METRICS, EVENTS_FAILED_FOR_GOOD, EVENTS_SERVICE } from '..
 import { TargetClients } from '../../functions/shared/target-role';
 import { type CompatServer, connect } from './connect';
 import { IN_CI, readServerStates } from './servers';
+import { subscribeInbox } from './sns-inbox';
 
 const state = readServerStates().moto;
 const region = 'us-east-1';
@@ -171,6 +172,7 @@ if (!state?.available) {
       for (const line of emfLines) await cloudWatch.send(new PutMetricDataCommand(putMetricDataOf(JSON.parse(line))));
       const sns = new SNSClient({ region, endpoint: server.endpoint, credentials });
       const topicArn = (await sns.send(new CreateTopicCommand({ Name: `digest-${run}` }))).TopicArn ?? '';
+      const inbox = await subscribeInbox(sns, topicArn);
       const digestHandler = createDigestHandler({
         hours: 24,
         now,
@@ -217,14 +219,11 @@ if (!state?.available) {
       const key = `reports/events/${digest.period.start.slice(0, 10)}.json`;
       const stored = await server.s3.send(new GetObjectCommand({ Bucket: stateBucket, Key: key }));
       expect(JSON.parse(await (stored.Body?.transformToString() ?? '{}'))).toEqual(digest);
-      const data = (await (await fetch(`${server.endpoint}/moto-api/data.json`)).json()) as {
-        sns?: { Topic?: Array<{ arn: string; sent_notifications: Array<[string, string, string]> }> };
-      };
-      const sent = data.sns?.Topic?.find((topic) => topic.arn === topicArn)?.sent_notifications ?? [];
-      expect(sent.map(([, , subject]) => subject)).toEqual([
+      expect(inbox.messages.map((message) => message.subject)).toEqual([
         `s3xcopy events ${digest.period.start.slice(0, 10)}: ${sum('copied')} copied, ${failedForGood} failed`,
       ]);
-      expect(sent[0]?.[1]).toContain(`- copied: ${sum('copied')} (${digest.bytes.copied} bytes)`);
+      expect(inbox.messages[0]?.body).toContain(`- copied: ${sum('copied')} (${digest.bytes.copied} bytes)`);
+      await inbox.close();
       sns.destroy();
     });
   });

@@ -20,6 +20,7 @@ import { type CompatServer, connect } from './connect';
 import { type MotoEngine, startMotoEngine } from './moto-engine';
 import { compareCopies, type ExpectedCopy, listKeys } from './oracle';
 import { IN_CI, readServerStates } from './servers';
+import { type SnsInbox, subscribeInbox } from './sns-inbox';
 
 /** What `s3xcopy start --watch --json` prints at the end. */
 interface WatchSummary {
@@ -52,22 +53,6 @@ function watchSummary(run: CliRun): WatchSummary {
   }
 }
 
-/** One message moto's SNS accepted: moto keeps [id, message, subject, attributes, group] per topic. */
-interface SentMessage {
-  subject: string;
-  body: string;
-}
-
-/** The messages published to `topicArn`, read from moto's own record of its state (/moto-api/data.json). */
-async function sentMessages(endpoint: string, topicArn: string): Promise<SentMessage[]> {
-  const response = await fetch(`${endpoint}/moto-api/data.json`);
-  const data = (await response.json()) as {
-    sns?: { Topic?: Array<{ arn: string; sent_notifications: Array<[string, string, string]> }> };
-  };
-  const topic = data.sns?.Topic?.find((candidate) => candidate.arn === topicArn);
-  return (topic?.sent_notifications ?? []).map(([, body, subject]) => ({ subject, body }));
-}
-
 const state = readServerStates().moto;
 const lambdaPort = Number(state?.env.MOTO_LAMBDA_PORT);
 const unavailable = !state?.available
@@ -96,6 +81,7 @@ if (unavailable) {
     let server: CompatServer;
     let engine: MotoEngine;
     let stateMachineArn: string;
+    let inbox: SnsInbox;
     const run = randomBytes(3).toString('hex');
     const src = `engine-src-${run}`;
     const dst = `engine-dst-${run}`;
@@ -156,6 +142,7 @@ if (unavailable) {
         logFile: path.join(tmpdir(), `s3xcopy-moto-engine-${run}.log`),
       });
       stateMachineArn = await engine.createStateMachine(`s3xcopy-${run}`, 100);
+      inbox = await subscribeInbox(engine.sns, engine.topicArn);
     }, 60_000);
 
     afterEach(() => {
@@ -164,6 +151,7 @@ if (unavailable) {
     });
 
     afterAll(async () => {
+      await inbox?.close();
       await engine?.close();
       await server?.stop();
     });
@@ -204,7 +192,7 @@ if (unavailable) {
       expect(summary.ledger?.ledgerSource).toMatchObject({ batches: 1, batchesWithoutRecord: 0 });
       expect(summary.ledger?.ledgerSource?.reason).toMatch(NO_RESULT_FILES);
       expect(result.code).toBe(0);
-      const messages = await sentMessages(server.endpoint, engine.topicArn);
+      const messages = inbox.messages;
       expect(messages).toEqual([
         expect.objectContaining({ subject: expect.stringMatching(/^s3xcopy SUCCEEDED: .*, 5 copied, 0 skipped$/) }),
       ]);
@@ -313,7 +301,7 @@ if (unavailable) {
           .map((key) => `beyond/${key}`)
           .sort(),
       );
-      const messages = await sentMessages(server.endpoint, engine.topicArn);
+      const messages = inbox.messages;
       expect(messages.at(-1)?.body).toContain(`beyond-${run}`);
     });
 
