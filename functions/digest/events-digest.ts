@@ -8,7 +8,12 @@
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { EVENTS_BATCH_METRICS, EVENTS_FAILED_FOR_GOOD, EVENTS_SERVICE } from '../shared/metric-names';
+import {
+  EVENTS_BATCH_METRICS,
+  EVENTS_FAILED_FOR_GOOD,
+  EVENTS_OUT_OF_TIME_FOR_GOOD,
+  EVENTS_SERVICE,
+} from '../shared/metric-names';
 import { metricSums } from './metric-sums';
 
 export type DigestCounts = Record<keyof typeof EVENTS_BATCH_METRICS, number>;
@@ -20,9 +25,12 @@ export interface EventsDigest {
   target: string;
   /**
    * Objects settled in the period, each counted once: copied, skipped, handed over, or failed for good (its
-   * last delivery failed). selected = copied + skipped + failed + handedOver.
+   * last delivery failed, or ran out of time before copying it). selected = copied + skipped + failed +
+   * handedOver.
    */
   objects: Pick<DigestCounts, 'selected' | 'copied' | 'skipped' | 'failed' | 'handedOver'>;
+  /** Of `objects.failed`, those whose last delivery ran out of time before their copy was started. */
+  failedOutOfTime: number;
   /**
    * Deliveries that settled nothing and went back to the queue (the object is counted in `objects` by the
    * delivery that settles it): a failure before the last delivery, or out of time.
@@ -63,25 +71,30 @@ export async function runEventsDigest(deps: DigestDeps, period: { start: Date; e
   const sums = await metricSums(deps.metrics, {
     namespace: deps.namespace,
     dimensions: { service: EVENTS_SERVICE },
-    names: [...fields.map((field) => EVENTS_BATCH_METRICS[field]), EVENTS_FAILED_FOR_GOOD],
+    names: [...fields.map((field) => EVENTS_BATCH_METRICS[field]), EVENTS_FAILED_FOR_GOOD, EVENTS_OUT_OF_TIME_FOR_GOOD],
     start: period.start,
     end: period.end,
   });
   const count = (field: keyof typeof EVENTS_BATCH_METRICS) => Math.round(sums[EVENTS_BATCH_METRICS[field]] ?? 0);
   const failedForGood = Math.round(sums[EVENTS_FAILED_FOR_GOOD] ?? 0);
+  const outOfTimeForGood = Math.round(sums[EVENTS_OUT_OF_TIME_FOR_GOOD] ?? 0);
   const key = digestKey(period);
   const digest: EventsDigest = {
     period: { start: period.start.toISOString(), end: period.end.toISOString() },
     source: deps.job.source,
     target: deps.job.target,
     objects: {
-      selected: count('copied') + count('skipped') + failedForGood + count('handedOver'),
+      selected: count('copied') + count('skipped') + failedForGood + outOfTimeForGood + count('handedOver'),
       copied: count('copied'),
       skipped: count('skipped'),
-      failed: failedForGood,
+      failed: failedForGood + outOfTimeForGood,
       handedOver: count('handedOver'),
     },
-    deliveriesRetried: { failed: count('failed') - failedForGood, notAttempted: count('notAttempted') },
+    failedOutOfTime: outOfTimeForGood,
+    deliveriesRetried: {
+      failed: count('failed') - failedForGood,
+      notAttempted: count('notAttempted') - outOfTimeForGood,
+    },
     duplicateEvents: count('duplicates'),
     bytes: { copied: count('bytesCopied') },
     failureReports: `s3://${deps.state.bucket}/reports/events/`,
@@ -128,7 +141,7 @@ export function digestMessage(digest: EventsDigest): string {
     `- copied: ${o.copied} (${digest.bytes.copied} bytes)`,
     `- skipped (already current, vanished, filtered out): ${o.skipped}`,
     `- handed over to the workflow (too large for one invocation; each execution reports itself): ${o.handedOver}`,
-    `- failed for good (their last delivery failed; each was reported then): ${o.failed}`,
+    `- failed for good (their last delivery failed, ${digest.failedOutOfTime} of them out of time; each was reported then): ${o.failed}`,
     `- deliveries retried without settling their object: ${digest.deliveriesRetried.failed} failed, ${digest.deliveriesRetried.notAttempted} out of time`,
     `- duplicate events: ${digest.duplicateEvents}`,
     '',

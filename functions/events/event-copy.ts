@@ -79,6 +79,8 @@ export interface EventCopyResult {
   failureMessageIds: string[][];
   /** Messages to hand back to the queue (failed or not attempted): SQS delivers them again. */
   retryMessageIds: string[];
+  /** Keys the invocation ran out of time for, each with the messages that named it. */
+  notAttempted: Array<{ key: string; messageIds: string[] }>;
 }
 
 export interface EventCopyDeps extends Omit<CopyContextOptions, 'jobId' | 'progress' | 'sourceS3'> {
@@ -298,6 +300,7 @@ export async function copyEventBatch(
   const failures: CopyFailure[] = [];
   const failureMessageIds: string[][] = [];
   const retry = new Set<string>();
+  const notAttempted: EventCopyResult['notAttempted'] = [];
   const ctx = createCopyContext(eventJob, { ...deps, jobId: EVENTS_JOB_ID });
   const limit = pLimit(eventJob.options.concurrency);
   try {
@@ -323,6 +326,7 @@ export async function copyEventBatch(
           failureMessageIds.push(key.messageIds);
         } else {
           ledger.notAttempted++;
+          notAttempted.push({ key: key.candidates[0] ?? '', messageIds: key.messageIds });
         }
         for (const id of key.messageIds) retry.add(id);
       }
@@ -330,5 +334,5 @@ export async function copyEventBatch(
   } finally {
     ctx.budget.dispose();
   }
-  return { ledger, failures, failureMessageIds, retryMessageIds: [...retry] };
+  return { ledger, failures, failureMessageIds, retryMessageIds: [...retry], notAttempted };
 }

@@ -20,7 +20,12 @@ import { BucketRegions, createStsClient, s3ClientFactory } from '../shared/clien
 import { assertDeploymentAllows, type DeploymentConfig, loadConfig } from '../shared/config';
 import { errorMessage } from '../shared/errors';
 import { type CopyFailure, DEFAULT_OPTIONS, resolveJob } from '../shared/job';
-import { EVENTS_BATCH_METRICS, EVENTS_FAILED_FOR_GOOD, EVENTS_SERVICE } from '../shared/metric-names';
+import {
+  EVENTS_BATCH_METRICS,
+  EVENTS_FAILED_FOR_GOOD,
+  EVENTS_OUT_OF_TIME_FOR_GOOD,
+  EVENTS_SERVICE,
+} from '../shared/metric-names';
 import { createObservability, type Observability } from '../shared/observability';
 import { TargetClients } from '../shared/target-role';
 import { copyEventBatch, EVENTS_JOB_ID, type EventCopyDeps, type EventLedger } from './event-copy';
@@ -44,13 +49,21 @@ export interface EventsHandlerDeps {
   onResult?: (result: EventsBatchReport) => void;
 }
 
+/** The failure code of a key whose last delivery ran out of time before its copy was started. */
+export const OUT_OF_TIME = 'OutOfTime';
+const OUT_OF_TIME_MESSAGE =
+  "the invocation ran out of time before copying it, on its event's last delivery: raise the events function's timeout or lower the queue's batch size, then redrive the dead-letter queue";
+
 /** What one invocation did: the ledger, the failures, and which failures were final. */
 export interface EventsBatchReport {
   ledger: EventLedger;
   failures: CopyFailure[];
   /** Messages handed back to the queue. */
   retried: string[];
-  /** Failures of messages on their last delivery (they go to the dead-letter queue now). */
+  /**
+   * Keys settled for good as not copied: every message naming them was on its last delivery and goes to
+   * the dead-letter queue now. Failed copies, and keys the invocation ran out of time for (code OutOfTime).
+   */
   finalFailures: CopyFailure[];
   /** Where the final failures were written, when any were. */
   report?: string;
@@ -143,16 +156,23 @@ export function createEventsHandler(deps: EventsHandlerDeps) {
         .filter((record) => Number(record.attributes?.ApproximateReceiveCount ?? 1) >= deps.maxReceiveCount)
         .map((record) => record.messageId),
     );
+    // A key is settled for good when every message naming it is on its last delivery: another message
+    // naming it still comes back, and the key is tried again then.
+    const final = (messageIds: string[] = []) =>
+      messageIds.length > 0 && messageIds.every((id) => lastDelivery.has(id));
+    const failedForGood = result.failures.filter((_, index) => final(result.failureMessageIds[index]));
+    const outOfTimeForGood: CopyFailure[] = result.notAttempted
+      .filter((key) => final(key.messageIds))
+      .map((key) => ({ key: key.key, code: OUT_OF_TIME, message: OUT_OF_TIME_MESSAGE }));
     const report: EventsBatchReport = {
       ledger: result.ledger,
       failures: result.failures,
       retried: result.retryMessageIds,
-      finalFailures: result.failures.filter((_, index) =>
-        (result.failureMessageIds[index] ?? []).some((id) => lastDelivery.has(id)),
-      ),
+      finalFailures: [...failedForGood, ...outOfTimeForGood],
     };
     recordMetrics(metrics, result.ledger);
-    metrics.addMetric(EVENTS_FAILED_FOR_GOOD, MetricUnit.Count, report.finalFailures.length);
+    metrics.addMetric(EVENTS_FAILED_FOR_GOOD, MetricUnit.Count, failedForGood.length);
+    metrics.addMetric(EVENTS_OUT_OF_TIME_FOR_GOOD, MetricUnit.Count, outOfTimeForGood.length);
     logger.info('Event batch copied', { ...result.ledger, retried: result.retryMessageIds.length });
     for (const failure of result.failures) logger.warn('Object failed', { ...failure });
     if (report.finalFailures.length > 0) {

@@ -36,3 +36,10 @@ export const EVENTS_BATCH_METRICS = {
  * counts five times there and once here: the digest counts objects from this one.
  */
 export const EVENTS_FAILED_FOR_GOOD = 'ObjectsFailedForGood';
+
+/**
+ * Objects the events function ran out of time for on their message's last delivery: they go to the
+ * dead-letter queue without a copy attempt. ObjectsNotAttempted counts every such delivery; the digest
+ * counts these as failed for good, beside ObjectsFailedForGood.
+ */
+export const EVENTS_OUT_OF_TIME_FOR_GOOD = 'ObjectsOutOfTimeForGood';

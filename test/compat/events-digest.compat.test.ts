@@ -25,9 +25,14 @@ import type { EventsDigest } from '../../functions/digest/events-digest';
 import { digestPeriod } from '../../functions/digest/events-digest';
 import { createDigestHandler } from '../../functions/digest/handler';
 import { metricSums } from '../../functions/digest/metric-sums';
-import { createEventsHandler, type EventsBatchReport } from '../../functions/events/handler';
+import { createEventsHandler, type EventsBatchReport, OUT_OF_TIME } from '../../functions/events/handler';
 import { s3ClientFactory } from '../../functions/shared/clients';
-import { EVENTS_BATCH_METRICS, EVENTS_FAILED_FOR_GOOD, EVENTS_SERVICE } from '../../functions/shared/metric-names';
+import {
+  EVENTS_BATCH_METRICS,
+  EVENTS_FAILED_FOR_GOOD,
+  EVENTS_OUT_OF_TIME_FOR_GOOD,
+  EVENTS_SERVICE,
+} from '../../functions/shared/metric-names';
 import { TargetClients } from '../../functions/shared/target-role';
 import { type CompatServer, connect } from './connect';
 import { IN_CI, readServerStates } from './servers';
@@ -49,6 +54,11 @@ function record(bucket: string, key: string, messageId: string, receiveCount = 1
     body: JSON.stringify(body),
     attributes: { ApproximateReceiveCount: String(receiveCount) },
   } as unknown as SQSRecord;
+}
+
+/** A batch's final failures: out of time, or a failed copy (whatever the server's error code). */
+function finalCodesOf(report: EventsBatchReport): string[] {
+  return report.finalFailures.map((failure) => (failure.code === OUT_OF_TIME ? OUT_OF_TIME : 'failed'));
 }
 
 /** The PutMetricData request CloudWatch makes of one EMF line: its namespace, dimension set and values. */
@@ -122,7 +132,7 @@ if (!state?.available) {
         observability: { logger, metrics },
         onResult: (report) => reports.push(report),
       });
-      for (const key of ['in/a.txt', 'in/b.txt', 'in/c.txt']) {
+      for (const key of ['in/a.txt', 'in/b.txt', 'in/c.txt', 'in/late.txt']) {
         await server.s3.send(new PutObjectCommand({ Bucket: source, Key: key, Body: `body of ${key}` }));
       }
       const batches = [
@@ -157,11 +167,20 @@ if (!state?.available) {
           { awsRequestId: `f${index}`, getRemainingTimeInMillis: () => 900_000 } as never,
         );
       }
+      // One key the invocation runs out of time for: once on an early delivery (retried), then on the last
+      // (settled for good, out of time, without a copy attempt).
+      for (const [index, receiveCount] of [2, 5].entries()) {
+        let calls = 0;
+        await handler(
+          { Records: [record(source, 'in/late.txt', `t${index}`, receiveCount)] } as SQSEvent,
+          { awsRequestId: `t${index}`, getRemainingTimeInMillis: () => (calls++ === 0 ? 1_000 : 0) } as never,
+        );
+      }
       const cloudWatch = new CloudWatchClient({ region, endpoint: server.endpoint, credentials });
       // moto 5.2.1 drops the namespace from a GetMetricData query that names dimensions (it sums every
       // namespace's metric of that name and dimensions), so whatever else a long-lived moto holds is read first.
       const now = () => new Date(Date.now() + 3_600_000);
-      const names = [...Object.values(EVENTS_BATCH_METRICS), EVENTS_FAILED_FOR_GOOD];
+      const names = [...Object.values(EVENTS_BATCH_METRICS), EVENTS_FAILED_FOR_GOOD, EVENTS_OUT_OF_TIME_FOR_GOOD];
       const period = digestPeriod(now(), 24);
       const before = await metricSums(cloudWatch, {
         namespace,
@@ -190,29 +209,37 @@ if (!state?.available) {
       // Assert: the sums of the three ledgers, in the report and in the one message
       const sum = (field: keyof typeof EVENTS_BATCH_METRICS) =>
         reports.reduce((total, report) => total + report.ledger[field], 0) + (before[EVENTS_BATCH_METRICS[field]] ?? 0);
+      const finalCodes = reports.flatMap((report) => report.finalFailures.map((failure) => failure.code));
+      const outOfTime =
+        finalCodes.filter((code) => code === OUT_OF_TIME).length + (before[EVENTS_OUT_OF_TIME_FOR_GOOD] ?? 0);
       const failedForGood =
-        reports.reduce((total, report) => total + report.finalFailures.length, 0) +
-        (before[EVENTS_FAILED_FOR_GOOD] ?? 0);
-      expect(emfLines).toHaveLength(5);
-      expect(reports.map((report) => report.ledger.copied)).toEqual([2, 0, 1, 0, 0]);
-      expect(reports.map((report) => [report.ledger.failed, report.finalFailures.length])).toEqual([
-        [0, 0],
-        [0, 0],
-        [0, 0],
-        [1, 0],
-        [1, 1],
-      ]);
-      // Each object once: the key that failed twice is one object failed for good, and one retried delivery.
+        finalCodes.filter((code) => code !== OUT_OF_TIME).length + (before[EVENTS_FAILED_FOR_GOOD] ?? 0);
+      expect(emfLines).toHaveLength(7);
+      expect(reports.map((report) => report.ledger.copied)).toEqual([2, 0, 1, 0, 0, 0, 0]);
+      expect(reports.map((report) => [report.ledger.failed, report.ledger.notAttempted, finalCodesOf(report)])).toEqual(
+        [
+          [0, 0, []],
+          [0, 0, []],
+          [0, 0, []],
+          [1, 0, []],
+          [1, 0, ['failed']],
+          [0, 1, []],
+          [0, 1, [OUT_OF_TIME]],
+        ],
+      );
+      // Each object once: the key that failed twice is one object failed for good and one retried delivery;
+      // the key out of time twice is one object failed for good (out of time) and one retried delivery.
       expect(digest.objects).toEqual({
-        selected: sum('copied') + sum('skipped') + failedForGood + sum('handedOver'),
+        selected: sum('copied') + sum('skipped') + failedForGood + outOfTime + sum('handedOver'),
         copied: sum('copied'),
         skipped: sum('skipped'),
-        failed: failedForGood,
+        failed: failedForGood + outOfTime,
         handedOver: sum('handedOver'),
       });
+      expect(digest.failedOutOfTime).toBe(outOfTime);
       expect(digest.deliveriesRetried).toEqual({
         failed: sum('failed') - failedForGood,
-        notAttempted: sum('notAttempted'),
+        notAttempted: sum('notAttempted') - outOfTime,
       });
       expect(digest.duplicateEvents).toBe(sum('duplicates'));
       expect(digest.bytes.copied).toBe(sum('bytesCopied'));
@@ -220,7 +247,7 @@ if (!state?.available) {
       const stored = await server.s3.send(new GetObjectCommand({ Bucket: stateBucket, Key: key }));
       expect(JSON.parse(await (stored.Body?.transformToString() ?? '{}'))).toEqual(digest);
       expect(inbox.messages.map((message) => message.subject)).toEqual([
-        `s3xcopy events ${digest.period.start.slice(0, 10)}: ${sum('copied')} copied, ${failedForGood} failed`,
+        `s3xcopy events ${digest.period.start.slice(0, 10)}: ${sum('copied')} copied, ${failedForGood + outOfTime} failed`,
       ]);
       expect(inbox.messages[0]?.body).toContain(`- copied: ${sum('copied')} (${digest.bytes.copied} bytes)`);
       await inbox.close();

@@ -6,7 +6,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { countRequests } from '../../cli/runner/stats';
-import { createEventsHandler, type EventsBatchReport } from '../../functions/events/handler';
+import { createEventsHandler, type EventsBatchReport, OUT_OF_TIME } from '../../functions/events/handler';
 import type { DeploymentConfig } from '../../functions/shared/config';
 import { TargetClients } from '../../functions/shared/target-role';
 import { startTestS3, type TestS3 } from '../support/s3';
@@ -95,7 +95,7 @@ describe('events handler (direct event path)', () => {
       const response = await handler({ Records: records } as SQSEvent, context() as Context);
       return { response, report: reports[reports.length - 1] as EventsBatchReport };
     };
-    return { run };
+    return { run, handler, reports };
   }
 
   const etagOf = async (bucket: string, key: string) =>
@@ -240,6 +240,40 @@ describe('events handler (direct event path)', () => {
     expect((await s3.getBody(DST, 'out/a b+c.txt')).toString()).toBe('notified');
     expect(report.ledger).toMatchObject({ messages: 2, ignored: 1, selected: 1, copied: 1 });
     expect(response.batchItemFailures).toEqual([]);
+  });
+
+  it('counts a key the invocation ran out of time for on its last delivery as failed for good, and names it', async () => {
+    // Arrange: time runs out right after the invocation starts; one key's message is on its last delivery
+    // (maxReceiveCount 3), the other's is not, and a third key is named by a last and an earlier delivery.
+    for (const key of ['in/late.txt', 'in/early.txt', 'in/both.txt']) await s3.put(SRC, key, key);
+    const { handler, reports } = handlerFor();
+    let calls = 0;
+    const shortOfTime = { awsRequestId: 'request-2', getRemainingTimeInMillis: () => (calls++ === 0 ? 1_000 : 0) };
+
+    // Act
+    const response = await handler(
+      {
+        Records: [
+          record('in/late.txt', 'a', 3),
+          record('in/early.txt', 'b', 1),
+          record('in/both.txt', 'c', 3),
+          record('in/both.txt', 'd', 2),
+        ],
+      } as SQSEvent,
+      shortOfTime as unknown as Context,
+    );
+
+    // Assert: nothing copied, every message back to the queue; only the key whose every message was on
+    // its last delivery is settled for good, reported to the topic and the state bucket.
+    const report = reports[reports.length - 1] as EventsBatchReport;
+    expect(report.ledger).toMatchObject({ selected: 3, copied: 0, failed: 0, notAttempted: 3 });
+    expect(response.batchItemFailures.map((item) => item.itemIdentifier).sort()).toEqual(['a', 'b', 'c', 'd']);
+    expect(report.finalFailures).toEqual([expect.objectContaining({ key: 'in/late.txt', code: OUT_OF_TIME })]);
+    expect(await s3.listKeys(DST, 'out/')).not.toEqual(expect.arrayContaining(['out/late.txt']));
+    const published = snsMock.commandCalls(PublishCommand);
+    expect(published).toHaveLength(1);
+    expect(published[0]?.args[0].input.Message).toContain('in/late.txt: OutOfTime');
+    expect(published[0]?.args[0].input.Message).not.toContain('in/both.txt');
   });
 
   it('hands failed messages back to the queue, and on the last delivery reports them to the topic and the state bucket', async () => {
