@@ -340,6 +340,47 @@ describe('ordered partitioned listing', () => {
     expect(count('p00/')).toBeGreaterThan(count('p03/'));
   });
 
+  it('lists on past a partition whose request is slow, within the read-ahead budget', async () => {
+    // Prepare: 40 folders of exactly one page each; the request that confirms p01/ holds nothing more is held
+    const keys = Array.from({ length: 400 }, (_, i) => `p${String(Math.floor(i / 10)).padStart(2, '0')}/k${i % 10}`);
+    const { s3 } = modelWith(keys, 10);
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const folders = new Set<string>();
+    s3.middlewareStack.add(
+      (next) => async (args) => {
+        const prefix = (args.input as { Prefix?: string }).Prefix;
+        if (prefix) folders.add(prefix);
+        if (prefix === 'p01/') await held;
+        return next(args);
+      },
+      { step: 'initialize', name: 'holdOneFolder' },
+    );
+    const pages = listPagesOrdered(
+      s3,
+      { bucket: 'src', prefix: '', role: 'source' },
+      { concurrency: 4, pagesAhead: 2 },
+    );
+
+    // Act: the slice takes p00/ and waits for p01/ while the others finish
+    const first = await pages.next();
+    const waiting = pages.next();
+    await new Promise((resolve) => setImmediate(resolve));
+    for (let i = 0; i < 50; i++) await Promise.resolve();
+    const listedWhileHeld = folders.size;
+    release();
+    const rest = [first.value as ListedPage, (await waiting).value as ListedPage, ...(await collect(pages))];
+
+    // Assess: finished partitions left the window, so more than 4 folders were listed while one was held
+    // (one chain per window place would stop at p04/), but no more than the budget of 2 x 4 x 2 pages
+    // (each folder buffers its page and the empty page that confirms its end); every key once, in order
+    expect(listedWhileHeld).toBeGreaterThanOrEqual(8);
+    expect(listedWhileHeld).toBeLessThanOrEqual(2 * 4 * 2);
+    expect(rest.flatMap((page) => page.objects.map((o) => o.key))).toEqual(keys);
+  });
+
   it('reads no further ahead than the keys the caller still wants', async () => {
     // Prepare: 20 partitions of 10 one-key pages each
     const keys = Array.from({ length: 200 }, (_, i) => `p${String(Math.floor(i / 10)).padStart(2, '0')}/k${i % 10}`);
