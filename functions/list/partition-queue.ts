@@ -94,7 +94,12 @@ export class PartitionQueue {
     for (let i = this.head; i < this.queue.length && place + 1 < concurrency; i++) {
       const queued = this.queue[i] as Unit;
       if (queued.kind === 'objects') {
-        if (own === undefined) keysUpTo += queued.objects.length;
+        // The first page of a partition that was split: buffered like any other.
+        pages++;
+        if (own === undefined) {
+          pagesUpTo++;
+          keysUpTo += queued.objects.length;
+        }
         continue;
       }
       place++;
@@ -230,7 +235,7 @@ export class PartitionQueue {
         pages += unit.state.pages.length;
         keys += unit.state.pages.reduce((sum, page) => sum + page.objects.length, 0);
         if (unit.state.done && unit.state.error === undefined) continue;
-      } else if (i > this.head && (pages >= 2 * concurrency * pagesAhead || keys >= wanted)) {
+      } else if (i > this.head && (pages >= concurrency * pagesAhead || keys >= wanted)) {
         break;
       }
       if (!unit.state && unit.kind === 'range' && unit.members && unit.members.length > 1) {
