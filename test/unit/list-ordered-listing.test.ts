@@ -449,6 +449,46 @@ describe('ordered partitioned listing', () => {
     expect(pages.flatMap((page) => page.objects.map((o) => o.key))).toEqual([...keys].sort(compareKeys));
   });
 
+  it('lists a folder of 2,000 direct keys with two requests, as one chain does', async () => {
+    // Prepare: a flat folder that is the listing's own prefix (pages of 1,000, as on S3)
+    const keys = Array.from({ length: 2000 }, (_, i) => `data/${String(i).padStart(6, '0')}.bin`);
+    const { model, s3 } = modelWith(keys, 1000);
+
+    // Act
+    const pages = await collect(
+      listPagesOrdered(s3, { bucket: 'src', prefix: 'data/', role: 'source' }, { concurrency: 32 }),
+    );
+
+    // Assess: its second page is asked for as a chain would, not guessed at by character ranges
+    expect(pages.flatMap((page) => page.objects.map((o) => o.key))).toEqual(keys);
+    expect(model.stats.requests.ListObjectsV2).toBe(2);
+  });
+
+  it('still cuts a flat folder of 100,000 keys into ranges listed side by side', async () => {
+    // Prepare
+    const keys = Array.from({ length: 100_000 }, (_, i) => `data/${String(i).padStart(6, '0')}.bin`);
+    const { model, s3 } = modelWith(keys, 1000);
+    const prefixes = new Set<string>();
+    s3.middlewareStack.add(
+      (next) => async (args) => {
+        prefixes.add(String((args.input as { Prefix?: string }).Prefix));
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordPrefixes' },
+    );
+
+    // Act
+    const pages = await collect(
+      listPagesOrdered(s3, { bucket: 'src', prefix: 'data/', role: 'source' }, { concurrency: 32 }),
+    );
+
+    // Assess: every key once, in order; ranges by character (data/002, ...) beside the folder's own,
+    // at about one request per page (100 pages) plus the ranges a cut finds empty
+    expect(pages.flatMap((page) => page.objects.map((o) => o.key))).toEqual(keys);
+    expect(prefixes.size).toBeGreaterThan(10);
+    expect(model.stats.requests.ListObjectsV2).toBeLessThanOrEqual(125);
+  });
+
   it('lists a prefix that fits one page with one request, as one chain does', async () => {
     // Prepare
     const keys = ['a/1', 'a/b/2', 'b/1', 'top'];
