@@ -213,8 +213,8 @@ export class PartitionQueue {
    * that are still to be listed or being listed. A partition listed to its end leaves the window (its pages
    * wait in the queue for the slice), so one slow request does not hold back the partitions behind it
    * while those around it sit finished. What the queue holds bounds how far the window reaches: no
-   * partition starts past the slice's own once the pages buffered before it reach twice concurrency x
-   * pagesAhead, or their keys what the slice still takes.
+   * partition starts past the slice's own once the pages buffered before it (a split partition's first
+   * page included) reach concurrency x pagesAhead, or their keys what the slice still takes.
    */
   private startWindow(): void {
     if (this.stopped) return;
