@@ -29,7 +29,7 @@ export interface EventsDigest {
    * handedOver.
    */
   objects: Pick<DigestCounts, 'selected' | 'copied' | 'skipped' | 'failed' | 'handedOver'>;
-  /** Of `objects.failed`, those whose last delivery ran out of time before their copy was started. */
+  /** Of `objects.failed`, those whose last delivery ran out of time before their copy was done. */
   failedOutOfTime: number;
   /**
    * Deliveries that settled nothing and went back to the queue (the object is counted in `objects` by the

@@ -49,10 +49,10 @@ export interface EventsHandlerDeps {
   onResult?: (result: EventsBatchReport) => void;
 }
 
-/** The failure code of a key whose last delivery ran out of time before its copy was started. */
+/** The failure code of a key whose last delivery ran out of time before its copy was done. */
 export const OUT_OF_TIME = 'OutOfTime';
 const OUT_OF_TIME_MESSAGE =
-  "the invocation ran out of time before copying it, on its event's last delivery: raise the events function's timeout or lower the queue's batch size, then redrive the dead-letter queue";
+  "the invocation ran out of time before it could copy it, on its event's last delivery: raise the events function's timeout or lower the queue's batch size, then redrive the dead-letter queue";
 
 /** What one invocation did: the ledger, the failures, and which failures were final. */
 export interface EventsBatchReport {

@@ -30,7 +30,9 @@ describe('events digest', () => {
     expect(subject).toBe('s3xcopy events 2026-12-05: 9 copied, 2 failed');
     expect(subject.length).toBeLessThanOrEqual(100);
     expect(message).toContain('- handed over to the workflow');
-    expect(message).toContain('- failed for good (their last delivery failed, 1 of them out of time; each was reported then): 2');
+    expect(message).toContain(
+      '- failed for good (their last delivery failed, 1 of them out of time; each was reported then): 2',
+    );
     expect(message).toContain('- deliveries retried without settling their object: 4 failed, 2 out of time');
     expect(message).toContain('This digest: s3://state/reports/events/2026-12-05.json');
   });
