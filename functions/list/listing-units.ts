@@ -46,6 +46,11 @@ export interface RangeUnit extends PartitionBase {
    * right: the flat listing of the range is what counts.
    */
   members?: string[];
+  /**
+   * The rest of a folder after a full first page of direct keys only (range-splits.ts): when its own
+   * first page is full too, it is cut by characters rather than listed a page further again.
+   */
+  secondPage?: boolean;
   /** Cut by character positions (key-ranges.ts): split only that way again, never by the delimiter. */
   byCharacters?: boolean;
   /**

@@ -4,8 +4,9 @@
  *
  * A slice consumes keys in S3's order and resumes after the last key it took. The listing is an ordered
  * queue of units (partition-queue.ts): keys already listed, and partitions, each a key range of the
- * prefix (listing-units.ts). The first `concurrency` partitions of the queue are listed ahead and their
- * pages handed on strictly in queue order, read-ahead bounded by `concurrency x pagesAhead` pages.
+ * prefix (listing-units.ts). The first `concurrency` partitions of the queue not yet listed to their end
+ * are listed ahead and their pages handed on strictly in queue order, read-ahead bounded by
+ * `concurrency x pagesAhead` pages.
  *
  * Completeness never rests on a delimited listing. The listing starts as one range: the whole prefix after
  * the resume key, listed without the delimiter (a prefix that fits one page costs one request). When a

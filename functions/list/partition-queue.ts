@@ -94,7 +94,12 @@ export class PartitionQueue {
     for (let i = this.head; i < this.queue.length && place + 1 < concurrency; i++) {
       const queued = this.queue[i] as Unit;
       if (queued.kind === 'objects') {
-        if (own === undefined) keysUpTo += queued.objects.length;
+        // The first page of a partition that was split: buffered like any other.
+        pages++;
+        if (own === undefined) {
+          pagesUpTo++;
+          keysUpTo += queued.objects.length;
+        }
         continue;
       }
       place++;
@@ -203,11 +208,36 @@ export class PartitionQueue {
     );
   }
 
+  /**
+   * Starts the partitions that enter the window: the first `concurrency` partitions from the slice's place
+   * that are still to be listed or being listed. A partition listed to its end leaves the window (its pages
+   * wait in the queue for the slice), so one slow request does not hold back the partitions behind it
+   * while those around it sit finished. What the queue holds bounds how far the window reaches: no
+   * partition starts past the slice's own once the pages buffered before it (a split partition's first
+   * page included) reach concurrency x pagesAhead, or their keys what the slice still takes.
+   */
   private startWindow(): void {
+    if (this.stopped) return;
+    const { concurrency, pagesAhead } = this.options;
+    const wanted = this.options.keysWanted?.() ?? Number.POSITIVE_INFINITY;
     let partitions = 0;
-    for (let i = this.head; i < this.queue.length && partitions < this.options.concurrency; i++) {
+    let pages = 0;
+    let keys = 0;
+    for (let i = this.head; i < this.queue.length && partitions < concurrency; i++) {
       const unit = this.queue[i] as Unit;
-      if (unit.kind === 'objects') continue;
+      if (unit.kind === 'objects') {
+        // The first page of a partition that was split.
+        pages++;
+        keys += unit.objects.length;
+        continue;
+      }
+      if (unit.state) {
+        pages += unit.state.pages.length;
+        keys += unit.state.pages.reduce((sum, page) => sum + page.objects.length, 0);
+        if (unit.state.done && unit.state.error === undefined) continue;
+      } else if (i > this.head && (pages >= concurrency * pagesAhead || keys >= wanted)) {
+        break;
+      }
       if (!unit.state && unit.kind === 'range' && unit.members && unit.members.length > 1) {
         if (this.runsSeen.large > this.runsSeen.small) {
           // The same keys, one range per prefix.

@@ -43,7 +43,7 @@ export function splitRange(
   // `last` lies directly in the prefix: ask the delimiter where to cut only when the page showed deeper
   // keys; a folder of direct keys only is cut by characters (no request spent on a delimited page).
   if (!raw.some((object) => childPrefix(object.key, unit.prefix, options.delimiter) !== undefined)) {
-    return byCharacters(unit, raw);
+    return unit.secondPage ? byCharacters(unit, raw) : { units: [secondPage(unit, last)] };
   }
   const level: LevelUnit = {
     kind: 'level',
@@ -54,6 +54,18 @@ export function splitRange(
     ...(unit.through !== undefined ? { through: unit.through } : {}),
   };
   return { units: [level] };
+}
+
+/**
+ * The rest of a folder whose full first page held direct keys only, as one range after `last`, cut only
+ * once its own first page is full. A page of keys cannot tell a folder of 2,000 keys from one of a
+ * million, and a cut by characters guesses ranges that mostly hold nothing in a small folder (a folder of
+ * 2,000 numbered keys took 12 requests instead of 2); the second page is what a single chain would ask
+ * next anyway, and only when it is full too is the folder cut, one round trip later.
+ */
+function secondPage(unit: RangeUnit, last: string): RangeUnit {
+  const { state: _listed, ...rest } = unit;
+  return { ...rest, startAfter: last, secondPage: true };
 }
 
 /** The rest of `unit` after `last`, cut by character positions, or undefined (one chain). */
@@ -76,7 +88,10 @@ function descend(unit: RangeUnit, holder: string, raw: ManifestObject[], options
   const inHolder = raw.filter((object) => object.key.startsWith(holder));
   const direct =
     inHolder.length >= 2 && inHolder.every((object) => !object.key.includes(options.delimiter, holder.length));
-  if (base.depth < options.maxDepth) return direct ? { kind: 'range', ...base } : { kind: 'level', ...base };
+  // A range of direct keys after a page that held some already: it is cut as soon as its own page is full.
+  if (base.depth < options.maxDepth) {
+    return direct ? { kind: 'range', ...base, secondPage: true } : { kind: 'level', ...base };
+  }
   return { kind: 'range', ...base, byCharacters: true };
 }
 

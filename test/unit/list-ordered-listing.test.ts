@@ -340,6 +340,48 @@ describe('ordered partitioned listing', () => {
     expect(count('p00/')).toBeGreaterThan(count('p03/'));
   });
 
+  it('lists on past a partition whose request is slow, within the read-ahead budget', async () => {
+    // Prepare: 40 folders of exactly one page each; the request that confirms p01/ holds nothing more is held
+    const keys = Array.from({ length: 400 }, (_, i) => `p${String(Math.floor(i / 10)).padStart(2, '0')}/k${i % 10}`);
+    const { s3 } = modelWith(keys, 10);
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const folders = new Set<string>();
+    s3.middlewareStack.add(
+      (next) => async (args) => {
+        const prefix = (args.input as { Prefix?: string }).Prefix;
+        if (prefix) folders.add(prefix);
+        if (prefix === 'p01/') await held;
+        return next(args);
+      },
+      { step: 'initialize', name: 'holdOneFolder' },
+    );
+    const pages = listPagesOrdered(
+      s3,
+      { bucket: 'src', prefix: '', role: 'source' },
+      { concurrency: 4, pagesAhead: 4 },
+    );
+
+    // Act: the slice takes p00/ and waits for p01/ while the others finish
+    const first = await pages.next();
+    const waiting = pages.next();
+    await new Promise((resolve) => setImmediate(resolve));
+    for (let i = 0; i < 50; i++) await Promise.resolve();
+    const listedWhileHeld = folders.size;
+    release();
+    const rest = [first.value as ListedPage, (await waiting).value as ListedPage, ...(await collect(pages))];
+
+    // Assess: finished partitions left the window, so twice as many folders as window places were listed
+    // while one was held (a window that kept finished partitions would stop at p04/), but no more than the
+    // budget of 4 x 4 pages allows (each folder buffers its page and the empty page that confirms its
+    // end); every key once, in order
+    expect(listedWhileHeld).toBeGreaterThanOrEqual(2 * 4);
+    expect(listedWhileHeld).toBeLessThanOrEqual(4 * 4);
+    expect(rest.flatMap((page) => page.objects.map((o) => o.key))).toEqual(keys);
+  });
+
   it('reads no further ahead than the keys the caller still wants', async () => {
     // Prepare: 20 partitions of 10 one-key pages each
     const keys = Array.from({ length: 200 }, (_, i) => `p${String(Math.floor(i / 10)).padStart(2, '0')}/k${i % 10}`);
@@ -405,6 +447,46 @@ describe('ordered partitioned listing', () => {
 
     // Assess
     expect(pages.flatMap((page) => page.objects.map((o) => o.key))).toEqual([...keys].sort(compareKeys));
+  });
+
+  it('lists a folder of 2,000 direct keys with two requests, as one chain does', async () => {
+    // Prepare: a flat folder that is the listing's own prefix (pages of 1,000, as on S3)
+    const keys = Array.from({ length: 2000 }, (_, i) => `data/${String(i).padStart(6, '0')}.bin`);
+    const { model, s3 } = modelWith(keys, 1000);
+
+    // Act
+    const pages = await collect(
+      listPagesOrdered(s3, { bucket: 'src', prefix: 'data/', role: 'source' }, { concurrency: 32 }),
+    );
+
+    // Assess: its second page is asked for as a chain would, not guessed at by character ranges
+    expect(pages.flatMap((page) => page.objects.map((o) => o.key))).toEqual(keys);
+    expect(model.stats.requests.ListObjectsV2).toBe(2);
+  });
+
+  it('still cuts a flat folder of 100,000 keys into ranges listed side by side', async () => {
+    // Prepare
+    const keys = Array.from({ length: 100_000 }, (_, i) => `data/${String(i).padStart(6, '0')}.bin`);
+    const { model, s3 } = modelWith(keys, 1000);
+    const prefixes = new Set<string>();
+    s3.middlewareStack.add(
+      (next) => async (args) => {
+        prefixes.add(String((args.input as { Prefix?: string }).Prefix));
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordPrefixes' },
+    );
+
+    // Act
+    const pages = await collect(
+      listPagesOrdered(s3, { bucket: 'src', prefix: 'data/', role: 'source' }, { concurrency: 32 }),
+    );
+
+    // Assess: every key once, in order; ranges by character (data/002, ...) beside the folder's own,
+    // at about one request per page (100 pages) plus the ranges a cut finds empty
+    expect(pages.flatMap((page) => page.objects.map((o) => o.key))).toEqual(keys);
+    expect(prefixes.size).toBeGreaterThan(10);
+    expect(model.stats.requests.ListObjectsV2).toBeLessThanOrEqual(125);
   });
 
   it('lists a prefix that fits one page with one request, as one chain does', async () => {
