@@ -2,8 +2,9 @@
  * What an SNS topic delivered, received the way a subscriber receives it: an HTTP subscription on a local
  * listener. moto delivers to HTTP subscribers inside Publish (a POST of the standard notification JSON),
  * so a message is here once Publish has returned. The suite read moto's own dump (/moto-api/data.json)
- * before; that endpoint answers 500 for the whole server once any bucket it has seen is deleted, which
- * other compat files do, so the result depended on the order the files ran in.
+ * before; that endpoint reads every model instance moto ever created, deleted ones included, and answers
+ * 500 for the whole server once a bucket with objects has been deleted (an object's status looks its
+ * bucket up), which other compat files do: the result depended on the order the files ran in.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
