@@ -5,11 +5,11 @@
  * dead-letter queue. On the in-memory S3 model (sim/s3-model.ts), NOT the embedded server: the embedded
  * server has no Requester Pays, and the model holds a 20 GiB object without its bytes.
  */
-import { Writable } from 'node:stream';
 import { type EventsRunOptions, runEventsLocal } from '../../cli/runner/events-run';
 import type { EventsBatchReport } from '../../functions/events/handler';
 import type { JobDefaults } from '../../functions/shared/job';
 import { GiB, MiB, S3Model } from '../../sim/s3-model';
+import { modelEndpoint, quietRun } from '../support/local-run';
 
 const SRC = 'ev-src';
 const DST = 'ev-dst';
@@ -25,19 +25,11 @@ function setup() {
   });
   const run = (keys: string[], extra: Partial<EventsRunOptions> = {}) =>
     runEventsLocal({
-      endpoint: {
-        region: 'us-east-1',
-        credentials: { accessKeyId: 'MODEL', secretAccessKey: 'MODEL' },
-        configure: (client) => model.attach(client),
-      },
+      endpoint: modelEndpoint(model),
       defaults: defaults(),
       keys,
       eventsPerInvocation: keys.length,
-      handOver: {
-        stateBucket: STATE,
-        retryIntervalMs: 0,
-        logStream: new Writable({ write: (_chunk, _encoding, done) => done() }),
-      },
+      handOver: quietRun(STATE),
       ...extra,
     });
   return { model, run, defaults };

@@ -22,7 +22,7 @@ import { resourceArns, resourceNames } from '../../infra/names';
 import { sourceBucketPolicyStatements } from '../../infra/policies';
 import { S3Model } from '../../sim/s3-model';
 import { mappedCommands } from '../support/iam-actions';
-import { runOnTestS3 } from '../support/local-run';
+import { modelEndpoint, runOnTestS3 } from '../support/local-run';
 import { startTestS3, type TestS3 } from '../support/s3';
 import { type Deployment, deployment } from './iam-proofs';
 import { checkRecordedCalls, readRecording } from './recorded-calls';
@@ -239,11 +239,7 @@ beforeAll(async () => {
     { key: 'data/cold', size: 300, storageClass: 'GLACIER' },
   ]);
   const onModel = {
-    endpoint: {
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'MODEL', secretAccessKey: 'MODEL' },
-      configure: (client: S3Client) => model.attach(client),
-    },
+    endpoint: modelEndpoint(model),
   };
   const restored = { ...target, prefix: 'copy/restored/' };
   await recordedRun(

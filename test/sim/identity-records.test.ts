@@ -4,12 +4,11 @@
  * whose target ETag differs from the source's leaves a record in the state bucket; the next sync proves
  * the target current from the records' listing, never a GET or HEAD per object.
  */
-import { Writable } from 'node:stream';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { CopyObjectCommand, DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
 import { runSummaryJson, summaryLine } from '../../cli/commands/run';
-import { type LocalRunOptions, runLocal } from '../../cli/runner/runner';
+import type { LocalRunOptions } from '../../cli/runner/runner';
 import { IdentityRecords } from '../../functions/copy/identity-records';
 import { multipartEtagOf } from '../../functions/copy/multipart-copy';
 import { copyEventBatch } from '../../functions/events/event-copy';
@@ -21,6 +20,7 @@ import {
 } from '../../functions/shared/identity-record';
 import { DEFAULT_OPTIONS, MiB, parseJob } from '../../functions/shared/job';
 import { S3Model } from '../../sim/s3-model';
+import { runOnModel } from '../support/local-run';
 
 const STATE = 'ir-state';
 const SOURCE = { bucket: 'ir-src', prefix: 'data/' };
@@ -37,18 +37,7 @@ function setup() {
     Array.from({ length: OBJECTS }, (_, i) => ({ key: `data/k-${String(i).padStart(3, '0')}`, size: 1000 + i })),
   );
   const run = (options: Record<string, unknown> = {}, extra: Partial<LocalRunOptions> = {}) =>
-    runLocal({
-      input: { source: SOURCE, target: TARGET, options },
-      endpoint: {
-        region: 'us-east-1',
-        credentials: { accessKeyId: 'MODEL', secretAccessKey: 'MODEL' },
-        configure: (client) => model.attach(client),
-      },
-      stateBucket: STATE,
-      retryIntervalMs: 0,
-      logStream: new Writable({ write: (_chunk, _encoding, done) => done() }),
-      ...extra,
-    });
+    runOnModel(model, STATE, { source: SOURCE, target: TARGET, options }, extra);
   /** Requests of each operation made while `action` ran. */
   const counted = async <T>(action: () => Promise<T>) => {
     const before = { ...model.stats.requests };
@@ -149,34 +138,30 @@ describe('identity records (S3 model with SSE-KMS ETags)', () => {
       for (const bucket of [SOURCE.bucket, 'plain-dst', STATE]) model.createBucket(bucket);
       model.seed(SOURCE.bucket, [{ key: 'data/big.bin', size: 12 * MiB }]);
       const run = (mode: string) =>
-        runLocal({
-          input: {
+        runOnModel(
+          model,
+          STATE,
+          {
             source: SOURCE,
             target: { bucket: 'plain-dst', prefix: 'copy/' },
             options: { mode, multipartThreshold: 5 * MiB, partSize: 5 * MiB },
           },
-          endpoint: {
-            region: 'us-east-1',
-            credentials: { accessKeyId: 'MODEL', secretAccessKey: 'MODEL' },
-            configure: (client) => model.attach(client),
+          {
+            configureS3: (client, role) => {
+              if (!dropEtag || role !== 'target') return;
+              client.middlewareStack.add(
+                (next, context) => async (args) => {
+                  const result = await next(args);
+                  // RGW's answer parses to an empty ETag.
+                  if (context.commandName === 'CompleteMultipartUploadCommand')
+                    (result.output as { ETag?: string }).ETag = '';
+                  return result;
+                },
+                { step: 'initialize', priority: 'high', name: 'testNoCompleteEtag' },
+              );
+            },
           },
-          stateBucket: STATE,
-          retryIntervalMs: 0,
-          logStream: new Writable({ write: (_chunk, _encoding, done) => done() }),
-          configureS3: (client, role) => {
-            if (!dropEtag || role !== 'target') return;
-            client.middlewareStack.add(
-              (next, context) => async (args) => {
-                const result = await next(args);
-                // RGW's answer parses to an empty ETag.
-                if (context.commandName === 'CompleteMultipartUploadCommand')
-                  (result.output as { ETag?: string }).ETag = '';
-                return result;
-              },
-              { step: 'initialize', priority: 'high', name: 'testNoCompleteEtag' },
-            );
-          },
-        });
+        );
 
       // Act
       const copied = await run('copy');

@@ -5,11 +5,11 @@
  * documents: InvalidObjectState for a copy of an archived object, RestoreObject 202/409, HEAD's
  * x-amz-restore; its restores finish when the test says so (completeRestores).
  */
-import { Writable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { type LocalRunOptions, runLocal } from '../../cli/runner/runner';
 import type { ArchivedEntry } from '../../functions/list/archived-objects';
 import { S3Model, type S3ModelOptions, s3Error } from '../../sim/s3-model';
+import { modelEndpoint, quietRun } from '../support/local-run';
 
 const STATE = 'arch-state';
 
@@ -32,14 +32,8 @@ function setup(faults: S3ModelOptions['faults'] = {}) {
         target: { bucket: 'arch-dst', prefix: 'copy/' },
         options,
       },
-      endpoint: {
-        region: 'us-east-1',
-        credentials: { accessKeyId: 'MODEL', secretAccessKey: 'MODEL' },
-        configure: (client) => model.attach(client),
-      },
-      stateBucket: STATE,
-      retryIntervalMs: 0,
-      logStream: new Writable({ write: (_chunk, _encoding, done) => done() }),
+      endpoint: modelEndpoint(model),
+      ...quietRun(STATE),
       ...extra,
     });
   return { model, run, messages };

@@ -5,13 +5,13 @@
  * names (VersionId, `?versionId=` in a copy source); a Requester Pays bucket refuses reads without
  * RequestPayer=requester (403), as S3 does.
  */
-import { Writable } from 'node:stream';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { preflight } from '../../cli/commands/run';
 import { type LocalRunOptions, runLocal } from '../../cli/runner/runner';
 import { resolveJob } from '../../functions/shared/job';
 import { sameContent } from '../../sim/content';
 import { S3Model } from '../../sim/s3-model';
+import { modelEndpoint, quietRun } from '../support/local-run';
 
 const STATE = 'man-state';
 const MiB = 1024 * 1024;
@@ -36,14 +36,8 @@ function setup() {
         target: { bucket: 'man-dst', prefix: 'copy/' },
         options: { multipartThreshold: 5 * MiB, partSize: 5 * MiB, ...options },
       },
-      endpoint: {
-        region: 'us-east-1',
-        credentials: { accessKeyId: 'MODEL', secretAccessKey: 'MODEL' },
-        configure: (client) => model.attach(client),
-      },
-      stateBucket: STATE,
-      retryIntervalMs: 0,
-      logStream: new Writable({ write: (_chunk, _encoding, done) => done() }),
+      endpoint: modelEndpoint(model),
+      ...quietRun(STATE),
       ...extra,
     });
   return { model, run, putManifest };
